@@ -1,0 +1,175 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { GesError } from '../domain/errors.ts';
+import { planCreate, checkDesiredTime, type CreateCallbackInput } from '../domain/callback-request.ts';
+import { parseServiceOptions } from '../domain/service-options.ts';
+import { CANCELLABLE_STATES, RESCHEDULABLE_STATES, cancelRefusal, type CallbackState, type CompletionReason } from '../domain/callback-state.ts';
+import { normalizePhone } from '../domain/phone-number.ts';
+import { parseInstant } from '../domain/instant.ts';
+import { withTransaction } from '../store/db.ts';
+import type { DbClock } from '../store/db-clock.ts';
+import * as callbacks from '../store/callback-store.ts';
+import { findService } from '../store/service-store.ts';
+import { ensurePartitions, isMissingPartition } from '../store/partition-store.ts';
+import { MAX_HORIZON_DAYS } from '../domain/service-options.ts';
+import type { Tenant } from '../store/tenant-store.ts';
+
+export interface CreateOutcome {
+  id: string;
+  replayed: boolean;
+  droppedUserDataKeys: string[];
+}
+
+export interface FindInput {
+  serviceName?: string;
+  phoneNumber?: string;
+  states?: CallbackState[];
+  from?: string;
+  to?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+/**
+ * The callback use cases behind the API: it applies the domain rules, then asks the store to make
+ * each change in one statement. It knows nothing of HTTP.
+ */
+export class CallbackService {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly clock: DbClock,
+  ) {}
+
+  async create(tenant: Tenant, input: CreateCallbackInput, idempotencyKey?: string): Promise<CreateOutcome> {
+    const requestHash = idempotencyKey === undefined ? undefined : hashRequest(input);
+    if (idempotencyKey !== undefined && requestHash) {
+      // A retried request must get its original answer even if its desiredTime has passed since.
+      const seen = await callbacks.lookupIdempotencyKey(this.pool, tenant.id, idempotencyKey, requestHash);
+      if (seen.kind === 'replay') return { id: seen.callbackId, replayed: true, droppedUserDataKeys: [] };
+      if (seen.kind === 'conflict') throw idempotencyConflict();
+    }
+
+    const service = await findService(this.pool, tenant.id, input.serviceName);
+    if (!service) throw new GesError('GES_SERVICE_UNKNOWN', `serviceName ${JSON.stringify(input.serviceName)} is not a callback service of this tenant`);
+    const plan = planCreate(input, parseServiceOptions(service.options), this.clock.now());
+
+    const attempt = () =>
+      withTransaction(this.pool, async (tx): Promise<CreateOutcome> => {
+        if (idempotencyKey !== undefined && requestHash) {
+          const claim = await callbacks.claimIdempotencyKey(tx, tenant.id, idempotencyKey, requestHash);
+          if (claim.kind === 'replay') return { id: claim.callbackId, replayed: true, droppedUserDataKeys: [] };
+          if (claim.kind === 'conflict') throw idempotencyConflict();
+        }
+        if (plan.maxActivePerNumber !== undefined || plan.maxRequestsPer24h !== undefined) {
+          await callbacks.lockNumber(tx, tenant.id, plan.phone);
+        }
+        const result = await callbacks.insertCallback(tx, { tenantId: tenant.id, serviceId: service.id, ...plan });
+        if (!result.ok) {
+          if (result.refusal === 'duplicate') {
+            throw new GesError('GES_DUPLICATE_IN_QUEUE', `phoneNumber already has ${result.active} active callback(s) in service ${service.name} (in-queue checking allows ${plan.maxActivePerNumber})`);
+          }
+          throw new GesError('GES_NUMBER_THROTTLED', `phoneNumber reached the limit of ${plan.maxRequestsPer24h} callback requests in 24 hours for service ${service.name}`);
+        }
+        if (idempotencyKey !== undefined) await callbacks.completeIdempotencyKey(tx, tenant.id, idempotencyKey, result.id);
+        return { id: result.id, replayed: false, droppedUserDataKeys: plan.droppedUserDataKeys };
+      });
+
+    try {
+      return await attempt();
+    } catch (err) {
+      // Partitions are created ahead by maintenance; a node that slept through midnight heals here.
+      if (!isMissingPartition(err)) throw err;
+      await ensurePartitions(this.pool, 1, MAX_HORIZON_DAYS + 1);
+      return attempt();
+    }
+  }
+
+  async retrieve(tenant: Tenant, id: string): Promise<callbacks.CallbackRecord> {
+    const record = await callbacks.getCallback(this.pool, tenant.id, id);
+    if (!record) throw notFound(id);
+    return record;
+  }
+
+  async cancel(tenant: Tenant, id: string, reason: CompletionReason = 'CANCELLED', actor: callbacks.Actor = callbacks.ACTOR.API): Promise<callbacks.CallbackRecord> {
+    const result = await callbacks.cancelCallback(this.pool, tenant.id, id, CANCELLABLE_STATES, reason, actor);
+    if (result.ok) return result.record;
+    if (!result.found) throw notFound(id);
+    throw new GesError('GES_CANCEL_NOT_ALLOWED', cancelRefusal(result.state) ?? `callback is ${result.state}`);
+  }
+
+  async reschedule(tenant: Tenant, id: string, desiredTime: string, actor: callbacks.Actor = callbacks.ACTOR.API): Promise<callbacks.CallbackRecord> {
+    const desired = parseInstant(desiredTime, 'desiredTime');
+    const current = await callbacks.getCallback(this.pool, tenant.id, id);
+    if (!current) throw notFound(id);
+    const service = await findService(this.pool, tenant.id, current.serviceName);
+    checkDesiredTime(desired, parseServiceOptions(service?.options), this.clock.now());
+    const result = await callbacks.rescheduleCallback(this.pool, tenant.id, id, RESCHEDULABLE_STATES, desired, actor);
+    if (result.ok) return result.record;
+    if (!result.found) throw notFound(id);
+    throw new GesError('GES_RESCHEDULE_NOT_ALLOWED', `only a SCHEDULED callback can be rescheduled; this one is ${result.state}`);
+  }
+
+  async history(tenant: Tenant, id: string): Promise<callbacks.CallbackEvent[]> {
+    const events = await callbacks.listEvents(this.pool, tenant.id, id);
+    if (events.length === 0) throw notFound(id);
+    return events;
+  }
+
+  async find(tenant: Tenant, input: FindInput): Promise<{ callbacks: callbacks.CallbackRecord[]; nextCursor?: string }> {
+    const limit = input.limit ?? 50;
+    let serviceId: number | undefined;
+    if (input.serviceName !== undefined) {
+      const service = await findService(this.pool, tenant.id, input.serviceName);
+      if (!service) return { callbacks: [] };
+      serviceId = service.id;
+    }
+    let phone: string | undefined;
+    if (input.phoneNumber !== undefined) {
+      // Search normalises like create; the service's country when a service is named, else E.164 or US.
+      const options = parseServiceOptions(serviceId !== undefined ? (await findService(this.pool, tenant.id, input.serviceName!))?.options : {});
+      phone = normalizePhone(input.phoneNumber, { ...options, disallowImpossibleNumbers: false, disallowPremiumNumbers: false });
+    }
+    const rows = await callbacks.findCallbacks(this.pool, tenant.id, {
+      serviceId,
+      phone,
+      states: input.states,
+      from: input.from !== undefined ? parseInstant(input.from, 'from') : undefined,
+      to: input.to !== undefined ? parseInstant(input.to, 'to') : undefined,
+      after: input.cursor !== undefined ? decodeCursor(input.cursor) : undefined,
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return rows.length > limit && last ? { callbacks: page, nextCursor: encodeCursor(last.desiredTime, last.id) } : { callbacks: page };
+  }
+}
+
+function notFound(id: string): GesError {
+  return new GesError('GES_CALLBACK_NOT_FOUND', `callback ${JSON.stringify(id.slice(0, 64))} not found`);
+}
+
+function idempotencyConflict(): GesError {
+  return new GesError('GES_IDEMPOTENCY_KEY_REUSED', 'Idempotency-Key was already used in the last 24 hours with a different request body');
+}
+
+/** Canonical JSON (keys sorted) so that key order in the client's body does not matter. */
+export function hashRequest(value: unknown): Buffer {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canonical)
+      : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+        : v;
+  return createHash('sha256').update(JSON.stringify(canonical(value))).digest();
+}
+
+export function encodeCursor(desiredTime: Date, id: string): string {
+  return Buffer.from(`${desiredTime.toISOString()}|${id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { desiredTime: Date; id: string } {
+  const [time, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const desiredTime = new Date(time ?? '');
+  if (!id || !callbacks.isCallbackId(id) || Number.isNaN(desiredTime.getTime())) {
+    throw new GesError('GES_CURSOR_INVALID', 'cursor is not one returned by find');
+  }
+  return { desiredTime, id };
+}

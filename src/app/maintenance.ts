@@ -1,0 +1,54 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { ensurePartitions, dropExpiredPartitions } from '../store/partition-store.ts';
+import { purgeIdempotencyKeys } from '../store/callback-store.ts';
+import type { DbClock } from '../store/db-clock.ts';
+import { MAX_HORIZON_DAYS } from '../domain/service-options.ts';
+
+export interface MaintenanceReport {
+  partitionsCreated: number;
+  partitionsDropped: number;
+  idempotencyKeysPurged: number;
+  clockOffsetMs: number;
+}
+
+/**
+ * Periodic housekeeping that any node may run (each step is idempotent and serialised in the
+ * database): keep daily partitions ready for every bookable day, apply the 14-day retention by
+ * dropping whole partitions, forget idempotency keys older than 24 h, re-measure clock skew.
+ */
+export class Maintenance {
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly clock: DbClock,
+    private readonly logger: Logger,
+    private readonly retentionDays: number,
+    private readonly intervalMs: number,
+  ) {}
+
+  async runOnce(): Promise<MaintenanceReport> {
+    const partitionsCreated = await ensurePartitions(this.pool, this.retentionDays + 1, MAX_HORIZON_DAYS + 1);
+    const partitionsDropped = await dropExpiredPartitions(this.pool, this.retentionDays);
+    const idempotencyKeysPurged = await purgeIdempotencyKeys(this.pool);
+    const clockOffsetMs = await this.clock.sync(this.pool);
+    return { partitionsCreated, partitionsDropped, idempotencyKeysPurged, clockOffsetMs };
+  }
+
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => {
+      // A failed round is logged and retried at the next tick; it must never take the node down.
+      this.runOnce()
+        .then((report) => this.logger.debug({ report }, 'maintenance done'))
+        .catch((err: unknown) => this.logger.warn({ err }, 'maintenance failed; will retry'));
+    }, this.intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}

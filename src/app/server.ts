@@ -1,0 +1,95 @@
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.ts';
+import { createLogger } from '../logging/logger.ts';
+import { createPool } from '../store/db.ts';
+import { migrate } from '../store/migrator.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../store/embedded-postgres.ts';
+import { DbClock } from '../store/db-clock.ts';
+import { CallbackService } from './callback-service.ts';
+import { Maintenance } from './maintenance.ts';
+import { ensureDemoTenant, type DemoCredentials } from './demo-seed.ts';
+import { buildApiApp } from '../http/api-app.ts';
+import { buildInternalApp } from '../http/internal-app.ts';
+
+export interface RunningGes {
+  apiUrl: string;
+  internalUrl: string;
+  embedded: boolean;
+  demo: DemoCredentials | undefined;
+  logger: Logger;
+  pool: pg.Pool;
+  stop(): Promise<void>;
+}
+
+/**
+ * Composition root: opens the database (embedded PGlite when DATABASE_URL is empty), migrates,
+ * seeds the demo tenant when asked, starts maintenance and both HTTP listeners. `stop()` answers
+ * 503 to new requests, lets in-flight ones finish, then closes the pool and the embedded database.
+ */
+export async function startGes(config: Config, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<RunningGes> {
+  let embedded: EmbeddedPostgres | undefined;
+  let url = config.DATABASE_URL;
+  if (!url) {
+    embedded = await startEmbeddedPostgres(config.DATA_DIR);
+    url = embedded.url;
+    logger.warn(
+      { dataDir: config.DATA_DIR },
+      'EMBEDDED MODE: single node on PGlite with in-process hot state, for trying GES out. Set DATABASE_URL (and REDIS_URL) for production.',
+    );
+  }
+  const pool = createPool({
+    url,
+    // PGlite is one session behind a socket: a small pool avoids queueing behind long transactions.
+    max: embedded ? Math.min(config.DATABASE_POOL_MAX, 4) : config.DATABASE_POOL_MAX,
+    schema: config.DATABASE_SCHEMA || undefined,
+  });
+
+  const clock = new DbClock();
+  const maintenance = new Maintenance(pool, clock, logger, config.RETENTION_DAYS, config.MAINTENANCE_INTERVAL_SEC * 1000);
+  let shuttingDown = false;
+  const apps: FastifyInstance[] = [];
+  try {
+    if (config.MIGRATE_ON_START) {
+      const applied = await migrate(pool);
+      if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    }
+    await maintenance.runOnce();
+    maintenance.start();
+
+    const seed = config.DEMO_SEED === 'true' || (config.DEMO_SEED === 'auto' && embedded !== undefined);
+    const demo = seed ? await ensureDemoTenant(pool, config.DATA_DIR) : undefined;
+
+    const api = await buildApiApp({ pool, callbacks: new CallbackService(pool, clock), logger, bodyLimitBytes: config.BODY_LIMIT_BYTES });
+    apps.push(api);
+    const internal = await buildInternalApp({ pool, logger, isShuttingDown: () => shuttingDown });
+    apps.push(internal);
+    const apiUrl = await api.listen({ port: config.PORT, host: config.HOST });
+    const internalUrl = await internal.listen({ port: config.INTERNAL_PORT, host: config.HOST });
+    logger.info({ apiUrl, internalUrl }, 'GES listening');
+
+    let stopped: Promise<void> | undefined;
+    return {
+      apiUrl, internalUrl, embedded: embedded !== undefined, demo, logger, pool,
+      stop() {
+        stopped ??= (async () => {
+          shuttingDown = true;
+          maintenance.stop();
+          await api.close(); // new requests get 503 while in-flight ones finish
+          await internal.close();
+          await pool.end();
+          await embedded?.stop();
+          logger.info('GES stopped');
+        })();
+        return stopped;
+      },
+    };
+  } catch (err) {
+    maintenance.stop();
+    await Promise.allSettled(apps.map((a) => a.close()));
+    await pool.end().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw err;
+  }
+}

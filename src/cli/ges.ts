@@ -1,0 +1,123 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadConfig, ConfigError, type Config } from '../config/config.ts';
+import { startGes } from '../app/server.ts';
+import { withDatabase } from './database-session.ts';
+import { migrate } from '../store/migrator.ts';
+import { addApiKey, createTenant, findTenantByName, generateApiKey, listApiKeys, revokeApiKeys } from '../store/tenant-store.ts';
+import { listServices, upsertService } from '../store/service-store.ts';
+import { parseServiceOptions } from '../domain/service-options.ts';
+import { GesError } from '../domain/errors.ts';
+import { printWelcome } from './welcome.ts';
+
+class CliError extends Error {}
+
+function int(name: string) {
+  return (value: string) => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number`);
+    return Number(value);
+  };
+}
+
+async function tenantId(pool: import('pg').Pool, name: string): Promise<number> {
+  const tenant = await findTenantByName(pool, name);
+  if (!tenant) throw new CliError(`no tenant named ${name}`);
+  return tenant.id;
+}
+
+export function buildCli(config: () => Config): Command {
+  const program = new Command('ges').description('GES: Engagement Service for contact-center callbacks').showHelpAfterError();
+
+  program.command('start').description('start the service (embedded PGlite when DATABASE_URL is not set)').action(async () => {
+    const ges = await startGes(config());
+    printWelcome(ges);
+    const shutdown = (signal: string) => {
+      ges.logger.info({ signal }, 'shutting down');
+      ges.stop().then(() => process.exit(0), (err: unknown) => {
+        ges.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+
+  program.command('migrate').description('apply pending database migrations (under an advisory lock)').action(async () => {
+    const applied = await withDatabase(config(), (pool) => migrate(pool), { migrate: false });
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+  });
+
+  const tenant = program.command('tenant').description('manage tenants (contact centers)');
+  tenant.command('create <name>').description('create a tenant').action(async (name: string) => {
+    const t = await withDatabase(config(), (pool) => createTenant(pool, name));
+    console.log(`tenant ${t.name} created (id ${t.id})`);
+  });
+
+  const apikey = program.command('apikey').description('manage API keys (only a hash is stored)');
+  apikey.command('create <tenant>').description('create an API key and print it once')
+    .option('--key <value>', 'use this key instead of a generated one (at least 16 characters)')
+    .action(async (tenantName: string, opts: { key?: string }) => {
+      const key = opts.key ?? generateApiKey();
+      if (key.length < 16 || key.length > 512) throw new CliError('--key must be 16 to 512 characters');
+      await withDatabase(config(), async (pool) => addApiKey(pool, await tenantId(pool, tenantName), key));
+      console.log(key);
+      console.error('Store this key now: GES keeps only its hash and cannot show it again.');
+    });
+  apikey.command('revoke <tenant> <keyPrefix>').description('revoke the active key that starts with keyPrefix').action(async (tenantName: string, prefix: string) => {
+    const result = await withDatabase(config(), async (pool) => revokeApiKeys(pool, await tenantId(pool, tenantName), prefix));
+    if (result.ambiguous) throw new CliError(`more than one active key starts with ${prefix}; give a longer prefix`);
+    if (result.revoked === 0) throw new CliError(`no active key of ${tenantName} starts with ${prefix}`);
+    console.log(`revoked 1 key of ${tenantName}`);
+  });
+  apikey.command('list <tenant>').description('list keys by prefix').action(async (tenantName: string) => {
+    const keys = await withDatabase(config(), async (pool) => listApiKeys(pool, await tenantId(pool, tenantName)));
+    for (const k of keys) console.log(`${k.prefix}…  created ${k.createdAt.toISOString()}${k.revokedAt ? `  revoked ${k.revokedAt.toISOString()}` : ''}`);
+  });
+
+  const service = program.command('service').description('manage callback services (virtual queues)');
+  service.command('create <tenant> <serviceName>').description('create a service, or update the options of an existing one')
+    .option('--default-country <cc>', 'ISO 3166 country for national numbers', 'US')
+    .addOption(new Option('--in-queue-checking <mode>', 'active callbacks per number: true (2), strict (1), false (no limit)').choices(['true', 'strict', 'false']).default('true'))
+    .option('--requests-per-number <n>', 'callback requests per number per 24 h (0: no limit)', int('--requests-per-number'), 6)
+    .option('--horizon-days <n>', 'how far ahead scheduled callbacks may be booked (1-30)', int('--horizon-days'), 14)
+    .option('--no-immediate', 'refuse immediate callbacks')
+    .option('--no-scheduled', 'refuse scheduled callbacks')
+    .option('--allow-impossible-numbers', 'accept numbers of impossible length')
+    .option('--allow-premium-numbers', 'accept premium-rate numbers')
+    .addOption(new Option('--call-direction <dir>', 'who places the call').choices(['USERTERMINATED', 'USERORIGINATED']).default('USERTERMINATED'))
+    .action(async (tenantName: string, name: string, o: Record<string, unknown>) => {
+      const options = parseServiceOptions({
+        defaultCountry: String(o.defaultCountry).toUpperCase(),
+        inQueueChecking: o.inQueueChecking,
+        requestsPerNumberPer24h: o.requestsPerNumber,
+        horizonDays: o.horizonDays,
+        immediateEnabled: o.immediate,
+        scheduledEnabled: o.scheduled,
+        disallowImpossibleNumbers: !o.allowImpossibleNumbers,
+        disallowPremiumNumbers: !o.allowPremiumNumbers,
+        callDirection: o.callDirection,
+      });
+      const row = await withDatabase(config(), async (pool) => upsertService(pool, await tenantId(pool, tenantName), name, options));
+      console.log(`service ${row.name} of ${tenantName} saved: ${JSON.stringify(row.options)}`);
+    });
+  service.command('list <tenant>').description('list services and their options').action(async (tenantName: string) => {
+    const rows = await withDatabase(config(), async (pool) => listServices(pool, await tenantId(pool, tenantName)));
+    for (const r of rows) console.log(`${r.name}  ${JSON.stringify(r.options)}`);
+  });
+  return program;
+}
+
+/** Entry point used by bin/ges.mjs. Errors end the process with a one-line message, not a stack. */
+export async function runCli(argv: string[]): Promise<void> {
+  let config: Config | undefined;
+  const getConfig = () => (config ??= loadConfig());
+  try {
+    await buildCli(getConfig).parseAsync(argv);
+  } catch (err) {
+    const e = err as { code?: string; detail?: string; message?: string };
+    if (err instanceof ConfigError || err instanceof CliError || err instanceof GesError) console.error(`ges: ${e.message}`);
+    else if (e.code === '23505') console.error(`ges: already exists${e.detail ? ` (${e.detail})` : ''}`);
+    else if (e.code === '23514') console.error(`ges: refused by a database check: ${e.message}`);
+    else console.error(`ges: ${e.message ?? String(err)}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,84 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+
+/**
+ * Every setting GES reads, with its default. The same schema validates, types and documents the
+ * configuration (see docs/CONFIGURATION in the README). Names are the environment variable names;
+ * a file of the same name in one of the SECRETS_DIRS folders wins over nothing but loses to the
+ * environment, so an operator can override a mounted secret for a single run.
+ */
+export const ConfigSchema = Type.Object({
+  NODE_ENV: Type.String({ default: 'development' }),
+  HOST: Type.String({ default: '0.0.0.0', description: 'Interface both HTTP listeners bind to' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3005, description: 'External API (and UI) port' }),
+  INTERNAL_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3050, description: 'Health and metrics port' }),
+  DATABASE_URL: Type.String({ default: '', description: 'PostgreSQL URL; empty means the embedded PGlite database' }),
+  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  DATABASE_SCHEMA: Type.String({ default: '', pattern: '^$|^[a-z_][a-z0-9_]{0,62}$', description: 'Schema to use (empty: the server default search_path)' }),
+  DATA_DIR: Type.String({ default: './data', description: 'Folder of the embedded database' }),
+  MIGRATE_ON_START: Type.Boolean({ default: true }),
+  DEMO_SEED: Type.Enum(['auto', 'true', 'false'], {
+    default: 'auto',
+    description: 'Create a demo tenant, service and API key on first start (auto: only in embedded mode)',
+  }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10 * 1024 * 1024, default: 1024 * 1024 }),
+  RETENTION_DAYS: Type.Integer({ minimum: 14, maximum: 14, default: 14, description: 'Fixed at 14 days after the desired time, as in GES' }),
+  MAINTENANCE_INTERVAL_SEC: Type.Integer({ minimum: 10, maximum: 86400, default: 3600 }),
+  SECRETS_DIRS: Type.String({ default: '', description: 'Comma-separated folders whose files are read as settings' }),
+});
+
+export type Config = Readonly<Static<typeof ConfigSchema>>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const KNOWN = Object.keys(ConfigSchema.properties);
+
+/** Files in the secrets folders named after a setting (either spelling: DB_PASSWORD or DB-PASSWORD). */
+function readSecretFiles(dirs: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const dir of dirs.split(',').map((d) => d.trim()).filter(Boolean)) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      throw new ConfigError([`SECRETS_DIRS: folder ${dir} cannot be read`]);
+    }
+    for (const name of names) {
+      const key = name.replace(/-/g, '_').toUpperCase();
+      const path = join(dir, name);
+      if (!KNOWN.includes(key) || !statSync(path).isFile()) continue;
+      out[key] = readFileSync(path, 'utf8').trim();
+    }
+  }
+  return out;
+}
+
+/**
+ * Reads, validates and deep-freezes the configuration. `overrides` lets tests and the CLI set
+ * values without touching process.env. Every problem is reported at once, naming the setting.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof Config, unknown>> = {}): Config {
+  const raw: Record<string, unknown> = {};
+  const secrets = readSecretFiles(String(overrides.SECRETS_DIRS ?? env.SECRETS_DIRS ?? ''));
+  for (const key of KNOWN) {
+    const value = (overrides as Record<string, unknown>)[key] ?? env[key] ?? secrets[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const withDefaults = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, raw));
+  if (!Value.Check(ConfigSchema, withDefaults)) {
+    const problems = [...Value.Errors(ConfigSchema, withDefaults)].map((e) => {
+      const name = e.instancePath.replace(/^\//, '') || '(root)';
+      return `${name}: ${e.message} (got ${JSON.stringify((withDefaults as Record<string, unknown>)[name])})`;
+    });
+    throw new ConfigError([...new Set(problems)]);
+  }
+  return Object.freeze(withDefaults as Static<typeof ConfigSchema>);
+}

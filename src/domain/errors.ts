@@ -1,0 +1,50 @@
+/**
+ * The one table of GES error codes. Each code is stable and never reused; docs/ERRORS.md mirrors
+ * this table (a test keeps the two in step). `http` is the HTTP status and, as GES clients expect,
+ * also the numeric `status.code` of the response envelope.
+ */
+export const ERRORS = Object.freeze({
+  GES_VALIDATION: { http: 400, summary: 'The request body, path or query does not match the schema; the message names the field.' },
+  GES_BAD_JSON: { http: 400, summary: 'The body is not valid JSON.' },
+  GES_CCID_HEADER_REFUSED: { http: 400, summary: 'A non-empty ccid or ContactCenterID header was sent; the tenant comes from the API key alone.' },
+  GES_SERVICE_UNKNOWN: { http: 400, summary: 'serviceName is not a callback service of this tenant.' },
+  GES_PHONE_INVALID: { http: 400, summary: 'phoneNumber cannot be parsed, or is impossible for its country and the service refuses impossible numbers.' },
+  GES_PHONE_PREMIUM: { http: 400, summary: 'phoneNumber is a premium-rate number and the service refuses them.' },
+  GES_DESIRED_TIME_INVALID: { http: 400, summary: 'desiredTime is not an ISO 8601 instant with Z or an offset.' },
+  GES_DESIRED_TIME_PAST: { http: 400, summary: 'desiredTime lies in the past (beyond the clock tolerance).' },
+  GES_DESIRED_TIME_BEYOND_HORIZON: { http: 400, summary: 'desiredTime lies beyond the service booking horizon.' },
+  GES_IMMEDIATE_DISABLED: { http: 400, summary: 'The service does not accept immediate callbacks.' },
+  GES_SCHEDULED_DISABLED: { http: 400, summary: 'The service does not accept scheduled callbacks.' },
+  GES_PUSH_TARGET_REQUIRED: { http: 400, summary: 'The service is USERORIGINATED and the request has no push target.' },
+  GES_DUPLICATE_IN_QUEUE: { http: 400, summary: 'The number already has the maximum of active callbacks in this service (in-queue checking).' },
+  GES_CANCEL_NOT_ALLOWED: { http: 400, summary: 'The callback is PROCESSING or COMPLETED and cannot be cancelled.' },
+  GES_RESCHEDULE_NOT_ALLOWED: { http: 400, summary: 'Only a SCHEDULED callback can be rescheduled.' },
+  GES_CURSOR_INVALID: { http: 400, summary: 'The paging cursor of find is malformed.' },
+  GES_IDEMPOTENCY_KEY_INVALID: { http: 400, summary: 'The Idempotency-Key header is empty or longer than 255 characters.' },
+  GES_API_KEY_MISSING: { http: 401, summary: 'No X-API-Key header.' },
+  GES_API_KEY_INVALID: { http: 401, summary: 'The X-API-Key is unknown or revoked.' },
+  GES_CALLBACK_NOT_FOUND: { http: 404, summary: 'No callback with this id exists for this tenant.' },
+  GES_ROUTE_NOT_FOUND: { http: 404, summary: 'No such path or method.' },
+  GES_IDEMPOTENCY_KEY_REUSED: { http: 409, summary: 'The Idempotency-Key was used in the last 24 h with a different body.' },
+  GES_BODY_TOO_LARGE: { http: 413, summary: 'The request body exceeds BODY_LIMIT_BYTES.' },
+  GES_UNSUPPORTED_MEDIA_TYPE: { http: 415, summary: 'The body is not application/json.' },
+  GES_NUMBER_THROTTLED: { http: 429, summary: 'The number reached the per-24-hour request limit of the service.' },
+  GES_INTERNAL: { http: 500, summary: 'Unexpected server error; the corrId identifies it in the logs.' },
+  GES_UNAVAILABLE: { http: 503, summary: 'The node is shutting down or its database is unreachable.' },
+} as const);
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An expected refusal: carries its stable code, the HTTP status and, for some codes, a data payload. */
+export class GesError extends Error {
+  readonly http: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = 'GesError';
+    this.http = ERRORS[code].http;
+  }
+}

@@ -1,0 +1,47 @@
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+import { GesError } from './errors.ts';
+
+/**
+ * Options of one callback service (one virtual queue). Names follow GES's `_option` names in
+ * camelCase (ges-api.md §3.2-3.3); defaults are GES's.
+ */
+export const ServiceOptionsSchema = Type.Object(
+  {
+    defaultCountry: Type.String({ pattern: '^[A-Z]{2}$', default: 'US', description: '_default_country: ISO 3166 country for national numbers' }),
+    disallowImpossibleNumbers: Type.Boolean({ default: true, description: '_disallow_impossible_phone_numbers' }),
+    disallowPremiumNumbers: Type.Boolean({ default: true, description: '_disallow_premium_phone_numbers' }),
+    inQueueChecking: Type.Enum(['true', 'strict', 'false'], {
+      default: 'true',
+      description: '_enable_in_queue_checking: true allows 2 active callbacks per number, strict 1, false no limit',
+    }),
+    requestsPerNumberPer24h: Type.Integer({ minimum: 0, maximum: 10000, default: 6, description: '_throttle_request_parameters_limit (0: no limit)' }),
+    immediateEnabled: Type.Boolean({ default: true, description: '_immediate_enabled' }),
+    scheduledEnabled: Type.Boolean({ default: true, description: '_scheduled_enabled' }),
+    horizonDays: Type.Integer({ minimum: 1, maximum: 30, default: 14, description: 'How far ahead a scheduled callback may be booked' }),
+    callDirection: Type.Enum(['USERTERMINATED', 'USERORIGINATED'], { default: 'USERTERMINATED', description: '_call_direction' }),
+  },
+  { additionalProperties: false },
+);
+
+export type ServiceOptions = Static<typeof ServiceOptionsSchema>;
+
+/** Longest horizon any service may have; storage keeps partitions ready this far ahead. */
+export const MAX_HORIZON_DAYS = 30;
+
+/** Applies defaults and validates; a bad option names itself. */
+export function parseServiceOptions(input: unknown): ServiceOptions {
+  const value = Value.Default(ServiceOptionsSchema, Value.Convert(ServiceOptionsSchema, structuredClone(input ?? {})));
+  if (!Value.Check(ServiceOptionsSchema, value)) {
+    const first = [...Value.Errors(ServiceOptionsSchema, value)][0];
+    const where = first?.instancePath.replace(/^\//, '') || 'options';
+    throw new GesError('GES_VALIDATION', `service option ${where}: ${first?.message ?? 'invalid'}`);
+  }
+  return value as ServiceOptions;
+}
+
+/** Maximum active callbacks per number in one service, or undefined for no limit. */
+export function activeLimit(options: ServiceOptions): number | undefined {
+  if (options.inQueueChecking === 'false') return undefined;
+  return options.inQueueChecking === 'strict' ? 1 : 2;
+}

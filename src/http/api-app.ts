@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import type { CallbackService } from '../app/callback-service.ts';
+import { installErrorHandling } from './error-handler.ts';
+import { apiKeyAuth } from './api-key-auth.ts';
+import { callbackRoutes } from './routes/callback-routes.ts';
+
+export interface ApiAppDeps {
+  pool: pg.Pool;
+  callbacks: CallbackService;
+  logger: Logger;
+  bodyLimitBytes: number;
+}
+
+/**
+ * The external application (PORT): the Engagement API v3 under /engagement/v3 and its OpenAPI
+ * document and interactive docs under /ges/docs (the ingress forwards /ges/). Built without
+ * listening, so tests drive it with inject() and main decides where it listens.
+ */
+export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimitBytes,
+    genReqId: () => randomUUID(),
+    logController: new LogController({ requestIdLogLabel: 'corrId' }),
+    return503OnClosing: true,
+    ajv: { customOptions: { allErrors: false } },
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-correlation-id', String(request.id));
+  });
+  installErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'GES Engagement API v3',
+        version: '3.0.0',
+        description: 'Callback API compatible with the Genesys Engagement Service v3, plus documented extensions (tagged "extensions").',
+      },
+      components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/ges/docs' });
+
+  await app.register(async (v3) => {
+    v3.addHook('onRequest', apiKeyAuth(deps.pool));
+    await v3.register(callbackRoutes(deps.callbacks));
+  }, { prefix: '/engagement/v3' });
+
+  return app;
+}

@@ -1,0 +1,51 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ERRORS, GesError, type ErrorCode } from '../domain/errors.ts';
+
+function send(reply: FastifyReply, code: ErrorCode, message: string, data?: unknown) {
+  const http = ERRORS[code].http;
+  const body: Record<string, unknown> = { status: { code: http, message, corrId: String(reply.request.id), errorCode: code } };
+  if (data !== undefined) body.data = data;
+  return reply.code(http).type('application/json').send(body);
+}
+
+/** Maps framework errors (schema, JSON, size, media type) onto the GES table. */
+function classify(err: FastifyError): { code: ErrorCode; message: string } {
+  if (err.validation) {
+    const where = err.validationContext ?? 'request';
+    return { code: 'GES_VALIDATION', message: `${where}${err.message.startsWith(where) ? err.message.slice(where.length) : ' ' + err.message}` };
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { code: 'GES_BODY_TOO_LARGE', message: 'request body is larger than the limit' };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { code: 'GES_UNSUPPORTED_MEDIA_TYPE', message: 'Content-Type must be application/json' };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { code: 'GES_BAD_JSON', message: 'body is empty; send a JSON object' };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { code: 'GES_VALIDATION', message: 'Content-Length does not match the body' };
+  }
+  if (err.statusCode === 400 && (err.name === 'SyntaxError' || /JSON/.test(err.message))) {
+    return { code: 'GES_BAD_JSON', message: `body is not valid JSON: ${err.message}` };
+  }
+  if (err.statusCode === 413) return { code: 'GES_BODY_TOO_LARGE', message: 'request body is larger than the limit' };
+  if (err.statusCode === 415) return { code: 'GES_UNSUPPORTED_MEDIA_TYPE', message: 'Content-Type must be application/json' };
+  // The database going away is an outage, not a bug: clients should retry, so 503 rather than 500.
+  const pgCode = (err as { code?: string }).code ?? '';
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '53300', '08006', '08001'].includes(pgCode) || /Connection terminated|timeout exceeded when trying to connect/.test(err.message)) {
+    return { code: 'GES_UNAVAILABLE', message: 'database unavailable; retry later' };
+  }
+  if (err.statusCode === 503) return { code: 'GES_UNAVAILABLE', message: 'service unavailable' };
+  return { code: 'GES_INTERNAL', message: 'internal error; quote the corrId to the operator' };
+}
+
+/** Every error leaves in the GES envelope; only unexpected ones are logged as errors. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (err instanceof GesError) return send(reply, err.code, err.message, err.data);
+    const { code, message } = classify(err);
+    if (code === 'GES_INTERNAL') request.log.error({ err }, 'unhandled error');
+    else if (code === 'GES_UNAVAILABLE') request.log.warn({ err: err.message }, 'unavailable');
+    return send(reply, code, message);
+  });
+  app.setNotFoundHandler((request, reply) => send(reply, 'GES_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+}

@@ -1,0 +1,21 @@
+import { pino, type Logger } from 'pino';
+
+/**
+ * The process logger. Request lines carry the correlation id (`corrId`); request serializers keep
+ * only method and path, so query strings, bodies (phone numbers, userData) and headers (API keys)
+ * never reach the log. Code that must mention a number logs it through maskPhone().
+ */
+export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+  return pino(
+    {
+      level,
+      base: { svc: 'ges' },
+      redact: { paths: ['*.phoneNumber', '*.userData', '*.headers["x-api-key"]', '*.apiKey', 'apiKey', 'userData', 'phoneNumber'], censor: '[redacted]' },
+      serializers: {
+        req: (req: { method?: string; url?: string }) => ({ method: req.method, path: (req.url ?? '').split('?')[0] }),
+        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+      },
+    },
+    destination as pino.DestinationStream | undefined,
+  );
+}

@@ -1,0 +1,311 @@
+import type { Queryable } from './db.ts';
+import { STATES, stateName, reasonName, type CallbackState, type CompletionReason, REASONS } from '../domain/callback-state.ts';
+import { phoneFromStored, phoneToStored } from '../domain/phone-number.ts';
+import type { CallbackExtras } from '../domain/callback-request.ts';
+
+/**
+ * All SQL of the callback aggregate: callbacks, their history events and the idempotency keys
+ * of create requests. Each state change is one statement that also writes its history event, so
+ * a callback and its history can never disagree.
+ */
+
+export const EVENT_KIND = Object.freeze({ STATE: 1, DIAL: 2, RESCHEDULE: 3 } as const);
+export const ACTOR = Object.freeze({ SYSTEM: 0, API: 1, CONSOLE: 2 } as const);
+export type Actor = (typeof ACTOR)[keyof typeof ACTOR];
+
+export interface CallbackRecord {
+  id: string;
+  serviceName: string;
+  phoneNumber: string;
+  desiredTime: Date;
+  createdAt: Date;
+  updatedAt: Date;
+  state: CallbackState;
+  reason: CompletionReason | undefined;
+  attempt: number;
+  scheduled: boolean;
+  priority: number;
+  extras: CallbackExtras | null;
+  userData: Record<string, unknown> | null;
+}
+
+interface CallbackRow {
+  id: string;
+  service_name: string;
+  phone: string;
+  desired_at: Date;
+  created_at: Date;
+  updated_at: Date;
+  state: number;
+  reason: number | null;
+  attempt: number;
+  scheduled: boolean;
+  priority: number;
+  extras: CallbackExtras | null;
+  user_data: Record<string, unknown> | null;
+}
+
+const SELECT_COLUMNS = `c.id, s.name AS service_name, c.phone, c.desired_at, c.created_at, c.updated_at, c.state,
+  c.reason, c.attempt, c.scheduled, c.priority, c.extras, c.user_data`;
+
+function toRecord(r: CallbackRow): CallbackRecord {
+  return {
+    id: r.id,
+    serviceName: r.service_name,
+    phoneNumber: phoneFromStored(r.phone),
+    desiredTime: r.desired_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    state: stateName(r.state),
+    reason: reasonName(r.reason),
+    attempt: r.attempt,
+    scheduled: r.scheduled,
+    priority: r.priority,
+    extras: r.extras,
+    userData: r.user_data,
+  };
+}
+
+/** A syntactically impossible id cannot name a callback; checking here keeps a bad cast out of SQL. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export function isCallbackId(id: string): boolean {
+  return UUID.test(id);
+}
+
+export interface InsertCallback {
+  tenantId: number;
+  serviceId: number;
+  phone: string; // E.164
+  desiredTime: Date | undefined; // undefined: now() of the database
+  scheduled: boolean;
+  priority: number;
+  extras: CallbackExtras | undefined;
+  userData: Record<string, unknown> | undefined;
+  maxActivePerNumber: number | undefined;
+  maxRequestsPer24h: number | undefined;
+}
+
+export type InsertResult =
+  | { ok: true; id: string; desiredTime: Date; state: CallbackState }
+  | { ok: false; refusal: 'duplicate'; active: number }
+  | { ok: false; refusal: 'throttled'; recent: number };
+
+/**
+ * Inserts a callback with its first history event, enforcing in-queue checking and the per-number
+ * daily limit inside the same statement. Run it in a transaction: when a limit applies, the caller's
+ * transaction first takes {@link lockNumber}, so two concurrent creates for one number cannot both
+ * see room for one more (a single statement's snapshot predates the lock, hence the separate lock).
+ */
+export async function insertCallback(db: Queryable, c: InsertCallback): Promise<InsertResult> {
+  const initial = c.scheduled ? STATES.SCHEDULED : STATES.QUEUED;
+  const { rows } = await db.query<{ id: string | null; desired_at: Date | null; active: string; recent: string }>(
+    `WITH counts AS (
+       SELECT count(*) FILTER (WHERE state < ${STATES.COMPLETED} AND service_id = $3) AS active,
+              count(*) FILTER (WHERE service_id = $3 AND created_at > now() - interval '24 hours') AS recent
+         FROM callback WHERE tenant_id = $2 AND phone = $1
+     ), ins AS (
+       INSERT INTO callback (desired_at, phone, tenant_id, service_id, priority, state, scheduled, extras, user_data)
+       SELECT date_trunc('milliseconds', coalesce($4::timestamptz, now())), $1, $2, $3, $5, $6, $7, $8, $9
+         FROM counts
+        WHERE ($10::int IS NULL OR active < $10::int) AND ($11::int IS NULL OR recent < $11::int)
+       RETURNING id, desired_at, state
+     ), ev AS (
+       INSERT INTO callback_event (desired_at, callback_id, kind, state, actor)
+       SELECT desired_at, id, ${EVENT_KIND.STATE}, state, ${ACTOR.API} FROM ins
+     )
+     SELECT ins.id, ins.desired_at, counts.active, counts.recent FROM counts LEFT JOIN ins ON true`,
+    [
+      phoneToStored(c.phone), c.tenantId, c.serviceId, c.desiredTime ?? null, c.priority, initial, c.scheduled,
+      c.extras ? JSON.stringify(c.extras) : null, c.userData ? JSON.stringify(c.userData) : null,
+      c.maxActivePerNumber ?? null, c.maxRequestsPer24h ?? null,
+    ],
+  );
+  const r = rows[0]!;
+  if (r.id && r.desired_at) return { ok: true, id: r.id, desiredTime: r.desired_at, state: stateName(initial) };
+  const active = Number(r.active);
+  if (c.maxActivePerNumber !== undefined && active >= c.maxActivePerNumber) return { ok: false, refusal: 'duplicate', active };
+  return { ok: false, refusal: 'throttled', recent: Number(r.recent) };
+}
+
+/** Serialises creates for one number of one tenant until the transaction ends. */
+export async function lockNumber(db: Queryable, tenantId: number, phone: string): Promise<void> {
+  await db.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [tenantId, phone]);
+}
+
+export async function getCallback(db: Queryable, tenantId: number, id: string): Promise<CallbackRecord | undefined> {
+  if (!isCallbackId(id)) return undefined;
+  const { rows } = await db.query<CallbackRow>(
+    `SELECT ${SELECT_COLUMNS} FROM callback c JOIN callback_service s ON s.id = c.service_id
+      WHERE c.tenant_id = $1 AND c.id = $2`,
+    [tenantId, id],
+  );
+  return rows[0] ? toRecord(rows[0]) : undefined;
+}
+
+export type TransitionResult = { ok: true; record: CallbackRecord } | { ok: false; found: false } | { ok: false; found: true; state: CallbackState };
+
+/**
+ * Completes a callback with a cancellation reason if it is in one of `from` states; one statement
+ * writes the new state and its history event. When nothing changed, tells whether the callback
+ * exists and its state, so the caller can say why.
+ */
+export async function cancelCallback(
+  db: Queryable, tenantId: number, id: string, from: readonly CallbackState[], reason: CompletionReason, actor: Actor,
+): Promise<TransitionResult> {
+  if (!isCallbackId(id)) return { ok: false, found: false };
+  const { rows } = await db.query<CallbackRow & { changed: boolean }>(
+    `WITH upd AS (
+       UPDATE callback SET state = ${STATES.COMPLETED}, reason = $4, updated_at = now()
+        WHERE tenant_id = $1 AND id = $2 AND state = ANY($3::smallint[])
+        RETURNING *
+     ), ev AS (
+       INSERT INTO callback_event (desired_at, callback_id, kind, state, reason, attempt, actor)
+       SELECT desired_at, id, ${EVENT_KIND.STATE}, state, reason, attempt, $5 FROM upd
+     )
+     SELECT ${SELECT_COLUMNS}, true AS changed FROM upd c JOIN callback_service s ON s.id = c.service_id`,
+    [tenantId, id, from.map((s) => STATES[s]), REASONS[reason], actor],
+  );
+  if (rows[0]) return { ok: true, record: toRecord(rows[0]) };
+  return explainNoChange(db, tenantId, id);
+}
+
+/**
+ * Moves a callback to a new desired time if it is in one of `from` states. The row (and its
+ * history) move to the partition of the new day within the same statement.
+ */
+export async function rescheduleCallback(
+  db: Queryable, tenantId: number, id: string, from: readonly CallbackState[], desired: Date, actor: Actor,
+): Promise<TransitionResult> {
+  if (!isCallbackId(id)) return { ok: false, found: false };
+  const { rows } = await db.query<CallbackRow>(
+    `WITH prev AS (
+       SELECT id, desired_at FROM callback
+        WHERE tenant_id = $1 AND id = $2 AND state = ANY($3::smallint[])
+        FOR UPDATE
+     ), upd AS (
+       UPDATE callback c SET desired_at = date_trunc('milliseconds', $4::timestamptz), updated_at = now()
+         FROM prev WHERE c.tenant_id = $1 AND c.id = prev.id AND c.state = ANY($3::smallint[])
+        RETURNING c.*, prev.desired_at AS previous_desired_at
+     ), moved AS (
+       UPDATE callback_event e SET desired_at = upd.desired_at FROM upd WHERE e.callback_id = upd.id
+     ), ev AS (
+       INSERT INTO callback_event (desired_at, callback_id, kind, state, attempt, actor, detail)
+       SELECT desired_at, id, ${EVENT_KIND.RESCHEDULE}, state, attempt, $5,
+              'from ' || to_char(previous_desired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+         FROM upd
+     )
+     SELECT ${SELECT_COLUMNS} FROM upd c JOIN callback_service s ON s.id = c.service_id`,
+    [tenantId, id, from.map((s) => STATES[s]), desired, actor],
+  );
+  if (rows[0]) return { ok: true, record: toRecord(rows[0]) };
+  return explainNoChange(db, tenantId, id);
+}
+
+async function explainNoChange(db: Queryable, tenantId: number, id: string): Promise<TransitionResult> {
+  const { rows } = await db.query<{ state: number }>('SELECT state FROM callback WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+  return rows[0] ? { ok: false, found: true, state: stateName(rows[0].state) } : { ok: false, found: false };
+}
+
+export interface FindFilter {
+  serviceId?: number;
+  phone?: string; // E.164
+  states?: readonly CallbackState[];
+  from?: Date;
+  to?: Date;
+  after?: { desiredTime: Date; id: string };
+  limit: number;
+}
+
+/** Callbacks of a tenant ordered by (desired time, id), read with a keyset cursor. */
+export async function findCallbacks(db: Queryable, tenantId: number, f: FindFilter): Promise<CallbackRecord[]> {
+  const { rows } = await db.query<CallbackRow>(
+    `SELECT ${SELECT_COLUMNS} FROM callback c JOIN callback_service s ON s.id = c.service_id
+      WHERE c.tenant_id = $1
+        AND ($2::int IS NULL OR c.service_id = $2)
+        AND ($3::bigint IS NULL OR c.phone = $3)
+        AND ($4::smallint[] IS NULL OR c.state = ANY($4))
+        AND ($5::timestamptz IS NULL OR c.desired_at >= $5)
+        AND ($6::timestamptz IS NULL OR c.desired_at < $6)
+        AND ($7::timestamptz IS NULL OR (c.desired_at, c.id) > ($7, $8::uuid))
+      ORDER BY c.desired_at, c.id
+      LIMIT $9`,
+    [
+      tenantId, f.serviceId ?? null, f.phone ? phoneToStored(f.phone) : null, f.states ? f.states.map((s) => STATES[s]) : null,
+      f.from ?? null, f.to ?? null, f.after?.desiredTime ?? null, f.after?.id ?? null, f.limit,
+    ],
+  );
+  return rows.map(toRecord);
+}
+
+export interface CallbackEvent {
+  at: Date;
+  kind: 'STATE' | 'DIAL' | 'RESCHEDULE';
+  state: CallbackState;
+  reason: CompletionReason | undefined;
+  attempt: number;
+  actor: 'SYSTEM' | 'API' | 'CONSOLE';
+  detail: string | null;
+}
+
+export async function listEvents(db: Queryable, tenantId: number, id: string): Promise<CallbackEvent[]> {
+  if (!isCallbackId(id)) return [];
+  const kinds = ['', 'STATE', 'DIAL', 'RESCHEDULE'] as const;
+  const actors = ['SYSTEM', 'API', 'CONSOLE'] as const;
+  const { rows } = await db.query<{ at: Date; kind: number; state: number; reason: number | null; attempt: number; actor: number; detail: string | null }>(
+    `SELECT e.at, e.kind, e.state, e.reason, e.attempt, e.actor, e.detail
+       FROM callback_event e
+      WHERE e.callback_id = $2 AND EXISTS (SELECT 1 FROM callback c WHERE c.id = $2 AND c.tenant_id = $1)
+      ORDER BY e.at, e.kind`,
+    [tenantId, id],
+  );
+  return rows.map((r) => ({
+    at: r.at,
+    kind: kinds[r.kind] as CallbackEvent['kind'],
+    state: stateName(r.state),
+    reason: reasonName(r.reason),
+    attempt: r.attempt,
+    actor: actors[r.actor] ?? 'SYSTEM',
+    detail: r.detail,
+  }));
+}
+
+export type IdempotencyClaim = { kind: 'fresh' } | { kind: 'replay'; callbackId: string } | { kind: 'conflict' };
+
+/**
+ * Claims an Idempotency-Key for this transaction. A concurrent request with the same key waits on
+ * the row lock until this transaction ends, then sees the committed result; a key older than 24 h
+ * is taken over as if new.
+ */
+export async function claimIdempotencyKey(db: Queryable, tenantId: number, key: string, requestHash: Buffer): Promise<IdempotencyClaim> {
+  const fresh = await db.query(
+    `INSERT INTO idempotency_key (tenant_id, key, request_hash) VALUES ($1, $2, $3)
+     ON CONFLICT (tenant_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, callback_id = NULL, created_at = now()
+      WHERE idempotency_key.created_at <= now() - interval '24 hours'
+     RETURNING 1`,
+    [tenantId, key, requestHash],
+  );
+  if (fresh.rowCount === 1) return { kind: 'fresh' };
+  return lookupIdempotencyKey(db, tenantId, key, requestHash) as Promise<IdempotencyClaim>;
+}
+
+/** Read-only look at a live key: replay, conflict, or nothing stored ('fresh'). */
+export async function lookupIdempotencyKey(db: Queryable, tenantId: number, key: string, requestHash: Buffer): Promise<IdempotencyClaim> {
+  const { rows } = await db.query<{ request_hash: Buffer; callback_id: string | null }>(
+    `SELECT request_hash, callback_id FROM idempotency_key
+      WHERE tenant_id = $1 AND key = $2 AND created_at > now() - interval '24 hours'`,
+    [tenantId, key],
+  );
+  const row = rows[0];
+  if (!row || !row.callback_id) return { kind: 'fresh' };
+  return row.request_hash.equals(requestHash) ? { kind: 'replay', callbackId: row.callback_id } : { kind: 'conflict' };
+}
+
+export async function completeIdempotencyKey(db: Queryable, tenantId: number, key: string, callbackId: string): Promise<void> {
+  await db.query('UPDATE idempotency_key SET callback_id = $3 WHERE tenant_id = $1 AND key = $2', [tenantId, key, callbackId]);
+}
+
+export async function purgeIdempotencyKeys(db: Queryable): Promise<number> {
+  const res = await db.query(`DELETE FROM idempotency_key WHERE created_at <= now() - interval '24 hours'`);
+  return res.rowCount ?? 0;
+}
+

@@ -1,0 +1,27 @@
+import type { Queryable } from './db.ts';
+
+/**
+ * The database clock as seen from this node. Durable timestamps are always written with now() in
+ * SQL; this offset serves the pure checks that need "now" before any statement runs (is a desired
+ * time in the past, beyond the horizon). It is re-measured by the maintenance loop.
+ */
+export class DbClock {
+  #offsetMs = 0;
+
+  /** Measures node-to-database skew, compensating half the round trip. Returns the offset in ms. */
+  async sync(db: Queryable): Promise<number> {
+    const before = Date.now();
+    const { rows } = await db.query<{ ms: string }>(`SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint::text AS ms`);
+    const after = Date.now();
+    this.#offsetMs = Number(rows[0]!.ms) - (before + after) / 2;
+    return this.#offsetMs;
+  }
+
+  get offsetMs(): number {
+    return this.#offsetMs;
+  }
+
+  now(): Date {
+    return new Date(Date.now() + this.#offsetMs);
+  }
+}

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { FastifyInstance } from 'fastify';
+import { createPool } from '../../src/store/db.ts';
+import { migrate } from '../../src/store/migrator.ts';
+import { DbClock } from '../../src/store/db-clock.ts';
+import { CallbackService } from '../../src/app/callback-service.ts';
+import { Maintenance } from '../../src/app/maintenance.ts';
+import { buildApiApp } from '../../src/http/api-app.ts';
+import { createLogger } from '../../src/logging/logger.ts';
+import { addApiKey, createTenant, generateApiKey } from '../../src/store/tenant-store.ts';
+import { upsertService } from '../../src/store/service-store.ts';
+import { parseServiceOptions, type ServiceOptions } from '../../src/domain/service-options.ts';
+
+/** The real PostgreSQL the suite runs against (never a mock). */
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
+
+export interface TestDb {
+  pool: pg.Pool;
+  schema: string;
+  clock: DbClock;
+  close(): Promise<void>;
+}
+
+/**
+ * A fresh schema for one test file, migrated and with partitions ready. Fails loudly, never skips,
+ * when Postgres is unreachable.
+ */
+export async function createTestDb(): Promise<TestDb> {
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  try {
+    await admin.connect();
+  } catch (err) {
+    throw new Error(`PostgreSQL is required for the tests and is unreachable at ${TEST_DATABASE_URL}: ${(err as Error).message}`);
+  }
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.end();
+  const pool = createPool({ url: TEST_DATABASE_URL, max: 30, schema });
+  await migrate(pool);
+  const clock = new DbClock();
+  await new Maintenance(pool, clock, createLogger('silent'), 14, 60_000).runOnce();
+  return {
+    pool,
+    schema,
+    clock,
+    async close() {
+      await pool.end();
+      const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA ${schema} CASCADE`);
+      await c.end();
+    },
+  };
+}
+
+export interface TestTenant {
+  id: number;
+  name: string;
+  apiKey: string;
+}
+
+export async function createTestTenant(db: TestDb, name = `tenant-${randomBytes(3).toString('hex')}`, services: Record<string, Partial<ServiceOptions>> = { sales: {} }): Promise<TestTenant> {
+  const tenant = await createTenant(db.pool, name);
+  const apiKey = generateApiKey();
+  await addApiKey(db.pool, tenant.id, apiKey);
+  for (const [service, options] of Object.entries(services)) {
+    await upsertService(db.pool, tenant.id, service, parseServiceOptions(options));
+  }
+  return { ...tenant, apiKey };
+}
+
+export async function buildTestApi(db: TestDb, bodyLimitBytes = 64 * 1024): Promise<FastifyInstance> {
+  const app = await buildApiApp({
+    pool: db.pool,
+    callbacks: new CallbackService(db.pool, db.clock),
+    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    bodyLimitBytes,
+  });
+  await app.ready();
+  return app;
+}
+
+/** POSTs JSON with the tenant's key; returns status and parsed body. */
+export async function post(app: FastifyInstance, path: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await app.inject({
+    method: 'POST',
+    url: `/engagement/v3${path}`,
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { statusCode: res.statusCode, headers: res.headers, body: res.json() as { status: { code: number; message: string; corrId: string; errorCode?: string }; data?: any } };
+}
+
+/** An ISO time `minutes` from now. */
+export function inMinutes(minutes: number): string {
+  return new Date(Date.now() + minutes * 60_000).toISOString();
+}
