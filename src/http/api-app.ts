@@ -8,6 +8,7 @@ import type { CallbackService } from '../app/callback-service.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { apiKeyAuth } from './api-key-auth.ts';
 import { callbackRoutes } from './routes/callback-routes.ts';
+import { refuseNulCharacters } from './nul-guard.ts';
 
 export interface ApiAppDeps {
   pool: pg.Pool;
@@ -34,6 +35,9 @@ export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
     reply.header('x-correlation-id', String(request.id));
   });
   installErrorHandling(app);
+  // The API speaks JSON only; without this, fastify's built-in text/plain parser would turn a
+  // wrong Content-Type into a confusing schema error instead of 415.
+  app.removeContentTypeParser('text/plain');
 
   await app.register(swagger, {
     openapi: {
@@ -51,6 +55,7 @@ export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
 
   await app.register(async (v3) => {
     v3.addHook('onRequest', apiKeyAuth(deps.pool));
+    v3.addHook('preValidation', refuseNulCharacters);
     await v3.register(callbackRoutes(deps.callbacks));
   }, { prefix: '/engagement/v3' });
 
