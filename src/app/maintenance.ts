@@ -29,7 +29,7 @@ export class Maintenance {
   ) {}
 
   async runOnce(): Promise<MaintenanceReport> {
-    const partitionsCreated = await ensurePartitions(this.pool, this.retentionDays + 1, MAX_HORIZON_DAYS + 1);
+    const partitionsCreated = await ensurePartitions(this.pool, this.retentionDays, MAX_HORIZON_DAYS + 1);
     const partitionsDropped = await dropExpiredPartitions(this.pool, this.retentionDays);
     const idempotencyKeysPurged = await purgeIdempotencyKeys(this.pool);
     const clockOffsetMs = await this.clock.sync(this.pool);

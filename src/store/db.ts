@@ -12,20 +12,15 @@ export interface PoolOptions {
 }
 
 export function createPool(opts: PoolOptions): pg.Pool {
+  if (opts.schema && !/^[a-z_][a-z0-9_]{0,62}$/.test(opts.schema)) throw new Error(`invalid schema name ${opts.schema}`);
   const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.max,
     application_name: opts.applicationName ?? 'ges',
-    // search_path is set per connection instead of the startup "options" parameter, which
-    // pglite-socket does not honour.
+    // The schema is fixed for the connection's life at startup, so no statement can run before
+    // it applies. (pglite-socket ignores startup options; embedded mode uses the default schema.)
+    ...(opts.schema ? { options: `-c search_path=${opts.schema},public` } : {}),
   });
-  if (opts.schema) {
-    const schema = opts.schema;
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
-    pool.on('connect', (client) => {
-      client.query(`SET search_path TO ${schema}, public`).catch(() => undefined);
-    });
-  }
   // An idle client that loses its server emits 'error' on the pool; without a listener the
   // process would crash. The next query simply gets a fresh connection.
   pool.on('error', () => undefined);

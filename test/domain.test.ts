@@ -1,0 +1,122 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { maskPhone, normalizePhone, phoneFromStored, phoneToStored } from '../src/domain/phone-number.ts';
+import { filterUserData } from '../src/domain/user-data.ts';
+import { planCreate, PAST_TOLERANCE_MS } from '../src/domain/callback-request.ts';
+import { parseServiceOptions, activeLimit } from '../src/domain/service-options.ts';
+import { cancelRefusal, STATES, REASONS } from '../src/domain/callback-state.ts';
+import { GesError } from '../src/domain/errors.ts';
+import { parseInstant } from '../src/domain/instant.ts';
+
+const strictRules = { defaultCountry: 'US', disallowImpossibleNumbers: true, disallowPremiumNumbers: true };
+
+function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    return err instanceof GesError ? err.code : `not a GesError: ${String(err)}`;
+  }
+}
+
+describe('phone numbers', () => {
+  test('national formats are read in the service country and normalised to E.164', () => {
+    assert.equal(normalizePhone('(415) 555-2671', strictRules), '+14155552671');
+    assert.equal(normalizePhone('020 7946 0018', { ...strictRules, defaultCountry: 'GB' }), '+442079460018');
+    assert.equal(normalizePhone('+33 1 86 95 17 20', strictRules), '+33186951720', 'an international number ignores the default country');
+    assert.equal(normalizePhone(' +49-30-901820 ', strictRules), '+4930901820');
+  });
+
+  test('impossible and premium numbers are refused only where the service says so', () => {
+    assert.equal(code(() => normalizePhone('+1415555', strictRules)), 'GES_PHONE_INVALID');
+    assert.equal(code(() => normalizePhone('+19005550123', strictRules)), 'GES_PHONE_PREMIUM');
+    assert.equal(normalizePhone('+19005550123', { ...strictRules, disallowPremiumNumbers: false }), '+19005550123');
+    assert.equal(normalizePhone('+1415555', { ...strictRules, disallowImpossibleNumbers: false }), '+1415555');
+    assert.equal(code(() => normalizePhone('call me', strictRules)), 'GES_PHONE_INVALID');
+    assert.equal(code(() => normalizePhone('+', strictRules)), 'GES_PHONE_INVALID');
+  });
+
+  test('stored as digits and masked in logs', () => {
+    assert.equal(phoneToStored('+14155552671'), '14155552671');
+    assert.equal(phoneFromStored('14155552671'), '+14155552671');
+    assert.equal(maskPhone('+14155552671'), '+14*******71');
+    assert.ok(!maskPhone('+14155552671').includes('5552'));
+  });
+});
+
+describe('userData', () => {
+  test('keeps identifier keys, including unicode and reserved words, and names the dropped ones', () => {
+    assert.deepEqual(filterUserData({ a: 1, _b: 2, $c: 3, ñame: 4, class: 5, 'a-b': 6, '9x': 7, '': 8 }), {
+      kept: { a: 1, _b: 2, $c: 3, ñame: 4, class: 5 },
+      dropped: ['a-b', '9x', ''],
+    });
+    assert.deepEqual(filterUserData({ 'x y': 1 }), { kept: undefined, dropped: ['x y'] });
+    assert.deepEqual(filterUserData(undefined), { kept: undefined, dropped: [] });
+  });
+});
+
+describe('create planning', () => {
+  const now = new Date('2030-03-01T12:00:00.000Z');
+  const options = parseServiceOptions({});
+
+  test('no desiredTime means immediate; a desiredTime means scheduled', () => {
+    assert.equal(planCreate({ serviceName: 's', phoneNumber: '+14155552671' }, options, now).scheduled, false);
+    const plan = planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: '2030-03-02T09:00:00+01:00' }, options, now);
+    assert.equal(plan.scheduled, true);
+    assert.equal(plan.desiredTime?.toISOString(), '2030-03-02T08:00:00.000Z');
+  });
+
+  test('the past tolerance absorbs client clock drift, no more', () => {
+    const slightlyPast = new Date(now.getTime() - PAST_TOLERANCE_MS + 1000).toISOString();
+    assert.equal(planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: slightlyPast }, options, now).scheduled, true);
+    const past = new Date(now.getTime() - PAST_TOLERANCE_MS - 1000).toISOString();
+    assert.equal(code(() => planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: past }, options, now)), 'GES_DESIRED_TIME_PAST');
+  });
+
+  test('the horizon is the service\'s', () => {
+    const in10days = new Date(now.getTime() + 10 * 86_400_000).toISOString();
+    assert.equal(code(() => planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: in10days }, parseServiceOptions({ horizonDays: 7 }), now)), 'GES_DESIRED_TIME_BEYOND_HORIZON');
+    assert.equal(planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: in10days }, options, now).scheduled, true);
+  });
+
+  test('optional fields go to extras only when given', () => {
+    assert.equal(planCreate({ serviceName: 's', phoneNumber: '+14155552671' }, options, now).extras, undefined);
+    const plan = planCreate({ serviceName: 's', phoneNumber: '+14155552671', language: 'de-DE', pushChannel: 'FCM', pushTarget: 't' }, options, now);
+    assert.deepEqual(plan.extras, { language: 'de-DE', pushTargets: [{ channel: 'FCM', target: 't' }] });
+  });
+
+  test('in-queue checking modes map to limits', () => {
+    assert.equal(activeLimit(parseServiceOptions({})), 2);
+    assert.equal(activeLimit(parseServiceOptions({ inQueueChecking: 'strict' })), 1);
+    assert.equal(activeLimit(parseServiceOptions({ inQueueChecking: 'false' })), undefined);
+  });
+});
+
+describe('service options', () => {
+  test('defaults are GES\'s and bad options name themselves', () => {
+    assert.deepEqual(parseServiceOptions({}), {
+      defaultCountry: 'US', disallowImpossibleNumbers: true, disallowPremiumNumbers: true, inQueueChecking: 'true',
+      requestsPerNumberPer24h: 6, immediateEnabled: true, scheduledEnabled: true, horizonDays: 14, callDirection: 'USERTERMINATED',
+    });
+    assert.throws(() => parseServiceOptions({ horizonDays: 90 }), /horizonDays/);
+    assert.throws(() => parseServiceOptions({ defaultCountry: 'usa' }), /defaultCountry/);
+    assert.throws(() => parseServiceOptions({ colour: 'blue' }), /option/);
+  });
+});
+
+describe('states and instants', () => {
+  test('codes are the on-disk format and stay fixed', () => {
+    assert.deepEqual(STATES, { SCHEDULED: 1, QUEUED: 2, ROUTING: 3, PROCESSING: 4, COMPLETED: 5 });
+    assert.equal(REASONS.CANCELLED, 2);
+    assert.equal(REASONS.CANCELLED_BY_ADMIN, 3);
+    assert.equal(cancelRefusal('SCHEDULED'), undefined);
+    assert.equal(cancelRefusal('ROUTING'), undefined);
+    assert.match(cancelRefusal('PROCESSING') ?? '', /PROCESSING/);
+  });
+
+  test('instants need a zone or offset', () => {
+    assert.equal(parseInstant('2030-06-10T22:05:00.000Z', 'desiredTime').toISOString(), '2030-06-10T22:05:00.000Z');
+    assert.equal(code(() => parseInstant('2030-06-10T22:05:00', 'desiredTime')), 'GES_DESIRED_TIME_INVALID');
+    assert.equal(code(() => parseInstant('2030-06-10', 'from')), 'GES_VALIDATION');
+  });
+});
