@@ -1,0 +1,18 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { ERRORS } from '../src/domain/errors.ts';
+import { ConfigSchema } from '../src/config/config.ts';
+
+test('docs/ERRORS.md lists every error code with its HTTP status', () => {
+  const doc = readFileSync(new URL('../docs/ERRORS.md', import.meta.url), 'utf8');
+  const rows = new Map([...doc.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]));
+  assert.deepEqual([...rows.keys()].sort(), Object.keys(ERRORS).sort());
+  for (const [code, e] of Object.entries(ERRORS)) assert.equal(rows.get(code), e.http, code);
+});
+
+test('the README configuration table lists every setting', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const documented = new Set([...readme.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]));
+  for (const name of Object.keys(ConfigSchema.properties)) assert.ok(documented.has(name), `${name} missing from README`);
+});
