@@ -1,10 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../config/config.ts';
 import { createPool } from '../store/db.ts';
 import { migrate } from '../store/migrator.ts';
-import { startEmbeddedPostgres } from '../store/embedded-postgres.ts';
+import { runningEmbeddedPort, startEmbeddedPostgres } from '../store/embedded-postgres.ts';
 
 /**
  * Opens the database a CLI command works on. With DATABASE_URL, that server. In embedded mode,
@@ -15,9 +13,8 @@ export async function withDatabase<T>(config: Config, fn: (pool: pg.Pool) => Pro
   let url = config.DATABASE_URL;
   let stopEmbedded: (() => Promise<void>) | undefined;
   if (!url) {
-    const portFile = join(config.DATA_DIR, 'pglite.port');
-    const port = existsSync(portFile) ? readFileSync(portFile, 'utf8').trim() : '';
-    if (port && (await reachable(Number(port)))) {
+    const port = await runningEmbeddedPort(config.DATA_DIR);
+    if (port !== undefined) {
       url = `postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
     } else {
       const embedded = await startEmbeddedPostgres(config.DATA_DIR);
@@ -33,15 +30,4 @@ export async function withDatabase<T>(config: Config, fn: (pool: pg.Pool) => Pro
     await pool.end();
     await stopEmbedded?.();
   }
-}
-
-async function reachable(port: number): Promise<boolean> {
-  const { createConnection } = await import('node:net');
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port }, () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
 }

@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
@@ -15,6 +16,11 @@ export interface EmbeddedPostgres {
  * running node's database instead of opening the same files a second time.
  */
 export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
+  // PGlite files must never be opened by two processes at once: that corrupts them.
+  const running = await runningEmbeddedPort(dataDir);
+  if (running !== undefined) {
+    throw new Error(`another GES node already serves the embedded database in ${dataDir} (port ${running}); stop it or use another DATA_DIR`);
+  }
   const dir = join(dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });
   const db = await PGlite.create(dir);
@@ -31,4 +37,19 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
       await db.close();
     },
   };
+}
+
+/** The port of the embedded database a running node serves from `dataDir`, if one answers. */
+export async function runningEmbeddedPort(dataDir: string): Promise<number | undefined> {
+  const portFile = join(dataDir, 'pglite.port');
+  const port = existsSync(portFile) ? Number(readFileSync(portFile, 'utf8').trim()) : NaN;
+  if (!Number.isInteger(port) || port <= 0) return undefined;
+  const answers = await new Promise<boolean>((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port }, () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+  return answers ? port : undefined;
 }
