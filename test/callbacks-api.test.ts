@@ -342,6 +342,22 @@ describe('reschedule (extension)', () => {
     assert.equal(events[1].detail, `from ${original}`);
   });
 
+  test('a cancel racing a reschedule (which moves the row to another partition) never fails the request', async () => {
+    for (let i = 0; i < 10; i++) {
+      const id = (await post(app, '/callbacks/create', { serviceName: 'unlimited', phoneNumber: freshNumber(), desiredTime: inMinutes(60) }, key(acme))).body.data.id;
+      const [cancel, move] = await Promise.all([
+        post(app, '/callbacks/cancel', { id }, key(acme)),
+        post(app, '/callbacks/reschedule', { id, desiredTime: inMinutes(3 * 24 * 60) }, key(acme)),
+      ]);
+      assert.equal(cancel.statusCode, 200, JSON.stringify(cancel.body));
+      assert.ok([200, 400].includes(move.statusCode), JSON.stringify(move.body));
+      const final = (await post(app, '/callbacks/retrieve', { id }, key(acme))).body.data;
+      assert.equal(final.callbackState, 'COMPLETED');
+      const events = (await post(app, '/callbacks/history', { id }, key(acme))).body.data.events;
+      assert.equal(events.length, move.statusCode === 200 ? 3 : 2, 'history matches what happened');
+    }
+  });
+
   test('refuses a QUEUED callback, a past time and an unknown id', async () => {
     const queued = (await post(app, '/callbacks/create', { serviceName: 'unlimited', phoneNumber: freshNumber() }, key(acme))).body.data.id;
     const r1 = await post(app, '/callbacks/reschedule', { id: queued, desiredTime: inMinutes(60) }, key(acme));

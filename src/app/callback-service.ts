@@ -6,7 +6,7 @@ import { parseServiceOptions } from '../domain/service-options.ts';
 import { CANCELLABLE_STATES, RESCHEDULABLE_STATES, cancelRefusal, type CallbackState, type CompletionReason } from '../domain/callback-state.ts';
 import { normalizePhone } from '../domain/phone-number.ts';
 import { parseInstant } from '../domain/instant.ts';
-import { withTransaction } from '../store/db.ts';
+import { retryOnConflict, withTransaction } from '../store/db.ts';
 import type { DbClock } from '../store/db-clock.ts';
 import * as callbacks from '../store/callback-store.ts';
 import { findService } from '../store/service-store.ts';
@@ -53,7 +53,7 @@ export class CallbackService {
     if (!service) throw new GesError('GES_SERVICE_UNKNOWN', `serviceName ${JSON.stringify(input.serviceName)} is not a callback service of this tenant`);
     const plan = planCreate(input, parseServiceOptions(service.options), this.clock.now());
 
-    const attempt = () =>
+    const attempt = () => retryOnConflict(() =>
       withTransaction(this.pool, async (tx): Promise<CreateOutcome> => {
         if (idempotencyKey !== undefined && requestHash) {
           const claim = await callbacks.claimIdempotencyKey(tx, tenant.id, idempotencyKey, requestHash);
@@ -72,7 +72,7 @@ export class CallbackService {
         }
         if (idempotencyKey !== undefined) await callbacks.completeIdempotencyKey(tx, tenant.id, idempotencyKey, result.id);
         return { id: result.id, replayed: false, droppedUserDataKeys: plan.droppedUserDataKeys };
-      });
+      }));
 
     try {
       return await attempt();
@@ -91,7 +91,7 @@ export class CallbackService {
   }
 
   async cancel(tenant: Tenant, id: string, reason: CompletionReason = 'CANCELLED', actor: callbacks.Actor = callbacks.ACTOR.API): Promise<callbacks.CallbackRecord> {
-    const result = await callbacks.cancelCallback(this.pool, tenant.id, id, CANCELLABLE_STATES, reason, actor);
+    const result = await retryOnConflict(() => callbacks.cancelCallback(this.pool, tenant.id, id, CANCELLABLE_STATES, reason, actor));
     if (result.ok) return result.record;
     if (!result.found) throw notFound(id);
     throw new GesError('GES_CANCEL_NOT_ALLOWED', cancelRefusal(result.state) ?? `callback is ${result.state}`);
@@ -103,7 +103,7 @@ export class CallbackService {
     if (!current) throw notFound(id);
     const service = await findService(this.pool, tenant.id, current.serviceName);
     checkDesiredTime(desired, parseServiceOptions(service?.options), this.clock.now());
-    const result = await callbacks.rescheduleCallback(this.pool, tenant.id, id, RESCHEDULABLE_STATES, desired, actor);
+    const result = await retryOnConflict(() => callbacks.rescheduleCallback(this.pool, tenant.id, id, RESCHEDULABLE_STATES, desired, actor));
     if (result.ok) return result.record;
     if (!result.found) throw notFound(id);
     throw new GesError('GES_RESCHEDULE_NOT_ALLOWED', `only a SCHEDULED callback can be rescheduled; this one is ${result.state}`);

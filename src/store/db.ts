@@ -42,3 +42,19 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
     client.release();
   }
 }
+
+/**
+ * Retries `fn` when PostgreSQL aborts it for a conflict that a retry resolves: a serialization
+ * failure (40001, also raised when a concurrent reschedule moved the row to another partition) or
+ * a deadlock (40P01). Nothing was committed in either case, so a retry cannot apply a change twice.
+ */
+export async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (i >= attempts || (code !== '40001' && code !== '40P01')) throw err;
+    }
+  }
+}
