@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, ConfigError } from '../src/config/config.ts';
@@ -15,6 +15,7 @@ test('defaults, environment and secrets folders, frozen', () => {
   assert.equal(config.DATABASE_URL, 'postgres://from-secret/db');
   assert.ok(Object.isFrozen(config));
   assert.equal(loadConfig({ SECRETS_DIRS: dir, DATABASE_URL: 'postgres://env/db' }).DATABASE_URL, 'postgres://env/db', 'the environment wins over a secret file');
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('every invalid setting is reported by name at once', () => {
