@@ -39,24 +39,37 @@ CREATE TABLE callback (
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
   phone      bigint NOT NULL,
-  id         uuid NOT NULL DEFAULT gen_random_uuid(),
+  id         uuid NOT NULL, -- UUIDv7 from the application (src/domain/callback-id.ts)
   tenant_id  integer NOT NULL,
   service_id integer NOT NULL,
   priority   integer NOT NULL DEFAULT 0,
   state      smallint NOT NULL,
   reason     smallint,
   attempt    smallint NOT NULL DEFAULT 0,
+  data_chunks smallint NOT NULL DEFAULT 0, -- userData chunks in callback_data (0: inline or none)
   scheduled  boolean NOT NULL,
   extras     jsonb,
-  user_data  jsonb
+  user_data  jsonb -- small userData; larger goes to callback_data (src/store/user-data-codec.ts)
 ) PARTITION BY RANGE (desired_at);
 
 CREATE INDEX callback_id ON callback (id);
 CREATE INDEX callback_tenant_phone ON callback (tenant_id, phone);
 CREATE INDEX callback_tenant_desired ON callback (tenant_id, desired_at);
 
--- History of each callback: every state change and dial attempt, for reporting. Partitioned like
--- the callback (its desired_at travels with it on reschedule) so both are dropped together.
+-- Large userData as JSON text in page-sized chunks, stored PLAIN (never compressed or TOASTed) so a
+-- chunk fills a page exactly. Partitioned like the callback; its desired_at follows on reschedule.
+CREATE TABLE callback_data (
+  desired_at  timestamptz NOT NULL,
+  callback_id uuid NOT NULL,
+  seq         smallint NOT NULL,
+  chunk       bytea NOT NULL
+) PARTITION BY RANGE (desired_at);
+ALTER TABLE callback_data ALTER COLUMN chunk SET STORAGE PLAIN;
+CREATE INDEX callback_data_callback ON callback_data (callback_id);
+
+-- History of each callback after its creation (the creation itself is read from the callback
+-- row): every later state change, reschedule and dial attempt, for reporting. Partitioned like the
+-- callback (its desired_at travels with it on reschedule) so both are dropped together.
 CREATE TABLE callback_event (
   desired_at  timestamptz NOT NULL,
   at          timestamptz NOT NULL DEFAULT now(),
@@ -103,12 +116,17 @@ BEGIN
       EXECUTE format('CREATE TABLE %I PARTITION OF callback_event FOR VALUES FROM (%L) TO (%L)',
                      'callback_event_p' || suffix, d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
     END IF;
+    IF to_regclass(format('callback_data_p%s', suffix)) IS NULL THEN
+      EXECUTE format('CREATE TABLE %I PARTITION OF callback_data FOR VALUES FROM (%L) TO (%L)',
+                     'callback_data_p' || suffix, d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
+      EXECUTE format('ALTER TABLE %I ALTER COLUMN chunk SET STORAGE PLAIN', 'callback_data_p' || suffix);
+    END IF;
     d := d + 1;
   END LOOP;
   RETURN created;
 END $$;
 
--- Drops the partitions whose whole day ended more than p_keep_days ago. A partition that still
+-- Drops the partitions (callback, callback_event, callback_data) whose whole day ended more than p_keep_days ago. A partition that still
 -- holds an unfinished callback (state < 5) is kept: retention never deletes live work.
 CREATE FUNCTION ges_drop_expired_partitions(p_keep_days integer) RETURNS integer
 LANGUAGE plpgsql AS $$
@@ -130,6 +148,7 @@ BEGIN
       IF NOT live THEN
         EXECUTE format('DROP TABLE %I', part.relname);
         EXECUTE format('DROP TABLE IF EXISTS %I', 'callback_event_p' || to_char(part.day, 'YYYYMMDD'));
+        EXECUTE format('DROP TABLE IF EXISTS %I', 'callback_data_p' || to_char(part.day, 'YYYYMMDD'));
         dropped := dropped + 1;
       END IF;
     END IF;

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildTestApi, createTestDb, createTestTenant, inMinutes, post, type TestDb, type TestTenant } from './support/test-env.ts';
 
@@ -93,6 +94,25 @@ describe('POST /callbacks/create', () => {
     assert.deepEqual(res.body.data.ignoredUserDataKeys.sort(), ['1st', 'has space', 'not-ok']);
     const d = (await post(app, '/callbacks/retrieve', { id: res.body.data.id }, key(acme))).body.data;
     assert.deepEqual(d.userData, { ok_1: 1, $fine: 2, café: 6 });
+  });
+
+  test('large userData survives storage in page-sized chunks intact, across a reschedule and in find', async () => {
+    // Random text compresses little, so this spans several chunks; multi-byte characters included.
+    const note = `é✓😀${randomBytes(24_000).toString('base64')}end`;
+    const userData = { note, list: Array.from({ length: 50 }, (_, i) => ({ i, v: 'x'.repeat(i) })) };
+    const phone = freshNumber();
+    const res = await post(app, '/callbacks/create', { serviceName: 'unlimited', phoneNumber: phone, desiredTime: inMinutes(30), userData }, key(acme));
+    assert.equal(res.statusCode, 200, JSON.stringify(res.body.status));
+    const id = res.body.data.id;
+    const chunks = await db.pool.query('SELECT count(*)::int AS n FROM callback_data WHERE callback_id = $1', [id]);
+    assert.ok(chunks.rows[0].n >= 3, 'stored out of line');
+    assert.deepEqual((await post(app, '/callbacks/retrieve', { id }, key(acme))).body.data.userData, userData);
+    await post(app, '/callbacks/reschedule', { id, desiredTime: inMinutes(6 * 24 * 60) }, key(acme));
+    assert.deepEqual((await post(app, '/callbacks/retrieve', { id }, key(acme))).body.data.userData, userData);
+    const found = (await post(app, '/callbacks/find', { phoneNumber: phone }, key(acme))).body.data.callbacks;
+    assert.deepEqual(found[0].userData, userData);
+    const moved = await db.pool.query(`SELECT count(DISTINCT tableoid)::int AS parts, min(desired_at) = max(desired_at) AS same FROM callback_data WHERE callback_id = $1`, [id]);
+    assert.deepEqual(moved.rows[0], { parts: 1, same: true });
   });
 
   const refusals: [string, Record<string, unknown>, number, string, RegExp][] = [

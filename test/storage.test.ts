@@ -23,10 +23,11 @@ async function insertAt(daysAgo: number, state: number): Promise<string> {
   await db.pool.query(`SELECT ges_ensure_partitions((now() AT TIME ZONE 'UTC')::date - $1::int, (now() AT TIME ZONE 'UTC')::date - $1::int + 1)`, [daysAgo]);
   const { rows } = await db.pool.query(
     `WITH s AS (SELECT id FROM callback_service WHERE tenant_id = $1 AND name = 'sales'),
-          c AS (INSERT INTO callback (desired_at, phone, tenant_id, service_id, state, scheduled)
-                SELECT ((now() AT TIME ZONE 'UTC')::date - $2::int)::timestamp AT TIME ZONE 'UTC' + interval '30 minutes', 12125550100, $1, s.id, $3, true FROM s
+          c AS (INSERT INTO callback (desired_at, phone, id, tenant_id, service_id, state, scheduled)
+                SELECT ((now() AT TIME ZONE 'UTC')::date - $2::int)::timestamp AT TIME ZONE 'UTC' + interval '30 minutes', 12125550100, gen_random_uuid(), $1, s.id, $3, true FROM s
                 RETURNING id, desired_at, state),
-          e AS (INSERT INTO callback_event (desired_at, callback_id, kind, state) SELECT desired_at, id, 1, state FROM c)
+          e AS (INSERT INTO callback_event (desired_at, callback_id, kind, state) SELECT desired_at, id, 1, state FROM c),
+          d AS (INSERT INTO callback_data (desired_at, callback_id, seq, chunk) SELECT desired_at, id, 1, '\\x7b7d' FROM c)
      SELECT id FROM c`,
     [tenant.id, daysAgo, state],
   );
@@ -46,6 +47,7 @@ describe('retention', () => {
     assert.equal(await dropExpiredPartitions(db.pool, 14), 1);
     assert.equal(await count('SELECT count(*)::int AS n FROM callback WHERE id = $1', [old]), 0);
     assert.equal(await count('SELECT count(*)::int AS n FROM callback_event WHERE callback_id = $1', [old]), 0, 'history goes with it');
+    assert.equal(await count('SELECT count(*)::int AS n FROM callback_data WHERE callback_id = $1', [old]), 0, 'and so does its userData');
     assert.equal(await count('SELECT count(*)::int AS n FROM callback WHERE id = $1', [recent]), 1);
     assert.equal(await count(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename = 'callback_p' || to_char((now() AT TIME ZONE 'UTC')::date - 15, 'YYYYMMDD')`, [db.schema]), 0);
   });

@@ -2,11 +2,14 @@ import type { Queryable } from './db.ts';
 import { STATES, stateName, reasonName, type CallbackState, type CompletionReason, REASONS } from '../domain/callback-state.ts';
 import { phoneFromStored, phoneToStored } from '../domain/phone-number.ts';
 import type { CallbackExtras } from '../domain/callback-request.ts';
+import { newCallbackId } from '../domain/callback-id.ts';
+import { decodeUserData, encodeUserData } from './user-data-codec.ts';
 
 /**
- * All SQL of the callback aggregate: callbacks, their history events and the idempotency keys
- * of create requests. Each state change is one statement that also writes its history event, so
- * a callback and its history can never disagree.
+ * All SQL of the callback aggregate: callbacks, their large userData chunks, their history events
+ * and the idempotency keys of create requests. Each state change is one statement that also
+ * writes its history event, so a callback and its history can never disagree. The creation is
+ * not stored as an event: the callback row itself records it (created_at, initial state).
  */
 
 export const EVENT_KIND = Object.freeze({ STATE: 1, DIAL: 2, RESCHEDULE: 3 } as const);
@@ -43,10 +46,29 @@ interface CallbackRow {
   priority: number;
   extras: CallbackExtras | null;
   user_data: Record<string, unknown> | null;
+  data_chunks: number;
 }
 
 const SELECT_COLUMNS = `c.id, s.name AS service_name, c.phone, c.desired_at, c.created_at, c.updated_at, c.state,
-  c.reason, c.attempt, c.scheduled, c.priority, c.extras, c.user_data`;
+  c.reason, c.attempt, c.scheduled, c.priority, c.extras, c.user_data, c.data_chunks`;
+
+/** Maps rows to records, fetching chunked userData of the page in one query. */
+async function toRecords(db: Queryable, rows: CallbackRow[]): Promise<CallbackRecord[]> {
+  const chunked = rows.filter((r) => r.data_chunks > 0).map((r) => r.id);
+  const chunks = new Map<string, Buffer[]>();
+  if (chunked.length > 0) {
+    const res = await db.query<{ callback_id: string; chunk: Buffer }>(
+      'SELECT callback_id, chunk FROM callback_data WHERE callback_id = ANY($1::uuid[]) ORDER BY callback_id, seq',
+      [chunked],
+    );
+    for (const r of res.rows) chunks.set(r.callback_id, [...(chunks.get(r.callback_id) ?? []), r.chunk]);
+  }
+  return Promise.all(rows.map(async (r) => {
+    const record = toRecord(r);
+    const parts = chunks.get(r.id);
+    return parts ? { ...record, userData: await decodeUserData(parts) } : record;
+  }));
+}
 
 function toRecord(r: CallbackRow): CallbackRecord {
   return {
@@ -98,26 +120,27 @@ export type InsertResult =
  */
 export async function insertCallback(db: Queryable, c: InsertCallback): Promise<InsertResult> {
   const initial = c.scheduled ? STATES.SCHEDULED : STATES.QUEUED;
+  const userData = await encodeUserData(c.userData);
   const { rows } = await db.query<{ id: string | null; desired_at: Date | null; active: string; recent: string }>(
     `WITH counts AS (
        SELECT count(*) FILTER (WHERE state < ${STATES.COMPLETED} AND service_id = $3) AS active,
               count(*) FILTER (WHERE service_id = $3 AND created_at > now() - interval '24 hours') AS recent
          FROM callback WHERE tenant_id = $2 AND phone = $1
      ), ins AS (
-       INSERT INTO callback (desired_at, phone, tenant_id, service_id, priority, state, scheduled, extras, user_data)
-       SELECT date_trunc('milliseconds', coalesce($4::timestamptz, now())), $1, $2, $3, $5, $6, $7, $8, $9
+       INSERT INTO callback (desired_at, phone, id, tenant_id, service_id, priority, state, scheduled, extras, user_data, data_chunks)
+       SELECT date_trunc('milliseconds', coalesce($4::timestamptz, now())), $1, $12, $2, $3, $5, $6, $7, $8, $9, cardinality($13::bytea[])
          FROM counts
         WHERE ($10::int IS NULL OR active < $10::int) AND ($11::int IS NULL OR recent < $11::int)
-       RETURNING id, desired_at, state
-     ), ev AS (
-       INSERT INTO callback_event (desired_at, callback_id, kind, state, actor)
-       SELECT desired_at, id, ${EVENT_KIND.STATE}, state, ${ACTOR.API} FROM ins
+       RETURNING id, desired_at
+     ), data AS (
+       INSERT INTO callback_data (desired_at, callback_id, seq, chunk)
+       SELECT ins.desired_at, ins.id, d.seq, d.chunk FROM ins, unnest($13::bytea[]) WITH ORDINALITY AS d(chunk, seq)
      )
      SELECT ins.id, ins.desired_at, counts.active, counts.recent FROM counts LEFT JOIN ins ON true`,
     [
       phoneToStored(c.phone), c.tenantId, c.serviceId, c.desiredTime ?? null, c.priority, initial, c.scheduled,
-      c.extras ? JSON.stringify(c.extras) : null, c.userData ? JSON.stringify(c.userData) : null,
-      c.maxActivePerNumber ?? null, c.maxRequestsPer24h ?? null,
+      c.extras ? JSON.stringify(c.extras) : null, userData.inline,
+      c.maxActivePerNumber ?? null, c.maxRequestsPer24h ?? null, newCallbackId(), userData.chunks,
     ],
   );
   const r = rows[0]!;
@@ -139,7 +162,7 @@ export async function getCallback(db: Queryable, tenantId: number, id: string): 
       WHERE c.tenant_id = $1 AND c.id = $2`,
     [tenantId, id],
   );
-  return rows[0] ? toRecord(rows[0]) : undefined;
+  return rows[0] ? (await toRecords(db, rows))[0] : undefined;
 }
 
 export type TransitionResult = { ok: true; record: CallbackRecord } | { ok: false; found: false } | { ok: false; found: true; state: CallbackState };
@@ -165,7 +188,7 @@ export async function cancelCallback(
      SELECT ${SELECT_COLUMNS}, true AS changed FROM upd c JOIN callback_service s ON s.id = c.service_id`,
     [tenantId, id, from.map((s) => STATES[s]), REASONS[reason], actor],
   );
-  if (rows[0]) return { ok: true, record: toRecord(rows[0]) };
+  if (rows[0]) return { ok: true, record: (await toRecords(db, rows))[0]! };
   return explainNoChange(db, tenantId, id);
 }
 
@@ -188,6 +211,8 @@ export async function rescheduleCallback(
         RETURNING c.*, prev.desired_at AS previous_desired_at
      ), moved AS (
        UPDATE callback_event e SET desired_at = upd.desired_at FROM upd WHERE e.callback_id = upd.id
+     ), moved_data AS (
+       UPDATE callback_data d SET desired_at = upd.desired_at FROM upd WHERE d.callback_id = upd.id
      ), ev AS (
        INSERT INTO callback_event (desired_at, callback_id, kind, state, attempt, actor, detail)
        SELECT desired_at, id, ${EVENT_KIND.RESCHEDULE}, state, attempt, $5,
@@ -197,7 +222,7 @@ export async function rescheduleCallback(
      SELECT ${SELECT_COLUMNS} FROM upd c JOIN callback_service s ON s.id = c.service_id`,
     [tenantId, id, from.map((s) => STATES[s]), desired, actor],
   );
-  if (rows[0]) return { ok: true, record: toRecord(rows[0]) };
+  if (rows[0]) return { ok: true, record: (await toRecords(db, rows))[0]! };
   return explainNoChange(db, tenantId, id);
 }
 
@@ -234,7 +259,7 @@ export async function findCallbacks(db: Queryable, tenantId: number, f: FindFilt
       f.from ?? null, f.to ?? null, f.after?.desiredTime ?? null, f.after?.id ?? null, f.limit,
     ],
   );
-  return rows.map(toRecord);
+  return toRecords(db, rows);
 }
 
 export interface CallbackEvent {
@@ -252,10 +277,15 @@ export async function listEvents(db: Queryable, tenantId: number, id: string): P
   const kinds = ['', 'STATE', 'DIAL', 'RESCHEDULE'] as const;
   const actors = ['SYSTEM', 'API', 'CONSOLE'] as const;
   const { rows } = await db.query<{ at: Date; kind: number; state: number; reason: number | null; attempt: number; actor: number; detail: string | null }>(
-    `SELECT e.at, e.kind, e.state, e.reason, e.attempt, e.actor, e.detail
+    `SELECT c.created_at AS at, ${EVENT_KIND.STATE} AS kind,
+            CASE WHEN c.scheduled THEN ${STATES.SCHEDULED} ELSE ${STATES.QUEUED} END AS state,
+            NULL::smallint AS reason, 0 AS attempt, ${ACTOR.API} AS actor, NULL AS detail, 0 AS ord
+       FROM callback c WHERE c.id = $2 AND c.tenant_id = $1
+     UNION ALL
+     SELECT e.at, e.kind, e.state, e.reason, e.attempt, e.actor, e.detail, 1 AS ord
        FROM callback_event e
       WHERE e.callback_id = $2 AND EXISTS (SELECT 1 FROM callback c WHERE c.id = $2 AND c.tenant_id = $1)
-      ORDER BY e.at, e.kind`,
+      ORDER BY ord, at, kind`,
     [tenantId, id],
   );
   return rows.map((r) => ({
