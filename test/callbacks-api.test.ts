@@ -163,7 +163,7 @@ describe('POST /callbacks/create', () => {
     const media = await app.inject({ method: 'POST', url: '/engagement/v3/callbacks/create', headers: { ...key(acme), 'content-type': 'text/plain' }, payload: 'hello' });
     assert.equal(media.statusCode, 415);
     assert.equal(media.json().status.errorCode, 'GES_UNSUPPORTED_MEDIA_TYPE');
-    const big = await post(app, '/callbacks/create', { serviceName: 'sales', phoneNumber: freshNumber(), userData: { blob: 'x'.repeat(70 * 1024) } }, key(acme));
+    const big = await post(app, '/callbacks/create', { serviceName: 'sales', phoneNumber: freshNumber(), userData: { blob: 'x'.repeat(300 * 1024) } }, key(acme));
     assert.equal(big.statusCode, 413);
     assert.equal(big.body.status.code, 413);
     assert.equal(big.body.status.errorCode, 'GES_BODY_TOO_LARGE');
@@ -455,6 +455,17 @@ describe('robustness', () => {
         assert.ok(res.json().status.corrId);
       }
     }
+  });
+
+  test('hostile JSON (deep nesting, prototype keys) is a 400, not a crash', async () => {
+    const deep = `{"serviceName":"sales","phoneNumber":"+12125550100","userData":{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`;
+    for (const headers of [key(acme), { ...key(acme), 'idempotency-key': 'deep' }]) {
+      const res = await app.inject({ method: 'POST', url: '/engagement/v3/callbacks/create', headers: { ...headers, 'content-type': 'application/json' }, payload: deep });
+      assert.equal(res.statusCode, 400, res.body);
+      assert.match(res.json().status.message, /nests deeper than 32 levels/);
+    }
+    const proto = await post(app, '/callbacks/create', '{"serviceName":"sales","phoneNumber":"+12125550100","userData":{"__proto__":{"admin":true}}}', key(acme));
+    assert.equal(proto.statusCode, 400);
   });
 
   test('an unknown path answers 404 in the envelope', async () => {

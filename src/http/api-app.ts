@@ -8,7 +8,7 @@ import type { CallbackService } from '../app/callback-service.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { apiKeyAuth } from './api-key-auth.ts';
 import { callbackRoutes } from './routes/callback-routes.ts';
-import { refuseNulCharacters } from './nul-guard.ts';
+import { guardRequestBody } from './body-guard.ts';
 
 export interface ApiAppDeps {
   pool: pg.Pool;
@@ -55,7 +55,7 @@ export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
 
   await app.register(async (v3) => {
     v3.addHook('onRequest', apiKeyAuth(deps.pool));
-    v3.addHook('preValidation', refuseNulCharacters);
+    v3.addHook('preValidation', guardRequestBody);
     await v3.register(callbackRoutes(deps.callbacks));
   }, { prefix: '/engagement/v3' });
 

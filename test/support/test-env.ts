@@ -70,7 +70,7 @@ export async function createTestTenant(db: TestDb, name = `tenant-${randomBytes(
   return { ...tenant, apiKey };
 }
 
-export async function buildTestApi(db: TestDb, bodyLimitBytes = 64 * 1024): Promise<FastifyInstance> {
+export async function buildTestApi(db: TestDb, bodyLimitBytes = 256 * 1024): Promise<FastifyInstance> {
   const app = await buildApiApp({
     pool: db.pool,
     callbacks: new CallbackService(db.pool, db.clock),

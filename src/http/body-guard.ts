@@ -1,0 +1,34 @@
+import type { FastifyRequest } from 'fastify';
+import { GesError } from '../domain/errors.ts';
+
+/** Deeper JSON than any sane userData; also keeps every later recursive walk far from the stack limit. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Finds what PostgreSQL or the service could not take in a parsed JSON value, without recursion
+ * (a hostile body may nest a hundred thousand levels): a string or key holding U+0000, which text
+ * and jsonb cannot store, or nesting deeper than MAX_JSON_DEPTH. Returns the problem, or undefined.
+ */
+export function inspectJson(root: unknown, rootPath: string): string | undefined {
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value: root, path: rootPath, depth: 0 }];
+  while (stack.length > 0) {
+    const { value, path, depth } = stack.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return `${path} must not contain the NUL character (\\u0000)`;
+      continue;
+    }
+    if (!value || typeof value !== 'object') continue;
+    if (depth >= MAX_JSON_DEPTH) return `${path} nests deeper than ${MAX_JSON_DEPTH} levels`;
+    for (const [k, v] of Object.entries(value)) {
+      if (k.includes('\u0000')) return `${path} has a key with the NUL character (\\u0000)`;
+      stack.push({ value: v, path: `${path}/${k}`, depth: depth + 1 });
+    }
+  }
+  return undefined;
+}
+
+/** preValidation hook of the Engagement API: a refusal here is a 400 that names the field. */
+export async function guardRequestBody(request: FastifyRequest): Promise<void> {
+  const problem = inspectJson(request.body, 'body') ?? inspectJson(request.query, 'querystring');
+  if (problem) throw new GesError('GES_VALIDATION', problem);
+}
