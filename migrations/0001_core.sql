@@ -39,6 +39,7 @@ CREATE TABLE callback (
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
   phone      bigint NOT NULL,
+  slot_at    timestamptz, -- start of the booked capacity slot (scheduled callbacks)
   id         uuid NOT NULL, -- UUIDv7 from the application (src/domain/callback-id.ts)
   tenant_id  integer NOT NULL,
   service_id integer NOT NULL,

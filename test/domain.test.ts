@@ -97,6 +97,7 @@ describe('service options', () => {
     assert.deepEqual(parseServiceOptions({}), {
       defaultCountry: 'US', disallowImpossibleNumbers: true, disallowPremiumNumbers: true, inQueueChecking: 'true',
       requestsPerNumberPer24h: 6, immediateEnabled: true, scheduledEnabled: true, horizonDays: 14, callDirection: 'USERTERMINATED',
+      minNoticeMinutes: 0, rejectOutOfHours: false, slotMinutes: 5, slotCapacity: 100,
     });
     assert.throws(() => parseServiceOptions({ horizonDays: 90 }), /horizonDays/);
     assert.throws(() => parseServiceOptions({ defaultCountry: 'usa' }), /defaultCountry/);

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { buildInternalApp } from '../src/http/internal-app.ts';
 import { buildApiApp } from '../src/http/api-app.ts';
 import { CallbackService } from '../src/app/callback-service.ts';
+import { AvailabilityService } from '../src/app/availability-service.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { createPool } from '../src/store/db.ts';
 import { createTestDb, createTestTenant, TEST_DATABASE_URL, type TestDb } from './support/test-env.ts';
@@ -55,7 +56,7 @@ test('logs carry the correlation id and never a phone number, userData or the AP
   const lines: string[] = [];
   const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
   const tenant = await createTestTenant(db, 'logged');
-  const app = await buildApiApp({ pool: db.pool, callbacks: new CallbackService(db.pool, db.clock), logger: createLogger('info', sink), bodyLimitBytes: 65536 });
+  const app = await buildApiApp({ pool: db.pool, callbacks: new CallbackService(db.pool, db.clock), availability: new AvailabilityService(db.pool, db.clock), logger: createLogger('info', sink), bodyLimitBytes: 65536 });
   const res = await app.inject({
     method: 'POST', url: '/engagement/v3/callbacks/create?phone=4155559876',
     headers: { 'x-api-key': tenant.apiKey, 'content-type': 'application/json' },
@@ -74,7 +75,7 @@ test('logs carry the correlation id and never a phone number, userData or the AP
 });
 
 test('interactive API docs are served without any external resource', async () => {
-  const app = await buildApiApp({ pool: db.pool, callbacks: new CallbackService(db.pool, db.clock), logger: createLogger('silent'), bodyLimitBytes: 65536 });
+  const app = await buildApiApp({ pool: db.pool, callbacks: new CallbackService(db.pool, db.clock), availability: new AvailabilityService(db.pool, db.clock), logger: createLogger('silent'), bodyLimitBytes: 65536 });
   const page = await app.inject('/ges/docs/');
   assert.equal(page.statusCode, 200);
   assert.match(page.headers['content-type'] as string, /html/);

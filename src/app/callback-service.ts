@@ -9,7 +9,10 @@ import { parseInstant } from '../domain/instant.ts';
 import { retryOnConflict, withTransaction } from '../store/db.ts';
 import type { DbClock } from '../store/db-clock.ts';
 import * as callbacks from '../store/callback-store.ts';
-import { findService } from '../store/service-store.ts';
+import { findService, type ServiceRow } from '../store/service-store.ts';
+import { availableSlots, chooseSlot, proposedSlots, serviceCalendar } from '../domain/calendar/booking-plan.ts';
+import { DAY_MS } from '../domain/calendar/time-zone.ts';
+import type { ServiceOptions } from '../domain/service-options.ts';
 import { ensurePartitions, isMissingPartition } from '../store/partition-store.ts';
 import { MAX_HORIZON_DAYS } from '../domain/service-options.ts';
 import type { Tenant } from '../store/tenant-store.ts';
@@ -51,7 +54,17 @@ export class CallbackService {
 
     const service = await findService(this.pool, tenant.id, input.serviceName);
     if (!service) throw new GesError('GES_SERVICE_UNKNOWN', `serviceName ${JSON.stringify(input.serviceName)} is not a callback service of this tenant`);
-    const plan = planCreate(input, parseServiceOptions(service.options), this.clock.now());
+    const options = parseServiceOptions(service.options);
+    const now = this.clock.now();
+    const plan = planCreate(input, options, now);
+    // A scheduled callback books the capacity slot that holds its desired time (or, off-hours, the
+    // next opening's first slot when the service accepts off-hours requests).
+    let slot: { start: Date; capacity: number } | undefined;
+    if (plan.desiredTime) {
+      const choice = chooseSlot(serviceCalendar(service.businessHours?.definition ?? null, service.capacityRule?.definition ?? null, options), options, plan.desiredTime.getTime(), now.getTime());
+      plan.desiredTime = new Date(choice.desiredTime);
+      slot = { start: new Date(choice.slot.start), capacity: choice.slot.total };
+    }
 
     const attempt = () => retryOnConflict(() =>
       withTransaction(this.pool, async (tx): Promise<CreateOutcome> => {
@@ -63,8 +76,9 @@ export class CallbackService {
         if (plan.maxActivePerNumber !== undefined || plan.maxRequestsPer24h !== undefined) {
           await callbacks.lockNumber(tx, tenant.id, plan.phone);
         }
-        const result = await callbacks.insertCallback(tx, { tenantId: tenant.id, serviceId: service.id, ...plan });
+        const result = await callbacks.insertCallback(tx, { tenantId: tenant.id, serviceId: service.id, ...plan, slot });
         if (!result.ok) {
+          if (result.refusal === 'slot-full') throw new SlotFullSignal();
           if (result.refusal === 'duplicate') {
             throw new GesError('GES_DUPLICATE_IN_QUEUE', `phoneNumber already has ${result.active} active callback(s) in service ${service.name} (in-queue checking allows ${plan.maxActivePerNumber})`);
           }
@@ -75,12 +89,19 @@ export class CallbackService {
       }));
 
     try {
-      return await attempt();
+      try {
+        return await attempt();
+      } catch (err) {
+        // Partitions are created ahead by maintenance; a node that slept through midnight heals here.
+        if (!isMissingPartition(err)) throw err;
+        await ensurePartitions(this.pool, 1, MAX_HORIZON_DAYS + 1);
+        return await attempt();
+      }
     } catch (err) {
-      // Partitions are created ahead by maintenance; a node that slept through midnight heals here.
-      if (!isMissingPartition(err)) throw err;
-      await ensurePartitions(this.pool, 1, MAX_HORIZON_DAYS + 1);
-      return attempt();
+      // Proposals are read only after the transaction has ended: embedded PGlite serves one
+      // transaction at a time, so a read on another connection inside it would wait forever.
+      if (err instanceof SlotFullSignal) throw await this.slotFull(service, options, slot!.start);
+      throw err;
     }
   }
 
@@ -102,11 +123,28 @@ export class CallbackService {
     const current = await callbacks.getCallback(this.pool, tenant.id, id);
     if (!current) throw notFound(id);
     const service = await findService(this.pool, tenant.id, current.serviceName);
-    checkDesiredTime(desired, parseServiceOptions(service?.options), this.clock.now());
-    const result = await retryOnConflict(() => callbacks.rescheduleCallback(this.pool, tenant.id, id, RESCHEDULABLE_STATES, desired, actor));
+    if (!service) throw notFound(id);
+    const options = parseServiceOptions(service.options);
+    const now = this.clock.now();
+    checkDesiredTime(desired, options, now);
+    const choice = chooseSlot(serviceCalendar(service.businessHours?.definition ?? null, service.capacityRule?.definition ?? null, options), options, desired.getTime(), now.getTime());
+    const slot = { start: new Date(choice.slot.start), capacity: choice.slot.total };
+    const result = await retryOnConflict(() => callbacks.rescheduleCallback(this.pool, tenant.id, id, RESCHEDULABLE_STATES, new Date(choice.desiredTime), slot, actor));
     if (result.ok) return result.record;
     if (!result.found) throw notFound(id);
+    if ('slotFull' in result) throw await this.slotFull(service, options, slot.start);
     throw new GesError('GES_RESCHEDULE_NOT_ALLOWED', `only a SCHEDULED callback can be rescheduled; this one is ${result.state}`);
+  }
+
+  /** The 429 of a full slot, proposing the next slots that still have room (GES's ProposedSlots). */
+  private async slotFull(service: ServiceRow, options: ServiceOptions, slotStart: Date): Promise<GesError> {
+    const cal = serviceCalendar(service.businessHours?.definition ?? null, service.capacityRule?.definition ?? null, options);
+    const from = slotStart.getTime() + 1;
+    const to = from + 7 * DAY_MS;
+    const booked = await callbacks.slotBookings(this.pool, service.id, new Date(from - DAY_MS), new Date(to));
+    const open = availableSlots(cal, options, booked, { fromMs: from, toMs: to, reportBusy: false, nowMs: this.clock.now().getTime(), maxSlots: 5 })
+      .filter((o) => o.slot.start > slotStart.getTime());
+    return new GesError('GES_SLOT_FULL', `the slot starting ${slotStart.toISOString()} is fully booked; data.slots proposes the next available slots`, proposedSlots(open));
   }
 
   async history(tenant: Tenant, id: string): Promise<callbacks.CallbackEvent[]> {
@@ -143,6 +181,9 @@ export class CallbackService {
     return rows.length > limit && last ? { callbacks: page, nextCursor: encodeCursor(last.desiredTime, last.id) } : { callbacks: page };
   }
 }
+
+/** Raised inside the create transaction to roll it back when the slot is full. */
+class SlotFullSignal extends Error {}
 
 function notFound(id: string): GesError {
   return new GesError('GES_CALLBACK_NOT_FOUND', `callback ${JSON.stringify(id.slice(0, 64))} not found`);

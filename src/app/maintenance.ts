@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { ensurePartitions, dropExpiredPartitions } from '../store/partition-store.ts';
-import { purgeIdempotencyKeys } from '../store/callback-store.ts';
+import { purgeIdempotencyKeys, purgeSlotBookings } from '../store/callback-store.ts';
 import type { DbClock } from '../store/db-clock.ts';
 import { MAX_HORIZON_DAYS } from '../domain/service-options.ts';
 
@@ -9,13 +9,15 @@ export interface MaintenanceReport {
   partitionsCreated: number;
   partitionsDropped: number;
   idempotencyKeysPurged: number;
+  slotCountersPurged: number;
   clockOffsetMs: number;
 }
 
 /**
  * Periodic housekeeping that any node may run (each step is idempotent and serialised in the
  * database): keep daily partitions ready for every bookable day, apply the 14-day retention by
- * dropping whole partitions, forget idempotency keys older than 24 h, re-measure clock skew.
+ * dropping whole partitions, forget idempotency keys older than 24 h and slot counters of days
+ * past retention, re-measure clock skew.
  */
 export class Maintenance {
   #timer: NodeJS.Timeout | undefined;
@@ -32,8 +34,9 @@ export class Maintenance {
     const partitionsCreated = await ensurePartitions(this.pool, this.retentionDays, MAX_HORIZON_DAYS + 1);
     const partitionsDropped = await dropExpiredPartitions(this.pool, this.retentionDays);
     const idempotencyKeysPurged = await purgeIdempotencyKeys(this.pool);
+    const slotCountersPurged = await purgeSlotBookings(this.pool, this.retentionDays);
     const clockOffsetMs = await this.clock.sync(this.pool);
-    return { partitionsCreated, partitionsDropped, idempotencyKeysPurged, clockOffsetMs };
+    return { partitionsCreated, partitionsDropped, idempotencyKeysPurged, slotCountersPurged, clockOffsetMs };
   }
 
   start(): void {

@@ -8,6 +8,7 @@ import { migrate } from '../store/migrator.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../store/embedded-postgres.ts';
 import { DbClock } from '../store/db-clock.ts';
 import { CallbackService } from './callback-service.ts';
+import { AvailabilityService } from './availability-service.ts';
 import { Maintenance } from './maintenance.ts';
 import { ensureDemoTenant, type DemoCredentials } from './demo-seed.ts';
 import { buildApiApp } from '../http/api-app.ts';
@@ -61,7 +62,10 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     const seed = config.DEMO_SEED === 'true' || (config.DEMO_SEED === 'auto' && embedded !== undefined);
     const demo = seed ? await ensureDemoTenant(pool, config.DATA_DIR) : undefined;
 
-    const api = await buildApiApp({ pool, callbacks: new CallbackService(pool, clock), logger, bodyLimitBytes: config.BODY_LIMIT_BYTES });
+    const api = await buildApiApp({
+      pool, logger, bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      callbacks: new CallbackService(pool, clock), availability: new AvailabilityService(pool, clock),
+    });
     apps.push(api);
     const internal = await buildInternalApp({ pool, logger, isShuttingDown: () => shuttingDown });
     apps.push(internal);

@@ -5,6 +5,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { CallbackService } from '../app/callback-service.ts';
+import type { AvailabilityService } from '../app/availability-service.ts';
+import { calendarRoutes } from './routes/calendar-routes.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { apiKeyAuth } from './api-key-auth.ts';
 import { callbackRoutes } from './routes/callback-routes.ts';
@@ -13,6 +15,7 @@ import { guardRequestBody } from './body-guard.ts';
 export interface ApiAppDeps {
   pool: pg.Pool;
   callbacks: CallbackService;
+  availability: AvailabilityService;
   logger: Logger;
   bodyLimitBytes: number;
 }
@@ -57,6 +60,7 @@ export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
     v3.addHook('onRequest', apiKeyAuth(deps.pool));
     v3.addHook('preValidation', guardRequestBody);
     await v3.register(callbackRoutes(deps.callbacks));
+    await v3.register(calendarRoutes(deps.availability));
   }, { prefix: '/engagement/v3' });
 
   return app;

@@ -105,46 +105,61 @@ export interface InsertCallback {
   userData: Record<string, unknown> | undefined;
   maxActivePerNumber: number | undefined;
   maxRequestsPer24h: number | undefined;
+  slot: { start: Date; capacity: number } | undefined; // scheduled: the capacity slot to book
 }
 
 export type InsertResult =
   | { ok: true; id: string; desiredTime: Date; state: CallbackState }
   | { ok: false; refusal: 'duplicate'; active: number }
-  | { ok: false; refusal: 'throttled'; recent: number };
+  | { ok: false; refusal: 'throttled'; recent: number }
+  | { ok: false; refusal: 'slot-full' };
 
 /**
- * Inserts a callback with its first history event, enforcing in-queue checking and the per-number
- * daily limit inside the same statement. Run it in a transaction: when a limit applies, the caller's
+ * Inserts a callback, enforcing in-queue checking, the per-number daily limit and the capacity of
+ * its slot inside the same statement: the slot counter is incremented only while below capacity
+ * (concurrent bookings of the last places queue on the counter row and re-check it), and the
+ * callback is inserted only if that increment happened. When a number limit applies, the caller's
  * transaction first takes {@link lockNumber}, so two concurrent creates for one number cannot both
  * see room for one more (a single statement's snapshot predates the lock, hence the separate lock).
  */
 export async function insertCallback(db: Queryable, c: InsertCallback): Promise<InsertResult> {
   const initial = c.scheduled ? STATES.SCHEDULED : STATES.QUEUED;
   const userData = await encodeUserData(c.userData);
-  const { rows } = await db.query<{ id: string | null; desired_at: Date | null; active: string; recent: string }>(
+  const { rows } = await db.query<{ id: string | null; desired_at: Date | null; active: string; recent: string; allowed: boolean }>(
     `WITH counts AS (
        SELECT count(*) FILTER (WHERE state < ${STATES.COMPLETED} AND service_id = $3) AS active,
               count(*) FILTER (WHERE service_id = $3 AND created_at > now() - interval '24 hours') AS recent
          FROM callback WHERE tenant_id = $2 AND phone = $1
+     ), allowed AS (
+       SELECT * FROM counts WHERE ($10::int IS NULL OR active < $10::int) AND ($11::int IS NULL OR recent < $11::int)
+     ), book AS (
+       INSERT INTO slot_booking (service_id, slot_start, booked)
+       SELECT $3, $14::timestamptz, 1 FROM allowed WHERE $14::timestamptz IS NOT NULL AND $15::int > 0
+       ON CONFLICT (service_id, slot_start) DO UPDATE SET booked = slot_booking.booked + 1
+        WHERE slot_booking.booked < $15::int
+       RETURNING booked
      ), ins AS (
-       INSERT INTO callback (desired_at, phone, id, tenant_id, service_id, priority, state, scheduled, extras, user_data, data_chunks)
-       SELECT date_trunc('milliseconds', coalesce($4::timestamptz, now())), $1, $12, $2, $3, $5, $6, $7, $8, $9, cardinality($13::bytea[])
-         FROM counts
-        WHERE ($10::int IS NULL OR active < $10::int) AND ($11::int IS NULL OR recent < $11::int)
+       INSERT INTO callback (desired_at, phone, slot_at, id, tenant_id, service_id, priority, state, scheduled, extras, user_data, data_chunks)
+       SELECT date_trunc('milliseconds', coalesce($4::timestamptz, now())), $1, $14::timestamptz, $12, $2, $3, $5, $6, $7, $8, $9, cardinality($13::bytea[])
+         FROM allowed
+        WHERE $14::timestamptz IS NULL OR EXISTS (SELECT 1 FROM book)
        RETURNING id, desired_at
      ), data AS (
        INSERT INTO callback_data (desired_at, callback_id, seq, chunk)
        SELECT ins.desired_at, ins.id, d.seq, d.chunk FROM ins, unnest($13::bytea[]) WITH ORDINALITY AS d(chunk, seq)
      )
-     SELECT ins.id, ins.desired_at, counts.active, counts.recent FROM counts LEFT JOIN ins ON true`,
+     SELECT ins.id, ins.desired_at, counts.active, counts.recent, EXISTS (SELECT 1 FROM allowed) AS allowed
+       FROM counts LEFT JOIN ins ON true`,
     [
       phoneToStored(c.phone), c.tenantId, c.serviceId, c.desiredTime ?? null, c.priority, initial, c.scheduled,
       c.extras ? JSON.stringify(c.extras) : null, userData.inline,
       c.maxActivePerNumber ?? null, c.maxRequestsPer24h ?? null, newCallbackId(), userData.chunks,
+      c.slot?.start ?? null, c.slot?.capacity ?? 0,
     ],
   );
   const r = rows[0]!;
   if (r.id && r.desired_at) return { ok: true, id: r.id, desiredTime: r.desired_at, state: stateName(initial) };
+  if (r.allowed) return { ok: false, refusal: 'slot-full' };
   const active = Number(r.active);
   if (c.maxActivePerNumber !== undefined && active >= c.maxActivePerNumber) return { ok: false, refusal: 'duplicate', active };
   return { ok: false, refusal: 'throttled', recent: Number(r.recent) };
@@ -169,7 +184,7 @@ export type TransitionResult = { ok: true; record: CallbackRecord } | { ok: fals
 
 /**
  * Completes a callback with a cancellation reason if it is in one of `from` states; one statement
- * writes the new state and its history event. When nothing changed, tells whether the callback
+ * writes the new state and its history event and frees its capacity slot. When nothing changed, tells whether the callback
  * exists and its state, so the caller can say why.
  */
 export async function cancelCallback(
@@ -181,6 +196,9 @@ export async function cancelCallback(
        UPDATE callback SET state = ${STATES.COMPLETED}, reason = $4, updated_at = now()
         WHERE tenant_id = $1 AND id = $2 AND state = ANY($3::smallint[])
         RETURNING *
+     ), freed AS (
+       UPDATE slot_booking b SET booked = b.booked - 1
+         FROM upd WHERE b.service_id = upd.service_id AND b.slot_start = upd.slot_at AND b.booked > 0
      ), ev AS (
        INSERT INTO callback_event (desired_at, callback_id, kind, state, reason, attempt, actor)
        SELECT desired_at, id, ${EVENT_KIND.STATE}, state, reason, attempt, $5 FROM upd
@@ -192,23 +210,41 @@ export async function cancelCallback(
   return explainNoChange(db, tenantId, id);
 }
 
+export type RescheduleResult = TransitionResult | { ok: false; found: true; slotFull: true };
+
 /**
- * Moves a callback to a new desired time if it is in one of `from` states. The row (and its
- * history) move to the partition of the new day within the same statement.
+ * Moves a callback to a new desired time and slot if it is in one of `from` states. One statement
+ * books the new slot (only while below `capacity`), frees the old one, and moves the row, its
+ * history and its userData chunks to the partition of the new day.
  */
 export async function rescheduleCallback(
-  db: Queryable, tenantId: number, id: string, from: readonly CallbackState[], desired: Date, actor: Actor,
-): Promise<TransitionResult> {
+  db: Queryable, tenantId: number, id: string, from: readonly CallbackState[], desired: Date,
+  slot: { start: Date; capacity: number } | undefined, actor: Actor,
+): Promise<RescheduleResult> {
   if (!isCallbackId(id)) return { ok: false, found: false };
-  const { rows } = await db.query<CallbackRow>(
+  const { rows } = await db.query<CallbackRow & { matched: number }>(
     `WITH prev AS (
-       SELECT id, desired_at FROM callback
+       SELECT id, service_id, desired_at, slot_at FROM callback
         WHERE tenant_id = $1 AND id = $2 AND state = ANY($3::smallint[])
         FOR UPDATE
+     ), book AS (
+       INSERT INTO slot_booking (service_id, slot_start, booked)
+       SELECT prev.service_id, $6::timestamptz, 1 FROM prev
+        WHERE $6::timestamptz IS NOT NULL AND prev.slot_at IS DISTINCT FROM $6::timestamptz AND $7::int > 0
+       ON CONFLICT (service_id, slot_start) DO UPDATE SET booked = slot_booking.booked + 1
+        WHERE slot_booking.booked < $7::int
+       RETURNING booked
      ), upd AS (
-       UPDATE callback c SET desired_at = date_trunc('milliseconds', $4::timestamptz), updated_at = now()
-         FROM prev WHERE c.tenant_id = $1 AND c.id = prev.id AND c.state = ANY($3::smallint[])
-        RETURNING c.*, prev.desired_at AS previous_desired_at
+       UPDATE callback c SET desired_at = date_trunc('milliseconds', $4::timestamptz), slot_at = $6::timestamptz, updated_at = now()
+         FROM prev
+        WHERE c.tenant_id = $1 AND c.id = prev.id AND c.state = ANY($3::smallint[])
+          AND ($6::timestamptz IS NULL OR prev.slot_at IS NOT DISTINCT FROM $6::timestamptz OR EXISTS (SELECT 1 FROM book))
+        RETURNING c.*, prev.desired_at AS previous_desired_at, prev.slot_at AS previous_slot_at
+     ), freed AS (
+       UPDATE slot_booking b SET booked = b.booked - 1
+         FROM upd
+        WHERE upd.previous_slot_at IS DISTINCT FROM upd.slot_at
+          AND b.service_id = upd.service_id AND b.slot_start = upd.previous_slot_at AND b.booked > 0
      ), moved AS (
        UPDATE callback_event e SET desired_at = upd.desired_at FROM upd WHERE e.callback_id = upd.id
      ), moved_data AS (
@@ -219,11 +255,30 @@ export async function rescheduleCallback(
               'from ' || to_char(previous_desired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
          FROM upd
      )
-     SELECT ${SELECT_COLUMNS} FROM upd c JOIN callback_service s ON s.id = c.service_id`,
-    [tenantId, id, from.map((s) => STATES[s]), desired, actor],
+     SELECT ${SELECT_COLUMNS}, (SELECT count(*) FROM prev)::int AS matched
+       FROM (SELECT 1) one
+       LEFT JOIN (upd c JOIN callback_service s ON s.id = c.service_id) ON true`,
+    [tenantId, id, from.map((s) => STATES[s]), desired, actor, slot?.start ?? null, slot?.capacity ?? 0],
   );
-  if (rows[0]) return { ok: true, record: (await toRecords(db, rows))[0]! };
+  const r = rows[0]!;
+  if (r.id) return { ok: true, record: (await toRecords(db, [r]))[0]! };
+  if (r.matched > 0) return { ok: false, found: true, slotFull: true };
   return explainNoChange(db, tenantId, id);
+}
+
+/** Booked counts of a service's slots starting in [from, to): one index range scan, no callback is read. */
+export async function slotBookings(db: Queryable, serviceId: number, from: Date, to: Date): Promise<Map<number, number>> {
+  const { rows } = await db.query<{ slot_start: Date; booked: number }>(
+    'SELECT slot_start, booked FROM slot_booking WHERE service_id = $1 AND slot_start >= $2 AND slot_start < $3',
+    [serviceId, from, to],
+  );
+  return new Map(rows.map((r) => [r.slot_start.getTime(), r.booked]));
+}
+
+/** Counters of slots long past are of no use to availability; the callbacks keep their slot_at. */
+export async function purgeSlotBookings(db: Queryable, retentionDays: number): Promise<number> {
+  const res = await db.query(`DELETE FROM slot_booking WHERE slot_start < now() - make_interval(days => $1)`, [retentionDays + 1]);
+  return res.rowCount ?? 0;
 }
 
 async function explainNoChange(db: Queryable, tenantId: number, id: string): Promise<TransitionResult> {

@@ -1,5 +1,6 @@
 import type { Queryable } from './db.ts';
 import type { ServiceOptions } from '../domain/service-options.ts';
+import type { BusinessHoursDoc, CapacityRuleDoc } from '../domain/calendar/calendar-config.ts';
 
 /** All SQL of the callback-service aggregate (one row per virtual queue of a tenant). */
 
@@ -8,27 +9,48 @@ export interface ServiceRow {
   tenantId: number;
   name: string;
   options: unknown; // validated by parseServiceOptions where it is used
+  businessHours: { name: string; definition: BusinessHoursDoc } | null;
+  capacityRule: { name: string; definition: CapacityRuleDoc } | null;
 }
 
-const COLUMNS = 'id, tenant_id AS "tenantId", name, options';
+const SELECT = `SELECT s.id, s.tenant_id AS "tenantId", s.name, s.options,
+       CASE WHEN bh.id IS NULL THEN NULL ELSE jsonb_build_object('name', bh.name, 'definition', bh.definition) END AS "businessHours",
+       CASE WHEN cr.id IS NULL THEN NULL ELSE jsonb_build_object('name', cr.name, 'definition', cr.definition) END AS "capacityRule"
+  FROM callback_service s
+  LEFT JOIN business_hours bh ON bh.id = s.business_hours_id
+  LEFT JOIN capacity_rule cr ON cr.id = s.capacity_rule_id`;
 
-/** Creates the service, or replaces its options when it exists (idempotent for config files). */
-export async function upsertService(db: Queryable, tenantId: number, name: string, options: ServiceOptions): Promise<ServiceRow> {
-  const { rows } = await db.query<ServiceRow>(
-    `INSERT INTO callback_service (tenant_id, name, options) VALUES ($1, $2, $3)
-     ON CONFLICT (tenant_id, name) DO UPDATE SET options = EXCLUDED.options, updated_at = now()
-     RETURNING ${COLUMNS}`,
-    [tenantId, name, JSON.stringify(options)],
+export interface ServiceLinks {
+  businessHoursId?: number | null; // undefined: leave as is; null: none
+  capacityRuleId?: number | null;
+}
+
+/** Creates the service, or replaces its options (and the links given) when it exists: idempotent for config files. */
+export async function upsertService(db: Queryable, tenantId: number, name: string, options: ServiceOptions, links: ServiceLinks = {}): Promise<ServiceRow> {
+  const { rows } = await db.query<{ id: number }>(
+    `INSERT INTO callback_service (tenant_id, name, options, business_hours_id, capacity_rule_id)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (tenant_id, name) DO UPDATE SET options = EXCLUDED.options, updated_at = now(),
+       business_hours_id = CASE WHEN $6 THEN EXCLUDED.business_hours_id ELSE callback_service.business_hours_id END,
+       capacity_rule_id = CASE WHEN $7 THEN EXCLUDED.capacity_rule_id ELSE callback_service.capacity_rule_id END
+     RETURNING id`,
+    [tenantId, name, JSON.stringify(options), links.businessHoursId ?? null, links.capacityRuleId ?? null,
+      links.businessHoursId !== undefined, links.capacityRuleId !== undefined],
   );
-  return rows[0]!;
+  return (await serviceById(db, rows[0]!.id))!;
+}
+
+async function serviceById(db: Queryable, id: number): Promise<ServiceRow | undefined> {
+  const { rows } = await db.query<ServiceRow>(`${SELECT} WHERE s.id = $1`, [id]);
+  return rows[0];
 }
 
 export async function findService(db: Queryable, tenantId: number, name: string): Promise<ServiceRow | undefined> {
-  const { rows } = await db.query<ServiceRow>(`SELECT ${COLUMNS} FROM callback_service WHERE tenant_id = $1 AND name = $2`, [tenantId, name]);
+  const { rows } = await db.query<ServiceRow>(`${SELECT} WHERE s.tenant_id = $1 AND s.name = $2`, [tenantId, name]);
   return rows[0];
 }
 
 export async function listServices(db: Queryable, tenantId: number): Promise<ServiceRow[]> {
-  const { rows } = await db.query<ServiceRow>(`SELECT ${COLUMNS} FROM callback_service WHERE tenant_id = $1 ORDER BY name`, [tenantId]);
+  const { rows } = await db.query<ServiceRow>(`${SELECT} WHERE s.tenant_id = $1 ORDER BY s.name`, [tenantId]);
   return rows;
 }

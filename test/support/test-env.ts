@@ -5,6 +5,7 @@ import { createPool } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrator.ts';
 import { DbClock } from '../../src/store/db-clock.ts';
 import { CallbackService } from '../../src/app/callback-service.ts';
+import { AvailabilityService } from '../../src/app/availability-service.ts';
 import { Maintenance } from '../../src/app/maintenance.ts';
 import { buildApiApp } from '../../src/http/api-app.ts';
 import { createLogger } from '../../src/logging/logger.ts';
@@ -73,7 +74,7 @@ export async function createTestTenant(db: TestDb, name = `tenant-${randomBytes(
 export async function buildTestApi(db: TestDb, bodyLimitBytes = 256 * 1024): Promise<FastifyInstance> {
   const app = await buildApiApp({
     pool: db.pool,
-    callbacks: new CallbackService(db.pool, db.clock),
+    callbacks: new CallbackService(db.pool, db.clock), availability: new AvailabilityService(db.pool, db.clock),
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     bodyLimitBytes,
   });

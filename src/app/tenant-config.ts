@@ -1,0 +1,107 @@
+import type pg from 'pg';
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+import { GesError } from '../domain/errors.ts';
+import { BusinessHoursDoc, CapacityRuleDoc, parseBusinessHours, parseCapacityRule } from '../domain/calendar/calendar-config.ts';
+import { parseServiceOptions } from '../domain/service-options.ts';
+import { withTransaction } from '../store/db.ts';
+import { createTenant, findTenantByName } from '../store/tenant-store.ts';
+import { listBusinessHours, listCapacityRules, upsertBusinessHours, upsertCapacityRule } from '../store/calendar-store.ts';
+import { listServices, upsertService } from '../store/service-store.ts';
+
+/**
+ * A tenant's declarative configuration: business hours, capacity rules and services, as written in
+ * a YAML or JSON file (`ges config apply/export`) or sent to the admin API. Applying is idempotent:
+ * named items are created or replaced; items the document does not mention are left alone.
+ */
+export const TenantConfigDoc = Type.Object({
+  tenant: Type.String({ minLength: 1, maxLength: 63, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }),
+  businessHours: Type.Optional(Type.Array(BusinessHoursDoc, { maxItems: 1000 })),
+  capacityRules: Type.Optional(Type.Array(CapacityRuleDoc, { maxItems: 1000 })),
+  services: Type.Optional(Type.Array(Type.Object({
+    name: Type.String({ minLength: 1, maxLength: 255 }),
+    businessHours: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: 'Business hours name; null or absent: open 24x7 (UTC)' })),
+    capacityRule: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: 'Capacity rule name; null or absent: slotMinutes/slotCapacity options' })),
+    options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  }, { additionalProperties: false }), { maxItems: 1000 })),
+}, { additionalProperties: false });
+export type TenantConfigDoc = Static<typeof TenantConfigDoc>;
+
+export interface ApplyReport {
+  tenantCreated: boolean;
+  businessHours: number;
+  capacityRules: number;
+  services: number;
+}
+
+function duplicates(names: string[], what: string): void {
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n)) throw new GesError('GES_VALIDATION', `${what} ${n} appears twice`);
+    seen.add(n);
+  }
+}
+
+/** Validates the whole document first, then applies it in one transaction: all or nothing. */
+export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<ApplyReport> {
+  if (!Value.Check(TenantConfigDoc, input)) {
+    const e = [...Value.Errors(TenantConfigDoc, input)][0];
+    throw new GesError('GES_VALIDATION', `config${e?.instancePath ?? ''}: ${e?.message ?? 'invalid'}`);
+  }
+  const doc = input as TenantConfigDoc;
+  doc.businessHours?.forEach((h) => parseBusinessHours(h));
+  doc.capacityRules?.forEach((r) => parseCapacityRule(r));
+  duplicates((doc.businessHours ?? []).map((h) => h.name), 'businessHours');
+  duplicates((doc.capacityRules ?? []).map((r) => r.name), 'capacityRule');
+  duplicates((doc.services ?? []).map((s) => s.name), 'service');
+  const serviceOptions = (doc.services ?? []).map((s) => {
+    try {
+      return parseServiceOptions(s.options ?? {});
+    } catch (err) {
+      throw new GesError('GES_VALIDATION', `service ${s.name}: ${(err as Error).message}`);
+    }
+  });
+
+  return withTransaction(pool, async (tx) => {
+    let tenant = await findTenantByName(tx, doc.tenant);
+    const tenantCreated = !tenant;
+    tenant ??= await createTenant(tx, doc.tenant);
+    const hoursIds = new Map((await listBusinessHours(tx, tenant.id)).map((h) => [h.name, h.id]));
+    const ruleIds = new Map((await listCapacityRules(tx, tenant.id)).map((r) => [r.name, r.id]));
+    for (const h of doc.businessHours ?? []) hoursIds.set(h.name, await upsertBusinessHours(tx, tenant.id, h));
+    for (const r of doc.capacityRules ?? []) ruleIds.set(r.name, await upsertCapacityRule(tx, tenant.id, r));
+    const services = doc.services ?? [];
+    for (let i = 0; i < services.length; i++) {
+      const s = services[i]!;
+      const ref = (name: string | null | undefined, ids: Map<string, number>, what: string) => {
+        if (name === undefined || name === null) return null;
+        const id = ids.get(name);
+        if (id === undefined) throw new GesError('GES_CONFIG_REFERENCE_UNKNOWN', `service ${s.name}: ${what} ${name} is not defined for tenant ${doc.tenant}`);
+        return id;
+      };
+      await upsertService(tx, tenant.id, s.name, serviceOptions[i]!, {
+        businessHoursId: ref(s.businessHours, hoursIds, 'businessHours'),
+        capacityRuleId: ref(s.capacityRule, ruleIds, 'capacityRule'),
+      });
+    }
+    return { tenantCreated, businessHours: doc.businessHours?.length ?? 0, capacityRules: doc.capacityRules?.length ?? 0, services: services.length };
+  });
+}
+
+/** The tenant's configuration in the same form `applyTenantConfig` takes. */
+export async function exportTenantConfig(pool: pg.Pool, tenantName: string): Promise<TenantConfigDoc> {
+  const tenant = await findTenantByName(pool, tenantName);
+  if (!tenant) throw new GesError('GES_VALIDATION', `no tenant named ${tenantName}`);
+  const [hours, rules, services] = await Promise.all([listBusinessHours(pool, tenant.id), listCapacityRules(pool, tenant.id), listServices(pool, tenant.id)]);
+  return {
+    tenant: tenant.name,
+    businessHours: hours.map((h) => h.definition),
+    capacityRules: rules.map((r) => r.definition),
+    services: services.map((s) => ({
+      name: s.name,
+      businessHours: s.businessHours?.name ?? null,
+      capacityRule: s.capacityRule?.name ?? null,
+      options: parseServiceOptions(s.options),
+    })),
+  };
+}

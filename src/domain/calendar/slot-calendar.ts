@@ -1,0 +1,79 @@
+import { openIntervals, type BusinessHours, type Interval } from './business-hours.ts';
+import { capacityAt, type CapacityRule } from './capacity-rule.ts';
+import { DAY_MS, MINUTE_MS, offsetAt, offsetSegments, wallDay, type OffsetSegment } from './time-zone.ts';
+
+/** One bookable time slot: [start, end) as instants, with the rule's capacity for it. */
+export interface Slot {
+  start: number;
+  end: number;
+  total: number;
+  offsetMs: number; // UTC offset of the business-hours zone at `start`
+}
+
+export interface ServiceCalendar {
+  hours: BusinessHours;
+  rule: CapacityRule;
+}
+
+/**
+ * The slots of a service overlapping [fromMs, toMs). Slots tile the open hours exactly: their
+ * boundaries are the opening and closing instants, the local wall-clock multiples of the slot length
+ * (counted from local midnight), and the instants when the zone's offset changes. So no slot overlaps
+ * another, none leaves the open hours, a day's slots add up to its open time, and on a clock-change
+ * day a slot never spans the jump. A slot shorter than the slot length (office opens at 09:10, or a
+ * 30-minute DST jump) gets the rule's capacity in proportion to its length, rounded down.
+ */
+export function slotsBetween(cal: ServiceCalendar, fromMs: number, toMs: number): Slot[] {
+  const open = openIntervals(cal.hours, fromMs, toMs);
+  if (open.length === 0) return [];
+  const segments = offsetSegments(cal.hours.timeZone, open[0]!.start, open[open.length - 1]!.end);
+  const out: Slot[] = [];
+  for (const interval of open) {
+    for (const slot of tile(interval, segments, cal.rule)) {
+      if (slot.end > fromMs && slot.start < toMs) out.push(slot);
+    }
+  }
+  return out;
+}
+
+function tile(interval: Interval, segments: readonly OffsetSegment[], rule: CapacityRule): Slot[] {
+  const slotMs = rule.slotMinutes * MINUTE_MS;
+  const cuts = new Set<number>([interval.start, interval.end]);
+  for (const seg of segments) {
+    const a = Math.max(seg.start, interval.start);
+    const b = Math.min(seg.end, interval.end);
+    if (a >= b) continue;
+    cuts.add(a);
+    // Wall time w = t + offset; a boundary wherever w is a multiple of the slot length, which
+    // divides a day, so boundaries line up with local midnight.
+    for (let t = Math.ceil((a + seg.offsetMs) / slotMs) * slotMs - seg.offsetMs; t < b; t += slotMs) cuts.add(t);
+  }
+  const points = [...cuts].sort((x, y) => x - y);
+  const slots: Slot[] = [];
+  for (let i = 0; i + 1 < points.length; i++) {
+    const start = points[i]!;
+    const end = points[i + 1]!;
+    const offsetMs = offsetAt(segments, start);
+    const wall = start + offsetMs;
+    const day = wallDay(wall);
+    const minute = Math.floor((wall - day * DAY_MS) / MINUTE_MS);
+    const full = capacityAt(rule, day, minute);
+    const total = end - start >= slotMs ? full : Math.floor((full * (end - start)) / slotMs);
+    slots.push({ start, end, total, offsetMs });
+  }
+  return slots;
+}
+
+/** The slot containing instant `t`, if the office is open then. */
+export function slotAt(cal: ServiceCalendar, t: number): Slot | undefined {
+  return slotsBetween(cal, t, t + 1).find((s) => s.start <= t && t < s.end);
+}
+
+/** The first slot starting at or after `t` (the next opening when `t` is off-hours), within `limitMs`. */
+export function nextSlotFrom(cal: ServiceCalendar, t: number, limitMs: number): Slot | undefined {
+  for (let from = t; from < limitMs; from += 7 * DAY_MS) {
+    const next = slotsBetween(cal, from, Math.min(from + 7 * DAY_MS, limitMs)).find((s) => s.start >= t);
+    if (next) return next;
+  }
+  return undefined;
+}

@@ -1,0 +1,115 @@
+import { Temporal } from 'temporal-polyfill';
+
+/**
+ * Time-zone arithmetic for the calendar. Every conversion between wall-clock time and instants
+ * goes through Temporal; everything else is integer arithmetic on epoch milliseconds inside spans
+ * of constant UTC offset, which is what keeps availability cheap.
+ */
+
+export const MINUTE_MS = 60_000;
+export const DAY_MS = 86_400_000;
+
+const zones = new Set(Intl.supportedValuesOf('timeZone'));
+zones.add('UTC');
+
+export function isValidTimeZone(zone: string): boolean {
+  if (zones.has(zone)) return true;
+  try {
+    Temporal.Now.zonedDateTimeISO(zone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A stretch of time during which the zone's UTC offset does not change. */
+export interface OffsetSegment {
+  start: number;
+  end: number;
+  offsetMs: number;
+}
+
+/** The constant-offset stretches covering [fromMs, toMs), split at every offset transition. */
+export function offsetSegments(zone: string, fromMs: number, toMs: number): OffsetSegment[] {
+  const segments: OffsetSegment[] = [];
+  let zdt = Temporal.Instant.fromEpochMilliseconds(fromMs).toZonedDateTimeISO(zone);
+  let start = fromMs;
+  while (start < toMs) {
+    const next = zdt.getTimeZoneTransition('next');
+    const end = next ? Math.min(next.epochMilliseconds, toMs) : toMs;
+    segments.push({ start, end, offsetMs: zdt.offsetNanoseconds / 1e6 });
+    if (!next || end >= toMs) break;
+    start = end;
+    zdt = next;
+  }
+  return segments;
+}
+
+/** The offset in force at `t`; `t` must lie inside the segments. */
+export function offsetAt(segments: readonly OffsetSegment[], t: number): number {
+  let lo = 0;
+  let hi = segments.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (segments[mid]!.start <= t) lo = mid;
+    else hi = mid - 1;
+  }
+  return segments[lo]!.offsetMs;
+}
+
+/** Days since 1970-01-01 of a wall-clock epoch value (instant + offset). */
+export function wallDay(wallMs: number): number {
+  return Math.floor(wallMs / DAY_MS);
+}
+
+/** ISO weekday index, 0 = Monday ... 6 = Sunday, of a day number (1970-01-01 was a Thursday). */
+export function weekdayOfDay(day: number): number {
+  return (((day + 3) % 7) + 7) % 7;
+}
+
+export function isoDateOfDay(day: number): string {
+  return new Date(day * DAY_MS).toISOString().slice(0, 10);
+}
+
+export function dayOfIsoDate(date: string): number {
+  return Math.round(Date.parse(`${date}T00:00:00Z`) / DAY_MS);
+}
+
+/** `YYYY-MM-DDTHH:mm:ss.SSS±HH:MM`: the local time with its offset, unambiguous on fall-back days. */
+export function formatLocal(t: number, offsetMs: number): string {
+  const wall = new Date(t + offsetMs).toISOString().slice(0, 23);
+  const sign = offsetMs < 0 ? '-' : '+';
+  const abs = Math.abs(offsetMs) / MINUTE_MS;
+  return `${wall}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}
+
+/**
+ * The instant at which a wall-clock time of a date happens in a zone, under GES's documented rule
+ * for clock changes (docs/CALENDAR.md):
+ * - a time that does not exist (spring-forward gap) is the moment the clocks jump;
+ * - a time that exists twice (fall-back overlap) is its earlier occurrence for an opening and its
+ *   later occurrence for a closing, so an office open across the repeated hour stays open for both.
+ * `minutes` may be 1440 (24:00, the end of the day).
+ */
+export function wallToInstant(zone: string, day: number, minutes: number, role: 'open' | 'close'): number {
+  const date = Temporal.PlainDate.from(isoDateOfDay(day)).add({ days: Math.floor(minutes / 1440) });
+  const m = minutes % 1440;
+  const wall = date.toPlainDateTime({ hour: Math.floor(m / 60), minute: m % 60 });
+  const earlier = wall.toZonedDateTime(zone, { disambiguation: 'earlier' });
+  if (!earlier.toPlainDateTime().equals(wall)) {
+    // In a gap: 'earlier' lands before the jump, whose instant is the next transition.
+    return earlier.getTimeZoneTransition('next')!.epochMilliseconds;
+  }
+  if (role === 'open') return earlier.epochMilliseconds;
+  return wall.toZonedDateTime(zone, { disambiguation: 'later' }).epochMilliseconds;
+}
+
+/** Reads `YYYY-MM-DDTHH:mm[:ss[.SSS]]` without zone as a wall time of `zone` (gap: after the jump). */
+export function localToInstant(text: string, zone: string): number {
+  return Temporal.PlainDateTime.from(text).toZonedDateTime(zone, { disambiguation: 'compatible' }).epochMilliseconds;
+}
+
+/** The instant `days` calendar days after `t` in `zone` (24 h apart except across a clock change). */
+export function addCalendarDays(t: number, days: number, zone: string): number {
+  return Temporal.Instant.fromEpochMilliseconds(t).toZonedDateTimeISO(zone).add({ days }).epochMilliseconds;
+}
