@@ -5,7 +5,7 @@ import { availableSlots, serviceCalendar } from '../domain/calendar/booking-plan
 import { resolveAvailabilityRange, parseDateTimeParam, requestZone, type AvailabilityParams } from '../domain/calendar/availability-query.ts';
 import { ALWAYS_OPEN, openForSeconds } from '../domain/calendar/business-hours.ts';
 import { parseBusinessHours } from '../domain/calendar/calendar-config.ts';
-import { DAY_MS, formatLocal, offsetAt, offsetSegments } from '../domain/calendar/time-zone.ts';
+import { DAY_MS, formatLocal, formatUtc, offsetAt, offsetSegments } from '../domain/calendar/time-zone.ts';
 import { slotBookings } from '../store/callback-store.ts';
 import { findService } from '../store/service-store.ts';
 import { findBusinessHours } from '../store/calendar-store.ts';
@@ -42,7 +42,7 @@ export class AvailabilityService {
     const segments = open.length > 0 ? offsetSegments(range.timeZone, open[0]!.slot.start, open[open.length - 1]!.slot.start + 1) : [];
     return {
       slots: open.map((o) => ({
-        utcTime: new Date(o.slot.start).toISOString(),
+        utcTime: formatUtc(o.slot.start),
         localTime: formatLocal(o.slot.start, offsetAt(segments, o.slot.start)),
         capacity: o.remaining,
         total: o.slot.total,

@@ -67,7 +67,8 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
       callbacks: new CallbackService(pool, clock), availability: new AvailabilityService(pool, clock),
     });
     apps.push(api);
-    const internal = await buildInternalApp({ pool, logger, isShuttingDown: () => shuttingDown });
+    const internal = await buildInternalApp({ pool, logger, isShuttingDown: () => shuttingDown, adminToken: config.ADMIN_TOKEN });
+    if (config.ADMIN_TOKEN) logger.info('admin API enabled on the internal port (/admin/v1)');
     apps.push(internal);
     const apiUrl = await api.listen({ port: config.PORT, host: config.HOST });
     const internalUrl = await internal.listen({ port: config.INTERNAL_PORT, host: config.HOST });

@@ -8,6 +8,8 @@ import { listServices, upsertService } from '../store/service-store.ts';
 import { parseServiceOptions } from '../domain/service-options.ts';
 import { GesError } from '../domain/errors.ts';
 import { printWelcome } from './welcome.ts';
+import { applyTenantConfig, exportTenantConfig } from '../app/tenant-config.ts';
+import { ConfigFileError, describeApplyReport, formatConfig, readConfigFile, type ConfigFormat } from './config-file.ts';
 
 class CliError extends Error {}
 
@@ -103,6 +105,20 @@ export function buildCli(config: () => Config): Command {
     const rows = await withDatabase(config(), async (pool) => listServices(pool, await tenantId(pool, tenantName)));
     for (const r of rows) console.log(`${r.name}  ${JSON.stringify(r.options)}`);
   });
+
+  const configCmd = program.command('config').description('apply or export a tenant configuration file: business hours, capacity rules, services (README "Configuration file")');
+  configCmd.command('apply <file>').description('create or replace what a .yaml, .yml or .json file names, all or nothing; items it does not mention are left alone')
+    .action(async (file: string) => {
+      const doc = await readConfigFile(file); // before opening the database: a bad file fails fast
+      const report = await withDatabase(config(), (pool) => applyTenantConfig(pool, doc));
+      console.log(describeApplyReport((doc as { tenant: string }).tenant, report));
+    });
+  configCmd.command('export <tenant>').description('print the tenant configuration in the form apply takes')
+    .addOption(new Option('--format <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+    .action(async (tenantName: string, opts: { format: ConfigFormat }) => {
+      const doc = await withDatabase(config(), (pool) => exportTenantConfig(pool, tenantName));
+      process.stdout.write(formatConfig(doc, opts.format));
+    });
   return program;
 }
 
@@ -114,7 +130,7 @@ export async function runCli(argv: string[]): Promise<void> {
     await buildCli(getConfig).parseAsync(argv);
   } catch (err) {
     const e = err as { code?: string; detail?: string; message?: string };
-    if (err instanceof ConfigError || err instanceof CliError || err instanceof GesError) console.error(`ges: ${e.message}`);
+    if (err instanceof ConfigError || err instanceof CliError || err instanceof GesError || err instanceof ConfigFileError) console.error(`ges: ${e.message}`);
     else if (e.code === '23505') console.error(`ges: already exists${e.detail ? ` (${e.detail})` : ''}`);
     else if (e.code === '23514') console.error(`ges: refused by a database check: ${e.message}`);
     else console.error(`ges: ${e.message ?? String(err)}`);

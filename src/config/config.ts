@@ -28,7 +28,15 @@ export const ConfigSchema = Type.Object({
   RETENTION_DAYS: Type.Integer({ minimum: 14, maximum: 14, default: 14, description: 'Fixed at 14 days after the desired time, as in GES' }),
   MAINTENANCE_INTERVAL_SEC: Type.Integer({ minimum: 10, maximum: 86400, default: 3600 }),
   SECRETS_DIRS: Type.String({ default: '', description: 'Comma-separated folders whose files are read as settings' }),
+  ADMIN_TOKEN: Type.String({
+    default: '',
+    pattern: '^$|^[!-~]{16,512}$',
+    description: 'Bearer token of the admin API on INTERNAL_PORT (16 to 512 visible ASCII characters); empty disables the admin API',
+  }),
 });
+
+/** Settings whose values never appear in an error message. */
+const SECRET_SETTINGS: ReadonlySet<string> = new Set(['ADMIN_TOKEN']);
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
 
@@ -76,7 +84,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (!Value.Check(ConfigSchema, withDefaults)) {
     const problems = [...Value.Errors(ConfigSchema, withDefaults)].map((e) => {
       const name = e.instancePath.replace(/^\//, '') || '(root)';
-      return `${name}: ${e.message} (got ${JSON.stringify((withDefaults as Record<string, unknown>)[name])})`;
+      const got = (withDefaults as Record<string, unknown>)[name];
+      return `${name}: ${e.message} (got ${SECRET_SETTINGS.has(name) ? `${String(got).length} characters` : JSON.stringify(got)})`;
     });
     throw new ConfigError([...new Set(problems)]);
   }

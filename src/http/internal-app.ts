@@ -1,21 +1,55 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { pendingMigrations } from '../store/migrator.ts';
+import { applyTenantConfig, exportTenantConfig } from '../app/tenant-config.ts';
+import { GesError } from '../domain/errors.ts';
+import { installErrorHandling } from './error-handler.ts';
+import { guardRequestBody } from './body-guard.ts';
+import { success } from './envelope.ts';
 
 export interface InternalAppDeps {
   pool: pg.Pool;
   logger: Logger;
   isShuttingDown: () => boolean;
+  /** Bearer token of the admin API; empty: the admin API does not exist (404). */
+  adminToken: string;
+}
+
+const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+/**
+ * onRequest hook of the admin API: `Authorization: Bearer <ADMIN_TOKEN>`. Both sides are hashed to
+ * the same length first, so the comparison takes the same time whatever the length or content of
+ * the token sent.
+ */
+function adminAuth(token: string) {
+  const expected = digest(token);
+  return async function authenticate(request: FastifyRequest): Promise<void> {
+    const header = request.headers.authorization ?? '';
+    const match = /^Bearer +(\S+) *$/i.exec(header);
+    if (!match) throw new GesError('GES_ADMIN_TOKEN_INVALID', 'the admin API needs the header Authorization: Bearer <ADMIN_TOKEN>');
+    if (!timingSafeEqual(digest(match[1]!), expected)) throw new GesError('GES_ADMIN_TOKEN_INVALID', 'the admin token is not valid');
+  };
 }
 
 /**
  * The internal application (INTERNAL_PORT): probes for the orchestrator. Liveness says the event
  * loop answers; readiness that the database answers and every shipped migration is applied, and
  * turns false as soon as shutdown begins so the load balancer stops sending traffic.
+ *
+ * With an admin token it also serves the admin API under /admin/v1: a tenant's configuration
+ * (business hours, capacity rules, services) applied from or exported to the document that
+ * `ges config apply/export` reads and writes. Answers use the GES envelope and error codes.
  */
 export async function buildInternalApp(deps: InternalAppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.logger.child({ app: 'internal' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ app: 'internal' }) as FastifyBaseLogger,
+    genReqId: () => randomUUID(),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'corrId' }),
+  });
+  installErrorHandling(app);
   let migrationsApplied = false;
 
   app.get('/health/live', async () => ({ status: 'UP' }));
@@ -37,5 +71,28 @@ export async function buildInternalApp(deps: InternalAppDeps): Promise<FastifyIn
     const ready = Object.values(checks).every((v) => v === 'UP');
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'UP' : 'DOWN', checks });
   });
+
+  if (deps.adminToken !== '') {
+    await app.register(async (admin) => {
+      admin.removeContentTypeParser('text/plain'); // JSON only: a wrong Content-Type is a 415
+      admin.addHook('onRequest', adminAuth(deps.adminToken));
+      admin.addHook('preValidation', guardRequestBody);
+      admin.addHook('onSend', async (request, reply) => {
+        reply.header('x-correlation-id', String(request.id));
+      });
+
+      // The document is validated by applyTenantConfig itself (not by a route schema, whose
+      // defaults would drop unknown keys instead of refusing them), then applied all or nothing.
+      admin.put('/config', async (request) => {
+        const report = await applyTenantConfig(deps.pool, request.body);
+        request.log.info({ tenant: (request.body as { tenant: string }).tenant, report }, 'tenant configuration applied');
+        return success(String(request.id), report);
+      });
+
+      admin.get<{ Params: { tenant: string } }>('/tenants/:tenant/config', async (request) => {
+        return success(String(request.id), await exportTenantConfig(deps.pool, request.params.tenant));
+      });
+    }, { prefix: '/admin/v1' });
+  }
   return app;
 }

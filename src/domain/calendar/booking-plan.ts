@@ -11,12 +11,24 @@ import { DAY_MS, MINUTE_MS } from './time-zone.ts';
  * and which slots to propose when one is full. Pure: booked counts come in, decisions go out.
  */
 
-/** A service with no business hours is open all the time (in UTC); with no capacity rule it uses its bucket options. */
+const parsed = new Map<string, ServiceCalendar>();
+
+/**
+ * A service with no business hours is open all the time (in UTC); with no capacity rule it uses its
+ * bucket options. Parsed calendars are kept by content, since every availability request and
+ * booking needs one and the documents rarely change.
+ */
 export function serviceCalendar(hoursDoc: unknown | null, ruleDoc: unknown | null, options: ServiceOptions): ServiceCalendar {
-  return {
+  const key = JSON.stringify([hoursDoc, ruleDoc, ruleDoc ? null : [options.slotMinutes, options.slotCapacity]]);
+  const hit = parsed.get(key);
+  if (hit) return hit;
+  const cal = {
     hours: hoursDoc ? parseBusinessHours(hoursDoc) : ALWAYS_OPEN,
     rule: ruleDoc ? parseCapacityRule(ruleDoc) : uniformRule(options.slotMinutes as SlotMinutes, options.slotCapacity),
   };
+  if (parsed.size > 1000) parsed.clear();
+  parsed.set(key, cal);
+  return cal;
 }
 
 export interface SlotChoice {

@@ -48,7 +48,7 @@ export function openIntervals(hours: BusinessHours, fromMs: number, toMs: number
     for (const r of rangesOfDay(hours, day)) {
       const start = wallToInstant(hours.timeZone, day, r.from, 'open');
       const end = wallToInstant(hours.timeZone, day, r.to > r.from ? r.to : r.to + 1440, 'close');
-      if (end > start && end > fromMs && start < toMs) raw.push({ start, end });
+      if (end > start) raw.push({ start, end });
     }
   }
   raw.sort((a, b) => a.start - b.start);
@@ -58,7 +58,9 @@ export function openIntervals(hours: BusinessHours, fromMs: number, toMs: number
     if (last && i.start <= last.end) last.end = Math.max(last.end, i.end);
     else merged.push({ ...i });
   }
-  return merged;
+  // Merge before keeping the intervals that overlap the window: a range that only touches the window
+  // from outside still extends an interval inside it, and so moves that interval's slot boundaries.
+  return merged.filter((i) => i.end > fromMs && i.start < toMs);
 }
 
 /** Longest look-ahead of openFor: an office that never closes reports this many seconds. */
@@ -71,7 +73,10 @@ export function openForSeconds(hours: BusinessHours, t: number): number {
     const end = t + horizon * DAY_MS;
     const current = openIntervals(hours, t, end).find((i) => i.start <= t && t < i.end);
     if (!current) return 0;
-    if (current.end < end || horizon >= OPEN_FOR_CAP_DAYS) return Math.floor((Math.min(current.end, t + OPEN_FOR_CAP_DAYS * DAY_MS) - t) / 1000);
+    if (current.end < end || horizon >= OPEN_FOR_CAP_DAYS) {
+      // Whole seconds, but never 0 while open (0 means closed), even in the last second before closing.
+      return Math.max(1, Math.floor((Math.min(current.end, t + OPEN_FOR_CAP_DAYS * DAY_MS) - t) / 1000));
+    }
     horizon = Math.min(horizon * 4, OPEN_FOR_CAP_DAYS);
   }
 }

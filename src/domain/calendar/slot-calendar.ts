@@ -38,17 +38,22 @@ export function slotsBetween(cal: ServiceCalendar, fromMs: number, toMs: number)
 
 function tile(interval: Interval, segments: readonly OffsetSegment[], rule: CapacityRule): Slot[] {
   const slotMs = rule.slotMinutes * MINUTE_MS;
-  const cuts = new Set<number>([interval.start, interval.end]);
+  // Segments are in order and grid points rise inside each, so the cuts come out sorted; only
+  // a segment start that is also a grid point repeats.
+  const points: number[] = [];
+  const add = (t: number) => {
+    if (points.length === 0 || points[points.length - 1]! < t) points.push(t);
+  };
   for (const seg of segments) {
     const a = Math.max(seg.start, interval.start);
     const b = Math.min(seg.end, interval.end);
     if (a >= b) continue;
-    cuts.add(a);
+    add(a);
     // Wall time w = t + offset; a boundary wherever w is a multiple of the slot length, which
     // divides a day, so boundaries line up with local midnight.
-    for (let t = Math.ceil((a + seg.offsetMs) / slotMs) * slotMs - seg.offsetMs; t < b; t += slotMs) cuts.add(t);
+    for (let t = Math.ceil((a + seg.offsetMs) / slotMs) * slotMs - seg.offsetMs; t < b; t += slotMs) add(t);
   }
-  const points = [...cuts].sort((x, y) => x - y);
+  add(interval.end);
   const slots: Slot[] = [];
   for (let i = 0; i + 1 < points.length; i++) {
     const start = points[i]!;

@@ -75,12 +75,40 @@ export function dayOfIsoDate(date: string): number {
   return Math.round(Date.parse(`${date}T00:00:00Z`) / DAY_MS);
 }
 
+const two = (n: number) => (n < 10 ? `0${n}` : String(n));
+const dayPrefix = new Map<number, string>();
+
+/**
+ * `YYYY-MM-DDTHH:mm:ss.SSS` of an epoch value, built from a per-day cache: availability renders
+ * two of these for each of up to a few thousand slots per request, and Date#toISOString is the
+ * slowest part of that.
+ */
+function isoWall(ms: number): string {
+  const day = Math.floor(ms / DAY_MS);
+  let prefix = dayPrefix.get(day);
+  if (prefix === undefined) {
+    if (dayPrefix.size > 10_000) dayPrefix.clear();
+    prefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
+    dayPrefix.set(day, prefix);
+  }
+  const rest = ms - day * DAY_MS;
+  const h = Math.floor(rest / 3_600_000);
+  const m = Math.floor((rest % 3_600_000) / MINUTE_MS);
+  const sec = Math.floor((rest % MINUTE_MS) / 1000);
+  const milli = rest % 1000;
+  return `${prefix}${two(h)}:${two(m)}:${two(sec)}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}`;
+}
+
+/** `YYYY-MM-DDTHH:mm:ss.SSSZ`, as Date#toISOString for the years GES deals in. */
+export function formatUtc(t: number): string {
+  return `${isoWall(t)}Z`;
+}
+
 /** `YYYY-MM-DDTHH:mm:ss.SSS±HH:MM`: the local time with its offset, unambiguous on fall-back days. */
 export function formatLocal(t: number, offsetMs: number): string {
-  const wall = new Date(t + offsetMs).toISOString().slice(0, 23);
   const sign = offsetMs < 0 ? '-' : '+';
   const abs = Math.abs(offsetMs) / MINUTE_MS;
-  return `${wall}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  return `${isoWall(t + offsetMs)}${sign}${two(Math.floor(abs / 60))}:${two(abs % 60)}`;
 }
 
 /**
@@ -92,6 +120,19 @@ export function formatLocal(t: number, offsetMs: number): string {
  * `minutes` may be 1440 (24:00, the end of the day).
  */
 export function wallToInstant(zone: string, day: number, minutes: number, role: 'open' | 'close'): number {
+  // Business hours ask for the same few wall times day after day; Temporal is the costly part.
+  const key = `${zone}|${day}|${minutes}|${role}`;
+  const hit = wallCache.get(key);
+  if (hit !== undefined) return hit;
+  if (wallCache.size > 100_000) wallCache.clear();
+  const t = computeWallToInstant(zone, day, minutes, role);
+  wallCache.set(key, t);
+  return t;
+}
+
+const wallCache = new Map<string, number>();
+
+function computeWallToInstant(zone: string, day: number, minutes: number, role: 'open' | 'close'): number {
   const date = Temporal.PlainDate.from(isoDateOfDay(day)).add({ days: Math.floor(minutes / 1440) });
   const m = minutes % 1440;
   const wall = date.toPlainDateTime({ hour: Math.floor(m / 60), minute: m % 60 });
