@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { Type, type Static } from 'typebox';
-import { Value } from 'typebox/value';
+import { firstSchemaProblem } from '../domain/schema-errors.ts';
 import { GesError } from '../domain/errors.ts';
 import { BusinessHoursDoc, CapacityRuleDoc, parseBusinessHours, parseCapacityRule } from '../domain/calendar/calendar-config.ts';
 import { parseServiceOptions } from '../domain/service-options.ts';
@@ -44,10 +44,8 @@ function duplicates(names: string[], what: string): void {
 
 /** Validates the whole document first, then applies it in one transaction: all or nothing. */
 export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<ApplyReport> {
-  if (!Value.Check(TenantConfigDoc, input)) {
-    const e = [...Value.Errors(TenantConfigDoc, input)][0];
-    throw new GesError('GES_VALIDATION', `config${e?.instancePath ?? ''}: ${e?.message ?? 'invalid'}`);
-  }
+  const problem = firstSchemaProblem(TenantConfigDoc, input, 'config');
+  if (problem) throw new GesError('GES_VALIDATION', problem);
   const doc = input as TenantConfigDoc;
   doc.businessHours?.forEach((h) => parseBusinessHours(h));
   doc.capacityRules?.forEach((r) => parseCapacityRule(r));

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { GesError } from './errors.ts';
+import { firstSchemaProblem } from './schema-errors.ts';
 
 /**
  * Options of one callback service (one virtual queue). Names follow GES's `_option` names in
@@ -36,11 +37,8 @@ export const MAX_HORIZON_DAYS = 30;
 /** Applies defaults and validates; a bad option names itself. */
 export function parseServiceOptions(input: unknown): ServiceOptions {
   const value = Value.Default(ServiceOptionsSchema, Value.Convert(ServiceOptionsSchema, structuredClone(input ?? {})));
-  if (!Value.Check(ServiceOptionsSchema, value)) {
-    const first = [...Value.Errors(ServiceOptionsSchema, value)][0];
-    const where = first?.instancePath.replace(/^\//, '') || 'options';
-    throw new GesError('GES_VALIDATION', `service option ${where}: ${first?.message ?? 'invalid'}`);
-  }
+  const problem = firstSchemaProblem(ServiceOptionsSchema, value, 'service options');
+  if (problem) throw new GesError('GES_VALIDATION', problem);
   return value as ServiceOptions;
 }
 

@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
-import { Value } from 'typebox/value';
+import { firstSchemaProblem } from '../schema-errors.ts';
 import { GesError } from '../errors.ts';
 import type { BusinessHours, WallRange } from './business-hours.ts';
 import { SLOT_MINUTES, type CapacityRange, type CapacityRule, type SlotMinutes } from './capacity-rule.ts';
@@ -65,10 +65,8 @@ function wallRange(text: string): WallRange {
 }
 
 function check<T>(schema: TSchema, doc: unknown, what: string): T {
-  if (!Value.Check(schema, doc)) {
-    const e = [...Value.Errors(schema, doc)][0];
-    throw new GesError('GES_VALIDATION', `${what}${e?.instancePath ?? ''}: ${e?.message ?? 'invalid'}`);
-  }
+  const problem = firstSchemaProblem(schema, doc, what);
+  if (problem) throw new GesError('GES_VALIDATION', problem);
   return doc as T;
 }
 
