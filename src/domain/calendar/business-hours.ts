@@ -1,4 +1,4 @@
-import { DAY_MS, dayOfIsoDate, offsetSegments, wallDay, wallToInstant, weekdayOfDay } from './time-zone.ts';
+import { DAY_MS, dayOfIsoDate, offsetAt, offsetSegments, wallDay, wallToInstant, weekdayOfDay } from './time-zone.ts';
 
 /** A wall-clock range in minutes of the day. `to <= from` means it ends on the next day. */
 export interface WallRange {
@@ -41,8 +41,9 @@ export function rangesOfDay(hours: BusinessHours, day: number): readonly WallRan
 export function openIntervals(hours: BusinessHours, fromMs: number, toMs: number): Interval[] {
   // Local dates whose ranges can reach the window: an overnight range starts the day before.
   const segs = offsetSegments(hours.timeZone, fromMs - 2 * DAY_MS, toMs + 2 * DAY_MS);
-  const firstDay = wallDay(fromMs + segs[0]!.offsetMs) - 1;
-  const lastDay = wallDay(toMs + segs[segs.length - 1]!.offsetMs) + 1;
+  // The window's own local dates, read with the offsets in force at its ends (not two days away).
+  const firstDay = wallDay(fromMs + offsetAt(segs, fromMs)) - 1;
+  const lastDay = wallDay(toMs + offsetAt(segs, toMs)) + 1;
   const raw: Interval[] = [];
   for (let day = firstDay; day <= lastDay; day++) {
     for (const r of rangesOfDay(hours, day)) {
