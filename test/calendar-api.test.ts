@@ -2,6 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { Temporal } from 'temporal-polyfill';
+import { Value } from 'typebox/value';
+import { AvailabilityResponse } from '../src/http/schemas/calendar-schemas.ts';
 import { buildTestApi, createTestDb, post, type TestDb } from './support/test-env.ts';
 import { applyTenantConfig } from '../src/app/tenant-config.ts';
 import { addApiKey, findTenantByName } from '../src/store/tenant-store.ts';
@@ -80,6 +82,7 @@ describe('availability', () => {
     assert.match(data.slots[0].localTime, new RegExp(`^${day1}T09:00:00\\.000-0[45]:00$`));
     assert.equal(data.slots[31].localTime.slice(11, 16), '16:45');
     assert.ok(data.slots.every((s: { capacity: number; total: number }) => s.capacity === 2 && s.total === 2));
+    assert.ok(Value.Check(AvailabilityResponse, res.body), 'the hand-written bytes match the documented schema');
   });
 
   test('maxTimeSlots, UTC default, epoch-ms bounds and an end equal to start', async () => {

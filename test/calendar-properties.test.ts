@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { Temporal } from 'temporal-polyfill';
 import { openForSeconds, openIntervals, type BusinessHours, type Interval } from '../src/domain/calendar/business-hours.ts';
 import { capacityAt, SLOT_MINUTES, type CapacityRule } from '../src/domain/calendar/capacity-rule.ts';
-import { nextSlotFrom, slotAt, slotsBetween, type ServiceCalendar, type Slot } from '../src/domain/calendar/slot-calendar.ts';
+import { nextSlotFrom, slotAt, slotsBetween, type ServiceCalendar, type Slot, cachedSlotsBetween } from '../src/domain/calendar/slot-calendar.ts';
 import { parseBusinessHours, parseCapacityRule, WEEKDAYS } from '../src/domain/calendar/calendar-config.ts';
 
 /*
@@ -348,6 +348,19 @@ describe('calendar properties (fast-check, many zones, DST-biased windows)', () 
       if (a === b) b = a + 1;
       const expected = full.filter((x) => x.end > a && x.start < b);
       assert.deepEqual(slotsBetween(s.cal, a, b), expected, `window ${iso(a)}..${iso(b)}`);
+    });
+  });
+
+  test('4b. slots assembled from cached per-day tiles are exactly the slots computed directly', () => {
+    check(fc.tuple(scenarioArb, pickArb, pickArb), ([spec, pa, pb]) => {
+      const s = build(spec);
+      const open = openIntervals(s.hours, s.wideFrom, s.wideTo);
+      let a = pickInstant(s, open, pa);
+      let b = pickInstant(s, open, pb);
+      if (a > b) [a, b] = [b, a];
+      if (a === b) b = a + 1;
+      assert.deepEqual(cachedSlotsBetween(s.cal, a, b), slotsBetween(s.cal, a, b), `window ${iso(a)}..${iso(b)}`);
+      assert.deepEqual(cachedSlotsBetween(s.cal, a, b), slotsBetween(s.cal, a, b), 'the second, cached answer too');
     });
   });
 

@@ -6,7 +6,7 @@ import { resolveAvailabilityRange, parseDateTimeParam, requestZone, type Availab
 import { ALWAYS_OPEN, openForSeconds } from '../domain/calendar/business-hours.ts';
 import { parseBusinessHours } from '../domain/calendar/calendar-config.ts';
 import { DAY_MS, formatLocal, formatUtc, offsetAt, offsetSegments } from '../domain/calendar/time-zone.ts';
-import { slotBookings } from '../store/callback-store.ts';
+import { serviceWithBookings } from '../store/availability-read.ts';
 import { findService } from '../store/service-store.ts';
 import { findBusinessHours } from '../store/calendar-store.ts';
 import type { DbClock } from '../store/db-clock.ts';
@@ -29,15 +29,16 @@ export class AvailabilityService {
   ) {}
 
   async availability(tenant: Tenant, serviceName: string, params: AvailabilityParams): Promise<Availability> {
-    const service = await findService(this.pool, tenant.id, serviceName);
-    if (!service) throw new GesError('GES_SERVICE_UNKNOWN', `${JSON.stringify(serviceName)} is not a callback service of this tenant`);
-    const options = parseServiceOptions(service.options);
     const now = this.clock.now().getTime();
     const range = resolveAvailabilityRange(params, now);
+    // The service and its counters in one round trip. Counters from a day before the range still
+    // matter for the slot that contains its start.
+    const found = await serviceWithBookings(this.pool, tenant.id, serviceName, new Date(range.fromMs - DAY_MS), new Date(Math.max(range.toMs, range.fromMs + 1)));
+    if (!found) throw new GesError('GES_SERVICE_UNKNOWN', `${JSON.stringify(serviceName)} is not a callback service of this tenant`);
+    const { service, booked } = found;
+    const options = parseServiceOptions(service.options);
     const cal = serviceCalendar(service.businessHours?.definition ?? null, service.capacityRule?.definition ?? null, options);
     if (!options.scheduledEnabled) return { slots: [], durationMin: cal.rule.slotMinutes, timezone: range.timeZone };
-    // Counters of slots that start up to a slot length before the range still matter for the slot that contains its start.
-    const booked = await slotBookings(this.pool, service.id, new Date(range.fromMs - DAY_MS), new Date(Math.max(range.toMs, range.fromMs + 1)));
     const open = availableSlots(cal, options, booked, { fromMs: range.fromMs, toMs: range.toMs, maxSlots: range.maxSlots, reportBusy: range.reportBusy, nowMs: now });
     const segments = open.length > 0 ? offsetSegments(range.timeZone, open[0]!.slot.start, open[open.length - 1]!.slot.start + 1) : [];
     return {

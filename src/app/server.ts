@@ -63,7 +63,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     const demo = seed ? await ensureDemoTenant(pool, config.DATA_DIR) : undefined;
 
     const api = await buildApiApp({
-      pool, logger, bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      pool, logger, bodyLimitBytes: config.BODY_LIMIT_BYTES, apiKeyCacheSeconds: config.API_KEY_CACHE_SEC,
       callbacks: new CallbackService(pool, clock), availability: new AvailabilityService(pool, clock),
     });
     apps.push(api);

@@ -18,6 +18,7 @@ export interface ApiAppDeps {
   availability: AvailabilityService;
   logger: Logger;
   bodyLimitBytes: number;
+  apiKeyCacheSeconds?: number;
 }
 
 /**
@@ -57,7 +58,7 @@ export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/ges/docs' });
 
   await app.register(async (v3) => {
-    v3.addHook('onRequest', apiKeyAuth(deps.pool));
+    v3.addHook('onRequest', apiKeyAuth(deps.pool, deps.apiKeyCacheSeconds ?? 0));
     v3.addHook('preValidation', guardRequestBody);
     await v3.register(callbackRoutes(deps.callbacks));
     await v3.register(calendarRoutes(deps.availability));

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { GesError } from '../domain/errors.ts';
 import { tenantForApiKey, type Tenant } from '../store/tenant-store.ts';
+import { ApiKeyCache } from './api-key-cache.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,7 +15,8 @@ declare module 'fastify' {
  * contact center by header (ccid / ContactCenterID) is refused, as the GES deployment guide asks of
  * its ingress: knowing a CCID must never be enough to act for that tenant.
  */
-export function apiKeyAuth(pool: pg.Pool) {
+export function apiKeyAuth(pool: pg.Pool, cacheSeconds = 0) {
+  const cache = new ApiKeyCache(cacheSeconds * 1000);
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     for (const header of ['ccid', 'contactcenterid']) {
       const value = request.headers[header];
@@ -26,7 +28,7 @@ export function apiKeyAuth(pool: pg.Pool) {
     const key = Array.isArray(raw) ? raw[0] : raw;
     if (!key || key.trim() === '') throw new GesError('GES_API_KEY_MISSING', 'X-API-Key header is required');
     if (key.length > 512) throw new GesError('GES_API_KEY_INVALID', 'X-API-Key is not valid');
-    const tenant = await tenantForApiKey(pool, key.trim());
+    const tenant = await cache.resolve(key.trim(), (k) => tenantForApiKey(pool, k));
     if (!tenant) throw new GesError('GES_API_KEY_INVALID', 'X-API-Key is not valid');
     request.tenant = tenant;
   };

@@ -4,6 +4,7 @@ import { phoneFromStored, phoneToStored } from '../domain/phone-number.ts';
 import type { CallbackExtras } from '../domain/callback-request.ts';
 import { newCallbackId } from '../domain/callback-id.ts';
 import { decodeUserData, encodeUserData } from './user-data-codec.ts';
+import { parseBookings } from './availability-read.ts';
 
 /**
  * All SQL of the callback aggregate: callbacks, their large userData chunks, their history events
@@ -268,14 +269,12 @@ export async function rescheduleCallback(
 
 /** Booked counts of a service's slots starting in [from, to): one index range scan, no callback is read. */
 export async function slotBookings(db: Queryable, serviceId: number, from: Date, to: Date): Promise<Map<number, number>> {
-  // One row of JSON [[epoch ms, booked], ...]: parsing a thousand timestamptz values into Dates
-  // cost more than the query itself.
-  const { rows } = await db.query<{ b: [number, number][] }>(
-    `SELECT coalesce(json_agg(json_build_array((extract(epoch FROM slot_start) * 1000)::bigint, booked)), '[]') AS b
+  const { rows } = await db.query<{ b: string | null }>(
+    `SELECT string_agg(extract(epoch FROM slot_start)::bigint::text || ':' || booked, ',') AS b
        FROM slot_booking WHERE service_id = $1 AND slot_start >= $2 AND slot_start < $3`,
     [serviceId, from, to],
   );
-  return new Map(rows[0]!.b);
+  return parseBookings(rows[0]?.b ?? null);
 }
 
 /** Counters of slots long past are of no use to availability; the callbacks keep their slot_at. */

@@ -3,7 +3,7 @@ import type { ServiceOptions } from '../service-options.ts';
 import { ALWAYS_OPEN } from './business-hours.ts';
 import { parseBusinessHours, parseCapacityRule } from './calendar-config.ts';
 import { uniformRule, type SlotMinutes } from './capacity-rule.ts';
-import { nextSlotFrom, slotAt, slotsBetween, type ServiceCalendar, type Slot } from './slot-calendar.ts';
+import { cachedSlotsBetween, nextSlotFrom, slotAt, type ServiceCalendar, type Slot } from './slot-calendar.ts';
 import { DAY_MS, MINUTE_MS } from './time-zone.ts';
 
 /**
@@ -76,7 +76,7 @@ export function availableSlots(cal: ServiceCalendar, options: ServiceOptions, bo
   const to = Math.min(w.toMs > w.fromMs ? w.toMs : w.fromMs + 1, horizon);
   if (to <= from) return [];
   const out: OpenSlot[] = [];
-  for (const slot of slotsBetween(cal, from, to)) {
+  for (const slot of cachedSlotsBetween(cal, from, to)) {
     const remaining = Math.max(0, slot.total - (booked.get(slot.start) ?? 0));
     if (remaining > 0 || w.reportBusy) out.push({ slot, remaining });
     if (w.maxSlots !== undefined && out.length >= w.maxSlots) break;

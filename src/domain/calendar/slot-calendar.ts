@@ -1,6 +1,6 @@
 import { openIntervals, type BusinessHours, type Interval } from './business-hours.ts';
 import { capacityAt, type CapacityRule } from './capacity-rule.ts';
-import { DAY_MS, MINUTE_MS, offsetAt, offsetSegments, wallDay, type OffsetSegment } from './time-zone.ts';
+import { DAY_MS, MINUTE_MS, offsetAt, offsetSegments, wallDay, wallToInstant, type OffsetSegment } from './time-zone.ts';
 
 /** One bookable time slot: [start, end) as instants, with the rule's capacity for it. */
 export interface Slot {
@@ -81,4 +81,35 @@ export function nextSlotFrom(cal: ServiceCalendar, t: number, limitMs: number): 
     if (next) return next;
   }
   return undefined;
+}
+
+const tiles = new WeakMap<ServiceCalendar, Map<number, readonly Slot[]>>();
+const MAX_TILES_PER_CALENDAR = 4000;
+
+/**
+ * The same slots as {@link slotsBetween}, assembled from per-local-day tiles that are computed once
+ * per calendar. Local midnight is always a slot boundary, so every slot belongs to exactly one
+ * local day: the day its start falls on. Calendars are immutable and shared (booking-plan caches
+ * them by content), so the tiles can be too.
+ */
+export function cachedSlotsBetween(cal: ServiceCalendar, fromMs: number, toMs: number): Slot[] {
+  let byDay = tiles.get(cal);
+  if (!byDay) tiles.set(cal, (byDay = new Map()));
+  if (byDay.size > MAX_TILES_PER_CALENDAR) byDay.clear();
+  const zone = cal.hours.timeZone;
+  const segments = offsetSegments(zone, fromMs, Math.max(toMs, fromMs + 1));
+  const firstDay = wallDay(fromMs + segments[0]!.offsetMs);
+  const lastDay = wallDay(Math.max(toMs - 1, fromMs) + segments[segments.length - 1]!.offsetMs);
+  const out: Slot[] = [];
+  for (let day = firstDay; day <= lastDay; day++) {
+    let tile = byDay.get(day);
+    if (!tile) {
+      const start = wallToInstant(zone, day, 0, 'open');
+      const end = wallToInstant(zone, day + 1, 0, 'open');
+      tile = slotsBetween(cal, start, end).filter((s) => s.start >= start && s.start < end);
+      byDay.set(day, tile);
+    }
+    for (const s of tile) if (s.end > fromMs && s.start < toMs) out.push(s);
+  }
+  return out;
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AvailabilityService } from '../../app/availability-service.ts';
 import { ErrorEnvelope, success } from '../envelope.ts';
+import { availabilityJson } from '../availability-json.ts';
 import { AvailabilityQuery, AvailabilityResponse, NameParams, OpenForQuery, OpenForResponse, ServiceNameParams } from '../schemas/calendar-schemas.ts';
 
 const errors = { 400: ErrorEnvelope, 401: ErrorEnvelope, 500: ErrorEnvelope };
@@ -18,7 +19,11 @@ export function calendarRoutes(service: AvailabilityService): FastifyPluginAsync
         tags: ['callbacks'], params: ServiceNameParams, querystring: AvailabilityQuery,
         response: { 200: AvailabilityResponse, ...errors },
       },
-    }, async (request) => success(String(request.id), await service.availability(request.tenant, request.params.serviceName, request.query)));
+    }, async (request, reply) => {
+      const availability = await service.availability(request.tenant, request.params.serviceName, request.query);
+      // Sent as bytes (see availability-json.ts); the schema above still documents and tests the shape.
+      return reply.type('application/json; charset=utf-8').send(availabilityJson(String(request.id), availability) as never);
+    });
 
     const openFor = {
       schema: {
