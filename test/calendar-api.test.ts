@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { Temporal } from 'temporal-polyfill';
 import { Value } from 'typebox/value';
+import fc from 'fast-check';
 import { AvailabilityResponse } from '../src/http/schemas/calendar-schemas.ts';
 import { buildTestApi, createTestDb, post, type TestDb } from './support/test-env.ts';
 import { applyTenantConfig } from '../src/app/tenant-config.ts';
@@ -40,6 +41,7 @@ before(async () => {
       { name: 'strict-hours', businessHours: 'ny-office', capacityRule: 'two-per-slot', options: { rejectOutOfHours: true, inQueueChecking: 'false', requestsPerNumberPer24h: 0 } },
       { name: 'notice', businessHours: 'ny-office', capacityRule: 'two-per-slot', options: { minNoticeMinutes: 10080, horizonDays: 14 } },
       { name: 'race', businessHours: 'ny-office', capacityRule: 'two-per-slot', options: { inQueueChecking: 'false', requestsPerNumberPer24h: 0 } },
+      { name: 'prop', businessHours: 'ny-office', capacityRule: 'two-per-slot', options: { inQueueChecking: 'false', requestsPerNumberPer24h: 0 } },
     ],
   });
   const tenant = (await findTenantByName(db.pool, 'calco'))!;
@@ -217,6 +219,44 @@ describe('booking', () => {
     assert.equal(results.filter((r) => r.statusCode === 200).length, 2);
     assert.equal(results.filter((r) => r.statusCode === 429).length, 18);
     await assertCountersMatchCallbacks();
+  });
+});
+
+describe('booking property (fast-check against real Postgres)', () => {
+  test('after any sequence of bookings, cancels and reschedules, availability shows each slot\'s capacity minus its active callbacks', async () => {
+    const times = ['09:00', '09:07', '09:14', '09:20', '09:31', '09:44'].map((t) => at(day2, t));
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('create' as const), t: fc.integer({ min: 0, max: times.length - 1 }) }),
+      fc.record({ kind: fc.constant('cancel' as const), which: fc.nat() }),
+      fc.record({ kind: fc.constant('move' as const), which: fc.nat(), t: fc.integer({ min: 0, max: times.length - 1 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 12 }), async (ops) => {
+        await db.pool.query(`UPDATE callback SET state = 5 WHERE service_id = (SELECT id FROM callback_service WHERE name = 'prop')`);
+        await db.pool.query(`DELETE FROM slot_booking WHERE service_id = (SELECT id FROM callback_service WHERE name = 'prop')`);
+        const ids: string[] = [];
+        for (const o of ops) {
+          if (o.kind === 'create') {
+            const r = await create('prop', times[o.t]!);
+            if (r.statusCode === 200) ids.push(r.body.data.id);
+            else assert.equal(r.statusCode, 429);
+          } else if (ids.length > 0 && o.kind === 'cancel') {
+            await post(app, '/callbacks/cancel', { id: ids[o.which % ids.length] }, headers);
+          } else if (ids.length > 0 && o.kind === 'move') {
+            const r = await post(app, '/callbacks/reschedule', { id: ids[o.which % ids.length], desiredTime: times[o.t] }, headers);
+            assert.ok([200, 400, 429].includes(r.statusCode), JSON.stringify(r.body));
+          }
+        }
+        const slots = (await availability('prop', { start: at(day2, '09:00'), end: at(day2, '10:00'), reportBusy: true })).body.data.slots;
+        const { rows } = await db.pool.query(
+          `SELECT slot_at, count(*)::int AS n FROM callback WHERE state < 5 AND service_id = (SELECT id FROM callback_service WHERE name = 'prop') GROUP BY 1`);
+        const active = new Map(rows.map((r: { slot_at: Date; n: number }) => [r.slot_at.toISOString(), r.n]));
+        for (const s of slots) assert.equal(s.capacity, s.total - (active.get(s.utcTime) ?? 0), `slot ${s.utcTime}`);
+        assert.ok([...active.values()].every((n) => n <= 2), 'never above capacity');
+        await assertCountersMatchCallbacks();
+      }),
+      { numRuns: 15 },
+    );
   });
 });
 

@@ -21,6 +21,11 @@ export class DbClock {
     return this.#offsetMs;
   }
 
+  /** Test hook (rule A.11): from now on, pretend the database clock reads `ms` at this moment. */
+  __test__pretendNow(ms: number): void {
+    this.#offsetMs = ms - Date.now();
+  }
+
   now(): Date {
     return new Date(Date.now() + this.#offsetMs);
   }
