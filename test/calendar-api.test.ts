@@ -107,6 +107,16 @@ describe('availability', () => {
     assert.deepEqual(far.body.data.slots, []);
   });
 
+  test('every offered slot can be booked at its utcTime, even with a minimum notice', async () => {
+    const soon = await availability('notice', { numberOfDays: 14, maxTimeSlots: 3 });
+    assert.equal(soon.statusCode, 200);
+    for (const slot of soon.body.data.slots) {
+      assert.ok(Date.parse(slot.utcTime) >= Date.now() + 10080 * 60_000 - 1000, 'after the notice');
+      const r = await post(app, '/callbacks/create', { serviceName: 'notice', phoneNumber: phone(), desiredTime: slot.utcTime }, headers);
+      assert.equal(r.statusCode, 200, JSON.stringify(r.body));
+    }
+  });
+
   const bad: [string, Record<string, string | number>, string, RegExp][] = [
     ['start with startMS', { start: at(day1, '09:00'), startMS: 1 }, 'GES_VALIDATION', /start or startMS/],
     ['end with numberOfDays', { end: at(day1, '09:00'), numberOfDays: 1 }, 'GES_VALIDATION', /only one of end, endMS and numberOfDays/],

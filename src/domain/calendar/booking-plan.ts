@@ -68,15 +68,19 @@ export interface AvailabilityWindow {
   nowMs: number;
 }
 
-/** Slots a customer may still pick: open, bookable now (not past, within notice and horizon), with room unless reportBusy. */
+/**
+ * Slots a customer may still pick: open, with room (unless reportBusy), within the horizon, and
+ * starting no sooner than now plus the minimum notice, so that booking any offered slot at its
+ * `utcTime` is accepted. (A slot already running is not offered: its start is in the past.)
+ */
 export function availableSlots(cal: ServiceCalendar, options: ServiceOptions, booked: ReadonlyMap<number, number>, w: AvailabilityWindow): OpenSlot[] {
   const earliest = w.nowMs + options.minNoticeMinutes * MINUTE_MS;
   const horizon = w.nowMs + options.horizonDays * DAY_MS;
-  const from = Math.max(w.fromMs, earliest);
   const to = Math.min(w.toMs > w.fromMs ? w.toMs : w.fromMs + 1, horizon);
-  if (to <= from) return [];
+  if (to <= w.fromMs) return [];
   const out: OpenSlot[] = [];
-  for (const slot of cachedSlotsBetween(cal, from, to)) {
+  for (const slot of cachedSlotsBetween(cal, w.fromMs, to)) {
+    if (slot.start < earliest || slot.start > horizon) continue;
     const remaining = Math.max(0, slot.total - (booked.get(slot.start) ?? 0));
     if (remaining > 0 || w.reportBusy) out.push({ slot, remaining });
     if (w.maxSlots !== undefined && out.length >= w.maxSlots) break;
