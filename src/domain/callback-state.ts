@@ -37,10 +37,6 @@ export function reasonName(code: number | null): CompletionReason | undefined {
   return code === null ? undefined : reasonByCode.get(code);
 }
 
-export function stateCodes(states: readonly CallbackState[]): number[] {
-  return states.map((s) => STATES[s]);
-}
-
 /** Why a cancel is refused, or undefined when it is allowed. */
 export function cancelRefusal(state: CallbackState): string | undefined {
   if (state === 'PROCESSING') return 'callback is PROCESSING: an agent is connected to the customer and it cannot be cancelled';

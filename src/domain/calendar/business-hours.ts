@@ -1,4 +1,4 @@
-import { DAY_MS, dayOfIsoDate, offsetAt, offsetSegments, wallDay, wallToInstant, weekdayOfDay } from './time-zone.ts';
+import { DAY_MS, offsetAt, offsetSegments, wallDay, wallToInstant, weekdayOfDay } from './time-zone.ts';
 
 /** A wall-clock range in minutes of the day. `to <= from` means it ends on the next day. */
 export interface WallRange {
@@ -82,4 +82,3 @@ export function openForSeconds(hours: BusinessHours, t: number): number {
   }
 }
 
-export { dayOfIsoDate };
