@@ -81,6 +81,10 @@ export function buildCli(config: () => Config): Command {
     .addOption(new Option('--in-queue-checking <mode>', 'active callbacks per number: true (2), strict (1), false (no limit)').choices(['true', 'strict', 'false']).default('true'))
     .option('--requests-per-number <n>', 'callback requests per number per 24 h (0: no limit)', int('--requests-per-number'), 6)
     .option('--horizon-days <n>', 'how far ahead scheduled callbacks may be booked (1-30)', int('--horizon-days'), 14)
+    .option('--min-notice-minutes <n>', 'how soon a scheduled callback may be', int('--min-notice-minutes'), 0)
+    .option('--reject-out-of-hours', 'refuse off-hours desired times instead of booking the next opening')
+    .addOption(new Option('--slot-minutes <n>', 'slot length when the service has no capacity rule').choices(['5', '10', '15', '20', '30', '60', '120']).default('5'))
+    .option('--slot-capacity <n>', 'capacity per slot when the service has no capacity rule', int('--slot-capacity'), 100)
     .option('--no-immediate', 'refuse immediate callbacks')
     .option('--no-scheduled', 'refuse scheduled callbacks')
     .option('--allow-impossible-numbers', 'accept numbers of impossible length')
@@ -97,6 +101,10 @@ export function buildCli(config: () => Config): Command {
         disallowImpossibleNumbers: !o.allowImpossibleNumbers,
         disallowPremiumNumbers: !o.allowPremiumNumbers,
         callDirection: o.callDirection,
+        minNoticeMinutes: o.minNoticeMinutes,
+        rejectOutOfHours: Boolean(o.rejectOutOfHours),
+        slotMinutes: Number(o.slotMinutes),
+        slotCapacity: o.slotCapacity,
       });
       const row = await withDatabase(config(), async (pool) => upsertService(pool, await tenantId(pool, tenantName), name, options));
       console.log(`service ${row.name} of ${tenantName} saved: ${JSON.stringify(row.options)}`);
