@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { GesError } from '../domain/errors.ts';
 import { parseServiceOptions } from '../domain/service-options.ts';
-import { availableSlots, serviceCalendar } from '../domain/calendar/booking-plan.ts';
+import { availableSlots, calendarOf } from '../domain/calendar/booking-plan.ts';
 import { resolveAvailabilityRange, parseDateTimeParam, requestZone, type AvailabilityParams } from '../domain/calendar/availability-query.ts';
 import { ALWAYS_OPEN, openForSeconds } from '../domain/calendar/business-hours.ts';
 import { parseBusinessHours } from '../domain/calendar/calendar-config.ts';
@@ -37,7 +37,7 @@ export class AvailabilityService {
     if (!found) throw new GesError('GES_SERVICE_UNKNOWN', `${JSON.stringify(serviceName)} is not a callback service of this tenant`);
     const { service, booked } = found;
     const options = parseServiceOptions(service.options);
-    const cal = serviceCalendar(service.businessHours?.definition ?? null, service.capacityRule?.definition ?? null, options);
+    const cal = calendarOf(service, options);
     if (!options.scheduledEnabled) return { slots: [], durationMin: cal.rule.slotMinutes, timezone: range.timeZone };
     const open = availableSlots(cal, options, booked, { fromMs: range.fromMs, toMs: range.toMs, maxSlots: range.maxSlots, reportBusy: range.reportBusy, nowMs: now });
     const segments = open.length > 0 ? offsetSegments(range.timeZone, open[0]!.slot.start, open[open.length - 1]!.slot.start + 1) : [];

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { GesError } from '../domain/errors.ts';
 import { planCreate, checkDesiredTime, type CreateCallbackInput } from '../domain/callback-request.ts';
-import { parseServiceOptions } from '../domain/service-options.ts';
+import { MAX_HORIZON_DAYS, parseServiceOptions, type ServiceOptions } from '../domain/service-options.ts';
 import { CANCELLABLE_STATES, RESCHEDULABLE_STATES, cancelRefusal, type CallbackState, type CompletionReason } from '../domain/callback-state.ts';
 import { normalizePhone } from '../domain/phone-number.ts';
 import { parseInstant } from '../domain/instant.ts';
@@ -10,11 +10,9 @@ import { retryOnConflict, withTransaction } from '../store/db.ts';
 import type { DbClock } from '../store/db-clock.ts';
 import * as callbacks from '../store/callback-store.ts';
 import { findService, type ServiceRow } from '../store/service-store.ts';
-import { availableSlots, chooseSlot, proposedSlots, serviceCalendar } from '../domain/calendar/booking-plan.ts';
+import { availableSlots, calendarOf, chooseSlot, proposedSlots } from '../domain/calendar/booking-plan.ts';
 import { DAY_MS } from '../domain/calendar/time-zone.ts';
-import type { ServiceOptions } from '../domain/service-options.ts';
 import { ensurePartitions, isMissingPartition } from '../store/partition-store.ts';
-import { MAX_HORIZON_DAYS } from '../domain/service-options.ts';
 import type { Tenant } from '../store/tenant-store.ts';
 
 export interface CreateOutcome {
@@ -61,7 +59,7 @@ export class CallbackService {
     // next opening's first slot when the service accepts off-hours requests).
     let slot: { start: Date; capacity: number } | undefined;
     if (plan.desiredTime) {
-      const choice = chooseSlot(serviceCalendar(service.businessHours?.definition ?? null, service.capacityRule?.definition ?? null, options), options, plan.desiredTime.getTime(), now.getTime());
+      const choice = chooseSlot(calendarOf(service, options), options, plan.desiredTime.getTime(), now.getTime());
       plan.desiredTime = new Date(choice.desiredTime);
       slot = { start: new Date(choice.slot.start), capacity: choice.slot.total };
     }
@@ -127,7 +125,7 @@ export class CallbackService {
     const options = parseServiceOptions(service.options);
     const now = this.clock.now();
     checkDesiredTime(desired, options, now);
-    const choice = chooseSlot(serviceCalendar(service.businessHours?.definition ?? null, service.capacityRule?.definition ?? null, options), options, desired.getTime(), now.getTime());
+    const choice = chooseSlot(calendarOf(service, options), options, desired.getTime(), now.getTime());
     const slot = { start: new Date(choice.slot.start), capacity: choice.slot.total };
     const result = await retryOnConflict(() => callbacks.rescheduleCallback(this.pool, tenant.id, id, RESCHEDULABLE_STATES, new Date(choice.desiredTime), slot, actor));
     if (result.ok) return result.record;
@@ -138,7 +136,7 @@ export class CallbackService {
 
   /** The 429 of a full slot, proposing the next slots that still have room (GES's ProposedSlots). */
   private async slotFull(service: ServiceRow, options: ServiceOptions, slotStart: Date): Promise<GesError> {
-    const cal = serviceCalendar(service.businessHours?.definition ?? null, service.capacityRule?.definition ?? null, options);
+    const cal = calendarOf(service, options);
     const from = slotStart.getTime() + 1;
     const to = from + 7 * DAY_MS;
     const booked = await callbacks.slotBookings(this.pool, service.id, new Date(from - DAY_MS), new Date(to));
@@ -155,18 +153,18 @@ export class CallbackService {
 
   async find(tenant: Tenant, input: FindInput): Promise<{ callbacks: callbacks.CallbackRecord[]; nextCursor?: string }> {
     const limit = input.limit ?? 50;
-    let serviceId: number | undefined;
+    let service: ServiceRow | undefined;
     if (input.serviceName !== undefined) {
-      const service = await findService(this.pool, tenant.id, input.serviceName);
+      service = await findService(this.pool, tenant.id, input.serviceName);
       if (!service) return { callbacks: [] };
-      serviceId = service.id;
     }
     let phone: string | undefined;
     if (input.phoneNumber !== undefined) {
-      // Search normalises like create; the service's country when a service is named, else E.164 or US.
-      const options = parseServiceOptions(serviceId !== undefined ? (await findService(this.pool, tenant.id, input.serviceName!))?.options : {});
+      // Search normalises like create: in the named service's country, else E.164 or US.
+      const options = parseServiceOptions(service?.options ?? {});
       phone = normalizePhone(input.phoneNumber, { ...options, disallowImpossibleNumbers: false, disallowPremiumNumbers: false });
     }
+    const serviceId = service?.id;
     const rows = await callbacks.findCallbacks(this.pool, tenant.id, {
       serviceId,
       phone,

@@ -31,6 +31,17 @@ export function serviceCalendar(hoursDoc: unknown | null, ruleDoc: unknown | nul
   return cal;
 }
 
+/** Anything that carries a service's calendar documents (a stored service row, for one). */
+export interface CalendarDocs {
+  businessHours: { definition: unknown } | null;
+  capacityRule: { definition: unknown } | null;
+}
+
+/** The calendar of a service from its stored documents and options. */
+export function calendarOf(service: CalendarDocs, options: ServiceOptions): ServiceCalendar {
+  return serviceCalendar(service.businessHours?.definition ?? null, service.capacityRule?.definition ?? null, options);
+}
+
 export interface SlotChoice {
   slot: Slot;
   desiredTime: number; // the requested time, or the next opening when it fell outside business hours
