@@ -37,7 +37,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     url = embedded.url;
     logger.warn(
       { dataDir: config.DATA_DIR },
-      'EMBEDDED MODE: single node on PGlite with in-process hot state, for trying GES out. Set DATABASE_URL (and REDIS_URL) for production.',
+      'EMBEDDED MODE: a single node on PGlite, for trying GES out. Set DATABASE_URL to run on PostgreSQL in production.',
     );
   }
   const pool = createPool({

@@ -6,7 +6,7 @@ export function printWelcome(ges: RunningGes): void {
   const lines = [''];
   if (ges.embedded) {
     lines.push('  GES is running in EMBEDDED MODE: one node, PGlite database in DATA_DIR, for trying GES out.');
-    lines.push('  For production set DATABASE_URL (and REDIS_URL) and run several nodes.');
+    lines.push('  For production set DATABASE_URL (PostgreSQL).');
   }
   lines.push(`  Engagement API:  ${base}/engagement/v3`, `  API docs:        ${base}/ges/docs`, `  Health:          ${ges.internalUrl.replace('0.0.0.0', '127.0.0.1')}/health/ready`);
   if (ges.demo) {
