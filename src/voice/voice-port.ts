@@ -1,0 +1,52 @@
+/**
+ * The voice-platform port: everything GES asks of telephony and everything it hears back. The
+ * engine talks only to this interface; adapters (the built-in contact-center simulator, a Redis-
+ * stream bridge to a real platform) implement it and know nothing of Postgres.
+ *
+ * Commands are idempotent by `dialKey` (callback id + ":" + attempt): a platform that sees the same
+ * key twice must not dial twice, so a command retried after a crash or a lost reply is harmless.
+ */
+
+/** A dial attempt's identity: `${callbackId}:${attempt}`. */
+export type DialKey = string;
+
+export function dialKeyOf(callbackId: string, attempt: number): DialKey {
+  return `${callbackId}:${attempt}`;
+}
+
+export type VoiceCommand =
+  /** Place an outbound call to the customer (customer-first), or, with agentId, for that reserved agent (agent-first). */
+  | { type: 'dial'; dialKey: DialKey; tenant: string; queue: string; phone: string; agentId?: string }
+  /** Bridge an answered customer call to an agent. */
+  | { type: 'connect'; dialKey: DialKey; agentId: string }
+  /** Hold an available agent of the queue for this attempt (agent-first, or before connecting). */
+  | { type: 'reserve_agent'; dialKey: DialKey; tenant: string; queue: string }
+  /** Give a reserved agent back without a call. */
+  | { type: 'release_agent'; dialKey: DialKey; agentId: string }
+  /** Abandon the attempt: hang up or stop dialing. */
+  | { type: 'cancel'; dialKey: DialKey };
+
+export type DialFailure = 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 'failed';
+
+export type VoiceEvent =
+  | { type: 'answered'; dialKey: DialKey; at: number }
+  | { type: DialFailure; dialKey: DialKey; at: number }
+  | { type: 'agent_reserved'; dialKey: DialKey; agentId: string; at: number }
+  | { type: 'no_agent'; dialKey: DialKey; at: number }
+  | { type: 'connected'; dialKey: DialKey; agentId: string; at: number }
+  | { type: 'call_ended'; dialKey: DialKey; at: number; talkSeconds: number }
+  | { type: 'agent_ready' | 'agent_not_ready'; tenant: string; queue: string; agentId: string; at: number }
+  | { type: 'inbound_call'; tenant: string; toNumber: string; fromNumber: string; digits?: string; at: number };
+
+export type VoiceEventHandler = (event: VoiceEvent) => void;
+
+export interface VoicePort {
+  /** Sends a command; resolves once the platform has it (its outcome arrives as events). */
+  send(command: VoiceCommand): Promise<void>;
+  /** Subscribes to events; returns the unsubscribe function. */
+  onEvent(handler: VoiceEventHandler): () => void;
+  /** Agents of a queue that are logged in and free right now, as last reported by the platform. */
+  availableAgents(tenant: string, queue: string): number;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
