@@ -8,6 +8,10 @@ import { listServices, upsertService } from '../store/service-store.ts';
 import { parseServiceOptions } from '../domain/service-options.ts';
 import { GesError } from '../domain/errors.ts';
 import { printWelcome } from './welcome.ts';
+import { exportNumber, forgetNumber } from '../app/data-protection.ts';
+import { Maintenance } from '../app/maintenance.ts';
+import { DbClock } from '../store/db-clock.ts';
+import { createLogger } from '../logging/logger.ts';
 import { applyTenantConfig, exportTenantConfig } from '../app/tenant-config.ts';
 import { ConfigFileError, describeApplyReport, formatConfig, readConfigFile, type ConfigFormat } from './config-file.ts';
 
@@ -126,6 +130,30 @@ export function buildCli(config: () => Config): Command {
     .action(async (tenantName: string, opts: { format: ConfigFormat }) => {
       const doc = await withDatabase(config(), (pool) => exportTenantConfig(pool, tenantName));
       process.stdout.write(formatConfig(doc, opts.format));
+    });
+  const gdpr = program.command('gdpr').description('data-protection requests about one phone number');
+  gdpr.command('export <tenant> <phone>').description('print every record GES holds about the number, as JSON')
+    .option('--country <cc>', 'country for a number given in national format', 'US')
+    .action(async (tenantName: string, phone: string, o: { country: string }) => {
+      const doc = await withDatabase(config(), (pool) => exportNumber(pool, tenantName, phone, o.country.toUpperCase()));
+      process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    });
+  gdpr.command('forget <tenant> <phone>').description('erase the number\'s callbacks, history and userData now (audit-logged by hash)')
+    .option('--country <cc>', 'country for a number given in national format', 'US')
+    .action(async (tenantName: string, phone: string, o: { country: string }) => {
+      const actor = `cli:${process.env.USER ?? 'unknown'}`;
+      const result = await withDatabase(config(), (pool) => forgetNumber(pool, tenantName, phone, actor, o.country.toUpperCase()));
+      console.log(`erased ${result.erased} callback(s) of ${tenantName}; audit subject ${result.subject}`);
+    });
+
+  program.command('purge').description('apply the 14-day retention now (drop expired days, stale keys and counters)')
+    .action(async () => {
+      const cfg = config();
+      const report = await withDatabase(cfg, async (pool) => {
+        const clock = new DbClock();
+        return new Maintenance(pool, clock, createLogger('silent'), cfg.RETENTION_DAYS, 60_000).runOnce();
+      });
+      console.log(`dropped ${report.partitionsDropped} expired day(s); removed ${report.idempotencyKeysPurged} idempotency key(s) and ${report.slotCountersPurged} slot counter(s); prepared ${report.partitionsCreated} new day(s)`);
     });
   return program;
 }

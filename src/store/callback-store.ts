@@ -396,3 +396,35 @@ export async function purgeIdempotencyKeys(db: Queryable): Promise<number> {
   return res.rowCount ?? 0;
 }
 
+
+/**
+ * Erases every record of a number for a tenant (data-protection request) in one statement: the
+ * callbacks in every partition, their history, their userData chunks, their idempotency keys, and
+ * the capacity their unfinished callbacks held; and writes the audit event, which names the number
+ * only by `subjectHash`. Returns how many callbacks were erased.
+ */
+export async function eraseNumber(db: Queryable, tenantId: number, phone: string, subjectHash: string, actor: string): Promise<number> {
+  const { rows } = await db.query<{ erased: number }>(
+    `WITH gone AS (
+       DELETE FROM callback WHERE tenant_id = $1 AND phone = $2
+       RETURNING id, service_id, slot_at, state
+     ), events AS (
+       DELETE FROM callback_event e USING gone WHERE e.callback_id = gone.id
+     ), chunks AS (
+       DELETE FROM callback_data d USING gone WHERE d.callback_id = gone.id
+     ), keys AS (
+       DELETE FROM idempotency_key k USING gone WHERE k.tenant_id = $1 AND k.callback_id = gone.id
+     ), freed AS (
+       UPDATE slot_booking b SET booked = greatest(0, b.booked - held.n)
+         FROM (SELECT service_id, slot_at, count(*)::int AS n FROM gone
+                WHERE state < ${STATES.COMPLETED} AND slot_at IS NOT NULL GROUP BY 1, 2) held
+        WHERE b.service_id = held.service_id AND b.slot_start = held.slot_at
+     ), audit AS (
+       INSERT INTO audit_event (tenant_id, action, subject_hash, detail)
+       SELECT $1, 'gdpr.forget', $3, jsonb_build_object('callbacks', count(*), 'actor', $4::text) FROM gone
+     )
+     SELECT count(*)::int AS erased FROM gone`,
+    [tenantId, phoneToStored(phone), subjectHash, actor],
+  );
+  return rows[0]!.erased;
+}
