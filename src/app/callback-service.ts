@@ -21,6 +21,11 @@ export interface CreateOutcome {
   droppedUserDataKeys: string[];
 }
 
+/** Told of every callback really created (not of idempotent replays); metrics count them. */
+export interface CreateObserver {
+  callbackCreated(event: { tenant: string; service: string; type: 'immediate' | 'scheduled' }): void;
+}
+
 export interface FindInput {
   serviceName?: string;
   phoneNumber?: string;
@@ -39,6 +44,7 @@ export class CallbackService {
   constructor(
     private readonly pool: pg.Pool,
     private readonly clock: DbClock,
+    private readonly observer?: CreateObserver,
   ) {}
 
   async create(tenant: Tenant, input: CreateCallbackInput, idempotencyKey?: string): Promise<CreateOutcome> {
@@ -86,14 +92,20 @@ export class CallbackService {
         return { id: result.id, replayed: false, droppedUserDataKeys: plan.droppedUserDataKeys };
       }));
 
+    const created = (outcome: CreateOutcome) => {
+      try {
+        if (!outcome.replayed) this.observer?.callbackCreated({ tenant: tenant.name, service: service.name, type: plan.scheduled ? 'scheduled' : 'immediate' });
+      } catch { /* counting must never fail a committed create */ }
+      return outcome;
+    };
     try {
       try {
-        return await attempt();
+        return created(await attempt());
       } catch (err) {
         // Partitions are created ahead by maintenance; a node that slept through midnight heals here.
         if (!isMissingPartition(err)) throw err;
         await ensurePartitions(this.pool, 1, MAX_HORIZON_DAYS + 1);
-        return await attempt();
+        return created(await attempt());
       }
     } catch (err) {
       // Proposals are read only after the transaction has ended: embedded PGlite serves one

@@ -13,6 +13,7 @@ import { Maintenance } from './maintenance.ts';
 import { ensureDemoTenant, type DemoCredentials } from './demo-seed.ts';
 import { buildApiApp } from '../http/api-app.ts';
 import { buildInternalApp } from '../http/internal-app.ts';
+import { createMetrics } from '../metrics/metrics.ts';
 
 export interface RunningGes {
   apiUrl: string;
@@ -62,12 +63,13 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     const seed = config.DEMO_SEED === 'true' || (config.DEMO_SEED === 'auto' && embedded !== undefined);
     const demo = seed ? await ensureDemoTenant(pool, config.DATA_DIR) : undefined;
 
+    const metrics = createMetrics({ database: pool });
     const api = await buildApiApp({
       pool, logger, bodyLimitBytes: config.BODY_LIMIT_BYTES, apiKeyCacheSeconds: config.API_KEY_CACHE_SEC,
-      callbacks: new CallbackService(pool, clock), availability: new AvailabilityService(pool, clock),
+      callbacks: new CallbackService(pool, clock, metrics), availability: new AvailabilityService(pool, clock), metrics,
     });
     apps.push(api);
-    const internal = await buildInternalApp({ pool, logger, isShuttingDown: () => shuttingDown, adminToken: config.ADMIN_TOKEN });
+    const internal = await buildInternalApp({ pool, logger, isShuttingDown: () => shuttingDown, adminToken: config.ADMIN_TOKEN, metrics });
     if (config.ADMIN_TOKEN) logger.info('admin API enabled on the internal port (/admin/v1)');
     apps.push(internal);
     const apiUrl = await api.listen({ port: config.PORT, host: config.HOST });

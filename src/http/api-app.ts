@@ -11,6 +11,7 @@ import { installErrorHandling } from './error-handler.ts';
 import { apiKeyAuth } from './api-key-auth.ts';
 import { callbackRoutes } from './routes/callback-routes.ts';
 import { guardRequestBody } from './body-guard.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 
 export interface ApiAppDeps {
   pool: pg.Pool;
@@ -19,6 +20,8 @@ export interface ApiAppDeps {
   logger: Logger;
   bodyLimitBytes: number;
   apiKeyCacheSeconds?: number;
+  /** Where HTTP metrics are recorded; absent: nothing is recorded. */
+  metrics?: Metrics;
 }
 
 /**
@@ -38,6 +41,14 @@ export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-correlation-id', String(request.id));
   });
+  const metrics = deps.metrics;
+  if (metrics) {
+    // The route pattern (never the raw URL, which holds ids) keeps the label set bounded; a
+    // request no route matched (404) is "unmatched".
+    app.addHook('onResponse', async (request, reply) => {
+      metrics.observeHttp(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+    });
+  }
   installErrorHandling(app);
   // The API speaks JSON only; without this, fastify's built-in text/plain parser would turn a
   // wrong Content-Type into a confusing schema error instead of 415.

@@ -8,6 +8,7 @@ import { GesError } from '../domain/errors.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { guardRequestBody } from './body-guard.ts';
 import { success } from './envelope.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 
 export interface InternalAppDeps {
   pool: pg.Pool;
@@ -15,6 +16,8 @@ export interface InternalAppDeps {
   isShuttingDown: () => boolean;
   /** Bearer token of the admin API; empty: the admin API does not exist (404). */
   adminToken: string;
+  /** Exposed at GET /metrics (Prometheus text format); absent: no /metrics route. */
+  metrics?: Metrics;
 }
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
@@ -37,7 +40,8 @@ function adminAuth(token: string) {
 /**
  * The internal application (INTERNAL_PORT): probes for the orchestrator. Liveness says the event
  * loop answers; readiness that the database answers and every shipped migration is applied, and
- * turns false as soon as shutdown begins so the load balancer stops sending traffic.
+ * turns false as soon as shutdown begins so the load balancer stops sending traffic. With metrics,
+ * it serves them to Prometheus at GET /metrics (see docs/METRICS.md).
  *
  * With an admin token it also serves the admin API under /admin/v1: a tenant's configuration
  * (business hours, capacity rules, services) applied from or exported to the document that
@@ -64,13 +68,27 @@ export async function buildInternalApp(deps: InternalAppDeps): Promise<FastifyIn
         const pending = await pendingMigrations(deps.pool);
         migrationsApplied = pending.length === 0;
         checks.migrations = migrationsApplied ? 'UP' : `pending: ${pending.join(', ')}`;
-      } else checks.migrations = 'UP';
+        deps.metrics?.setDatabaseHealth(true, pending.length);
+      } else {
+        checks.migrations = 'UP';
+        deps.metrics?.setDatabaseHealth(true, 0);
+      }
     } catch (err) {
       checks.database = `DOWN: ${(err as Error).message}`;
+      deps.metrics?.setDatabaseHealth(false);
     }
     const ready = Object.values(checks).every((v) => v === 'UP');
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'UP' : 'DOWN', checks });
   });
+
+  const metrics = deps.metrics;
+  if (metrics) {
+    // Collecting runs the scrape-time database probe, so the health gauges are current.
+    app.get('/metrics', async (_request, reply) => {
+      const body = await metrics.registry.metrics();
+      return reply.type(metrics.registry.contentType).send(body);
+    });
+  }
 
   if (deps.adminToken !== '') {
     await app.register(async (admin) => {

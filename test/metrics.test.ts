@@ -1,0 +1,227 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { register as globalRegistry } from 'prom-client';
+import { buildApiApp } from '../src/http/api-app.ts';
+import { buildInternalApp } from '../src/http/internal-app.ts';
+import { CallbackService } from '../src/app/callback-service.ts';
+import { AvailabilityService } from '../src/app/availability-service.ts';
+import { createLogger } from '../src/logging/logger.ts';
+import { createPool } from '../src/store/db.ts';
+import { createMetrics, type Metrics } from '../src/metrics/metrics.ts';
+import { createTestDb, createTestTenant, inMinutes, post, type TestDb } from './support/test-env.ts';
+
+let db: TestDb;
+before(async () => {
+  db = await createTestDb();
+});
+after(() => db.close());
+
+const silent = createLogger('silent');
+
+async function buildApps(metrics: Metrics): Promise<{ api: FastifyInstance; internal: FastifyInstance }> {
+  const api = await buildApiApp({
+    pool: db.pool, logger: silent, bodyLimitBytes: 65536, metrics,
+    callbacks: new CallbackService(db.pool, db.clock, metrics), availability: new AvailabilityService(db.pool, db.clock),
+  });
+  const internal = await buildInternalApp({ pool: db.pool, logger: silent, isShuttingDown: () => false, adminToken: '', metrics });
+  return { api, internal };
+}
+
+interface Sample { name: string; labels: Record<string, string>; value: number }
+
+/** Parses the Prometheus text exposition format (enough of it for these tests). */
+function parse(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    assert.ok(m, `unparsable exposition line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return samples;
+}
+
+/** The value of the one sample with that name and exactly these labels; undefined when absent. */
+function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  const found = samples.filter((s) => s.name === name && Object.keys(s.labels).length === Object.keys(labels).length
+    && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  assert.ok(found.length <= 1, `${name} ${JSON.stringify(labels)} appears ${found.length} times`);
+  return found[0]?.value;
+}
+
+async function scrape(internal: FastifyInstance): Promise<{ text: string; samples: Sample[] }> {
+  const res = await internal.inject('/metrics');
+  assert.equal(res.statusCode, 200);
+  assert.match(res.headers['content-type'] as string, /^text\/plain; version=0\.0\.4/);
+  return { text: res.body, samples: parse(res.body) };
+}
+
+const CREATE = '/engagement/v3/callbacks/create';
+const RETRIEVE = '/engagement/v3/callbacks/retrieve';
+
+test('HTTP and business counters move with bounded labels, and the health gauges are set', async () => {
+  const metrics = createMetrics({ database: db.pool });
+  const { api, internal } = await buildApps(metrics);
+  const tenant = await createTestTenant(db, 'metrics-co', { sales: {}, support: {} });
+  const key = { 'x-api-key': tenant.apiKey };
+  const phones = ['+12125550141', '+12125550142', '+12125550143', '+12125550144', '+12125550145'];
+  const ids: string[] = [];
+  const create = async (body: object, headers: Record<string, string> = {}) => {
+    const res = await post(api, '/callbacks/create', body, { ...key, ...headers });
+    assert.equal(res.statusCode, 200, JSON.stringify(res.body));
+    ids.push(res.body.data.id);
+    return res;
+  };
+
+  await create({ serviceName: 'sales', phoneNumber: phones[0] });
+  await create({ serviceName: 'sales', phoneNumber: phones[1] });
+  await create({ serviceName: 'sales', phoneNumber: phones[2], desiredTime: inMinutes(60) });
+  await create({ serviceName: 'support', phoneNumber: phones[3] });
+  // An idempotent replay answers 200 but creates nothing: counted as a request, not as a callback.
+  const body = { serviceName: 'support', phoneNumber: phones[4], desiredTime: inMinutes(90) };
+  await create(body, { 'idempotency-key': 'metrics-1' });
+  const replay = await create(body, { 'idempotency-key': 'metrics-1' });
+  assert.equal(replay.headers['idempotent-replayed'], 'true');
+
+  const unknownId = randomUUID();
+  assert.equal((await post(api, '/callbacks/retrieve', { id: unknownId }, key)).statusCode, 404);
+  assert.equal((await post(api, '/callbacks/create', { serviceName: 'sales' }, key)).statusCode, 400);
+  const strayPath = `/engagement/v3/callbacks/${unknownId}/phone/+12125550199`;
+  assert.equal((await api.inject({ method: 'GET', url: strayPath })).statusCode, 404);
+
+  const { text, samples } = await scrape(internal);
+
+  assert.match(text, /^# TYPE ges_http_requests_total counter$/m);
+  assert.match(text, /^# TYPE ges_http_failed_requests_total counter$/m);
+  assert.match(text, /^# TYPE ges_http_request_duration_seconds histogram$/m);
+  assert.match(text, /^# TYPE ges_callbacks_created counter$/m);
+
+  // ges_callbacks_created: every real create, by tenant name, service name and type.
+  assert.equal(value(samples, 'ges_callbacks_created', { tenant: 'metrics-co', service: 'sales', type: 'immediate' }), 2);
+  assert.equal(value(samples, 'ges_callbacks_created', { tenant: 'metrics-co', service: 'sales', type: 'scheduled' }), 1);
+  assert.equal(value(samples, 'ges_callbacks_created', { tenant: 'metrics-co', service: 'support', type: 'immediate' }), 1);
+  assert.equal(value(samples, 'ges_callbacks_created', { tenant: 'metrics-co', service: 'support', type: 'scheduled' }), 1, 'the replay is not counted');
+
+  // ges_http_requests_total / ges_http_failed_requests_total: route patterns, "unmatched" for 404s.
+  const requests = (route: string, status: string, method = 'POST') => value(samples, 'ges_http_requests_total', { method, route, status });
+  const failed = (route: string, status: string, method = 'POST') => value(samples, 'ges_http_failed_requests_total', { method, route, status });
+  assert.equal(requests(CREATE, '200'), 6);
+  assert.equal(requests(CREATE, '400'), 1);
+  assert.equal(requests(RETRIEVE, '404'), 1);
+  assert.equal(requests('unmatched', '404', 'GET'), 1);
+  assert.equal(failed(CREATE, '200'), undefined);
+  assert.equal(failed(CREATE, '400'), 1);
+  assert.equal(failed(RETRIEVE, '404'), 1);
+  assert.equal(failed('unmatched', '404', 'GET'), 1);
+  const total = samples.filter((s) => s.name === 'ges_http_requests_total').reduce((n, s) => n + s.value, 0);
+  assert.equal(total, 9);
+
+  // ges_http_request_duration_seconds: counts per method and route, cumulative buckets up to 2.5 s.
+  const hist = (suffix: string, labels: Record<string, string>) => value(samples, `ges_http_request_duration_seconds${suffix}`, labels);
+  assert.equal(hist('_count', { method: 'POST', route: CREATE }), 7);
+  assert.equal(hist('_count', { method: 'POST', route: RETRIEVE }), 1);
+  assert.equal(hist('_count', { method: 'GET', route: 'unmatched' }), 1);
+  assert.ok(hist('_sum', { method: 'POST', route: CREATE })! > 0);
+  assert.equal(hist('_bucket', { method: 'POST', route: CREATE, le: '+Inf' }), 7);
+  assert.equal(hist('_bucket', { method: 'POST', route: CREATE, le: '0.001' }) !== undefined, true);
+  assert.equal(hist('_bucket', { method: 'POST', route: CREATE, le: '2.5' }) !== undefined, true);
+
+  // Bounded cardinality: only route patterns, and no phone number, callback id or raw URL anywhere.
+  const routes = new Set(samples.filter((s) => s.labels.route !== undefined).map((s) => s.labels.route));
+  assert.deepEqual([...routes].sort(), [CREATE, RETRIEVE, 'unmatched'].sort());
+  const labelValues = samples.flatMap((s) => Object.values(s.labels));
+  for (const v of labelValues) {
+    for (const id of [...ids, unknownId]) assert.ok(!v.includes(id), `a label holds the callback id ${id}`);
+    assert.ok(!/555\D?01\d\d/.test(v), `a label holds a phone number: ${v}`);
+    assert.ok(!v.includes('/phone/'), `a label holds a raw URL: ${v}`);
+  }
+  for (const p of phones) assert.ok(!text.includes(p.slice(2)), 'no phone number in the exposition');
+
+  // Health, build and runtime metrics.
+  assert.equal(value(samples, 'ges_database_up'), 1);
+  assert.equal(value(samples, 'ges_migrations_pending'), 0);
+  const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  assert.equal(value(samples, 'ges_build_info', { version }), 1);
+  assert.ok(value(samples, 'ges_process_cpu_seconds_total')! >= 0);
+  assert.ok(samples.some((s) => s.name === 'ges_nodejs_eventloop_lag_seconds'));
+  assert.ok(samples.some((s) => s.name === 'ges_process_resident_memory_bytes'));
+
+  // The internal app's own requests (scrapes, probes) are not counted.
+  await internal.inject('/health/ready');
+  const again = (await scrape(internal)).samples;
+  assert.equal(again.filter((s) => s.name === 'ges_http_requests_total').reduce((n, s) => n + s.value, 0), 9);
+
+  await api.close();
+  await internal.close();
+});
+
+test('database_up is 0 when the database is unreachable or too slow, and readiness sets it too', async () => {
+  const dead = createPool({ url: 'postgres://root@127.0.0.1:1/none', max: 1 });
+  try {
+    const metrics = createMetrics({ database: dead, probeTimeoutMs: 2000, defaultMetrics: false });
+    const internal = await buildInternalApp({ pool: dead, logger: silent, isShuttingDown: () => false, adminToken: '', metrics });
+    const { text, samples } = await scrape(internal);
+    assert.equal(value(samples, 'ges_database_up'), 0);
+    assert.match(text, /^ges_migrations_pending nan$/im, 'unknown while the database never answered');
+    await internal.close();
+  } finally {
+    await dead.end();
+  }
+
+  // A database that never answers: the scrape is not held hostage, it reports 0 after the timeout.
+  const hanging = createMetrics({ database: { query: () => new Promise<never>(() => undefined) } as never, probeTimeoutMs: 50, defaultMetrics: false });
+  const started = Date.now();
+  const text = await hanging.registry.metrics();
+  assert.ok(Date.now() - started < 1000);
+  assert.equal(value(parse(text), 'ges_database_up'), 0);
+
+  // Without a database to probe at scrape time, the readiness check keeps the gauges current.
+  const byReadiness = createMetrics({ defaultMetrics: false });
+  const internal = await buildInternalApp({ pool: db.pool, logger: silent, isShuttingDown: () => false, adminToken: '', metrics: byReadiness });
+  assert.match((await scrape(internal)).text, /^ges_database_up nan$/im, 'unknown before the first check');
+  assert.equal((await internal.inject('/health/ready')).statusCode, 200);
+  const { samples } = await scrape(internal);
+  assert.equal(value(samples, 'ges_database_up'), 1);
+  assert.equal(value(samples, 'ges_migrations_pending'), 0);
+  await internal.close();
+});
+
+test('each app has its own registry: two in one process neither collide nor share counts', async () => {
+  const first = createMetrics({ database: db.pool });
+  const second = createMetrics({ database: db.pool }); // would throw "already registered" on a shared registry
+  const a = await buildApps(first);
+  const b = await buildApps(second);
+  const tenant = await createTestTenant(db, 'metrics-two');
+  assert.equal((await post(a.api, '/callbacks/create', { serviceName: 'sales', phoneNumber: '+12125550161' }, { 'x-api-key': tenant.apiKey })).statusCode, 200);
+
+  const inA = (await scrape(a.internal)).samples;
+  const inB = (await scrape(b.internal)).samples;
+  assert.equal(value(inA, 'ges_callbacks_created', { tenant: 'metrics-two', service: 'sales', type: 'immediate' }), 1);
+  assert.equal(value(inB, 'ges_callbacks_created', { tenant: 'metrics-two', service: 'sales', type: 'immediate' }), undefined);
+  assert.equal(value(inA, 'ges_http_requests_total', { method: 'POST', route: CREATE, status: '200' }), 1);
+  assert.equal(value(inB, 'ges_http_requests_total', { method: 'POST', route: CREATE, status: '200' }), undefined);
+  assert.ok(!globalRegistry.getMetricsAsArray().some((m) => m.name.startsWith('ges_')), 'nothing lands in the global registry');
+
+  // Without metrics the internal app has no /metrics route.
+  const bare = await buildInternalApp({ pool: db.pool, logger: silent, isShuttingDown: () => false, adminToken: '' });
+  assert.equal((await bare.inject('/metrics')).statusCode, 404);
+  await Promise.all([a.api.close(), a.internal.close(), b.api.close(), b.internal.close(), bare.close()]);
+});
+
+test('docs/METRICS.md lists every metric with its type and labels', () => {
+  const doc = readFileSync(new URL('../docs/METRICS.md', import.meta.url), 'utf8');
+  const rows = new Map([...doc.matchAll(/^\| `(ges_[a-z0-9_]+)` \| (\w+) \| ([^|]*) \|/gm)]
+    .map((m) => [m[1]!, { type: m[2]!, labels: [...m[3]!.matchAll(/`(\w+)`/g)].map((l) => l[1]!) }]));
+  const metrics = createMetrics().registry.getMetricsAsArray();
+  // Some process metrics exist on Linux only, so elsewhere the table may list more than is registered.
+  if (process.platform === 'linux') assert.deepEqual([...rows.keys()].sort(), metrics.map((m) => m.name).sort());
+  for (const m of metrics) {
+    const labels = (m as unknown as { labelNames: string[] }).labelNames;
+    assert.deepEqual(rows.get(m.name), { type: m.type, labels }, m.name);
+  }
+});
