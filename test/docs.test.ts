@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ERRORS } from '../src/domain/errors.ts';
 import { ConfigSchema } from '../src/config/config.ts';
+import { configurationMarkdown } from '../src/config/config-doc.ts';
 
 test('docs/ERRORS.md lists every error code with its HTTP status', () => {
   const doc = readFileSync(new URL('../docs/ERRORS.md', import.meta.url), 'utf8');
@@ -15,4 +16,9 @@ test('the README configuration table lists every setting', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
   const documented = new Set([...readme.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]));
   for (const name of Object.keys(ConfigSchema.properties)) assert.ok(documented.has(name), `${name} missing from README`);
+});
+
+test('docs/CONFIGURATION.md is the table generated from the configuration schema', () => {
+  const doc = readFileSync(new URL('../docs/CONFIGURATION.md', import.meta.url), 'utf8');
+  assert.equal(doc, configurationMarkdown(), 'run npm run docs:config');
 });

@@ -5,29 +5,29 @@ import { Value } from 'typebox/value';
 
 /**
  * Every setting GES reads, with its default. The same schema validates, types and documents the
- * configuration (see docs/CONFIGURATION in the README). Names are the environment variable names;
+ * configuration (docs/CONFIGURATION.md is generated from it: `npm run docs:config`). Names are the environment variable names;
  * a file of the same name in one of the SECRETS_DIRS folders wins over nothing but loses to the
  * environment, so an operator can override a mounted secret for a single run.
  */
 export const ConfigSchema = Type.Object({
-  NODE_ENV: Type.String({ default: 'development' }),
+  NODE_ENV: Type.String({ default: 'development', description: 'Conventional Node setting; GES behaves the same whatever its value' }),
   HOST: Type.String({ default: '0.0.0.0', description: 'Interface both HTTP listeners bind to' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3005, description: 'External API (and UI) port' }),
   INTERNAL_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3050, description: 'Health and metrics port' }),
   DATABASE_URL: Type.String({ default: '', description: 'PostgreSQL URL; empty means the embedded PGlite database' }),
-  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'PostgreSQL connections per node (at most 4 in embedded mode)' }),
   DATABASE_SCHEMA: Type.String({ default: '', pattern: '^$|^[a-z_][a-z0-9_]{0,62}$', description: 'Schema to use (empty: the server default search_path)' }),
   DATA_DIR: Type.String({ default: './data', description: 'Folder of the embedded database' }),
-  MIGRATE_ON_START: Type.Boolean({ default: true }),
+  MIGRATE_ON_START: Type.Boolean({ default: true, description: 'Apply pending migrations at start, under an advisory lock (the Helm chart runs a migration Job instead)' }),
   DEMO_SEED: Type.Enum(['auto', 'true', 'false'], {
     default: 'auto',
     description: 'Create a demo tenant, service and API key on first start (auto: only in embedded mode)',
   }),
-  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
-  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10 * 1024 * 1024, default: 1024 * 1024 }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'pino log level' }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10 * 1024 * 1024, default: 1024 * 1024, description: 'Largest request body; larger ones get 413 in the GES envelope' }),
   RETENTION_DAYS: Type.Integer({ minimum: 14, maximum: 14, default: 14, description: 'Fixed at 14 days after the desired time, as in GES' }),
   API_KEY_CACHE_SEC: Type.Integer({ minimum: 0, maximum: 300, default: 5, description: 'Seconds a node remembers a valid API key (a revoked key works that long at most); 0 = look up every request' }),
-  MAINTENANCE_INTERVAL_SEC: Type.Integer({ minimum: 10, maximum: 86400, default: 3600 }),
+  MAINTENANCE_INTERVAL_SEC: Type.Integer({ minimum: 10, maximum: 86400, default: 3600, description: 'How often a node prepares daily partitions, applies retention and re-measures clock skew' }),
   SECRETS_DIRS: Type.String({ default: '', description: 'Comma-separated folders whose files are read as settings' }),
   ADMIN_TOKEN: Type.String({
     default: '',
