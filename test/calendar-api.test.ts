@@ -125,6 +125,9 @@ describe('availability', () => {
     ['an end before the start', { start: at(day1, '09:00'), end: at(day1, '08:00') }, 'GES_VALIDATION', /before start/],
     ['an unreadable start', { start: 'monday' }, 'GES_VALIDATION', /start must be/],
     ['a non-numeric maxTimeSlots', { maxTimeSlots: 'many' }, 'GES_VALIDATION', /maxTimeSlots/],
+    ['an infinite numberOfDays', { numberOfDays: '1e999' }, 'GES_VALIDATION', /numberOfDays/],
+    ['a start in year 9999', { start: '9999-12-31T23:59:59Z' }, 'GES_VALIDATION', /between 1970 and 2199/],
+    ['a start before the epoch', { start: '-000001-01-01T00:00:00Z' }, 'GES_VALIDATION', /between 1970 and 2199/],
   ];
   for (const [name, query, code, message] of bad) {
     test(`refuses ${name} with 400`, async () => {
@@ -134,6 +137,19 @@ describe('availability', () => {
       assert.match(res.body.status.message, message);
     });
   }
+
+  test('no query or path a client can send to availability or open-for produces a 5xx', async () => {
+    const values = ['', 'x', '2030-02-30T10:00:00', '9999-12-31T23:59:59Z', '+275760-09-13T00:00:00Z', '2030-01-01T00:00:00+25:00',
+      '-1', '1e999', 'NaN', '2030-03-10T02:30:00', '../../etc', 'Etc/GMT+12', 'true', '8640000000001', '99999999999999999999'];
+    for (const path of ['availability/cal', 'open-for/cal', 'availability/%00', 'open-for/%E2%80%AE%00']) {
+      for (const param of ['start', 'startMS', 'end', 'endMS', 'numberOfDays', 'timezone', 'maxTimeSlots', 'reportBusy']) {
+        for (const value of values) {
+          const res = await app.inject({ method: 'GET', url: `/engagement/v3/callbacks/${path}?${param}=${encodeURIComponent(value)}`, headers });
+          assert.ok(res.statusCode < 500, `${path}?${param}=${value} -> ${res.statusCode} ${res.body}`);
+        }
+      }
+    }
+  });
 
   test('an unknown service is a 400 and another tenant\'s key sees nothing', async () => {
     const res = await availability('nope', {});

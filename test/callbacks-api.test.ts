@@ -125,6 +125,7 @@ describe('POST /callbacks/create', () => {
     ['premium number', { serviceName: 'sales', phoneNumber: '+19005550123' }, 400, 'GES_PHONE_PREMIUM', /premium/],
     ['desiredTime without zone', { serviceName: 'sales', phoneNumber: '+12125550100', desiredTime: '2030-06-10T22:05:00.000' }, 400, 'GES_DESIRED_TIME_INVALID', /desiredTime/],
     ['desiredTime not a date', { serviceName: 'sales', phoneNumber: '+12125550100', desiredTime: 'tomorrow' }, 400, 'GES_DESIRED_TIME_INVALID', /desiredTime/],
+    ['desiredTime at the end of time', { serviceName: 'sales', phoneNumber: '+12125550100', desiredTime: '+275760-09-13T00:00:00Z' }, 400, 'GES_DESIRED_TIME_INVALID', /between 1970 and 2199/],
     ['desiredTime in the past', { serviceName: 'sales', phoneNumber: '+12125550100', desiredTime: '2018-06-10T22:05:00.000Z' }, 400, 'GES_DESIRED_TIME_PAST', /past/],
     ['desiredTime beyond the horizon', { serviceName: 'sales', phoneNumber: '+12125550100', desiredTime: inMinutes(15 * 24 * 60) }, 400, 'GES_DESIRED_TIME_BEYOND_HORIZON', /14 days/],
     ['immediate on a scheduled-only service', { serviceName: 'only-scheduled', phoneNumber: '+12125550100' }, 400, 'GES_IMMEDIATE_DISABLED', /immediate/],

@@ -29,6 +29,6 @@ export function inspectJson(root: unknown, rootPath: string): string | undefined
 
 /** preValidation hook of the Engagement API: a refusal here is a 400 that names the field. */
 export async function guardRequestBody(request: FastifyRequest): Promise<void> {
-  const problem = inspectJson(request.body, 'body') ?? inspectJson(request.query, 'querystring');
+  const problem = inspectJson(request.body, 'body') ?? inspectJson(request.query, 'querystring') ?? inspectJson(request.params, 'params');
   if (problem) throw new GesError('GES_VALIDATION', problem);
 }
