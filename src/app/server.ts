@@ -27,8 +27,9 @@ export interface RunningGes {
 
 /**
  * Composition root: opens the database (embedded PGlite when DATABASE_URL is empty), migrates,
- * seeds the demo tenant when asked, starts maintenance and both HTTP listeners. `stop()` answers
- * 503 to new requests, lets in-flight ones finish, then closes the pool and the embedded database.
+ * seeds the demo tenant when asked, starts maintenance and both HTTP listeners. `stop()` reports
+ * not-ready, keeps serving for SHUTDOWN_DELAY_SEC, then answers 503 to new requests, lets in-flight
+ * ones finish, and closes the pool and the embedded database.
  */
 export async function startGes(config: Config, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<RunningGes> {
   let embedded: EmbeddedPostgres | undefined;
@@ -81,9 +82,16 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
       apiUrl, internalUrl, embedded: embedded !== undefined, demo, logger, pool,
       stop() {
         stopped ??= (async () => {
+          // Readiness turns 503 first and the node keeps serving for SHUTDOWN_DELAY_SEC, so load
+          // balancers stop routing to it before it stops accepting; then requests still arriving on
+          // open connections get 503 while in-flight ones finish.
           shuttingDown = true;
           maintenance.stop();
-          await api.close(); // new requests get 503 while in-flight ones finish
+          if (config.SHUTDOWN_DELAY_SEC > 0) {
+            logger.info({ seconds: config.SHUTDOWN_DELAY_SEC }, 'not ready; serving until the load balancer has noticed');
+            await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_SEC * 1000));
+          }
+          await api.close();
           await internal.close();
           await pool.end();
           await embedded?.stop();

@@ -28,6 +28,7 @@ export const ConfigSchema = Type.Object({
   RETENTION_DAYS: Type.Integer({ minimum: 14, maximum: 14, default: 14, description: 'Fixed at 14 days after the desired time, as in GES' }),
   API_KEY_CACHE_SEC: Type.Integer({ minimum: 0, maximum: 300, default: 5, description: 'Seconds a node remembers a valid API key (a revoked key works that long at most); 0 = look up every request' }),
   MAINTENANCE_INTERVAL_SEC: Type.Integer({ minimum: 10, maximum: 86400, default: 3600, description: 'How often a node prepares daily partitions, applies retention and re-measures clock skew' }),
+  SHUTDOWN_DELAY_SEC: Type.Integer({ minimum: 0, maximum: 120, default: 0, description: 'On SIGTERM, seconds to keep serving while readiness reports 503, so load balancers stop routing first (the Helm chart sets 5)' }),
   SECRETS_DIRS: Type.String({ default: '', description: 'Comma-separated folders whose files are read as settings' }),
   ADMIN_TOKEN: Type.String({
     default: '',
