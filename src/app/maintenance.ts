@@ -19,6 +19,12 @@ export interface MaintenanceReport {
  * dropping whole partitions, forget idempotency keys older than 24 h and slot counters of days
  * past retention, re-measure clock skew.
  */
+/** Told about every round, e.g. to move metrics. */
+export interface MaintenanceObserver {
+  maintenanceDone(report: MaintenanceReport): void;
+  maintenanceFailed(): void;
+}
+
 export class Maintenance {
   #timer: NodeJS.Timeout | undefined;
 
@@ -28,9 +34,21 @@ export class Maintenance {
     private readonly logger: Logger,
     private readonly retentionDays: number,
     private readonly intervalMs: number,
+    private readonly observer?: MaintenanceObserver,
   ) {}
 
   async runOnce(): Promise<MaintenanceReport> {
+    try {
+      const report = await this.#round();
+      this.observer?.maintenanceDone(report);
+      return report;
+    } catch (err) {
+      this.observer?.maintenanceFailed();
+      throw err;
+    }
+  }
+
+  async #round(): Promise<MaintenanceReport> {
     const partitionsCreated = await ensurePartitions(this.pool, this.retentionDays, MAX_HORIZON_DAYS + 1);
     const partitionsDropped = await dropExpiredPartitions(this.pool, this.retentionDays);
     const idempotencyKeysPurged = await purgeIdempotencyKeys(this.pool);

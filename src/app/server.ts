@@ -50,7 +50,8 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
   });
 
   const clock = new DbClock();
-  const maintenance = new Maintenance(pool, clock, logger, config.RETENTION_DAYS, config.MAINTENANCE_INTERVAL_SEC * 1000);
+  const metrics = createMetrics({ database: pool });
+  const maintenance = new Maintenance(pool, clock, logger, config.RETENTION_DAYS, config.MAINTENANCE_INTERVAL_SEC * 1000, metrics);
   let shuttingDown = false;
   const apps: FastifyInstance[] = [];
   try {
@@ -64,7 +65,6 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     const seed = config.DEMO_SEED === 'true' || (config.DEMO_SEED === 'auto' && embedded !== undefined);
     const demo = seed ? await ensureDemoTenant(pool, config.DATA_DIR) : undefined;
 
-    const metrics = createMetrics({ database: pool });
     const api = await buildApiApp({
       pool, logger, bodyLimitBytes: config.BODY_LIMIT_BYTES, apiKeyCacheSeconds: config.API_KEY_CACHE_SEC,
       callbacks: new CallbackService(pool, clock, metrics), availability: new AvailabilityService(pool, clock), metrics,

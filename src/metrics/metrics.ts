@@ -34,12 +34,18 @@ export interface Metrics {
   readonly databaseUp: Gauge;
   readonly migrationsPending: Gauge;
   readonly buildInfo: Gauge<'version'>;
+  readonly maintenanceRuns: Counter<'result'>;
+  readonly partitionsDropped: Counter;
+  readonly clockSkew: Gauge;
   /** Records one answered API request; `route` undefined means no route matched (404). */
   observeHttp(method: string, route: string | undefined, status: number, seconds: number): void;
   /** Counts a callback really created (never an idempotent replay). */
   callbackCreated(event: { tenant: string; service: string; type: CallbackType }): void;
   /** Sets the health gauges from a check made elsewhere (the readiness probe). */
   setDatabaseHealth(up: boolean, pendingMigrations?: number): void;
+  /** Records a maintenance round (retention, partitions, clock skew), or its failure. */
+  maintenanceDone(report: { partitionsDropped: number; clockOffsetMs: number }): void;
+  maintenanceFailed(): void;
 }
 
 export const HTTP_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -108,6 +114,23 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   buildInfo.set({ version: options.version ?? packageVersion() }, 1);
 
+  const maintenanceRuns = new Counter({
+    name: 'ges_maintenance_runs_total',
+    help: 'Maintenance rounds (partitions, retention, key and counter purges, clock skew), by result (ok, failed)',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const partitionsDropped = new Counter({
+    name: 'ges_retention_partitions_dropped_total',
+    help: 'Days of callbacks dropped whole by the 14-day retention',
+    registers,
+  });
+  const clockSkew = new Gauge({
+    name: 'ges_db_clock_skew_seconds',
+    help: 'Database clock minus this node clock, as last measured by maintenance',
+    registers,
+  });
+
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'ges_' });
 
   function setDatabaseHealth(up: boolean, pending?: number): void {
@@ -117,6 +140,15 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
   return {
     registry, httpRequests, httpFailedRequests, httpDuration, callbacksCreated, databaseUp, migrationsPending, buildInfo,
+    maintenanceRuns, partitionsDropped, clockSkew,
+    maintenanceDone({ partitionsDropped: dropped, clockOffsetMs }) {
+      maintenanceRuns.inc({ result: 'ok' });
+      partitionsDropped.inc(dropped);
+      clockSkew.set(clockOffsetMs / 1000);
+    },
+    maintenanceFailed() {
+      maintenanceRuns.inc({ result: 'failed' });
+    },
     observeHttp(method, route, status, seconds) {
       const labels = { method: METHODS.has(method) ? method : 'OTHER', route: route ?? 'unmatched' };
       const code = String(status);
