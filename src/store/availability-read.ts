@@ -1,5 +1,5 @@
 import type { Queryable } from './db.ts';
-import type { ServiceRow } from './service-store.ts';
+import { serviceSelect, type ServiceRow } from './service-store.ts';
 
 /**
  * The read behind GET availability, the hottest read of the API: a service with its calendar and
@@ -11,14 +11,8 @@ export async function serviceWithBookings(
   db: Queryable, tenantId: number, serviceName: string, from: Date, to: Date,
 ): Promise<{ service: ServiceRow; booked: Map<number, number> } | undefined> {
   const { rows } = await db.query<ServiceRow & { bookings: string | null }>(
-    `SELECT s.id, s.tenant_id AS "tenantId", s.name, s.options,
-            CASE WHEN bh.id IS NULL THEN NULL ELSE jsonb_build_object('name', bh.name, 'definition', bh.definition) END AS "businessHours",
-            CASE WHEN cr.id IS NULL THEN NULL ELSE jsonb_build_object('name', cr.name, 'definition', cr.definition) END AS "capacityRule",
-            (SELECT string_agg(extract(epoch FROM b.slot_start)::bigint::text || ':' || b.booked, ',')
-               FROM slot_booking b WHERE b.service_id = s.id AND b.slot_start >= $3 AND b.slot_start < $4) AS bookings
-       FROM callback_service s
-       LEFT JOIN business_hours bh ON bh.id = s.business_hours_id
-       LEFT JOIN capacity_rule cr ON cr.id = s.capacity_rule_id
+    `${serviceSelect(`(SELECT string_agg(extract(epoch FROM b.slot_start)::bigint::text || ':' || b.booked, ',')
+          FROM slot_booking b WHERE b.service_id = s.id AND b.slot_start >= $3 AND b.slot_start < $4) AS bookings`)}
       WHERE s.tenant_id = $1 AND s.name = $2`,
     [tenantId, serviceName, from, to],
   );

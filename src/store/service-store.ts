@@ -13,12 +13,20 @@ export interface ServiceRow {
   capacityRule: { name: string; definition: CapacityRuleDoc } | null;
 }
 
-const SELECT = `SELECT s.id, s.tenant_id AS "tenantId", s.name, s.options,
+/**
+ * The SELECT that builds a {@link ServiceRow}, with room for `extra` columns computed per service
+ * (availability-read adds the slot counters of a range). Add a WHERE on `s`.
+ */
+export function serviceSelect(extra = ''): string {
+  return `SELECT s.id, s.tenant_id AS "tenantId", s.name, s.options,
        CASE WHEN bh.id IS NULL THEN NULL ELSE jsonb_build_object('name', bh.name, 'definition', bh.definition) END AS "businessHours",
-       CASE WHEN cr.id IS NULL THEN NULL ELSE jsonb_build_object('name', cr.name, 'definition', cr.definition) END AS "capacityRule"
+       CASE WHEN cr.id IS NULL THEN NULL ELSE jsonb_build_object('name', cr.name, 'definition', cr.definition) END AS "capacityRule"${extra ? `,\n       ${extra}` : ''}
   FROM callback_service s
   LEFT JOIN business_hours bh ON bh.id = s.business_hours_id
   LEFT JOIN capacity_rule cr ON cr.id = s.capacity_rule_id`;
+}
+
+const SELECT = serviceSelect();
 
 export interface ServiceLinks {
   businessHoursId?: number | null; // undefined: leave as is; null: none
