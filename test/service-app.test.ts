@@ -82,3 +82,14 @@ test('interactive API docs are served without any external resource', async () =
   assert.ok(!/https?:\/\/(?!localhost)[^"']*\.(js|css)/.test(page.body), 'assets come from GES itself');
   await app.close();
 });
+
+test('an unreachable database makes the API answer 503 in the envelope, not 500', async () => {
+  const dead = createPool({ url: 'postgres://root@127.0.0.1:1/none', max: 1 });
+  const app = await buildApiApp({ pool: dead, callbacks: new CallbackService(dead, db.clock), availability: new AvailabilityService(dead, db.clock), logger: createLogger('silent'), bodyLimitBytes: 65536 });
+  const res = await app.inject({ method: 'POST', url: '/engagement/v3/callbacks/retrieve', headers: { 'x-api-key': 'any-key-at-all-0001', 'content-type': 'application/json' }, payload: { id: 'x' } });
+  assert.equal(res.statusCode, 503);
+  assert.equal(res.json().status.errorCode, 'GES_UNAVAILABLE');
+  assert.ok(res.json().status.corrId);
+  await app.close();
+  await dead.end();
+});
