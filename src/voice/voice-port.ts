@@ -24,7 +24,14 @@ export type VoiceCommand =
   /** Give a reserved agent back without a call. */
   | { type: 'release_agent'; dialKey: DialKey; agentId: string }
   /** Abandon the attempt: hang up or stop dialing. */
-  | { type: 'cancel'; dialKey: DialKey };
+  | { type: 'cancel'; dialKey: DialKey }
+  /**
+   * Route an inbound call (announced by `inbound_call`) to a queue's next free agent, attaching the
+   * matched call-in request's userData. Keyed `in:<callId>` so its `connected` / `call_ended`
+   * events flow like an outbound attempt's. Without `queue` the platform plays its own default
+   * treatment (the call was not matched).
+   */
+  | { type: 'route_inbound'; dialKey: DialKey; callId: string; tenant: string; queue?: string; userData?: Record<string, unknown> };
 
 export type DialFailure = 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 'failed';
 
@@ -36,9 +43,14 @@ export type VoiceEvent =
   | { type: 'connected'; dialKey: DialKey; agentId: string; at: number }
   | { type: 'call_ended'; dialKey: DialKey; at: number; talkSeconds: number }
   | { type: 'agent_ready' | 'agent_not_ready'; tenant: string; queue: string; agentId: string; at: number }
-  | { type: 'inbound_call'; tenant: string; toNumber: string; fromNumber: string; digits?: string; at: number };
+  | { type: 'inbound_call'; callId: string; tenant: string; toNumber: string; fromNumber: string; digits?: string; at: number };
 
-export type VoiceEventHandler = (event: VoiceEvent) => void;
+/**
+ * An event subscriber. An adapter with durable delivery (the Redis stream) acknowledges an event
+ * only after the promise a handler returns has settled, so an event is not lost with a node that
+ * dies while handling it.
+ */
+export type VoiceEventHandler = (event: VoiceEvent) => void | Promise<void>;
 
 export interface VoicePort {
   /** Sends a command; resolves once the platform has it (its outcome arrives as events). */

@@ -267,7 +267,7 @@ export class ContactCenterSimulator implements VoicePort {
       if (this.#inboundDelivered.has(index)) return;
       this.#task(call.atMs, () => {
         this.#inboundDelivered.add(index);
-        this.#emit({ type: 'inbound_call', tenant: call.tenant, toNumber: call.toNumber, fromNumber: call.fromNumber, ...(call.digits === undefined ? {} : { digits: call.digits }), at: this.clock.now() });
+        this.#emit({ type: 'inbound_call', callId: `inbound-${index + 1}`, tenant: call.tenant, toNumber: call.toNumber, fromNumber: call.fromNumber, ...(call.digits === undefined ? {} : { digits: call.digits }), at: this.clock.now() });
       });
     });
     return Promise.resolve();
@@ -610,7 +610,10 @@ export class ContactCenterSimulator implements VoicePort {
     Object.freeze(event);
     for (const handler of [...this.#handlers]) {
       try {
-        handler(event);
+        const settled = handler(event);
+        // An async handler's failure cannot unwind the clock step that delivered the event; it is
+        // kept and rethrown from the next step like a synchronous one.
+        if (settled instanceof Promise) settled.catch((error: unknown) => this.#handlerErrors.push(error));
       } catch (error) {
         this.#handlerErrors.push(error);
       }
