@@ -22,7 +22,7 @@ function setup(seed: number | string, overrides: Partial<ContactCenterSimulatorC
     ...overrides,
   });
   const events: VoiceEvent[] = [];
-  sim.onEvent((e) => events.push(e));
+  sim.onEvent((e) => { events.push(e); });
   return { clock, sim, events };
 }
 
