@@ -98,7 +98,13 @@ describe('service options', () => {
       defaultCountry: 'US', disallowImpossibleNumbers: true, disallowPremiumNumbers: true, inQueueChecking: 'true',
       requestsPerNumberPer24h: 6, immediateEnabled: true, scheduledEnabled: true, horizonDays: 14, callDirection: 'USERTERMINATED',
       minNoticeMinutes: 0, rejectOutOfHours: false, slotMinutes: 5, slotCapacity: 100,
+      executionBufferSec: 120, firstConnectParty: 'CUSTOMER', ttlSec: 86400, priorityStepSec: 60,
+      retry: {
+        busy: { maxAttempts: 3, delaySec: 300 }, noAnswer: { maxAttempts: 3, delaySec: 300 }, machine: { maxAttempts: 3, delaySec: 300 },
+        invalidNumber: { maxAttempts: 1, delaySec: 300 }, failed: { maxAttempts: 3, delaySec: 60 },
+      },
     });
+    assert.equal(parseServiceOptions({ retry: { busy: { maxAttempts: 5 } } }).retry.busy.maxAttempts, 5);
     assert.throws(() => parseServiceOptions({ horizonDays: 90 }), /horizonDays/);
     assert.throws(() => parseServiceOptions({ defaultCountry: 'usa' }), /defaultCountry/);
     assert.throws(() => parseServiceOptions({ colour: 'blue' }), /option/);

@@ -80,7 +80,7 @@ export class CallbackService {
         if (plan.maxActivePerNumber !== undefined || plan.maxRequestsPer24h !== undefined) {
           await callbacks.lockNumber(tx, tenant.id, plan.phone);
         }
-        const result = await callbacks.insertCallback(tx, { tenantId: tenant.id, serviceId: service.id, ...plan, slot });
+        const result = await callbacks.insertCallback(tx, { tenantId: tenant.id, serviceId: service.id, ...plan, slot, executionBufferSec: options.executionBufferSec });
         if (!result.ok) {
           if (result.refusal === 'slot-full') throw new SlotFullSignal();
           if (result.refusal === 'duplicate') {
@@ -139,7 +139,7 @@ export class CallbackService {
     checkDesiredTime(desired, options, now);
     const choice = chooseSlot(calendarOf(service, options), options, desired.getTime(), now.getTime());
     const slot = { start: new Date(choice.slot.start), capacity: choice.slot.total };
-    const result = await retryOnConflict(() => callbacks.rescheduleCallback(this.pool, tenant.id, id, RESCHEDULABLE_STATES, new Date(choice.desiredTime), slot, actor));
+    const result = await retryOnConflict(() => callbacks.rescheduleCallback(this.pool, tenant.id, id, RESCHEDULABLE_STATES, new Date(choice.desiredTime), slot, actor, options.executionBufferSec));
     if (result.ok) return result.record;
     if (!result.found) throw notFound(id);
     if ('slotFull' in result) throw await this.slotFull(service, options, slot.start);

@@ -5,6 +5,7 @@ import type { CallbackExtras } from '../domain/callback-request.ts';
 import { newCallbackId } from '../domain/callback-id.ts';
 import { decodeUserData, encodeUserData } from './user-data-codec.ts';
 import { parseBookings } from './availability-read.ts';
+import { PHASES, phaseName, type AttemptPhase } from '../domain/engine/attempt-phase.ts';
 
 /**
  * All SQL of the callback aggregate: callbacks, their large userData chunks, their history events
@@ -31,6 +32,9 @@ export interface CallbackRecord {
   priority: number;
   extras: CallbackExtras | null;
   userData: Record<string, unknown> | null;
+  /** Where the current attempt stands (src/domain/engine/attempt-phase.ts). */
+  phase: AttemptPhase;
+  serviceId: number;
 }
 
 interface CallbackRow {
@@ -48,10 +52,12 @@ interface CallbackRow {
   extras: CallbackExtras | null;
   user_data: Record<string, unknown> | null;
   data_chunks: number;
+  phase: number;
+  service_id: number;
 }
 
 const SELECT_COLUMNS = `c.id, s.name AS service_name, c.phone, c.desired_at, c.created_at, c.updated_at, c.state,
-  c.reason, c.attempt, c.scheduled, c.priority, c.extras, c.user_data, c.data_chunks`;
+  c.reason, c.attempt, c.scheduled, c.priority, c.extras, c.user_data, c.data_chunks, c.phase, c.service_id`;
 
 /** Maps rows to records, fetching chunked userData of the page in one query. */
 async function toRecords(db: Queryable, rows: CallbackRow[]): Promise<CallbackRecord[]> {
@@ -86,6 +92,8 @@ function toRecord(r: CallbackRow): CallbackRecord {
     priority: r.priority,
     extras: r.extras,
     userData: r.user_data,
+    phase: phaseName(r.phase),
+    serviceId: r.service_id,
   };
 }
 
@@ -107,10 +115,11 @@ export interface InsertCallback {
   maxActivePerNumber: number | undefined;
   maxRequestsPer24h: number | undefined;
   slot: { start: Date; capacity: number } | undefined; // scheduled: the capacity slot to book
+  executionBufferSec: number; // a scheduled callback is due in its queue this long before its desired time
 }
 
 export type InsertResult =
-  | { ok: true; id: string; desiredTime: Date; state: CallbackState }
+  | { ok: true; id: string; desiredTime: Date; createdAt: Date; dueAt: Date | null; state: CallbackState }
   | { ok: false; refusal: 'duplicate'; active: number }
   | { ok: false; refusal: 'throttled'; recent: number }
   | { ok: false; refusal: 'slot-full' };
@@ -126,7 +135,7 @@ export type InsertResult =
 export async function insertCallback(db: Queryable, c: InsertCallback): Promise<InsertResult> {
   const initial = c.scheduled ? STATES.SCHEDULED : STATES.QUEUED;
   const userData = await encodeUserData(c.userData);
-  const { rows } = await db.query<{ id: string | null; desired_at: Date | null; active: string; recent: string; allowed: boolean }>(
+  const { rows } = await db.query<{ id: string | null; desired_at: Date | null; created_at: Date | null; due_at: Date | null; active: string; recent: string; allowed: boolean }>(
     `WITH counts AS (
        SELECT count(*) FILTER (WHERE state < ${STATES.COMPLETED} AND service_id = $3) AS active,
               count(*) FILTER (WHERE service_id = $3 AND created_at > now() - interval '24 hours') AS recent
@@ -140,26 +149,27 @@ export async function insertCallback(db: Queryable, c: InsertCallback): Promise<
         WHERE slot_booking.booked < $15::int
        RETURNING booked
      ), ins AS (
-       INSERT INTO callback (desired_at, phone, slot_at, id, tenant_id, service_id, priority, state, scheduled, extras, user_data, data_chunks)
-       SELECT date_trunc('milliseconds', coalesce($4::timestamptz, now())), $1, $14::timestamptz, $12, $2, $3, $5, $6, $7, $8, $9, cardinality($13::bytea[])
+       INSERT INTO callback (desired_at, phone, slot_at, id, tenant_id, service_id, priority, state, scheduled, extras, user_data, data_chunks, due_at)
+       SELECT date_trunc('milliseconds', coalesce($4::timestamptz, now())), $1, $14::timestamptz, $12, $2, $3, $5, $6, $7, $8, $9, cardinality($13::bytea[]),
+              CASE WHEN $7 THEN date_trunc('milliseconds', $4::timestamptz) - make_interval(secs => $16) END
          FROM allowed
         WHERE $14::timestamptz IS NULL OR EXISTS (SELECT 1 FROM book)
-       RETURNING id, desired_at
+       RETURNING id, desired_at, created_at, due_at
      ), data AS (
        INSERT INTO callback_data (desired_at, callback_id, seq, chunk)
        SELECT ins.desired_at, ins.id, d.seq, d.chunk FROM ins, unnest($13::bytea[]) WITH ORDINALITY AS d(chunk, seq)
      )
-     SELECT ins.id, ins.desired_at, counts.active, counts.recent, EXISTS (SELECT 1 FROM allowed) AS allowed
+     SELECT ins.id, ins.desired_at, ins.created_at, ins.due_at, counts.active, counts.recent, EXISTS (SELECT 1 FROM allowed) AS allowed
        FROM counts LEFT JOIN ins ON true`,
     [
       phoneToStored(c.phone), c.tenantId, c.serviceId, c.desiredTime ?? null, c.priority, initial, c.scheduled,
       c.extras ? JSON.stringify(c.extras) : null, userData.inline,
       c.maxActivePerNumber ?? null, c.maxRequestsPer24h ?? null, newCallbackId(), userData.chunks,
-      c.slot?.start ?? null, c.slot?.capacity ?? 0,
+      c.slot?.start ?? null, c.slot?.capacity ?? 0, c.executionBufferSec,
     ],
   );
   const r = rows[0]!;
-  if (r.id && r.desired_at) return { ok: true, id: r.id, desiredTime: r.desired_at, state: stateName(initial) };
+  if (r.id && r.desired_at && r.created_at) return { ok: true, id: r.id, desiredTime: r.desired_at, createdAt: r.created_at, dueAt: r.due_at, state: stateName(initial) };
   if (r.allowed) return { ok: false, refusal: 'slot-full' };
   const active = Number(r.active);
   if (c.maxActivePerNumber !== undefined && active >= c.maxActivePerNumber) return { ok: false, refusal: 'duplicate', active };
@@ -194,7 +204,7 @@ export async function cancelCallback(
   if (!isCallbackId(id)) return { ok: false, found: false };
   const { rows } = await db.query<CallbackRow & { changed: boolean }>(
     `WITH upd AS (
-       UPDATE callback SET state = ${STATES.COMPLETED}, reason = $4, updated_at = now()
+       UPDATE callback SET state = ${STATES.COMPLETED}, reason = $4, phase = 0, due_at = NULL, updated_at = now()
         WHERE tenant_id = $1 AND id = $2 AND state = ANY($3::smallint[])
         RETURNING *
      ), freed AS (
@@ -220,7 +230,7 @@ export type RescheduleResult = TransitionResult | { ok: false; found: true; slot
  */
 export async function rescheduleCallback(
   db: Queryable, tenantId: number, id: string, from: readonly CallbackState[], desired: Date,
-  slot: { start: Date; capacity: number } | undefined, actor: Actor,
+  slot: { start: Date; capacity: number } | undefined, actor: Actor, executionBufferSec: number,
 ): Promise<RescheduleResult> {
   if (!isCallbackId(id)) return { ok: false, found: false };
   const { rows } = await db.query<CallbackRow & { matched: number }>(
@@ -236,7 +246,8 @@ export async function rescheduleCallback(
         WHERE slot_booking.booked < $7::int
        RETURNING booked
      ), upd AS (
-       UPDATE callback c SET desired_at = date_trunc('milliseconds', $4::timestamptz), slot_at = $6::timestamptz, updated_at = now()
+       UPDATE callback c SET desired_at = date_trunc('milliseconds', $4::timestamptz), slot_at = $6::timestamptz, updated_at = now(),
+              due_at = date_trunc('milliseconds', $4::timestamptz) - make_interval(secs => $8)
          FROM prev
         WHERE c.tenant_id = $1 AND c.id = prev.id AND c.state = ANY($3::smallint[])
           AND ($6::timestamptz IS NULL OR prev.slot_at IS NOT DISTINCT FROM $6::timestamptz OR EXISTS (SELECT 1 FROM book))
@@ -259,7 +270,7 @@ export async function rescheduleCallback(
      SELECT ${SELECT_COLUMNS}, (SELECT count(*) FROM prev)::int AS matched
        FROM (SELECT 1) one
        LEFT JOIN (upd c JOIN callback_service s ON s.id = c.service_id) ON true`,
-    [tenantId, id, from.map((s) => STATES[s]), desired, actor, slot?.start ?? null, slot?.capacity ?? 0],
+    [tenantId, id, from.map((s) => STATES[s]), desired, actor, slot?.start ?? null, slot?.capacity ?? 0, executionBufferSec],
   );
   const r = rows[0]!;
   if (r.id) return { ok: true, record: (await toRecords(db, [r]))[0]! };
@@ -427,4 +438,262 @@ export async function eraseNumber(db: Queryable, tenantId: number, phone: string
     [tenantId, phoneToStored(phone), subjectHash, actor],
   );
   return rows[0]!.erased;
+}
+
+// ---- Engine transitions ------------------------------------------------------------------------
+// Every statement below is fenced: it changes a callback only if its state, phase and attempt are
+// still what the caller saw, so a duplicate event, a slow node or a watchdog racing an event can
+// never move a callback twice. Each writes its history event in the same statement. `now` is the
+// engine's clock: null in production (the database clock), the simulated time in simulations.
+
+/** What the engine needs of a callback, with the names the voice platform is told. */
+export interface EngineRow {
+  id: string;
+  tenantId: number;
+  tenantName: string;
+  serviceId: number;
+  serviceName: string;
+  state: CallbackState;
+  phase: AttemptPhase;
+  attempt: number;
+  dueAt: Date | null;
+  desiredAt: Date;
+  createdAt: Date;
+  priority: number;
+  scheduled: boolean;
+  phone: string; // E.164
+}
+
+interface EngineDbRow {
+  id: string; tenant_id: number; tenant_name: string; service_id: number; service_name: string; state: number; phase: number;
+  attempt: number; due_at: Date | null; desired_at: Date; created_at: Date; priority: number; scheduled: boolean; phone: string;
+}
+
+const ENGINE_COLUMNS = `c.id, c.tenant_id, t.name AS tenant_name, c.service_id, s.name AS service_name, c.state, c.phase,
+  c.attempt, c.due_at, c.desired_at, c.created_at, c.priority, c.scheduled, c.phone`;
+const ENGINE_JOIN = 'JOIN callback_service s ON s.id = c.service_id JOIN tenant t ON t.id = c.tenant_id';
+
+function toEngineRow(r: EngineDbRow): EngineRow {
+  return {
+    id: r.id, tenantId: r.tenant_id, tenantName: r.tenant_name, serviceId: r.service_id, serviceName: r.service_name,
+    state: stateName(r.state), phase: phaseName(r.phase), attempt: r.attempt, dueAt: r.due_at, desiredAt: r.desired_at,
+    createdAt: r.created_at, priority: r.priority, scheduled: r.scheduled, phone: phoneFromStored(r.phone),
+  };
+}
+
+const NOW = 'coalesce($NOW::timestamptz, now())';
+
+/** Runs an engine statement whose clock parameter is written $NOW (appended as the last parameter). */
+async function engineQuery(db: Queryable, sql: string, params: unknown[], now: Date | null): Promise<EngineRow[]> {
+  const text = sql.replaceAll('$NOW', `$${params.length + 1}`);
+  const { rows } = await db.query<EngineDbRow>(text, [...params, now]);
+  return rows.map(toEngineRow);
+}
+
+/** The engine's view of some callbacks (any state), for reconciling due entries. */
+export async function engineRows(db: Queryable, ids: readonly string[]): Promise<EngineRow[]> {
+  const valid = ids.filter(isCallbackId);
+  if (valid.length === 0) return [];
+  return engineQuery(db, `SELECT ${ENGINE_COLUMNS} FROM callback c ${ENGINE_JOIN} WHERE c.id = ANY($1::uuid[])`, [valid], null);
+}
+
+/** SCHEDULED callbacks among `ids` whose due time has come join their queue (QUEUED, waiting). */
+export async function queueDueScheduled(db: Queryable, ids: readonly string[], now: Date | null): Promise<EngineRow[]> {
+  const valid = ids.filter(isCallbackId);
+  if (valid.length === 0) return [];
+  return engineQuery(db,
+    `WITH upd AS (
+       UPDATE callback SET state = ${STATES.QUEUED}, phase = ${PHASES.WAITING}, due_at = NULL, updated_at = ${NOW}
+        WHERE id = ANY($1::uuid[]) AND state = ${STATES.SCHEDULED} AND due_at <= ${NOW}
+        RETURNING *
+     ), ev AS (
+       INSERT INTO callback_event (desired_at, at, callback_id, kind, state, attempt)
+       SELECT desired_at, ${NOW}, id, ${EVENT_KIND.STATE}, state, attempt FROM upd
+     )
+     SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
+    [valid], now);
+}
+
+/** A retry pause that has ended: the callback waits in its queue again. */
+export async function endRetryPause(db: Queryable, id: string, attempt: number, now: Date | null): Promise<EngineRow | undefined> {
+  const rows = await engineQuery(db,
+    `WITH upd AS (
+       UPDATE callback SET phase = ${PHASES.WAITING}, due_at = NULL, updated_at = ${NOW}
+        WHERE id = $1 AND state = ${STATES.QUEUED} AND phase = ${PHASES.RETRY_WAIT} AND attempt = $2 AND due_at <= ${NOW}
+        RETURNING *
+     )
+     SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
+    [id, attempt], now);
+  return rows[0];
+}
+
+/**
+ * Starts attempt n+1 of a waiting callback: the only place an attempt number is handed out, so
+ * two nodes that took the same callback cannot both start it. Refused once the callback's time to
+ * live has ended (the caller then expires it).
+ */
+export async function startAttempt(
+  db: Queryable, id: string, first: 'CUSTOMER' | 'AGENT', watchdogSec: number, ttlSec: number, now: Date | null,
+): Promise<EngineRow | undefined> {
+  const phase = first === 'AGENT' ? PHASES.RESERVING : PHASES.DIALING;
+  const rows = await engineQuery(db,
+    `WITH upd AS (
+       UPDATE callback SET attempt = attempt + 1, phase = $2, due_at = ${NOW} + make_interval(secs => $3), updated_at = ${NOW}
+        WHERE id = $1 AND state = ${STATES.QUEUED} AND phase = ${PHASES.WAITING}
+          AND desired_at + make_interval(secs => $4) > ${NOW}
+        RETURNING *
+     ), ev AS (
+       INSERT INTO callback_event (desired_at, at, callback_id, kind, state, attempt, detail)
+       SELECT desired_at, ${NOW}, id, CASE WHEN $2 = ${PHASES.DIALING} THEN ${EVENT_KIND.DIAL} ELSE ${EVENT_KIND.STATE} END, state, attempt,
+              CASE WHEN $2 = ${PHASES.DIALING} THEN 'dial' ELSE 'reserve agent' END
+         FROM upd
+     )
+     SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
+    [id, phase, watchdogSec, ttlSec], now);
+  return rows[0];
+}
+
+export interface PhaseChange {
+  id: string;
+  attempt: number;
+  from: readonly AttemptPhase[];
+  to: AttemptPhase;
+  state: CallbackState;
+  /** Seconds until the watchdog looks at the attempt if no event has moved it on. */
+  watchdogSec: number;
+  kind: 'STATE' | 'DIAL';
+  detail: string;
+}
+
+/** Moves an attempt on to its next phase (and API state) after a platform event. */
+export async function advanceAttempt(db: Queryable, c: PhaseChange, now: Date | null): Promise<EngineRow | undefined> {
+  const rows = await engineQuery(db,
+    `WITH upd AS (
+       UPDATE callback SET phase = $4, state = $5, due_at = ${NOW} + make_interval(secs => $6), updated_at = ${NOW}
+        WHERE id = $1 AND attempt = $2 AND phase = ANY($3::smallint[]) AND state IN (${STATES.QUEUED}, ${STATES.ROUTING}, ${STATES.PROCESSING})
+        RETURNING *
+     ), ev AS (
+       INSERT INTO callback_event (desired_at, at, callback_id, kind, state, attempt, detail)
+       SELECT desired_at, ${NOW}, id, $7, state, attempt, $8 FROM upd
+     )
+     SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
+    [c.id, c.attempt, c.from.map((p) => PHASES[p]), PHASES[c.to], STATES[c.state], c.watchdogSec, EVENT_KIND[c.kind], c.detail], now);
+  return rows[0];
+}
+
+/** Extends an attempt's watchdog without changing it (a phase that legitimately lasts long). */
+export async function extendWatchdog(db: Queryable, id: string, attempt: number, phase: AttemptPhase, seconds: number, now: Date | null): Promise<EngineRow | undefined> {
+  const rows = await engineQuery(db,
+    `WITH upd AS (
+       UPDATE callback SET due_at = ${NOW} + make_interval(secs => $4)
+        WHERE id = $1 AND attempt = $2 AND phase = $3 AND state < ${STATES.COMPLETED}
+        RETURNING *
+     )
+     SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
+    [id, attempt, PHASES[phase], seconds], now);
+  return rows[0];
+}
+
+/** Ends an attempt that did not reach an agent; the callback pauses until `retryAt`, out of its queue. */
+export async function pauseForRetry(
+  db: Queryable, id: string, attempt: number, from: readonly AttemptPhase[], retryAt: Date, detail: string, now: Date | null,
+): Promise<EngineRow | undefined> {
+  const rows = await engineQuery(db,
+    `WITH upd AS (
+       UPDATE callback SET phase = ${PHASES.RETRY_WAIT}, state = ${STATES.QUEUED}, due_at = $4, updated_at = ${NOW}
+        WHERE id = $1 AND attempt = $2 AND phase = ANY($3::smallint[]) AND state IN (${STATES.QUEUED}, ${STATES.ROUTING})
+        RETURNING *
+     ), ev AS (
+       INSERT INTO callback_event (desired_at, at, callback_id, kind, state, attempt, detail)
+       SELECT desired_at, ${NOW}, id, ${EVENT_KIND.DIAL}, state, attempt, $5 FROM upd
+     )
+     SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
+    [id, attempt, from.map((p) => PHASES[p]), retryAt, detail], now);
+  return rows[0];
+}
+
+/** Puts an attempt that never dialed (no agent could be reserved) back in its queue at once. */
+export async function returnToQueue(
+  db: Queryable, id: string, attempt: number, from: readonly AttemptPhase[], detail: string, now: Date | null,
+): Promise<EngineRow | undefined> {
+  const rows = await engineQuery(db,
+    `WITH upd AS (
+       UPDATE callback SET phase = ${PHASES.WAITING}, state = ${STATES.QUEUED}, due_at = NULL, updated_at = ${NOW}
+        WHERE id = $1 AND attempt = $2 AND phase = ANY($3::smallint[]) AND state IN (${STATES.QUEUED}, ${STATES.ROUTING})
+        RETURNING *
+     ), ev AS (
+       INSERT INTO callback_event (desired_at, at, callback_id, kind, state, attempt, detail)
+       SELECT desired_at, ${NOW}, id, ${EVENT_KIND.STATE}, state, attempt, $4 FROM upd
+     )
+     SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
+    [id, attempt, from.map((p) => PHASES[p]), detail], now);
+  return rows[0];
+}
+
+/**
+ * Completes a callback from the engine (success or failure) and frees its capacity slot in the
+ * same statement, as cancel does. `attempt` and `from` fence it; `attempt` null completes a
+ * callback that is waiting whatever its attempt (TTL expiry of a queued callback).
+ */
+export async function completeAttempt(
+  db: Queryable, id: string, attempt: number | null, from: readonly AttemptPhase[], reason: CompletionReason, detail: string, now: Date | null,
+): Promise<EngineRow | undefined> {
+  const rows = await engineQuery(db,
+    `WITH upd AS (
+       UPDATE callback SET state = ${STATES.COMPLETED}, reason = $4, phase = ${PHASES.WAITING}, due_at = NULL, updated_at = ${NOW}
+        WHERE id = $1 AND ($2::smallint IS NULL OR attempt = $2) AND phase = ANY($3::smallint[]) AND state < ${STATES.COMPLETED}
+        RETURNING *
+     ), freed AS (
+       UPDATE slot_booking b SET booked = b.booked - 1
+         FROM upd WHERE b.service_id = upd.service_id AND b.slot_start = upd.slot_at AND b.booked > 0
+     ), ev AS (
+       INSERT INTO callback_event (desired_at, at, callback_id, kind, state, reason, attempt, detail)
+       SELECT desired_at, ${NOW}, id, ${EVENT_KIND.STATE}, state, reason, attempt, $5 FROM upd
+     )
+     SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
+    [id, attempt, from.map((p) => PHASES[p]), REASONS[reason], detail], now);
+  return rows[0];
+}
+
+/** Dials placed for a callback so far (the retry policies cap this). */
+export async function dialCount(db: Queryable, id: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM callback_event WHERE callback_id = $1 AND kind = ${EVENT_KIND.DIAL} AND detail = 'dial'`, [id]);
+  return rows[0]!.n;
+}
+
+/**
+ * Completes with FAIL_TIMEOUT_TTL every waiting callback (scheduled, queued, or pausing between
+ * attempts) whose time to live has ended. Reads only the partial index of waiting callbacks.
+ */
+export async function expireOverdue(db: Queryable, now: Date | null, limit = 1000): Promise<EngineRow[]> {
+  return engineQuery(db,
+    `WITH due AS (
+       SELECT c.id FROM callback c JOIN callback_service s ON s.id = c.service_id
+        WHERE c.state < 3 AND c.phase IN (${PHASES.WAITING}, ${PHASES.RETRY_WAIT})
+          AND c.desired_at < ${NOW} - interval '60 seconds'
+          AND c.desired_at + make_interval(secs => coalesce((s.options->>'ttlSec')::int, 86400)) <= ${NOW}
+        LIMIT $1
+     ), upd AS (
+       UPDATE callback c SET state = ${STATES.COMPLETED}, reason = ${REASONS.FAIL_TIMEOUT_TTL}, phase = ${PHASES.WAITING}, due_at = NULL, updated_at = ${NOW}
+         FROM due WHERE c.id = due.id AND c.state < 3 AND c.phase IN (${PHASES.WAITING}, ${PHASES.RETRY_WAIT})
+        RETURNING c.*
+     ), freed AS (
+       UPDATE slot_booking b SET booked = b.booked - 1
+         FROM upd WHERE b.service_id = upd.service_id AND b.slot_start = upd.slot_at AND b.booked > 0
+     ), ev AS (
+       INSERT INTO callback_event (desired_at, at, callback_id, kind, state, reason, attempt, detail)
+       SELECT desired_at, ${NOW}, id, ${EVENT_KIND.STATE}, state, reason, attempt, 'ttl' FROM upd
+     )
+     SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
+    [limit], now);
+}
+
+/** Unfinished callbacks in id order, a page at a time: what the hot state is rebuilt from. */
+export async function activeCallbacks(db: Queryable, afterId: string | null, limit: number, tenantId?: number): Promise<EngineRow[]> {
+  return engineQuery(db,
+    `SELECT ${ENGINE_COLUMNS} FROM callback c ${ENGINE_JOIN}
+      WHERE c.state < ${STATES.COMPLETED} AND ($1::uuid IS NULL OR c.id > $1) AND ($3::int IS NULL OR c.tenant_id = $3)
+      ORDER BY c.id LIMIT $2`,
+    [afterId, limit, tenantId ?? null], null);
 }
