@@ -19,11 +19,25 @@ export interface CreateOutcome {
   id: string;
   replayed: boolean;
   droppedUserDataKeys: string[];
+  /** Set when this request inserted the callback (not on a replay). */
+  inserted?: { createdAt: Date; desiredAt: Date; dueAt: Date | null; scheduled: boolean };
 }
 
 /** Told of every callback really created (not of idempotent replays); metrics count them. */
 export interface CreateObserver {
   callbackCreated(event: { tenant: string; service: string; type: 'immediate' | 'scheduled' }): void;
+}
+
+/**
+ * The engine's side of the callback use cases: told after each change has committed, so the hot
+ * state follows Postgres (a failure there is logged and repaired by the rebuild, never undoes a
+ * committed change); and asked for the live place and wait of an active callback.
+ */
+export interface CallbackLifecycle {
+  created(c: { id: string; tenantId: number; serviceId: number; scheduled: boolean; createdAt: Date; desiredAt: Date; dueAt: Date | null; priority: number; priorityStepSec: number }): Promise<void>;
+  cancelled(c: { id: string; tenantId: number; serviceId: number; attempt: number }): Promise<void>;
+  rescheduled(c: { id: string; tenantId: number; dueAt: Date }): Promise<void>;
+  live(tenantId: number, record: callbacks.CallbackRecord): Promise<{ positionInQueue: number; estimatedWaitTime: number } | undefined>;
 }
 
 export interface FindInput {
@@ -41,11 +55,30 @@ export interface FindInput {
  * each change in one statement. It knows nothing of HTTP.
  */
 export class CallbackService {
+  #lifecycle: CallbackLifecycle | undefined;
+
   constructor(
     private readonly pool: pg.Pool,
     private readonly clock: DbClock,
     private readonly observer?: CreateObserver,
   ) {}
+
+  /** Connects the engine (set once at start-up; without one, callbacks are stored and not worked). */
+  attach(lifecycle: CallbackLifecycle, onError: (err: unknown) => void): void {
+    this.#lifecycle = lifecycle;
+    this.#lifecycleError = onError;
+  }
+
+  #lifecycleError: (err: unknown) => void = () => undefined;
+
+  async #tell(fn: (l: CallbackLifecycle) => Promise<void>): Promise<void> {
+    if (!this.#lifecycle) return;
+    try {
+      await fn(this.#lifecycle);
+    } catch (err) {
+      this.#lifecycleError(err);
+    }
+  }
 
   async create(tenant: Tenant, input: CreateCallbackInput, idempotencyKey?: string): Promise<CreateOutcome> {
     const requestHash = idempotencyKey === undefined ? undefined : hashRequest(input);
@@ -89,13 +122,23 @@ export class CallbackService {
           throw new GesError('GES_NUMBER_THROTTLED', `phoneNumber reached the limit of ${plan.maxRequestsPer24h} callback requests in 24 hours for service ${service.name}`);
         }
         if (idempotencyKey !== undefined) await callbacks.completeIdempotencyKey(tx, tenant.id, idempotencyKey, result.id);
-        return { id: result.id, replayed: false, droppedUserDataKeys: plan.droppedUserDataKeys };
+        return {
+          id: result.id, replayed: false, droppedUserDataKeys: plan.droppedUserDataKeys,
+          inserted: { createdAt: result.createdAt, desiredAt: result.desiredTime, dueAt: result.dueAt, scheduled: plan.scheduled },
+        };
       }));
 
-    const created = (outcome: CreateOutcome) => {
+    const created = async (outcome: CreateOutcome) => {
       try {
         if (!outcome.replayed) this.observer?.callbackCreated({ tenant: tenant.name, service: service.name, type: plan.scheduled ? 'scheduled' : 'immediate' });
       } catch { /* counting must never fail a committed create */ }
+      const ins = outcome.inserted;
+      if (ins) {
+        await this.#tell((l) => l.created({
+          id: outcome.id, tenantId: tenant.id, serviceId: service.id, scheduled: ins.scheduled, createdAt: ins.createdAt,
+          desiredAt: ins.desiredAt, dueAt: ins.dueAt, priority: plan.priority, priorityStepSec: options.priorityStepSec,
+        }));
+      }
       return outcome;
     };
     try {
@@ -121,9 +164,27 @@ export class CallbackService {
     return record;
   }
 
+  /** A callback with its live place in the queue and estimated wait while QUEUED, ROUTING or PROCESSING. */
+  async retrieveLive(tenant: Tenant, id: string): Promise<callbacks.CallbackRecord & { positionInQueue?: number; estimatedWaitTime?: number }> {
+    const record = await this.retrieve(tenant, id);
+    if (!this.#lifecycle || !['QUEUED', 'ROUTING', 'PROCESSING'].includes(record.state)) return record;
+    try {
+      const live = await this.#lifecycle.live(tenant.id, record);
+      return live ? { ...record, ...live } : record;
+    } catch (err) {
+      // The estimate is a courtesy: the callback itself is answered from Postgres even if Redis is down.
+      this.#lifecycleError(err);
+      return record;
+    }
+  }
+
   async cancel(tenant: Tenant, id: string, reason: CompletionReason = 'CANCELLED', actor: callbacks.Actor = callbacks.ACTOR.API): Promise<callbacks.CallbackRecord> {
     const result = await retryOnConflict(() => callbacks.cancelCallback(this.pool, tenant.id, id, CANCELLABLE_STATES, reason, actor));
-    if (result.ok) return result.record;
+    if (result.ok) {
+      const r = result.record;
+      await this.#tell((l) => l.cancelled({ id: r.id, tenantId: tenant.id, serviceId: r.serviceId, attempt: r.attempt }));
+      return r;
+    }
     if (!result.found) throw notFound(id);
     throw new GesError('GES_CANCEL_NOT_ALLOWED', cancelRefusal(result.state) ?? `callback is ${result.state}`);
   }
@@ -140,7 +201,11 @@ export class CallbackService {
     const choice = chooseSlot(calendarOf(service, options), options, desired.getTime(), now.getTime());
     const slot = { start: new Date(choice.slot.start), capacity: choice.slot.total };
     const result = await retryOnConflict(() => callbacks.rescheduleCallback(this.pool, tenant.id, id, RESCHEDULABLE_STATES, new Date(choice.desiredTime), slot, actor, options.executionBufferSec));
-    if (result.ok) return result.record;
+    if (result.ok) {
+      const r = result.record;
+      await this.#tell((l) => l.rescheduled({ id: r.id, tenantId: tenant.id, dueAt: new Date(r.desiredTime.getTime() - options.executionBufferSec * 1000) }));
+      return r;
+    }
     if (!result.found) throw notFound(id);
     if ('slotFull' in result) throw await this.slotFull(service, options, slot.start);
     throw new GesError('GES_RESCHEDULE_NOT_ALLOWED', `only a SCHEDULED callback can be rescheduled; this one is ${result.state}`);

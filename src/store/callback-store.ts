@@ -485,8 +485,9 @@ const NOW = 'coalesce($NOW::timestamptz, now())';
 
 /** Runs an engine statement whose clock parameter is written $NOW (appended as the last parameter). */
 async function engineQuery(db: Queryable, sql: string, params: unknown[], now: Date | null): Promise<EngineRow[]> {
-  const text = sql.replaceAll('$NOW', `$${params.length + 1}`);
-  const { rows } = await db.query<EngineDbRow>(text, [...params, now]);
+  const usesNow = sql.includes('$NOW');
+  const text = usesNow ? sql.replaceAll('$NOW', `$${params.length + 1}`) : sql;
+  const { rows } = await db.query<EngineDbRow>(text, usesNow ? [...params, now] : params);
   return rows.map(toEngineRow);
 }
 

@@ -48,7 +48,7 @@ export async function upsertService(db: Queryable, tenantId: number, name: strin
   return (await serviceById(db, rows[0]!.id))!;
 }
 
-async function serviceById(db: Queryable, id: number): Promise<ServiceRow | undefined> {
+export async function serviceById(db: Queryable, id: number): Promise<ServiceRow | undefined> {
   const { rows } = await db.query<ServiceRow>(`${SELECT} WHERE s.id = $1`, [id]);
   return rows[0];
 }
@@ -61,4 +61,13 @@ export async function findService(db: Queryable, tenantId: number, name: string)
 export async function listServices(db: Queryable, tenantId: number): Promise<ServiceRow[]> {
   const { rows } = await db.query<ServiceRow>(`${SELECT} WHERE s.tenant_id = $1 ORDER BY s.name`, [tenantId]);
   return rows;
+}
+
+/** A service named the way the voice platform names queues: tenant name and service name. */
+export async function findServiceByNames(db: Queryable, tenantName: string, serviceName: string): Promise<(ServiceRow & { tenantName: string }) | undefined> {
+  const { rows } = await db.query<ServiceRow & { tenantName: string }>(
+    `${serviceSelect('t.name AS "tenantName"')} JOIN tenant t ON t.id = s.tenant_id WHERE t.name = $1 AND s.name = $2`,
+    [tenantName, serviceName],
+  );
+  return rows[0];
 }

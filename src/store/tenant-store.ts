@@ -71,3 +71,8 @@ export async function tenantForApiKey(db: Queryable, key: string): Promise<Tenan
   );
   return rows[0];
 }
+
+export async function findTenantById(db: Queryable, id: number): Promise<Tenant | undefined> {
+  const { rows } = await db.query<Tenant>('SELECT id, name FROM tenant WHERE id = $1', [id]);
+  return rows[0];
+}

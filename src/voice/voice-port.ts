@@ -17,8 +17,8 @@ export function dialKeyOf(callbackId: string, attempt: number): DialKey {
 export type VoiceCommand =
   /** Place an outbound call to the customer (customer-first), or, with agentId, for that reserved agent (agent-first). */
   | { type: 'dial'; dialKey: DialKey; tenant: string; queue: string; phone: string; agentId?: string }
-  /** Bridge an answered customer call to an agent. */
-  | { type: 'connect'; dialKey: DialKey; agentId: string }
+  /** Bridge an answered customer call to an agent: the one named, or without agentId the one held for this dial key. */
+  | { type: 'connect'; dialKey: DialKey; agentId?: string }
   /** Hold an available agent of the queue for this attempt (agent-first, or before connecting). */
   | { type: 'reserve_agent'; dialKey: DialKey; tenant: string; queue: string }
   /** Give a reserved agent back without a call. */
@@ -59,6 +59,8 @@ export interface VoicePort {
   onEvent(handler: VoiceEventHandler): () => void;
   /** Agents of a queue that are logged in and free right now, as last reported by the platform. */
   availableAgents(tenant: string, queue: string): number;
+  /** Agents of a queue logged in (free, busy or not ready), when the platform reports it; wait estimates use it. */
+  agentsLoggedIn?(tenant: string, queue: string): number;
   start(): Promise<void>;
   stop(): Promise<void>;
 }

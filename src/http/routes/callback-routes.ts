@@ -13,7 +13,7 @@ import {
 const errors = { 400: ErrorEnvelope, 401: ErrorEnvelope, 404: ErrorEnvelope, 500: ErrorEnvelope };
 
 /** The API view of a stored callback: GES's fields, then our extensions. */
-export function toApiCallback(r: CallbackRecord) {
+export function toApiCallback(r: CallbackRecord & { positionInQueue?: number; estimatedWaitTime?: number }) {
   const extras = r.extras ?? {};
   return {
     id: r.id,
@@ -36,6 +36,8 @@ export function toApiCallback(r: CallbackRecord) {
     ...(extras.routePoint !== undefined ? { routePoint: extras.routePoint } : {}),
     ...(extras.alwaysCheckCapacity !== undefined ? { alwaysCheckCapacity: extras.alwaysCheckCapacity } : {}),
     ...(extras.pushTargets !== undefined ? { pushTargets: extras.pushTargets } : {}),
+    ...(r.positionInQueue !== undefined ? { positionInQueue: r.positionInQueue } : {}),
+    ...(r.estimatedWaitTime !== undefined ? { estimatedWaitTime: r.estimatedWaitTime } : {}),
     ...(r.userData ? { userData: r.userData } : {}),
   };
 }
@@ -72,7 +74,7 @@ export function callbackRoutes(service: CallbackService): FastifyPluginAsync {
 
     app.post('/callbacks/retrieve', {
       schema: { summary: 'Query one callback by id', tags: ['callbacks'], body: CallbackIdBody, response: { 200: CallbackResponse, ...errors } },
-    }, async (request) => success(String(request.id), toApiCallback(await service.retrieve(request.tenant, request.body.id))));
+    }, async (request) => success(String(request.id), toApiCallback(await service.retrieveLive(request.tenant, request.body.id))));
 
     app.post('/callbacks/cancel', {
       schema: {

@@ -14,6 +14,12 @@
  *   the agent must be held for that key (or be free, and is then taken) or the dial `failed`.
  * - An answered customer waits on the line for `connect`; after `customerPatienceSec` without one
  *   they hang up (`call_ended`, 0 talk seconds), so no call is left open forever.
+ * - `route_inbound` takes an announced inbound call (`inbound_call`, call ids `inbound-N`) to the
+ *   longest-idle free agent of its queue: `connected`, then `call_ended` with the talk seconds, as
+ *   for an outbound call. With no free agent the caller waits in the queue's line, ahead of any later
+ *   reserve, until an agent frees up or `customerPatienceSec` runs out (`call_ended`, 0 talk
+ *   seconds). Without a queue (the call matched nothing) the platform's default treatment is
+ *   simulated as an immediate `call_ended`. One route per dial key `in:<callId>`; repeats are ignored.
  * - `connect` bridges an answered call to an agent held for the key, or a free one: `connected`, a
  *   log-normal handle time, `call_ended` with the talk seconds, the configured wrap-up, then ready.
  * - `cancel` stops a ringing call silently (no event for it ever), hangs up an answered one
@@ -27,7 +33,8 @@
  *   `commandLatencyMs` (default 0: the next step of the clock at the same instant). Events are
  *   therefore never delivered inside `send`, and commands are carried out in the order sent.
  * - A command the simulator cannot carry out is answered, never thrown: unknown queue → `failed`
- *   (dial) / `no_agent` (reserve); connect to a call that is not waiting → `failed`; connect with an
+ *   (dial) / `no_agent` (reserve) / `failed` (route_inbound, also for a call never announced);
+ *   connect to a call that is not waiting → `failed`; connect with an
  *   agent that is neither held for the key nor free → `no_agent`. Repeats are idempotent: a second
  *   reserve for a key answers with the agent already held, a second connect or release is ignored.
  *   Only a malformed command, or one sent while stopped, is refused (rejected promise).
@@ -100,7 +107,7 @@ export interface SimulatorSnapshot {
   readonly at: number;
   readonly running: boolean;
   readonly queues: Readonly<Record<string, QueueSnapshot>>;
-  /** Calls placed and not finished (ringing, answered or connected). */
+  /** Calls placed (or inbound calls routed to a queue) and not finished: ringing, answered or waiting, connected. */
   readonly activeCalls: number;
   readonly dialsPlaced: number;
   readonly duplicateDials: number;
@@ -124,6 +131,8 @@ interface QueueRuntime {
   readonly agents: Agent[];
   readonly counts: Record<AgentState, number>;
   readonly stats: QueueStats;
+  /** Routed inbound callers waiting for a free agent, first come first served. */
+  readonly inboundLine: Call[];
 }
 
 interface Agent {
@@ -168,6 +177,10 @@ export class ContactCenterSimulator implements VoicePort {
   readonly #perNumber: ((phone: string) => Partial<CustomerOutcomes> | undefined) | undefined;
   readonly #inbound: readonly InboundCallSpec[];
   readonly #inboundDelivered = new Set<number>();
+  /** Call ids announced by `inbound_call`, which `route_inbound` may name. */
+  readonly #inboundAnnounced = new Set<string>();
+  /** Dial keys of `route_inbound` commands taken: a repeat is ignored, across restarts too. */
+  readonly #inboundRouted = new Set<DialKey>();
 
   readonly #queues = new Map<string, QueueRuntime>();
   readonly #agents = new Map<string, Agent>();
@@ -210,6 +223,7 @@ export class ContactCenterSimulator implements VoicePort {
         agents: [],
         counts: { free: q.agents, reserved: 0, talking: 0, wrap_up: 0 },
         stats: new QueueStats(),
+        inboundLine: [],
       };
       for (let i = 1; i <= q.agents; i += 1) {
         const agent: Agent = { id: `${key}/agent-${i}`, queue: runtime, state: 'free', dialKey: undefined, freeSince: this.clock.now() };
@@ -229,6 +243,10 @@ export class ContactCenterSimulator implements VoicePort {
     // The ledger is updated when the command is taken, not when it is carried out, so a repeat sent
     // before the first took effect is still recognised.
     if (command.type === 'dial' && !this.#ledger.receive(command.dialKey)) return Promise.resolve();
+    if (command.type === 'route_inbound') {
+      if (this.#inboundRouted.has(command.dialKey)) return Promise.resolve();
+      this.#inboundRouted.add(command.dialKey);
+    }
     this.#after(this.#latencyMs, () => this.#execute(command));
     return Promise.resolve();
   }
@@ -245,6 +263,11 @@ export class ContactCenterSimulator implements VoicePort {
   availableAgents(tenant: string, queue: string): number {
     if (!this.#running) return 0;
     return this.#queues.get(`${tenant}/${queue}`)?.counts.free ?? 0;
+  }
+
+  agentsLoggedIn(tenant: string, queue: string): number {
+    if (!this.#running) return 0;
+    return this.#queues.get(`${tenant}/${queue}`)?.agents.length ?? 0;
   }
 
   /**
@@ -267,6 +290,7 @@ export class ContactCenterSimulator implements VoicePort {
       if (this.#inboundDelivered.has(index)) return;
       this.#task(call.atMs, () => {
         this.#inboundDelivered.add(index);
+        this.#inboundAnnounced.add(`inbound-${index + 1}`);
         this.#emit({ type: 'inbound_call', callId: `inbound-${index + 1}`, tenant: call.tenant, toNumber: call.toNumber, fromNumber: call.fromNumber, ...(call.digits === undefined ? {} : { digits: call.digits }), at: this.clock.now() });
       });
     });
@@ -297,6 +321,7 @@ export class ContactCenterSimulator implements VoicePort {
         agent.dialKey = undefined;
       }
       Object.assign(queue.counts, { free: queue.agents.length, reserved: 0, talking: 0, wrap_up: 0 });
+      queue.inboundLine.length = 0;
     }
   }
 
@@ -375,6 +400,8 @@ export class ContactCenterSimulator implements VoicePort {
         return this.#release(command.dialKey, command.agentId);
       case 'cancel':
         return this.#cancel(command.dialKey);
+      case 'route_inbound':
+        return this.#routeInbound(command.dialKey, command.callId, command.tenant, command.queue);
     }
   }
 
@@ -419,18 +446,17 @@ export class ContactCenterSimulator implements VoicePort {
     // typically a reserve that crossed the customer's hang-up: the agent stays free.
     if (this.#attemptOver(dialKey)) return this.#emit({ type: 'no_agent', dialKey, at: this.clock.now() });
     const queue = this.#queues.get(`${tenant}/${queueName}`);
-    let best: Agent | undefined;
-    for (const agent of queue?.agents ?? []) {
-      if (agent.state === 'free' && (best === undefined || agent.freeSince < best.freeSince)) best = agent;
-    }
+    const best = queue === undefined ? undefined : longestIdleFree(queue);
     if (best === undefined) return this.#emit({ type: 'no_agent', dialKey, at: this.clock.now() });
     this.#hold(best, dialKey);
     this.#emit({ type: 'agent_reserved', dialKey, agentId: best.id, at: this.clock.now() });
   }
 
-  #connect(dialKey: DialKey, agentId: string): void {
+  #connect(dialKey: DialKey, requestedAgentId: string | undefined): void {
     const call = this.#calls.get(dialKey);
-    if (call !== undefined && call.phase === 'connected' && call.agent?.id === agentId) return; // a retried connect
+    // Without an agent id, the agent held for this attempt (agent first) is meant.
+    const agentId = requestedAgentId ?? this.#held.get(dialKey)?.id ?? '';
+    if (call !== undefined && call.phase === 'connected' && (requestedAgentId === undefined || call.agent?.id === agentId)) return; // a retried connect
     if (call === undefined || call.phase !== 'answered') {
       // Too late (the customer is gone): the agent held for the attempt is not needed any more.
       if (this.#attemptOver(dialKey)) this.#giveBackHeld(dialKey);
@@ -439,8 +465,14 @@ export class ContactCenterSimulator implements VoicePort {
     const agent = this.#agents.get(agentId);
     const heldHere = agent !== undefined && agent.state === 'reserved' && agent.dialKey === dialKey;
     if (agent === undefined || (!heldHere && agent.state !== 'free')) return this.#emit({ type: 'no_agent', dialKey, at: this.clock.now() });
+    this.#bridge(call, agent);
+  }
 
+  /** Puts a waiting caller (answered outbound, or routed inbound) through to the agent. */
+  #bridge(call: Call, agent: Agent): void {
+    const dialKey = call.dialKey;
     call.timer?.cancel(); // the patience timer: the customer is now talking
+    leaveLine(call);
     if (this.#held.get(dialKey) === agent) this.#held.delete(dialKey);
     this.#setState(agent, 'talking', dialKey);
     call.phase = 'connected';
@@ -450,6 +482,31 @@ export class ContactCenterSimulator implements VoicePort {
     this.#emit({ type: 'connected', dialKey, agentId: agent.id, at: this.clock.now() });
     const talkMs = Math.max(1, secondsToMs(this.#prng.lognormal(call.queue.handleTimeSec.mean, call.queue.handleTimeSec.sd)));
     call.timer = this.#after(talkMs, () => this.#hangUp(call));
+  }
+
+  #routeInbound(dialKey: DialKey, callId: string, tenant: string, queueName: string | undefined): void {
+    const queue = queueName === undefined ? undefined : this.#queues.get(`${tenant}/${queueName}`);
+    if (!this.#inboundAnnounced.has(callId) || (queueName !== undefined && queue === undefined)) {
+      return this.#emit({ type: 'failed', dialKey, at: this.clock.now() });
+    }
+    // No queue: the default treatment (an announcement, a hang-up) is not modelled; the call ends.
+    if (queue === undefined) return this.#emit({ type: 'call_ended', dialKey, at: this.clock.now(), talkSeconds: 0 });
+    const call: Call = { dialKey, queue, phase: 'answered', timer: undefined, agent: undefined, connectedAt: 0 };
+    this.#calls.set(dialKey, call);
+    const agent = longestIdleFree(queue);
+    if (agent !== undefined) return this.#bridge(call, agent);
+    queue.inboundLine.push(call);
+    call.timer = this.#after(this.#patienceMs, () => this.#abandon(call));
+  }
+
+  /** Gives free agents of the queue to the callers waiting in its inbound line, in order. */
+  #serveInboundLine(queue: QueueRuntime): void {
+    for (;;) {
+      const call = queue.inboundLine[0];
+      const agent = longestIdleFree(queue);
+      if (call === undefined || agent === undefined) return;
+      this.#bridge(call, agent);
+    }
   }
 
   #release(dialKey: DialKey, agentId: string): void {
@@ -484,6 +541,7 @@ export class ContactCenterSimulator implements VoicePort {
   /** The answered customer hangs up without having been connected. */
   #abandon(call: Call): void {
     call.timer?.cancel();
+    leaveLine(call);
     this.#calls.delete(call.dialKey);
     call.queue.stats.recordAbandoned();
     this.#emit({ type: 'call_ended', dialKey: call.dialKey, at: this.clock.now(), talkSeconds: 0 });
@@ -572,6 +630,10 @@ export class ContactCenterSimulator implements VoicePort {
     const { tenant, queue } = agent.queue;
     if (state === 'free') {
       agent.freeSince = at;
+      // Scheduled before agent_ready is announced, so a waiting inbound caller gets the agent
+      // ahead of any reserve a subscriber sends on hearing it.
+      const runtime = agent.queue;
+      if (runtime.inboundLine.length > 0) this.#after(0, () => this.#serveInboundLine(runtime));
       if (before !== 'free') this.#emit({ type: 'agent_ready', tenant, queue, agentId: agent.id, at });
     } else if (before === 'free') {
       this.#emit({ type: 'agent_not_ready', tenant, queue, agentId: agent.id, at });
@@ -627,6 +689,22 @@ export class ContactCenterSimulator implements VoicePort {
   }
 }
 
+/** The free agent of the queue that has waited longest, as an ACD would choose. */
+function longestIdleFree(queue: QueueRuntime): Agent | undefined {
+  let best: Agent | undefined;
+  for (const agent of queue.agents) {
+    if (agent.state === 'free' && (best === undefined || agent.freeSince < best.freeSince)) best = agent;
+  }
+  return best;
+}
+
+/** Takes an inbound caller out of its queue's line, if waiting there. */
+function leaveLine(call: Call): void {
+  const line = call.queue.inboundLine;
+  const at = line.indexOf(call);
+  if (at >= 0) line.splice(at, 1);
+}
+
 function secondsToMs(seconds: number): number {
   return Math.round(seconds * 1000);
 }
@@ -662,9 +740,18 @@ function commandProblem(command: unknown): string | undefined {
     case 'reserve_agent':
       return isText(c.tenant) && isText(c.queue) ? undefined : 'reserve_agent needs tenant and queue';
     case 'connect':
+      return c.agentId === undefined || isText(c.agentId) ? undefined : 'connect agentId must be a non-empty string when given';
     case 'release_agent':
       return isText(c.agentId) ? undefined : `${c.type} needs agentId`;
     case 'cancel':
+      return undefined;
+    case 'route_inbound':
+      if (!isText(c.callId) || !isText(c.tenant)) return 'route_inbound needs callId and tenant';
+      if (c.dialKey !== `in:${c.callId}`) return 'route_inbound dialKey must be "in:" + callId';
+      if (c.queue !== undefined && !isText(c.queue)) return 'route_inbound queue must be a non-empty string when given';
+      if (c.userData !== undefined && (typeof c.userData !== 'object' || c.userData === null || Array.isArray(c.userData))) {
+        return 'route_inbound userData must be an object when given';
+      }
       return undefined;
     default:
       return `unknown type ${JSON.stringify(c.type)}`;
