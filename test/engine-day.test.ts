@@ -40,7 +40,7 @@ interface World {
 async function world(hot: HotState, agents = { sales: 3, support: 2 }): Promise<World> {
   const db = await createTestDb();
   const t = await createTestTenant(db, undefined, {
-    sales: { executionBufferSec: 60, retry: { busy: { maxAttempts: 3, delaySec: 300 } } },
+    sales: { executionBufferSec: 60 },
     support: { firstConnectParty: 'AGENT' },
   });
   const tenant = (await findTenantByName(db.pool, t.name))!;
@@ -155,6 +155,11 @@ function scenario(name: string, makeHot: () => Promise<{ hot: HotState; lose: ()
         assert.equal(m.reason, 'FAIL_CALL_TO_CUSTOMER');
         assert.equal((await events(w, machine)).filter((e) => e.detail === 'dial').length, 3, 'agent first: answering machine retried to the limit');
 
+        const sales = (await w.callbacks.retrieve(tenant, busy)).serviceId;
+        for (const mode of ['mode1', 'mode2', 'mode3'] as const) {
+          const ewt = await w.engine.queueWait(tenant.id, tenant.name, sales, mode);
+          assert.ok(ewt && ewt.estimate.seconds !== undefined && ewt.estimate.seconds >= 0, `${mode}: completed interactions give an estimate`);
+        }
         assertLedgerClean(w, await dialsRecorded(w));
       } finally {
         await w.stop();

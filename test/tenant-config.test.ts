@@ -68,7 +68,7 @@ describe('ges config apply/export (child processes)', () => {
   test('examples/acme.yaml applies, and export → apply → export is a no-op round trip', { timeout: 6 * CLI_TIMEOUT_MS }, async () => {
     const applied = await ges('config', 'apply', EXAMPLE);
     assert.equal(applied.code, 0, applied.stderr);
-    assert.equal(applied.stdout, 'configuration of tenant acme applied (tenant created): 1 business hours, 1 capacity rule, 2 services\n');
+    assert.equal(applied.stdout, 'configuration of tenant acme applied (tenant created): 1 business hours, 1 capacity rule, 2 services, 1 call-in group\n');
 
     // What was stored is what the file says; services gain the defaults of the options they omit.
     const file = example('acme');
@@ -91,7 +91,7 @@ describe('ges config apply/export (child processes)', () => {
     writeFileSync(jsonFile, json.stdout);
     const again = await ges('config', 'apply', jsonFile);
     assert.equal(again.code, 0, again.stderr);
-    assert.equal(again.stdout, 'configuration of tenant acme applied: 1 business hours, 1 capacity rule, 2 services\n');
+    assert.equal(again.stdout, 'configuration of tenant acme applied: 1 business hours, 1 capacity rule, 2 services, 1 call-in group\n');
     assert.deepEqual(await snapshot(), before);
 
     // The default YAML export parses to the same document, and applying it changes nothing either.
@@ -162,12 +162,12 @@ describe('configuration files', () => {
 describe('applyTenantConfig', () => {
   test('is idempotent and leaves items the document does not mention alone', async () => {
     const doc = example('idempotent');
-    assert.deepEqual(await applyTenantConfig(db.pool, doc), { tenantCreated: true, businessHours: 1, capacityRules: 1, services: 2 });
+    assert.deepEqual(await applyTenantConfig(db.pool, doc), { tenantCreated: true, businessHours: 1, capacityRules: 1, services: 2, callInGroups: 1 });
     const first = await exportTenantConfig(db.pool, 'idempotent');
     const rows = await snapshot();
-    assert.deepEqual(await applyTenantConfig(db.pool, doc), { tenantCreated: false, businessHours: 1, capacityRules: 1, services: 2 });
+    assert.deepEqual(await applyTenantConfig(db.pool, doc), { tenantCreated: false, businessHours: 1, capacityRules: 1, services: 2, callInGroups: 1 });
     assert.deepEqual(await snapshot(), rows);
-    assert.deepEqual(await applyTenantConfig(db.pool, first), { tenantCreated: false, businessHours: 1, capacityRules: 1, services: 2 });
+    assert.deepEqual(await applyTenantConfig(db.pool, first), { tenantCreated: false, businessHours: 1, capacityRules: 1, services: 2, callInGroups: 1 });
     assert.deepEqual(await snapshot(), rows);
 
     // A document naming one new service and new hours adds them and leaves the rest as it was.
@@ -280,7 +280,7 @@ describe('admin API (internal port)', () => {
     const put = await app.inject({ method: 'PUT', url: '/admin/v1/config', headers: auth, payload: example('over-http') });
     assert.equal(put.statusCode, 200, put.body);
     const body = put.json();
-    assert.deepEqual(body, { status: { code: 200, message: 'Successful', corrId: body.status.corrId }, data: { tenantCreated: true, businessHours: 1, capacityRules: 1, services: 2 } });
+    assert.deepEqual(body, { status: { code: 200, message: 'Successful', corrId: body.status.corrId }, data: { tenantCreated: true, businessHours: 1, capacityRules: 1, services: 2, callInGroups: 1 } });
     assert.equal(put.headers['x-correlation-id'], body.status.corrId);
 
     const get = await app.inject({ method: 'GET', url: '/admin/v1/tenants/over-http/config', headers: auth });

@@ -498,7 +498,7 @@ test('events are never delivered inside send, only when the clock moves', async 
   assert.equal(events.length, before, 'not even after the promise resolved');
   clock.advanceBy(0);
   assert.deepEqual(events.slice(before).map((e) => e.type), ['agent_not_ready', 'agent_reserved', 'failed']);
-  await assert.rejects(sim.send({ type: 'connect', dialKey: 'x:1' } as unknown as VoiceCommand), TypeError);
+  await assert.rejects(sim.send({ type: 'connect', dialKey: 'x:1', agentId: '' } as unknown as VoiceCommand), TypeError);
   await assert.rejects(sim.send({ type: 'hang_up', dialKey: 'x:1' } as unknown as VoiceCommand), /unknown type/);
 });
 
@@ -556,7 +556,7 @@ test('inbound calls are announced at their time; a throwing handler neither sile
   assert.throws(() => clock.advanceBy(0), /handler bug/);
   assert.equal(events.filter((e) => e.type === 'agent_ready').length, 3, 'the other handler got every event');
   clock.advanceTo(DAY_START + 60_000);
-  assert.deepEqual(events.at(-1), { type: 'inbound_call', tenant: 'acme', toNumber: '+18005550100', fromNumber: '+14155550199', digits: '2', at: DAY_START + 60_000 });
+  assert.deepEqual(events.at(-1), { type: 'inbound_call', callId: 'inbound-1', tenant: 'acme', toNumber: '+18005550100', fromNumber: '+14155550199', digits: '2', at: DAY_START + 60_000 });
   assert.equal(sim.availableAgents('acme', 'sales'), 3);
 });
 
@@ -660,4 +660,128 @@ test('a simulated 8-hour day, 3 queues, ~900 callbacks, runs in well under a few
   assert.ok(connected > 500, `${connected} connected calls`);
   assert.ok(elapsedMs < 3000, `took ${elapsedMs.toFixed(0)} ms`);
   console.log(`# 8-hour day: ${requested.length} callbacks, ${connected} connected, ${events.length} events in ${elapsedMs.toFixed(0)} ms`);
+});
+
+// ---- route_inbound (Click-To-Call-In) ----------------------------------------------------------
+
+/** One agent with a fixed 60 s handle time and 5 s wrap-up; three inbound calls a minute apart. */
+function inboundSetup(seed: number, patienceSec = 90) {
+  return setup(seed, {
+    queues: { 'acme/sales': { agents: 1, handleTimeSec: { mean: 60, sd: 0 }, wrapUpSec: 5 } },
+    customerPatienceSec: patienceSec,
+    inboundCalls: [1, 2, 3].map((m) => ({ atMs: DAY_START + m * 60_000, tenant: 'acme', toNumber: '+18005550100', fromNumber: '+14155550199' })),
+  });
+}
+
+const route = (callId: string, queue?: string, userData?: Record<string, unknown>): VoiceCommand =>
+  ({ type: 'route_inbound', dialKey: `in:${callId}`, callId, tenant: 'acme', ...(queue ? { queue } : {}), ...(userData ? { userData } : {}) });
+
+test('route_inbound: a free agent takes the call (connected, then call_ended with the handle time, then wrap-up)', async () => {
+  const { clock, sim, events } = inboundSetup(41);
+  await sim.start();
+  clock.advanceTo(DAY_START + 60_000);
+  assert.equal(events.at(-1)!.type, 'inbound_call');
+  await sim.send(route('inbound-1', 'sales', { orderId: 'A-1' }));
+  await sim.send(route('inbound-1', 'sales', { orderId: 'A-1' })); // a repeat is ignored
+  clock.advanceBy(0);
+  const agent = sim.agentIds('acme', 'sales')[0]!;
+  assert.deepEqual(eventsOf(events, 'in:inbound-1'), [{ type: 'connected', dialKey: 'in:inbound-1', agentId: agent, at: DAY_START + 60_000 }]);
+  assert.equal(sim.agentState(agent), 'talking');
+  assert.equal(sim.snapshot().activeCalls, 1);
+  clock.advanceTo(DAY_START + 120_000 - 1);
+  assert.equal(eventsOf(events, 'in:inbound-1').length, 1);
+  clock.advanceBy(1);
+  assert.deepEqual(eventsOf(events, 'in:inbound-1').at(-1), { type: 'call_ended', dialKey: 'in:inbound-1', at: DAY_START + 120_000, talkSeconds: 60 });
+  assert.equal(sim.agentState(agent), 'wrap_up');
+  clock.advanceBy(5_000);
+  assert.equal(sim.agentState(agent), 'free');
+  const stats = sim.queueStats('acme', 'sales')!;
+  assert.deepEqual([stats.dials, stats.connected, stats.completedCalls, stats.meanHandleSec], [0, 1, 1, 65], 'an inbound call is no dial');
+  assert.equal(sim.snapshot().activeCalls, 0);
+});
+
+test('route_inbound: with no free agent the caller waits, gets the next free agent before any reserve, or hangs up after the patience', async () => {
+  const { clock, sim, events } = inboundSetup(43, 90);
+  // A subscriber that reserves the agent the moment it is announced ready, as an engine would.
+  sim.onEvent((e) => {
+    if (e.type === 'agent_ready' && e.at > DAY_START) fire(sim, { type: 'reserve_agent', dialKey: 'out:1', tenant: 'acme', queue: 'sales' });
+  });
+  await sim.start();
+  clock.advanceTo(DAY_START + 60_000);
+  await sim.send(route('inbound-1', 'sales'));
+  clock.advanceTo(DAY_START + 120_000); // inbound-1 talks until 120 s, wraps up until 125 s
+  await sim.send(route('inbound-2', 'sales'));
+  clock.advanceTo(DAY_START + 180_000);
+  await sim.send(route('inbound-3', 'sales'));
+  clock.advanceBy(0);
+  assert.deepEqual(eventsOf(events, 'in:inbound-2').map((e) => e.type), ['connected'], 'inbound-2 got the agent at the end of the wrap-up');
+  assert.equal(eventsOf(events, 'in:inbound-2')[0]!.at, DAY_START + 125_000);
+  assert.deepEqual(eventsOf(events, 'out:1').map((e) => e.type), ['no_agent'], 'the waiting caller came first');
+  // inbound-2 talks until 185 s, wraps up until 190 s; inbound-3 (waiting since 180 s) then gets the agent.
+  clock.advanceTo(DAY_START + 190_000);
+  assert.deepEqual(eventsOf(events, 'in:inbound-3').map((e) => [e.type, e.at]), [['connected', DAY_START + 190_000]]);
+
+  // A caller whose patience runs out first: one agent kept busy by a 10-minute call.
+  const slow = setup(44, {
+    queues: { 'acme/sales': { agents: 1, handleTimeSec: { mean: 600, sd: 0 } } },
+    customerPatienceSec: 30,
+    inboundCalls: [{ atMs: DAY_START + 1_000, tenant: 'acme', toNumber: '+18005550100', fromNumber: '+1' }, { atMs: DAY_START + 2_000, tenant: 'acme', toNumber: '+18005550100', fromNumber: '+2' }],
+  });
+  await slow.sim.start();
+  slow.clock.advanceTo(DAY_START + 2_000);
+  await slow.sim.send(route('inbound-1', 'sales'));
+  await slow.sim.send(route('inbound-2', 'sales'));
+  slow.clock.advanceTo(DAY_START + 32_000);
+  assert.deepEqual(eventsOf(slow.events, 'in:inbound-2'), [{ type: 'call_ended', dialKey: 'in:inbound-2', at: DAY_START + 32_000, talkSeconds: 0 }]);
+  assert.equal(slow.sim.queueStats('acme', 'sales')!.abandoned, 1);
+  slow.clock.runUntilIdle();
+  assert.deepEqual(eventsOf(slow.events, 'in:inbound-2').length, 1, 'nothing more for the caller who left');
+  assert.equal(slow.sim.availableAgents('acme', 'sales'), 1);
+});
+
+test('route_inbound: no queue ends the call at once; unknown queue or call fails; cancel takes a waiting caller out; malformed ones are refused', async () => {
+  const { clock, sim, events } = inboundSetup(47);
+  await sim.start();
+  clock.advanceTo(DAY_START + 180_000);
+  await sim.send(route('inbound-1'));
+  await sim.send(route('inbound-2', 'nowhere'));
+  await sim.send(route('inbound-9', 'sales'));
+  clock.advanceBy(0);
+  assert.deepEqual(eventsOf(events, 'in:inbound-1'), [{ type: 'call_ended', dialKey: 'in:inbound-1', at: DAY_START + 180_000, talkSeconds: 0 }]);
+  assert.deepEqual(eventsOf(events, 'in:inbound-2').map((e) => e.type), ['failed']);
+  assert.deepEqual(eventsOf(events, 'in:inbound-9').map((e) => e.type), ['failed'], 'never announced');
+  assert.equal(sim.availableAgents('acme', 'sales'), 1, 'none of these took the agent');
+
+  // inbound-3 takes the agent; a cancel of it hangs up, and the agent comes back after wrap-up.
+  await sim.send(route('inbound-3', 'sales'));
+  clock.advanceBy(10_000);
+  await sim.send({ type: 'cancel', dialKey: 'in:inbound-3' });
+  clock.advanceBy(0);
+  assert.deepEqual(eventsOf(events, 'in:inbound-3').map((e) => e.type), ['connected', 'call_ended']);
+  clock.runUntilIdle();
+  assert.equal(sim.availableAgents('acme', 'sales'), 1);
+  assert.equal(sim.snapshot().activeCalls, 0);
+
+  for (const [command, message] of [
+    [{ type: 'route_inbound', dialKey: 'in:x', tenant: 'acme' }, /needs callId and tenant/],
+    [{ type: 'route_inbound', dialKey: 'x', callId: 'inbound-1', tenant: 'acme' }, /dialKey must be "in:" \+ callId/],
+    [{ type: 'route_inbound', dialKey: 'in:inbound-1', callId: 'inbound-1', tenant: 'acme', queue: '' }, /queue must be a non-empty string/],
+    [{ type: 'route_inbound', dialKey: 'in:inbound-1', callId: 'inbound-1', tenant: 'acme', userData: [1] }, /userData must be an object/],
+  ] as const) {
+    await assert.rejects(sim.send(command as unknown as VoiceCommand), message);
+  }
+});
+
+test('route_inbound: a caller waiting in line is taken out by cancel and never connected later', async () => {
+  const { clock, sim, events } = inboundSetup(53);
+  await sim.start();
+  clock.advanceTo(DAY_START + 120_000);
+  await sim.send(route('inbound-1', 'sales'));
+  await sim.send(route('inbound-2', 'sales'));
+  clock.advanceBy(1_000);
+  await sim.send({ type: 'cancel', dialKey: 'in:inbound-2' });
+  clock.runUntilIdle();
+  assert.deepEqual(eventsOf(events, 'in:inbound-2').map((e) => [e.type, e.at]), [['call_ended', DAY_START + 121_000]]);
+  assert.deepEqual(eventsOf(events, 'in:inbound-1').map((e) => e.type), ['connected', 'call_ended']);
+  assert.equal(sim.availableAgents('acme', 'sales'), 1);
 });

@@ -25,7 +25,7 @@ export interface Availability {
 export class AvailabilityService {
   constructor(
     private readonly pool: pg.Pool,
-    private readonly clock: DbClock,
+    readonly clock: DbClock,
   ) {}
 
   async availability(tenant: Tenant, serviceName: string, params: AvailabilityParams): Promise<Availability> {

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { ensurePartitions, dropExpiredPartitions } from '../store/partition-store.ts';
 import { purgeIdempotencyKeys, purgeSlotBookings } from '../store/callback-store.ts';
+import { purgeCallInRequests } from '../store/call-in-store.ts';
 import type { DbClock } from '../store/db-clock.ts';
 import { MAX_HORIZON_DAYS } from '../domain/service-options.ts';
 
@@ -10,6 +11,9 @@ export interface MaintenanceReport {
   partitionsDropped: number;
   idempotencyKeysPurged: number;
   slotCountersPurged: number;
+  /** Call-in requests marked EXPIRED, and deleted by the same retention as callbacks. */
+  callInExpired: number;
+  callInPurged: number;
   clockOffsetMs: number;
 }
 
@@ -17,7 +21,8 @@ export interface MaintenanceReport {
  * Periodic housekeeping that any node may run (each step is idempotent and serialised in the
  * database): keep daily partitions ready for every bookable day, apply the 14-day retention by
  * dropping whole partitions, forget idempotency keys older than 24 h and slot counters of days
- * past retention, re-measure clock skew.
+ * past retention, mark expired call-in requests and delete those past retention, re-measure clock
+ * skew.
  */
 /** Told about every round, e.g. to move metrics. */
 export interface MaintenanceObserver {
@@ -53,8 +58,12 @@ export class Maintenance {
     const partitionsDropped = await dropExpiredPartitions(this.pool, this.retentionDays);
     const idempotencyKeysPurged = await purgeIdempotencyKeys(this.pool);
     const slotCountersPurged = await purgeSlotBookings(this.pool, this.retentionDays);
+    const callIn = await purgeCallInRequests(this.pool, this.retentionDays);
     const clockOffsetMs = await this.clock.sync(this.pool);
-    return { partitionsCreated, partitionsDropped, idempotencyKeysPurged, slotCountersPurged, clockOffsetMs };
+    return {
+      partitionsCreated, partitionsDropped, idempotencyKeysPurged, slotCountersPurged,
+      callInExpired: callIn.expired, callInPurged: callIn.deleted, clockOffsetMs,
+    };
   }
 
   start(): void {

@@ -14,6 +14,7 @@ import { ensureDemoTenant, type DemoCredentials } from './demo-seed.ts';
 import { buildApiApp } from '../http/api-app.ts';
 import { buildInternalApp } from '../http/internal-app.ts';
 import { createMetrics } from '../metrics/metrics.ts';
+import { startEngineRuntime, type EngineRuntime } from './engine-runtime.ts';
 
 export interface RunningGes {
   apiUrl: string;
@@ -54,6 +55,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
   const maintenance = new Maintenance(pool, clock, logger, config.RETENTION_DAYS, config.MAINTENANCE_INTERVAL_SEC * 1000, metrics);
   let shuttingDown = false;
   const apps: FastifyInstance[] = [];
+  let runtime: EngineRuntime | undefined;
   try {
     if (config.MIGRATE_ON_START) {
       const applied = await migrate(pool);
@@ -65,9 +67,12 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     const seed = config.DEMO_SEED === 'true' || (config.DEMO_SEED === 'auto' && embedded !== undefined);
     const demo = seed ? await ensureDemoTenant(pool, config.DATA_DIR) : undefined;
 
+    runtime = await startEngineRuntime(config, pool, clock, logger);
+    const callbackService = new CallbackService(pool, clock, metrics);
+    callbackService.attach(runtime.engine, (err) => logger.error({ err }, 'engine hook failed; the rebuild repairs the hot state'));
     const api = await buildApiApp({
       pool, logger, bodyLimitBytes: config.BODY_LIMIT_BYTES, apiKeyCacheSeconds: config.API_KEY_CACHE_SEC,
-      callbacks: new CallbackService(pool, clock, metrics), availability: new AvailabilityService(pool, clock), metrics,
+      callbacks: callbackService, availability: new AvailabilityService(pool, clock), metrics, engine: runtime.engine,
     });
     apps.push(api);
     const internal = await buildInternalApp({ pool, logger, isShuttingDown: () => shuttingDown, adminToken: config.ADMIN_TOKEN, metrics });
@@ -93,6 +98,8 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
           }
           await api.close();
           await internal.close();
+          // The engine finishes the work in hand; leases of what it claimed run out for other nodes.
+          await runtime?.stop();
           await pool.end();
           await embedded?.stop();
           logger.info('GES stopped');
@@ -103,6 +110,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
   } catch (err) {
     maintenance.stop();
     await Promise.allSettled(apps.map((a) => a.close()));
+    await runtime?.stop().catch(() => undefined);
     await pool.end().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     throw err;

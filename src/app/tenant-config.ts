@@ -8,9 +8,11 @@ import { withTransaction } from '../store/db.ts';
 import { createTenant, findTenantByName } from '../store/tenant-store.ts';
 import { listBusinessHours, listCapacityRules, upsertBusinessHours, upsertCapacityRule } from '../store/calendar-store.ts';
 import { listServices, upsertService } from '../store/service-store.ts';
+import { CallInGroupDoc, callInGroupDoc, parseCallInGroup } from '../domain/call-in/call-in-group.ts';
+import { listCallInGroups, sharedCallInNumber, upsertCallInGroup } from '../store/call-in-store.ts';
 
 /**
- * A tenant's declarative configuration: business hours, capacity rules and services, as written in
+ * A tenant's declarative configuration: business hours, capacity rules, services and call-in groups, as written in
  * a YAML or JSON file (`ges config apply/export`) or sent to the admin API. Applying is idempotent:
  * named items are created or replaced; items the document does not mention are left alone.
  */
@@ -24,6 +26,7 @@ export const TenantConfigDoc = Type.Object({
     capacityRule: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: 'Capacity rule name; null or absent: slotMinutes/slotCapacity options' })),
     options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   }, { additionalProperties: false }), { maxItems: 1000 })),
+  callInGroups: Type.Optional(Type.Array(CallInGroupDoc, { maxItems: 1000 })),
 }, { additionalProperties: false });
 export type TenantConfigDoc = Static<typeof TenantConfigDoc>;
 
@@ -32,6 +35,7 @@ export interface ApplyReport {
   businessHours: number;
   capacityRules: number;
   services: number;
+  callInGroups: number;
 }
 
 function duplicates(names: string[], what: string): void {
@@ -52,6 +56,8 @@ export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<
   duplicates((doc.businessHours ?? []).map((h) => h.name), 'businessHours');
   duplicates((doc.capacityRules ?? []).map((r) => r.name), 'capacityRule');
   duplicates((doc.services ?? []).map((s) => s.name), 'service');
+  duplicates((doc.callInGroups ?? []).map((g) => g.name), 'callInGroup');
+  const callInGroups = (doc.callInGroups ?? []).map((g) => parseCallInGroup(g));
   const serviceOptions = (doc.services ?? []).map((s) => {
     try {
       return parseServiceOptions(s.options ?? {});
@@ -82,7 +88,14 @@ export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<
         capacityRuleId: ref(s.capacityRule, ruleIds, 'capacityRule'),
       });
     }
-    return { tenantCreated, businessHours: doc.businessHours?.length ?? 0, capacityRules: doc.capacityRules?.length ?? 0, services: services.length };
+    for (const g of callInGroups) await upsertCallInGroup(tx, tenant.id, g);
+    // Checked after the upserts, so groups the document does not mention count too.
+    const shared = callInGroups.length > 0 ? await sharedCallInNumber(tx, tenant.id) : undefined;
+    if (shared) throw new GesError('GES_VALIDATION', `callInGroup ${shared.groups.join(' and ')}: dnis ${shared.dnis} is in more than one group (a call to it could not tell which group it is for)`);
+    return {
+      tenantCreated, businessHours: doc.businessHours?.length ?? 0, capacityRules: doc.capacityRules?.length ?? 0, services: services.length,
+      callInGroups: callInGroups.length,
+    };
   });
 }
 
@@ -90,7 +103,9 @@ export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<
 export async function exportTenantConfig(pool: pg.Pool, tenantName: string): Promise<TenantConfigDoc> {
   const tenant = await findTenantByName(pool, tenantName);
   if (!tenant) throw new GesError('GES_VALIDATION', `no tenant named ${tenantName}`);
-  const [hours, rules, services] = await Promise.all([listBusinessHours(pool, tenant.id), listCapacityRules(pool, tenant.id), listServices(pool, tenant.id)]);
+  const [hours, rules, services, groups] = await Promise.all([
+    listBusinessHours(pool, tenant.id), listCapacityRules(pool, tenant.id), listServices(pool, tenant.id), listCallInGroups(pool, tenant.id),
+  ]);
   return {
     tenant: tenant.name,
     businessHours: hours.map((h) => h.definition),
@@ -101,5 +116,6 @@ export async function exportTenantConfig(pool: pg.Pool, tenantName: string): Pro
       capacityRule: s.capacityRule?.name ?? null,
       options: parseServiceOptions(s.options),
     })),
+    callInGroups: groups.map(({ id: _id, ...g }) => callInGroupDoc(g)),
   };
 }

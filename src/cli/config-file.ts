@@ -109,5 +109,6 @@ export function formatConfig(doc: TenantConfigDoc, format: ConfigFormat): string
 export function describeApplyReport(tenant: string, report: ApplyReport): string {
   const n = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
   return `configuration of tenant ${tenant} applied${report.tenantCreated ? ' (tenant created)' : ''}: `
-    + `${n(report.businessHours, 'business hours', 'business hours')}, ${n(report.capacityRules, 'capacity rule', 'capacity rules')}, ${n(report.services, 'service', 'services')}`;
+    + `${n(report.businessHours, 'business hours', 'business hours')}, ${n(report.capacityRules, 'capacity rule', 'capacity rules')}, ${n(report.services, 'service', 'services')}`
+    + (report.callInGroups > 0 ? `, ${n(report.callInGroups, 'call-in group', 'call-in groups')}` : '');
 }

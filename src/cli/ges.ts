@@ -118,7 +118,7 @@ export function buildCli(config: () => Config): Command {
     for (const r of rows) console.log(`${r.name}  ${JSON.stringify(r.options)}`);
   });
 
-  const configCmd = program.command('config').description('apply or export a tenant configuration file: business hours, capacity rules, services (README "Configuration file")');
+  const configCmd = program.command('config').description('apply or export a tenant configuration file: business hours, capacity rules, services, call-in groups (README "Configuration file")');
   configCmd.command('apply <file>').description('create or replace what a .yaml, .yml or .json file names, all or nothing; items it does not mention are left alone')
     .action(async (file: string) => {
       const doc = await readConfigFile(file); // before opening the database: a bad file fails fast

@@ -30,10 +30,22 @@ export const ConfigSchema = Type.Object({
   MAINTENANCE_INTERVAL_SEC: Type.Integer({ minimum: 10, maximum: 86400, default: 3600, description: 'How often a node prepares daily partitions, applies retention and re-measures clock skew' }),
   SHUTDOWN_DELAY_SEC: Type.Integer({ minimum: 0, maximum: 120, default: 0, description: 'On SIGTERM, seconds to keep serving while readiness reports 503, so load balancers stop routing first (the Helm chart sets 5)' }),
   SECRETS_DIRS: Type.String({ default: '', description: 'Comma-separated folders whose files are read as settings' }),
+  REDIS_URL: Type.String({ default: '', description: 'Redis for the engine\'s hot state (redis://host:port); empty: in-process hot state (embedded, single node only)' }),
+  REDIS_CLUSTER_NODES: Type.String({ default: '', description: 'Comma-separated host:port seeds of a Redis Cluster; used instead of REDIS_URL when set' }),
+  REDIS_KEY_PREFIX: Type.String({ default: 'ges:', pattern: '^[A-Za-z0-9:_.-]{0,64}$', description: 'Prefix of every Redis key GES writes' }),
+  ENGINE_ENABLED: Type.Boolean({ default: true, description: 'Run the callback engine on this node (dispatch, dialing, retries); false for an API-only node' }),
+  ENGINE_POLL_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 2000, description: 'How often an idle engine asks Redis for due work (one command per poll, whatever the number of tenants)' }),
+  VOICE_PLATFORM: Type.Enum(['simulator'], { default: 'simulator', description: 'Voice platform adapter: the built-in contact-center simulator (a Redis-stream adapter for real platforms is in progress)' }),
+  SIMULATOR_AGENTS: Type.Integer({ minimum: 0, maximum: 1000, default: 3, description: 'Simulator: agents per callback service' }),
   ADMIN_TOKEN: Type.String({
     default: '',
     pattern: '^$|^[!-~]{16,512}$',
     description: 'Bearer token of the admin API on INTERNAL_PORT (16 to 512 visible ASCII characters); empty disables the admin API',
+  }),
+  CONSOLE_SESSION_IDLE_MIN: Type.Integer({ minimum: 1, maximum: 1440, default: 20, description: 'Minutes of inactivity after which a console session ends (as in GES: 20)' }),
+  CONSOLE_SECURE_COOKIE: Type.Enum(['auto', 'true', 'false'], {
+    default: 'auto',
+    description: 'Secure flag of the console session cookie: auto (when the request came over TLS), true (always: set it behind a TLS-terminating ingress), false',
   }),
 });
 

@@ -6,6 +6,7 @@ const PATTERN_HINTS: Record<string, string> = {
   '^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$': 'must be a time range HH:MM-HH:MM, e.g. 09:00-17:30',
   '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$': 'must be a time HH:MM, e.g. 09:00 (24:00 for the end of the day)',
   '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$': 'must be a date YYYY-MM-DD',
+  '^\\+[1-9][0-9]{1,14}$': 'must be a number in E.164 form, e.g. +442079460100 (quoted in YAML)',
 };
 
 /**

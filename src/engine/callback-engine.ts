@@ -84,7 +84,7 @@ export class CallbackEngine implements CallbackLifecycle {
 
   constructor(options: EngineOptions) {
     this.#o = {
-      pollMs: 1500, leaseMs: 30_000, batch: 200, sweepMs: 30_000, observer: {},
+      pollMs: 2000, leaseMs: 30_000, batch: 200, sweepMs: 30_000, observer: {},
       ...options,
     } as Required<Omit<EngineOptions, 'observer'>> & { observer: EngineObserver };
     this.#services = new ServiceDirectory(options.db);
@@ -372,9 +372,9 @@ export class CallbackEngine implements CallbackLifecycle {
       const watchdog = first === 'AGENT' ? WATCHDOG_SEC.RESERVING : WATCHDOG_SEC.DIALING;
       const now = this.#o.clock.nowMs();
       const id = await this.#o.hot.takeHead(tenantId, serviceId, free, now + watchdog * 1000);
+      if (id === 'paced') return;
       if (!id) {
-        const { waiting } = await this.#o.hot.counts(tenantId, serviceId);
-        if (waiting === 0) this.#activeServices.delete(serviceId);
+        this.#activeServices.delete(serviceId); // empty: nothing to sweep here until something joins
         return;
       }
       const row = await store.startAttempt(this.#o.db, id, first, watchdog, service.options.ttlSec, this.#o.clock.sqlNow());

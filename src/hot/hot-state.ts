@@ -54,9 +54,10 @@ export interface HotState {
   /**
    * Takes the head of a service's queue if fewer than `maxPending` callbacks are pending an agent;
    * the callback becomes pending and due at `watchdogAtMs`, atomically, so a node that dies right
-   * after taking it loses nothing. Returns its id.
+   * after taking it loses nothing. Returns its id, 'paced' when enough are pending, or undefined
+   * when the queue is empty.
    */
-  takeHead(tenantId: number, serviceId: number, maxPending: number, watchdogAtMs: number): Promise<string | undefined>;
+  takeHead(tenantId: number, serviceId: number, maxPending: number, watchdogAtMs: number): Promise<string | 'paced' | undefined>;
   /** The callback has an agent: it no longer counts against dial pacing. */
   agentFound(tenantId: number, serviceId: number, id: string): Promise<void>;
   /** An attempt ended without an agent; the callback waits in the queue again at `score`. */

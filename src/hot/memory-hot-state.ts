@@ -65,9 +65,9 @@ export class MemoryHotState implements HotState {
     for (const e of entries) q.add(e.id, e.score);
   }
 
-  async takeHead(tenantId: number, serviceId: number, maxPending: number, watchdogAtMs: number): Promise<string | undefined> {
+  async takeHead(tenantId: number, serviceId: number, maxPending: number, watchdogAtMs: number): Promise<string | 'paced' | undefined> {
     const pending = this.#pendingOf(tenantId, serviceId);
-    if (maxPending <= 0 || pending.size >= maxPending) return undefined;
+    if (maxPending <= 0 || pending.size >= maxPending) return 'paced';
     const head = this.#queueOf(tenantId, serviceId).popFirst();
     if (!head) return undefined;
     pending.add(head.member, head.score);

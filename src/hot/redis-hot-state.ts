@@ -22,7 +22,7 @@ type Client = Redis | Cluster;
 
 interface ScriptClient {
   claimDueBuffer(key: string, now: number, leaseMs: number, limit: number): Promise<Buffer[]>;
-  takeHeadBuffer(queue: string, pending: string, due: string, maxPending: number, watchdogAt: number): Promise<Buffer | null>;
+  takeHeadBuffer(queue: string, pending: string, due: string, maxPending: number, watchdogAt: number): Promise<Buffer | number | null>;
   requeue(queue: string, pending: string, due: string, id: Buffer, score: number): Promise<number>;
   pause(pending: string, due: string, id: Buffer, atMs: number): Promise<number>;
   finish(queue: string, pending: string, due: string, samples: string, id: Buffer, sample: string, kept: number): Promise<number>;
@@ -136,10 +136,11 @@ export class RedisHotState implements HotState {
   }
 
   /** 1 script (ZCARD, ZPOPMIN, ZADD, ZADD) + ZADD LT wake when a callback was taken. */
-  async takeHead(tenantId: number, serviceId: number, maxPending: number, watchdogAtMs: number): Promise<string | undefined> {
-    if (maxPending <= 0) return undefined;
+  async takeHead(tenantId: number, serviceId: number, maxPending: number, watchdogAtMs: number): Promise<string | 'paced' | undefined> {
+    if (maxPending <= 0) return 'paced';
     const m = await this.#scripts.takeHeadBuffer(this.#queue(tenantId, serviceId), this.#pending(tenantId, serviceId), this.#due(tenantId), maxPending, Math.ceil(watchdogAtMs));
-    if (!m) return undefined;
+    if (m === 0) return 'paced';
+    if (!m || typeof m === 'number') return undefined;
     await this.#redis.zadd(this.#wake, 'LT', Math.ceil(watchdogAtMs), String(tenantId));
     return memberToId(m);
   }

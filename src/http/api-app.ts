@@ -10,18 +10,26 @@ import { calendarRoutes } from './routes/calendar-routes.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { apiKeyAuth } from './api-key-auth.ts';
 import { callbackRoutes } from './routes/callback-routes.ts';
+import { callInRoutes } from './routes/call-in-routes.ts';
+import { CallInService } from '../app/call-in-service.ts';
 import { guardRequestBody } from './body-guard.ts';
+import { queueRoutes } from './routes/queue-routes.ts';
+import { QueueStatusService, type QueueWaitSource } from '../app/queue-status-service.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 
 export interface ApiAppDeps {
   pool: pg.Pool;
   callbacks: CallbackService;
   availability: AvailabilityService;
+  /** Click-To-Call-In; absent: one on `pool`, counted in `metrics`. */
+  callIn?: CallInService;
   logger: Logger;
   bodyLimitBytes: number;
   apiKeyCacheSeconds?: number;
   /** Where HTTP metrics are recorded; absent: nothing is recorded. */
   metrics?: Metrics;
+  /** The engine's wait estimates; absent (API-only tests): every wait is -1. */
+  engine?: QueueWaitSource;
 }
 
 /**
@@ -73,7 +81,10 @@ export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
     v3.addHook('preValidation', guardRequestBody);
     await v3.register(callbackRoutes(deps.callbacks));
     await v3.register(calendarRoutes(deps.availability));
+    await v3.register(queueRoutes(new QueueStatusService(deps.pool, deps.availability.clock, deps.engine)));
+    await v3.register(callInRoutes(deps.callIn ?? new CallInService(deps.pool, deps.metrics)));
   }, { prefix: '/engagement/v3' });
+
 
   return app;
 }

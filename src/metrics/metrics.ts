@@ -31,6 +31,8 @@ export interface Metrics {
   readonly httpFailedRequests: Counter<'method' | 'route' | 'status'>;
   readonly httpDuration: Histogram<'method' | 'route'>;
   readonly callbacksCreated: Counter<'tenant' | 'service' | 'type'>;
+  readonly callInRequestsCreated: Counter<'tenant'>;
+  readonly callInInboundCalls: Counter<'result'>;
   readonly databaseUp: Gauge;
   readonly migrationsPending: Gauge;
   readonly buildInfo: Gauge<'version'>;
@@ -41,6 +43,10 @@ export interface Metrics {
   observeHttp(method: string, route: string | undefined, status: number, seconds: number): void;
   /** Counts a callback really created (never an idempotent replay). */
   callbackCreated(event: { tenant: string; service: string; type: CallbackType }): void;
+  /** Counts a Click-To-Call-In request created. */
+  callInCreated(event: { tenant: string }): void;
+  /** Counts an inbound call the call-in router handled, by result. */
+  inboundCallRouted(event: { result: 'matched' | 'unmatched' | 'failed' }): void;
   /** Sets the health gauges from a check made elsewhere (the readiness probe). */
   setDatabaseHealth(up: boolean, pendingMigrations?: number): void;
   /** Records a maintenance round (retention, partitions, clock skew), or its failure. */
@@ -80,6 +86,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: 'ges_callbacks_created',
     help: 'Callbacks created (idempotent replays excluded), by tenant name, service name and type',
     labelNames: ['tenant', 'service', 'type'] as const,
+    registers,
+  });
+  const callInRequestsCreated = new Counter({
+    name: 'ges_callin_created',
+    help: 'Click-To-Call-In requests created, by tenant name',
+    labelNames: ['tenant'] as const,
+    registers,
+  });
+  const callInInboundCalls = new Counter({
+    name: 'ges_callin_inbound_calls_total',
+    help: 'Inbound calls seen by the call-in router, by result (matched, unmatched, failed)',
+    labelNames: ['result'] as const,
     registers,
   });
 
@@ -139,7 +157,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   }
 
   return {
-    registry, httpRequests, httpFailedRequests, httpDuration, callbacksCreated, databaseUp, migrationsPending, buildInfo,
+    registry, httpRequests, httpFailedRequests, httpDuration, callbacksCreated, callInRequestsCreated, callInInboundCalls, databaseUp, migrationsPending, buildInfo,
     maintenanceRuns, partitionsDropped, clockSkew,
     maintenanceDone({ partitionsDropped: dropped, clockOffsetMs }) {
       maintenanceRuns.inc({ result: 'ok' });
@@ -158,6 +176,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     callbackCreated({ tenant, service, type }) {
       callbacksCreated.inc({ tenant, service, type });
+    },
+    callInCreated({ tenant }) {
+      callInRequestsCreated.inc({ tenant });
+    },
+    inboundCallRouted({ result }) {
+      callInInboundCalls.inc({ result });
     },
     setDatabaseHealth,
   };

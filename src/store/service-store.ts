@@ -71,3 +71,10 @@ export async function findServiceByNames(db: Queryable, tenantName: string, serv
   );
   return rows[0];
 }
+
+/** Every service as the voice platform names its queue: `tenant/service`. */
+export async function allServiceQueues(db: Queryable): Promise<{ tenant: string; service: string }[]> {
+  const { rows } = await db.query<{ tenant: string; service: string }>(
+    'SELECT t.name AS tenant, s.name AS service FROM callback_service s JOIN tenant t ON t.id = s.tenant_id ORDER BY 1, 2');
+  return rows;
+}

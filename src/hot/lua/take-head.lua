@@ -7,7 +7,8 @@
 -- KEYS[3]  the tenant's due index
 -- ARGV[1]  most callbacks pending at once
 -- ARGV[2]  watchdog time (epoch ms)
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then return false end
+-- Returns the id, 0 when pacing holds the queue back, or nil when the queue is empty.
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then return 0 end
 local head = redis.call('ZPOPMIN', KEYS[1])
 if #head == 0 then return false end
 redis.call('ZADD', KEYS[2], head[2], head[1])

@@ -1,0 +1,84 @@
+import { Cluster, Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.ts';
+import type { DbClock } from '../store/db-clock.ts';
+import { allServiceQueues } from '../store/service-store.ts';
+import type { HotState } from '../hot/hot-state.ts';
+import { MemoryHotState } from '../hot/memory-hot-state.ts';
+import { RedisHotState } from '../hot/redis-hot-state.ts';
+import type { VoicePort } from '../voice/voice-port.ts';
+import { SimClock } from '../voice/simulator/sim-clock.ts';
+import { ContactCenterSimulator } from '../voice/simulator/contact-center-simulator.ts';
+import { CallbackEngine, type EngineObserver } from '../engine/callback-engine.ts';
+import { databaseEngineClock } from '../engine/engine-clock.ts';
+import { CallInRouter } from './call-in-router.ts';
+
+export interface EngineRuntime {
+  engine: CallbackEngine;
+  hot: HotState;
+  voice: VoicePort;
+  redis: Redis | Cluster | undefined;
+  /** Whether Redis answers (always true for the in-process hot state). */
+  redisUp(): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+/** The Redis client the settings ask for, or none (in-process hot state). */
+export function connectRedisFromConfig(config: Config): Redis | Cluster | undefined {
+  if (config.REDIS_CLUSTER_NODES) {
+    const nodes = config.REDIS_CLUSTER_NODES.split(',').map((n) => {
+      const [host, port] = n.trim().split(':');
+      return { host: host!, port: Number(port ?? 6379) };
+    });
+    return new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 3 } });
+  }
+  if (config.REDIS_URL) return new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  return undefined;
+}
+
+/**
+ * Builds the engine side of a node from the settings: the hot state (Redis, Redis Cluster, or in
+ * process), the voice platform (the built-in simulator, with SIMULATOR_AGENTS agents on every
+ * service that exists at start, on real time so the demo can be watched), and the engine on the
+ * database clock.
+ */
+export async function startEngineRuntime(config: Config, pool: pg.Pool, dbClock: DbClock, logger: Logger, observer?: EngineObserver): Promise<EngineRuntime> {
+  const redis = connectRedisFromConfig(config);
+  const hot: HotState = redis ? new RedisHotState(redis, config.REDIS_KEY_PREFIX) : new MemoryHotState();
+  let voice: VoicePort;
+  let simClock: SimClock | undefined;
+  {
+    simClock = new SimClock(Date.now());
+    const queues = Object.fromEntries((await allServiceQueues(pool)).map((q) => [
+      `${q.tenant}/${q.service}`, { agents: config.SIMULATOR_AGENTS, handleTimeSec: { mean: 90, sd: 30 }, wrapUpSec: 5 },
+    ]));
+    voice = new ContactCenterSimulator({ seed: Date.now(), clock: simClock, queues });
+    simClock.startRealTime(1);
+  }
+  const engine = new CallbackEngine({ db: pool, hot, voice, clock: databaseEngineClock(dbClock), logger, pollMs: config.ENGINE_POLL_MS, observer });
+  // Any node may receive an inbound call, so call-in matching runs whether or not the engine does.
+  const callIn = new CallInRouter(pool, voice, logger.child({ component: 'call-in' }));
+  callIn.start();
+  await voice.start();
+  if (config.ENGINE_ENABLED) await engine.start();
+  return {
+    engine, hot, voice, redis,
+    async redisUp() {
+      if (!redis) return true;
+      try {
+        return (await redis.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+    async stop() {
+      await engine.stop();
+      await callIn.stop({ timeoutMs: 5000 });
+      await voice.stop();
+      simClock?.stopRealTime();
+      await hot.close();
+      redis?.disconnect();
+    },
+  };
+}
