@@ -57,7 +57,7 @@ async function world(hot: HotState, agents = { sales: 3, support: 2 }): Promise<
     customerPatienceSec: 600,
   });
   const engineClock = simulatedEngineClock(clock);
-  const engine = new CallbackEngine({ db: db.pool, hot, voice: sim, clock: engineClock, logger: createLogger('silent'), pollMs: 1000, sweepMs: 10_000 });
+  const engine = new CallbackEngine({ db: db.pool, hot, voice: sim, clock: engineClock, logger: createLogger('silent'), pollMs: 1000, sweepMs: 10_000, observer: undefined });
   db.clock.__test__pretendNow(clock.now());
   const callbacks = new CallbackService(db.pool, db.clock);
   callbacks.attach(engine, (err) => { throw err; });

@@ -86,6 +86,8 @@ export class CallbackEngine implements CallbackLifecycle {
     this.#o = {
       pollMs: 2000, leaseMs: 30_000, batch: 200, sweepMs: 30_000, observer: {},
       ...options,
+      // An explicit `observer: undefined` must not erase the empty default.
+      observer: options.observer ?? {},
     } as Required<Omit<EngineOptions, 'observer'>> & { observer: EngineObserver };
     this.#services = new ServiceDirectory(options.db);
     this.#waits = new WaitView(options.hot, options.voice, () => options.clock.nowMs());
