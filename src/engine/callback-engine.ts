@@ -84,7 +84,7 @@ export class CallbackEngine implements CallbackLifecycle {
 
   constructor(options: EngineOptions) {
     this.#o = {
-      pollMs: 2000, leaseMs: 30_000, batch: 200, sweepMs: 30_000, observer: {},
+      pollMs: 2000, leaseMs: 30_000, batch: 200, sweepMs: 30_000,
       ...options,
       // An explicit `observer: undefined` must not erase the empty default.
       observer: options.observer ?? {},
