@@ -101,21 +101,6 @@ function contract(name: string, make: () => Promise<{ hot: HotState; done: () =>
       }
     });
 
-    test('clearTenant forgets one tenant only', async () => {
-      const { hot, done } = await make();
-      try {
-        const [a, b] = ids(2);
-        await hot.enqueue(5, 1, [{ id: a!, score: 1 }]);
-        await hot.enqueue(6, 1, [{ id: b!, score: 1 }]);
-        await hot.setDue(5, [{ id: a!, atMs: 1 }]);
-        await hot.clearTenant(5, [1]);
-        assert.deepEqual(await hot.counts(5, 1), { waiting: 0, pending: 0 });
-        assert.deepEqual(await hot.counts(6, 1), { waiting: 1, pending: 0 });
-        assert.deepEqual(await hot.claimDue(5, 1e12, 1, 10), []);
-      } finally {
-        await done();
-      }
-    });
   });
 }
 

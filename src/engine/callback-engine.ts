@@ -38,7 +38,6 @@ export interface EngineObserver {
   transition?(e: { tenant: string; service: string; to: string; reason?: CompletionReason }): void;
   dialOutcome?(e: { tenant: string; service: string; outcome: string }): void;
   dispatchLateness?(e: { tenant: string; seconds: number }): void;
-  prediction?(e: { tenant: string; service: string; predictedSec: number; actualSec: number }): void;
 }
 
 export interface EngineOptions {
@@ -65,7 +64,7 @@ export interface EngineOptions {
  *
  * Work arrives three ways: due entries (scheduled callbacks becoming QUEUED, ends of retry pauses,
  * watchdogs), the queues (dispatched when agents are free), and platform events (each moves one
- * attempt one step). See docs/ENGINE.md.
+ * attempt one step). docs/ENGINE.md describes the design.
  */
 export class CallbackEngine implements CallbackLifecycle {
   readonly #o: Required<Omit<EngineOptions, 'observer'>> & { observer: EngineObserver };
@@ -571,8 +570,10 @@ export class CallbackEngine implements CallbackLifecycle {
 
   // ---- plumbing -------------------------------------------------------------------------------------
 
-  #scoreOf(row: EngineRow): number {
-    return queueScore(scoreInput(row), 60);
+  /** The queue score with the service's own priority step, as when the callback joined its queue. */
+  async #scoreOf(row: EngineRow): Promise<number> {
+    const service = await this.#services.byId(row.serviceId);
+    return queueScore(scoreInput(row), service?.options.priorityStepSec ?? 60);
   }
 
   async #send(command: VoiceCommand): Promise<void> {

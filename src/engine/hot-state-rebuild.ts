@@ -19,7 +19,7 @@ const PAGE = 2000;
  * its queue for a waiting one). Only adds, never clears: it runs while other nodes keep working,
  * and an entry made stale meanwhile is dropped when the engine meets it. Idempotent.
  */
-export async function rebuildHotState(db: Queryable, hot: HotState, scoreOf: (row: EngineRow) => number): Promise<RebuildCounts> {
+export async function rebuildHotState(db: Queryable, hot: HotState, scoreOf: (row: EngineRow) => Promise<number>): Promise<RebuildCounts> {
   const counts: RebuildCounts = { scheduled: 0, queued: 0, retrying: 0, inFlight: 0, services: new Map() };
   let after: string | null = null;
   for (;;) {
@@ -32,7 +32,7 @@ export async function rebuildHotState(db: Queryable, hot: HotState, scoreOf: (ro
       if (r.state === 'QUEUED' && r.phase === 'WAITING') {
         const key = `${r.tenantId}:${r.serviceId}`;
         const q = queues.get(key) ?? { tenantId: r.tenantId, serviceId: r.serviceId, entries: [] };
-        q.entries.push({ id: r.id, score: scoreOf(r) });
+        q.entries.push({ id: r.id, score: await scoreOf(r) });
         queues.set(key, q);
         counts.services.set(r.serviceId, r.tenantId);
         counts.queued++;

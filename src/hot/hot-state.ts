@@ -75,8 +75,6 @@ export interface HotState {
 
   /** Marks the index intact (after a rebuild); wakeups() reports intact until the store is lost. */
   markIntact(): Promise<void>;
-  /** Forgets everything of one tenant (used by rebuild before refilling it). */
-  clearTenant(tenantId: number, serviceIds: readonly number[]): Promise<void>;
   close(): Promise<void>;
 }
 

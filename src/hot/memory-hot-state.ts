@@ -122,15 +122,6 @@ export class MemoryHotState implements HotState {
     this.#intact = true;
   }
 
-  async clearTenant(tenantId: number, serviceIds: readonly number[]): Promise<void> {
-    this.#due.delete(tenantId);
-    for (const s of serviceIds) {
-      this.#queues.delete(`${tenantId}:${s}`);
-      this.#pending.delete(`${tenantId}:${s}`);
-    }
-    this.#wake.delete(String(tenantId));
-  }
-
   /** Forgets everything, as a flushed Redis would (tests of the rebuild). */
   flush(): void {
     this.#due.clear();

@@ -189,13 +189,6 @@ export class RedisHotState implements HotState {
     await this.#redis.zadd(this.#wake, '-inf', SENTINEL);
   }
 
-  async clearTenant(tenantId: number, serviceIds: readonly number[]): Promise<void> {
-    // One key per DEL: on a Cluster these share a slot anyway, and single-key calls stay portable.
-    const keys = [this.#due(tenantId), ...serviceIds.flatMap((s) => [this.#queue(tenantId, s), this.#pending(tenantId, s)])];
-    for (const key of keys) await this.#redis.del(key);
-    await this.#redis.zrem(this.#wake, String(tenantId));
-  }
-
   async close(): Promise<void> {
     // The connection belongs to the caller.
   }

@@ -596,38 +596,35 @@ export async function extendWatchdog(db: Queryable, id: string, attempt: number,
 }
 
 /** Ends an attempt that did not reach an agent; the callback pauses until `retryAt`, out of its queue. */
-export async function pauseForRetry(
+export function pauseForRetry(
   db: Queryable, id: string, attempt: number, from: readonly AttemptPhase[], retryAt: Date, detail: string, now: Date | null,
 ): Promise<EngineRow | undefined> {
-  const rows = await engineQuery(db,
-    `WITH upd AS (
-       UPDATE callback SET phase = ${PHASES.RETRY_WAIT}, state = ${STATES.QUEUED}, due_at = $4, updated_at = ${NOW}
-        WHERE id = $1 AND attempt = $2 AND phase = ANY($3::smallint[]) AND state IN (${STATES.QUEUED}, ${STATES.ROUTING})
-        RETURNING *
-     ), ev AS (
-       INSERT INTO callback_event (desired_at, at, callback_id, kind, state, attempt, detail)
-       SELECT desired_at, ${NOW}, id, ${EVENT_KIND.DIAL}, state, attempt, $5 FROM upd
-     )
-     SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
-    [id, attempt, from.map((p) => PHASES[p]), retryAt, detail], now);
-  return rows[0];
+  return endAttemptWithoutAgent(db, id, attempt, from, 'RETRY_WAIT', retryAt, 'DIAL', detail, now);
 }
 
 /** Puts an attempt that never dialed (no agent could be reserved) back in its queue at once. */
-export async function returnToQueue(
+export function returnToQueue(
   db: Queryable, id: string, attempt: number, from: readonly AttemptPhase[], detail: string, now: Date | null,
+): Promise<EngineRow | undefined> {
+  return endAttemptWithoutAgent(db, id, attempt, from, 'WAITING', null, 'STATE', detail, now);
+}
+
+/** The callback is QUEUED again after an attempt ended before an agent took it: waiting, or pausing until `dueAt`. */
+async function endAttemptWithoutAgent(
+  db: Queryable, id: string, attempt: number, from: readonly AttemptPhase[], to: 'WAITING' | 'RETRY_WAIT', dueAt: Date | null,
+  kind: 'STATE' | 'DIAL', detail: string, now: Date | null,
 ): Promise<EngineRow | undefined> {
   const rows = await engineQuery(db,
     `WITH upd AS (
-       UPDATE callback SET phase = ${PHASES.WAITING}, state = ${STATES.QUEUED}, due_at = NULL, updated_at = ${NOW}
+       UPDATE callback SET phase = $4, state = ${STATES.QUEUED}, due_at = $5, updated_at = ${NOW}
         WHERE id = $1 AND attempt = $2 AND phase = ANY($3::smallint[]) AND state IN (${STATES.QUEUED}, ${STATES.ROUTING})
         RETURNING *
      ), ev AS (
        INSERT INTO callback_event (desired_at, at, callback_id, kind, state, attempt, detail)
-       SELECT desired_at, ${NOW}, id, ${EVENT_KIND.STATE}, state, attempt, $4 FROM upd
+       SELECT desired_at, ${NOW}, id, $6, state, attempt, $7 FROM upd
      )
      SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
-    [id, attempt, from.map((p) => PHASES[p]), detail], now);
+    [id, attempt, from.map((p) => PHASES[p]), PHASES[to], dueAt, EVENT_KIND[kind], detail], now);
   return rows[0];
 }
 
