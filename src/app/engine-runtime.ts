@@ -13,6 +13,7 @@ import { ContactCenterSimulator } from '../voice/simulator/contact-center-simula
 import { CallbackEngine, type EngineObserver } from '../engine/callback-engine.ts';
 import { databaseEngineClock } from '../engine/engine-clock.ts';
 import { CallInRouter } from './call-in-router.ts';
+import { RedisStreamVoicePort } from '../voice/redis-stream/redis-stream-voice-port.ts';
 
 export interface EngineRuntime {
   engine: CallbackEngine;
@@ -48,7 +49,10 @@ export async function startEngineRuntime(config: Config, pool: pg.Pool, dbClock:
   const hot: HotState = redis ? new RedisHotState(redis, config.REDIS_KEY_PREFIX) : new MemoryHotState();
   let voice: VoicePort;
   let simClock: SimClock | undefined;
-  {
+  if (config.VOICE_PLATFORM === 'redis-stream') {
+    if (!redis) throw new Error('VOICE_PLATFORM=redis-stream needs REDIS_URL or REDIS_CLUSTER_NODES');
+    voice = new RedisStreamVoicePort(redis, { prefix: config.REDIS_KEY_PREFIX, logger });
+  } else {
     simClock = new SimClock(Date.now());
     const queues = Object.fromEntries((await allServiceQueues(pool)).map((q) => [
       `${q.tenant}/${q.service}`, { agents: config.SIMULATOR_AGENTS, handleTimeSec: { mean: 90, sd: 30 }, wrapUpSec: 5 },

@@ -35,7 +35,7 @@ export const ConfigSchema = Type.Object({
   REDIS_KEY_PREFIX: Type.String({ default: 'ges:', pattern: '^[A-Za-z0-9:_.-]{0,64}$', description: 'Prefix of every Redis key GES writes' }),
   ENGINE_ENABLED: Type.Boolean({ default: true, description: 'Run the callback engine on this node (dispatch, dialing, retries); false for an API-only node' }),
   ENGINE_POLL_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 2000, description: 'How often an idle engine asks Redis for due work (one command per poll, whatever the number of tenants)' }),
-  VOICE_PLATFORM: Type.Enum(['simulator'], { default: 'simulator', description: 'Voice platform adapter: the built-in contact-center simulator (a Redis-stream adapter for real platforms is in progress)' }),
+  VOICE_PLATFORM: Type.Enum(['simulator', 'redis-stream'], { default: 'simulator', description: 'Voice platform adapter: the built-in contact-center simulator, or a real platform over Redis streams (docs/VOICE-CONTRACT.md)' }),
   SIMULATOR_AGENTS: Type.Integer({ minimum: 0, maximum: 1000, default: 3, description: 'Simulator: agents per callback service' }),
   ADMIN_TOKEN: Type.String({
     default: '',

@@ -1,0 +1,185 @@
+/**
+ * Agent presence as every GES node sees it. Presence is not work to share out but state each node
+ * must know (the engine asks availableAgents() synchronously, on any node), so it does not go
+ * through a consumer group: the platform keeps a hash of the agents ready now and announces every
+ * change on a presence stream; each node loads the hash once and then follows the stream with a
+ * plain XREAD, keeping its own copy in memory.
+ *
+ * - Snapshot: one MULTI reads the last id of the stream and the hash together (same hash tag), so
+ *   following the stream from that id misses nothing and replays nothing older than the snapshot.
+ * - Changes are absolute (agent X ready / not ready), so replaying one is harmless.
+ * - Liveness: the platform writes a heartbeat every `intervalMs`; presence counts for 3 intervals
+ *   after the last one this node saw, then reads as no agent (a platform that died does not leave
+ *   its agents "free" on every node). A `presence_reset` forgets everything.
+ * - After a read error (Redis restarted, connection lost) the node reloads the snapshot, since
+ *   changes may have been missed.
+ * - Cost: one XREAD per heartbeat (or per `blockMs` when the platform is silent).
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { presenceDecoder, type AgentPresenceEvent } from './voice-contract.ts';
+import { backoffMs, blockingConnection, entriesOfReadReply, entryList, errorMessage, hashReply, type RedisClient } from './redis-client.ts';
+import type { VoiceStreamKeys } from './voice-stream-keys.ts';
+
+/** Hash field holding the platform's last heartbeat (agent fields are JSON arrays, so no clash). */
+export const HEARTBEAT_FIELD = '@heartbeat';
+
+/** Presence counts for this many heartbeat intervals after the last heartbeat. */
+export const HEARTBEAT_LIVES = 3;
+
+/** The hash field of an agent of a queue: a JSON array, so no name can make two fields collide. */
+export function presenceField(tenant: string, queue: string, agentId: string): string {
+  return JSON.stringify([tenant, queue, agentId]);
+}
+
+export interface AgentPresenceOptions {
+  readonly client: RedisClient;
+  readonly keys: VoiceStreamKeys;
+  readonly consumer: string;
+  readonly blockMs: number;
+  readonly count: number;
+  readonly logger: Logger;
+  /** Receives every agent_ready / agent_not_ready seen on the stream (not those of the snapshot). */
+  deliver(event: AgentPresenceEvent): Promise<void>;
+}
+
+interface Session {
+  active: boolean;
+  readonly abort: AbortController;
+  readonly blocking: RedisClient;
+  loop: Promise<void> | undefined;
+}
+
+export class AgentPresence {
+  readonly #o: AgentPresenceOptions;
+  /** Ready agent ids by queue key (JSON [tenant, queue]). */
+  readonly #ready = new Map<string, Set<string>>();
+  /** performance.now() of the last heartbeat seen, and its interval. */
+  #beat: { at: number; intervalMs: number } | undefined;
+  #lastId = '0-0';
+  #session: Session | undefined;
+
+  constructor(options: AgentPresenceOptions) {
+    this.#o = options;
+  }
+
+  /** Free agents of the queue as last reported, or 0 when stopped or the platform is silent. */
+  available(tenant: string, queue: string): number {
+    if (this.#session === undefined || !this.#alive()) return 0;
+    return this.#ready.get(queueKey(tenant, queue))?.size ?? 0;
+  }
+
+  async start(): Promise<void> {
+    if (this.#session !== undefined) return;
+    await this.#loadSnapshot();
+    const blocking = blockingConnection(this.#o.client, `${this.#o.consumer}:presence`);
+    blocking.on('error', (error: unknown) => this.#o.logger.debug({ stream: 'presence', err: errorMessage(error) }, 'blocking connection error'));
+    const session: Session = { active: true, abort: new AbortController(), blocking, loop: undefined };
+    this.#session = session;
+    session.loop = this.#readLoop(session);
+  }
+
+  async stop(): Promise<void> {
+    const session = this.#session;
+    if (session === undefined) return;
+    this.#session = undefined;
+    session.active = false;
+    session.abort.abort();
+    session.blocking.disconnect();
+    await session.loop;
+  }
+
+  #alive(): boolean {
+    return this.#beat !== undefined && performance.now() - this.#beat.at <= HEARTBEAT_LIVES * this.#beat.intervalMs;
+  }
+
+  async #loadSnapshot(): Promise<void> {
+    const { keys } = this.#o;
+    const results = await this.#o.client.multi().call('XREVRANGE', keys.presenceChanges, '+', '-', 'COUNT', '1').call('HGETALL', keys.presenceReady).exec();
+    if (results === null) throw new Error('presence snapshot transaction was aborted');
+    for (const [error] of results) if (error) throw error;
+    const last = entryList(results[0]?.[1])[0];
+    const hash = hashReply(results[1]?.[1]);
+    this.#ready.clear();
+    this.#beat = undefined;
+    for (const [field, value] of hash) {
+      if (field === HEARTBEAT_FIELD) {
+        const intervalMs = Number((safeJson(value) as { intervalMs?: unknown } | undefined)?.intervalMs);
+        // The hash outlives the platform by at most 3 intervals (its TTL), so a heartbeat field
+        // present now means "alive as of now".
+        if (Number.isFinite(intervalMs) && intervalMs > 0) this.#beat = { at: performance.now(), intervalMs };
+        continue;
+      }
+      const agent = safeJson(field);
+      if (!Array.isArray(agent) || agent.length !== 3) continue;
+      const [tenant, queue, agentId] = agent as unknown[];
+      if (typeof tenant === 'string' && typeof queue === 'string' && typeof agentId === 'string') this.#set(tenant, queue, agentId, true);
+    }
+    this.#lastId = last?.id ?? '0-0';
+  }
+
+  async #readLoop(session: Session): Promise<void> {
+    const o = this.#o;
+    let failures = 0;
+    while (session.active) {
+      try {
+        if (failures > 0) await this.#loadSnapshot();
+        const reply = await session.blocking.call('XREAD', 'COUNT', String(o.count), 'BLOCK', String(o.blockMs), 'STREAMS', o.keys.presenceChanges, this.#lastId);
+        failures = 0;
+        for (const entry of entriesOfReadReply(reply)) {
+          this.#lastId = entry.id;
+          const decoded = presenceDecoder.decode(entry.fields);
+          if (!decoded.ok) {
+            o.logger.warn({ stream: 'presence', id: entry.id, reason: decoded.reason }, 'malformed presence entry dropped');
+            continue;
+          }
+          const body = decoded.value;
+          switch (body.type) {
+            case 'presence_heartbeat':
+              this.#beat = { at: performance.now(), intervalMs: body.intervalMs };
+              break;
+            case 'presence_reset':
+              this.#ready.clear();
+              this.#beat = undefined;
+              break;
+            case 'agent_ready':
+            case 'agent_not_ready':
+              this.#set(body.tenant, body.queue, body.agentId, body.type === 'agent_ready');
+              await o.deliver(body).catch((error: unknown) => o.logger.warn({ stream: 'presence', err: errorMessage(error) }, 'presence event handler failed'));
+              break;
+          }
+        }
+      } catch (error) {
+        if (!session.active) break;
+        failures += 1;
+        o.logger.warn({ stream: 'presence', err: errorMessage(error), failures }, 'presence read failed; reloading the snapshot');
+        await delay(backoffMs(failures), undefined, { signal: session.abort.signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  #set(tenant: string, queue: string, agentId: string, ready: boolean): void {
+    const key = queueKey(tenant, queue);
+    let agents = this.#ready.get(key);
+    if (ready) {
+      if (agents === undefined) this.#ready.set(key, (agents = new Set()));
+      agents.add(agentId);
+    } else {
+      agents?.delete(agentId);
+      if (agents?.size === 0) this.#ready.delete(key);
+    }
+  }
+}
+
+function queueKey(tenant: string, queue: string): string {
+  return JSON.stringify([tenant, queue]);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,291 @@
+/**
+ * The wire contract between GES and a telephony platform over Redis streams: the JSON Schema of
+ * every command and every event, and how one travels in a stream entry. docs/VOICE-CONTRACT.md
+ * prints these very schemas (its schema section is generated from this module and a test checks
+ * it is current), so a platform team reads exactly what the adapter enforces.
+ *
+ * Every entry has three fields: `v` (contract version, "1"), `type` (a copy of the body's type,
+ * so `redis-cli XRANGE` is readable and a platform can route without parsing) and `data` (the JSON
+ * body). Bodies are closed (`additionalProperties: false`): a field added later comes with a new
+ * contract version rather than being silently ignored, so a misspelt optional field is caught.
+ */
+import { Type, type Static, type TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { Value } from 'typebox/value';
+import type { DialFailure, VoiceCommand, VoiceEvent } from '../voice-port.ts';
+
+export const VOICE_CONTRACT_VERSION = '1';
+
+/** Field names of a stream entry, in the order they are written. */
+export const ENTRY_FIELDS = Object.freeze({ version: 'v', type: 'type', data: 'data' } as const);
+
+// ---- Building blocks -----------------------------------------------------------------------------
+
+const Id = (description: string) => Type.String({ minLength: 1, maxLength: 256, description });
+const DialKey = Id('The attempt: `<callbackId>:<attempt>` for outbound, `in:<callId>` for a routed inbound call. Idempotency key of every command.');
+const Tenant = Id('Tenant (contact center) name, as in GES.');
+const Queue = Id('Queue (GES service) name within the tenant.');
+const AgentId = Id('Platform agent id.');
+const CallId = Id('Platform id of an inbound call, unique per platform.');
+const At = Type.Integer({ minimum: 0, description: 'When it happened on the platform, epoch milliseconds.' });
+const closed = { additionalProperties: false } as const;
+
+// ---- Commands (GES → platform, command stream) ---------------------------------------------------
+
+export const DialCommandSchema = Type.Object(
+  {
+    type: Type.Literal('dial'),
+    dialKey: DialKey,
+    tenant: Tenant,
+    queue: Queue,
+    phone: Type.String({ minLength: 1, maxLength: 64, description: 'Number to call, E.164 as GES stored it.' }),
+    agentId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Agent-first: the agent reserved for this attempt places the call.' })),
+  },
+  { ...closed, title: 'dial', description: 'Place the outbound call of one attempt. A platform that has seen the dialKey before must not dial again.' },
+);
+
+export const ConnectCommandSchema = Type.Object(
+  {
+    type: Type.Literal('connect'),
+    dialKey: DialKey,
+    agentId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The agent to bridge to (held for the attempt, or free); absent: the agent held for this dialKey.' })),
+  },
+  { ...closed, title: 'connect', description: 'Bridge the answered customer of the attempt to an agent.' },
+);
+
+export const ReserveAgentCommandSchema = Type.Object(
+  { type: Type.Literal('reserve_agent'), dialKey: DialKey, tenant: Tenant, queue: Queue },
+  { ...closed, title: 'reserve_agent', description: 'Hold a free agent of the queue for the attempt; answered by agent_reserved or no_agent. A repeat answers with the agent already held.' },
+);
+
+export const ReleaseAgentCommandSchema = Type.Object(
+  { type: Type.Literal('release_agent'), dialKey: DialKey, agentId: AgentId },
+  { ...closed, title: 'release_agent', description: 'Give back the agent held for the attempt without a call.' },
+);
+
+export const CancelCommandSchema = Type.Object(
+  { type: Type.Literal('cancel'), dialKey: DialKey },
+  { ...closed, title: 'cancel', description: 'Abandon the attempt: stop dialing, or hang up the call.' },
+);
+
+export const RouteInboundCommandSchema = Type.Object(
+  {
+    type: Type.Literal('route_inbound'),
+    dialKey: DialKey,
+    callId: CallId,
+    tenant: Tenant,
+    queue: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Queue whose next free agent takes the call; absent when GES matched no call-in request (the platform plays its default treatment).' })),
+    userData: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'userData of the matched call-in request, attached to the call.' })),
+  },
+  { ...closed, title: 'route_inbound', description: 'Route an inbound call announced by inbound_call. Keyed `in:<callId>`: its connected / call_ended events carry that dialKey.' },
+);
+
+export const COMMAND_SCHEMAS = Object.freeze({
+  dial: DialCommandSchema,
+  connect: ConnectCommandSchema,
+  reserve_agent: ReserveAgentCommandSchema,
+  release_agent: ReleaseAgentCommandSchema,
+  cancel: CancelCommandSchema,
+  route_inbound: RouteInboundCommandSchema,
+});
+
+// ---- Events (platform → GES) ----------------------------------------------------------------------
+
+export const AnsweredEventSchema = Type.Object(
+  { type: Type.Literal('answered'), dialKey: DialKey, at: At },
+  { ...closed, title: 'answered', description: 'The customer picked up; the platform waits for connect.' },
+);
+
+const FAILURE_MEANING: Readonly<Record<DialFailure, string>> = {
+  busy: 'The line was busy.',
+  no_answer: 'Nobody answered before the ring timeout.',
+  machine: 'An answering machine or voicemail took the call.',
+  invalid_number: 'The network refused the number.',
+  failed: 'The command could not be carried out (unknown queue, agent not available, connect too late).',
+};
+
+function failureEventSchema<T extends DialFailure>(type: T) {
+  return Type.Object({ type: Type.Literal(type), dialKey: DialKey, at: At }, { ...closed, title: type, description: `${FAILURE_MEANING[type]} Ends the attempt.` });
+}
+
+export const BusyEventSchema = failureEventSchema('busy');
+export const NoAnswerEventSchema = failureEventSchema('no_answer');
+export const MachineEventSchema = failureEventSchema('machine');
+export const InvalidNumberEventSchema = failureEventSchema('invalid_number');
+export const FailedEventSchema = failureEventSchema('failed');
+
+export const AgentReservedEventSchema = Type.Object(
+  { type: Type.Literal('agent_reserved'), dialKey: DialKey, agentId: AgentId, at: At },
+  { ...closed, title: 'agent_reserved', description: 'Answer to reserve_agent: this agent is held for the attempt.' },
+);
+
+export const NoAgentEventSchema = Type.Object(
+  { type: Type.Literal('no_agent'), dialKey: DialKey, at: At },
+  { ...closed, title: 'no_agent', description: 'No agent could be held (reserve_agent) or used (connect).' },
+);
+
+export const ConnectedEventSchema = Type.Object(
+  { type: Type.Literal('connected'), dialKey: DialKey, agentId: AgentId, at: At },
+  { ...closed, title: 'connected', description: 'Customer and agent are talking.' },
+);
+
+export const CallEndedEventSchema = Type.Object(
+  { type: Type.Literal('call_ended'), dialKey: DialKey, at: At, talkSeconds: Type.Number({ minimum: 0, description: 'Seconds customer and agent talked (0 when never connected).' }) },
+  { ...closed, title: 'call_ended', description: 'The call of the attempt is over.' },
+);
+
+export const InboundCallEventSchema = Type.Object(
+  {
+    type: Type.Literal('inbound_call'),
+    callId: CallId,
+    tenant: Tenant,
+    toNumber: Type.String({ minLength: 1, maxLength: 64, description: 'Number the customer called.' }),
+    fromNumber: Type.String({ maxLength: 64, description: 'Caller id (may be empty when withheld).' }),
+    digits: Type.Optional(Type.String({ maxLength: 64, description: 'Digits the caller entered (e.g. an access code).' })),
+    at: At,
+  },
+  { ...closed, title: 'inbound_call', description: 'A customer is calling in; GES answers with route_inbound keyed `in:<callId>`.' },
+);
+
+/** Events of the event stream: each is handled by one GES node (consumer group). */
+export const CALL_EVENT_SCHEMAS = Object.freeze({
+  answered: AnsweredEventSchema,
+  busy: BusyEventSchema,
+  no_answer: NoAnswerEventSchema,
+  machine: MachineEventSchema,
+  invalid_number: InvalidNumberEventSchema,
+  failed: FailedEventSchema,
+  agent_reserved: AgentReservedEventSchema,
+  no_agent: NoAgentEventSchema,
+  connected: ConnectedEventSchema,
+  call_ended: CallEndedEventSchema,
+  inbound_call: InboundCallEventSchema,
+});
+
+// ---- Presence (platform → every GES node, presence stream) -----------------------------------------
+
+const presenceFields = { tenant: Tenant, queue: Queue, agentId: AgentId, at: At };
+
+export const AgentReadyEventSchema = Type.Object(
+  { type: Type.Literal('agent_ready'), ...presenceFields },
+  { ...closed, title: 'agent_ready', description: 'The agent is logged in and free for the queue.' },
+);
+
+export const AgentNotReadyEventSchema = Type.Object(
+  { type: Type.Literal('agent_not_ready'), ...presenceFields },
+  { ...closed, title: 'agent_not_ready', description: 'The agent is no longer free for the queue (reserved, talking, wrap-up, logged out).' },
+);
+
+export const PresenceResetSchema = Type.Object(
+  { type: Type.Literal('presence_reset'), at: At },
+  { ...closed, title: 'presence_reset', description: 'Forget every agent: the platform (re)starts or stops. Written together with deleting the presence hash.' },
+);
+
+export const PresenceHeartbeatSchema = Type.Object(
+  {
+    type: Type.Literal('presence_heartbeat'),
+    at: At,
+    intervalMs: Type.Integer({ minimum: 100, maximum: 600_000, description: 'Time to the next heartbeat. Presence counts for 3 intervals after a heartbeat, then reads as no agent.' }),
+  },
+  { ...closed, title: 'presence_heartbeat', description: 'The platform is alive and its presence is current.' },
+);
+
+export const PRESENCE_SCHEMAS = Object.freeze({
+  agent_ready: AgentReadyEventSchema,
+  agent_not_ready: AgentNotReadyEventSchema,
+  presence_reset: PresenceResetSchema,
+  presence_heartbeat: PresenceHeartbeatSchema,
+});
+
+export type CallEvent = Static<(typeof CALL_EVENT_SCHEMAS)[keyof typeof CALL_EVENT_SCHEMAS]>;
+export type AgentPresenceEvent = Static<typeof AgentReadyEventSchema> | Static<typeof AgentNotReadyEventSchema>;
+export type PresenceEntry = Static<(typeof PRESENCE_SCHEMAS)[keyof typeof PRESENCE_SCHEMAS]>;
+type SchemaCommand = Static<(typeof COMMAND_SCHEMAS)[keyof typeof COMMAND_SCHEMAS]>;
+
+// The schemas and the port's types must not drift apart: these fail to compile if they do.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const commandsMatchPort: Same<SchemaCommand, VoiceCommand> = true;
+const eventsMatchPort: Same<CallEvent | AgentPresenceEvent, VoiceEvent> = true;
+void commandsMatchPort;
+void eventsMatchPort;
+
+const PRESENCE_AGENT_TYPES: ReadonlySet<string> = new Set(['agent_ready', 'agent_not_ready']);
+
+/** An event travels on the presence stream (every node) rather than the event stream (one node). */
+export function isAgentPresenceEvent(event: VoiceEvent): event is AgentPresenceEvent {
+  return PRESENCE_AGENT_TYPES.has(event.type);
+}
+
+// ---- Encoding and decoding -----------------------------------------------------------------------
+
+/** A body of one of the three streams, by its `type`. */
+type Body = { type: string };
+
+/** The field/value list of XADD for `body` (after the id). */
+export function entryFields(body: Body): string[] {
+  return [ENTRY_FIELDS.version, VOICE_CONTRACT_VERSION, ENTRY_FIELDS.type, body.type, ENTRY_FIELDS.data, JSON.stringify(body)];
+}
+
+export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/**
+ * A checker for one stream's bodies. `reason` of a refusal names the rule broken and the place
+ * (a JSON pointer), never a value: entries carry phone numbers and userData, which must not reach
+ * the log.
+ */
+export class ContractDecoder<T extends Body> {
+  readonly #schemas: ReadonlyMap<string, TSchema>;
+  readonly #checks: ReadonlyMap<string, { Check(value: unknown): boolean }>;
+
+  constructor(schemas: Readonly<Record<string, TSchema>>) {
+    this.#schemas = new Map(Object.entries(schemas));
+    this.#checks = new Map(Object.entries(schemas).map(([type, schema]) => [type, Compile(schema)]));
+  }
+
+  /** Validates a body already parsed (what a port is about to send or publish). */
+  check(body: unknown): Decoded<T> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return { ok: false, reason: 'body is not a JSON object' };
+    const type = (body as { type?: unknown }).type;
+    if (typeof type !== 'string') return { ok: false, reason: 'body has no string type' };
+    const check = this.#checks.get(type);
+    if (check === undefined) return { ok: false, reason: `unknown type ${safeWord(type)}` };
+    if (check.Check(body)) return { ok: true, value: body as T };
+    return { ok: false, reason: `${type}: ${firstProblem(this.#schemas.get(type)!, body)}` };
+  }
+
+  /** Decodes the fields of a stream entry (`null` when the entry was trimmed away while pending). */
+  decode(fields: ReadonlyMap<string, string> | null): Decoded<T> {
+    if (fields === null) return { ok: false, reason: 'entry no longer exists (trimmed)' };
+    const version = fields.get(ENTRY_FIELDS.version);
+    if (version !== VOICE_CONTRACT_VERSION) return { ok: false, reason: `unsupported contract version ${safeWord(version ?? '(none)')}` };
+    const data = fields.get(ENTRY_FIELDS.data);
+    if (data === undefined) return { ok: false, reason: 'no data field' };
+    let body: unknown;
+    try {
+      body = JSON.parse(data);
+    } catch {
+      return { ok: false, reason: 'data is not JSON' };
+    }
+    const checked = this.check(body);
+    if (!checked.ok) return checked;
+    const type = fields.get(ENTRY_FIELDS.type);
+    if (type !== undefined && type !== checked.value.type) return { ok: false, reason: 'type field disagrees with data.type' };
+    return checked;
+  }
+}
+
+export const commandDecoder = new ContractDecoder<VoiceCommand>(COMMAND_SCHEMAS);
+export const callEventDecoder = new ContractDecoder<CallEvent>(CALL_EVENT_SCHEMAS);
+export const presenceDecoder = new ContractDecoder<PresenceEntry>(PRESENCE_SCHEMAS);
+
+function firstProblem(schema: TSchema, value: unknown): string {
+  const error = [...Value.Errors(schema, value)][0];
+  if (error === undefined) return 'invalid';
+  // Messages name the rule (type, bound, required or unknown property), not the value.
+  return `${error.instancePath || '/'} ${error.message}`.slice(0, 200);
+}
+
+/** A token chosen by the platform, echoed only when it cannot be user data. */
+function safeWord(word: string): string {
+  return /^[A-Za-z0-9_.-]{1,40}$/.test(word) ? JSON.stringify(word) : '(not shown)';
+}

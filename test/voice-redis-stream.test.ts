@@ -1,0 +1,413 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { createLogger } from '../src/logging/logger.ts';
+import type { VoiceCommand, VoiceEvent } from '../src/voice/voice-port.ts';
+import { RedisStreamVoicePort, type RedisStreamVoicePortOptions } from '../src/voice/redis-stream/redis-stream-voice-port.ts';
+import { readLedgerFile, type DialLedgerFile } from '../src/voice/redis-stream/dial-ledger-file.ts';
+import { voiceStreamKeys, hashTagOf } from '../src/voice/redis-stream/voice-stream-keys.ts';
+import { CALL_EVENT_SCHEMAS, COMMAND_SCHEMAS, PRESENCE_SCHEMAS, callEventDecoder, commandDecoder, entryFields, presenceDecoder } from '../src/voice/redis-stream/voice-contract.ts';
+import { documentedSchemaGroups, schemaSectionMarkdown, schemaSectionOf, VOICE_CONTRACT_DOC } from '../src/voice/redis-stream/voice-contract-doc.ts';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PLATFORM = join(ROOT, 'src/voice/redis-stream/platform-process.ts');
+const QUEUES = { 'acme/sales': { agents: 3, handleTimeSec: { mean: 6, sd: 1 } } };
+const ALWAYS_ANSWER = { answer: 1, busy: 0, noAnswer: 0, machine: 0, invalid: 0 };
+const ALWAYS_BUSY = { answer: 0, busy: 1, noAnswer: 0, machine: 0, invalid: 0 };
+/** A number that must never appear in a log line. */
+const SECRET_PHONE = '+14155550199';
+const silent = createLogger('silent');
+
+// ---- helpers -------------------------------------------------------------------------------------
+
+type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
+
+/** Polls until `probe` gives a truthy value; fails after `timeoutMs` (a bound, not a wait). */
+async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 15_000): Promise<Truthy<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value as Truthy<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(10);
+  }
+}
+
+/** Clean-up steps of one test, run last-registered first (node:test runs after hooks in registration order). */
+const cleanups = new WeakMap<TestContext, (() => Promise<unknown> | unknown)[]>();
+function defer(t: TestContext, step: () => Promise<unknown> | unknown): void {
+  let steps = cleanups.get(t);
+  if (steps === undefined) {
+    const list: (() => Promise<unknown> | unknown)[] = [];
+    cleanups.set(t, (steps = list));
+    t.after(async () => {
+      for (const run of list.reverse()) await run();
+    });
+  }
+  steps.push(step);
+}
+
+/** Real Redis, never a mock; unreachable Redis fails the test (never a skip). */
+async function connectRedis(t: TestContext): Promise<Redis> {
+  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(`Redis is required for the tests and is unreachable at ${REDIS_URL}: ${(error as Error).message}`);
+  }
+  defer(t, () => client.quit().then(() => undefined, () => client.disconnect()));
+  return client;
+}
+
+function newPrefix(t: TestContext, redis: Redis): string {
+  const prefix = `test-voice-${randomBytes(5).toString('hex')}:`;
+  const keys = voiceStreamKeys(prefix);
+  defer(t, () => redis.del(keys.commands, keys.events, keys.presenceChanges, keys.presenceReady));
+  return prefix;
+}
+
+interface Platform {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly ledgerFile: string;
+  ledger(): DialLedgerFile | undefined;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** The contact center as a separate process, ready once it printed READY. */
+async function startPlatform(t: TestContext, prefix: string, options: { sim?: object; extra?: string[] } = {}): Promise<Platform> {
+  const dir = mkdtempSync(join(tmpdir(), 'ges-voice-'));
+  const ledgerFile = join(dir, 'ledger.json');
+  const args = ['--import', 'tsx', PLATFORM, '--redis', REDIS_URL, '--prefix', prefix, '--queues', JSON.stringify(QUEUES)];
+  args.push('--seed', '42', '--speed', '60', '--ledger-file', ledgerFile, '--sim', JSON.stringify({ customerPatienceSec: 600, ...options.sim }));
+  args.push('--log-level', 'warn', ...(options.extra ?? []));
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += String(chunk)));
+  child.stderr.on('data', (chunk) => (stderr += String(chunk)));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code));
+  defer(t, async () => {
+    if (exitCode === undefined) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await waitFor('the platform process to print READY', () => {
+    if (exitCode !== undefined) throw new Error(`platform process exited with ${exitCode}: ${stderr}`);
+    return stdout.includes('READY\n');
+  }, 30_000);
+  return {
+    child,
+    ledgerFile,
+    ledger: () => readLedgerFile(ledgerFile),
+    async stop() {
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited, delay(15_000, undefined, { ref: false }).then(() => 'timeout' as const)]);
+      if (code === 'timeout') throw new Error(`platform process did not exit on SIGTERM: ${stderr}`);
+      return code;
+    },
+  };
+}
+
+interface Adapter {
+  readonly port: RedisStreamVoicePort;
+  readonly events: VoiceEvent[];
+  eventsOf(dialKey: string): VoiceEvent[];
+}
+
+async function startAdapter(t: TestContext, redis: Redis, prefix: string, consumer: string, options: RedisStreamVoicePortOptions = {}, handler?: (event: VoiceEvent) => Promise<void>): Promise<Adapter> {
+  const port = new RedisStreamVoicePort(redis, { prefix, consumer, logger: silent, ...options });
+  const events: VoiceEvent[] = [];
+  port.onEvent(async (event) => {
+    if (handler !== undefined) await handler(event);
+    events.push(event);
+  });
+  await port.start();
+  defer(t, () => port.stop());
+  return { port, events, eventsOf: (dialKey) => events.filter((e) => 'dialKey' in e && e.dialKey === dialKey) };
+}
+
+function captureLogger() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  return { logger: createLogger('debug', stream), lines };
+}
+
+async function pendingCount(redis: Redis, stream: string, group: string): Promise<number> {
+  const reply = (await redis.call('XPENDING', stream, group)) as unknown[];
+  return Number(reply[0]);
+}
+
+const dial = (dialKey: string, phone = '+14155550100', agentId?: string): VoiceCommand => ({
+  type: 'dial', dialKey, tenant: 'acme', queue: 'sales', phone, ...(agentId === undefined ? {} : { agentId }),
+});
+
+// ---- the contract, without Redis -----------------------------------------------------------------
+
+test('docs/VOICE-CONTRACT.md carries exactly the schemas of voice-contract.ts', () => {
+  const doc = readFileSync(VOICE_CONTRACT_DOC, 'utf8');
+  assert.equal(schemaSectionOf(doc), schemaSectionMarkdown(), 'run: node --import tsx src/voice/redis-stream/voice-contract-doc.ts --write');
+  // And, read back as a platform team would: every ```json block under its heading equals the code's schema.
+  const blocks = new Map([...doc.matchAll(/^#### `([a-z_]+)`\n\n[^\n]*\n\n```json\n([\s\S]*?)\n```/gm)].map((m) => [m[1]!, JSON.parse(m[2]!) as unknown]));
+  const all = Object.assign({}, ...documentedSchemaGroups().map((g) => g.schemas)) as Record<string, unknown>;
+  assert.deepEqual([...blocks.keys()].sort(), Object.keys(all).sort());
+  for (const [type, schema] of Object.entries(all)) assert.deepEqual(blocks.get(type), JSON.parse(JSON.stringify(schema)), type);
+});
+
+test('the contract has a schema for every command and event of the voice port', () => {
+  assert.deepEqual(Object.keys(COMMAND_SCHEMAS).sort(), ['cancel', 'connect', 'dial', 'release_agent', 'reserve_agent', 'route_inbound']);
+  assert.deepEqual(Object.keys(CALL_EVENT_SCHEMAS).sort(), ['agent_reserved', 'answered', 'busy', 'call_ended', 'connected', 'failed', 'inbound_call', 'invalid_number', 'machine', 'no_agent', 'no_answer']);
+  assert.deepEqual(Object.keys(PRESENCE_SCHEMAS).sort(), ['agent_not_ready', 'agent_ready', 'presence_heartbeat', 'presence_reset']);
+  // inbound_call carries its callId; route_inbound names it back.
+  assert.ok((CALL_EVENT_SCHEMAS.inbound_call.required as string[]).includes('callId'));
+  assert.ok((COMMAND_SCHEMAS.route_inbound.required as string[]).includes('callId'));
+});
+
+test('contract validation accepts every well-formed body and refuses bad ones without echoing values', () => {
+  const good: VoiceCommand[] = [
+    dial('cb:1'),
+    dial('cb:2', '+14155550100', 'acme/sales/agent-1'),
+    { type: 'connect', dialKey: 'cb:1', agentId: 'a-1' },
+    { type: 'connect', dialKey: 'cb:1' },
+    { type: 'reserve_agent', dialKey: 'cb:1', tenant: 'acme', queue: 'sales' },
+    { type: 'release_agent', dialKey: 'cb:1', agentId: 'a-1' },
+    { type: 'cancel', dialKey: 'cb:1' },
+    { type: 'route_inbound', dialKey: 'in:c-9', callId: 'c-9', tenant: 'acme', queue: 'sales', userData: { orderId: 'A-1' } },
+    { type: 'route_inbound', dialKey: 'in:c-9', callId: 'c-9', tenant: 'acme' },
+  ];
+  for (const command of good) assert.ok(commandDecoder.check(command).ok, JSON.stringify(command));
+  const events: VoiceEvent[] = [
+    { type: 'answered', dialKey: 'cb:1', at: 1 },
+    { type: 'no_answer', dialKey: 'cb:1', at: 1 },
+    { type: 'call_ended', dialKey: 'cb:1', at: 1, talkSeconds: 12.5 },
+    { type: 'inbound_call', callId: 'c-9', tenant: 'acme', toNumber: '+18005550100', fromNumber: SECRET_PHONE, digits: '42', at: 1 },
+  ];
+  for (const event of events) assert.ok(callEventDecoder.check(event).ok, JSON.stringify(event));
+  assert.ok(presenceDecoder.check({ type: 'agent_ready', tenant: 'acme', queue: 'sales', agentId: 'a-1', at: 1 }).ok);
+  assert.ok(presenceDecoder.check({ type: 'presence_heartbeat', at: 1, intervalMs: 15_000 }).ok);
+
+  const bad: unknown[] = [
+    { type: 'dial', tenant: 'acme', queue: 'sales', phone: SECRET_PHONE },
+    { ...dial('cb:1', SECRET_PHONE), extra: SECRET_PHONE },
+    { ...dial('cb:1'), phone: 14155550199 },
+    { type: 'teleport', dialKey: 'cb:1' },
+    { type: 'route_inbound', dialKey: 'in:x', tenant: 'acme', userData: { phone: SECRET_PHONE } },
+    'dial',
+  ];
+  for (const body of bad) {
+    const checked = commandDecoder.check(body);
+    assert.equal(checked.ok, false, JSON.stringify(body));
+    if (!checked.ok) assert.ok(!checked.reason.includes('4155550199'), checked.reason);
+  }
+  // The presence events are not call events, and the other way round.
+  assert.equal(callEventDecoder.check({ type: 'agent_ready', tenant: 'acme', queue: 'sales', agentId: 'a', at: 1 }).ok, false);
+  assert.equal(presenceDecoder.check({ type: 'answered', dialKey: 'cb:1', at: 1 }).ok, false);
+
+  const fields = (pairs: string[]) => new Map(pairs.reduce<[string, string][]>((acc, v, i, all) => (i % 2 === 0 ? [...acc, [v, all[i + 1]!]] : acc), []));
+  const answered = { type: 'answered', dialKey: 'cb:1', at: 5 };
+  assert.deepEqual(callEventDecoder.decode(fields(entryFields(answered))), { ok: true, value: answered });
+  for (const [entry, reason] of [
+    [['v', '2', 'type', 'answered', 'data', JSON.stringify(answered)], /version/],
+    [['v', '1', 'type', 'busy', 'data', JSON.stringify(answered)], /disagrees/],
+    [['v', '1', 'type', 'answered', 'data', `{"phone":"${SECRET_PHONE}"`], /not JSON/],
+    [['v', '1', 'type', 'answered'], /no data/],
+  ] as const) {
+    const decoded = callEventDecoder.decode(fields([...entry]));
+    assert.equal(decoded.ok, false);
+    if (!decoded.ok) assert.match(decoded.reason, reason);
+  }
+  assert.equal(callEventDecoder.decode(null).ok, false);
+});
+
+test('voice stream keys: default names, and the presence keys always share a cluster slot', () => {
+  const keys = voiceStreamKeys('ges:');
+  assert.equal(keys.commands, 'ges:NewCallbackStream');
+  assert.equal(keys.events, 'ges:VoiceEventStream');
+  assert.equal(hashTagOf(keys.presenceChanges), hashTagOf(keys.presenceReady));
+  assert.equal(hashTagOf(voiceStreamKeys('{ges}:').presenceReady), 'ges');
+  assert.throws(() => voiceStreamKeys('ges:', { presenceReady: 'ready' }), /hash tag/);
+});
+
+// ---- over real Redis, with the platform in its own process ---------------------------------------
+
+test('a dial reaches the simulator in the platform process and its events come back', async (t) => {
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  const startMs = Date.UTC(2030, 0, 7, 8);
+  const platform = await startPlatform(t, prefix, {
+    sim: { customers: ALWAYS_ANSWER, inboundCalls: [{ atMs: startMs + 2_000, tenant: 'acme', toNumber: '+18005550100', fromNumber: '+14155550111' }] },
+    extra: ['--start', String(startMs)],
+  });
+  const a = await startAdapter(t, redis, prefix, 'node-a');
+
+  // Agent first: hold an agent, dial for it, connect the answered customer, hear the call end.
+  await a.port.send({ type: 'reserve_agent', dialKey: 'cb-1:1', tenant: 'acme', queue: 'sales' });
+  const reserved = await waitFor('agent_reserved', () => a.eventsOf('cb-1:1').find((e) => e.type === 'agent_reserved'));
+  assert.equal(reserved.type, 'agent_reserved');
+  const agentId = reserved.type === 'agent_reserved' ? reserved.agentId : '';
+  await a.port.send(dial('cb-1:1', '+14155550100', agentId));
+  await waitFor('answered', () => a.eventsOf('cb-1:1').some((e) => e.type === 'answered'));
+  await a.port.send({ type: 'connect', dialKey: 'cb-1:1', agentId });
+  const ended = await waitFor('call_ended', () => a.eventsOf('cb-1:1').find((e) => e.type === 'call_ended'));
+  assert.deepEqual(a.eventsOf('cb-1:1').map((e) => e.type), ['agent_reserved', 'answered', 'connected', 'call_ended']);
+  assert.ok(ended.type === 'call_ended' && ended.talkSeconds > 0);
+  assert.ok(a.eventsOf('cb-1:1').every((e) => e.at >= startMs), 'event times are simulated time');
+
+  // The inbound call announced by the platform arrives with its callId.
+  const inbound = await waitFor('inbound_call', () => a.events.find((e) => e.type === 'inbound_call'));
+  assert.ok(inbound.type === 'inbound_call');
+  assert.equal(inbound.callId, 'inbound-1');
+  assert.equal(inbound.fromNumber, '+14155550111');
+
+  const ledger = await waitFor('the ledger file to show the dial', () => platform.ledger()?.keys['cb-1:1']?.dialed && platform.ledger());
+  assert.deepEqual(ledger.keys['cb-1:1'], { received: 1, dialed: true });
+  assert.equal(ledger.dialsPlaced, 1);
+  assert.equal(await platform.stop(), 0, 'exits cleanly on SIGTERM');
+  assert.equal(platform.ledger()?.dialsPlaced, 1);
+});
+
+test('the same dial key sent twice is dialed once', async (t) => {
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  const platform = await startPlatform(t, prefix, { sim: { customers: ALWAYS_BUSY } });
+  const a = await startAdapter(t, redis, prefix, 'node-a');
+
+  await a.port.send(dial('cb-2:1'));
+  await a.port.send(dial('cb-2:1'));
+  await a.port.send(dial('cb-3:1'));
+  const ledger = await waitFor('both dial keys in the ledger', () => {
+    const l = platform.ledger();
+    return l?.keys['cb-2:1']?.received === 2 && l.keys['cb-3:1']?.dialed && l;
+  });
+  assert.deepEqual(ledger.keys['cb-2:1'], { received: 2, dialed: true });
+  assert.deepEqual(ledger.keys['cb-3:1'], { received: 1, dialed: true });
+  assert.equal(ledger.dialsPlaced, 2);
+  assert.equal(ledger.duplicates, 1);
+  await waitFor('both outcomes', () => a.eventsOf('cb-2:1').length > 0 && a.eventsOf('cb-3:1').length > 0);
+  assert.deepEqual(a.eventsOf('cb-2:1').map((e) => e.type), ['busy']);
+});
+
+test('agent presence is visible through availableAgents on every adapter, and vanishes with the platform', async (t) => {
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  const platform = await startPlatform(t, prefix, { extra: ['--heartbeat-ms', '200'] });
+  const a = await startAdapter(t, redis, prefix, 'node-a');
+  await waitFor('node a to see 3 agents', () => a.port.availableAgents('acme', 'sales') === 3);
+  // A node that starts later has the presence from the snapshot, before any change.
+  const b = await startAdapter(t, redis, prefix, 'node-b');
+  assert.equal(b.port.availableAgents('acme', 'sales'), 3);
+  assert.equal(b.port.availableAgents('acme', 'support'), 0);
+
+  await a.port.send({ type: 'reserve_agent', dialKey: 'cb-4:1', tenant: 'acme', queue: 'sales' });
+  await waitFor('both nodes to see 2 agents', () => a.port.availableAgents('acme', 'sales') === 2 && b.port.availableAgents('acme', 'sales') === 2);
+  // Presence changes reach the handlers of every node.
+  await waitFor('agent_not_ready on both nodes', () => a.events.some((e) => e.type === 'agent_not_ready') && b.events.some((e) => e.type === 'agent_not_ready'));
+  const reserved = await waitFor('agent_reserved', () => [...a.events, ...b.events].find((e) => e.type === 'agent_reserved'));
+  assert.ok(reserved.type === 'agent_reserved');
+  await a.port.send({ type: 'release_agent', dialKey: 'cb-4:1', agentId: reserved.agentId });
+  await waitFor('both nodes to see 3 agents again', () => a.port.availableAgents('acme', 'sales') === 3 && b.port.availableAgents('acme', 'sales') === 3);
+
+  // A platform killed outright stops heartbeating: its agents are no longer offered anywhere.
+  platform.child.kill('SIGKILL');
+  await waitFor('both nodes to see no agent', () => a.port.availableAgents('acme', 'sales') === 0 && b.port.availableAgents('acme', 'sales') === 0);
+});
+
+test('two adapters in one consumer group share the events, and a stopped consumer\'s pending event is claimed', async (t) => {
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  const keys = voiceStreamKeys(prefix);
+  await startPlatform(t, prefix, { sim: { customers: ALWAYS_BUSY } });
+  // One entry per read, and node a holds its first event until node b has one: both must get some.
+  let bGotOne = false;
+  const a = await startAdapter(t, redis, prefix, 'node-a', { count: 1 }, async () => {
+    await waitFor('node b to receive an event', () => bGotOne);
+  });
+  const b = await startAdapter(t, redis, prefix, 'node-b', { count: 1 }, async () => {
+    bGotOne = true;
+  });
+  const dialKeys = ['cb-5:1', 'cb-6:1', 'cb-7:1', 'cb-8:1'];
+  for (const key of dialKeys) await a.port.send(dial(key));
+  await waitFor('every outcome', () => dialKeys.every((key) => a.eventsOf(key).length + b.eventsOf(key).length > 0));
+  assert.ok(a.events.some((e) => e.type === 'busy') && b.events.some((e) => e.type === 'busy'), 'both nodes handled events');
+  for (const key of dialKeys) assert.equal(a.eventsOf(key).length + b.eventsOf(key).length, 1, `${key} handled once`);
+  await waitFor('all events acknowledged', async () => (await pendingCount(redis, keys.events, 'ges')) === 0);
+  await a.port.stop();
+  await b.port.stop();
+
+  // Node c fails on an event (as if it died handling it) and stops: the event stays pending on c.
+  let cAttempts = 0;
+  const c = await startAdapter(t, redis, prefix, 'node-c', { claimIntervalMs: 3_600_000 }, async () => {
+    cAttempts += 1;
+    throw new Error('node c cannot handle it');
+  });
+  const orphan = { type: 'answered', dialKey: 'cb-9:1', at: 123 } as const;
+  await redis.call('XADD', keys.events, '*', ...entryFields(orphan));
+  await waitFor('node c to fail on the event', () => cAttempts === 1);
+  await waitFor('the event pending on node c', async () => {
+    const reply = (await redis.call('XPENDING', keys.events, 'ges', '-', '+', '10', 'node-c')) as unknown[];
+    return reply.length === 1;
+  });
+  await c.port.stop();
+  assert.equal(c.events.length, 0);
+
+  // Node d takes it over once it has been idle long enough, handles it and acknowledges it.
+  const d = await startAdapter(t, redis, prefix, 'node-d', { claimIdleMs: 200, claimIntervalMs: 100 });
+  await waitFor('node d to handle the claimed event', () => d.eventsOf('cb-9:1').length > 0);
+  assert.deepEqual(d.eventsOf('cb-9:1'), [orphan]);
+  await waitFor('the claimed event acknowledged', async () => (await pendingCount(redis, keys.events, 'ges')) === 0);
+});
+
+test('a malformed event is acknowledged, logged without user data and dropped; the adapter goes on', async (t) => {
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  const keys = voiceStreamKeys(prefix);
+  const { logger, lines } = captureLogger();
+  const a = await startAdapter(t, redis, prefix, 'node-a', { logger });
+
+  await assert.rejects(a.port.send({ type: 'dial', dialKey: '', tenant: 'acme', queue: 'sales', phone: SECRET_PHONE }), TypeError);
+  assert.equal(await redis.exists(keys.commands), 0, 'a malformed command is not sent');
+
+  const userData = { secret: 'order-4711' };
+  const malformed: string[][] = [
+    ['v', '1', 'type', 'answered', 'data', `{"dialKey":"cb:1","phone":"${SECRET_PHONE}"`],
+    ['v', '1', 'type', 'answered', 'data', JSON.stringify({ type: 'answered', dialKey: 'cb:1', at: 1, phone: SECRET_PHONE, userData })],
+    ['v', '1', 'type', 'inbound_call', 'data', JSON.stringify({ type: 'inbound_call', tenant: 'acme', toNumber: '+18005550100', fromNumber: SECRET_PHONE, at: 1 })],
+    ['v', '9', 'type', 'answered', 'data', JSON.stringify({ type: 'answered', dialKey: 'cb:1', at: 1 })],
+    ['v', '1', 'type', 'agent_ready', 'data', JSON.stringify({ type: 'agent_ready', tenant: 'acme', queue: 'sales', agentId: 'a', at: 1 })],
+    ['v', '1', 'phone', SECRET_PHONE],
+    ['v', '1', 'type', 'busy', 'data', JSON.stringify({ type: SECRET_PHONE, dialKey: 'cb:1', at: 1 })],
+  ];
+  for (const fields of malformed) await redis.call('XADD', keys.events, '*', ...fields);
+  const valid = { type: 'busy', dialKey: 'cb-10:1', at: 7 } as const;
+  await redis.call('XADD', keys.events, '*', ...entryFields(valid));
+
+  await waitFor('the valid event', () => a.events.length > 0);
+  assert.deepEqual(a.events, [valid]);
+  await waitFor('every entry acknowledged', async () => (await pendingCount(redis, keys.events, 'ges')) === 0);
+  const dropped = lines.filter((line) => line.includes('malformed voice event'));
+  assert.equal(dropped.length, malformed.length);
+  for (const line of lines) {
+    assert.ok(!line.includes('4155550199'), `phone number in the log: ${line}`);
+    assert.ok(!line.includes('order-4711'), `userData in the log: ${line}`);
+  }
+  assert.ok(a.port.running);
+});
