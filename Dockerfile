@@ -14,6 +14,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
+# tsc compiles TypeScript only: the console's templates and static files go next to its compiled code.
+RUN cp -r src/console/views src/console/public dist/console/
 
 # --- runtime -----------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime

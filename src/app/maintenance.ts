@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ensurePartitions, dropExpiredPartitions } from '../store/partition-store.ts';
 import { purgeIdempotencyKeys, purgeSlotBookings } from '../store/callback-store.ts';
 import { purgeCallInRequests } from '../store/call-in-store.ts';
+import { purgeFailedRequests } from '../store/failed-request-store.ts';
 import type { DbClock } from '../store/db-clock.ts';
 import { MAX_HORIZON_DAYS } from '../domain/service-options.ts';
 
@@ -14,6 +15,8 @@ export interface MaintenanceReport {
   /** Call-in requests marked EXPIRED, and deleted by the same retention as callbacks. */
   callInExpired: number;
   callInPurged: number;
+  /** Failed API requests (console Developer page) older than the retention. */
+  failedRequestsPurged: number;
   clockOffsetMs: number;
 }
 
@@ -59,10 +62,11 @@ export class Maintenance {
     const idempotencyKeysPurged = await purgeIdempotencyKeys(this.pool);
     const slotCountersPurged = await purgeSlotBookings(this.pool, this.retentionDays);
     const callIn = await purgeCallInRequests(this.pool, this.retentionDays);
+    const failedRequestsPurged = await purgeFailedRequests(this.pool, this.retentionDays);
     const clockOffsetMs = await this.clock.sync(this.pool);
     return {
       partitionsCreated, partitionsDropped, idempotencyKeysPurged, slotCountersPurged,
-      callInExpired: callIn.expired, callInPurged: callIn.deleted, clockOffsetMs,
+      callInExpired: callIn.expired, callInPurged: callIn.deleted, failedRequestsPurged, clockOffsetMs,
     };
   }
 

@@ -15,6 +15,8 @@ import { buildApiApp } from '../http/api-app.ts';
 import { buildInternalApp } from '../http/internal-app.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { startEngineRuntime, type EngineRuntime } from './engine-runtime.ts';
+import { FailedRequestLog } from './failed-request-log.ts';
+import { consoleOptions } from '../console/console-wiring.ts';
 
 export interface RunningGes {
   apiUrl: string;
@@ -70,9 +72,12 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     runtime = await startEngineRuntime(config, pool, clock, logger);
     const callbackService = new CallbackService(pool, clock, metrics);
     callbackService.attach(runtime.engine, (err) => logger.error({ err }, 'engine hook failed; the rebuild repairs the hot state'));
+    const availability = new AvailabilityService(pool, clock);
+    const failedRequests = new FailedRequestLog(pool, logger);
     const api = await buildApiApp({
       pool, logger, bodyLimitBytes: config.BODY_LIMIT_BYTES, apiKeyCacheSeconds: config.API_KEY_CACHE_SEC,
-      callbacks: callbackService, availability: new AvailabilityService(pool, clock), metrics, engine: runtime.engine,
+      callbacks: callbackService, availability, metrics, engine: runtime.engine, failedRequests,
+      console: consoleOptions(config, { pool, callbacks: callbackService, availability, failedRequests, redis: runtime.redis, engine: runtime.engine }),
     });
     apps.push(api);
     const internal = await buildInternalApp({ pool, logger, isShuttingDown: () => shuttingDown, adminToken: config.ADMIN_TOKEN, metrics });

@@ -14,6 +14,7 @@ import { DbClock } from '../store/db-clock.ts';
 import { createLogger } from '../logging/logger.ts';
 import { applyTenantConfig, exportTenantConfig } from '../app/tenant-config.ts';
 import { ConfigFileError, describeApplyReport, formatConfig, readConfigFile, type ConfigFormat } from './config-file.ts';
+import { addUserCommands } from './user-commands.ts';
 
 class CliError extends Error {}
 
@@ -78,6 +79,8 @@ export function buildCli(config: () => Config): Command {
     const keys = await withDatabase(config(), async (pool) => listApiKeys(pool, await tenantId(pool, tenantName)));
     for (const k of keys) console.log(`${k.prefix}…  created ${k.createdAt.toISOString()}${k.revokedAt ? `  revoked ${k.revokedAt.toISOString()}` : ''}`);
   });
+
+  addUserCommands(program, config);
 
   const service = program.command('service').description('manage callback services (virtual queues)');
   service.command('create <tenant> <serviceName>').description('create a service, or update the options of an existing one')

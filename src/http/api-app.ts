@@ -16,6 +16,9 @@ import { guardRequestBody } from './body-guard.ts';
 import { queueRoutes } from './routes/queue-routes.ts';
 import { QueueStatusService, type QueueWaitSource } from '../app/queue-status-service.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { FailedRequestLog } from '../app/failed-request-log.ts';
+import { recordFailedRequests } from './failed-request-recorder.ts';
+import { consolePlugin, type ConsoleOptions } from '../console/console-plugin.ts';
 
 export interface ApiAppDeps {
   pool: pg.Pool;
@@ -30,6 +33,10 @@ export interface ApiAppDeps {
   metrics?: Metrics;
   /** The engine's wait estimates; absent (API-only tests): every wait is -1. */
   engine?: QueueWaitSource;
+  /** Records failed API requests of authenticated tenants for the console's Developer page. */
+  failedRequests?: FailedRequestLog;
+  /** The supervisor console under /ges/ (src/console); absent: no console. */
+  console?: ConsoleOptions;
 }
 
 /**
@@ -79,12 +86,14 @@ export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
   await app.register(async (v3) => {
     v3.addHook('onRequest', apiKeyAuth(deps.pool, deps.apiKeyCacheSeconds ?? 0));
     v3.addHook('preValidation', guardRequestBody);
+    if (deps.failedRequests) recordFailedRequests(v3, deps.failedRequests);
     await v3.register(callbackRoutes(deps.callbacks));
     await v3.register(calendarRoutes(deps.availability));
     await v3.register(queueRoutes(new QueueStatusService(deps.pool, deps.availability.clock, deps.engine)));
     await v3.register(callInRoutes(deps.callIn ?? new CallInService(deps.pool, deps.metrics)));
   }, { prefix: '/engagement/v3' });
 
+  if (deps.console) await app.register(consolePlugin(deps.console), { prefix: '/ges' });
 
   return app;
 }
