@@ -76,7 +76,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     const failedRequests = new FailedRequestLog(pool, logger);
     const api = await buildApiApp({
       pool, logger, bodyLimitBytes: config.BODY_LIMIT_BYTES, apiKeyCacheSeconds: config.API_KEY_CACHE_SEC,
-      callbacks: callbackService, availability, metrics, engine: runtime.engine, failedRequests,
+      callbacks: callbackService, availability, metrics, engine: runtime.engine, failedRequests, retentionDays: config.RETENTION_DAYS,
       console: consoleOptions(config, { pool, callbacks: callbackService, availability, failedRequests, redis: runtime.redis, engine: runtime.engine }),
     });
     apps.push(api);

@@ -33,11 +33,15 @@ export const WATCHDOG_SEC: Readonly<Record<Exclude<AttemptPhase, 'WAITING' | 'RE
 const MAX_STALLS = 3;
 /** A customer on the line with no agent yet is re-offered to the platform this often. */
 const AGENT_RETRY_MS = 3000;
+/** How old a queue observation a wait prediction may use. */
+const PREDICTION_OBSERVATION_MS = 10_000;
 
 export interface EngineObserver {
   transition?(e: { tenant: string; service: string; to: string; reason?: CompletionReason }): void;
   dialOutcome?(e: { tenant: string; service: string; outcome: string }): void;
   dispatchLateness?(e: { tenant: string; seconds: number }): void;
+  /** A callback reached an agent at its first attempt: the wait predicted as it joined the queue against the real one. */
+  waitMeasured?(e: { tenant: string; service: string; predictedSec: number; actualSec: number }): void;
 }
 
 export interface EngineOptions {
@@ -146,6 +150,7 @@ export class CallbackEngine implements CallbackLifecycle {
       const score = queueScore({ scheduled: false, createdAtMs: c.createdAt.getTime(), desiredAtMs: c.desiredAt.getTime(), priority: c.priority }, c.priorityStepSec);
       await this.#o.hot.enqueue(c.tenantId, c.serviceId, [{ id: c.id, score }]);
       this.#activeServices.set(c.serviceId, c.tenantId);
+      await this.#predict(c.tenantId, c.serviceId, [c.id]);
       await this.#dispatch(c.tenantId, c.serviceId);
     })());
   }
@@ -185,6 +190,28 @@ export class CallbackEngine implements CallbackLifecycle {
     if (!service) return undefined;
     const obs = await this.#waits.observe(tenantId, tenantName, service.id, service.name, service.options.firstConnectParty === 'AGENT');
     return { estimate: this.#waits.queue(obs, mode), obs };
+  }
+
+  /**
+   * Records the wait predicted for callbacks that just joined a queue (mode3, from an observation up
+   * to PREDICTION_OBSERVATION_MS old, so a burst of callbacks costs one read of the hot state), to be
+   * compared with their real wait when an agent takes them. A failure costs only the measurement.
+   */
+  async #predict(tenantId: number, serviceId: number, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    try {
+      const service = await this.#services.byId(serviceId);
+      if (!service) return;
+      const tenantName = await this.#tenantName(tenantId, service);
+      const obs = await this.#waits.observe(tenantId, tenantName, service.id, service.name, service.options.firstConnectParty === 'AGENT', PREDICTION_OBSERVATION_MS);
+      for (const [i, id] of ids.entries()) {
+        // The observation may predate these callbacks: each one queues behind those seen waiting and those before it in the batch.
+        const wait = this.#waits.callback(obs, obs.waiting + i + 1);
+        if (wait.seconds !== undefined) await store.recordPrediction(this.#o.db, id, wait.seconds, this.#o.clock.sqlNow());
+      }
+    } catch (err) {
+      this.#o.logger.warn({ err }, 'recording a wait prediction failed');
+    }
   }
 
   // ---- due work -----------------------------------------------------------------------------------
@@ -265,6 +292,7 @@ export class CallbackEngine implements CallbackLifecycle {
       await this.#o.hot.enqueue(tenantId, serviceId, list.map((r) => ({ id: r.id, score: queueScore(scoreInput(r), step) })));
       await this.#o.hot.removeDue(tenantId, list.map((r) => r.id));
       this.#activeServices.set(serviceId, tenantId);
+      await this.#predict(tenantId, serviceId, list.filter((r) => r.attempt === 0 && r.ewtAt === null).map((r) => r.id));
       await this.#dispatch(tenantId, serviceId);
     }
   }
@@ -494,8 +522,16 @@ export class CallbackEngine implements CallbackLifecycle {
       }
       case 'connected': {
         if (row.phase !== 'CONNECTING' && row.phase !== 'AWAITING_AGENT') return;
-        const next = await this.#advance(row, { ...base, from: ['CONNECTING', 'AWAITING_AGENT'], to: 'TALKING', kind: 'STATE', detail: `agent connected` }, first);
+        const next = await this.#advance(row, { ...base, from: ['CONNECTING', 'AWAITING_AGENT'], to: 'TALKING', kind: 'STATE', detail: store.AGENT_CONNECTED_DETAIL }, first);
         if (!next) return;
+        if (row.attempt === 1 && row.ewtAt) {
+          // Retries are left out: their wait includes pauses the customer caused, which no estimator predicts.
+          const queuedAt = queueEntryMs(row, service);
+          this.#o.observer.waitMeasured?.({
+            tenant: row.tenantName, service: row.serviceName,
+            predictedSec: Math.max(0, (row.ewtAt.getTime() - queuedAt) / 1000), actualSec: Math.max(0, (this.#o.clock.nowMs() - queuedAt) / 1000),
+          });
+        }
         await this.#o.hot.agentFound(row.tenantId, row.serviceId, row.id);
         return;
       }

@@ -22,11 +22,11 @@ export class WaitView {
     private readonly nowMs: () => number,
   ) {}
 
-  async observe(tenantId: number, tenantName: string, serviceId: number, serviceName: string, agentFirst: boolean): Promise<QueueObservation> {
+  async observe(tenantId: number, tenantName: string, serviceId: number, serviceName: string, agentFirst: boolean, maxAgeMs = CACHE_MS): Promise<QueueObservation> {
     const key = `${tenantId}:${serviceId}`;
     const now = this.nowMs();
     const hit = this.#cache.get(key);
-    if (hit && now - hit.at < CACHE_MS && now >= hit.at) return hit.obs;
+    if (hit && now - hit.at < maxAgeMs && now >= hit.at) return hit.obs;
     const [counts, samples] = await Promise.all([this.hot.counts(tenantId, serviceId), this.hot.samples(tenantId, serviceId)]);
     const free = this.voice.availableAgents(tenantName, serviceName);
     const loggedIn = Math.max(free, this.voice.agentsLoggedIn?.(tenantName, serviceName) ?? free);

@@ -14,6 +14,8 @@ import { callInRoutes } from './routes/call-in-routes.ts';
 import { CallInService } from '../app/call-in-service.ts';
 import { guardRequestBody } from './body-guard.ts';
 import { queueRoutes } from './routes/queue-routes.ts';
+import { statisticsRoutes } from './routes/statistics-routes.ts';
+import { StatisticsService } from '../app/statistics-service.ts';
 import { QueueStatusService, type QueueWaitSource } from '../app/queue-status-service.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { FailedRequestLog } from '../app/failed-request-log.ts';
@@ -35,6 +37,8 @@ export interface ApiAppDeps {
   engine?: QueueWaitSource;
   /** Records failed API requests of authenticated tenants for the console's Developer page. */
   failedRequests?: FailedRequestLog;
+  /** Days callbacks are kept after their desired time (bounds the statistics' scans). Default 14. */
+  retentionDays?: number;
   /** The supervisor console under /ges/ (src/console); absent: no console. */
   console?: ConsoleOptions;
 }
@@ -90,6 +94,7 @@ export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
     await v3.register(callbackRoutes(deps.callbacks));
     await v3.register(calendarRoutes(deps.availability));
     await v3.register(queueRoutes(new QueueStatusService(deps.pool, deps.availability.clock, deps.engine)));
+    await v3.register(statisticsRoutes(new StatisticsService(deps.pool, deps.availability.clock, deps.engine, deps.retentionDays ?? 14)));
     await v3.register(callInRoutes(deps.callIn ?? new CallInService(deps.pool, deps.metrics)));
   }, { prefix: '/engagement/v3' });
 

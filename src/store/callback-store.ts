@@ -462,15 +462,17 @@ export interface EngineRow {
   priority: number;
   scheduled: boolean;
   phone: string; // E.164
+  /** When the prediction made as the callback first joined its queue said an agent would take it. */
+  ewtAt: Date | null;
 }
 
 interface EngineDbRow {
   id: string; tenant_id: number; tenant_name: string; service_id: number; service_name: string; state: number; phase: number;
-  attempt: number; due_at: Date | null; desired_at: Date; created_at: Date; priority: number; scheduled: boolean; phone: string;
+  attempt: number; due_at: Date | null; desired_at: Date; created_at: Date; priority: number; scheduled: boolean; phone: string; ewt_at: Date | null;
 }
 
 const ENGINE_COLUMNS = `c.id, c.tenant_id, t.name AS tenant_name, c.service_id, s.name AS service_name, c.state, c.phase,
-  c.attempt, c.due_at, c.desired_at, c.created_at, c.priority, c.scheduled, c.phone`;
+  c.attempt, c.due_at, c.desired_at, c.created_at, c.priority, c.scheduled, c.phone, c.ewt_at`;
 const ENGINE_JOIN = 'JOIN callback_service s ON s.id = c.service_id JOIN tenant t ON t.id = c.tenant_id';
 
 function toEngineRow(r: EngineDbRow): EngineRow {
@@ -478,10 +480,14 @@ function toEngineRow(r: EngineDbRow): EngineRow {
     id: r.id, tenantId: r.tenant_id, tenantName: r.tenant_name, serviceId: r.service_id, serviceName: r.service_name,
     state: stateName(r.state), phase: phaseName(r.phase), attempt: r.attempt, dueAt: r.due_at, desiredAt: r.desired_at,
     createdAt: r.created_at, priority: r.priority, scheduled: r.scheduled, phone: phoneFromStored(r.phone),
+    ewtAt: r.ewt_at,
   };
 }
 
 const NOW = 'coalesce($NOW::timestamptz, now())';
+
+/** The history detail of the step where customer and agent are connected (the estimator's error is measured at it). */
+export const AGENT_CONNECTED_DETAIL = 'agent connected';
 
 /** Runs an engine statement whose clock parameter is written $NOW (appended as the last parameter). */
 async function engineQuery(db: Queryable, sql: string, params: unknown[], now: Date | null): Promise<EngineRow[]> {
@@ -694,4 +700,60 @@ export async function activeCallbacks(db: Queryable, afterId: string | null, lim
       WHERE c.state < ${STATES.COMPLETED} AND ($1::uuid IS NULL OR c.id > $1) AND ($3::int IS NULL OR c.tenant_id = $3)
       ORDER BY c.id LIMIT $2`,
     [afterId, limit, tenantId ?? null], null);
+}
+
+/**
+ * Keeps the wait predicted as a callback first joined its queue, as the instant an agent should take
+ * it (`now + seconds`). Only the first prediction counts: a retry re-entering the queue keeps it, so
+ * the error is measured against what the customer was first told.
+ */
+export async function recordPrediction(db: Queryable, id: string, predictedSec: number, now: Date | null): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE callback SET ewt_at = coalesce($3::timestamptz, now()) + make_interval(secs => $2)
+      WHERE id = $1 AND ewt_at IS NULL AND state < ${STATES.COMPLETED}`,
+    [id, predictedSec, now]);
+  return rowCount === 1;
+}
+
+/** What get-statistic-ex needs from Postgres about one service (src/domain/statistics/queue-statistics-input.ts). */
+export interface QueueStatisticCounts {
+  scheduled: number;
+  routing: number;
+  processing: number;
+  completedToday: number;
+  /** Queue entry (epoch ms) of the callback waiting longest in the queue, if one waits. */
+  oldestQueuedAt?: number;
+  estimatorError: { meanAbsSec: number; count: number };
+}
+
+/**
+ * Counts of one service's callbacks, read in one statement. Active callbacks and those completed
+ * since `since` (local midnight) are all younger than the retention, so the scan is bounded by it.
+ * The estimator's error compares each prediction (ewt_at) with the moment an agent was connected at
+ * the first attempt (its history event).
+ */
+export async function queueStatisticCounts(db: Queryable, tenantId: number, serviceId: number, executionBufferSec: number, since: Date, retentionDays: number): Promise<QueueStatisticCounts> {
+  const { rows } = await db.query<{ scheduled: number; routing: number; processing: number; completed_today: number; oldest: Date | null; mae: number | null; n: number }>(
+    `WITH c AS (
+       SELECT * FROM callback
+        WHERE tenant_id = $1 AND service_id = $2 AND desired_at >= now() - make_interval(days => $5)
+     )
+     SELECT
+       (SELECT count(*)::int FROM c WHERE state = ${STATES.SCHEDULED}) AS scheduled,
+       (SELECT count(*)::int FROM c WHERE state = ${STATES.ROUTING}) AS routing,
+       (SELECT count(*)::int FROM c WHERE state = ${STATES.PROCESSING}) AS processing,
+       (SELECT count(*)::int FROM c WHERE state = ${STATES.COMPLETED} AND updated_at >= $4) AS completed_today,
+       (SELECT min(CASE WHEN scheduled THEN desired_at - make_interval(secs => $3) ELSE created_at END)
+          FROM c WHERE state = ${STATES.QUEUED} AND phase = ${PHASES.WAITING}) AS oldest,
+       e.mae, e.n
+     FROM (SELECT avg(abs(extract(epoch FROM ev.at - c.ewt_at)))::float8 AS mae, count(*)::int AS n
+             FROM c JOIN callback_event ev ON ev.callback_id = c.id AND ev.desired_at = c.desired_at
+            WHERE c.ewt_at IS NOT NULL AND ev.at >= $4 AND ev.attempt = 1 AND ev.detail = '${AGENT_CONNECTED_DETAIL}') e`,
+    [tenantId, serviceId, executionBufferSec, since, retentionDays]);
+  const r = rows[0]!;
+  return {
+    scheduled: r.scheduled, routing: r.routing, processing: r.processing, completedToday: r.completed_today,
+    ...(r.oldest ? { oldestQueuedAt: r.oldest.getTime() } : {}),
+    estimatorError: { meanAbsSec: r.mae ?? 0, count: r.n },
+  };
 }

@@ -154,3 +154,8 @@ export function localToInstant(text: string, zone: string): number {
 export function addCalendarDays(t: number, days: number, zone: string): number {
   return Temporal.Instant.fromEpochMilliseconds(t).toZonedDateTimeISO(zone).add({ days }).epochMilliseconds;
 }
+
+/** The instant local midnight began on the day containing `t`, in `zone` (a DST day may start at 01:00). */
+export function startOfLocalDay(t: number, zone: string): number {
+  return Temporal.Instant.fromEpochMilliseconds(t).toZonedDateTimeISO(zone).startOfDay().epochMilliseconds;
+}

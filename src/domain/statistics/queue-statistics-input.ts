@@ -17,4 +17,10 @@ export interface QueueStatisticsInput {
   readonly completedToday: number;
   /** queuedAt (epoch ms) of the callback that has been QUEUED longest, if any is waiting. */
   readonly oldestQueuedAt?: number;
+  /**
+   * How far off today's predictions were: the mean absolute difference between the wait predicted as
+   * each callback joined the queue and the wait it really had, over callbacks connected to an agent
+   * at their first attempt since midnight (docs/ESTIMATED-WAIT.md, "Measuring the error").
+   */
+  readonly estimatorError?: { readonly meanAbsSec: number; readonly count: number };
 }

@@ -121,6 +121,14 @@ export const STATISTICS = Object.freeze({
       return failure === undefined ? { value: -1, message: 'no dials on the queue yet' } : { value: tenths(100 * (1 - failure)) };
     },
   },
+  EstimatedWaitTimeError: {
+    objectTypes: QUEUE,
+    unit: 'seconds',
+    description: 'Mean absolute error of the wait predicted as each callback joined the queue against the wait it had, over callbacks connected at their first attempt since midnight in the service\'s time zone.',
+    compute: (i) => (i.estimatorError === undefined || i.estimatorError.count === 0
+      ? { value: -1, message: 'no predicted callback connected today' }
+      : { value: tenths(i.estimatorError.meanAbsSec) }),
+  },
   CallbacksCompletedToday: {
     objectTypes: QUEUE,
     unit: 'count',
