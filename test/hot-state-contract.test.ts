@@ -43,11 +43,11 @@ function contract(name: string, make: () => Promise<{ hot: HotState; done: () =>
         assert.equal(w.intact, true);
         assert.deepEqual(w.tenants, [{ tenantId: 2, atMs: 3000 }, { tenantId: 1, atMs: 5000 }]);
         await hot.claimDue(2, 3000, 60_000, 10);
-        await hot.settleWakeup(2);
+        assert.equal(await hot.settleWakeup(2), 63_000, 'settling tells the new wake-up');
         w = await hot.wakeups(10);
         assert.deepEqual(w.tenants, [{ tenantId: 1, atMs: 5000 }, { tenantId: 2, atMs: 63_000 }], 'moved to the lease end');
         await hot.removeDue(2, [b!]);
-        await hot.settleWakeup(2);
+        assert.equal(await hot.settleWakeup(2), undefined, 'nothing due: no wake-up');
         assert.deepEqual((await hot.wakeups(10)).tenants, [{ tenantId: 1, atMs: 5000 }]);
       } finally {
         await done();
@@ -58,25 +58,94 @@ function contract(name: string, make: () => Promise<{ hot: HotState; done: () =>
       const { hot, done } = await make();
       try {
         const [a, b, c] = ids(3);
+        assert.equal(await hot.hasWaiting(3, 9), false);
         await hot.enqueue(3, 9, [{ id: b!, score: 200 }, { id: a!, score: 100 }, { id: c!, score: 300 }]);
+        assert.equal(await hot.hasWaiting(3, 9), true);
         assert.equal(await hot.position(3, 9, a!), 1);
         assert.equal(await hot.position(3, 9, c!), 3);
-        assert.equal(await hot.takeHead(3, 9, 1, 50_000), a);
-        assert.equal(await hot.takeHead(3, 9, 1, 50_000), 'paced', 'one pending at most');
+        assert.deepEqual(await hot.take(3, 9, 1, 50_000), { ids: [a], drained: false });
+        assert.deepEqual(await hot.take(3, 9, 1, 50_000), { ids: [], drained: false }, 'one pending at most');
         assert.deepEqual(await hot.counts(3, 9), { waiting: 2, pending: 1 });
-        assert.equal(await hot.position(3, 9, a!), undefined);
+        assert.equal(await hot.position(3, 9, a!), undefined, 'a pending callback has no place');
+        assert.equal(await hot.position(3, 9, b!), 1, 'pending callbacks are not counted ahead');
         assert.deepEqual(await hot.claimDue(3, 50_000, 1000, 10), [a], 'a taken callback is watched');
         await hot.requeue(3, 9, a!, 100);
         assert.equal(await hot.position(3, 9, a!), 1, 'back at its own place');
+        assert.deepEqual(await hot.counts(3, 9), { waiting: 3, pending: 0 });
         assert.deepEqual(await hot.claimDue(3, 1e12, 1000, 10), [], 'requeued: no watchdog left');
-        assert.equal(await hot.takeHead(3, 9, 2, 60_000), a);
+        assert.deepEqual(await hot.take(3, 9, 2, 60_000), { ids: [a, b], drained: false }, 'one take fills every place pacing allows');
         await hot.agentFound(3, 9, a!);
-        assert.equal(await hot.takeHead(3, 9, 1, 60_000), b, 'an agent found frees a pacing place');
+        assert.deepEqual(await hot.counts(3, 9), { waiting: 1, pending: 1 });
+        assert.deepEqual(await hot.take(3, 9, 2, 60_000), { ids: [c], drained: true }, 'an agent found frees a pacing place; the queue is empty after it');
         await hot.pause(3, 9, b!, 90_000);
-        assert.deepEqual(await hot.counts(3, 9), { waiting: 1, pending: 0 });
+        assert.deepEqual(await hot.counts(3, 9), { waiting: 0, pending: 1 });
         const claimed = await hot.claimDue(3, 90_000, 1000, 10);
         assert.ok(claimed.includes(b!), 'the pause is due at its end');
         assert.deepEqual(await hot.claimDue(3, 90_000, 1000, 10), [], 'leased entries are not claimed twice');
+        assert.equal(await hot.hasWaiting(3, 9), false, 'only a pending callback is left');
+        assert.deepEqual(await hot.take(3, 9, 5, 99_000), { ids: [], drained: true }, 'nothing waits');
+        assert.deepEqual(await hot.take(3, 9, 0, 99_000), { ids: [], drained: false }, 'no free agent: nothing taken, nothing learnt');
+      } finally {
+        await done();
+      }
+    });
+
+    test('watchdogs of taken callbacks are not announced; moveDue moves only existing entries, unannounced', async () => {
+      const { hot, done } = await make();
+      try {
+        await hot.markIntact();
+        const [a, b] = ids(2);
+        await hot.enqueue(5, 2, [{ id: a!, score: 10 }]);
+        assert.deepEqual((await hot.take(5, 2, 3, 40_000)).ids, [a]);
+        assert.deepEqual((await hot.wakeups(10)).tenants, [], 'the taking node times its watchdogs itself');
+        await hot.moveDue(5, [{ id: a!, atMs: 70_000 }, { id: b!, atMs: 1000 }]);
+        assert.deepEqual((await hot.wakeups(10)).tenants, [], 'still not announced');
+        assert.deepEqual(await hot.claimDue(5, 69_999, 1000, 10), [], 'moved later; an absent entry is not created');
+        assert.deepEqual(await hot.claimDue(5, 70_000, 1000, 10), [a]);
+        await hot.finish(5, 2, a!);
+        await hot.moveDue(5, [{ id: a!, atMs: 1 }]);
+        assert.deepEqual(await hot.claimDue(5, 1e12, 1000, 10), [], 'a finished callback is not brought back');
+        await hot.settleWakeup(5);
+        assert.deepEqual((await hot.wakeups(10)).tenants, []);
+      } finally {
+        await done();
+      }
+    });
+
+    test('liveness entries: renewed by their node, listed with the wake-ups, removed once', async () => {
+      const { hot, done } = await make();
+      try {
+        await hot.markIntact();
+        const [a] = ids(1);
+        await hot.setDue(8, [{ id: a!, atMs: 5000 }]);
+        await hot.heartbeat('node-a', 9000);
+        await hot.heartbeat('node-b', 3000);
+        let w = await hot.wakeups(10);
+        assert.equal(w.intact, true);
+        assert.deepEqual(w.tenants, [{ tenantId: 8, atMs: 5000 }], 'liveness entries are not tenants');
+        assert.deepEqual(w.nodes, [{ node: 'node-b', atMs: 3000 }, { node: 'node-a', atMs: 9000 }]);
+        await hot.heartbeat('node-b', 12_000);
+        w = await hot.wakeups(10);
+        assert.deepEqual(w.nodes, [{ node: 'node-a', atMs: 9000 }, { node: 'node-b', atMs: 12_000 }], 'renewed');
+        assert.equal(await hot.retire('node-a'), true);
+        assert.equal(await hot.retire('node-a'), false, 'only one caller removes it (and recovers for it)');
+        assert.deepEqual((await hot.wakeups(10)).nodes, [{ node: 'node-b', atMs: 12_000 }]);
+        await hot.retire('node-b');
+      } finally {
+        await done();
+      }
+    });
+
+    test('a pending entry left over long after its watchdog is dropped by the next take', async () => {
+      const { hot, done } = await make();
+      try {
+        const [a, b] = ids(2);
+        const hour = 3600_000;
+        await hot.enqueue(6, 1, [{ id: a!, score: 1 }, { id: b!, score: 2 }]);
+        assert.deepEqual((await hot.take(6, 1, 1, 10 * hour)).ids, [a]);
+        assert.deepEqual((await hot.take(6, 1, 1, 10 * hour + 60_000)).ids, [], 'still pending: pacing holds');
+        assert.deepEqual((await hot.take(6, 1, 1, 11 * hour + 1)).ids, [b], 'an hour past its watchdog: its place is given back');
+        assert.deepEqual(await hot.counts(6, 1), { waiting: 0, pending: 1 });
       } finally {
         await done();
       }
@@ -91,7 +160,11 @@ function contract(name: string, make: () => Promise<{ hot: HotState; done: () =>
         await hot.finish(4, 1, b!);
         assert.deepEqual(await hot.counts(4, 1), { waiting: 1, pending: 0 });
         assert.deepEqual(await hot.claimDue(4, 1e12, 1, 10), []);
+        assert.deepEqual((await hot.take(4, 1, 1, 20)).ids, [a]);
+        await hot.agentFound(4, 1, a!);
         for (let i = 0; i < 70; i++) await hot.finish(4, 1, a!, { atMs: i, handleSec: 100 + i, waitSec: i / 2 });
+        assert.deepEqual(await hot.counts(4, 1), { waiting: 0, pending: 0 });
+        assert.deepEqual(await hot.claimDue(4, 1e12, 1, 10), [], 'its watchdog is gone with it');
         const samples = await hot.samples(4, 1);
         assert.equal(samples.length, 32);
         assert.deepEqual(samples.at(-1), { atMs: 69, handleSec: 169, waitSec: 34.5 });

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Queryable } from '../store/db.ts';
 import * as store from '../store/callback-store.ts';
 import type { EngineRow } from '../store/callback-store.ts';
-import type { HotState } from '../hot/hot-state.ts';
+import type { HotState, Wakeups } from '../hot/hot-state.ts';
+import { OwnDueEntries } from './own-due-entries.ts';
 import type { VoiceCommand, VoiceEvent, VoicePort } from '../voice/voice-port.ts';
 import { dialKeyOf } from '../voice/voice-port.ts';
 import type { EngineClock } from './engine-clock.ts';
@@ -29,10 +31,15 @@ export const WATCHDOG_SEC: Readonly<Record<Exclude<AttemptPhase, 'WAITING' | 'RE
   TALKING: 4 * 3600,
 });
 
+/** Phases in which the attempt's call is placed: a call_ended with talk time completes it from any of them. */
+const CALL_PHASES: readonly AttemptPhase[] = ['DIALING', 'AWAITING_AGENT', 'CONNECTING', 'TALKING'];
+
 /** A stalled attempt is re-sent its command this many times, then given up as a platform failure. */
 const MAX_STALLS = 3;
 /** A customer on the line with no agent yet is re-offered to the platform this often. */
 const AGENT_RETRY_MS = 3000;
+/** How soon a scheduled callback claimed a hair before Postgres saw it due is looked at again (ms). */
+const RECHECK_MS = 25;
 /** How old a queue observation a wait prediction may use. */
 const PREDICTION_OBSERVATION_MS = 10_000;
 
@@ -58,6 +65,8 @@ export interface EngineOptions {
   batch?: number;
   /** How often waiting callbacks past their time to live are swept (ms). */
   sweepMs?: number;
+  /** Caps every phase's watchdog (seconds; 0: WATCHDOG_SEC as it is), for a platform that answers in seconds. */
+  watchdogCapSec?: number;
   observer?: EngineObserver;
 }
 
@@ -78,6 +87,11 @@ export class CallbackEngine implements CallbackLifecycle {
   /** Services this node has seen waiting callbacks in: swept for dispatch each poll. */
   readonly #activeServices = new Map<number, number>(); // serviceId → tenantId
   readonly #stalls = new Map<string, number>();
+  /** The hot state, remembering the due entries only this node times (its watchdogs and leases). */
+  readonly #own: OwnDueEntries;
+  /** This node's name in the wake-up index's liveness entries. */
+  readonly #node = randomBytes(6).toString('hex');
+  #renewLivenessAt = -Infinity;
   #unsubscribe: (() => void) | undefined;
   #cancelTick: (() => void) | undefined;
   #nextTickAt = Infinity;
@@ -87,11 +101,13 @@ export class CallbackEngine implements CallbackLifecycle {
 
   constructor(options: EngineOptions) {
     this.#o = {
-      pollMs: 2000, leaseMs: 30_000, batch: 200, sweepMs: 30_000,
+      pollMs: 2000, leaseMs: 30_000, batch: 200, sweepMs: 30_000, watchdogCapSec: 0,
       ...options,
       // An explicit `observer: undefined` must not erase the empty default.
       observer: options.observer ?? {},
     } as Required<Omit<EngineOptions, 'observer'>> & { observer: EngineObserver };
+    this.#own = new OwnDueEntries(options.hot);
+    this.#o.hot = this.#own;
     this.#services = new ServiceDirectory(options.db);
     this.#waits = new WaitView(options.hot, options.voice, () => options.clock.nowMs());
   }
@@ -107,15 +123,42 @@ export class CallbackEngine implements CallbackLifecycle {
     this.#unsubscribe = this.#o.voice.onEvent((event) => this.#track(this.#onEvent(event)));
     const w = await this.#o.hot.wakeups(1);
     if (!w.intact) await this.rebuild();
+    await this.#liveness(this.#o.clock.nowMs(), []);
     this.#scheduleTick(this.#o.clock.nowMs());
   }
 
-  /** Stops taking work and waits for what is in hand; leases of claimed entries simply run out. */
+  /**
+   * Stops taking work (no more claims of due entries, no more dispatch) and waits for what is in
+   * hand, which settles every lease this node took; platform events are still handled, so a node
+   * shutting down can stop its voice port's reads before stop() without losing an event.
+   */
+  async quiesce(): Promise<void> {
+    this.#running = false;
+    this.#cancelTick?.();
+    await this.idle();
+  }
+
+  /** Stops taking work and platform events, and waits for what is in hand (see quiesce). */
   async stop(): Promise<void> {
     this.#running = false;
     this.#cancelTick?.();
     this.#unsubscribe?.();
     await this.idle();
+    await this.#retire();
+  }
+
+  /**
+   * Leaves the wake-up index's liveness entries: first the watchdogs only this node timed are
+   * announced (each such tenant's wake-up set to its earliest due entry), then its own entry goes,
+   * so no other node rebuilds on its account.
+   */
+  async #retire(): Promise<void> {
+    try {
+      for (const tenantId of this.#own.tenants()) await this.#o.hot.settleWakeup(tenantId);
+      await this.#o.hot.retire(this.#node);
+    } catch (err) {
+      this.#o.logger.warn({ err }, 'could not hand over this node\'s watchdogs; its liveness entry will lapse and another node will rebuild');
+    }
   }
 
   /** Resolves when no work started by this engine is still running (tests and simulations step on it). */
@@ -129,6 +172,8 @@ export class CallbackEngine implements CallbackLifecycle {
       try {
         const counts = await rebuildHotState(this.#o.db, this.#o.hot, (row) => this.#scoreOf(row));
         for (const [serviceId, tenantId] of counts.services) this.#activeServices.set(serviceId, tenantId);
+        // The queues may have been refilled after the agents' last agent_ready: offer them now, not at the next sweep.
+        for (const [serviceId, tenantId] of counts.services) void this.#track(this.#dispatch(tenantId, serviceId));
         this.#o.logger.info({ ...counts, services: counts.services.size }, 'hot state rebuilt from the database');
       } finally {
         this.#rebuilding = undefined;
@@ -240,10 +285,18 @@ export class CallbackEngine implements CallbackLifecycle {
         await this.rebuild();
       }
       const now = this.#o.clock.nowMs();
+      await this.#liveness(now, w.nodes);
+      await this.#own.moveKnown(now);
+      const own = this.#own.dueTenants(now);
       for (const { tenantId, atMs } of w.tenants) {
-        if (atMs <= now) await this.#processDue(tenantId);
-        else next = Math.min(next, atMs);
+        if (atMs <= now) {
+          // Its next wake-up counts too: a busy tenant's next entry is often due before the next poll.
+          next = Math.min(next, (await this.#processDue(tenantId, true)) ?? Infinity);
+          own.delete(tenantId);
+        } else next = Math.min(next, atMs);
       }
+      // Entries only this node times (its watchdogs, its leases): no wake-up to settle.
+      for (const tenantId of own) await this.#processDue(tenantId, false);
       if (now - this.#lastSweepAt >= this.#o.sweepMs) {
         this.#lastSweepAt = now;
         await this.#sweep();
@@ -251,12 +304,41 @@ export class CallbackEngine implements CallbackLifecycle {
     } catch (err) {
       this.#o.logger.error({ err }, 'engine tick failed; retrying at the next poll');
     } finally {
-      this.#scheduleTick(next);
+      this.#scheduleTick(Math.min(next, this.#own.earliest() ?? Infinity, this.#renewLivenessAt));
     }
   }
 
-  async #processDue(tenantId: number): Promise<void> {
+  /**
+   * Renews this node's liveness entry (it promises to time its own watchdogs meanwhile), and
+   * recovers for a node whose entry lapsed: it died or stalled holding watchdogs nobody else
+   * knows of. The one node that removes the entry rebuilds the hot state, which announces them.
+   */
+  async #liveness(now: number, nodes: Wakeups['nodes']): Promise<void> {
+    if (now >= this.#renewLivenessAt) {
+      const ttl = this.#livenessMs();
+      await this.#o.hot.heartbeat(this.#node, now + ttl);
+      this.#renewLivenessAt = now + ttl / 3;
+    }
+    for (const n of nodes) {
+      if (n.node === this.#node || n.atMs > now) continue;
+      if (await this.#o.hot.retire(n.node)) {
+        this.#o.logger.warn({ node: n.node }, 'a node stopped renewing its liveness entry: rebuilding the hot state to announce its watchdogs');
+        await this.rebuild();
+      }
+    }
+  }
+
+  /** How long a liveness entry lasts unrenewed: half the shortest watchdog, at most a minute, so a dead node's watchdogs are announced about when they fall due. */
+  #livenessMs(): number {
+    const phases = Object.keys(WATCHDOG_SEC) as (keyof typeof WATCHDOG_SEC)[];
+    return Math.min(60_000, Math.min(...phases.map((p) => this.#watchdogSec(p))) * 500);
+  }
+
+  /** Claims and handles a tenant's due entries; `settle` when its wake-up was due (it is then moved on, and returned). */
+  async #processDue(tenantId: number, settle: boolean): Promise<number | undefined> {
+    const from = this.#o.clock.nowMs();
     for (;;) {
+      if (!this.#running) break; // stopping: the batch in hand is finished, no new one is claimed
       const now = this.#o.clock.nowMs();
       const ids = await this.#o.hot.claimDue(tenantId, now, this.#o.leaseMs, this.#o.batch);
       if (ids.length === 0) break;
@@ -278,7 +360,8 @@ export class CallbackEngine implements CallbackLifecycle {
       }
       if (ids.length < this.#o.batch) break;
     }
-    await this.#o.hot.settleWakeup(tenantId);
+    if (this.#running) this.#own.looked(tenantId, from);
+    return settle ? this.#o.hot.settleWakeup(tenantId) : undefined;
   }
 
   /** Callbacks that just became QUEUED: into their queues (by virtual start time), out of the due index. */
@@ -313,17 +396,22 @@ export class CallbackEngine implements CallbackLifecycle {
       if (row.phase === 'RETRY_WAIT') {
         const back = await store.endRetryPause(this.#o.db, row.id, row.attempt, this.#o.clock.sqlNow());
         if (back) await this.#joinQueues([back]);
+        return;
       }
-      return; // a SCHEDULED row due but not moved: the lease brings it back
+      // A SCHEDULED row due but not moved: Postgres keeps microseconds and a JS Date does not, so an
+      // entry claimed in the very millisecond it falls due can be a hair early for Postgres. Look
+      // again a moment later rather than when the lease ends (30 s).
+      await hot.setDue(row.tenantId, [{ id: row.id, atMs: Math.max(now, dueMs ?? now) + RECHECK_MS }]);
+      return;
     }
     if (row.phase === 'WAITING') {
       // Waiting in its queue as far as Postgres knows (e.g. a node died between steps): make sure it is queued.
       await this.#joinQueues([row]);
       return;
     }
-    // An attempt in flight.
+    // An attempt in flight: its watchdog is re-armed unannounced (this node times it).
     if (dueMs !== undefined && dueMs > now) {
-      await hot.setDue(row.tenantId, [{ id: row.id, atMs: dueMs }]);
+      await hot.moveDue(row.tenantId, [{ id: row.id, atMs: dueMs }]);
       return;
     }
     await this.#stalled(row);
@@ -336,6 +424,17 @@ export class CallbackEngine implements CallbackLifecycle {
    */
   async #stalled(row: EngineRow): Promise<void> {
     const key = dialKeyOf(row.id, row.attempt);
+    if (row.phase === 'TALKING') {
+      // Customer and agent were connected, which is what the callback was for: an attempt whose end
+      // is never reported (call_ended lost with the Redis that carried it) completes, instead of
+      // staying PROCESSING; retrying it would call back a customer who was served.
+      const done = await store.completeAttempt(this.#o.db, row.id, row.attempt, ['TALKING'], 'AGENT_CONNECTED', 'call end not reported', this.#o.clock.sqlNow());
+      if (done) {
+        await this.#o.hot.finish(row.tenantId, row.serviceId, row.id);
+        this.#o.observer.transition?.({ tenant: row.tenantName, service: row.serviceName, to: 'COMPLETED', reason: 'AGENT_CONNECTED' });
+      }
+      return;
+    }
     const stalls = (this.#stalls.get(key) ?? 0) + 1;
     this.#stalls.set(key, stalls);
     this.#o.logger.warn({ callbackId: row.id, attempt: row.attempt, phase: row.phase, stalls }, 'attempt stalled');
@@ -348,11 +447,19 @@ export class CallbackEngine implements CallbackLifecycle {
     const service = await this.#services.byId(row.serviceId);
     if (!service) return;
     const phase = row.phase as keyof typeof WATCHDOG_SEC;
-    const extended = await store.extendWatchdog(this.#o.db, row.id, row.attempt, row.phase, WATCHDOG_SEC[phase], this.#o.clock.sqlNow());
+    const extended = await store.extendWatchdog(this.#o.db, row.id, row.attempt, row.phase, this.#watchdogSec(phase), this.#o.clock.sqlNow());
     if (!extended) return;
-    await this.#o.hot.setDue(row.tenantId, [{ id: row.id, atMs: extended.dueAt!.getTime() }]);
+    await this.#o.hot.moveDue(row.tenantId, [{ id: row.id, atMs: extended.dueAt!.getTime() }]);
     if (row.phase === 'DIALING') await this.#send({ type: 'dial', dialKey: key, tenant: row.tenantName, queue: row.serviceName, phone: row.phone });
     else if (row.phase === 'RESERVING' || row.phase === 'AWAITING_AGENT') await this.#send({ type: 'reserve_agent', dialKey: key, tenant: row.tenantName, queue: row.serviceName });
+    // Without agentId the platform bridges the agent it holds for the key; a call already bridged is left as it is.
+    else if (row.phase === 'CONNECTING') await this.#send({ type: 'connect', dialKey: key });
+  }
+
+  /** A phase's watchdog (seconds), capped by the watchdogCapSec option. */
+  #watchdogSec(phase: keyof typeof WATCHDOG_SEC): number {
+    const cap = this.#o.watchdogCapSec;
+    return cap > 0 ? Math.min(WATCHDOG_SEC[phase], cap) : WATCHDOG_SEC[phase];
   }
 
   /** Waiting callbacks past their time to live complete FAIL_TIMEOUT_TTL; then queues with work are offered to free agents. */
@@ -398,22 +505,25 @@ export class CallbackEngine implements CallbackLifecycle {
       const free = this.#o.voice.availableAgents(tenantName, service.name);
       if (free <= 0 || !this.#running) return;
       const first = service.options.firstConnectParty;
-      const watchdog = first === 'AGENT' ? WATCHDOG_SEC.RESERVING : WATCHDOG_SEC.DIALING;
+      const watchdog = this.#watchdogSec(first === 'AGENT' ? 'RESERVING' : 'DIALING');
       const now = this.#o.clock.nowMs();
-      const id = await this.#o.hot.takeHead(tenantId, serviceId, free, now + watchdog * 1000);
-      if (id === 'paced') return;
-      if (!id) {
-        this.#activeServices.delete(serviceId); // empty: nothing to sweep here until something joins
-        return;
+      // One take fills every place pacing allows, so a dispatch costs one script whatever it finds.
+      const taken = await this.#o.hot.take(tenantId, serviceId, free, now + watchdog * 1000);
+      if (taken.drained) this.#activeServices.delete(serviceId); // empty: nothing to sweep here until something joins
+      let refused = false;
+      for (const id of taken.ids) {
+        const row = await store.startAttempt(this.#o.db, id, first, watchdog, service.options.ttlSec, this.#o.clock.sqlNow());
+        if (!row) {
+          await this.#notStarted(id, tenantId, serviceId);
+          refused = true;
+          continue;
+        }
+        const dialKey = dialKeyOf(row.id, row.attempt);
+        if (first === 'AGENT') await this.#send({ type: 'reserve_agent', dialKey, tenant: row.tenantName, queue: row.serviceName });
+        else await this.#send({ type: 'dial', dialKey, tenant: row.tenantName, queue: row.serviceName, phone: row.phone });
       }
-      const row = await store.startAttempt(this.#o.db, id, first, watchdog, service.options.ttlSec, this.#o.clock.sqlNow());
-      if (!row) {
-        await this.#notStarted(id, tenantId, serviceId);
-        continue;
-      }
-      const dialKey = dialKeyOf(row.id, row.attempt);
-      if (first === 'AGENT') await this.#send({ type: 'reserve_agent', dialKey, tenant: row.tenantName, queue: row.serviceName });
-      else await this.#send({ type: 'dial', dialKey, tenant: row.tenantName, queue: row.serviceName, phone: row.phone });
+      // A callback that could not start gave its pacing place back: take again while the queue has more.
+      if (!refused || taken.drained) return;
     }
   }
 
@@ -453,7 +563,8 @@ export class CallbackEngine implements CallbackLifecycle {
         const service = await this.#services.byNames(event.tenant, event.queue);
         if (service) {
           this.#tenantNames.set(service.tenantId, event.tenant);
-          await this.#dispatch(service.tenantId, service.id);
+          // Every node hears every agent_ready: a queue this node has seen empty costs one look, not a take.
+          if (this.#activeServices.has(service.id) || await this.#o.hot.hasWaiting(service.tenantId, service.id)) await this.#dispatch(service.tenantId, service.id);
         }
         return;
       }
@@ -532,16 +643,22 @@ export class CallbackEngine implements CallbackLifecycle {
             predictedSec: Math.max(0, (row.ewtAt.getTime() - queuedAt) / 1000), actualSec: Math.max(0, (this.#o.clock.nowMs() - queuedAt) / 1000),
           });
         }
-        await this.#o.hot.agentFound(row.tenantId, row.serviceId, row.id);
+        // From CONNECTING the agent was found at agent_reserved already.
+        if (row.phase === 'AWAITING_AGENT') await this.#o.hot.agentFound(row.tenantId, row.serviceId, row.id);
         return;
       }
       case 'call_ended': {
-        if (row.phase === 'TALKING') {
-          const done = await store.completeAttempt(this.#o.db, row.id, row.attempt, ['TALKING'], 'AGENT_CONNECTED', `talk ${Math.round(event.talkSeconds)} s`, this.#o.clock.sqlNow());
+        // Talk time means customer and agent were connected, even when `connected` has not been
+        // applied: lost with a flushed stream, pending on a node that died, or being handled right
+        // now by another node (hence every call phase in the fence, not only the one read here).
+        if (row.phase === 'TALKING' || (event.talkSeconds > 0 && CALL_PHASES.includes(row.phase))) {
+          const done = await store.completeAttempt(this.#o.db, row.id, row.attempt, CALL_PHASES, 'AGENT_CONNECTED', `talk ${Math.round(event.talkSeconds)} s`, this.#o.clock.sqlNow());
           if (!done) return;
           const now = this.#o.clock.nowMs();
           const queuedAt = queueEntryMs(row, service);
           const connectedAt = now - event.talkSeconds * 1000;
+          // `connected` never applied: the callback may still count as pending (finish with a sample leaves that to agentFound).
+          if (row.phase === 'DIALING' || row.phase === 'AWAITING_AGENT') await this.#o.hot.agentFound(row.tenantId, row.serviceId, row.id);
           await this.#o.hot.finish(row.tenantId, row.serviceId, row.id, { atMs: now, handleSec: event.talkSeconds, waitSec: Math.max(0, (connectedAt - queuedAt) / 1000) });
           this.#o.observer.transition?.({ tenant: row.tenantName, service: row.serviceName, to: 'COMPLETED', reason: 'AGENT_CONNECTED' });
         } else if (row.phase === 'AWAITING_AGENT' || row.phase === 'CONNECTING' || row.phase === 'DIALING') {
@@ -573,10 +690,11 @@ export class CallbackEngine implements CallbackLifecycle {
   async #advance(row: EngineRow, change: Omit<store.PhaseChange, 'state' | 'watchdogSec'>, first: 'CUSTOMER' | 'AGENT'): Promise<EngineRow | undefined> {
     const to = change.to as keyof typeof WATCHDOG_SEC;
     const state = stateOfPhase(change.to, first);
-    const next = await store.advanceAttempt(this.#o.db, { ...change, state, watchdogSec: WATCHDOG_SEC[to] }, this.#o.clock.sqlNow());
+    const next = await store.advanceAttempt(this.#o.db, { ...change, state, watchdogSec: this.#watchdogSec(to) }, this.#o.clock.sqlNow());
     if (next && next.dueAt) {
-      // The due entry is only moved later, never earlier: the watchdog fires at the old time, sees the
-      // later due_at in Postgres and re-arms itself, which costs nothing per event on the hot path.
+      // The due entry is not moved on each step: if this node times it, it moves it when it falls
+      // due; otherwise the watchdog fires early, sees the later due_at in Postgres and re-arms itself.
+      this.#own.later(row.id, next.dueAt.getTime());
       if (state !== row.state) this.#o.observer.transition?.({ tenant: row.tenantName, service: row.serviceName, to: state });
     }
     return next;

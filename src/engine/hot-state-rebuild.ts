@@ -17,9 +17,12 @@ const PAGE = 2000;
  * Refills the hot state from Postgres, the source of truth: every unfinished callback goes back in
  * the index its row says (due index for scheduled callbacks, retry pauses and attempts in flight;
  * its queue for a waiting one). Only adds, never clears: it runs while other nodes keep working,
- * and an entry made stale meanwhile is dropped when the engine meets it. Idempotent.
+ * and an entry made stale meanwhile is dropped when the engine meets it. Idempotent. `onProgress`
+ * hears the number of callbacks put back so far after each page (`ges recover`'s progress bar).
  */
-export async function rebuildHotState(db: Queryable, hot: HotState, scoreOf: (row: EngineRow) => Promise<number>): Promise<RebuildCounts> {
+export async function rebuildHotState(
+  db: Queryable, hot: HotState, scoreOf: (row: EngineRow) => Promise<number>, onProgress?: (done: number) => void,
+): Promise<RebuildCounts> {
   const counts: RebuildCounts = { scheduled: 0, queued: 0, retrying: 0, inFlight: 0, services: new Map() };
   let after: string | null = null;
   for (;;) {
@@ -47,6 +50,7 @@ export async function rebuildHotState(db: Queryable, hot: HotState, scoreOf: (ro
     }
     for (const [tenantId, entries] of due) await hot.setDue(tenantId, entries);
     for (const q of queues.values()) await hot.enqueue(q.tenantId, q.serviceId, q.entries);
+    onProgress?.(counts.scheduled + counts.queued + counts.retrying + counts.inFlight);
     if (rows.length < PAGE) break;
   }
   await hot.markIntact();

@@ -1,5 +1,8 @@
-import { SAMPLES_KEPT, type DueEntry, type HotState, type InteractionSample, type QueueEntry, type Wakeups } from './hot-state.ts';
+import { MAX_PENDING, PENDING_STALE_MS, SAMPLES_KEPT, type DueEntry, type HotState, type InteractionSample, type QueueEntry, type Taken, type Wakeups } from './hot-state.ts';
 import { SortedSet } from './sorted-set.ts';
+
+/** Members of the wake-up index that are node liveness entries, not tenants (as on Redis). */
+const NODE = '~node:';
 
 /**
  * The hot state inside the process, for the embedded single-node mode: the same contract as the
@@ -8,9 +11,10 @@ import { SortedSet } from './sorted-set.ts';
  */
 export class MemoryHotState implements HotState {
   readonly #due = new Map<number, SortedSet>();
+  /** Per queue: waiting callbacks by virtual start time, pending ones at negative scores (as on Redis). */
   readonly #queues = new Map<string, SortedSet>();
-  readonly #pending = new Map<string, SortedSet>();
   readonly #samples = new Map<string, InteractionSample[]>();
+  /** Tenants by wake-up time, and node liveness entries (members NODE + id). */
   readonly #wake = new SortedSet();
   #intact = false;
 
@@ -21,9 +25,6 @@ export class MemoryHotState implements HotState {
   }
   #queueOf(t: number, s: number): SortedSet {
     return this.#setOf(this.#queues, `${t}:${s}`);
-  }
-  #pendingOf(t: number, s: number): SortedSet {
-    return this.#setOf(this.#pending, `${t}:${s}`);
   }
   #setOf(map: Map<string, SortedSet>, key: string): SortedSet {
     let s = map.get(key);
@@ -36,6 +37,11 @@ export class MemoryHotState implements HotState {
     const due = this.#dueOf(tenantId);
     for (const e of entries) due.add(e.id, e.atMs);
     this.#wake.addLower(String(tenantId), Math.min(...entries.map((e) => e.atMs)));
+  }
+
+  async moveDue(tenantId: number, entries: readonly DueEntry[]): Promise<void> {
+    const due = this.#dueOf(tenantId);
+    for (const e of entries) if (due.score(e.id) !== undefined) due.add(e.id, e.atMs);
   }
 
   async claimDue(tenantId: number, nowMs: number, leaseMs: number, limit: number): Promise<string[]> {
@@ -51,13 +57,27 @@ export class MemoryHotState implements HotState {
   }
 
   async wakeups(limit: number): Promise<Wakeups> {
-    return { intact: this.#intact, tenants: this.#wake.head(limit).map((e) => ({ tenantId: Number(e.member), atMs: e.score })) };
+    const head = this.#wake.head(limit);
+    return {
+      intact: this.#intact,
+      tenants: head.filter((e) => !e.member.startsWith(NODE)).map((e) => ({ tenantId: Number(e.member), atMs: e.score })),
+      nodes: head.filter((e) => e.member.startsWith(NODE)).map((e) => ({ node: e.member.slice(NODE.length), atMs: e.score })),
+    };
   }
 
-  async settleWakeup(tenantId: number): Promise<void> {
+  async heartbeat(node: string, untilMs: number): Promise<void> {
+    this.#wake.add(NODE + node, Math.ceil(untilMs));
+  }
+
+  async retire(node: string): Promise<boolean> {
+    return this.#wake.delete(NODE + node);
+  }
+
+  async settleWakeup(tenantId: number): Promise<number | undefined> {
     const first = this.#dueOf(tenantId).first();
     if (first) this.#wake.add(String(tenantId), first.score);
     else this.#wake.delete(String(tenantId));
+    return first?.score;
   }
 
   async enqueue(tenantId: number, serviceId: number, entries: readonly QueueEntry[]): Promise<void> {
@@ -65,36 +85,46 @@ export class MemoryHotState implements HotState {
     for (const e of entries) q.add(e.id, e.score);
   }
 
-  async takeHead(tenantId: number, serviceId: number, maxPending: number, watchdogAtMs: number): Promise<string | 'paced' | undefined> {
-    const pending = this.#pendingOf(tenantId, serviceId);
-    if (maxPending <= 0 || pending.size >= maxPending) return 'paced';
-    const head = this.#queueOf(tenantId, serviceId).popFirst();
-    if (!head) return undefined;
-    pending.add(head.member, head.score);
-    this.#dueOf(tenantId).add(head.member, Math.ceil(watchdogAtMs));
-    this.#wake.addLower(String(tenantId), Math.ceil(watchdogAtMs));
-    return head.member;
+  async take(tenantId: number, serviceId: number, maxPending: number, watchdogAtMs: number): Promise<Taken> {
+    const most = Math.min(Math.floor(maxPending), MAX_PENDING);
+    if (!(most >= 1)) return { ids: [], drained: false };
+    const queue = this.#queueOf(tenantId, serviceId);
+    const at = Math.ceil(watchdogAtMs);
+    const first = queue.head(most + 1);
+    const waiting = first.filter((e) => e.score >= 0).map((e) => e.member);
+    const stale = first.filter((e) => e.score < 0 && -e.score < at - PENDING_STALE_MS);
+    for (const e of stale) queue.delete(e.member);
+    const live = first.length - waiting.length - stale.length;
+    const ids = waiting.slice(0, Math.max(0, most - live));
+    for (const id of ids) {
+      queue.add(id, -at);
+      this.#dueOf(tenantId).add(id, at);
+    }
+    return { ids, drained: first.length <= most && ids.length === waiting.length };
+  }
+
+  async hasWaiting(tenantId: number, serviceId: number): Promise<boolean> {
+    const queue = this.#queueOf(tenantId, serviceId);
+    return queue.size > queue.countBelow(0);
   }
 
   async agentFound(tenantId: number, serviceId: number, id: string): Promise<void> {
-    this.#pendingOf(tenantId, serviceId).delete(id);
+    this.#queueOf(tenantId, serviceId).delete(id);
   }
 
   async requeue(tenantId: number, serviceId: number, id: string, score: number): Promise<void> {
-    this.#pendingOf(tenantId, serviceId).delete(id);
-    this.#dueOf(tenantId).delete(id);
     this.#queueOf(tenantId, serviceId).add(id, score);
+    this.#dueOf(tenantId).delete(id);
   }
 
   async pause(tenantId: number, serviceId: number, id: string, atMs: number): Promise<void> {
-    this.#pendingOf(tenantId, serviceId).delete(id);
+    this.#queueOf(tenantId, serviceId).delete(id);
     this.#dueOf(tenantId).add(id, Math.ceil(atMs));
     this.#wake.addLower(String(tenantId), Math.ceil(atMs));
   }
 
   async finish(tenantId: number, serviceId: number, id: string, sample?: InteractionSample): Promise<void> {
-    this.#queueOf(tenantId, serviceId).delete(id);
-    this.#pendingOf(tenantId, serviceId).delete(id);
+    if (!sample) this.#queueOf(tenantId, serviceId).delete(id); // with one, agentFound took it out already
     this.#dueOf(tenantId).delete(id);
     if (sample) {
       const key = `${tenantId}:${serviceId}`;
@@ -106,12 +136,16 @@ export class MemoryHotState implements HotState {
   }
 
   async position(tenantId: number, serviceId: number, id: string): Promise<number | undefined> {
-    const rank = this.#queueOf(tenantId, serviceId).rank(id);
-    return rank === undefined ? undefined : rank + 1;
+    const queue = this.#queueOf(tenantId, serviceId);
+    const rank = queue.rank(id);
+    const pending = queue.countBelow(0);
+    return rank === undefined || rank < pending ? undefined : rank - pending + 1;
   }
 
   async counts(tenantId: number, serviceId: number): Promise<{ waiting: number; pending: number }> {
-    return { waiting: this.#queueOf(tenantId, serviceId).size, pending: this.#pendingOf(tenantId, serviceId).size };
+    const queue = this.#queueOf(tenantId, serviceId);
+    const pending = queue.countBelow(0);
+    return { waiting: queue.size - pending, pending };
   }
 
   async samples(tenantId: number, serviceId: number): Promise<InteractionSample[]> {
@@ -126,7 +160,6 @@ export class MemoryHotState implements HotState {
   flush(): void {
     this.#due.clear();
     this.#queues.clear();
-    this.#pending.clear();
     this.#wake.clear();
     this.#intact = false;
   }

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
-import { SAMPLES_KEPT, decodeSample, encodeSample, type DueEntry, type HotState, type InteractionSample, type QueueEntry, type Wakeups } from './hot-state.ts';
+import { MAX_PENDING, PENDING_STALE_MS, SAMPLES_KEPT, decodeSample, encodeSample, type DueEntry, type HotState, type InteractionSample, type QueueEntry, type Taken, type Wakeups } from './hot-state.ts';
 
 /**
  * The hot state on Redis or Redis Cluster. Keys of a tenant share the hash tag `{t<id>}` so each
- * script touches one slot; the wake-up index is one key of its own. Callback ids are stored as
+ * script touches one slot; the wake-up index is one key of its own, written only by plain commands
+ * (never from a script, which could not reach it in a Cluster). Callback ids are stored as
  * their 16 raw bytes (a UUID string would cost 20 more bytes per entry, and a waiting scheduled
  * callback must fit in 150 bytes of Redis memory: docs/BENCHMARKS.md).
  *
@@ -17,15 +18,17 @@ const LUA = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.m
 
 /** The sentinel of the wake-up index, at -inf so that every poll sees it first while the index is intact. */
 const SENTINEL = '~intact';
+/** Members of the wake-up index that are node liveness entries, not tenants. */
+const NODE = '~node:';
 
 type Client = Redis | Cluster;
 
 interface ScriptClient {
   claimDueBuffer(key: string, now: number, leaseMs: number, limit: number): Promise<Buffer[]>;
-  takeHeadBuffer(queue: string, pending: string, due: string, maxPending: number, watchdogAt: number): Promise<Buffer | number | null>;
-  requeue(queue: string, pending: string, due: string, id: Buffer, score: number): Promise<number>;
-  pause(pending: string, due: string, id: Buffer, atMs: number): Promise<number>;
-  finish(queue: string, pending: string, due: string, samples: string, id: Buffer, sample: string, kept: number): Promise<number>;
+  takeBuffer(queue: string, due: string, maxPending: number, watchdogAt: number, staleBefore: number): Promise<[number, ...Buffer[]]>;
+  requeue(queue: string, due: string, id: Buffer, score: number): Promise<number>;
+  pause(queue: string, due: string, id: Buffer, atMs: number): Promise<number>;
+  finish(queue: string, due: string, samples: string, id: Buffer, sample: string, kept: number): Promise<number>;
 }
 
 export function idToMember(id: string): Buffer {
@@ -47,10 +50,10 @@ export class RedisHotState implements HotState {
     this.#redis = redis;
     this.#prefix = prefix;
     redis.defineCommand('claimDue', { numberOfKeys: 1, lua: LUA('claim-due') });
-    redis.defineCommand('takeHead', { numberOfKeys: 3, lua: LUA('take-head') });
-    redis.defineCommand('requeue', { numberOfKeys: 3, lua: LUA('requeue') });
+    redis.defineCommand('take', { numberOfKeys: 2, lua: LUA('take') });
+    redis.defineCommand('requeue', { numberOfKeys: 2, lua: LUA('requeue') });
     redis.defineCommand('pause', { numberOfKeys: 2, lua: LUA('pause') });
-    redis.defineCommand('finish', { numberOfKeys: 4, lua: LUA('finish') });
+    redis.defineCommand('finish', { numberOfKeys: 3, lua: LUA('finish') });
     this.#scripts = redis as unknown as ScriptClient;
   }
 
@@ -63,9 +66,6 @@ export class RedisHotState implements HotState {
   #queue(t: number, s: number): string {
     return `${this.#tag(t)}:q:${s}`;
   }
-  #pending(t: number, s: number): string {
-    return `${this.#tag(t)}:p:${s}`;
-  }
   #samples(t: number, s: number): string {
     return `${this.#tag(t)}:s:${s}`;
   }
@@ -76,14 +76,20 @@ export class RedisHotState implements HotState {
   /** 2 commands: ZADD due, ZADD LT wake. */
   async setDue(tenantId: number, entries: readonly DueEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const args: (number | Buffer)[] = [];
-    let min = Infinity;
-    for (const e of entries) {
-      args.push(e.atMs, idToMember(e.id));
-      min = Math.min(min, e.atMs);
-    }
-    await (this.#redis.zadd as (...a: unknown[]) => Promise<unknown>).call(this.#redis, this.#due(tenantId), ...args);
-    await this.#redis.zadd(this.#wake, 'LT', min, String(tenantId));
+    await this.#zadd(this.#due(tenantId), [], entries);
+    await this.#redis.zadd(this.#wake, 'LT', Math.min(...entries.map((e) => e.atMs)), String(tenantId));
+  }
+
+  /** 1 command: ZADD XX due. */
+  async moveDue(tenantId: number, entries: readonly DueEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.#zadd(this.#due(tenantId), ['XX'], entries);
+  }
+
+  async #zadd(key: string, flags: string[], entries: readonly DueEntry[]): Promise<void> {
+    const args: (string | number | Buffer)[] = [...flags];
+    for (const e of entries) args.push(e.atMs, idToMember(e.id));
+    await (this.#redis.zadd as (...a: unknown[]) => Promise<unknown>).call(this.#redis, key, ...args);
   }
 
   /** 1 script (ZRANGE + ZADD when something is due). */
@@ -97,16 +103,19 @@ export class RedisHotState implements HotState {
     await this.#redis.zrem(this.#due(tenantId), ...ids.map(idToMember));
   }
 
-  /** 1 command: the sentinel and the earliest tenants. */
+  /** 1 command: the sentinel and the earliest tenants and liveness entries. */
   async wakeups(limit: number): Promise<Wakeups> {
     const flat = await this.#redis.zrange(this.#wake, '0', String(limit), 'WITHSCORES');
     const intact = flat[0] === SENTINEL;
     const tenants: Wakeups['tenants'] = [];
+    const nodes: Wakeups['nodes'] = [];
     for (let i = intact ? 2 : 0; i + 1 < flat.length; i += 2) {
-      const tenantId = Number(flat[i]);
-      if (Number.isInteger(tenantId)) tenants.push({ tenantId, atMs: Number(flat[i + 1]) });
+      const member = flat[i]!;
+      const atMs = Number(flat[i + 1]);
+      if (member.startsWith(NODE)) nodes.push({ node: member.slice(NODE.length), atMs });
+      else if (Number.isInteger(Number(member))) tenants.push({ tenantId: Number(member), atMs });
     }
-    return { intact, tenants };
+    return { intact, tenants, nodes };
   }
 
   /**
@@ -114,12 +123,26 @@ export class RedisHotState implements HotState {
    * added meanwhile by another node (which lowered the wake-up with LT before this overwrote it) is
    * then seen and the wake-up lowered again, so no due entry is ever left behind a later wake-up.
    */
-  async settleWakeup(tenantId: number): Promise<void> {
+  async settleWakeup(tenantId: number): Promise<number | undefined> {
     const first = await this.#earliestDue(tenantId);
     if (first === undefined) await this.#redis.zrem(this.#wake, String(tenantId));
     else await this.#redis.zadd(this.#wake, first, String(tenantId));
     const again = await this.#earliestDue(tenantId);
-    if (again !== undefined && (first === undefined || again < first)) await this.#redis.zadd(this.#wake, 'LT', again, String(tenantId));
+    if (again !== undefined && (first === undefined || again < first)) {
+      await this.#redis.zadd(this.#wake, 'LT', again, String(tenantId));
+      return again;
+    }
+    return first;
+  }
+
+  /** 1 command: ZADD wake. */
+  async heartbeat(node: string, untilMs: number): Promise<void> {
+    await this.#redis.zadd(this.#wake, Math.ceil(untilMs), NODE + node);
+  }
+
+  /** 1 command: ZREM wake. */
+  async retire(node: string): Promise<boolean> {
+    return (await this.#redis.zrem(this.#wake, NODE + node)) === 1;
   }
 
   async #earliestDue(tenantId: number): Promise<number | undefined> {
@@ -135,48 +158,56 @@ export class RedisHotState implements HotState {
     await (this.#redis.zadd as (...a: unknown[]) => Promise<unknown>).call(this.#redis, this.#queue(tenantId, serviceId), ...args);
   }
 
-  /** 1 script (ZCARD, ZPOPMIN, ZADD, ZADD) + ZADD LT wake when a callback was taken. */
-  async takeHead(tenantId: number, serviceId: number, maxPending: number, watchdogAtMs: number): Promise<string | 'paced' | undefined> {
-    if (maxPending <= 0) return 'paced';
-    const m = await this.#scripts.takeHeadBuffer(this.#queue(tenantId, serviceId), this.#pending(tenantId, serviceId), this.#due(tenantId), maxPending, Math.ceil(watchdogAtMs));
-    if (m === 0) return 'paced';
-    if (!m || typeof m === 'number') return undefined;
-    await this.#redis.zadd(this.#wake, 'LT', Math.ceil(watchdogAtMs), String(tenantId));
-    return memberToId(m);
+  /** 1 script: ZRANGE, and when something is taken ZADD queue + ZADD due (2-4 commands in all; a ZREM more when stale entries are dropped). */
+  async take(tenantId: number, serviceId: number, maxPending: number, watchdogAtMs: number): Promise<Taken> {
+    const most = Math.min(Math.floor(maxPending), MAX_PENDING);
+    if (!(most >= 1)) return { ids: [], drained: false };
+    const at = Math.ceil(watchdogAtMs);
+    const [drained, ...members] = await this.#scripts.takeBuffer(this.#queue(tenantId, serviceId), this.#due(tenantId), most, at, at - PENDING_STALE_MS);
+    return { ids: members.map(memberToId), drained: drained === 1 };
   }
 
-  /** 1 command. */
+  /** 1 command: the last member, which is a waiting one if any waits (pending ones sort first). */
+  async hasWaiting(tenantId: number, serviceId: number): Promise<boolean> {
+    const last = await this.#redis.zrange(this.#queue(tenantId, serviceId), '-1', '-1', 'WITHSCORES');
+    return last.length === 2 && Number(last[1]) >= 0;
+  }
+
+  /** 1 command: ZREM queue (the pending entry). */
   async agentFound(tenantId: number, serviceId: number, id: string): Promise<void> {
-    await this.#redis.zrem(this.#pending(tenantId, serviceId), idToMember(id));
+    await this.#redis.zrem(this.#queue(tenantId, serviceId), idToMember(id));
   }
 
+  /** 1 script (ZADD queue, ZREM due): 3 commands. */
   async requeue(tenantId: number, serviceId: number, id: string, score: number): Promise<void> {
-    await this.#scripts.requeue(this.#queue(tenantId, serviceId), this.#pending(tenantId, serviceId), this.#due(tenantId), idToMember(id), score);
+    await this.#scripts.requeue(this.#queue(tenantId, serviceId), this.#due(tenantId), idToMember(id), score);
   }
 
+  /** 1 script (ZREM queue, ZADD due) + ZADD LT wake: 4 commands. */
   async pause(tenantId: number, serviceId: number, id: string, atMs: number): Promise<void> {
-    await this.#scripts.pause(this.#pending(tenantId, serviceId), this.#due(tenantId), idToMember(id), Math.ceil(atMs));
+    await this.#scripts.pause(this.#queue(tenantId, serviceId), this.#due(tenantId), idToMember(id), Math.ceil(atMs));
     await this.#redis.zadd(this.#wake, 'LT', Math.ceil(atMs), String(tenantId));
   }
 
-  /** 1 script (3 ZREM + RPUSH, rarely LTRIM). */
+  /** 1 script: 2 ZREM, or with a sample ZREM and RPUSH (rarely LTRIM): 3 commands. */
   async finish(tenantId: number, serviceId: number, id: string, sample?: InteractionSample): Promise<void> {
     await this.#scripts.finish(
-      this.#queue(tenantId, serviceId), this.#pending(tenantId, serviceId), this.#due(tenantId), this.#samples(tenantId, serviceId),
+      this.#queue(tenantId, serviceId), this.#due(tenantId), this.#samples(tenantId, serviceId),
       idToMember(id), sample ? encodeSample(sample) : '', SAMPLES_KEPT,
     );
   }
 
+  /** 2 commands: the rank in the queue less the pending callbacks, which sort first. */
   async position(tenantId: number, serviceId: number, id: string): Promise<number | undefined> {
-    const rank = await this.#redis.zrank(this.#queue(tenantId, serviceId), idToMember(id));
-    return rank === null ? undefined : rank + 1;
+    const key = this.#queue(tenantId, serviceId);
+    const [rank, pending] = await Promise.all([this.#redis.zrank(key, idToMember(id)), this.#redis.zcount(key, '-inf', '(0')]);
+    return rank === null || rank < pending ? undefined : rank - pending + 1;
   }
 
+  /** 2 commands. */
   async counts(tenantId: number, serviceId: number): Promise<{ waiting: number; pending: number }> {
-    const [waiting, pending] = await Promise.all([
-      this.#redis.zcard(this.#queue(tenantId, serviceId)),
-      this.#redis.zcard(this.#pending(tenantId, serviceId)),
-    ]);
+    const key = this.#queue(tenantId, serviceId);
+    const [waiting, pending] = await Promise.all([this.#redis.zcount(key, 0, '+inf'), this.#redis.zcount(key, '-inf', '(0')]);
     return { waiting, pending };
   }
 

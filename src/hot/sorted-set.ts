@@ -62,6 +62,11 @@ export class SortedSet {
     return out;
   }
 
+  /** How many members score below `score`. */
+  countBelow(score: number): number {
+    return this.#index(score, '');
+  }
+
   head(limit: number): { score: number; member: string }[] {
     return this.#order.slice(0, limit);
   }

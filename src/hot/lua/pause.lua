@@ -1,5 +1,5 @@
--- An attempt failed and a retry is planned: out of the pending set, due at the retry time.
--- KEYS[1]  pending set
+-- An attempt failed and a retry is planned: out of the queue's pending callbacks, due at the retry time.
+-- KEYS[1]  queue (waiting and pending callbacks)
 -- KEYS[2]  the tenant's due index
 -- ARGV[1]  callback id
 -- ARGV[2]  retry time (epoch ms)
