@@ -331,6 +331,29 @@ test('agent presence is visible through availableAgents on every adapter, and va
   await waitFor('both nodes to see no agent', () => a.port.availableAgents('acme', 'sales') === 0 && b.port.availableAgents('acme', 'sales') === 0);
 });
 
+test('Redis loses the voice keys: the platform announces its agents again, the groups come back, dialing goes on', async (t) => {
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  const keys = voiceStreamKeys(prefix);
+  const platform = await startPlatform(t, prefix, { extra: ['--heartbeat-ms', '200'] });
+  const a = await startAdapter(t, redis, prefix, 'node-a');
+  await waitFor('node a to see 3 agents', () => a.port.availableAgents('acme', 'sales') === 3);
+
+  // Everything of the deployment goes at once, as in a flush (both streams, their groups, the presence).
+  assert.equal(await redis.del(keys.commands, keys.events, keys.presenceChanges, keys.presenceReady), 4);
+  // The next heartbeat finds the hash gone and the platform announces every agent again, so a node
+  // that starts now (snapshot from the hash) sees them, and node a still does.
+  await waitFor('the presence hash to hold the 3 agents again', async () => (await redis.hlen(keys.presenceReady)) === 4);
+  const b = await startAdapter(t, redis, prefix, 'node-b');
+  assert.equal(b.port.availableAgents('acme', 'sales'), 3);
+  await waitFor('node a to see 3 agents after the reset', () => a.port.availableAgents('acme', 'sales') === 3);
+
+  // The platform recreates its command group and the adapters their event group: a dial goes through.
+  await a.port.send(dial('cb-20:1'));
+  await waitFor('the events of the dial after the loss', () => [...a.events, ...b.events].some((e) => 'dialKey' in e && e.dialKey === 'cb-20:1'));
+  await waitFor('the ledger to show the dial', () => platform.ledger()?.keys['cb-20:1']?.dialed === true);
+});
+
 test('two adapters in one consumer group share the events, and a stopped consumer\'s pending event is claimed', async (t) => {
   const redis = await connectRedis(t);
   const prefix = newPrefix(t, redis);

@@ -20,10 +20,19 @@ export interface EngineRuntime {
   hot: HotState;
   voice: VoicePort;
   redis: Redis | Cluster | undefined;
-  /** Whether Redis answers (always true for the in-process hot state). */
+  /** Whether Redis answers PING within REDIS_PROBE_TIMEOUT_MS (always true for the in-process hot state). */
   redisUp(): Promise<boolean>;
+  /**
+   * Stops the node's engine side in the order that loses nothing: the engine stops claiming and
+   * dispatching and finishes what it holds (settling its leases); the voice port stops reading and
+   * lets the events already read be handled and acknowledged; then the engine and the call-in
+   * router let go of events, and the connections close.
+   */
   stop(): Promise<void>;
 }
+
+/** A readiness probe or a scrape must not wait on a Redis that does not answer. */
+export const REDIS_PROBE_TIMEOUT_MS = 1000;
 
 /** The Redis client the settings ask for, or none (in-process hot state). */
 export function connectRedisFromConfig(config: Config): Redis | Cluster | undefined {
@@ -51,7 +60,9 @@ export async function startEngineRuntime(config: Config, pool: pg.Pool, dbClock:
   let simClock: SimClock | undefined;
   if (config.VOICE_PLATFORM === 'redis-stream') {
     if (!redis) throw new Error('VOICE_PLATFORM=redis-stream needs REDIS_URL or REDIS_CLUSTER_NODES');
-    voice = new RedisStreamVoicePort(redis, { prefix: config.REDIS_KEY_PREFIX, logger });
+    voice = new RedisStreamVoicePort(redis, {
+      prefix: config.REDIS_KEY_PREFIX, logger, claimIdleMs: config.VOICE_CLAIM_IDLE_MS, claimIntervalMs: config.VOICE_CLAIM_INTERVAL_MS,
+    });
   } else {
     simClock = new SimClock(Date.now());
     const queues = Object.fromEntries((await allServiceQueues(pool)).map((q) => [
@@ -60,7 +71,10 @@ export async function startEngineRuntime(config: Config, pool: pg.Pool, dbClock:
     voice = new ContactCenterSimulator({ seed: Date.now(), clock: simClock, queues });
     simClock.startRealTime(1);
   }
-  const engine = new CallbackEngine({ db: pool, hot, voice, clock: databaseEngineClock(dbClock), logger, pollMs: config.ENGINE_POLL_MS, observer });
+  const engine = new CallbackEngine({
+    db: pool, hot, voice, clock: databaseEngineClock(dbClock), logger, pollMs: config.ENGINE_POLL_MS, observer,
+    ...(config.ENGINE_WATCHDOG_SEC > 0 ? { watchdogCapSec: config.ENGINE_WATCHDOG_SEC } : {}),
+  });
   // Any node may receive an inbound call, so call-in matching runs whether or not the engine does.
   const callIn = new CallInRouter(pool, voice, logger.child({ component: 'call-in' }));
   callIn.start();
@@ -70,16 +84,22 @@ export async function startEngineRuntime(config: Config, pool: pg.Pool, dbClock:
     engine, hot, voice, redis,
     async redisUp() {
       if (!redis) return true;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), REDIS_PROBE_TIMEOUT_MS);
+      });
       try {
-        return (await redis.ping()) === 'PONG';
-      } catch {
-        return false;
+        return await Promise.race([redis.ping().then((r) => r === 'PONG', () => false), timeout]);
+      } finally {
+        clearTimeout(timer);
       }
     },
     async stop() {
+      await engine.quiesce();
+      // Events read before this are handled by the engine and the router, which still listen.
+      await voice.stop();
       await engine.stop();
       await callIn.stop({ timeoutMs: 5000 });
-      await voice.stop();
       simClock?.stopRealTime();
       await hot.close();
       redis?.disconnect();

@@ -35,7 +35,13 @@ export const ConfigSchema = Type.Object({
   REDIS_KEY_PREFIX: Type.String({ default: 'ges:', pattern: '^[A-Za-z0-9:_.-]{0,64}$', description: 'Prefix of every Redis key GES writes' }),
   ENGINE_ENABLED: Type.Boolean({ default: true, description: 'Run the callback engine on this node (dispatch, dialing, retries); false for an API-only node' }),
   ENGINE_POLL_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 2000, description: 'How often an idle engine asks Redis for due work (one command per poll, whatever the number of tenants)' }),
+  ENGINE_WATCHDOG_SEC: Type.Integer({
+    minimum: 0, maximum: 3600, default: 0,
+    description: 'Caps how long an attempt may go without news from the voice platform before the engine re-sends its command or gives it up (0: the built-in 120-180 s per phase, 4 h while talking); lower it only for a platform that answers in seconds (tests, a sped-up simulator)',
+  }),
   VOICE_PLATFORM: Type.Enum(['simulator', 'redis-stream'], { default: 'simulator', description: 'Voice platform adapter: the built-in contact-center simulator, or a real platform over Redis streams (docs/VOICE-CONTRACT.md)' }),
+  VOICE_CLAIM_IDLE_MS: Type.Integer({ minimum: 1000, maximum: 3600000, default: 60000, description: 'redis-stream: a voice event left pending this long by a node (one that died) is taken over by another; keep it above the slowest event handling' }),
+  VOICE_CLAIM_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 30000, description: 'redis-stream: how often a node looks for such events' }),
   SIMULATOR_AGENTS: Type.Integer({ minimum: 0, maximum: 1000, default: 3, description: 'Simulator: agents per callback service' }),
   ADMIN_TOKEN: Type.String({
     default: '',

@@ -4,7 +4,7 @@
  * previous version or the new one, never half of one.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { ReadonlyDialLedger } from '../simulator/dial-ledger.ts';
+import type { DialResult, ReadonlyDialLedger } from '../simulator/dial-ledger.ts';
 
 export interface DialLedgerFile {
   /** Wall-clock time of the write, epoch ms. */
@@ -13,12 +13,15 @@ export interface DialLedgerFile {
   readonly duplicates: number;
   /** By dial key: dial commands received with that key, and whether a call was placed. */
   readonly keys: Readonly<Record<string, { readonly received: number; readonly dialed: boolean }>>;
+  /** By dial key, for calls the network has answered: the outcome, and whether an agent took the call. */
+  readonly results: Readonly<Record<string, DialResult>>;
 }
 
 export function ledgerSnapshot(ledger: ReadonlyDialLedger): DialLedgerFile {
   const keys: Record<string, { received: number; dialed: boolean }> = {};
   for (const [key, entry] of ledger.entries()) keys[key] = { received: entry.received, dialed: entry.dialed };
-  return { writtenAt: Date.now(), dialsPlaced: ledger.dialsPlaced, duplicates: ledger.duplicates, keys };
+  const results: Record<string, DialResult> = Object.fromEntries(ledger.results());
+  return { writtenAt: Date.now(), dialsPlaced: ledger.dialsPlaced, duplicates: ledger.duplicates, keys, results };
 }
 
 export function writeLedgerFile(path: string, ledger: ReadonlyDialLedger): void {

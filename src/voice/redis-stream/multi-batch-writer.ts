@@ -20,6 +20,8 @@ export interface MultiBatchWriterOptions<T> {
   readonly logger: Logger;
   /** Queues the commands of `items` on the transaction. */
   build(multi: ChainableCommander, items: readonly T[]): void;
+  /** Hears the replies of a batch Redis has taken, command by command in the order build queued them. */
+  written?(items: readonly T[], replies: readonly unknown[]): void;
   /** Items per MULTI. Default 200. */
   readonly maxBatch?: number;
 }
@@ -79,6 +81,7 @@ export class MultiBatchWriter<T> {
           if (refused) o.logger.error({ stream: o.label, items: batch.length, err: errorMessage(refused[0]) }, 'batch refused by Redis; dropped');
           this.#queue.splice(0, batch.length);
           failures = 0;
+          if (!refused) o.written?.(batch, results.map(([, reply]) => reply));
         } catch (error) {
           failures += 1;
           o.logger.warn({ stream: o.label, err: errorMessage(error), failures, queued: this.#queue.length }, 'write failed; retrying');

@@ -11,8 +11,8 @@
  *     [--heartbeat-ms 15000] [--block-ms 30000] [--claim-idle-ms 60000] [--consumer name] [--log-level info]
  *
  * Prints `READY` on stdout once it takes commands; logs go to stderr. The dial ledger (every dial
- * key: commands received, dialed or not; totals) is written to --ledger-file whenever it changes
- * and at exit. SIGTERM / SIGINT: stops the clock, finishes the command in hand, writes the events
+ * key: commands received, dialed or not, the call's outcome and whether it reached an agent;
+ * totals) is written to --ledger-file whenever it changes and at exit. SIGTERM / SIGINT: stops the clock, finishes the command in hand, writes the events
  * still queued, withdraws the presence, writes the ledger and exits 0.
  */
 import { parseArgs } from 'node:util';
@@ -100,8 +100,7 @@ async function main(): Promise<void> {
   const writeLedger = (force: boolean) => {
     if (ledgerFile === undefined) return;
     const ledger = simulator.ledger;
-    // Every change moves one of these: a new key, a duplicate, or a key dialed.
-    const signature = `${ledger.size}/${ledger.duplicates}/${ledger.dialsPlaced}`;
+    const signature = String(ledger.changes);
     if (!force && signature === written) return;
     writeLedgerFile(ledgerFile, ledger);
     written = signature;

@@ -93,9 +93,13 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The group (or its stream) is gone: someone deleted the key. Recreate and go on. */
+/**
+ * The group (or its stream) is gone: someone deleted the key, or Redis lost its data. Recreate and
+ * go on. A read blocked at that moment is ended by Redis (7.0+) with UNBLOCKED instead of NOGROUP.
+ */
 export function isNoGroupError(error: unknown): boolean {
-  return errorMessage(error).startsWith('NOGROUP');
+  const message = errorMessage(error);
+  return message.startsWith('NOGROUP') || message.startsWith('UNBLOCKED the stream key no longer exists');
 }
 
 /** Creates the consumer group, and the stream with it; an existing group is left as it is. */

@@ -34,7 +34,9 @@
  *   therefore never delivered inside `send`, and commands are carried out in the order sent.
  * - A command the simulator cannot carry out is answered, never thrown: unknown queue → `failed`
  *   (dial) / `no_agent` (reserve) / `failed` (route_inbound, also for a call never announced);
- *   connect to a call that is not waiting → `failed`; connect with an
+ *   connect to a call that is not waiting → `failed`, except that a connect for a call that was
+ *   connected and has ended answers with its `call_ended` again (GES re-sends connect when it heard
+ *   nothing, and the events it missed may be lost for good); connect with an
  *   agent that is neither held for the key nor free → `no_agent`. Repeats are idempotent: a second
  *   reserve for a key answers with the agent already held, a second connect or release is ignored.
  *   Only a malformed command, or one sent while stopped, is refused (rejected promise).
@@ -185,6 +187,8 @@ export class ContactCenterSimulator implements VoicePort {
   readonly #queues = new Map<string, QueueRuntime>();
   readonly #agents = new Map<string, Agent>();
   readonly #calls = new Map<DialKey, Call>();
+  /** Talk seconds of connected calls that have ended, by dial key: what a late connect is told. */
+  readonly #talked = new Map<DialKey, number>();
   /** Agent held per dial key (reserve_agent, or taken by an agent-first dial). */
   readonly #held = new Map<DialKey, Agent>();
   readonly #ledger = new DialLedger();
@@ -427,6 +431,7 @@ export class ContactCenterSimulator implements VoicePort {
     call.timer = this.#after(delayMs, () => {
       call.timer = undefined;
       queue.stats.recordOutcome(outcome);
+      this.#ledger.recordOutcome(dialKey, outcome);
       if (outcome === 'answered') {
         call.phase = 'answered';
         call.timer = this.#after(this.#patienceMs, () => this.#abandon(call));
@@ -460,6 +465,8 @@ export class ContactCenterSimulator implements VoicePort {
     if (call === undefined || call.phase !== 'answered') {
       // Too late (the customer is gone): the agent held for the attempt is not needed any more.
       if (this.#attemptOver(dialKey)) this.#giveBackHeld(dialKey);
+      const talked = call === undefined ? this.#talked.get(dialKey) : undefined;
+      if (talked !== undefined) return this.#emit({ type: 'call_ended', dialKey, at: this.clock.now(), talkSeconds: talked });
       return this.#emit({ type: 'failed', dialKey, at: this.clock.now() });
     }
     const agent = this.#agents.get(agentId);
@@ -479,6 +486,7 @@ export class ContactCenterSimulator implements VoicePort {
     call.agent = agent;
     call.connectedAt = this.clock.now();
     call.queue.stats.recordConnected();
+    this.#ledger.recordConnected(dialKey);
     this.#emit({ type: 'connected', dialKey, agentId: agent.id, at: this.clock.now() });
     const talkMs = Math.max(1, secondsToMs(this.#prng.lognormal(call.queue.handleTimeSec.mean, call.queue.handleTimeSec.sd)));
     call.timer = this.#after(talkMs, () => this.#hangUp(call));
@@ -554,6 +562,7 @@ export class ContactCenterSimulator implements VoicePort {
     this.#calls.delete(call.dialKey);
     const agent = call.agent!;
     const talkMs = this.clock.now() - call.connectedAt;
+    this.#talked.set(call.dialKey, talkMs / 1000);
     const wrapUpSec = agent.queue.wrapUpSec;
     call.queue.stats.recordCompleted(talkMs / 1000, wrapUpSec);
     this.#emit({ type: 'call_ended', dialKey: call.dialKey, at: this.clock.now(), talkSeconds: talkMs / 1000 });

@@ -14,9 +14,24 @@ export interface DialLedgerEntry {
   readonly dialed: boolean;
 }
 
+/** How the network answered a placed call. */
+export type DialOutcome = 'answered' | 'busy' | 'no_answer' | 'machine' | 'invalid_number';
+
+/** What became of a placed call: what a test compares with how GES completed the callback. */
+export interface DialResult {
+  readonly outcome: DialOutcome;
+  /** The answered customer was put through to an agent. */
+  readonly connected: boolean;
+}
+
 /** The read side, as the simulator exposes it. */
 export interface ReadonlyDialLedger {
   get(dialKey: DialKey): DialLedgerEntry | undefined;
+  /** The result of the key's call, once the network answered it (undefined before, or when never placed). */
+  resultOf(dialKey: DialKey): DialResult | undefined;
+  results(): IterableIterator<[DialKey, DialResult]>;
+  /** Grows with every change (a key, a duplicate, a dial, a result), so a copy can tell it is stale. */
+  readonly changes: number;
   /** Distinct keys that were dialed. */
   readonly dialsPlaced: number;
   /** Dial commands ignored because their key had been seen before. */
@@ -33,12 +48,15 @@ interface MutableEntry {
 
 export class DialLedger implements ReadonlyDialLedger {
   #entries = new Map<DialKey, MutableEntry>();
+  #results = new Map<DialKey, DialResult>();
   #duplicates = 0;
   #placed = 0;
+  #changes = 0;
 
   /** Records a dial command; true the first time the key is seen, false (and counted) after. */
   receive(dialKey: DialKey): boolean {
     const entry = this.#entries.get(dialKey);
+    this.#changes += 1;
     if (entry !== undefined) {
       entry.received += 1;
       this.#duplicates += 1;
@@ -48,6 +66,34 @@ export class DialLedger implements ReadonlyDialLedger {
     return true;
   }
 
+  /** Records how the network answered the key's call (once: a call is answered once). */
+  recordOutcome(dialKey: DialKey, outcome: DialOutcome): void {
+    if (this.#entries.get(dialKey)?.dialed !== true) throw new Error(`dial ledger: outcome for ${dialKey}, which was not dialed`);
+    if (this.#results.has(dialKey)) throw new Error(`dial ledger: second outcome for ${dialKey}`);
+    this.#results.set(dialKey, { outcome, connected: false });
+    this.#changes += 1;
+  }
+
+  /** Records that the key's answered customer reached an agent; keys that are no outbound call (inbound routes) are ignored. */
+  recordConnected(dialKey: DialKey): void {
+    const result = this.#results.get(dialKey);
+    if (result === undefined || result.connected) return;
+    this.#results.set(dialKey, { ...result, connected: true });
+    this.#changes += 1;
+  }
+
+  resultOf(dialKey: DialKey): DialResult | undefined {
+    return this.#results.get(dialKey);
+  }
+
+  *results(): IterableIterator<[DialKey, DialResult]> {
+    yield* this.#results;
+  }
+
+  get changes(): number {
+    return this.#changes;
+  }
+
   /** Marks the key's call as placed. Throws on a second placement: that would be the bug this ledger exists to catch. */
   markDialed(dialKey: DialKey): void {
     const entry = this.#entries.get(dialKey);
@@ -55,6 +101,7 @@ export class DialLedger implements ReadonlyDialLedger {
     if (entry.dialed) throw new Error(`dial ledger: ${dialKey} dialed twice`);
     entry.dialed = true;
     this.#placed += 1;
+    this.#changes += 1;
   }
 
   get(dialKey: DialKey): DialLedgerEntry | undefined {

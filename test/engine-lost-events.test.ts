@@ -1,0 +1,119 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTestDb, createTestTenant } from './support/test-env.ts';
+import { CallbackService } from '../src/app/callback-service.ts';
+import { CallbackEngine } from '../src/engine/callback-engine.ts';
+import { simulatedEngineClock } from '../src/engine/engine-clock.ts';
+import { MemoryHotState } from '../src/hot/memory-hot-state.ts';
+import { SimClock } from '../src/voice/simulator/sim-clock.ts';
+import { ContactCenterSimulator } from '../src/voice/simulator/contact-center-simulator.ts';
+import type { VoiceCommand, VoiceEvent, VoiceEventHandler, VoicePort } from '../src/voice/voice-port.ts';
+import { createLogger } from '../src/logging/logger.ts';
+import { findTenantByName } from '../src/store/tenant-store.ts';
+import * as store from '../src/store/callback-store.ts';
+
+/**
+ * Platform events that never reach GES (lost with a flushed Redis, for one) must not leave a
+ * callback unfinished, nor call back a customer who already talked to an agent. A voice port that
+ * drops chosen events stands between the engine and the simulated contact center; everything else
+ * is real (Postgres, the engine, the simulator). The many-node version of this is
+ * engine-multinode.test.ts, where the losses fall where the timing puts them.
+ */
+
+/** The simulator, minus the events `lose` picks (each dropped once per type and dial key). */
+class LossyVoicePort implements VoicePort {
+  readonly dropped: VoiceEvent[] = [];
+  readonly sent: VoiceCommand[] = [];
+  readonly #done = new Set<string>();
+  constructor(private readonly sim: ContactCenterSimulator, private readonly lose: ReadonlySet<VoiceEvent['type']>) {}
+  send(command: VoiceCommand): Promise<void> {
+    this.sent.push(command);
+    return this.sim.send(command);
+  }
+  onEvent(handler: VoiceEventHandler): () => void {
+    return this.sim.onEvent((event) => {
+      const once = 'dialKey' in event ? `${event.type} ${event.dialKey}` : '';
+      if (once !== '' && this.lose.has(event.type) && !this.#done.has(once)) {
+        this.#done.add(once);
+        this.dropped.push(event);
+        return undefined;
+      }
+      return handler(event);
+    });
+  }
+  availableAgents(tenant: string, queue: string): number {
+    return this.sim.availableAgents(tenant, queue);
+  }
+  start(): Promise<void> {
+    return this.sim.start();
+  }
+  stop(): Promise<void> {
+    return this.sim.stop();
+  }
+}
+
+async function oneCallback(t: TestContext, first: 'CUSTOMER' | 'AGENT', lose: VoiceEvent['type'][]) {
+  const db = await createTestDb();
+  t.after(() => db.close());
+  const t0 = await createTestTenant(db, undefined, { sales: { firstConnectParty: first } });
+  const tenant = (await findTenantByName(db.pool, t0.name))!;
+  const clock = new SimClock(Math.ceil(Date.now() / 1000) * 1000);
+  const sim = new ContactCenterSimulator({
+    seed: 3, clock, customers: { answer: 1, busy: 0, noAnswer: 0, machine: 0, invalid: 0 },
+    queues: { [`${tenant.name}/sales`]: { agents: 1, handleTimeSec: { mean: 120, sd: 10 } } },
+  });
+  const voice = new LossyVoicePort(sim, new Set(lose));
+  const engine = new CallbackEngine({
+    db: db.pool, hot: new MemoryHotState(), voice, clock: simulatedEngineClock(clock), logger: createLogger('silent'), pollMs: 1000,
+    // Watchdogs of at most 10 minutes (the talking one is 4 h), so a stalled talk is looked at soon.
+    watchdogCapSec: 600,
+  });
+  db.clock.__test__pretendNow(clock.now());
+  const callbacks = new CallbackService(db.pool, db.clock);
+  callbacks.attach(engine, (err) => { throw err; });
+  await voice.start();
+  await engine.start();
+  t.after(async () => {
+    await engine.stop();
+    await voice.stop();
+  });
+  const { id } = await callbacks.create({ id: tenant.id, name: tenant.name }, { serviceName: 'sales', phoneNumber: '+14155552001' });
+  // Up to an hour of simulated time: several watchdog rounds.
+  for (let s = 0; s < 3600; s += 5) {
+    clock.advanceBy(5000);
+    await engine.idle();
+    db.clock.__test__pretendNow(clock.now());
+    if ((await callbacks.retrieve({ id: tenant.id, name: tenant.name }, id)).state === 'COMPLETED') break;
+  }
+  const record = await callbacks.retrieve({ id: tenant.id, name: tenant.name }, id);
+  const history = await store.listEvents(db.pool, tenant.id, id);
+  return { record, history, voice, sim };
+}
+
+for (const first of ['CUSTOMER', 'AGENT'] as const) {
+  test(`${first} first: a lost 'connected' does not hide the talk; call_ended with talk time completes AGENT_CONNECTED`, async (t) => {
+    const { record, voice, sim } = await oneCallback(t, first, ['connected']);
+    assert.deepEqual(voice.dropped.map((e) => e.type), ['connected']);
+    assert.equal(record.reason, 'AGENT_CONNECTED');
+    assert.equal(record.attempt, 1, 'not called again');
+    assert.equal(sim.dialsPlaced(), 1);
+  });
+
+  test(`${first} first: a lost 'call_ended' completes AGENT_CONNECTED when the talking attempt's watchdog fires`, async (t) => {
+    const { record, history, voice, sim } = await oneCallback(t, first, ['call_ended']);
+    assert.deepEqual(voice.dropped.map((e) => e.type), ['call_ended']);
+    assert.equal(record.reason, 'AGENT_CONNECTED');
+    assert.equal(history.at(-1)!.detail, 'call end not reported');
+    assert.equal(record.attempt, 1);
+    assert.equal(sim.dialsPlaced(), 1);
+  });
+
+  test(`${first} first: 'connected' and 'call_ended' both lost: the re-sent connect is answered with the call's end`, async (t) => {
+    const { record, voice, sim } = await oneCallback(t, first, ['connected', 'call_ended']);
+    assert.deepEqual(voice.dropped.map((e) => e.type), ['connected', 'call_ended']);
+    assert.ok(voice.sent.filter((c) => c.type === 'connect').length >= 2, 'the watchdog re-sent connect');
+    assert.equal(record.reason, 'AGENT_CONNECTED');
+    assert.equal(record.attempt, 1, 'a customer who talked to an agent is not called again');
+    assert.equal(sim.dialsPlaced(), 1);
+  });
+}
