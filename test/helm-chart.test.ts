@@ -327,7 +327,7 @@ test('monitoring: ServiceMonitor, alerts and dashboard, on metrics GES exposes',
   assert.match(rule, /apiVersion: monitoring\.coreos\.com\/v1\nkind: PrometheusRule\n/);
   const alerts = alertsOfTemplate(rule);
   const byName = new Map(alerts.map((a) => [a.alert, a]));
-  for (const name of ['GES_UP', 'GES_NOT_READY_WARNING', 'GES_NOT_READY_CRITICAL', 'GES_HTTP_5XX', 'GES_SLOW_HTTP_RESPONSE_TIME']) assert.ok(byName.has(name), name);
+  for (const name of ['GES_UP', 'GES_NOT_READY_WARNING', 'GES_NOT_READY_CRITICAL', 'GES_REDIS_DOWN', 'GES_DISPATCH_LAGGING_BEHIND', 'GES_HTTP_5XX', 'GES_SLOW_HTTP_RESPONSE_TIME']) assert.ok(byName.has(name), name);
   const up = byName.get('GES_UP')!;
   assert.deepEqual(metricNames(up.expr), ['up']);
   assert.match(up.expr, /< \{\{ \$rule\.minPodsUp \}\}$/);
@@ -335,7 +335,15 @@ test('monitoring: ServiceMonitor, alerts and dashboard, on metrics GES exposes',
   assert.equal(valueAt('monitoring.prometheusRule.minPodsUp'), 2);
   assert.match(byName.get('GES_HTTP_5XX')!.expr, /ges_http_failed_requests_total\{\{ \$job5xx \}\}/);
   assert.match(rule, /\$job5xx := printf "\{namespace=%q, job=%q, status=~\\"5\.\.\\"\}"/, '5xx by the status label');
-  assert.deepEqual(metricNames(byName.get('GES_NOT_READY_WARNING')!.expr), ['ges_database_up', 'ges_migrations_pending'], 'readiness: database and migrations');
+  assert.deepEqual(metricNames(byName.get('GES_NOT_READY_WARNING')!.expr), ['ges_database_up', 'ges_redis_up', 'ges_migrations_pending'], 'readiness: database, Redis and migrations');
+  assert.deepEqual(new Set(metricNames(byName.get('GES_NOT_READY_CRITICAL')!.expr)), new Set(['ges_database_up', 'ges_redis_up', 'ges_migrations_pending']));
+  assert.deepEqual(metricNames(byName.get('GES_REDIS_DOWN')!.expr), ['ges_redis_up']);
+  assert.deepEqual(metricNames(byName.get('GES_DISPATCH_LAGGING_BEHIND')!.expr), ['ges_dispatch_lateness_seconds_bucket']);
+  assert.equal(valueAt('monitoring.prometheusRule.dispatchLateSeconds'), 30);
+  // docs/DEPLOYMENT.md's alert table names exactly the alerts of the template.
+  const deployment = readFileSync(join(ROOT, 'docs', 'DEPLOYMENT.md'), 'utf8');
+  const documented = [...deployment.matchAll(/^\s*\| `(GES_[A-Z0-9_]+)` \|/gm)].map((m) => m[1]!);
+  assert.deepEqual(documented.sort(), alerts.map((a) => a.alert).sort(), 'every alert is documented in docs/DEPLOYMENT.md, and only those');
   const ruleMetrics = assertKnownMetrics(alerts.map((a) => a.expr), 'PrometheusRule');
   for (const name of ['up', 'ges_http_requests_total', 'ges_http_failed_requests_total']) assert.ok(ruleMetrics.has(name), name);
 

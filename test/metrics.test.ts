@@ -12,6 +12,13 @@ import { createLogger } from '../src/logging/logger.ts';
 import { createPool } from '../src/store/db.ts';
 import { createMetrics, type Metrics } from '../src/metrics/metrics.ts';
 import { createTestDb, createTestTenant, inMinutes, post, type TestDb } from './support/test-env.ts';
+import { connectRedis, dropPrefix, testPrefix } from './support/redis-env.ts';
+import { CallbackEngine } from '../src/engine/callback-engine.ts';
+import { simulatedEngineClock } from '../src/engine/engine-clock.ts';
+import { RedisHotState } from '../src/hot/redis-hot-state.ts';
+import { SimClock } from '../src/voice/simulator/sim-clock.ts';
+import { ContactCenterSimulator } from '../src/voice/simulator/contact-center-simulator.ts';
+import { findTenantByName } from '../src/store/tenant-store.ts';
 
 let db: TestDb;
 before(async () => {
@@ -224,4 +231,126 @@ test('docs/METRICS.md lists every metric with its type and labels', () => {
     const labels = (m as unknown as { labelNames: string[] }).labelNames;
     assert.deepEqual(rows.get(m.name), { type: m.type, labels }, m.name);
   }
+});
+
+test('callbacks worked by the engine move the engine metrics; queue sizes and Redis health are read at scrape', async () => {
+  const own = await createTestDb();
+  const redis = await connectRedis();
+  const prefix = testPrefix();
+  const metrics = createMetrics({ database: own.pool, defaultMetrics: false, queueSizeMaxAgeMs: 0 });
+  metrics.watchRedis(async () => (await redis.ping()) === 'PONG');
+  const BUSY = '+14155550177';
+  const t = await createTestTenant(own, 'engine-metrics', { sales: { executionBufferSec: 60 }, backlog: {} });
+  const tenant = (await findTenantByName(own.pool, t.name))!;
+  const clock = new SimClock(Math.ceil(Date.now() / 1000) * 1000);
+  const sim = new ContactCenterSimulator({
+    seed: 3, clock,
+    // backlog has no agent: its callbacks stay queued.
+    queues: { 'engine-metrics/sales': { agents: 2, handleTimeSec: { mean: 60, sd: 10 } }, 'engine-metrics/backlog': { agents: 0, handleTimeSec: { mean: 60, sd: 10 } } },
+    customers: { answer: 1, busy: 0, noAnswer: 0, machine: 0, invalid: 0 },
+    perNumber: (phone) => (phone === BUSY ? { answer: 0, busy: 1 } : undefined),
+  });
+  const engine = new CallbackEngine({
+    db: own.pool, hot: new RedisHotState(redis, prefix), voice: sim, clock: simulatedEngineClock(clock),
+    logger: silent, pollMs: 1000, sweepMs: 10_000, observer: metrics.engine,
+  });
+  own.clock.__test__pretendNow(clock.now());
+  const callbacks = new CallbackService(own.pool, own.clock, metrics);
+  callbacks.attach(engine, (err) => { throw err; });
+  await sim.start();
+  await engine.start();
+  try {
+    const at = (minutes: number) => new Date(clock.now() + minutes * 60_000).toISOString();
+    await callbacks.create(tenant, { serviceName: 'sales', phoneNumber: '+14155550170' });
+    await callbacks.create(tenant, { serviceName: 'sales', phoneNumber: BUSY });
+    const scheduled = await callbacks.create(tenant, { serviceName: 'sales', phoneNumber: '+14155550171', desiredTime: at(5) });
+    const cancelled = await callbacks.create(tenant, { serviceName: 'sales', phoneNumber: '+14155550172', desiredTime: at(50) });
+    await callbacks.create(tenant, { serviceName: 'backlog', phoneNumber: '+14155550173' });
+    await callbacks.create(tenant, { serviceName: 'backlog', phoneNumber: '+14155550174' });
+    await engine.idle();
+
+    let samples = parse(await metrics.registry.metrics());
+    const size = (service: string, state: string) => value(samples, 'ges_queue_size', { tenant: 'engine-metrics', service, state });
+    assert.equal(size('sales', 'scheduled'), 2);
+    assert.equal(size('backlog', 'queued'), 2);
+    assert.equal(size('backlog', 'scheduled'), 0, 'a service with nothing waiting reports 0');
+    assert.equal(value(samples, 'ges_redis_up'), 1);
+
+    await callbacks.cancel(tenant, cancelled.id);
+    for (let i = 0; i < 30 * 60; i++) {
+      clock.advanceBy(1000);
+      await engine.idle();
+      own.clock.__test__pretendNow(clock.now());
+    }
+    samples = parse(await metrics.registry.metrics());
+    const labels = { tenant: 'engine-metrics', service: 'sales' };
+
+    // Completions by reason agree with Postgres, the truth: the cancel and the engine's own.
+    const { rows } = await own.pool.query<{ reason: number; n: number }>(
+      `SELECT c.reason, count(*)::int AS n FROM callback c JOIN callback_service s ON s.id = c.service_id WHERE s.name = 'sales' AND c.state = 5 GROUP BY 1`);
+    const byReason = new Map(rows.map((r) => [r.reason, r.n]));
+    assert.equal(byReason.get(1), 2, 'the answered immediate and the scheduled callback reached an agent');
+    assert.equal(value(samples, 'ges_callbacks_completed_total', { ...labels, reason: 'AGENT_CONNECTED' }), 2);
+    assert.equal(value(samples, 'ges_callbacks_completed_total', { ...labels, reason: 'CANCELLED' }), 1);
+    assert.equal(value(samples, 'ges_callbacks_completed_total', { ...labels, reason: 'FAIL_CALL_TO_CUSTOMER' }), byReason.get(4));
+    assert.equal(byReason.get(4), 1, 'the busy number ran out of attempts');
+    assert.equal(value(samples, 'ges_callback_transitions_total', { ...labels, state: 'COMPLETED' }), 4);
+    assert.equal(value(samples, 'ges_callback_transitions_total', { ...labels, state: 'QUEUED' }), 1, 'the scheduled callback came due');
+    assert.equal(value(samples, 'ges_callback_transitions_total', { ...labels, state: 'ROUTING' }), 2);
+    assert.equal(value(samples, 'ges_callback_transitions_total', { ...labels, state: 'PROCESSING' }), 2);
+
+    // Dial outcomes: two answered calls; the busy number as many times as it was dialed.
+    const { rows: dials } = await own.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM callback_event WHERE kind = 2 AND detail = 'dial' AND callback_id = (SELECT id FROM callback WHERE phone = $1)`, [BUSY.slice(1)]);
+    assert.equal(value(samples, 'ges_dial_outcomes_total', { ...labels, outcome: 'answered' }), 2);
+    assert.equal(value(samples, 'ges_dial_outcomes_total', { ...labels, outcome: 'busy' }), dials[0]!.n);
+    assert.ok(dials[0]!.n >= 2, 'the busy number was retried');
+
+    // Dispatch lateness: one scheduled callback became QUEUED, within a step of the simulated clock.
+    assert.equal(value(samples, 'ges_dispatch_lateness_seconds_count', { tenant: 'engine-metrics' }), 1);
+    assert.ok(value(samples, 'ges_dispatch_lateness_seconds_sum', { tenant: 'engine-metrics' })! <= 2);
+    assert.equal(value(samples, 'ges_dispatch_lateness_seconds_bucket', { tenant: 'engine-metrics', le: '2' }), 1);
+
+    // Estimator error: every measured wait lands in the histogram.
+    assert.equal(value(samples, 'ges_waits_measured_total', labels) ?? 0, value(samples, 'ges_wait_estimate_error_seconds_count', labels) ?? 0);
+
+    assert.equal(value(samples, 'ges_queue_size', { ...labels, state: 'scheduled' }), 0, 'nothing scheduled is left');
+    assert.equal(value(samples, 'ges_queue_size', { tenant: 'engine-metrics', service: 'backlog', state: 'queued' }), 2);
+
+    // Nothing a client chose appears in a label.
+    for (const v of samples.flatMap((x) => Object.values(x.labels))) {
+      assert.ok(!/41555501\d\d/.test(v), `a label holds a phone number: ${v}`);
+      assert.ok(!/[0-9a-f]{8}-[0-9a-f]{4}-/.test(v), `a label holds an id: ${v}`);
+    }
+  } finally {
+    await engine.stop();
+    await sim.stop();
+    await dropPrefix(redis, prefix);
+    redis.disconnect();
+    await own.close();
+  }
+});
+
+test('the estimator error is an absolute difference; the Redis gauge reads 0 when Redis does not answer', async () => {
+  const metrics = createMetrics({ defaultMetrics: false });
+  metrics.engine.waitMeasured({ tenant: 'a', service: 's', predictedSec: 100, actualSec: 40 });
+  metrics.engine.waitMeasured({ tenant: 'a', service: 's', predictedSec: 30, actualSec: 50 });
+  metrics.engine.dialOutcome({ tenant: 'a', service: 's', outcome: 'something-new' });
+  metrics.engine.transition({ tenant: 'a', service: 's', to: 'COMPLETED', reason: 'FAIL_ERROR' });
+  assert.match(await metrics.registry.metrics(), /^ges_redis_up Nan$/m, 'unknown on a node without Redis');
+  let samples = parse(await metrics.registry.metrics());
+  const labels = { tenant: 'a', service: 's' };
+  assert.equal(value(samples, 'ges_waits_measured_total', labels), 2);
+  assert.equal(value(samples, 'ges_wait_estimate_error_seconds_sum', labels), 80);
+  assert.equal(value(samples, 'ges_wait_estimate_error_seconds_bucket', { ...labels, le: '15' }), 0);
+  assert.equal(value(samples, 'ges_wait_estimate_error_seconds_bucket', { ...labels, le: '30' }), 1);
+  assert.equal(value(samples, 'ges_wait_estimate_error_seconds_bucket', { ...labels, le: '60' }), 2);
+  assert.equal(value(samples, 'ges_dial_outcomes_total', { ...labels, outcome: 'other' }), 1, 'an unknown outcome is folded');
+  assert.equal(value(samples, 'ges_callbacks_completed_total', { ...labels, reason: 'FAIL_ERROR' }), 1);
+
+  const dead = new (await import('ioredis')).Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  metrics.watchRedis(async () => (await dead.ping()) === 'PONG');
+  samples = parse(await metrics.registry.metrics());
+  assert.equal(value(samples, 'ges_redis_up'), 0);
+  dead.disconnect();
 });

@@ -23,9 +23,11 @@ export interface CreateOutcome {
   inserted?: { createdAt: Date; desiredAt: Date; dueAt: Date | null; scheduled: boolean };
 }
 
-/** Told of every callback really created (not of idempotent replays); metrics count them. */
+/** Told of every callback really created (not of idempotent replays) and of every cancel; metrics count them. */
 export interface CreateObserver {
   callbackCreated(event: { tenant: string; service: string; type: 'immediate' | 'scheduled' }): void;
+  /** A completion made here rather than by the engine (a cancel). */
+  callbackCompleted?(event: { tenant: string; service: string; reason: CompletionReason }): void;
 }
 
 /**
@@ -182,6 +184,7 @@ export class CallbackService {
     const result = await retryOnConflict(() => callbacks.cancelCallback(this.pool, tenant.id, id, CANCELLABLE_STATES, reason, actor));
     if (result.ok) {
       const r = result.record;
+      this.observer?.callbackCompleted?.({ tenant: tenant.name, service: r.serviceName, reason });
       await this.#tell((l) => l.cancelled({ id: r.id, tenantId: tenant.id, serviceId: r.serviceId, attempt: r.attempt }));
       return r;
     }

@@ -3,7 +3,10 @@ import type pg from 'pg';
 import { GesError } from '../domain/errors.ts';
 import { normalizePhone } from '../domain/phone-number.ts';
 import { eraseNumber, findCallbacks, listEvents, type CallbackEvent, type CallbackRecord } from '../store/callback-store.ts';
+import { callInRequestsOfNumber, eraseCallInRequestsOfNumber, type CallInRequestRecord } from '../store/call-in-store.ts';
+import { withTransaction } from '../store/db.ts';
 import { findTenantByName, type Tenant } from '../store/tenant-store.ts';
+import type { HotState } from '../hot/hot-state.ts';
 
 /**
  * Data-protection requests about one phone number of one tenant: export everything GES holds about
@@ -15,6 +18,8 @@ export interface NumberExport {
   phoneNumber: string;
   exportedAt: string;
   callbacks: (CallbackRecord & { history: CallbackEvent[] })[];
+  /** Click-To-Call-In requests made from the number. */
+  callInRequests: CallInRequestRecord[];
 }
 
 async function tenantNamed(pool: pg.Pool, name: string): Promise<Tenant> {
@@ -27,7 +32,7 @@ function e164(phone: string, defaultCountry: string): string {
   return normalizePhone(phone, { defaultCountry, disallowImpossibleNumbers: false, disallowPremiumNumbers: false });
 }
 
-/** Every callback of the number (any state, any service) with its full history and userData. */
+/** Every callback of the number (any state, any service) with its full history and userData, and its call-in requests. */
 export async function exportNumber(pool: pg.Pool, tenantName: string, phone: string, defaultCountry = 'US'): Promise<NumberExport> {
   const tenant = await tenantNamed(pool, tenantName);
   const number = e164(phone, defaultCountry);
@@ -40,7 +45,8 @@ export async function exportNumber(pool: pg.Pool, tenantName: string, phone: str
     if (page.length < 250 || !last) break;
     after = { desiredTime: last.desiredTime, id: last.id };
   }
-  return { tenant: tenant.name, phoneNumber: number, exportedAt: new Date().toISOString(), callbacks };
+  const callInRequests = await callInRequestsOfNumber(pool, tenant.id, number);
+  return { tenant: tenant.name, phoneNumber: number, exportedAt: new Date().toISOString(), callbacks, callInRequests };
 }
 
 /**
@@ -51,11 +57,32 @@ export function subjectHash(tenant: Tenant, e164Number: string): string {
   return createHmac('sha256', `ges-audit:${tenant.id}:${tenant.name}`).update(e164Number).digest('base64url');
 }
 
-/** Erases the number's callbacks, history and userData; the audit event keeps only its hash. */
-export async function forgetNumber(pool: pg.Pool, tenantName: string, phone: string, actor: string, defaultCountry = 'US'): Promise<{ erased: number; subject: string }> {
+export interface ForgetResult {
+  /** Callbacks erased (with their history, userData and idempotency keys). */
+  erased: number;
+  /** Click-To-Call-In requests made from the number, erased. */
+  callInRequests: number;
+  /** Unfinished callbacks taken out of the hot state's due index and queues (0 without a hot state). */
+  hotStateEntries: number;
+  /** The audit trail's name for the number. */
+  subject: string;
+}
+
+/**
+ * Erases the number's callbacks, history and userData, and its call-in requests, in one
+ * transaction with one audit event that keeps only the number's hash. Then, when given the hot
+ * state (Redis), takes the erased callbacks that were still unfinished out of the due index and
+ * the queues: Redis never holds the number itself, but it must not keep ids of erased callbacks
+ * either. (Without it, an engine that meets such an id finds no row and drops it.)
+ */
+export async function forgetNumber(pool: pg.Pool, tenantName: string, phone: string, actor: string, defaultCountry = 'US', hot?: HotState): Promise<ForgetResult> {
   const tenant = await tenantNamed(pool, tenantName);
   const number = e164(phone, defaultCountry);
   const subject = subjectHash(tenant, number);
-  const erased = await eraseNumber(pool, tenant.id, number, subject, actor);
-  return { erased, subject };
+  const { erased, unfinished, callInRequests } = await withTransaction(pool, async (tx) => {
+    const callIn = await eraseCallInRequestsOfNumber(tx, tenant.id, number);
+    return { ...(await eraseNumber(tx, tenant.id, number, subject, actor, callIn)), callInRequests: callIn };
+  });
+  if (hot) for (const c of unfinished) await hot.finish(tenant.id, c.serviceId, c.id);
+  return { erased, callInRequests, hotStateEntries: hot ? unfinished.length : 0, subject };
 }

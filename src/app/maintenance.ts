@@ -27,6 +27,10 @@ export interface MaintenanceReport {
  * past retention, mark expired call-in requests and delete those past retention, re-measure clock
  * skew.
  */
+/** Steps of one round, for progress reports. */
+export const MAINTENANCE_STEPS = 7;
+export type MaintenanceProgress = (done: number, total: number, step: string) => void;
+
 /** Told about every round, e.g. to move metrics. */
 export interface MaintenanceObserver {
   maintenanceDone(report: MaintenanceReport): void;
@@ -45,9 +49,10 @@ export class Maintenance {
     private readonly observer?: MaintenanceObserver,
   ) {}
 
-  async runOnce(): Promise<MaintenanceReport> {
+  /** One round; `onStep` hears of each step as it ends (`ges purge` draws its progress bar from it). */
+  async runOnce(onStep?: MaintenanceProgress): Promise<MaintenanceReport> {
     try {
-      const report = await this.#round();
+      const report = await this.#round(onStep ?? (() => undefined));
       this.observer?.maintenanceDone(report);
       return report;
     } catch (err) {
@@ -56,14 +61,20 @@ export class Maintenance {
     }
   }
 
-  async #round(): Promise<MaintenanceReport> {
-    const partitionsCreated = await ensurePartitions(this.pool, this.retentionDays, MAX_HORIZON_DAYS + 1);
-    const partitionsDropped = await dropExpiredPartitions(this.pool, this.retentionDays);
-    const idempotencyKeysPurged = await purgeIdempotencyKeys(this.pool);
-    const slotCountersPurged = await purgeSlotBookings(this.pool, this.retentionDays);
-    const callIn = await purgeCallInRequests(this.pool, this.retentionDays);
-    const failedRequestsPurged = await purgeFailedRequests(this.pool, this.retentionDays);
-    const clockOffsetMs = await this.clock.sync(this.pool);
+  async #round(onStep: MaintenanceProgress): Promise<MaintenanceReport> {
+    let done = 0;
+    const step = async <T>(name: string, work: Promise<T>): Promise<T> => {
+      const result = await work;
+      onStep(++done, MAINTENANCE_STEPS, name);
+      return result;
+    };
+    const partitionsCreated = await step('partitions prepared', ensurePartitions(this.pool, this.retentionDays, MAX_HORIZON_DAYS + 1));
+    const partitionsDropped = await step('expired days dropped', dropExpiredPartitions(this.pool, this.retentionDays));
+    const idempotencyKeysPurged = await step('idempotency keys purged', purgeIdempotencyKeys(this.pool));
+    const slotCountersPurged = await step('slot counters purged', purgeSlotBookings(this.pool, this.retentionDays));
+    const callIn = await step('call-in requests purged', purgeCallInRequests(this.pool, this.retentionDays));
+    const failedRequestsPurged = await step('failed requests purged', purgeFailedRequests(this.pool, this.retentionDays));
+    const clockOffsetMs = await step('clock skew measured', this.clock.sync(this.pool));
     return {
       partitionsCreated, partitionsDropped, idempotencyKeysPurged, slotCountersPurged,
       callInExpired: callIn.expired, callInPurged: callIn.deleted, failedRequestsPurged, clockOffsetMs,

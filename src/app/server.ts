@@ -30,9 +30,11 @@ export interface RunningGes {
 
 /**
  * Composition root: opens the database (embedded PGlite when DATABASE_URL is empty), migrates,
- * seeds the demo tenant when asked, starts maintenance and both HTTP listeners. `stop()` reports
- * not-ready, keeps serving for SHUTDOWN_DELAY_SEC, then answers 503 to new requests, lets in-flight
- * ones finish, and closes the pool and the embedded database.
+ * seeds the demo tenant when asked, starts maintenance, the engine and both HTTP listeners.
+ * `stop()` reports not-ready, keeps serving for SHUTDOWN_DELAY_SEC, then answers 503 to new API
+ * requests and lets in-flight ones finish, stops the engine side (no new work, what it holds
+ * finished, leases settled, events read handled: EngineRuntime.stop), and closes the internal
+ * port, the pool and the embedded database.
  */
 export async function startGes(config: Config, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<RunningGes> {
   let embedded: EmbeddedPostgres | undefined;
@@ -69,7 +71,9 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     const seed = config.DEMO_SEED === 'true' || (config.DEMO_SEED === 'auto' && embedded !== undefined);
     const demo = seed ? await ensureDemoTenant(pool, config.DATA_DIR) : undefined;
 
-    runtime = await startEngineRuntime(config, pool, clock, logger);
+    runtime = await startEngineRuntime(config, pool, clock, logger, metrics.engine);
+    const redisUp = runtime.redis ? runtime.redisUp : undefined;
+    if (redisUp) metrics.watchRedis(redisUp);
     const callbackService = new CallbackService(pool, clock, metrics);
     callbackService.attach(runtime.engine, (err) => logger.error({ err }, 'engine hook failed; the rebuild repairs the hot state'));
     const availability = new AvailabilityService(pool, clock);
@@ -80,7 +84,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
       console: consoleOptions(config, { pool, callbacks: callbackService, availability, failedRequests, redis: runtime.redis, engine: runtime.engine }),
     });
     apps.push(api);
-    const internal = await buildInternalApp({ pool, logger, isShuttingDown: () => shuttingDown, adminToken: config.ADMIN_TOKEN, metrics });
+    const internal = await buildInternalApp({ pool, logger, isShuttingDown: () => shuttingDown, adminToken: config.ADMIN_TOKEN, metrics, redisUp });
     if (config.ADMIN_TOKEN) logger.info('admin API enabled on the internal port (/admin/v1)');
     apps.push(internal);
     const apiUrl = await api.listen({ port: config.PORT, host: config.HOST });
@@ -102,9 +106,11 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
             await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_SEC * 1000));
           }
           await api.close();
-          await internal.close();
-          // The engine finishes the work in hand; leases of what it claimed run out for other nodes.
+          // The engine finishes the work in hand, which settles the due entries it leased, so other
+          // nodes take over at once instead of after the lease. The internal port keeps answering
+          // (readiness 503, metrics) until then.
           await runtime?.stop();
+          await internal.close();
           await pool.end();
           await embedded?.stop();
           logger.info('GES stopped');

@@ -9,12 +9,13 @@ import { parseServiceOptions } from '../domain/service-options.ts';
 import { GesError } from '../domain/errors.ts';
 import { printWelcome } from './welcome.ts';
 import { exportNumber, forgetNumber } from '../app/data-protection.ts';
-import { Maintenance } from '../app/maintenance.ts';
-import { DbClock } from '../store/db-clock.ts';
-import { createLogger } from '../logging/logger.ts';
 import { applyTenantConfig, exportTenantConfig } from '../app/tenant-config.ts';
 import { ConfigFileError, describeApplyReport, formatConfig, readConfigFile, type ConfigFormat } from './config-file.ts';
 import { addUserCommands } from './user-commands.ts';
+import { addPurgeCommand } from './purge-command.ts';
+import { addRecoverCommand } from './recover-command.ts';
+import { addSizingCommand } from './sizing-command.ts';
+import { withHotState } from './hot-state-session.ts';
 
 class CliError extends Error {}
 
@@ -141,23 +142,20 @@ export function buildCli(config: () => Config): Command {
       const doc = await withDatabase(config(), (pool) => exportNumber(pool, tenantName, phone, o.country.toUpperCase()));
       process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     });
-  gdpr.command('forget <tenant> <phone>').description('erase the number\'s callbacks, history and userData now (audit-logged by hash)')
+  gdpr.command('forget <tenant> <phone>')
+    .description('erase the number\'s callbacks, history, userData and call-in requests now, and their ids from Redis (audit-logged by hash)')
     .option('--country <cc>', 'country for a number given in national format', 'US')
     .action(async (tenantName: string, phone: string, o: { country: string }) => {
       const actor = `cli:${process.env.USER ?? 'unknown'}`;
-      const result = await withDatabase(config(), (pool) => forgetNumber(pool, tenantName, phone, actor, o.country.toUpperCase()));
-      console.log(`erased ${result.erased} callback(s) of ${tenantName}; audit subject ${result.subject}`);
+      const cfg = config();
+      const result = await withHotState(cfg, (hot) => withDatabase(cfg, (pool) => forgetNumber(pool, tenantName, phone, actor, o.country.toUpperCase(), hot)));
+      console.log(`erased ${result.erased} callback(s) and ${result.callInRequests} call-in request(s) of ${tenantName}; `
+        + `${result.hotStateEntries} unfinished callback(s) taken out of the hot state; audit subject ${result.subject}`);
     });
 
-  program.command('purge').description('apply the 14-day retention now (drop expired days, stale keys and counters)')
-    .action(async () => {
-      const cfg = config();
-      const report = await withDatabase(cfg, async (pool) => {
-        const clock = new DbClock();
-        return new Maintenance(pool, clock, createLogger('silent'), cfg.RETENTION_DAYS, 60_000).runOnce();
-      });
-      console.log(`dropped ${report.partitionsDropped} expired day(s); removed ${report.idempotencyKeysPurged} idempotency key(s) and ${report.slotCountersPurged} slot counter(s); prepared ${report.partitionsCreated} new day(s)`);
-    });
+  addPurgeCommand(program, config);
+  addRecoverCommand(program, config);
+  addSizingCommand(program);
   return program;
 }
 

@@ -18,6 +18,11 @@ export interface InternalAppDeps {
   adminToken: string;
   /** Exposed at GET /metrics (Prometheus text format); absent: no /metrics route. */
   metrics?: Metrics;
+  /**
+   * Whether Redis answers, within a bounded time (src/app/engine-runtime.ts); absent on a node
+   * without Redis (in-process hot state), whose readiness then does not mention Redis.
+   */
+  redisUp?: () => Promise<boolean>;
 }
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
@@ -39,8 +44,10 @@ function adminAuth(token: string) {
 
 /**
  * The internal application (INTERNAL_PORT): probes for the orchestrator. Liveness says the event
- * loop answers; readiness that the database answers and every shipped migration is applied, and
- * turns false as soon as shutdown begins so the load balancer stops sending traffic. With metrics,
+ * loop answers (nothing else: a dependency that is down must not get the container restarted);
+ * readiness that the database answers, Redis answers when the node uses it, and every shipped
+ * migration is applied, and turns false as soon as shutdown begins so the load balancer stops
+ * sending traffic. With metrics,
  * it serves them to Prometheus at GET /metrics (see docs/METRICS.md).
  *
  * With an admin token it also serves the admin API under /admin/v1: a tenant's configuration
@@ -76,6 +83,11 @@ export async function buildInternalApp(deps: InternalAppDeps): Promise<FastifyIn
     } catch (err) {
       checks.database = `DOWN: ${(err as Error).message}`;
       deps.metrics?.setDatabaseHealth(false);
+    }
+    if (deps.redisUp) {
+      const up = await deps.redisUp().catch(() => false);
+      checks.redis = up ? 'UP' : 'DOWN';
+      deps.metrics?.setRedisHealth(up);
     }
     const ready = Object.values(checks).every((v) => v === 'UP');
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'UP' : 'DOWN', checks });

@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Queryable } from '../store/db.ts';
 import { listMigrations, pendingMigrations } from '../store/migrator.ts';
+import { waitingByService } from '../store/callback-counts-read.ts';
+import type { EngineObserver } from '../engine/callback-engine.ts';
+import { REASONS, STATES, type CompletionReason } from '../domain/callback-state.ts';
 
 /**
  * Prometheus metrics of one running GES. Every instance owns its own `Registry` (never
@@ -15,8 +18,13 @@ import { listMigrations, pendingMigrations } from '../store/migrator.ts';
 export type CallbackType = 'immediate' | 'scheduled';
 
 export interface MetricsOptions {
-  /** Probed on each scrape for `ges_database_up` and `ges_migrations_pending`; none: left as last set. */
+  /**
+   * Probed on each scrape for `ges_database_up` and `ges_migrations_pending`, and read (at most every
+   * `queueSizeMaxAgeMs`) for `ges_queue_size`; none: left as last set.
+   */
   database?: Queryable;
+  /** How long a `ges_queue_size` reading is reused by later scrapes (default 10 s). */
+  queueSizeMaxAgeMs?: number;
   /** How long the scrape-time database probe may take before the database counts as down. */
   probeTimeoutMs?: number;
   /** `ges_build_info{version}`; defaults to the version in package.json. */
@@ -39,22 +47,59 @@ export interface Metrics {
   readonly maintenanceRuns: Counter<'result'>;
   readonly partitionsDropped: Counter;
   readonly clockSkew: Gauge;
+  readonly retentionRowsPurged: Counter<'kind'>;
+  readonly redisUp: Gauge;
+  readonly dispatchLateness: Histogram<'tenant'>;
+  readonly dialOutcomes: Counter<'tenant' | 'service' | 'outcome'>;
+  readonly transitions: Counter<'tenant' | 'service' | 'state'>;
+  readonly completions: Counter<'tenant' | 'service' | 'reason'>;
+  readonly waitEstimateError: Histogram<'tenant' | 'service'>;
+  readonly waitsMeasured: Counter<'tenant' | 'service'>;
+  readonly queueSize: Gauge<'tenant' | 'service' | 'state'>;
+  /** The callback engine's observer (give it to startEngineRuntime): moves the engine metrics. */
+  readonly engine: Required<EngineObserver>;
   /** Records one answered API request; `route` undefined means no route matched (404). */
   observeHttp(method: string, route: string | undefined, status: number, seconds: number): void;
   /** Counts a callback really created (never an idempotent replay). */
   callbackCreated(event: { tenant: string; service: string; type: CallbackType }): void;
+  /** Counts a callback completed outside the engine (a cancel through the API or the console). */
+  callbackCompleted(event: { tenant: string; service: string; reason: CompletionReason }): void;
   /** Counts a Click-To-Call-In request created. */
   callInCreated(event: { tenant: string }): void;
   /** Counts an inbound call the call-in router handled, by result. */
   inboundCallRouted(event: { result: 'matched' | 'unmatched' | 'failed' }): void;
   /** Sets the health gauges from a check made elsewhere (the readiness probe). */
   setDatabaseHealth(up: boolean, pendingMigrations?: number): void;
+  /** `ges_redis_up` from a check made elsewhere (the readiness probe). */
+  setRedisHealth(up: boolean): void;
+  /** Checks Redis on every scrape for `ges_redis_up` (only a node that uses Redis calls this). */
+  watchRedis(check: () => Promise<boolean>): void;
   /** Records a maintenance round (retention, partitions, clock skew), or its failure. */
-  maintenanceDone(report: { partitionsDropped: number; clockOffsetMs: number }): void;
+  maintenanceDone(report: RetentionFigures): void;
   maintenanceFailed(): void;
 }
 
+/** What a maintenance round reports to the metrics (src/app/maintenance.ts MaintenanceReport). */
+export interface RetentionFigures {
+  partitionsDropped: number;
+  clockOffsetMs: number;
+  idempotencyKeysPurged?: number;
+  slotCountersPurged?: number;
+  callInPurged?: number;
+  failedRequestsPurged?: number;
+}
+
 export const HTTP_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+/** Due time to QUEUED: a healthy engine is within its poll interval (ENGINE_POLL_MS, 2 s). */
+export const DISPATCH_LATENESS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
+/** |predicted − actual| wait: estimates are read by people in minutes. */
+export const WAIT_ERROR_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600];
+
+/** Label values from closed sets: anything else is folded, so a stray value cannot add series. */
+const DIAL_OUTCOMES = new Set(['answered', 'busy', 'no_answer', 'machine', 'invalid_number', 'failed']);
+const STATE_NAMES = new Set<string>(Object.keys(STATES));
+const REASON_NAMES = new Set<string>(Object.keys(REASONS));
+const oneOf = (allowed: Set<string>, value: string | undefined, other: string) => (value !== undefined && allowed.has(value) ? value : other);
 
 /** Methods Node's parser accepts are already a closed set; anything else is folded, to be safe. */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -149,6 +194,104 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
   });
 
+  const retentionRowsPurged = new Counter({
+    name: 'ges_retention_rows_purged_total',
+    help: 'Rows deleted by retention and maintenance, by kind (idempotency_key, slot_counter, callin_request, failed_request)',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+
+  let redisCheck: (() => Promise<boolean>) | undefined;
+  const redisUp = new Gauge({
+    name: 'ges_redis_up',
+    help: '1 when Redis answered PING at the last check (scrape or readiness probe), else 0; NaN on a node without Redis',
+    registers,
+    async collect() {
+      if (redisCheck) this.set((await redisCheck().catch(() => false)) ? 1 : 0);
+    },
+  });
+  redisUp.set(Number.NaN);
+
+  // ---- the callback engine (EngineObserver) ----
+  const dispatchLateness = new Histogram({
+    name: 'ges_dispatch_lateness_seconds',
+    help: 'Seconds from a scheduled callback\'s due time to the engine making it QUEUED, by tenant',
+    labelNames: ['tenant'] as const,
+    buckets: DISPATCH_LATENESS_BUCKETS,
+    registers,
+  });
+  const dialOutcomes = new Counter({
+    name: 'ges_dial_outcomes_total',
+    help: 'Outcomes of calls to customers reported by the voice platform, by tenant, service and outcome',
+    labelNames: ['tenant', 'service', 'outcome'] as const,
+    registers,
+  });
+  const transitions = new Counter({
+    name: 'ges_callback_transitions_total',
+    help: 'Callbacks entering a state (QUEUED, ROUTING, PROCESSING, COMPLETED) after creation, by tenant, service and state',
+    labelNames: ['tenant', 'service', 'state'] as const,
+    registers,
+  });
+  const completions = new Counter({
+    name: 'ges_callbacks_completed_total',
+    help: 'Callbacks completed, by tenant, service and completion reason',
+    labelNames: ['tenant', 'service', 'reason'] as const,
+    registers,
+  });
+  const waitEstimateError = new Histogram({
+    name: 'ges_wait_estimate_error_seconds',
+    help: 'Absolute difference between the wait predicted as a callback joined its queue and its real wait, in seconds',
+    labelNames: ['tenant', 'service'] as const,
+    buckets: WAIT_ERROR_BUCKETS,
+    registers,
+  });
+  const waitsMeasured = new Counter({
+    name: 'ges_waits_measured_total',
+    help: 'Callbacks whose real wait was compared with the prediction (first attempts that reached an agent)',
+    labelNames: ['tenant', 'service'] as const,
+    registers,
+  });
+
+  const queueRead = options.database ? queueSizeReader(options.database, options.queueSizeMaxAgeMs ?? 10_000, options.probeTimeoutMs ?? 1000) : undefined;
+  const queueSize = new Gauge({
+    name: 'ges_queue_size',
+    help: 'Callbacks waiting, by tenant, service and state (scheduled: booked, not yet due; queued: waiting for an agent or a retry); read from the database, the same on every node',
+    labelNames: ['tenant', 'service', 'state'] as const,
+    registers,
+    ...(queueRead ? {
+      async collect() {
+        const rows = await queueRead();
+        if (!rows) return; // the database did not answer: keep the last reading
+        this.reset(); // a deleted service's series go away
+        for (const r of rows) {
+          this.set({ tenant: r.tenant, service: r.service, state: 'scheduled' }, r.scheduled);
+          this.set({ tenant: r.tenant, service: r.service, state: 'queued' }, r.queued);
+        }
+      },
+    } : {}),
+  });
+
+  function completed(tenant: string, service: string, reason: string | undefined): void {
+    transitions.inc({ tenant, service, state: 'COMPLETED' });
+    completions.inc({ tenant, service, reason: oneOf(REASON_NAMES, reason, 'OTHER') });
+  }
+  const engine: Required<EngineObserver> = {
+    transition({ tenant, service, to, reason }) {
+      if (to === 'COMPLETED') completed(tenant, service, reason);
+      else transitions.inc({ tenant, service, state: oneOf(STATE_NAMES, to, 'OTHER') });
+    },
+    dialOutcome({ tenant, service, outcome }) {
+      dialOutcomes.inc({ tenant, service, outcome: oneOf(DIAL_OUTCOMES, outcome, 'other') });
+    },
+    dispatchLateness({ tenant, seconds }) {
+      dispatchLateness.observe({ tenant }, Math.max(0, seconds));
+    },
+    waitMeasured({ tenant, service, predictedSec, actualSec }) {
+      waitsMeasured.inc({ tenant, service });
+      waitEstimateError.observe({ tenant, service }, Math.abs(predictedSec - actualSec));
+    },
+  };
+
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'ges_' });
 
   function setDatabaseHealth(up: boolean, pending?: number): void {
@@ -158,11 +301,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
   return {
     registry, httpRequests, httpFailedRequests, httpDuration, callbacksCreated, callInRequestsCreated, callInInboundCalls, databaseUp, migrationsPending, buildInfo,
-    maintenanceRuns, partitionsDropped, clockSkew,
-    maintenanceDone({ partitionsDropped: dropped, clockOffsetMs }) {
+    maintenanceRuns, partitionsDropped, clockSkew, retentionRowsPurged, redisUp,
+    dispatchLateness, dialOutcomes, transitions, completions, waitEstimateError, waitsMeasured, queueSize, engine,
+    maintenanceDone(report) {
       maintenanceRuns.inc({ result: 'ok' });
-      partitionsDropped.inc(dropped);
-      clockSkew.set(clockOffsetMs / 1000);
+      partitionsDropped.inc(report.partitionsDropped);
+      retentionRowsPurged.inc({ kind: 'idempotency_key' }, report.idempotencyKeysPurged ?? 0);
+      retentionRowsPurged.inc({ kind: 'slot_counter' }, report.slotCountersPurged ?? 0);
+      retentionRowsPurged.inc({ kind: 'callin_request' }, report.callInPurged ?? 0);
+      retentionRowsPurged.inc({ kind: 'failed_request' }, report.failedRequestsPurged ?? 0);
+      clockSkew.set(report.clockOffsetMs / 1000);
     },
     maintenanceFailed() {
       maintenanceRuns.inc({ result: 'failed' });
@@ -177,6 +325,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     callbackCreated({ tenant, service, type }) {
       callbacksCreated.inc({ tenant, service, type });
     },
+    callbackCompleted({ tenant, service, reason }) {
+      completed(tenant, service, reason);
+    },
     callInCreated({ tenant }) {
       callInRequestsCreated.inc({ tenant });
     },
@@ -184,6 +335,29 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       callInInboundCalls.inc({ result });
     },
     setDatabaseHealth,
+    setRedisHealth(up) {
+      redisUp.set(up ? 1 : 0);
+    },
+    watchRedis(check) {
+      redisCheck = check;
+    },
+  };
+}
+
+/**
+ * `ges_queue_size` is one grouped count over the partial index of waiting callbacks. It is the
+ * same figure on every node, so a reading is shared by the scrapes of `maxAgeMs`, and a database
+ * that does not answer in time leaves the last reading in place (undefined).
+ */
+function queueSizeReader(db: Queryable, maxAgeMs: number, timeoutMs: number) {
+  let last: { at: number; rows: Awaited<ReturnType<typeof waitingByService>> } | undefined;
+  let pending: Promise<typeof last> | undefined;
+  return async () => {
+    if (last && Date.now() - last.at < maxAgeMs) return last.rows;
+    pending ??= withTimeout(waitingByService(db), timeoutMs)
+      .then((rows) => (last = { at: Date.now(), rows }), () => undefined)
+      .finally(() => { pending = undefined; });
+    return (await pending)?.rows;
   };
 }
 

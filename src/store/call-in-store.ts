@@ -275,22 +275,18 @@ export interface CallInRequestRecord {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export async function getCallInRequest(db: Queryable, tenantId: number, id: string): Promise<CallInRequestRecord | undefined> {
-  if (!UUID.test(id)) return undefined;
-  const { rows } = await db.query<{
-    id: string; group_name: string; to_number: string; from_number: string | null; access_code: string | null; callback_id: string | null;
-    user_data: Record<string, unknown> | null; user_data_z: Buffer | null; state: number; created_at: Date; expires_at: Date;
-    matched_at: Date | null; matched_call_id: string | null;
-  }>(
-    `SELECT r.id, g.name AS group_name, r.to_number, r.from_number, r.access_code, r.callback_id, r.user_data, r.user_data_z,
+interface CallInRequestRow {
+  id: string; group_name: string; to_number: string; from_number: string | null; access_code: string | null; callback_id: string | null;
+  user_data: Record<string, unknown> | null; user_data_z: Buffer | null; state: number; created_at: Date; expires_at: Date;
+  matched_at: Date | null; matched_call_id: string | null;
+}
+
+const REQUEST_SELECT = `SELECT r.id, g.name AS group_name, r.to_number, r.from_number, r.access_code, r.callback_id, r.user_data, r.user_data_z,
             CASE WHEN r.state = ${W} AND r.expires_at <= now() THEN ${CALL_IN_STATES.EXPIRED} ELSE r.state END AS state,
             r.created_at, r.expires_at, r.matched_at, r.matched_call_id
-       FROM callin_request r JOIN callin_group g ON g.id = r.group_id
-      WHERE r.tenant_id = $1 AND r.id = $2`,
-    [tenantId, id],
-  );
-  const r = rows[0];
-  if (!r) return undefined;
+       FROM callin_request r JOIN callin_group g ON g.id = r.group_id`;
+
+async function toRequestRecord(r: CallInRequestRow): Promise<CallInRequestRecord> {
   return {
     id: r.id,
     groupName: r.group_name,
@@ -305,6 +301,19 @@ export async function getCallInRequest(db: Queryable, tenantId: number, id: stri
     matchedAt: r.matched_at ?? undefined,
     matchedCallId: r.matched_call_id ?? undefined,
   };
+}
+
+export async function getCallInRequest(db: Queryable, tenantId: number, id: string): Promise<CallInRequestRecord | undefined> {
+  if (!UUID.test(id)) return undefined;
+  const { rows } = await db.query<CallInRequestRow>(`${REQUEST_SELECT} WHERE r.tenant_id = $1 AND r.id = $2`, [tenantId, id]);
+  return rows[0] ? toRequestRecord(rows[0]) : undefined;
+}
+
+/** Data-protection export: every call-in request the number made with the tenant, oldest first. */
+export async function callInRequestsOfNumber(db: Queryable, tenantId: number, phone: string): Promise<CallInRequestRecord[]> {
+  const { rows } = await db.query<CallInRequestRow>(
+    `${REQUEST_SELECT} WHERE r.tenant_id = $1 AND r.from_number = $2 ORDER BY r.created_at, r.id`, [tenantId, phoneToStored(phone)]);
+  return Promise.all(rows.map(toRequestRecord));
 }
 
 /**
