@@ -13,9 +13,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/copy-build-assets.mjs ./scripts/
+# tsc, then every non-TypeScript file of src/ (Lua scripts, console templates and assets) beside it.
 RUN npm run build
-# tsc compiles TypeScript only: the console's templates and static files go next to its compiled code.
-RUN cp -r src/console/views src/console/public dist/console/
 
 # --- runtime -----------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
