@@ -2,7 +2,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { createTestDb, createTestTenant, type TestDb } from './support/test-env.ts';
-import { connectRedis, dropPrefix, testPrefix } from './support/redis-env.ts';
+import { connectRedis, dropPrefix, startRedisCluster, testPrefix, type TestCluster } from './support/redis-env.ts';
 import { CallbackService } from '../src/app/callback-service.ts';
 import { CallbackEngine } from '../src/engine/callback-engine.ts';
 import { simulatedEngineClock } from '../src/engine/engine-clock.ts';
@@ -206,4 +206,19 @@ scenario('Redis hot state', async () => {
   return { hot: new RedisHotState(r, prefix), lose: () => dropPrefix(r, prefix), done: () => dropPrefix(r, prefix) };
 });
 
-after(() => redis?.disconnect());
+// The same day on a 3-master Redis Cluster the test starts itself: every key and script of the engine is slot-safe.
+let cluster: TestCluster | undefined;
+scenario('Redis Cluster hot state (3 masters)', async () => {
+  cluster ??= await startRedisCluster();
+  const c = cluster;
+  const prefix = testPrefix();
+  const drop = async () => {
+    for (const node of c.client.nodes('master')) await dropPrefix(node, prefix);
+  };
+  return { hot: new RedisHotState(c.client, prefix), lose: drop, done: drop };
+});
+
+after(async () => {
+  redis?.disconnect();
+  await cluster?.stop();
+});
