@@ -222,7 +222,7 @@ test('each app has its own registry: two in one process neither collide nor shar
 
 test('docs/METRICS.md lists every metric with its type and labels', () => {
   const doc = readFileSync(new URL('../docs/METRICS.md', import.meta.url), 'utf8');
-  const rows = new Map([...doc.matchAll(/^\| `(ges_[a-z0-9_]+)` \| (\w+) \| ([^|]*) \|/gm)]
+  const rows = new Map([...doc.matchAll(/^\| `(ges_[a-z0-9_]+|GES_HEALTH|REDIS_CONNECTION)` \| (\w+) \| ([^|]*) \|/gm)]
     .map((m) => [m[1]!, { type: m[2]!, labels: [...m[3]!.matchAll(/`(\w+)`/g)].map((l) => l[1]!) }]));
   const metrics = createMetrics().registry.getMetricsAsArray();
   // Some process metrics exist on Linux only, so elsewhere the table may list more than is registered.
@@ -275,6 +275,8 @@ test('callbacks worked by the engine move the engine metrics; queue sizes and Re
     assert.equal(size('backlog', 'queued'), 2);
     assert.equal(size('backlog', 'scheduled'), 0, 'a service with nothing waiting reports 0');
     assert.equal(value(samples, 'ges_redis_up'), 1);
+    assert.equal(value(samples, 'REDIS_CONNECTION'), 0, 'the original\'s gauge: 0 = no problem');
+    assert.equal(value(samples, 'GES_HEALTH'), 0);
 
     await callbacks.cancel(tenant, cancelled.id);
     for (let i = 0; i < 30 * 60; i++) {
@@ -338,6 +340,7 @@ test('the estimator error is an absolute difference; the Redis gauge reads 0 whe
   metrics.engine.dialOutcome({ tenant: 'a', service: 's', outcome: 'something-new' });
   metrics.engine.transition({ tenant: 'a', service: 's', to: 'COMPLETED', reason: 'FAIL_ERROR' });
   assert.match(await metrics.registry.metrics(), /^ges_redis_up Nan$/m, 'unknown on a node without Redis');
+  assert.match(await metrics.registry.metrics(), /^REDIS_CONNECTION 0$/m, 'no Redis, no Redis problem');
   let samples = parse(await metrics.registry.metrics());
   const labels = { tenant: 'a', service: 's' };
   assert.equal(value(samples, 'ges_waits_measured_total', labels), 2);
@@ -352,5 +355,7 @@ test('the estimator error is an absolute difference; the Redis gauge reads 0 whe
   metrics.watchRedis(async () => (await dead.ping()) === 'PONG');
   samples = parse(await metrics.registry.metrics());
   assert.equal(value(samples, 'ges_redis_up'), 0);
+  assert.equal(value(samples, 'REDIS_CONNECTION'), 1, 'the original\'s gauge reads > 0 when Redis is unreachable');
+  assert.equal(value(samples, 'GES_HEALTH'), 1, 'and the node is unhealthy');
   dead.disconnect();
 });

@@ -49,6 +49,9 @@ export interface Metrics {
   readonly clockSkew: Gauge;
   readonly retentionRowsPurged: Counter<'kind'>;
   readonly redisUp: Gauge;
+  /** The original's `REDIS_CONNECTION` and `GES_HEALTH` (> 0 = problem). */
+  readonly redisConnection: Gauge;
+  readonly gesHealth: Gauge;
   readonly dispatchLateness: Histogram<'tenant'>;
   readonly dialOutcomes: Counter<'tenant' | 'service' | 'outcome'>;
   readonly transitions: Counter<'tenant' | 'service' | 'state'>;
@@ -202,15 +205,41 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
 
   let redisCheck: (() => Promise<boolean>) | undefined;
+  let redisProbe: Promise<void> | undefined;
+  // One PING per scrape, shared by the gauges that report it (the registry collects them concurrently).
+  const runRedisProbe = (): Promise<void> => {
+    if (!redisCheck) return Promise.resolve();
+    redisProbe ??= redisCheck().catch(() => false).then(setRedisHealth).finally(() => { redisProbe = undefined; });
+    return redisProbe;
+  };
   const redisUp = new Gauge({
     name: 'ges_redis_up',
     help: '1 when Redis answered PING at the last check (scrape or readiness probe), else 0; NaN on a node without Redis',
     registers,
-    async collect() {
-      if (redisCheck) this.set((await redisCheck().catch(() => false)) ? 1 : 0);
-    },
+    collect: runRedisProbe,
   });
   redisUp.set(Number.NaN);
+
+  // The original's health gauges (ges-api.md §5.4), for dashboards and alerts written against it:
+  // they read > 0 when something is wrong, the opposite of the ges_*_up gauges above.
+  const redisConnection = new Gauge({
+    name: 'REDIS_CONNECTION',
+    help: 'As in the original GES: 1 when this node uses Redis and Redis did not answer at the last check, else 0',
+    registers,
+    collect: runRedisProbe,
+  });
+  redisConnection.set(0);
+  const health = { databaseUp: undefined as boolean | undefined, pending: undefined as number | undefined, redisUp: undefined as boolean | undefined };
+  const gesHealth = new Gauge({
+    name: 'GES_HEALTH',
+    help: 'As in the original GES: 1 when this node is unhealthy (database down, migrations pending, or Redis down), else 0; the readiness probe\'s verdict',
+    registers,
+    async collect() {
+      await Promise.all([probe ? runProbe() : undefined, runRedisProbe()]);
+      this.set(health.databaseUp === false || (health.pending ?? 0) > 0 || health.redisUp === false ? 1 : 0);
+    },
+  });
+  gesHealth.set(0);
 
   // ---- the callback engine (EngineObserver) ----
   const dispatchLateness = new Histogram({
@@ -295,13 +324,23 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'ges_' });
 
   function setDatabaseHealth(up: boolean, pending?: number): void {
+    health.databaseUp = up;
     databaseUp.set(up ? 1 : 0);
-    if (pending !== undefined) migrationsPending.set(pending);
+    if (pending !== undefined) {
+      health.pending = pending;
+      migrationsPending.set(pending);
+    }
+  }
+
+  function setRedisHealth(up: boolean): void {
+    health.redisUp = up;
+    redisUp.set(up ? 1 : 0);
+    redisConnection.set(up ? 0 : 1);
   }
 
   return {
     registry, httpRequests, httpFailedRequests, httpDuration, callbacksCreated, callInRequestsCreated, callInInboundCalls, databaseUp, migrationsPending, buildInfo,
-    maintenanceRuns, partitionsDropped, clockSkew, retentionRowsPurged, redisUp,
+    maintenanceRuns, partitionsDropped, clockSkew, retentionRowsPurged, redisUp, redisConnection, gesHealth,
     dispatchLateness, dialOutcomes, transitions, completions, waitEstimateError, waitsMeasured, queueSize, engine,
     maintenanceDone(report) {
       maintenanceRuns.inc({ result: 'ok' });
@@ -335,9 +374,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       callInInboundCalls.inc({ result });
     },
     setDatabaseHealth,
-    setRedisHealth(up) {
-      redisUp.set(up ? 1 : 0);
-    },
+    setRedisHealth,
     watchRedis(check) {
       redisCheck = check;
     },
