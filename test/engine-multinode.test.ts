@@ -315,7 +315,7 @@ test('three GES nodes work a day of callbacks: one killed with SIGKILL, Redis fl
 
     const summary = await checkCallbacks(db, created, final);
     assert.equal(summary.dialsPlaced, final.dialsPlaced, 'the ledger holds the dials of these callbacks and nothing else');
-    t.diagnostic(`run ${runSec.toFixed(1)} s: ${total} callbacks, ${final.dialsPlaced} dials, ${final.duplicates} re-sent dial commands ignored by key, `
+    t.diagnostic(`run ${runSec.toFixed(1)} s: ${total} callbacks, ${final.dialsPlaced} dials, ${final.duplicates} repeated dial commands (never dialed again; ${final.replays} answered with the call's latest event), `
       + `${orphaned.length} events orphaned by the kill, ${flushed.length} keys flushed with ${pileUp} events written while the nodes were frozen, `
       + `${summary.givenUp} attempts given up by a watchdog, `
       + `reasons ${JSON.stringify(summary.reasons)}`);

@@ -303,7 +303,41 @@ test('the same dial key sent twice is dialed once', async (t) => {
   assert.equal(ledger.dialsPlaced, 2);
   assert.equal(ledger.duplicates, 1);
   await waitFor('both outcomes', () => a.eventsOf('cb-2:1').length > 0 && a.eventsOf('cb-3:1').length > 0);
-  assert.deepEqual(a.eventsOf('cb-2:1').map((e) => e.type), ['busy']);
+  // The repeat is told the outcome again if the line was already found busy when it was taken.
+  assert.deepEqual([...new Set(a.eventsOf('cb-2:1').map((e) => e.type))], ['busy']);
+});
+
+test('a repeated dial key is answered with the call\'s latest event again, and never dialed twice', async (t) => {
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  // The customer waits 600 simulated seconds (10 s of wall time) on the line for an agent.
+  const platform = await startPlatform(t, prefix, { sim: { customers: ALWAYS_ANSWER } });
+  const a = await startAdapter(t, redis, prefix, 'node-a');
+  const types = () => a.eventsOf('cb-6:1').map((e) => e.type);
+
+  await a.port.send(dial('cb-6:1'));
+  await waitFor('answered', () => types().includes('answered'));
+  // As after a lost `answered`: GES hears nothing and dials the same key again.
+  await a.port.send(dial('cb-6:1'));
+  await waitFor('answered again', () => types().length === 2);
+  const [answered, again] = a.eventsOf('cb-6:1');
+  assert.deepEqual(again, answered, 'the same event: the customer is still waiting');
+
+  await a.port.send({ type: 'reserve_agent', dialKey: 'cb-6:1', tenant: 'acme', queue: 'sales' });
+  const reserved = await waitFor('agent_reserved', () => a.eventsOf('cb-6:1').find((e) => e.type === 'agent_reserved'));
+  await a.port.send({ type: 'connect', dialKey: 'cb-6:1', agentId: reserved.type === 'agent_reserved' ? reserved.agentId : '' });
+  const ended = await waitFor('call_ended', () => a.eventsOf('cb-6:1').find((e) => e.type === 'call_ended'));
+  assert.ok(ended.type === 'call_ended' && ended.talkSeconds > 0);
+  await a.port.send(dial('cb-6:1'));
+  await waitFor('call_ended again', () => types().filter((type) => type === 'call_ended').length === 2);
+  assert.deepEqual(types(), ['answered', 'answered', 'agent_reserved', 'connected', 'call_ended', 'call_ended']);
+  assert.deepEqual(a.eventsOf('cb-6:1').at(-1), ended, 'the call is over: its end again');
+
+  const ledger = await waitFor('the ledger to count both replays', () => platform.ledger()?.replays === 2 && platform.ledger());
+  assert.deepEqual(ledger.keys['cb-6:1'], { received: 3, dialed: true });
+  assert.equal(ledger.dialsPlaced, 1);
+  assert.equal(ledger.duplicates, 2);
+  assert.deepEqual(ledger.results['cb-6:1'], { outcome: 'answered', connected: true });
 });
 
 test('agent presence is visible through availableAgents on every adapter, and vanishes with the platform', async (t) => {

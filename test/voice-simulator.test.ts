@@ -394,18 +394,71 @@ test('a repeated dial key places one call and is counted as a duplicate', async 
   await sim.start();
   const dial: VoiceCommand = { type: 'dial', dialKey: dialKeyOf('cb-1', 1), tenant: 'acme', queue: 'sales', phone: '+14155550100' };
   await sim.send(dial);
-  await sim.send(dial);
+  await sim.send(dial); // still ringing when carried out: nothing to tell yet
   clock.runUntilIdle();
-  await sim.send(dial); // after the attempt is over, too
+  await sim.send(dial); // after the attempt is over, too: its end again
   await sim.send({ ...dial, dialKey: dialKeyOf('cb-1', 2) }); // the next attempt is a new key
   clock.runUntilIdle();
-  assert.deepEqual(eventsOf(events, 'cb-1:1').map((e) => e.type), ['answered', 'call_ended']);
+  const first = eventsOf(events, 'cb-1:1');
+  assert.deepEqual(first.map((e) => e.type), ['answered', 'call_ended', 'call_ended']);
+  assert.deepEqual(first[2], first[1], 'the same event, not a new ending');
   assert.deepEqual(eventsOf(events, 'cb-1:2').map((e) => e.type), ['answered', 'call_ended']);
   assert.equal(sim.dialsPlaced(), 2);
   assert.equal(sim.duplicateDials(), 2);
   assert.deepEqual(sim.ledger.get('cb-1:1'), { received: 3, dialed: true });
   assert.equal(sim.ledger.duplicates, 2);
+  assert.equal(sim.ledger.replays, 1);
   assert.equal(sim.queueStats('acme', 'sales')!.dials, 2);
+});
+
+test('a repeated dial, reserve or connect is answered with the latest event of the call, which is never dialed again', async () => {
+  const { clock, sim, events } = setup(10, {
+    timeToAnswerSec: { mean: 5, sd: 0 },
+    customerPatienceSec: 600,
+    perNumber: (phone) => (phone.endsWith('0000') ? { busy: 1 } : { answer: 1 }),
+  });
+  await sim.start();
+  clock.advanceBy(0);
+  const [a1] = sim.agentIds('acme', 'sales') as [string];
+  const dial = (dialKey: string, phone = '+14155550100', queue = 'sales'): VoiceCommand => ({ type: 'dial', dialKey, tenant: 'acme', queue, phone });
+  await sim.send(dial('talk:1'));
+  await sim.send(dial('busy:1', '+14155550000'));
+  await sim.send(dial('nowhere:1', '+14155550100', 'nowhere'));
+  clock.advanceBy(1000);
+  await sim.send(dial('talk:1'));
+  clock.advanceBy(9000);
+  assert.deepEqual(eventsOf(events, 'talk:1').map((e) => e.type), ['answered'], 'a repeat while ringing gets nothing');
+
+  await sim.send(dial('talk:1'));
+  clock.advanceBy(0);
+  const talk = () => eventsOf(events, 'talk:1');
+  assert.deepEqual(talk().map((e) => e.type), ['answered', 'answered'], 'waiting on the line: answered again');
+  assert.deepEqual(talk()[1], talk()[0]);
+
+  await sim.send({ type: 'connect', dialKey: 'talk:1', agentId: a1 });
+  clock.advanceBy(1000);
+  await sim.send(dial('talk:1'));
+  await sim.send({ type: 'connect', dialKey: 'talk:1' });
+  await sim.send({ type: 'reserve_agent', dialKey: 'talk:1', tenant: 'acme', queue: 'sales' });
+  clock.advanceBy(0);
+  assert.deepEqual(talk().map((e) => e.type), ['answered', 'answered', 'connected', 'connected', 'connected', 'connected'], 'talking: connected again, to each');
+  assert.equal(sim.availableAgents('acme', 'sales'), 2, 'the late reserve held no second agent');
+
+  clock.runUntilIdle();
+  await sim.send(dial('talk:1'));
+  await sim.send(dial('busy:1', '+14155550000'));
+  await sim.send(dial('nowhere:1', '+14155550100', 'nowhere'));
+  clock.advanceBy(0);
+  const ended = talk().filter((e) => e.type === 'call_ended');
+  assert.equal(ended.length, 2, 'over: its call_ended again');
+  assert.deepEqual(ended[1], ended[0]);
+  assert.ok(ended[0]!.type === 'call_ended' && ended[0]!.talkSeconds > 0);
+  assert.deepEqual(eventsOf(events, 'busy:1').map((e) => e.type), ['busy', 'busy']);
+  assert.deepEqual(eventsOf(events, 'nowhere:1').map((e) => e.type), ['failed', 'failed']);
+  assert.equal(sim.dialsPlaced(), 2);
+  assert.deepEqual(sim.ledger.get('talk:1'), { received: 5, dialed: true });
+  assert.equal(sim.ledger.duplicates, 6);
+  assert.equal(sim.ledger.replays, 5, 'every repeat but the one while ringing');
 });
 
 test('cancel: silences a ringing call, hangs up an answered or connected one and frees its agent', async () => {
@@ -473,8 +526,8 @@ test('an answered customer nobody connects hangs up after the patience; agent-fi
   await sim.send({ type: 'reserve_agent', dialKey: 'af:1', tenant: 'acme', queue: 'sales' });
   await sim.send({ type: 'connect', dialKey: 'alone:1', agentId: a2 });
   clock.runUntilIdle();
-  assert.deepEqual(eventsOf(events, 'af:1').slice(3).map((e) => e.type), ['no_agent'], 'an attempt that is over gets no agent');
-  assert.deepEqual(eventsOf(events, 'alone:1').slice(2).map((e) => e.type), ['failed'], 'too late to connect');
+  assert.deepEqual(eventsOf(events, 'af:1').slice(3).map((e) => e.type), ['call_ended'], 'an attempt that is over gets no agent, but its end again');
+  assert.deepEqual(eventsOf(events, 'alone:1').slice(2).map((e) => e.type), ['call_ended'], 'too late to connect: told the call ended');
   assert.equal(sim.availableAgents('acme', 'sales'), 3);
   assert.equal(sim.queueStats('acme', 'sales')!.abandoned, 2);
   assert.equal(sim.queueStats('acme', 'sales')!.outcomes.busy, 1);

@@ -419,8 +419,9 @@ export class CallbackEngine implements CallbackLifecycle {
 
   /**
    * The watchdog of an attempt fired: no event moved it in time. The command of its phase is sent
-   * again with the same dial key (the platform ignores a key it has seen, so nothing is dialed
-   * twice); after MAX_STALLS the attempt counts as a platform failure.
+   * again with the same dial key (the platform never dials a key twice, and answers the repeat with
+   * the call's latest event, so an event lost on the way is heard again); after MAX_STALLS the
+   * attempt counts as a platform failure.
    */
   async #stalled(row: EngineRow): Promise<void> {
     const key = dialKeyOf(row.id, row.attempt);

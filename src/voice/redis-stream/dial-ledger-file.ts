@@ -11,6 +11,8 @@ export interface DialLedgerFile {
   readonly writtenAt: number;
   readonly dialsPlaced: number;
   readonly duplicates: number;
+  /** Repeated dial commands answered with the call's latest event again (no call placed). */
+  readonly replays: number;
   /** By dial key: dial commands received with that key, and whether a call was placed. */
   readonly keys: Readonly<Record<string, { readonly received: number; readonly dialed: boolean }>>;
   /** By dial key, for calls the network has answered: the outcome, and whether an agent took the call. */
@@ -21,7 +23,7 @@ export function ledgerSnapshot(ledger: ReadonlyDialLedger): DialLedgerFile {
   const keys: Record<string, { received: number; dialed: boolean }> = {};
   for (const [key, entry] of ledger.entries()) keys[key] = { received: entry.received, dialed: entry.dialed };
   const results: Record<string, DialResult> = Object.fromEntries(ledger.results());
-  return { writtenAt: Date.now(), dialsPlaced: ledger.dialsPlaced, duplicates: ledger.duplicates, keys, results };
+  return { writtenAt: Date.now(), dialsPlaced: ledger.dialsPlaced, duplicates: ledger.duplicates, replays: ledger.replays, keys, results };
 }
 
 export function writeLedgerFile(path: string, ledger: ReadonlyDialLedger): void {

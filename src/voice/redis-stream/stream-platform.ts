@@ -8,7 +8,8 @@
  *   the port has taken the command; a malformed one, or one the port refuses as malformed
  *   (TypeError), is acknowledged, logged and dropped; any other failure leaves it pending for a
  *   retry (StreamGroupReader). Dial idempotency is the port's: the simulator's ledger takes a dial
- *   key once, so a command delivered twice is dialed once.
+ *   key once, so a command delivered twice is dialed once, and the repeat is answered with the
+ *   call's latest event again (written to the event stream like any other).
  * - Events of the port go to the event stream (one MULTI per batch, in order, retried), except
  *   agent presence, which goes to the presence hash and stream (PresencePublisher) with a
  *   heartbeat. An event that breaks the contract is logged and not published.

@@ -41,7 +41,7 @@ export const DialCommandSchema = Type.Object(
     phone: Type.String({ minLength: 1, maxLength: 64, description: 'Number to call, E.164 as GES stored it.' }),
     agentId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Agent-first: the agent reserved for this attempt places the call.' })),
   },
-  { ...closed, title: 'dial', description: 'Place the outbound call of one attempt. A platform that has seen the dialKey before must not dial again.' },
+  { ...closed, title: 'dial', description: 'Place the outbound call of one attempt. A platform that has seen the dialKey before must not dial again: it answers the repeat with the latest event of that call, or with nothing while the call still rings.' },
 );
 
 export const ConnectCommandSchema = Type.Object(
@@ -50,12 +50,12 @@ export const ConnectCommandSchema = Type.Object(
     dialKey: DialKey,
     agentId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The agent to bridge to (held for the attempt, or free); absent: the agent held for this dialKey.' })),
   },
-  { ...closed, title: 'connect', description: 'Bridge the answered customer of the attempt to an agent.' },
+  { ...closed, title: 'connect', description: 'Bridge the answered customer of the attempt to an agent. For a call already connected or over, answered with the latest event of the call.' },
 );
 
 export const ReserveAgentCommandSchema = Type.Object(
   { type: Type.Literal('reserve_agent'), dialKey: DialKey, tenant: Tenant, queue: Queue },
-  { ...closed, title: 'reserve_agent', description: 'Hold a free agent of the queue for the attempt; answered by agent_reserved or no_agent. A repeat answers with the agent already held.' },
+  { ...closed, title: 'reserve_agent', description: 'Hold a free agent of the queue for the attempt; answered by agent_reserved or no_agent. A repeat answers with the agent already held; for a call already connected or over, the answer is the latest event of the call.' },
 );
 
 export const ReleaseAgentCommandSchema = Type.Object(
@@ -101,7 +101,7 @@ const FAILURE_MEANING: Readonly<Record<DialFailure, string>> = {
   no_answer: 'Nobody answered before the ring timeout.',
   machine: 'An answering machine or voicemail took the call.',
   invalid_number: 'The network refused the number.',
-  failed: 'The command could not be carried out (unknown queue, agent not available, connect too late).',
+  failed: 'The command could not be carried out (unknown queue, agent not available, connect to a call never answered).',
 };
 
 function failureEventSchema<T extends DialFailure>(type: T) {

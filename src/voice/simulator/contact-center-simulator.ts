@@ -8,7 +8,11 @@
  * - Each configured queue (`tenant/queue`) has agents `tenant/queue/agent-N`, each free, reserved
  *   (held for one dial key), talking, or in wrap-up. Leaving free emits `agent_not_ready`, coming
  *   back emits `agent_ready`; `start()` announces every agent ready.
- * - `dial` places one call per dial key, ever (the ledger). The outcome is drawn from the customer
+ * - `dial` places one call per dial key, ever (the ledger). A repeated key is never dialed again: it
+ *   is answered, like an HTTP idempotency key, with the latest event of the key's call (`answered`
+ *   while the customer waits, `connected` while talking, the final event once over; nothing while
+ *   it rings: the outcome is still to come), because GES repeats a dial when it heard nothing and
+ *   the events it missed may be lost for good. The outcome is drawn from the customer
  *   mix (with the per-number override): answered after a log-normal time-to-answer, no_answer at the
  *   ring timeout, busy / invalid_number / machine after a few seconds. With `agentId` (agent-first)
  *   the agent must be held for that key (or be free, and is then taken) or the dial `failed`.
@@ -28,17 +32,17 @@
  * - A reservation lives as long as its attempt: when the attempt ends without a connection (a
  *   failure outcome, an abandoned answer, `cancel`, a connect that came too late) the agent held for
  *   that key is given back, so a forgotten `release_agent` cannot leak an agent; a reserve for an
- *   attempt already over gets `no_agent`. `release_agent` gives an agent back earlier.
+ *   attempt already over holds nobody (below). `release_agent` gives an agent back earlier.
  * - Commands are taken by `send` (validated, ledger updated) and carried out on the clock after
  *   `commandLatencyMs` (default 0: the next step of the clock at the same instant). Events are
  *   therefore never delivered inside `send`, and commands are carried out in the order sent.
  * - A command the simulator cannot carry out is answered, never thrown: unknown queue → `failed`
  *   (dial) / `no_agent` (reserve) / `failed` (route_inbound, also for a call never announced);
- *   connect to a call that is not waiting → `failed`, except that a connect for a call that was
- *   connected and has ended answers with its `call_ended` again (GES re-sends connect when it heard
- *   nothing, and the events it missed may be lost for good); connect with an
- *   agent that is neither held for the key nor free → `no_agent`. Repeats are idempotent: a second
- *   reserve for a key answers with the agent already held, a second connect or release is ignored.
+ *   connect to a call never answered → `failed`; connect with an agent that is neither held for the
+ *   key nor free → `no_agent`. A `reserve_agent` or `connect` for a call already connected or over
+ *   is answered with the call's latest event, as a repeated dial is (so a late reserve does not hold
+ *   a second agent, and GES learns what it missed). Repeats are idempotent: a second reserve for a
+ *   waiting call answers with the agent already held, a second release is ignored.
  *   Only a malformed command, or one sent while stopped, is refused (rejected promise).
  */
 import type { DialFailure, DialKey, VoiceCommand, VoiceEvent, VoiceEventHandler, VoicePort } from '../voice-port.ts';
@@ -187,8 +191,11 @@ export class ContactCenterSimulator implements VoicePort {
   readonly #queues = new Map<string, QueueRuntime>();
   readonly #agents = new Map<string, Agent>();
   readonly #calls = new Map<DialKey, Call>();
-  /** Talk seconds of connected calls that have ended, by dial key: what a late connect is told. */
-  readonly #talked = new Map<DialKey, number>();
+  /**
+   * The latest event of each key's call (outcome, connected, call_ended; not the answers to
+   * reserve or connect): what a repeated dial, or a reserve or connect that comes too late, is told.
+   */
+  readonly #latest = new Map<DialKey, VoiceEvent>();
   /** Agent held per dial key (reserve_agent, or taken by an agent-first dial). */
   readonly #held = new Map<DialKey, Agent>();
   readonly #ledger = new DialLedger();
@@ -246,7 +253,11 @@ export class ContactCenterSimulator implements VoicePort {
     if (!this.#running) return Promise.reject(new Error(`contact-center simulator is not running (command ${command.type} ${command.dialKey})`));
     // The ledger is updated when the command is taken, not when it is carried out, so a repeat sent
     // before the first took effect is still recognised.
-    if (command.type === 'dial' && !this.#ledger.receive(command.dialKey)) return Promise.resolve();
+    if (command.type === 'dial' && !this.#ledger.receive(command.dialKey)) {
+      // Answered in turn with the other commands, so it reflects those sent before it.
+      this.#after(this.#latencyMs, () => this.#replay(command.dialKey));
+      return Promise.resolve();
+    }
     if (command.type === 'route_inbound') {
       if (this.#inboundRouted.has(command.dialKey)) return Promise.resolve();
       this.#inboundRouted.add(command.dialKey);
@@ -316,6 +327,8 @@ export class ContactCenterSimulator implements VoicePort {
     this.#stopPending = false;
     for (const task of this.#tasks) task.cancel();
     this.#tasks.clear();
+    // Calls cut off by the stop end without an event: a repeat must not report them as still on.
+    for (const key of this.#calls.keys()) this.#latest.delete(key);
     this.#calls.clear();
     this.#held.clear();
     // Logged out: nobody is held or talking any more (availableAgents answers 0 while stopped).
@@ -411,13 +424,13 @@ export class ContactCenterSimulator implements VoicePort {
 
   #dial(dialKey: DialKey, tenant: string, queueName: string, phone: string, agentId: string | undefined): void {
     const queue = this.#queues.get(`${tenant}/${queueName}`);
-    if (queue === undefined) return this.#emit({ type: 'failed', dialKey, at: this.clock.now() });
+    if (queue === undefined) return this.#callEvent({ type: 'failed', dialKey, at: this.clock.now() });
     if (agentId !== undefined) {
       const agent = this.#agents.get(agentId);
       const heldHere = agent !== undefined && agent.state === 'reserved' && agent.dialKey === dialKey;
       if (agent === undefined || (!heldHere && agent.state !== 'free')) {
         queue.stats.recordOutcome('failed');
-        return this.#emit({ type: 'failed', dialKey, at: this.clock.now() });
+        return this.#callEvent({ type: 'failed', dialKey, at: this.clock.now() });
       }
       if (!heldHere) this.#hold(agent, dialKey);
     }
@@ -435,20 +448,36 @@ export class ContactCenterSimulator implements VoicePort {
       if (outcome === 'answered') {
         call.phase = 'answered';
         call.timer = this.#after(this.#patienceMs, () => this.#abandon(call));
-        this.#emit({ type: 'answered', dialKey, at: this.clock.now() });
+        this.#callEvent({ type: 'answered', dialKey, at: this.clock.now() });
         return;
       }
       this.#calls.delete(dialKey);
-      this.#emit({ type: outcome, dialKey, at: this.clock.now() });
+      this.#callEvent({ type: outcome, dialKey, at: this.clock.now() });
       this.#giveBackHeld(dialKey);
     });
   }
 
+  /** A repeated dial: the call's latest event again, or nothing while it rings (or was never placed). */
+  #replay(dialKey: DialKey): void {
+    const latest = this.#latest.get(dialKey);
+    if (latest === undefined) return;
+    this.#ledger.recordReplay();
+    this.#emit(latest);
+  }
+
+  /** The call of the key is connected or over: its latest event, what a late reserve or connect is told. */
+  #movedOn(dialKey: DialKey): VoiceEvent | undefined {
+    const latest = this.#latest.get(dialKey);
+    return latest === undefined || latest.type === 'answered' ? undefined : latest;
+  }
+
   #reserve(dialKey: DialKey, tenant: string, queueName: string): void {
+    const movedOn = this.#movedOn(dialKey);
+    if (movedOn !== undefined) return this.#emit(movedOn);
     const held = this.#held.get(dialKey);
     if (held !== undefined) return this.#emit({ type: 'agent_reserved', dialKey, agentId: held.id, at: this.clock.now() });
-    // An attempt that is already over (its call placed and finished) would hold the agent for nothing,
-    // typically a reserve that crossed the customer's hang-up: the agent stays free.
+    // An attempt that is already over without an event (its ringing call cancelled, or cut off by a
+    // stop) would hold the agent for nothing: the agent stays free.
     if (this.#attemptOver(dialKey)) return this.#emit({ type: 'no_agent', dialKey, at: this.clock.now() });
     const queue = this.#queues.get(`${tenant}/${queueName}`);
     const best = queue === undefined ? undefined : longestIdleFree(queue);
@@ -461,13 +490,12 @@ export class ContactCenterSimulator implements VoicePort {
     const call = this.#calls.get(dialKey);
     // Without an agent id, the agent held for this attempt (agent first) is meant.
     const agentId = requestedAgentId ?? this.#held.get(dialKey)?.id ?? '';
-    if (call !== undefined && call.phase === 'connected' && (requestedAgentId === undefined || call.agent?.id === agentId)) return; // a retried connect
     if (call === undefined || call.phase !== 'answered') {
       // Too late (the customer is gone): the agent held for the attempt is not needed any more.
       if (this.#attemptOver(dialKey)) this.#giveBackHeld(dialKey);
-      const talked = call === undefined ? this.#talked.get(dialKey) : undefined;
-      if (talked !== undefined) return this.#emit({ type: 'call_ended', dialKey, at: this.clock.now(), talkSeconds: talked });
-      return this.#emit({ type: 'failed', dialKey, at: this.clock.now() });
+      // Already bridged, or over: a retried or late connect is told where the call is.
+      const movedOn = this.#movedOn(dialKey);
+      return this.#emit(movedOn ?? { type: 'failed', dialKey, at: this.clock.now() });
     }
     const agent = this.#agents.get(agentId);
     const heldHere = agent !== undefined && agent.state === 'reserved' && agent.dialKey === dialKey;
@@ -487,7 +515,7 @@ export class ContactCenterSimulator implements VoicePort {
     call.connectedAt = this.clock.now();
     call.queue.stats.recordConnected();
     this.#ledger.recordConnected(dialKey);
-    this.#emit({ type: 'connected', dialKey, agentId: agent.id, at: this.clock.now() });
+    this.#callEvent({ type: 'connected', dialKey, agentId: agent.id, at: this.clock.now() });
     const talkMs = Math.max(1, secondsToMs(this.#prng.lognormal(call.queue.handleTimeSec.mean, call.queue.handleTimeSec.sd)));
     call.timer = this.#after(talkMs, () => this.#hangUp(call));
   }
@@ -552,7 +580,7 @@ export class ContactCenterSimulator implements VoicePort {
     leaveLine(call);
     this.#calls.delete(call.dialKey);
     call.queue.stats.recordAbandoned();
-    this.#emit({ type: 'call_ended', dialKey: call.dialKey, at: this.clock.now(), talkSeconds: 0 });
+    this.#callEvent({ type: 'call_ended', dialKey: call.dialKey, at: this.clock.now(), talkSeconds: 0 });
     this.#giveBackHeld(call.dialKey);
   }
 
@@ -562,10 +590,9 @@ export class ContactCenterSimulator implements VoicePort {
     this.#calls.delete(call.dialKey);
     const agent = call.agent!;
     const talkMs = this.clock.now() - call.connectedAt;
-    this.#talked.set(call.dialKey, talkMs / 1000);
     const wrapUpSec = agent.queue.wrapUpSec;
     call.queue.stats.recordCompleted(talkMs / 1000, wrapUpSec);
-    this.#emit({ type: 'call_ended', dialKey: call.dialKey, at: this.clock.now(), talkSeconds: talkMs / 1000 });
+    this.#callEvent({ type: 'call_ended', dialKey: call.dialKey, at: this.clock.now(), talkSeconds: talkMs / 1000 });
     if (wrapUpSec === 0) {
       this.#setState(agent, 'free', undefined);
     } else {
@@ -650,6 +677,12 @@ export class ContactCenterSimulator implements VoicePort {
   }
 
   // ---- Plumbing --------------------------------------------------------------------------------
+
+  /** Emits an event of the key's call and remembers it as the call's latest. */
+  #callEvent(event: VoiceEvent & { dialKey: DialKey }): void {
+    this.#latest.set(event.dialKey, event);
+    this.#emit(event);
+  }
 
   #after(delayMs: number, fn: () => void): ScheduledTask {
     return this.#task(this.clock.now() + delayMs, fn);

@@ -36,6 +36,8 @@ export interface ReadonlyDialLedger {
   readonly dialsPlaced: number;
   /** Dial commands ignored because their key had been seen before. */
   readonly duplicates: number;
+  /** Of those, the ones answered by re-emitting the call's latest event (never a second call). */
+  readonly replays: number;
   /** Distinct keys received. */
   readonly size: number;
   entries(): IterableIterator<[DialKey, DialLedgerEntry]>;
@@ -50,6 +52,7 @@ export class DialLedger implements ReadonlyDialLedger {
   #entries = new Map<DialKey, MutableEntry>();
   #results = new Map<DialKey, DialResult>();
   #duplicates = 0;
+  #replays = 0;
   #placed = 0;
   #changes = 0;
 
@@ -79,6 +82,12 @@ export class DialLedger implements ReadonlyDialLedger {
     const result = this.#results.get(dialKey);
     if (result === undefined || result.connected) return;
     this.#results.set(dialKey, { ...result, connected: true });
+    this.#changes += 1;
+  }
+
+  /** Records that a repeated dial was answered with its call's latest event again. */
+  recordReplay(): void {
+    this.#replays += 1;
     this.#changes += 1;
   }
 
@@ -115,6 +124,10 @@ export class DialLedger implements ReadonlyDialLedger {
 
   get duplicates(): number {
     return this.#duplicates;
+  }
+
+  get replays(): number {
+    return this.#replays;
   }
 
   get size(): number {
