@@ -197,6 +197,12 @@ async function createWave(nodes: GesNode[], apiKey: string, first: number, count
   return out;
 }
 
+/** Whether the node's event-stream connection is blocked in XREADGROUP right now (CLIENT LIST flag b). */
+async function blockedOnEvents(redis: Redis, consumer: string): Promise<boolean> {
+  const list = String(await redis.call('CLIENT', 'LIST'));
+  return list.split('\n').some((line) => line.includes(` name=${consumer}:voice-events `) && / flags=\S*b/.test(line) && line.includes(' cmd=xreadgroup'));
+}
+
 async function pendingOf(redis: Redis, stream: string, consumer: string): Promise<string[]> {
   const reply = (await redis.call('XPENDING', stream, 'ges', '-', '+', '1000', consumer)) as [string, ...unknown[]][];
   return reply.map((row) => String(row[0]));
@@ -246,10 +252,20 @@ test('three GES nodes work a day of callbacks: one killed with SIGKILL, Redis fl
 
     // Freeze node 0: a blocked XREADGROUP is still served by Redis, so the next events land in its
     // pending list and stay there, unacknowledged. Then kill it without a chance to clean up.
+    // It must be frozen inside its blocking read, or no event is ever delivered to it: wait for the
+    // read, freeze, and if nothing lands (it was between reads after all), thaw and try again.
     const victim = nodes[0]!;
-    victim.child.kill('SIGSTOP');
     let orphaned: string[] = [];
-    await waitFor(async () => (orphaned = await pendingOf(redis, keys.events, victim.consumer)).length > 0, 'events pending on the frozen node', 20_000);
+    for (let round = 1; orphaned.length === 0; round++) {
+      await waitFor(() => blockedOnEvents(redis, victim.consumer), 'node 0 to block on the event stream', 20_000);
+      victim.child.kill('SIGSTOP');
+      try {
+        await waitFor(async () => (orphaned = await pendingOf(redis, keys.events, victim.consumer)).length > 0, 'events pending on the frozen node', 8_000);
+      } catch (error) {
+        if (round === 5) throw error;
+        victim.child.kill('SIGCONT');
+      }
+    }
     victim.child.kill('SIGKILL');
     await victim.exited;
     const dialsAtKill = dials();
