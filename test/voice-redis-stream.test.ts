@@ -353,6 +353,9 @@ test('agent presence is visible through availableAgents on every adapter, and va
 
   await a.port.send({ type: 'reserve_agent', dialKey: 'cb-4:1', tenant: 'acme', queue: 'sales' });
   await waitFor('both nodes to see 2 agents', () => a.port.availableAgents('acme', 'sales') === 2 && b.port.availableAgents('acme', 'sales') === 2);
+  // The reserved agent is busy, not gone: the wait estimators still count a team of 3.
+  assert.equal(a.port.agentsLoggedIn('acme', 'sales'), 3);
+  assert.equal(b.port.agentsLoggedIn('acme', 'sales'), 3);
   // Presence changes reach the handlers of every node.
   await waitFor('agent_not_ready on both nodes', () => a.events.some((e) => e.type === 'agent_not_ready') && b.events.some((e) => e.type === 'agent_not_ready'));
   const reserved = await waitFor('agent_reserved', () => [...a.events, ...b.events].find((e) => e.type === 'agent_reserved'));
@@ -363,6 +366,7 @@ test('agent presence is visible through availableAgents on every adapter, and va
   // A platform killed outright stops heartbeating: its agents are no longer offered anywhere.
   platform.child.kill('SIGKILL');
   await waitFor('both nodes to see no agent', () => a.port.availableAgents('acme', 'sales') === 0 && b.port.availableAgents('acme', 'sales') === 0);
+  assert.equal(a.port.agentsLoggedIn('acme', 'sales'), 0, 'a silent platform has no agents logged in');
 });
 
 test('Redis loses the voice keys: the platform announces its agents again, the groups come back, dialing goes on', async (t) => {

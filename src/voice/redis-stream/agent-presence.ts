@@ -42,7 +42,17 @@ export interface AgentPresenceOptions {
   readonly logger: Logger;
   /** Receives every agent_ready / agent_not_ready seen on the stream (not those of the snapshot). */
   deliver(event: AgentPresenceEvent): Promise<void>;
+  /** How long an agent who stopped being free still counts as logged in (default LOGGED_IN_HORIZON_MS). */
+  readonly loggedInHorizonMs?: number;
 }
+
+/**
+ * The contract says only whether an agent is free, and "not free" covers talking, wrap-up and
+ * logging out alike. An agent who was free in the last 30 minutes is counted as logged in (busy), so
+ * the wait estimators still see a team at work when every agent is on a call; one who really left
+ * drops out after this horizon, longer than any usual handle time.
+ */
+export const LOGGED_IN_HORIZON_MS = 30 * 60_000;
 
 interface Session {
   active: boolean;
@@ -55,6 +65,8 @@ export class AgentPresence {
   readonly #o: AgentPresenceOptions;
   /** Ready agent ids by queue key (JSON [tenant, queue]). */
   readonly #ready = new Map<string, Set<string>>();
+  /** performance.now() when each agent who was free stopped being free, by queue key. */
+  readonly #busySince = new Map<string, Map<string, number>>();
   /** performance.now() of the last heartbeat seen, and its interval. */
   #beat: { at: number; intervalMs: number } | undefined;
   #lastId = '0-0';
@@ -68,6 +80,17 @@ export class AgentPresence {
   available(tenant: string, queue: string): number {
     if (this.#session === undefined || !this.#alive()) return 0;
     return this.#ready.get(queueKey(tenant, queue))?.size ?? 0;
+  }
+
+  /** Agents of the queue free now or free within the logged-in horizon; 0 when stopped or the platform is silent. */
+  loggedIn(tenant: string, queue: string): number {
+    if (this.#session === undefined || !this.#alive()) return 0;
+    const free = this.#ready.get(queueKey(tenant, queue))?.size ?? 0;
+    const busy = this.#busySince.get(queueKey(tenant, queue));
+    if (busy === undefined) return free;
+    const horizon = performance.now() - (this.#o.loggedInHorizonMs ?? LOGGED_IN_HORIZON_MS);
+    for (const [agentId, since] of busy) if (since < horizon) busy.delete(agentId);
+    return free + busy.size;
   }
 
   async start(): Promise<void> {
@@ -141,6 +164,7 @@ export class AgentPresence {
               break;
             case 'presence_reset':
               this.#ready.clear();
+              this.#busySince.clear();
               this.#beat = undefined;
               break;
             case 'agent_ready':
@@ -165,9 +189,12 @@ export class AgentPresence {
     if (ready) {
       if (agents === undefined) this.#ready.set(key, (agents = new Set()));
       agents.add(agentId);
-    } else {
-      agents?.delete(agentId);
-      if (agents?.size === 0) this.#ready.delete(key);
+      this.#busySince.get(key)?.delete(agentId);
+    } else if (agents?.delete(agentId)) {
+      if (agents.size === 0) this.#ready.delete(key);
+      let busy = this.#busySince.get(key);
+      if (busy === undefined) this.#busySince.set(key, (busy = new Map()));
+      busy.set(agentId, performance.now());
     }
   }
 }

@@ -135,6 +135,11 @@ export class RedisStreamVoicePort implements VoicePort {
     return this.#presence.available(tenant, queue);
   }
 
+  /** Free agents plus those busy within the last 30 minutes (AgentPresence.loggedIn). */
+  agentsLoggedIn(tenant: string, queue: string): number {
+    return this.#presence.loggedIn(tenant, queue);
+  }
+
   get running(): boolean {
     return this.#running;
   }
