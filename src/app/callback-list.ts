@@ -3,7 +3,7 @@ import { GesError } from '../domain/errors.ts';
 import type { CallbackState } from '../domain/callback-state.ts';
 import { normalizePhone } from '../domain/phone-number.ts';
 import { parseServiceOptions } from '../domain/service-options.ts';
-import { isCallbackId } from '../store/callback-store.ts';
+import { callbackIdFromHex, isCallbackId } from '../domain/callback-id.ts';
 import {
   countCallbacks, listCallbackPage, sortValueOf, type CallbackListFilter, type CallbackListRow, type SortKey,
 } from '../store/callback-list-read.ts';
@@ -66,8 +66,7 @@ function decodeCursor(token: string, sort: SortKey): { value: string; id: string
 export function idPrefixRange(text: string): { low: string; high: string } | undefined {
   const hex = text.trim().toLowerCase().replace(/-/g, '');
   if (!/^[0-9a-f]{1,32}$/.test(hex)) return undefined;
-  const uuid = (h: string) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-  return { low: uuid(hex.padEnd(32, '0')), high: uuid(hex.padEnd(32, 'f')) };
+  return { low: callbackIdFromHex(hex.padEnd(32, '0')), high: callbackIdFromHex(hex.padEnd(32, 'f')) };
 }
 
 /**

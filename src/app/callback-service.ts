@@ -9,6 +9,8 @@ import { parseInstant } from '../domain/instant.ts';
 import { retryOnConflict, withTransaction } from '../store/db.ts';
 import type { DbClock } from '../store/db-clock.ts';
 import * as callbacks from '../store/callback-store.ts';
+import { ACTOR, type Actor } from '../domain/actor.ts';
+import { isCallbackId } from '../domain/callback-id.ts';
 import { findService, type ServiceRow } from '../store/service-store.ts';
 import { availableSlots, calendarOf, chooseSlot, proposedSlots } from '../domain/calendar/booking-plan.ts';
 import { DAY_MS } from '../domain/calendar/time-zone.ts';
@@ -180,7 +182,7 @@ export class CallbackService {
     }
   }
 
-  async cancel(tenant: Tenant, id: string, reason: CompletionReason = 'CANCELLED', actor: callbacks.Actor = callbacks.ACTOR.API): Promise<callbacks.CallbackRecord> {
+  async cancel(tenant: Tenant, id: string, reason: CompletionReason = 'CANCELLED', actor: Actor = ACTOR.API): Promise<callbacks.CallbackRecord> {
     const result = await retryOnConflict(() => callbacks.cancelCallback(this.pool, tenant.id, id, CANCELLABLE_STATES, reason, actor));
     if (result.ok) {
       const r = result.record;
@@ -192,7 +194,7 @@ export class CallbackService {
     throw new GesError('GES_CANCEL_NOT_ALLOWED', cancelRefusal(result.state) ?? `callback is ${result.state}`);
   }
 
-  async reschedule(tenant: Tenant, id: string, desiredTime: string, actor: callbacks.Actor = callbacks.ACTOR.API): Promise<callbacks.CallbackRecord> {
+  async reschedule(tenant: Tenant, id: string, desiredTime: string, actor: Actor = ACTOR.API): Promise<callbacks.CallbackRecord> {
     const desired = parseInstant(desiredTime, 'desiredTime');
     const current = await callbacks.getCallback(this.pool, tenant.id, id);
     if (!current) throw notFound(id);
@@ -287,7 +289,7 @@ export function encodeCursor(desiredTime: Date, id: string): string {
 export function decodeCursor(cursor: string): { desiredTime: Date; id: string } {
   const [time, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const desiredTime = new Date(time ?? '');
-  if (!id || !callbacks.isCallbackId(id) || Number.isNaN(desiredTime.getTime())) {
+  if (!id || !isCallbackId(id) || Number.isNaN(desiredTime.getTime())) {
     throw new GesError('GES_CURSOR_INVALID', 'cursor is not one returned by find');
   }
   return { desiredTime, id };

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { hash, verify } from '@node-rs/argon2';
 import { GesError } from '../domain/errors.ts';
-import type { Role } from '../console/permissions.ts';
+import type { Role } from '../domain/roles.ts';
 import { findTenantByName, type Tenant } from '../store/tenant-store.ts';
 import {
   consoleUserById, consoleUserByLogin, consoleUserForSignIn, countActiveAdministrators, insertConsoleUser, listConsoleUsers,

@@ -1,7 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Config } from '../config/config.ts';
 import { ConsoleUserService } from '../app/console-users.ts';
-import { ROLES, ROLE_LABELS, parseRole, type Role } from '../console/permissions.ts';
+import { ROLES, parseRole, type Role } from '../domain/roles.ts';
+import { ROLE_LABELS } from '../console/permissions.ts';
 import { withDatabase } from './database-session.ts';
 
 function role(value: string): Role {

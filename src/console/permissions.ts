@@ -1,3 +1,5 @@
+import { ROLES, type Role } from '../domain/roles.ts';
+
 /**
  * Who may do what in the console: the one matrix the server enforces on every route (each route
  * names its action; see console-plugin.ts) and docs/CONSOLE.md mirrors (a test keeps them in step).
@@ -9,9 +11,7 @@
  * where capacity rules are read-only to every other role.
  */
 
-export const ROLES = Object.freeze(['ADMINISTRATOR', 'SUPERVISOR', 'MONITOR', 'DEVELOPER'] as const);
-export type Role = (typeof ROLES)[number];
-
+/** How the console and the CLI name each role. */
 export const ROLE_LABELS: Readonly<Record<Role, string>> = Object.freeze({
   ADMINISTRATOR: 'Administrator',
   SUPERVISOR: 'Supervisor',
@@ -58,14 +58,4 @@ export function isAction(name: string): name is Action {
 
 export function can(role: Role, action: Action): boolean {
   return (ACTIONS[action].roles as readonly Role[]).includes(role);
-}
-
-export function isRole(name: string): name is Role {
-  return (ROLES as readonly string[]).includes(name);
-}
-
-/** Accepts `administrator`, `Administrator` or `ADMINISTRATOR`. */
-export function parseRole(name: string): Role | undefined {
-  const upper = name.trim().toUpperCase();
-  return isRole(upper) ? upper : undefined;
 }

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { parseSessionId, type AttemptCounter, type SessionData, type SessionStore } from './session-store.ts';
-import { isRole } from './permissions.ts';
+import { isRole } from '../domain/roles.ts';
 
 /**
  * Console sessions in Redis, shared by every node. One string key per session, holding only

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Role } from './permissions.ts';
+import type { Role } from '../domain/roles.ts';
 
 /**
  * What the server keeps about a console session, and nothing more: who (user id, tenant, the role

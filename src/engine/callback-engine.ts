@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Queryable } from '../store/db.ts';
 import * as store from '../store/callback-store.ts';
 import type { EngineRow } from '../store/callback-store.ts';
+import { isCallbackId } from '../domain/callback-id.ts';
 import type { HotState, Wakeups } from '../hot/hot-state.ts';
 import { OwnDueEntries } from './own-due-entries.ts';
 import type { VoiceCommand, VoiceEvent, VoicePort } from '../voice/voice-port.ts';
@@ -762,6 +763,6 @@ export function parseDialKey(key: string): { id: string; attempt: number } | und
   if (colon <= 0) return undefined;
   const id = key.slice(0, colon);
   const attempt = Number(key.slice(colon + 1));
-  if (!store.isCallbackId(id) || !Number.isInteger(attempt) || attempt < 1) return undefined;
+  if (!isCallbackId(id) || !Number.isInteger(attempt) || attempt < 1) return undefined;
   return { id, attempt };
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import { MAX_PENDING, PENDING_STALE_MS, SAMPLES_KEPT, decodeSample, encodeSample, type DueEntry, type HotState, type InteractionSample, type QueueEntry, type Taken, type Wakeups } from './hot-state.ts';
+import { callbackIdFromHex } from '../domain/callback-id.ts';
 
 /**
  * The hot state on Redis or Redis Cluster. Keys of a tenant share the hash tag `{t<id>}` so each
@@ -36,8 +37,7 @@ export function idToMember(id: string): Buffer {
 }
 
 export function memberToId(m: Buffer): string {
-  const h = m.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  return callbackIdFromHex(m.toString('hex'));
 }
 
 export class RedisHotState implements HotState {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { withTransaction, type Queryable } from './db.ts';
 import { phoneFromStored, phoneToStored } from '../domain/phone-number.ts';
-import { newCallbackId } from '../domain/callback-id.ts';
+import { isCallbackId, newCallbackId } from '../domain/callback-id.ts';
 import type { CallInGroup } from '../domain/call-in/call-in-group.ts';
 import { CALL_IN_STATES, callInStateName, type CallInStateName } from '../domain/call-in/call-in-match.ts';
 import { decodeUserData, encodeUserData } from './user-data-codec.ts';
@@ -273,8 +273,6 @@ export interface CallInRequestRecord {
   matchedCallId: string | undefined;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 interface CallInRequestRow {
   id: string; group_name: string; to_number: string; from_number: string | null; access_code: string | null; callback_id: string | null;
   user_data: Record<string, unknown> | null; user_data_z: Buffer | null; state: number; created_at: Date; expires_at: Date;
@@ -304,7 +302,7 @@ async function toRequestRecord(r: CallInRequestRow): Promise<CallInRequestRecord
 }
 
 export async function getCallInRequest(db: Queryable, tenantId: number, id: string): Promise<CallInRequestRecord | undefined> {
-  if (!UUID.test(id)) return undefined;
+  if (!isCallbackId(id)) return undefined;
   const { rows } = await db.query<CallInRequestRow>(`${REQUEST_SELECT} WHERE r.tenant_id = $1 AND r.id = $2`, [tenantId, id]);
   return rows[0] ? toRequestRecord(rows[0]) : undefined;
 }

@@ -2,7 +2,8 @@ import type { Queryable } from './db.ts';
 import { STATES, stateName, reasonName, type CallbackState, type CompletionReason, REASONS } from '../domain/callback-state.ts';
 import { phoneFromStored, phoneToStored } from '../domain/phone-number.ts';
 import type { CallbackExtras } from '../domain/callback-request.ts';
-import { newCallbackId } from '../domain/callback-id.ts';
+import { isCallbackId, newCallbackId } from '../domain/callback-id.ts';
+import { ACTOR, type Actor } from '../domain/actor.ts';
 import { decodeUserData, encodeUserData } from './user-data-codec.ts';
 import { parseBookings } from './availability-read.ts';
 import { PHASES, phaseName, type AttemptPhase } from '../domain/engine/attempt-phase.ts';
@@ -15,8 +16,6 @@ import { PHASES, phaseName, type AttemptPhase } from '../domain/engine/attempt-p
  */
 
 export const EVENT_KIND = Object.freeze({ STATE: 1, DIAL: 2, RESCHEDULE: 3 } as const);
-export const ACTOR = Object.freeze({ SYSTEM: 0, API: 1, CONSOLE: 2 } as const);
-export type Actor = (typeof ACTOR)[keyof typeof ACTOR];
 
 export interface CallbackRecord {
   id: string;
@@ -95,12 +94,6 @@ function toRecord(r: CallbackRow): CallbackRecord {
     phase: phaseName(r.phase),
     serviceId: r.service_id,
   };
-}
-
-/** A syntactically impossible id cannot name a callback; checking here keeps a bad cast out of SQL. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export function isCallbackId(id: string): boolean {
-  return UUID.test(id);
 }
 
 export interface InsertCallback {

@@ -1,5 +1,5 @@
 import type { Queryable } from './db.ts';
-import type { Role } from '../console/permissions.ts';
+import type { Role } from '../domain/roles.ts';
 
 /** All SQL of the console-user aggregate (migrations/0006_console.sql). */
 

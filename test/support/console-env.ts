@@ -7,7 +7,7 @@ import { ConsoleUserService } from '../../src/app/console-users.ts';
 import { FailedRequestLog } from '../../src/app/failed-request-log.ts';
 import { MemoryAttemptCounter, MemorySessionStore } from '../../src/console/memory-session-store.ts';
 import type { SessionStore } from '../../src/console/session-store.ts';
-import type { Role } from '../../src/console/permissions.ts';
+import type { Role } from '../../src/domain/roles.ts';
 import type { TestDb } from './test-env.ts';
 
 /** A clock the tests move forward: sessions and the sign-in throttle read it. */

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { GesError } from '../../domain/errors.ts';
 import { field, needs, tenantOf, userOf, type ConsoleContext } from '../console-context.ts';
-import { ROLES, ROLE_LABELS, ACTIONS, parseRole } from '../permissions.ts';
+import { ROLE_LABELS, ACTIONS } from '../permissions.ts';
+import { ROLES, parseRole } from '../../domain/roles.ts';
 
 /** API keys, console users and the Developer page (failed API requests by correlation id). */
 export function adminRoutes(ctx: ConsoleContext): FastifyPluginAsync {
