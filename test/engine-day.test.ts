@@ -13,7 +13,7 @@ import { SimClock } from '../src/voice/simulator/sim-clock.ts';
 import { ContactCenterSimulator } from '../src/voice/simulator/contact-center-simulator.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { findTenantByName } from '../src/store/tenant-store.ts';
-import * as store from '../src/store/callback-store.ts';
+import * as store from '../src/store/callback-history.ts';
 
 /**
  * A contact-center stretch played on the simulator's clock against real Postgres: callbacks move

@@ -10,7 +10,7 @@ import { ContactCenterSimulator, type ContactCenterSimulatorConfig } from '../sr
 import type { VoiceCommand, VoiceEvent, VoiceEventHandler, VoicePort } from '../src/voice/voice-port.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { findTenantByName } from '../src/store/tenant-store.ts';
-import * as store from '../src/store/callback-store.ts';
+import * as store from '../src/store/callback-history.ts';
 
 /**
  * Platform events that never reach GES (lost with a flushed Redis, for one) must not leave a

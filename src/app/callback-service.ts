@@ -9,6 +9,10 @@ import { parseInstant } from '../domain/instant.ts';
 import { retryOnConflict, withTransaction } from '../store/db.ts';
 import type { DbClock } from '../store/db-clock.ts';
 import * as callbacks from '../store/callback-store.ts';
+import type { CallbackRecord } from '../domain/callback-record.ts';
+import { listEvents, type CallbackEvent } from '../store/callback-history.ts';
+import { claimIdempotencyKey, completeIdempotencyKey, lookupIdempotencyKey } from '../store/idempotency-key-store.ts';
+import { slotBookings } from '../store/slot-booking-store.ts';
 import { ACTOR, type Actor } from '../domain/actor.ts';
 import { isCallbackId } from '../domain/callback-id.ts';
 import { findService, type ServiceRow } from '../store/service-store.ts';
@@ -41,7 +45,7 @@ export interface CallbackLifecycle {
   created(c: { id: string; tenantId: number; serviceId: number; scheduled: boolean; createdAt: Date; desiredAt: Date; dueAt: Date | null; priority: number; priorityStepSec: number }): Promise<void>;
   cancelled(c: { id: string; tenantId: number; serviceId: number; attempt: number }): Promise<void>;
   rescheduled(c: { id: string; tenantId: number; dueAt: Date }): Promise<void>;
-  live(tenantId: number, record: callbacks.CallbackRecord): Promise<{ positionInQueue: number; estimatedWaitTime: number } | undefined>;
+  live(tenantId: number, record: CallbackRecord): Promise<{ positionInQueue: number; estimatedWaitTime: number } | undefined>;
 }
 
 export interface FindInput {
@@ -88,7 +92,7 @@ export class CallbackService {
     const requestHash = idempotencyKey === undefined ? undefined : hashRequest(input);
     if (idempotencyKey !== undefined && requestHash) {
       // A retried request must get its original answer even if its desiredTime has passed since.
-      const seen = await callbacks.lookupIdempotencyKey(this.pool, tenant.id, idempotencyKey, requestHash);
+      const seen = await lookupIdempotencyKey(this.pool, tenant.id, idempotencyKey, requestHash);
       if (seen.kind === 'replay') return { id: seen.callbackId, replayed: true, droppedUserDataKeys: [] };
       if (seen.kind === 'conflict') throw idempotencyConflict();
     }
@@ -110,7 +114,7 @@ export class CallbackService {
     const attempt = () => retryOnConflict(() =>
       withTransaction(this.pool, async (tx): Promise<CreateOutcome> => {
         if (idempotencyKey !== undefined && requestHash) {
-          const claim = await callbacks.claimIdempotencyKey(tx, tenant.id, idempotencyKey, requestHash);
+          const claim = await claimIdempotencyKey(tx, tenant.id, idempotencyKey, requestHash);
           if (claim.kind === 'replay') return { id: claim.callbackId, replayed: true, droppedUserDataKeys: [] };
           if (claim.kind === 'conflict') throw idempotencyConflict();
         }
@@ -125,7 +129,7 @@ export class CallbackService {
           }
           throw new GesError('GES_NUMBER_THROTTLED', `phoneNumber reached the limit of ${plan.maxRequestsPer24h} callback requests in 24 hours for service ${service.name}`);
         }
-        if (idempotencyKey !== undefined) await callbacks.completeIdempotencyKey(tx, tenant.id, idempotencyKey, result.id);
+        if (idempotencyKey !== undefined) await completeIdempotencyKey(tx, tenant.id, idempotencyKey, result.id);
         return {
           id: result.id, replayed: false, droppedUserDataKeys: plan.droppedUserDataKeys,
           inserted: { createdAt: result.createdAt, desiredAt: result.desiredTime, dueAt: result.dueAt, scheduled: plan.scheduled },
@@ -162,14 +166,14 @@ export class CallbackService {
     }
   }
 
-  async retrieve(tenant: Tenant, id: string): Promise<callbacks.CallbackRecord> {
+  async retrieve(tenant: Tenant, id: string): Promise<CallbackRecord> {
     const record = await callbacks.getCallback(this.pool, tenant.id, id);
     if (!record) throw notFound(id);
     return record;
   }
 
   /** A callback with its live place in the queue and estimated wait while QUEUED, ROUTING or PROCESSING. */
-  async retrieveLive(tenant: Tenant, id: string): Promise<callbacks.CallbackRecord & { positionInQueue?: number; estimatedWaitTime?: number }> {
+  async retrieveLive(tenant: Tenant, id: string): Promise<CallbackRecord & { positionInQueue?: number; estimatedWaitTime?: number }> {
     const record = await this.retrieve(tenant, id);
     if (!this.#lifecycle || !['QUEUED', 'ROUTING', 'PROCESSING'].includes(record.state)) return record;
     try {
@@ -182,7 +186,7 @@ export class CallbackService {
     }
   }
 
-  async cancel(tenant: Tenant, id: string, reason: CompletionReason = 'CANCELLED', actor: Actor = ACTOR.API): Promise<callbacks.CallbackRecord> {
+  async cancel(tenant: Tenant, id: string, reason: CompletionReason = 'CANCELLED', actor: Actor = ACTOR.API): Promise<CallbackRecord> {
     const result = await retryOnConflict(() => callbacks.cancelCallback(this.pool, tenant.id, id, CANCELLABLE_STATES, reason, actor));
     if (result.ok) {
       const r = result.record;
@@ -194,7 +198,7 @@ export class CallbackService {
     throw new GesError('GES_CANCEL_NOT_ALLOWED', cancelRefusal(result.state) ?? `callback is ${result.state}`);
   }
 
-  async reschedule(tenant: Tenant, id: string, desiredTime: string, actor: Actor = ACTOR.API): Promise<callbacks.CallbackRecord> {
+  async reschedule(tenant: Tenant, id: string, desiredTime: string, actor: Actor = ACTOR.API): Promise<CallbackRecord> {
     const desired = parseInstant(desiredTime, 'desiredTime');
     const current = await callbacks.getCallback(this.pool, tenant.id, id);
     if (!current) throw notFound(id);
@@ -221,19 +225,19 @@ export class CallbackService {
     const cal = calendarOf(service, options);
     const from = slotStart.getTime() + 1;
     const to = from + 7 * DAY_MS;
-    const booked = await callbacks.slotBookings(this.pool, service.id, new Date(from - DAY_MS), new Date(to));
+    const booked = await slotBookings(this.pool, service.id, new Date(from - DAY_MS), new Date(to));
     const open = availableSlots(cal, options, booked, { fromMs: from, toMs: to, reportBusy: false, nowMs: this.clock.now().getTime(), maxSlots: 5 })
       .filter((o) => o.slot.start > slotStart.getTime());
     return new GesError('GES_SLOT_FULL', `the slot starting ${slotStart.toISOString()} is fully booked; data.slots proposes the next available slots`, proposedSlots(open));
   }
 
-  async history(tenant: Tenant, id: string): Promise<callbacks.CallbackEvent[]> {
-    const events = await callbacks.listEvents(this.pool, tenant.id, id);
+  async history(tenant: Tenant, id: string): Promise<CallbackEvent[]> {
+    const events = await listEvents(this.pool, tenant.id, id);
     if (events.length === 0) throw notFound(id);
     return events;
   }
 
-  async find(tenant: Tenant, input: FindInput): Promise<{ callbacks: callbacks.CallbackRecord[]; nextCursor?: string }> {
+  async find(tenant: Tenant, input: FindInput): Promise<{ callbacks: CallbackRecord[]; nextCursor?: string }> {
     const limit = input.limit ?? 50;
     let service: ServiceRow | undefined;
     if (input.serviceName !== undefined) {

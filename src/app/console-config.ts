@@ -7,7 +7,7 @@ import { DAY_MS } from '../domain/calendar/time-zone.ts';
 import { parseServiceOptions, type ServiceOptions } from '../domain/service-options.ts';
 import { applyTenantConfig } from './tenant-config.ts';
 import { listBusinessHours, listCapacityRules, type NamedDefinition } from '../store/calendar-store.ts';
-import { slotBookings } from '../store/callback-store.ts';
+import { slotBookings } from '../store/slot-booking-store.ts';
 import { findService, listServices, type ServiceRow } from '../store/service-store.ts';
 import { addApiKey, generateApiKey, listApiKeys, revokeApiKeys, type Tenant } from '../store/tenant-store.ts';
 import { listCallInGroups } from '../store/call-in-store.ts';

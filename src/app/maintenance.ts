@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { ensurePartitions, dropExpiredPartitions } from '../store/partition-store.ts';
-import { purgeIdempotencyKeys, purgeSlotBookings } from '../store/callback-store.ts';
+import { purgeIdempotencyKeys } from '../store/idempotency-key-store.ts';
+import { purgeSlotBookings } from '../store/slot-booking-store.ts';
 import { purgeCallInRequests } from '../store/call-in-store.ts';
 import { purgeFailedRequests } from '../store/failed-request-store.ts';
 import type { DbClock } from '../store/db-clock.ts';

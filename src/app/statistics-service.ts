@@ -8,7 +8,7 @@ import { parseMaxAge, StatisticsCache } from '../domain/statistics/statistics-ca
 import type { StatisticRequest } from '../domain/statistics/statistics-request.ts';
 import type { QueueObservation } from '../domain/wait/queue-observation.ts';
 import { EMPTY_MEASURES } from '../domain/wait/queue-measures.ts';
-import { queueStatisticCounts } from '../store/callback-store.ts';
+import { queueStatisticCounts } from '../store/queue-statistic-counts-read.ts';
 import { findService } from '../store/service-store.ts';
 import type { DbClock } from '../store/db-clock.ts';
 import type { Tenant } from '../store/tenant-store.ts';

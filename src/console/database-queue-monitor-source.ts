@@ -4,7 +4,7 @@ import { ALWAYS_OPEN, openIntervals } from '../domain/calendar/business-hours.ts
 import { parseBusinessHours } from '../domain/calendar/calendar-config.ts';
 import { DAY_MS } from '../domain/calendar/time-zone.ts';
 import { countActiveByServiceAndState } from '../store/callback-list-read.ts';
-import type { CallbackRecord } from '../store/callback-store.ts';
+import type { CallbackRecord } from '../domain/callback-record.ts';
 import { findService } from '../store/service-store.ts';
 import type { Tenant } from '../store/tenant-store.ts';
 import type { CallbackLive, LiveFigures, QueueMonitorSource, QueueSample, QueueSnapshot } from './queue-monitor-source.ts';

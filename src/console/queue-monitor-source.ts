@@ -1,4 +1,4 @@
-import type { CallbackRecord } from '../store/callback-store.ts';
+import type { CallbackRecord } from '../domain/callback-record.ts';
 import type { Tenant } from '../store/tenant-store.ts';
 
 /**

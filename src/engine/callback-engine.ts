@@ -16,7 +16,7 @@ import { stateOfPhase, type AttemptPhase } from '../domain/engine/attempt-phase.
 import type { CompletionReason } from '../domain/callback-state.ts';
 import { rebuildHotState } from './hot-state-rebuild.ts';
 import { findTenantById } from '../store/tenant-store.ts';
-import type { CallbackRecord } from '../store/callback-store.ts';
+import type { CallbackRecord } from '../domain/callback-record.ts';
 import type { CallbackLifecycle } from '../app/callback-service.ts';
 import { WaitView } from './wait-view.ts';
 import type { WaitMode } from '../domain/wait/wait-estimator.ts';

@@ -1,28 +1,21 @@
 import type { Queryable } from './db.ts';
-import { STATES, reasonName, stateName, type CallbackState, type CompletionReason } from '../domain/callback-state.ts';
-import { phoneFromStored, phoneToStored } from '../domain/phone-number.ts';
+import { STATES, stateName, type CallbackState } from '../domain/callback-state.ts';
+import { phoneToStored } from '../domain/phone-number.ts';
+import type { CallbackSummary } from '../domain/callback-record.ts';
+import { SUMMARY_COLUMNS, toSummary, type CallbackSummaryRow } from './callback-row.ts';
 
 /**
  * The console's read of the callback list: filtered, sorted on any column and paged with a keyset
  * (sort value, id) cursor in both directions, so every page costs the same however deep it is, and
- * a count for the banner. Like availability-read, it only reads; every change to a callback stays in
- * callback-store. Rows leave userData and request extras out: the list never shows them.
+ * a count for the banner. Like availability-read, it only reads; callbacks change in callback-store
+ * and engine-transition-store. Rows are summaries (callback-row.ts): the list never shows userData
+ * or request extras.
  *
  * The WHERE clause is assembled from fixed fragments with placeholders, never from input, so each
  * filter combination gets a plan that uses the (tenant_id, desired_at) index and prunes partitions.
  */
 
-export interface CallbackListRow {
-  id: string;
-  serviceName: string;
-  phoneNumber: string;
-  desiredTime: Date;
-  createdAt: Date;
-  updatedAt: Date;
-  state: CallbackState;
-  reason: CompletionReason | undefined;
-  scheduled: boolean;
-}
+export type CallbackListRow = CallbackSummary;
 
 export interface CallbackListFilter {
   serviceId?: number;
@@ -56,18 +49,6 @@ export interface ListPageRequest {
   /** Without a cursor: the first page, or with `fromEnd` the last `limit` rows. */
   fromEnd?: boolean;
   limit: number;
-}
-
-interface Row {
-  id: string;
-  service_name: string;
-  phone: string;
-  desired_at: Date;
-  created_at: Date;
-  updated_at: Date;
-  state: number;
-  reason: number | null;
-  scheduled: boolean;
 }
 
 function where(tenantId: number, f: CallbackListFilter, params: unknown[]): string[] {
@@ -123,15 +104,15 @@ export async function listCallbackPage(db: Queryable, tenantId: number, filter: 
     }
   }
   params.push(page.limit);
-  const { rows } = await db.query<Row>(
-    `SELECT c.id, s.name AS service_name, c.phone, c.desired_at, c.created_at, c.updated_at, c.state, c.reason, c.scheduled
+  const { rows } = await db.query<CallbackSummaryRow>(
+    `SELECT ${SUMMARY_COLUMNS}
        FROM callback c JOIN callback_service s ON s.id = c.service_id
       WHERE ${conditions.join('\n        AND ')}
       ORDER BY ${sort ? `${sort.expr} ${dir}, ` : ''}c.id ${dir}
       LIMIT $${params.length}`,
     params,
   );
-  const out = rows.map(toRow);
+  const out = rows.map(toSummary);
   return backwards ? out.reverse() : out;
 }
 
@@ -145,20 +126,6 @@ export async function countCallbacks(db: Queryable, tenantId: number, filter: Ca
     params,
   );
   return rows[0]!.n;
-}
-
-function toRow(r: Row): CallbackListRow {
-  return {
-    id: r.id,
-    serviceName: r.service_name,
-    phoneNumber: phoneFromStored(r.phone),
-    desiredTime: r.desired_at,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    state: stateName(r.state),
-    reason: reasonName(r.reason),
-    scheduled: r.scheduled,
-  };
 }
 
 /** Unfinished callbacks of a tenant by service and state: the default queue monitor's counts. */

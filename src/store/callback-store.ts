@@ -1,100 +1,22 @@
 import type { Queryable } from './db.ts';
-import { STATES, stateName, reasonName, type CallbackState, type CompletionReason, REASONS } from '../domain/callback-state.ts';
+import { STATES, stateName, type CallbackState, type CompletionReason, REASONS } from '../domain/callback-state.ts';
 import { phoneFromStored, phoneToStored } from '../domain/phone-number.ts';
 import type { CallbackExtras } from '../domain/callback-request.ts';
+import type { CallbackRecord } from '../domain/callback-record.ts';
 import { isCallbackId, newCallbackId } from '../domain/callback-id.ts';
-import { ACTOR, type Actor } from '../domain/actor.ts';
-import { decodeUserData, encodeUserData } from './user-data-codec.ts';
-import { parseBookings } from './availability-read.ts';
+import type { Actor } from '../domain/actor.ts';
+import { encodeUserData } from './user-data-codec.ts';
 import { PHASES, phaseName, type AttemptPhase } from '../domain/engine/attempt-phase.ts';
+import { RECORD_COLUMNS, toRecords, type CallbackRow } from './callback-row.ts';
+import { EVENT_KIND } from './callback-history.ts';
+import { bookPlaceSql, freePlaceSql } from './slot-booking-store.ts';
 
 /**
- * All SQL of the callback aggregate: callbacks, their large userData chunks, their history events
- * and the idempotency keys of create requests. Each state change is one statement that also
- * writes its history event, so a callback and its history can never disagree. The creation is
- * not stored as an event: the callback row itself records it (created_at, initial state).
+ * The statements that change callbacks: those of the API and the console (create, cancel,
+ * reschedule, with their reads) and the engine's fenced transitions. Each state change is one
+ * statement that also writes its history event (callback-history.ts), so a callback and its
+ * history can never disagree, and books or frees its slot place (slot-booking-store.ts).
  */
-
-export const EVENT_KIND = Object.freeze({ STATE: 1, DIAL: 2, RESCHEDULE: 3 } as const);
-
-export interface CallbackRecord {
-  id: string;
-  serviceName: string;
-  phoneNumber: string;
-  desiredTime: Date;
-  createdAt: Date;
-  updatedAt: Date;
-  state: CallbackState;
-  reason: CompletionReason | undefined;
-  attempt: number;
-  scheduled: boolean;
-  priority: number;
-  extras: CallbackExtras | null;
-  userData: Record<string, unknown> | null;
-  /** Where the current attempt stands (src/domain/engine/attempt-phase.ts). */
-  phase: AttemptPhase;
-  serviceId: number;
-}
-
-interface CallbackRow {
-  id: string;
-  service_name: string;
-  phone: string;
-  desired_at: Date;
-  created_at: Date;
-  updated_at: Date;
-  state: number;
-  reason: number | null;
-  attempt: number;
-  scheduled: boolean;
-  priority: number;
-  extras: CallbackExtras | null;
-  user_data: Record<string, unknown> | null;
-  data_chunks: number;
-  phase: number;
-  service_id: number;
-}
-
-const SELECT_COLUMNS = `c.id, s.name AS service_name, c.phone, c.desired_at, c.created_at, c.updated_at, c.state,
-  c.reason, c.attempt, c.scheduled, c.priority, c.extras, c.user_data, c.data_chunks, c.phase, c.service_id`;
-
-/** Maps rows to records, fetching chunked userData of the page in one query. */
-async function toRecords(db: Queryable, rows: CallbackRow[]): Promise<CallbackRecord[]> {
-  const chunked = rows.filter((r) => r.data_chunks > 0).map((r) => r.id);
-  const chunks = new Map<string, Buffer[]>();
-  if (chunked.length > 0) {
-    const res = await db.query<{ callback_id: string; chunk: Buffer }>(
-      'SELECT callback_id, chunk FROM callback_data WHERE callback_id = ANY($1::uuid[]) ORDER BY callback_id, seq',
-      [chunked],
-    );
-    for (const r of res.rows) chunks.set(r.callback_id, [...(chunks.get(r.callback_id) ?? []), r.chunk]);
-  }
-  return Promise.all(rows.map(async (r) => {
-    const record = toRecord(r);
-    const parts = chunks.get(r.id);
-    return parts ? { ...record, userData: await decodeUserData(parts) } : record;
-  }));
-}
-
-function toRecord(r: CallbackRow): CallbackRecord {
-  return {
-    id: r.id,
-    serviceName: r.service_name,
-    phoneNumber: phoneFromStored(r.phone),
-    desiredTime: r.desired_at,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    state: stateName(r.state),
-    reason: reasonName(r.reason),
-    attempt: r.attempt,
-    scheduled: r.scheduled,
-    priority: r.priority,
-    extras: r.extras,
-    userData: r.user_data,
-    phase: phaseName(r.phase),
-    serviceId: r.service_id,
-  };
-}
 
 export interface InsertCallback {
   tenantId: number;
@@ -136,11 +58,7 @@ export async function insertCallback(db: Queryable, c: InsertCallback): Promise<
      ), allowed AS (
        SELECT * FROM counts WHERE ($10::int IS NULL OR active < $10::int) AND ($11::int IS NULL OR recent < $11::int)
      ), book AS (
-       INSERT INTO slot_booking (service_id, slot_start, booked)
-       SELECT $3, $14::timestamptz, 1 FROM allowed WHERE $14::timestamptz IS NOT NULL AND $15::int > 0
-       ON CONFLICT (service_id, slot_start) DO UPDATE SET booked = slot_booking.booked + 1
-        WHERE slot_booking.booked < $15::int
-       RETURNING booked
+       ${bookPlaceSql({ service: '$3', slot: '$14::timestamptz', capacity: '$15::int', source: 'allowed', when: '$14::timestamptz IS NOT NULL' })}
      ), ins AS (
        INSERT INTO callback (desired_at, phone, slot_at, id, tenant_id, service_id, priority, state, scheduled, extras, user_data, data_chunks, due_at)
        SELECT date_trunc('milliseconds', coalesce($4::timestamptz, now())), $1, $14::timestamptz, $12, $2, $3, $5, $6, $7, $8, $9, cardinality($13::bytea[]),
@@ -177,7 +95,7 @@ export async function lockNumber(db: Queryable, tenantId: number, phone: string)
 export async function getCallback(db: Queryable, tenantId: number, id: string): Promise<CallbackRecord | undefined> {
   if (!isCallbackId(id)) return undefined;
   const { rows } = await db.query<CallbackRow>(
-    `SELECT ${SELECT_COLUMNS} FROM callback c JOIN callback_service s ON s.id = c.service_id
+    `SELECT ${RECORD_COLUMNS} FROM callback c JOIN callback_service s ON s.id = c.service_id
       WHERE c.tenant_id = $1 AND c.id = $2`,
     [tenantId, id],
   );
@@ -201,13 +119,12 @@ export async function cancelCallback(
         WHERE tenant_id = $1 AND id = $2 AND state = ANY($3::smallint[])
         RETURNING *
      ), freed AS (
-       UPDATE slot_booking b SET booked = b.booked - 1
-         FROM upd WHERE b.service_id = upd.service_id AND b.slot_start = upd.slot_at AND b.booked > 0
+       ${freePlaceSql('upd')}
      ), ev AS (
        INSERT INTO callback_event (desired_at, callback_id, kind, state, reason, attempt, actor)
        SELECT desired_at, id, ${EVENT_KIND.STATE}, state, reason, attempt, $5 FROM upd
      )
-     SELECT ${SELECT_COLUMNS}, true AS changed FROM upd c JOIN callback_service s ON s.id = c.service_id`,
+     SELECT ${RECORD_COLUMNS}, true AS changed FROM upd c JOIN callback_service s ON s.id = c.service_id`,
     [tenantId, id, from.map((s) => STATES[s]), REASONS[reason], actor],
   );
   if (rows[0]) return { ok: true, record: (await toRecords(db, rows))[0]! };
@@ -232,12 +149,7 @@ export async function rescheduleCallback(
         WHERE tenant_id = $1 AND id = $2 AND state = ANY($3::smallint[])
         FOR UPDATE
      ), book AS (
-       INSERT INTO slot_booking (service_id, slot_start, booked)
-       SELECT prev.service_id, $6::timestamptz, 1 FROM prev
-        WHERE $6::timestamptz IS NOT NULL AND prev.slot_at IS DISTINCT FROM $6::timestamptz AND $7::int > 0
-       ON CONFLICT (service_id, slot_start) DO UPDATE SET booked = slot_booking.booked + 1
-        WHERE slot_booking.booked < $7::int
-       RETURNING booked
+       ${bookPlaceSql({ service: 'prev.service_id', slot: '$6::timestamptz', capacity: '$7::int', source: 'prev', when: '$6::timestamptz IS NOT NULL AND prev.slot_at IS DISTINCT FROM $6::timestamptz' })}
      ), upd AS (
        UPDATE callback c SET desired_at = date_trunc('milliseconds', $4::timestamptz), slot_at = $6::timestamptz, updated_at = now(),
               due_at = date_trunc('milliseconds', $4::timestamptz) - make_interval(secs => $8)
@@ -246,10 +158,7 @@ export async function rescheduleCallback(
           AND ($6::timestamptz IS NULL OR prev.slot_at IS NOT DISTINCT FROM $6::timestamptz OR EXISTS (SELECT 1 FROM book))
         RETURNING c.*, prev.desired_at AS previous_desired_at, prev.slot_at AS previous_slot_at
      ), freed AS (
-       UPDATE slot_booking b SET booked = b.booked - 1
-         FROM upd
-        WHERE upd.previous_slot_at IS DISTINCT FROM upd.slot_at
-          AND b.service_id = upd.service_id AND b.slot_start = upd.previous_slot_at AND b.booked > 0
+       ${freePlaceSql('upd', { slotColumn: 'previous_slot_at', when: 'upd.previous_slot_at IS DISTINCT FROM upd.slot_at' })}
      ), moved AS (
        UPDATE callback_event e SET desired_at = upd.desired_at FROM upd WHERE e.callback_id = upd.id
      ), moved_data AS (
@@ -260,7 +169,7 @@ export async function rescheduleCallback(
               'from ' || to_char(previous_desired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
          FROM upd
      )
-     SELECT ${SELECT_COLUMNS}, (SELECT count(*) FROM prev)::int AS matched
+     SELECT ${RECORD_COLUMNS}, (SELECT count(*) FROM prev)::int AS matched
        FROM (SELECT 1) one
        LEFT JOIN (upd c JOIN callback_service s ON s.id = c.service_id) ON true`,
     [tenantId, id, from.map((s) => STATES[s]), desired, actor, slot?.start ?? null, slot?.capacity ?? 0, executionBufferSec],
@@ -269,22 +178,6 @@ export async function rescheduleCallback(
   if (r.id) return { ok: true, record: (await toRecords(db, [r]))[0]! };
   if (r.matched > 0) return { ok: false, found: true, slotFull: true };
   return explainNoChange(db, tenantId, id);
-}
-
-/** Booked counts of a service's slots starting in [from, to): one index range scan, no callback is read. */
-export async function slotBookings(db: Queryable, serviceId: number, from: Date, to: Date): Promise<Map<number, number>> {
-  const { rows } = await db.query<{ b: string | null }>(
-    `SELECT string_agg(extract(epoch FROM slot_start)::bigint::text || ':' || booked, ',') AS b
-       FROM slot_booking WHERE service_id = $1 AND slot_start >= $2 AND slot_start < $3`,
-    [serviceId, from, to],
-  );
-  return parseBookings(rows[0]?.b ?? null);
-}
-
-/** Counters of slots long past are of no use to availability; the callbacks keep their slot_at. */
-export async function purgeSlotBookings(db: Queryable, retentionDays: number): Promise<number> {
-  const res = await db.query(`DELETE FROM slot_booking WHERE slot_start < now() - make_interval(days => $1)`, [retentionDays + 1]);
-  return res.rowCount ?? 0;
 }
 
 async function explainNoChange(db: Queryable, tenantId: number, id: string): Promise<TransitionResult> {
@@ -305,7 +198,7 @@ export interface FindFilter {
 /** Callbacks of a tenant ordered by (desired time, id), read with a keyset cursor. */
 export async function findCallbacks(db: Queryable, tenantId: number, f: FindFilter): Promise<CallbackRecord[]> {
   const { rows } = await db.query<CallbackRow>(
-    `SELECT ${SELECT_COLUMNS} FROM callback c JOIN callback_service s ON s.id = c.service_id
+    `SELECT ${RECORD_COLUMNS} FROM callback c JOIN callback_service s ON s.id = c.service_id
       WHERE c.tenant_id = $1
         AND ($2::int IS NULL OR c.service_id = $2)
         AND ($3::bigint IS NULL OR c.phone = $3)
@@ -321,124 +214,6 @@ export async function findCallbacks(db: Queryable, tenantId: number, f: FindFilt
     ],
   );
   return toRecords(db, rows);
-}
-
-export interface CallbackEvent {
-  at: Date;
-  kind: 'STATE' | 'DIAL' | 'RESCHEDULE';
-  state: CallbackState;
-  reason: CompletionReason | undefined;
-  attempt: number;
-  actor: 'SYSTEM' | 'API' | 'CONSOLE';
-  detail: string | null;
-}
-
-export async function listEvents(db: Queryable, tenantId: number, id: string): Promise<CallbackEvent[]> {
-  if (!isCallbackId(id)) return [];
-  const kinds = ['', 'STATE', 'DIAL', 'RESCHEDULE'] as const;
-  const actors = ['SYSTEM', 'API', 'CONSOLE'] as const;
-  const { rows } = await db.query<{ at: Date; kind: number; state: number; reason: number | null; attempt: number; actor: number; detail: string | null }>(
-    `SELECT c.created_at AS at, ${EVENT_KIND.STATE} AS kind,
-            CASE WHEN c.scheduled THEN ${STATES.SCHEDULED} ELSE ${STATES.QUEUED} END AS state,
-            NULL::smallint AS reason, 0 AS attempt, ${ACTOR.API} AS actor, NULL AS detail, 0 AS ord
-       FROM callback c WHERE c.id = $2 AND c.tenant_id = $1
-     UNION ALL
-     SELECT e.at, e.kind, e.state, e.reason, e.attempt, e.actor, e.detail, 1 AS ord
-       FROM callback_event e
-      WHERE e.callback_id = $2 AND EXISTS (SELECT 1 FROM callback c WHERE c.id = $2 AND c.tenant_id = $1)
-      ORDER BY ord, at, kind`,
-    [tenantId, id],
-  );
-  return rows.map((r) => ({
-    at: r.at,
-    kind: kinds[r.kind] as CallbackEvent['kind'],
-    state: stateName(r.state),
-    reason: reasonName(r.reason),
-    attempt: r.attempt,
-    actor: actors[r.actor] ?? 'SYSTEM',
-    detail: r.detail,
-  }));
-}
-
-export type IdempotencyClaim = { kind: 'fresh' } | { kind: 'replay'; callbackId: string } | { kind: 'conflict' };
-
-/**
- * Claims an Idempotency-Key for this transaction. A concurrent request with the same key waits on
- * the row lock until this transaction ends, then sees the committed result; a key older than 24 h
- * is taken over as if new.
- */
-export async function claimIdempotencyKey(db: Queryable, tenantId: number, key: string, requestHash: Buffer): Promise<IdempotencyClaim> {
-  const fresh = await db.query(
-    `INSERT INTO idempotency_key (tenant_id, key, request_hash) VALUES ($1, $2, $3)
-     ON CONFLICT (tenant_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, callback_id = NULL, created_at = now()
-      WHERE idempotency_key.created_at <= now() - interval '24 hours'
-     RETURNING 1`,
-    [tenantId, key, requestHash],
-  );
-  if (fresh.rowCount === 1) return { kind: 'fresh' };
-  return lookupIdempotencyKey(db, tenantId, key, requestHash) as Promise<IdempotencyClaim>;
-}
-
-/** Read-only look at a live key: replay, conflict, or nothing stored ('fresh'). */
-export async function lookupIdempotencyKey(db: Queryable, tenantId: number, key: string, requestHash: Buffer): Promise<IdempotencyClaim> {
-  const { rows } = await db.query<{ request_hash: Buffer; callback_id: string | null }>(
-    `SELECT request_hash, callback_id FROM idempotency_key
-      WHERE tenant_id = $1 AND key = $2 AND created_at > now() - interval '24 hours'`,
-    [tenantId, key],
-  );
-  const row = rows[0];
-  if (!row || !row.callback_id) return { kind: 'fresh' };
-  return row.request_hash.equals(requestHash) ? { kind: 'replay', callbackId: row.callback_id } : { kind: 'conflict' };
-}
-
-export async function completeIdempotencyKey(db: Queryable, tenantId: number, key: string, callbackId: string): Promise<void> {
-  await db.query('UPDATE idempotency_key SET callback_id = $3 WHERE tenant_id = $1 AND key = $2', [tenantId, key, callbackId]);
-}
-
-export async function purgeIdempotencyKeys(db: Queryable): Promise<number> {
-  const res = await db.query(`DELETE FROM idempotency_key WHERE created_at <= now() - interval '24 hours'`);
-  return res.rowCount ?? 0;
-}
-
-
-/** What an erasure removed: how many callbacks, and which unfinished ones the hot state may still index. */
-export interface ErasedCallbacks {
-  erased: number;
-  unfinished: { id: string; serviceId: number }[];
-}
-
-/**
- * Erases every record of a number for a tenant (data-protection request) in one statement: the
- * callbacks in every partition, their history, their userData chunks, their idempotency keys, and
- * the capacity their unfinished callbacks held; and writes the audit event, which names the number
- * only by `subjectHash` (with `callInRequests`, the number's call-in requests erased beside it).
- */
-export async function eraseNumber(db: Queryable, tenantId: number, phone: string, subjectHash: string, actor: string, callInRequests = 0): Promise<ErasedCallbacks> {
-  const { rows } = await db.query<{ erased: number; unfinished: { id: string; serviceId: number }[] }>(
-    `WITH gone AS (
-       DELETE FROM callback WHERE tenant_id = $1 AND phone = $2
-       RETURNING id, service_id, slot_at, state
-     ), events AS (
-       DELETE FROM callback_event e USING gone WHERE e.callback_id = gone.id
-     ), chunks AS (
-       DELETE FROM callback_data d USING gone WHERE d.callback_id = gone.id
-     ), keys AS (
-       DELETE FROM idempotency_key k USING gone WHERE k.tenant_id = $1 AND k.callback_id = gone.id
-     ), freed AS (
-       UPDATE slot_booking b SET booked = greatest(0, b.booked - held.n)
-         FROM (SELECT service_id, slot_at, count(*)::int AS n FROM gone
-                WHERE state < ${STATES.COMPLETED} AND slot_at IS NOT NULL GROUP BY 1, 2) held
-        WHERE b.service_id = held.service_id AND b.slot_start = held.slot_at
-     ), audit AS (
-       INSERT INTO audit_event (tenant_id, action, subject_hash, detail)
-       SELECT $1, 'gdpr.forget', $3, jsonb_build_object('callbacks', count(*), 'callInRequests', $5::int, 'actor', $4::text) FROM gone
-     )
-     SELECT count(*)::int AS erased,
-            coalesce(json_agg(json_build_object('id', id, 'serviceId', service_id)) FILTER (WHERE state < ${STATES.COMPLETED}), '[]') AS unfinished
-       FROM gone`,
-    [tenantId, phoneToStored(phone), subjectHash, actor, callInRequests],
-  );
-  return rows[0]!;
 }
 
 // ---- Engine transitions ------------------------------------------------------------------------
@@ -649,8 +424,7 @@ export async function completeAttempt(
         WHERE id = $1 AND ($2::smallint IS NULL OR attempt = $2) AND phase = ANY($3::smallint[]) AND state < ${STATES.COMPLETED}
         RETURNING *
      ), freed AS (
-       UPDATE slot_booking b SET booked = b.booked - 1
-         FROM upd WHERE b.service_id = upd.service_id AND b.slot_start = upd.slot_at AND b.booked > 0
+       ${freePlaceSql('upd')}
      ), ev AS (
        INSERT INTO callback_event (desired_at, at, callback_id, kind, state, reason, attempt, detail)
        SELECT desired_at, ${NOW}, id, ${EVENT_KIND.STATE}, state, reason, attempt, $5 FROM upd
@@ -684,8 +458,7 @@ export async function expireOverdue(db: Queryable, now: Date | null, limit = 100
          FROM due WHERE c.id = due.id AND c.state < 3 AND c.phase IN (${PHASES.WAITING}, ${PHASES.RETRY_WAIT})
         RETURNING c.*
      ), freed AS (
-       UPDATE slot_booking b SET booked = b.booked - 1
-         FROM upd WHERE b.service_id = upd.service_id AND b.slot_start = upd.slot_at AND b.booked > 0
+       ${freePlaceSql('upd')}
      ), ev AS (
        INSERT INTO callback_event (desired_at, at, callback_id, kind, state, reason, attempt, detail)
        SELECT desired_at, ${NOW}, id, ${EVENT_KIND.STATE}, state, reason, attempt, 'ttl' FROM upd
@@ -714,47 +487,4 @@ export async function recordPrediction(db: Queryable, id: string, predictedSec: 
       WHERE id = $1 AND ewt_at IS NULL AND state < ${STATES.COMPLETED}`,
     [id, predictedSec, now]);
   return rowCount === 1;
-}
-
-/** What get-statistic-ex needs from Postgres about one service (src/domain/statistics/queue-statistics-input.ts). */
-export interface QueueStatisticCounts {
-  scheduled: number;
-  routing: number;
-  processing: number;
-  completedToday: number;
-  /** Queue entry (epoch ms) of the callback waiting longest in the queue, if one waits. */
-  oldestQueuedAt?: number;
-  estimatorError: { meanAbsSec: number; count: number };
-}
-
-/**
- * Counts of one service's callbacks, read in one statement. Active callbacks and those completed
- * since `since` (local midnight) are all younger than the retention, so the scan is bounded by it.
- * The estimator's error compares each prediction (ewt_at) with the moment an agent was connected at
- * the first attempt (its history event).
- */
-export async function queueStatisticCounts(db: Queryable, tenantId: number, serviceId: number, executionBufferSec: number, since: Date, retentionDays: number): Promise<QueueStatisticCounts> {
-  const { rows } = await db.query<{ scheduled: number; routing: number; processing: number; completed_today: number; oldest: Date | null; mae: number | null; n: number }>(
-    `WITH c AS (
-       SELECT * FROM callback
-        WHERE tenant_id = $1 AND service_id = $2 AND desired_at >= now() - make_interval(days => $5)
-     )
-     SELECT
-       (SELECT count(*)::int FROM c WHERE state = ${STATES.SCHEDULED}) AS scheduled,
-       (SELECT count(*)::int FROM c WHERE state = ${STATES.ROUTING}) AS routing,
-       (SELECT count(*)::int FROM c WHERE state = ${STATES.PROCESSING}) AS processing,
-       (SELECT count(*)::int FROM c WHERE state = ${STATES.COMPLETED} AND updated_at >= $4) AS completed_today,
-       (SELECT min(CASE WHEN scheduled THEN desired_at - make_interval(secs => $3) ELSE created_at END)
-          FROM c WHERE state = ${STATES.QUEUED} AND phase = ${PHASES.WAITING}) AS oldest,
-       e.mae, e.n
-     FROM (SELECT avg(abs(extract(epoch FROM ev.at - c.ewt_at)))::float8 AS mae, count(*)::int AS n
-             FROM c JOIN callback_event ev ON ev.callback_id = c.id AND ev.desired_at = c.desired_at
-            WHERE c.ewt_at IS NOT NULL AND ev.at >= $4 AND ev.attempt = 1 AND ev.detail = '${AGENT_CONNECTED_DETAIL}') e`,
-    [tenantId, serviceId, executionBufferSec, since, retentionDays]);
-  const r = rows[0]!;
-  return {
-    scheduled: r.scheduled, routing: r.routing, processing: r.processing, completedToday: r.completed_today,
-    ...(r.oldest ? { oldestQueuedAt: r.oldest.getTime() } : {}),
-    estimatorError: { meanAbsSec: r.mae ?? 0, count: r.n },
-  };
 }

@@ -5,7 +5,7 @@ import { ACTIVE_STATES, CANCELLABLE_STATES, RESCHEDULABLE_STATES, STATES, type C
 import { maskPhone } from '../../domain/phone-number.ts';
 import { ACTOR } from '../../domain/actor.ts';
 import { isCallbackId } from '../../domain/callback-id.ts';
-import type { CallbackListRow } from '../../store/callback-list-read.ts';
+import type { CallbackSummary as CallbackListRow } from '../../domain/callback-record.ts';
 import { field, fields, needs, tenantOf, timeOf, type ConsoleContext } from '../console-context.ts';
 import { PAGE_SIZE, RANGES, listUrl, parseListView, toListQuery, type ListView } from '../list-query.ts';
 import { safeNext } from './session-routes.ts';
