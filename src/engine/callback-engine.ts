@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Queryable } from '../store/db.ts';
-import * as store from '../store/callback-store.ts';
-import type { EngineRow } from '../store/callback-store.ts';
+import * as store from '../store/engine-transition-store.ts';
+import type { EngineRow } from '../store/engine-transition-store.ts';
 import { isCallbackId } from '../domain/callback-id.ts';
 import type { HotState, Wakeups } from '../hot/hot-state.ts';
 import { OwnDueEntries } from './own-due-entries.ts';

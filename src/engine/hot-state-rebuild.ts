@@ -1,5 +1,5 @@
 import type { Queryable } from '../store/db.ts';
-import { activeCallbacks, type EngineRow } from '../store/callback-store.ts';
+import { activeCallbacks, type EngineRow } from '../store/engine-transition-store.ts';
 import type { HotState } from '../hot/hot-state.ts';
 
 export interface RebuildCounts {

@@ -1,7 +1,7 @@
 import type { Queryable } from './db.ts';
 import { STATES } from '../domain/callback-state.ts';
 import { PHASES } from '../domain/engine/attempt-phase.ts';
-import { AGENT_CONNECTED_DETAIL } from './callback-store.ts';
+import { AGENT_CONNECTED_DETAIL } from './engine-transition-store.ts';
 
 /**
  * What get-statistic-ex needs from Postgres about one service
