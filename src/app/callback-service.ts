@@ -8,7 +8,7 @@ import { normalizePhone } from '../domain/phone-number.ts';
 import { parseInstant } from '../domain/instant.ts';
 import { retryOnConflict, withTransaction } from '../store/db.ts';
 import type { DbClock } from '../store/db-clock.ts';
-import * as callbacks from '../store/engine-transition-store.ts';
+import * as callbacks from '../store/callback-store.ts';
 import type { CallbackRecord } from '../domain/callback-record.ts';
 import { listEvents, type CallbackEvent } from '../store/callback-history.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, lookupIdempotencyKey } from '../store/idempotency-key-store.ts';

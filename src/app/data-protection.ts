@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type pg from 'pg';
 import { GesError } from '../domain/errors.ts';
 import { normalizePhone } from '../domain/phone-number.ts';
-import { findCallbacks } from '../store/engine-transition-store.ts';
+import { findCallbacks } from '../store/callback-store.ts';
 import { eraseNumber } from '../store/number-erasure-store.ts';
 import { listEvents, type CallbackEvent } from '../store/callback-history.ts';
 import type { CallbackRecord } from '../domain/callback-record.ts';
