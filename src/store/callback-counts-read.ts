@@ -1,10 +1,10 @@
 import type { Queryable } from './db.ts';
 import { STATES } from '../domain/callback-state.ts';
-import { PHASES } from '../domain/engine/attempt-phase.ts';
+import { WAITING_INDEX_PREDICATE } from './waiting-index.ts';
 
 /**
  * Counts of callbacks for operations (metrics, `ges recover`). Read-only, like the other *-read
- * modules; every change to a callback stays in callback-store.
+ * modules; callbacks change in callback-store and engine-transition-store.
  */
 
 export interface ServiceWaiting {
@@ -32,7 +32,7 @@ export async function waitingByService(db: Queryable): Promise<ServiceWaiting[]>
                 count(*) FILTER (WHERE state = ${STATES.SCHEDULED}) AS scheduled,
                 count(*) FILTER (WHERE state = ${STATES.QUEUED}) AS queued
            FROM callback
-          WHERE state < ${STATES.ROUTING} AND phase IN (${PHASES.WAITING}, ${PHASES.RETRY_WAIT})
+          WHERE ${WAITING_INDEX_PREDICATE}
           GROUP BY service_id
        ) w ON w.service_id = s.id`,
   );

@@ -5,6 +5,7 @@ import { isCallbackId } from '../domain/callback-id.ts';
 import { PHASES, phaseName, type AttemptPhase } from '../domain/engine/attempt-phase.ts';
 import { EVENT_KIND } from './callback-history.ts';
 import { freePlaceSql } from './slot-booking-store.ts';
+import { WAITING_INDEX_PREDICATE } from './waiting-index.ts';
 
 /**
  * The engine's transitions of callbacks, with the row type it reads them as. Every statement is
@@ -236,19 +237,20 @@ export async function dialCount(db: Queryable, id: string): Promise<number> {
 
 /**
  * Completes with FAIL_TIMEOUT_TTL every waiting callback (scheduled, queued, or pausing between
- * attempts) whose time to live has ended. Reads only the partial index of waiting callbacks.
+ * attempts) whose time to live has ended. Reads only the partial index of waiting callbacks: its
+ * WHERE repeats the index's predicate (waiting-index.ts).
  */
 export async function expireOverdue(db: Queryable, now: Date | null, limit = 1000): Promise<EngineRow[]> {
   return engineQuery(db,
     `WITH due AS (
        SELECT c.id FROM callback c JOIN callback_service s ON s.id = c.service_id
-        WHERE c.state < 3 AND c.phase IN (${PHASES.WAITING}, ${PHASES.RETRY_WAIT})
+        WHERE ${WAITING_INDEX_PREDICATE}
           AND c.desired_at < ${NOW} - interval '60 seconds'
           AND c.desired_at + make_interval(secs => coalesce((s.options->>'ttlSec')::int, 86400)) <= ${NOW}
         LIMIT $1
      ), upd AS (
        UPDATE callback c SET state = ${STATES.COMPLETED}, reason = ${REASONS.FAIL_TIMEOUT_TTL}, phase = ${PHASES.WAITING}, due_at = NULL, updated_at = ${NOW}
-         FROM due WHERE c.id = due.id AND c.state < 3 AND c.phase IN (${PHASES.WAITING}, ${PHASES.RETRY_WAIT})
+         FROM due WHERE c.id = due.id AND ${WAITING_INDEX_PREDICATE}
         RETURNING c.*
      ), freed AS (
        ${freePlaceSql('upd')}
