@@ -200,12 +200,15 @@ export class DueWork {
       }
       if (row.phase === 'RETRY_WAIT') {
         const back = await store.endRetryPause(ctx.db, row.id, row.attempt, ctx.clock.sqlNow());
-        if (back) await this.joinQueues([back]);
-        return;
+        if (back) {
+          await this.joinQueues([back]);
+          return;
+        }
       }
-      // A SCHEDULED row due but not moved: Postgres keeps microseconds and a JS Date does not, so an
-      // entry claimed in the very millisecond it falls due can be a hair early for Postgres. Look
-      // again a moment later rather than when the lease ends (30 s).
+      // Due here but not for Postgres: this node's clock runs ahead of the database's, or Postgres
+      // keeps microseconds a JS Date does not, so an entry claimed in the very millisecond it falls
+      // due can be a hair early there. Look again a moment later rather than when the lease ends
+      // (30 s): a retry pause, like a scheduled callback, then lasts what it was set to.
       await hot.setDue(row.tenantId, [{ id: row.id, atMs: Math.max(now, dueMs ?? now) + RECHECK_MS }]);
       return;
     }
