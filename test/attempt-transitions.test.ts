@@ -11,7 +11,7 @@ import type { AttemptPhase, FirstConnectParty } from '../src/domain/engine/attem
 const FAILURES = ['busy', 'no_answer', 'machine', 'invalid_number', 'failed'] as const;
 
 function at(phase: AttemptPhase, first: FirstConnectParty = 'CUSTOMER', more: Partial<AttemptSituation> = {}): AttemptSituation {
-  return { phase, first, attempt: 1, predicted: true, ...more };
+  return { phase, first, attempt: 1, predicted: true, expired: false, ...more };
 }
 
 const IGNORE: AttemptStep = { step: 'ignore' };
@@ -39,7 +39,9 @@ const TABLE: Row[] = [
   { name: 'agent_reserved while talking changes nothing', situation: at('TALKING'), event: { type: 'agent_reserved', agentId: 'a1' }, expected: IGNORE },
 
   // no_agent
-  { name: 'no agent for a reservation: back to the queue', situation: at('RESERVING', 'AGENT'), event: { type: 'no_agent' }, expected: { step: 'requeue', from: ['RESERVING'], detail: 'no agent' } },
+  { name: 'no agent for a reservation: the same attempt asks again, no new attempt number', situation: at('RESERVING', 'AGENT'), event: { type: 'no_agent' }, expected: { step: 'askAgain' } },
+  { name: 'no agent for a reservation past its time to live: expired', situation: at('RESERVING', 'AGENT', { expired: true }), event: { type: 'no_agent' }, expected: { step: 'expire', from: ['RESERVING'] } },
+  { name: 'a customer on the line is asked an agent for even past the time to live', situation: at('AWAITING_AGENT', 'CUSTOMER', { expired: true }), event: { type: 'no_agent' }, expected: { step: 'askAgain' } },
   { name: 'no agent for a customer on the line: ask again', situation: at('AWAITING_AGENT'), event: { type: 'no_agent' }, expected: { step: 'askAgain' } },
   { name: 'the agent could not be used: the connection failed', situation: at('CONNECTING'), event: { type: 'no_agent' }, expected: { step: 'fail', from: ['CONNECTING'], outcome: 'abandoned' } },
   { name: 'no_agent while dialing means nothing', situation: at('DIALING'), event: { type: 'no_agent' }, expected: IGNORE },

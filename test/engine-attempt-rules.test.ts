@@ -22,16 +22,16 @@ import * as store from '../src/store/callback-store.ts';
 class RecordingPort implements VoicePort {
   readonly sent: VoiceCommand[] = [];
   /** Commands of these types are recorded but not passed on: the test answers them. */
-  readonly #withheld: ReadonlySet<VoiceCommand['type']>;
+  readonly withheld: Set<VoiceCommand['type']>;
   readonly #handlers = new Set<VoiceEventHandler>();
   /** Free agents reported by presence, when the test overrides the simulator's. */
   presence: number | undefined;
   constructor(readonly sim: ContactCenterSimulator, withheld: VoiceCommand['type'][] = []) {
-    this.#withheld = new Set(withheld);
+    this.withheld = new Set(withheld);
   }
   send(command: VoiceCommand): Promise<void> {
     this.sent.push(command);
-    return this.#withheld.has(command.type) ? Promise.resolve() : this.sim.send(command);
+    return this.withheld.has(command.type) ? Promise.resolve() : this.sim.send(command);
   }
   onEvent(handler: VoiceEventHandler): () => void {
     this.#handlers.add(handler);
@@ -133,4 +133,49 @@ test('a retry picked up a moment before the database clock reaches its time wait
     const pause = (dials[n]!.at.getTime() - busy[n - 1]!.at.getTime()) / 1000;
     assert.ok(pause >= 9 && pause <= 12, `the pause before attempt ${n + 1} lasted ${pause} s, configured 10 s`);
   }
+});
+
+/** Answers every reserve_agent sent so far with no_agent, as a platform with nobody free does; returns how many were answered in all. */
+async function answerNoAgent(voice: RecordingPort, clock: SimClock, answeredBefore: number): Promise<number> {
+  const reserves = voice.sent.filter((c) => c.type === 'reserve_agent');
+  for (const c of reserves.slice(answeredBefore)) await voice.emit({ type: 'no_agent', dialKey: c.dialKey, at: clock.now() });
+  return reserves.length;
+}
+
+test('agent first: no_agent answers cost no attempt numbers; the same attempt asks again until an agent is held', async (t) => {
+  const cc = await contactCenter(t, { first: 'AGENT', withheld: ['reserve_agent'] });
+  const { id } = await cc.callbacks.create(cc.who, { serviceName: 'sales', phoneNumber: '+14155552002' });
+  let answered = 0;
+  await cc.run(120_000, async () => (answered = await answerNoAgent(cc.voice, cc.clock, answered)) >= 10);
+  assert.equal(answered, 10, 'ten reservations refused');
+  const during = await cc.callbacks.retrieve(cc.who, id);
+  assert.equal(during.attempt, 1, 'still the first attempt');
+  // An agent is free now: the next ask reaches the platform, which holds one.
+  cc.voice.withheld.delete('reserve_agent');
+  await cc.run(600_000, async () => (await cc.state(id)) === 'COMPLETED', 1000);
+  const record = await cc.callbacks.retrieve(cc.who, id);
+  assert.equal(record.reason, 'AGENT_CONNECTED');
+  assert.equal(record.attempt, 1, 'ten no_agent answers and one reservation: one attempt');
+  const reserves = cc.voice.sent.filter((c) => c.type === 'reserve_agent');
+  assert.ok(reserves.length >= 11);
+  assert.ok(reserves.every((c) => c.dialKey === `${id}:1`), 'every ask under the first attempt\'s key');
+  assert.equal(cc.sim.dialsPlaced(), 1);
+  const history = await cc.history(id);
+  assert.ok(!history.some((e) => e.detail === 'no agent'), 'never sent back to its queue');
+});
+
+test('agent first: a reservation refused past the time to live completes FAIL_TIMEOUT_TTL, still at its first attempt', async (t) => {
+  const cc = await contactCenter(t, { first: 'AGENT', withheld: ['reserve_agent'], service: { ttlSec: 60 } });
+  const { id } = await cc.callbacks.create(cc.who, { serviceName: 'sales', phoneNumber: '+14155552003' });
+  let answered = 0;
+  await cc.run(300_000, async () => {
+    answered = await answerNoAgent(cc.voice, cc.clock, answered);
+    return (await cc.state(id)) === 'COMPLETED';
+  }, 500);
+  const record = await cc.callbacks.retrieve(cc.who, id);
+  assert.equal(record.state, 'COMPLETED');
+  assert.equal(record.reason, 'FAIL_TIMEOUT_TTL');
+  assert.equal(record.attempt, 1);
+  assert.ok(answered >= 15 && answered <= 25, `asked about every 3 s for a minute (${answered} asks)`);
+  assert.equal(cc.sim.dialsPlaced(), 0);
 });

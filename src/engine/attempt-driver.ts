@@ -10,7 +10,7 @@ import type { EngineService } from './service-directory.ts';
 import type { WatchedPhase } from './watchdog-times.ts';
 import { parseDialKey } from './dial-key.ts';
 
-/** A customer on the line with no agent yet is re-offered to the platform this often. */
+/** An attempt waiting for an agent (no_agent) asks the platform again this often, or at the next agent_ready of its queue. */
 const AGENT_RETRY_MS = 3000;
 
 /** What the driver asks of the other parts of the engine. */
@@ -30,6 +30,9 @@ export interface AttemptDriverHooks {
 export class AttemptDriver {
   readonly #ctx: EngineContext;
   readonly #hooks: AttemptDriverHooks;
+  /** Attempts of this node that wait to ask for an agent again, by service: news of a free agent asks at once. */
+  readonly #askAgain = new Map<number, Map<string, { cancel(): void; run(): void }>>();
+
   constructor(ctx: EngineContext, hooks: AttemptDriverHooks) {
     this.#ctx = ctx;
     this.#hooks = hooks;
@@ -50,6 +53,7 @@ export class AttemptDriver {
       if (!attemptEvent) return;
       const step = decideAttemptStep({
         phase: row.phase, first: service.options.firstConnectParty, attempt: row.attempt, predicted: row.ewtAt !== null,
+        expired: row.desiredAt.getTime() + service.options.ttlSec * 1000 <= this.#ctx.clock.nowMs(),
       }, attemptEvent);
       await this.#carryOut(row, service, step);
     } catch (err) {
@@ -63,6 +67,9 @@ export class AttemptDriver {
     const service = await ctx.services.byNames(tenantName, queue);
     if (!service) return;
     ctx.learnTenantName(service.tenantId, tenantName);
+    // Attempts of this queue waiting to ask again for an agent ask now: they are ahead of the queue.
+    const waiting = this.#askAgain.get(service.id);
+    if (waiting) for (const w of [...waiting.values()]) w.run();
     // Every node hears every agent_ready: a queue this node has seen empty costs one look, not a take.
     if (ctx.activeServices.has(service.id) || await ctx.hot.hasWaiting(service.tenantId, service.id)) await this.#hooks.dispatch(service.tenantId, service.id);
   }
@@ -125,12 +132,42 @@ export class AttemptDriver {
         return;
       }
       case 'askAgain':
-        // The customer is on the line: ask again shortly (their patience is the platform's to judge).
-        ctx.clock.at(ctx.clock.nowMs() + AGENT_RETRY_MS, () => {
-          void ctx.track(ctx.send({ type: 'reserve_agent', dialKey: key, tenant: row.tenantName, queue: row.serviceName }));
-        });
+        this.#scheduleAskAgain(row);
         return;
+      case 'expire': {
+        const done = await store.completeAttempt(ctx.db, row.id, row.attempt, step.from, 'FAIL_TIMEOUT_TTL', 'ttl', ctx.clock.sqlNow());
+        if (done) await ctx.finished(row, 'FAIL_TIMEOUT_TTL');
+        return;
+      }
     }
+  }
+
+  /** Drops the asks this node has not made yet (stopping: the watchdogs of those attempts stay in the due index). */
+  cancelTimers(): void {
+    for (const waiting of this.#askAgain.values()) for (const w of waiting.values()) w.cancel();
+    this.#askAgain.clear();
+  }
+
+  /**
+   * Asks the platform again for an agent for the attempt (the same dial key: the platform holds
+   * nobody for it yet), after AGENT_RETRY_MS or at the next agent_ready of its queue, whichever
+   * comes first. The customer on the line, if any, waits as long as the platform lets them.
+   */
+  #scheduleAskAgain(row: EngineRow): void {
+    const ctx = this.#ctx;
+    const key = dialKeyOf(row.id, row.attempt);
+    const waiting = this.#askAgain.get(row.serviceId) ?? new Map<string, { cancel(): void; run(): void }>();
+    this.#askAgain.set(row.serviceId, waiting);
+    waiting.get(key)?.cancel();
+    const run = () => {
+      cancel();
+      if (waiting.get(key) === entry) waiting.delete(key);
+      if (waiting.size === 0 && this.#askAgain.get(row.serviceId) === waiting) this.#askAgain.delete(row.serviceId);
+      void ctx.track(ctx.send({ type: 'reserve_agent', dialKey: key, tenant: row.tenantName, queue: row.serviceName }));
+    };
+    const cancel = ctx.clock.at(ctx.clock.nowMs() + AGENT_RETRY_MS, run);
+    const entry = { cancel, run };
+    waiting.set(key, entry);
   }
 
   /** Moves an attempt on to its next phase, with that phase's watchdog; undefined when fenced out. */

@@ -91,6 +91,7 @@ export class CallbackEngine {
     this.#ctx.running = false;
     this.#due.stopTicking();
     this.#unsubscribe?.();
+    this.#driver.cancelTimers();
     await this.idle();
     await this.#due.retire();
   }

@@ -26,6 +26,8 @@ export interface AttemptSituation {
   attempt: number;
   /** A wait was predicted as the callback first joined its queue (the measurement needs it). */
   predicted: boolean;
+  /** The callback's time to live has ended. */
+  expired: boolean;
 }
 
 /** What the platform is told after the step's transition. */
@@ -47,8 +49,10 @@ export type AttemptStep =
   | { step: 'fail'; from: readonly AttemptPhase[]; outcome: FailedDialOutcome; reported?: DialFailure }
   /** No dial was made: the callback waits in its queue again. */
   | { step: 'requeue'; from: readonly AttemptPhase[]; detail: string; reported?: DialFailure }
-  /** The customer waits on the line for an agent: ask again shortly. */
-  | { step: 'askAgain' };
+  /** No agent yet: the same attempt asks again shortly (no new attempt number, no dial spent). */
+  | { step: 'askAgain' }
+  /** Its time to live ended while it still had no agent and no call: the callback completes FAIL_TIMEOUT_TTL. */
+  | { step: 'expire'; from: readonly AttemptPhase[] };
 
 /** Phases in which the attempt's call is placed: a call_ended with talk time completes it from any of them. */
 export const CALL_PHASES: readonly AttemptPhase[] = Object.freeze(['DIALING', 'AWAITING_AGENT', 'CONNECTING', 'TALKING']);
@@ -70,7 +74,10 @@ export function decideAttemptStep(a: AttemptSituation, event: AttemptEvent): Att
       }
       return IGNORE;
     case 'no_agent':
-      if (phase === 'RESERVING') return { step: 'requeue', from: ['RESERVING'], detail: 'no agent' };
+      // Agent first, nobody dialed yet: the attempt keeps its number and asks again, so a platform
+      // that keeps answering no_agent (or presence that said an agent was free when none was) costs
+      // requests, never attempt numbers; its time to live still ends it.
+      if (phase === 'RESERVING') return a.expired ? { step: 'expire', from: ['RESERVING'] } : { step: 'askAgain' };
       // The customer is on the line: ask again shortly (their patience is the platform's to judge).
       if (phase === 'AWAITING_AGENT') return { step: 'askAgain' };
       if (phase === 'CONNECTING') return { step: 'fail', from: ['CONNECTING'], outcome: 'abandoned' };
