@@ -21,6 +21,8 @@ import * as store from '../src/store/callback-store.ts';
 /** The simulator behind a port that records the commands and lets a test answer in the platform's place. */
 class RecordingPort implements VoicePort {
   readonly sent: VoiceCommand[] = [];
+  /** Events of the simulator as they reached the engine (not those a test emits). */
+  readonly heard: VoiceEvent[] = [];
   /** Commands of these types are recorded but not passed on: the test answers them. */
   readonly withheld: Set<VoiceCommand['type']>;
   readonly #handlers = new Set<VoiceEventHandler>();
@@ -35,7 +37,10 @@ class RecordingPort implements VoicePort {
   }
   onEvent(handler: VoiceEventHandler): () => void {
     this.#handlers.add(handler);
-    const off = this.sim.onEvent(handler);
+    const off = this.sim.onEvent((event) => {
+      this.heard.push(event);
+      return handler(event);
+    });
     return () => {
       this.#handlers.delete(handler);
       off();
@@ -64,6 +69,8 @@ interface Setup {
   skewMs?: number;
   withheld?: VoiceCommand['type'][];
   agents?: number;
+  watchdogCapSec?: number;
+  sweepMs?: number;
 }
 
 async function contactCenter(t: TestContext, setup: Setup = {}) {
@@ -88,7 +95,7 @@ async function contactCenter(t: TestContext, setup: Setup = {}) {
       return () => task.cancel();
     },
   };
-  const engine = new CallbackEngine({ db: db.pool, hot: new MemoryHotState(), voice, clock: engineClock, logger: createLogger('silent'), pollMs: 1000, watchdogCapSec: 600 });
+  const engine = new CallbackEngine({ db: db.pool, hot: new MemoryHotState(), voice, clock: engineClock, logger: createLogger('silent'), pollMs: 1000, watchdogCapSec: setup.watchdogCapSec ?? 600, ...(setup.sweepMs ? { sweepMs: setup.sweepMs } : {}) });
   db.clock.__test__pretendNow(clock.now());
   const callbacks = new CallbackService(db.pool, db.clock);
   callbacks.attach(engine, (err) => { throw err; });
@@ -100,7 +107,7 @@ async function contactCenter(t: TestContext, setup: Setup = {}) {
   });
   const who = { id: tenant.id, name: tenant.name };
   return {
-    db, clock, sim, voice, engine, callbacks, who,
+    db, clock, sim, voice, engine, callbacks, who, tenant,
     /** Moves simulated time on in small steps, letting the engine finish each one, until `done` or `maxMs`. */
     async run(maxMs: number, done: () => Promise<boolean> = async () => false, stepMs = 100) {
       for (let ms = 0; ms < maxMs; ms += stepMs) {
@@ -178,4 +185,130 @@ test('agent first: a reservation refused past the time to live completes FAIL_TI
   assert.equal(record.attempt, 1);
   assert.ok(answered >= 15 && answered <= 25, `asked about every 3 s for a minute (${answered} asks)`);
   assert.equal(cc.sim.dialsPlaced(), 0);
+});
+
+/** release_agent commands sent for a dial key. */
+function releases(voice: RecordingPort, dialKey: string): VoiceCommand[] {
+  return voice.sent.filter((c) => c.type === 'release_agent' && c.dialKey === dialKey);
+}
+
+/** The agent the platform said it held for a dial key. */
+function reservedAgent(voice: RecordingPort, dialKey: string): string {
+  const e = voice.heard.find((x) => x.type === 'agent_reserved' && x.dialKey === dialKey);
+  assert.ok(e && e.type === 'agent_reserved', `an agent was reserved for ${dialKey}`);
+  return e.agentId;
+}
+
+test('agent first: a dial that fails gives back the agent reserved for it (release_agent)', async (t) => {
+  const cc = await contactCenter(t, {
+    first: 'AGENT', sim: { customers: { answer: 0, busy: 1, noAnswer: 0, machine: 0, invalid: 0 } },
+    service: { retry: { busy: { maxAttempts: 2, delaySec: 10 } } },
+  });
+  const { id } = await cc.callbacks.create(cc.who, { serviceName: 'sales', phoneNumber: '+14155552004' });
+  await cc.run(120_000, async () => (await cc.state(id)) === 'COMPLETED');
+  assert.equal((await cc.callbacks.retrieve(cc.who, id)).reason, 'FAIL_CALL_TO_CUSTOMER');
+  for (const n of [1, 2]) {
+    const key = `${id}:${n}`;
+    assert.deepEqual(releases(cc.voice, key), [{ type: 'release_agent', dialKey: key, agentId: reservedAgent(cc.voice, key) }], `attempt ${n}: its agent given back once`);
+    const busyAt = cc.voice.heard.findIndex((e) => e.type === 'busy' && 'dialKey' in e && e.dialKey === key);
+    assert.ok(busyAt >= 0, `attempt ${n} was busy`);
+  }
+});
+
+test('agent first: a callback served gives back no agent; the agent was connected', async (t) => {
+  const cc = await contactCenter(t, { first: 'AGENT' });
+  const { id } = await cc.callbacks.create(cc.who, { serviceName: 'sales', phoneNumber: '+14155552005' });
+  await cc.run(600_000, async () => (await cc.state(id)) === 'COMPLETED', 1000);
+  assert.equal((await cc.callbacks.retrieve(cc.who, id)).reason, 'AGENT_CONNECTED');
+  assert.ok(!cc.voice.sent.some((c) => c.type === 'release_agent'));
+});
+
+test('customer first: a customer who hangs up while being connected frees the agent reserved for them', async (t) => {
+  // The connect never reaches the platform; the customer hangs up (call_ended, no talk) meanwhile.
+  const cc = await contactCenter(t, { withheld: ['connect'], service: { retry: { failed: { maxAttempts: 1, delaySec: 60 } } } });
+  const { id } = await cc.callbacks.create(cc.who, { serviceName: 'sales', phoneNumber: '+14155552006' });
+  const key = `${id}:1`;
+  await cc.run(60_000, async () => cc.voice.sent.some((c) => c.type === 'connect'));
+  const agentId = reservedAgent(cc.voice, key);
+  await cc.voice.emit({ type: 'call_ended', dialKey: key, talkSeconds: 0, at: cc.clock.now() });
+  await cc.engine.idle();
+  const record = await cc.callbacks.retrieve(cc.who, id);
+  assert.equal(record.reason, 'FAIL_AGENT_CONNECT');
+  assert.deepEqual(releases(cc.voice, key), [{ type: 'release_agent', dialKey: key, agentId }]);
+});
+
+test('agent first: a cancel while the reserved agent\'s dial rings sends cancel and gives back the agent; the platform says nothing more', async (t) => {
+  const cc = await contactCenter(t, { first: 'AGENT', withheld: ['dial'] });
+  const { id } = await cc.callbacks.create(cc.who, { serviceName: 'sales', phoneNumber: '+14155552007' });
+  const key = `${id}:1`;
+  await cc.run(60_000, async () => cc.voice.sent.some((c) => c.type === 'dial'));
+  const agentId = reservedAgent(cc.voice, key);
+  await cc.callbacks.cancel(cc.who, id);
+  await cc.engine.idle();
+  assert.deepEqual(cc.voice.sent.slice(-2), [{ type: 'cancel', dialKey: key }, { type: 'release_agent', dialKey: key, agentId }]);
+  // No event answers a cancel; the engine neither waits for one nor acts again on the attempt.
+  const sentBefore = cc.voice.sent.length;
+  await cc.run(30_000);
+  assert.equal(cc.voice.sent.length, sentBefore, 'nothing more sent for the cancelled callback');
+  assert.equal((await cc.callbacks.retrieve(cc.who, id)).state, 'COMPLETED');
+});
+
+test('a watchdog that gives an attempt up gives back the agent held for it', async (t) => {
+  // The dial never reaches the platform: no event comes, the watchdog re-sends it, then gives up.
+  const cc = await contactCenter(t, { first: 'AGENT', withheld: ['dial'], watchdogCapSec: 10, service: { retry: { failed: { maxAttempts: 1, delaySec: 60 } } } });
+  const { id } = await cc.callbacks.create(cc.who, { serviceName: 'sales', phoneNumber: '+14155552008' });
+  const key = `${id}:1`;
+  await cc.run(300_000, async () => (await cc.state(id)) === 'COMPLETED', 500);
+  assert.equal((await cc.callbacks.retrieve(cc.who, id)).reason, 'FAIL_ERROR');
+  assert.equal(cc.voice.sent.filter((c) => c.type === 'dial').length, 4, 'the first dial and three repeats');
+  assert.deepEqual(releases(cc.voice, key), [{ type: 'release_agent', dialKey: key, agentId: reservedAgent(cc.voice, key) }]);
+});
+
+test('late events for a finished attempt change nothing; a late agent_reserved is answered with release_agent', async (t) => {
+  const cc = await contactCenter(t);
+  const { id } = await cc.callbacks.create(cc.who, { serviceName: 'sales', phoneNumber: '+14155552009' });
+  await cc.run(600_000, async () => (await cc.state(id)) === 'COMPLETED', 1000);
+  const key = `${id}:1`;
+  const history = await cc.history(id);
+  const sentBefore = cc.voice.sent.length;
+  const at = cc.clock.now();
+  for (const event of [
+    { type: 'answered', dialKey: key, at }, { type: 'busy', dialKey: key, at }, { type: 'no_agent', dialKey: key, at },
+    { type: 'connected', dialKey: key, agentId: 'late', at }, { type: 'call_ended', dialKey: key, talkSeconds: 0, at },
+    { type: 'answered', dialKey: `${id}:2`, at },
+  ] as VoiceEvent[]) await cc.voice.emit(event);
+  await cc.engine.idle();
+  assert.deepEqual(await cc.history(id), history, 'history unchanged');
+  assert.equal(cc.voice.sent.length, sentBefore, 'nothing sent');
+  await cc.voice.emit({ type: 'agent_reserved', dialKey: key, agentId: 'agent-late', at });
+  await cc.engine.idle();
+  assert.deepEqual(cc.voice.sent.slice(sentBefore), [{ type: 'release_agent', dialKey: key, agentId: 'agent-late' }]);
+  assert.deepEqual(await cc.history(id), history);
+});
+
+test('an agent held on one node is given back by that node\'s sweep when another node heard the attempt fail', async (t) => {
+  const cc = await contactCenter(t, { first: 'AGENT', withheld: ['dial'], sweepMs: 2000, service: { retry: { busy: { maxAttempts: 1, delaySec: 60 } } } });
+  // A second node on the same database, hearing what the platform tells it (here: a busy line).
+  const heardOnB = new Set<VoiceEventHandler>();
+  const portB: VoicePort = {
+    send: async () => undefined,
+    onEvent: (h) => (heardOnB.add(h), () => heardOnB.delete(h)),
+    availableAgents: () => 0,
+    start: async () => undefined,
+    stop: async () => undefined,
+  };
+  const clockB: EngineClock = { nowMs: () => cc.clock.now(), sqlNow: () => new Date(cc.clock.now()), at: (atMs, fn) => { const task = cc.clock.schedule(atMs, fn); return () => task.cancel(); } };
+  const nodeB = new CallbackEngine({ db: cc.db.pool, hot: new MemoryHotState(), voice: portB, clock: clockB, logger: createLogger('silent'), pollMs: 1000 });
+  await nodeB.start();
+  t.after(() => nodeB.stop());
+  const { id } = await cc.callbacks.create(cc.who, { serviceName: 'sales', phoneNumber: '+14155552010' });
+  const key = `${id}:1`;
+  await cc.run(60_000, async () => cc.voice.sent.some((c) => c.type === 'dial'));
+  const agentId = reservedAgent(cc.voice, key);
+  for (const h of heardOnB) await h({ type: 'busy', dialKey: key, at: cc.clock.now() });
+  await nodeB.idle();
+  assert.equal((await cc.callbacks.retrieve(cc.who, id)).reason, 'FAIL_CALL_TO_CUSTOMER', 'node B ended the attempt');
+  assert.deepEqual(releases(cc.voice, key), [], 'node A has not heard of it yet');
+  await cc.run(10_000, async () => releases(cc.voice, key).length > 0);
+  assert.deepEqual(releases(cc.voice, key), [{ type: 'release_agent', dialKey: key, agentId }]);
 });

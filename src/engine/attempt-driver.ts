@@ -4,10 +4,11 @@ import type { VoiceEvent } from '../voice/voice-port.ts';
 import { dialKeyOf } from '../voice/voice-port.ts';
 import { stateOfPhase, type AttemptPhase, type FirstConnectParty } from '../domain/engine/attempt-phase.ts';
 import { decideRetry, type FailedDialOutcome } from '../domain/engine/dial-retry-policy.ts';
-import { decideAttemptStep, type AttemptEvent, type AttemptStep } from '../domain/engine/attempt-transitions.ts';
+import { attemptOver, decideAttemptStep, type AttemptEvent, type AttemptStep } from '../domain/engine/attempt-transitions.ts';
 import { queueEntryMs, type EngineContext } from './engine-context.ts';
 import type { EngineService } from './service-directory.ts';
 import type { WatchedPhase } from './watchdog-times.ts';
+import type { HeldAgents } from './held-agents.ts';
 import { parseDialKey } from './dial-key.ts';
 
 /** An attempt waiting for an agent (no_agent) asks the platform again this often, or at the next agent_ready of its queue. */
@@ -30,12 +31,14 @@ export interface AttemptDriverHooks {
 export class AttemptDriver {
   readonly #ctx: EngineContext;
   readonly #hooks: AttemptDriverHooks;
+  readonly #held: HeldAgents;
   /** Attempts of this node that wait to ask for an agent again, by service: news of a free agent asks at once. */
   readonly #askAgain = new Map<number, Map<string, { cancel(): void; run(): void }>>();
 
-  constructor(ctx: EngineContext, hooks: AttemptDriverHooks) {
+  constructor(ctx: EngineContext, hooks: AttemptDriverHooks, held: HeldAgents) {
     this.#ctx = ctx;
     this.#hooks = hooks;
+    this.#held = held;
   }
 
   async onEvent(event: VoiceEvent): Promise<void> {
@@ -45,7 +48,11 @@ export class AttemptDriver {
       const parsed = parseDialKey(event.dialKey);
       if (!parsed) return; // not an outbound attempt of ours (inbound calls are keyed in:<callId>)
       const [row] = await store.engineRows(this.#ctx.db, [parsed.id]);
-      if (!row || row.attempt !== parsed.attempt || row.state === 'COMPLETED') return; // stale: fenced out
+      if (!row || row.attempt !== parsed.attempt || row.state === 'COMPLETED' || attemptOver(row.phase)) {
+        // Stale: fenced out, whatever it says. An agent held for an attempt that is over is given back, though.
+        if (event.type === 'agent_reserved') await this.#ctx.send({ type: 'release_agent', dialKey: event.dialKey, agentId: event.agentId });
+        return;
+      }
       const service = await this.#ctx.services.byId(row.serviceId);
       if (!service) return;
       this.#hooks.heard(event.dialKey);
@@ -88,6 +95,7 @@ export class AttemptDriver {
         report(step.outcome);
         const next = await this.advance(row, step.from, step.to, step.history, step.detail, first);
         if (!next) return;
+        if (step.holds !== undefined) this.#held.hold(key, step.holds);
         if (step.agentFound) await ctx.hot.agentFound(row.tenantId, row.serviceId, row.id);
         const then = step.then;
         if (then.type === 'dial') await ctx.send({ type: 'dial', dialKey: key, tenant: row.tenantName, queue: row.serviceName, phone: row.phone, agentId: then.agentId });
@@ -98,6 +106,7 @@ export class AttemptDriver {
       case 'talk': {
         const next = await this.advance(row, step.from, 'TALKING', 'STATE', store.AGENT_CONNECTED_DETAIL, first);
         if (!next) return;
+        this.#held.forget(key);
         if (step.measureWait && row.ewtAt) {
           const queuedAt = queueEntryMs(row, service);
           ctx.observer.waitMeasured?.({
@@ -111,6 +120,7 @@ export class AttemptDriver {
       case 'complete': {
         const done = await store.completeAttempt(ctx.db, row.id, row.attempt, step.from, 'AGENT_CONNECTED', `talk ${Math.round(step.talkSeconds)} s`, ctx.clock.sqlNow());
         if (!done) return;
+        this.#held.forget(key);
         const now = ctx.clock.nowMs();
         const queuedAt = queueEntryMs(row, service);
         const connectedAt = now - step.talkSeconds * 1000;
@@ -122,6 +132,7 @@ export class AttemptDriver {
       case 'fail':
         report(step.reported);
         await this.failAttempt(row, step.outcome, step.from);
+        if (step.releaseAgent) await this.#held.release(key);
         return;
       case 'requeue': {
         report(step.reported);

@@ -4,6 +4,7 @@ import { dialKeyOf } from '../voice/voice-port.ts';
 import type { EngineContext } from './engine-context.ts';
 import type { AttemptDriver } from './attempt-driver.ts';
 import type { WatchedPhase } from './watchdog-times.ts';
+import type { HeldAgents } from './held-agents.ts';
 
 /** A stalled attempt is re-sent its command this many times, then given up as a platform failure. */
 const MAX_STALLS = 3;
@@ -17,12 +18,14 @@ const MAX_STALLS = 3;
 export class AttemptWatchdog {
   readonly #ctx: EngineContext;
   readonly #driver: AttemptDriver;
+  readonly #held: HeldAgents;
   /** Stalls in a row per dial key; an event of the attempt clears its count. */
   readonly #stalls = new Map<string, number>();
 
-  constructor(ctx: EngineContext, driver: AttemptDriver) {
+  constructor(ctx: EngineContext, driver: AttemptDriver, held: HeldAgents) {
     this.#ctx = ctx;
     this.#driver = driver;
+    this.#held = held;
   }
 
   /** An event of the attempt arrived: it is not stalled. */
@@ -48,6 +51,7 @@ export class AttemptWatchdog {
       this.#stalls.delete(key);
       await ctx.send({ type: 'cancel', dialKey: key });
       await this.#driver.failAttempt(row, 'failed', [row.phase]);
+      await this.#held.release(key);
       return;
     }
     const service = await ctx.services.byId(row.serviceId);

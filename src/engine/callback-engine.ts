@@ -14,6 +14,7 @@ import { Dispatcher } from './dispatcher.ts';
 import { AttemptDriver } from './attempt-driver.ts';
 import { AttemptWatchdog } from './attempt-watchdog.ts';
 import { DueWork } from './due-work.ts';
+import { HeldAgents } from './held-agents.ts';
 
 export type { EngineObserver, EngineOptions } from './engine-options.ts';
 export { WATCHDOG_SEC } from './watchdog-times.ts';
@@ -34,6 +35,7 @@ export class CallbackEngine {
   readonly #ctx: EngineContext;
   readonly #waits: WaitPredictions;
   readonly #dispatcher: Dispatcher;
+  readonly #held: HeldAgents;
   readonly #driver: AttemptDriver;
   readonly #watchdog: AttemptWatchdog;
   readonly #due: DueWork;
@@ -45,17 +47,19 @@ export class CallbackEngine {
     this.#ctx = ctx;
     this.#waits = new WaitPredictions(ctx, new WaitView(options.hot, options.voice, () => options.clock.nowMs()));
     this.#dispatcher = new Dispatcher(ctx);
+    this.#held = new HeldAgents(ctx);
     this.#driver = new AttemptDriver(ctx, {
       dispatch: (tenantId, serviceId) => this.#dispatcher.dispatch(tenantId, serviceId),
       wake: (atMs) => this.#due.wake(atMs),
       heard: (dialKey) => this.#watchdog.heard(dialKey),
-    });
-    this.#watchdog = new AttemptWatchdog(ctx, this.#driver);
+    }, this.#held);
+    this.#watchdog = new AttemptWatchdog(ctx, this.#driver, this.#held);
     this.#due = new DueWork(ctx, {
       dispatch: (tenantId, serviceId) => this.#dispatcher.dispatch(tenantId, serviceId),
       dispatchActive: () => this.#dispatcher.dispatchActive(),
       predict: (tenantId, serviceId, ids) => this.#waits.predict(tenantId, serviceId, ids),
       stalled: (row) => this.#watchdog.stalled(row),
+      sweep: () => this.#held.sweep(),
       rebuild: () => this.rebuild(),
     });
   }
@@ -145,11 +149,18 @@ export class CallbackEngine {
     })());
   }
 
-  /** A callback was cancelled: out of every index, and the platform told to stop any call of its attempt. */
+  /**
+   * A callback was cancelled: out of every index, and the platform told to stop any call of its
+   * attempt and to give back an agent held for it (the platform sends no event for a cancel).
+   */
   cancelled(c: { id: string; tenantId: number; serviceId: number; attempt: number }): Promise<void> {
     const ctx = this.#ctx;
     return ctx.track((async () => {
-      if (c.attempt > 0) await ctx.send({ type: 'cancel', dialKey: dialKeyOf(c.id, c.attempt) });
+      if (c.attempt > 0) {
+        const dialKey = dialKeyOf(c.id, c.attempt);
+        await ctx.send({ type: 'cancel', dialKey });
+        await this.#held.release(dialKey);
+      }
       await ctx.hot.finish(c.tenantId, c.serviceId, c.id);
     })());
   }

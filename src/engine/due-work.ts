@@ -15,6 +15,8 @@ export interface DueWorkHooks {
   predict(tenantId: number, serviceId: number, ids: readonly string[]): Promise<void>;
   /** The watchdog of an attempt in flight fired. */
   stalled(row: EngineRow): Promise<void>;
+  /** Periodic work beside the expiry sweep (agents held for attempts that ended on another node). */
+  sweep(): Promise<void>;
   rebuild(): Promise<void>;
 }
 
@@ -233,6 +235,7 @@ export class DueWork {
       for (const row of expired) await ctx.finished(row, 'FAIL_TIMEOUT_TTL');
       if (expired.length < 1000) break;
     }
+    await this.#hooks.sweep();
     await this.#hooks.dispatchActive();
   }
 }

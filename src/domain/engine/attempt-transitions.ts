@@ -39,14 +39,14 @@ export type FollowUp =
 export type AttemptStep =
   /** Nothing to do: the event is a duplicate, late, or means nothing in this phase. */
   | { step: 'ignore' }
-  /** The attempt moves on; `then` goes to the platform once it has (an agent found leaves dial pacing). */
-  | { step: 'advance'; from: readonly AttemptPhase[]; to: AttemptPhase; history: 'STATE' | 'DIAL'; detail: string; agentFound: boolean; then: FollowUp; outcome?: 'answered' }
+  /** The attempt moves on; `then` goes to the platform once it has (an agent found leaves dial pacing; `holds`: GES now holds that agent). */
+  | { step: 'advance'; from: readonly AttemptPhase[]; to: AttemptPhase; history: 'STATE' | 'DIAL'; detail: string; agentFound: boolean; then: FollowUp; holds?: string; outcome?: 'answered' }
   /** Customer and agent are connected. */
   | { step: 'talk'; from: readonly AttemptPhase[]; agentFound: boolean; measureWait: boolean }
   /** The call ended after customer and agent talked: the callback is served. */
   | { step: 'complete'; from: readonly AttemptPhase[]; talkSeconds: number; agentFound: boolean }
   /** The call failed (or the customer left before an agent came): retry by policy or complete. */
-  | { step: 'fail'; from: readonly AttemptPhase[]; outcome: FailedDialOutcome; reported?: DialFailure }
+  | { step: 'fail'; from: readonly AttemptPhase[]; outcome: FailedDialOutcome; releaseAgent: boolean; reported?: DialFailure }
   /** No dial was made: the callback waits in its queue again. */
   | { step: 'requeue'; from: readonly AttemptPhase[]; detail: string; reported?: DialFailure }
   /** No agent yet: the same attempt asks again shortly (no new attempt number, no dial spent). */
@@ -62,15 +62,28 @@ const FAILING_PHASES: readonly AttemptPhase[] = ['DIALING', 'CONNECTING', 'AWAIT
 
 const IGNORE: AttemptStep = Object.freeze({ step: 'ignore' });
 
+/**
+ * Whether GES holds an agent for the attempt in this phase (reserved by agent_reserved and not yet
+ * connected to the customer): an attempt that ends there gives the agent back (release_agent).
+ */
+export function holdsAgent(phase: AttemptPhase, first: FirstConnectParty): boolean {
+  return phase === 'CONNECTING' || (phase === 'DIALING' && first === 'AGENT');
+}
+
+/** Phases in which the attempt of the row's number is over: a late agent_reserved for it holds an agent for nothing. */
+export function attemptOver(phase: AttemptPhase): boolean {
+  return phase === 'WAITING' || phase === 'RETRY_WAIT';
+}
+
 export function decideAttemptStep(a: AttemptSituation, event: AttemptEvent): AttemptStep {
   const { phase, first } = a;
   switch (event.type) {
     case 'agent_reserved':
       if (phase === 'RESERVING') {
-        return { step: 'advance', from: ['RESERVING'], to: 'DIALING', history: 'DIAL', detail: 'dial', agentFound: true, then: { type: 'dial', agentId: event.agentId } };
+        return { step: 'advance', from: ['RESERVING'], to: 'DIALING', history: 'DIAL', detail: 'dial', agentFound: true, then: { type: 'dial', agentId: event.agentId }, holds: event.agentId };
       }
       if (phase === 'AWAITING_AGENT') {
-        return { step: 'advance', from: ['AWAITING_AGENT'], to: 'CONNECTING', history: 'STATE', detail: 'agent reserved', agentFound: true, then: { type: 'connect', agentId: event.agentId } };
+        return { step: 'advance', from: ['AWAITING_AGENT'], to: 'CONNECTING', history: 'STATE', detail: 'agent reserved', agentFound: true, then: { type: 'connect', agentId: event.agentId }, holds: event.agentId };
       }
       return IGNORE;
     case 'no_agent':
@@ -80,7 +93,7 @@ export function decideAttemptStep(a: AttemptSituation, event: AttemptEvent): Att
       if (phase === 'RESERVING') return a.expired ? { step: 'expire', from: ['RESERVING'] } : { step: 'askAgain' };
       // The customer is on the line: ask again shortly (their patience is the platform's to judge).
       if (phase === 'AWAITING_AGENT') return { step: 'askAgain' };
-      if (phase === 'CONNECTING') return { step: 'fail', from: ['CONNECTING'], outcome: 'abandoned' };
+      if (phase === 'CONNECTING') return { step: 'fail', from: ['CONNECTING'], outcome: 'abandoned', releaseAgent: true };
       return IGNORE;
     case 'answered':
       if (phase !== 'DIALING') return IGNORE;
@@ -101,7 +114,7 @@ export function decideAttemptStep(a: AttemptSituation, event: AttemptEvent): Att
         return { step: 'complete', from: CALL_PHASES, talkSeconds: event.talkSeconds, agentFound: phase === 'DIALING' || phase === 'AWAITING_AGENT' };
       }
       if (phase === 'AWAITING_AGENT' || phase === 'CONNECTING' || phase === 'DIALING') {
-        return { step: 'fail', from: [phase], outcome: 'abandoned' };
+        return { step: 'fail', from: [phase], outcome: 'abandoned', releaseAgent: holdsAgent(phase, first) };
       }
       return IGNORE;
     default: {
@@ -109,7 +122,7 @@ export function decideAttemptStep(a: AttemptSituation, event: AttemptEvent): Att
       if (!FAILING_PHASES.includes(phase)) return IGNORE;
       // The reservation itself failed: no dial was made, so the retry policy's count is untouched.
       if (phase === 'RESERVING') return { step: 'requeue', from: ['RESERVING'], detail: 'reservation failed', reported: outcome };
-      return { step: 'fail', from: [phase], outcome: phase === 'DIALING' ? outcome : 'abandoned', reported: outcome };
+      return { step: 'fail', from: [phase], outcome: phase === 'DIALING' ? outcome : 'abandoned', releaseAgent: holdsAgent(phase, first), reported: outcome };
     }
   }
 }
