@@ -264,10 +264,11 @@ test('a watchdog that gives an attempt up gives back the agent held for it', asy
   assert.deepEqual(releases(cc.voice, key), [{ type: 'release_agent', dialKey: key, agentId: reservedAgent(cc.voice, key) }]);
 });
 
-test('late events for a finished attempt change nothing; a late agent_reserved is answered with release_agent', async (t) => {
-  const cc = await contactCenter(t);
+test('late events for a finished attempt change nothing; a late agent_reserved of a failed attempt is answered with release_agent', async (t) => {
+  const cc = await contactCenter(t, { sim: { customers: { answer: 0, busy: 1, noAnswer: 0, machine: 0, invalid: 0 } }, service: { retry: { busy: { maxAttempts: 1, delaySec: 60 } } } });
   const { id } = await cc.callbacks.create(cc.who, { serviceName: 'sales', phoneNumber: '+14155552009' });
   await cc.run(600_000, async () => (await cc.state(id)) === 'COMPLETED', 1000);
+  assert.equal((await cc.callbacks.retrieve(cc.who, id)).reason, 'FAIL_CALL_TO_CUSTOMER');
   const key = `${id}:1`;
   const history = await cc.history(id);
   const sentBefore = cc.voice.sent.length;
@@ -311,4 +312,16 @@ test('an agent held on one node is given back by that node\'s sweep when another
   assert.deepEqual(releases(cc.voice, key), [], 'node A has not heard of it yet');
   await cc.run(10_000, async () => releases(cc.voice, key).length > 0);
   assert.deepEqual(releases(cc.voice, key), [{ type: 'release_agent', dialKey: key, agentId }]);
+});
+
+test('a late repeat of the agent_reserved of an attempt that connected its agent gives nothing back', async (t) => {
+  const cc = await contactCenter(t, { first: 'AGENT' });
+  const { id } = await cc.callbacks.create(cc.who, { serviceName: 'sales', phoneNumber: '+14155552011' });
+  await cc.run(600_000, async () => (await cc.state(id)) === 'COMPLETED', 1000);
+  assert.equal((await cc.callbacks.retrieve(cc.who, id)).reason, 'AGENT_CONNECTED');
+  const key = `${id}:1`;
+  const sentBefore = cc.voice.sent.length;
+  await cc.voice.emit({ type: 'agent_reserved', dialKey: key, agentId: reservedAgent(cc.voice, key), at: cc.clock.now() });
+  await cc.engine.idle();
+  assert.equal(cc.voice.sent.length, sentBefore, 'the agent was the call\'s: not released');
 });

@@ -50,7 +50,7 @@ export class AttemptDriver {
       const [row] = await store.engineRows(this.#ctx.db, [parsed.id]);
       if (!row || row.attempt !== parsed.attempt || row.state === 'COMPLETED' || attemptOver(row.phase)) {
         // Stale: fenced out, whatever it says. An agent held for an attempt that is over is given back, though.
-        if (event.type === 'agent_reserved') await this.#ctx.send({ type: 'release_agent', dialKey: event.dialKey, agentId: event.agentId });
+        if (event.type === 'agent_reserved') await this.#held.late(row, parsed.attempt, event.dialKey, event.agentId);
         return;
       }
       const service = await this.#ctx.services.byId(row.serviceId);

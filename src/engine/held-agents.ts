@@ -44,6 +44,16 @@ export class HeldAgents {
     await this.#ctx.send({ type: 'release_agent', dialKey, agentId });
   }
 
+  /**
+   * An agent_reserved for an attempt that is over (the row as read, if the callback exists): the
+   * agent is given back at once, unless that very attempt connected an agent (a duplicate of its
+   * reservation: the agent is the call's, or free again, and not this node's to release).
+   */
+  async late(row: store.EngineRow | undefined, attempt: number, dialKey: DialKey, agentId: string): Promise<void> {
+    if (row && row.attempt === attempt && row.state === 'COMPLETED' && await this.#connected(row, attempt)) return;
+    await this.#ctx.send({ type: 'release_agent', dialKey, agentId });
+  }
+
   /** Gives back the agents of remembered attempts that ended on another node (one read for all of them). */
   async sweep(): Promise<void> {
     if (this.#byKey.size === 0) return;
