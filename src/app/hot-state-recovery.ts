@@ -2,7 +2,6 @@ import type { Queryable } from '../store/db.ts';
 import type { HotState } from '../hot/hot-state.ts';
 import { rebuildHotState, type RebuildCounts } from '../engine/hot-state-rebuild.ts';
 import { ServiceDirectory } from '../engine/service-directory.ts';
-import { queueScore } from '../domain/engine/queue-order.ts';
 import { countUnfinished } from '../store/callback-counts-read.ts';
 
 export interface RecoveryReport {
@@ -23,12 +22,6 @@ export interface RecoveryReport {
 export async function recoverHotState(db: Queryable, hot: HotState, onProgress?: (done: number, total: number) => void): Promise<RecoveryReport> {
   const total = onProgress ? await countUnfinished(db) : 0;
   const services = new ServiceDirectory(db);
-  const counts: RebuildCounts = await rebuildHotState(db, hot, async (row) => {
-    const service = await services.byId(row.serviceId);
-    return queueScore(
-      { scheduled: row.scheduled, createdAtMs: row.createdAt.getTime(), desiredAtMs: row.desiredAt.getTime(), priority: row.priority },
-      service?.options.priorityStepSec ?? 60,
-    );
-  }, onProgress ? (done) => onProgress(done, Math.max(total, done)) : undefined);
+  const counts: RebuildCounts = await rebuildHotState(db, hot, (row) => services.queueScore(row), onProgress ? (done) => onProgress(done, Math.max(total, done)) : undefined);
   return { scheduled: counts.scheduled, queued: counts.queued, retrying: counts.retrying, inFlight: counts.inFlight, services: counts.services.size };
 }

@@ -1,5 +1,5 @@
 import type { DbClock } from '../store/db-clock.ts';
-import type { SimClock } from '../voice/simulator/sim-clock.ts';
+import type { SchedulingClock } from '../domain/clock.ts';
 
 /**
  * The engine's time. In production it is the database clock: SQL uses now() (sqlNow() is null)
@@ -27,7 +27,8 @@ export function databaseEngineClock(db: DbClock): EngineClock {
   };
 }
 
-export function simulatedEngineClock(sim: SimClock): EngineClock {
+/** The engine on a virtual clock (the simulator's SimClock, or any SchedulingClock). */
+export function simulatedEngineClock(sim: SchedulingClock): EngineClock {
   return {
     nowMs: () => sim.now(),
     sqlNow: () => new Date(sim.now()),

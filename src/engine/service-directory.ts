@@ -3,6 +3,7 @@ import { findServiceByNames, serviceById, type ServiceRow } from '../store/servi
 import { parseServiceOptions, type ServiceOptions } from '../domain/service-options.ts';
 import { calendarOf } from '../domain/calendar/booking-plan.ts';
 import type { BusinessHours } from '../domain/calendar/business-hours.ts';
+import { callbackQueueScore, type QueuedCallback } from '../domain/engine/queue-order.ts';
 
 export interface EngineService {
   id: number;
@@ -41,6 +42,11 @@ export class ServiceDirectory {
     const service = row ? this.#remember(row) : undefined;
     this.#byNames.set(key, { at: Date.now(), service });
     return service;
+  }
+
+  /** A callback's queue score with its service's own priority step (the default one if the service is gone). */
+  async queueScore(c: QueuedCallback & { serviceId: number }): Promise<number> {
+    return callbackQueueScore(c, (await this.byId(c.serviceId))?.options.priorityStepSec);
   }
 
   #remember(row: ServiceRow): EngineService {

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
+import { loadLuaScripts } from './lua-scripts.ts';
 import { MAX_PENDING, PENDING_STALE_MS, SAMPLES_KEPT, decodeSample, encodeSample, type DueEntry, type HotState, type InteractionSample, type QueueEntry, type Taken, type Wakeups } from './hot-state.ts';
 import { callbackIdFromHex } from '../domain/callback-id.ts';
 
@@ -15,12 +15,13 @@ import { callbackIdFromHex } from '../domain/callback-id.ts';
  * commands it runs.
  */
 
-const LUA = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
-
 /** The sentinel of the wake-up index, at -inf so that every poll sees it first while the index is intact. */
 const SENTINEL = '~intact';
 /** Members of the wake-up index that are node liveness entries, not tenants. */
 const NODE = '~node:';
+
+/** Read once per process: every RedisHotState defines the same commands. */
+const SCRIPTS = loadLuaScripts();
 
 type Client = Redis | Cluster;
 
@@ -49,11 +50,8 @@ export class RedisHotState implements HotState {
   constructor(redis: Client, prefix = 'ges:') {
     this.#redis = redis;
     this.#prefix = prefix;
-    redis.defineCommand('claimDue', { numberOfKeys: 1, lua: LUA('claim-due') });
-    redis.defineCommand('take', { numberOfKeys: 2, lua: LUA('take') });
-    redis.defineCommand('requeue', { numberOfKeys: 2, lua: LUA('requeue') });
-    redis.defineCommand('pause', { numberOfKeys: 2, lua: LUA('pause') });
-    redis.defineCommand('finish', { numberOfKeys: 3, lua: LUA('finish') });
+    // One command per script of ./lua, named after its file (claim-due-1.lua: claimDue, one key).
+    for (const s of SCRIPTS) redis.defineCommand(s.name, { numberOfKeys: s.numberOfKeys, lua: s.lua });
     this.#scripts = redis as unknown as ScriptClient;
   }
 

@@ -24,3 +24,26 @@ export function queueScore(c: QueueOrderInput, priorityStepSec: number): number 
   const advance = Math.max(-MAX_PRIORITY_ADVANCE_MS, Math.min(MAX_PRIORITY_ADVANCE_MS, c.priority * priorityStepSec * 1000));
   return start - advance;
 }
+
+/** The priority step of a service whose options say none (the option's own default). */
+export const DEFAULT_PRIORITY_STEP_SEC = 60;
+
+/** A stored callback's queue fields, as the engine reads them. */
+export interface QueuedCallback {
+  scheduled: boolean;
+  createdAt: Date;
+  desiredAt: Date;
+  priority: number;
+}
+
+/**
+ * The queue score of a stored callback with its service's priority step (undefined: the service
+ * is gone, and the default step applies), as when it joined its queue. The engine, the hot-state
+ * rebuild and `ges recover` all score through this, so a callback keeps its place whoever puts it back.
+ */
+export function callbackQueueScore(c: QueuedCallback, priorityStepSec: number | undefined): number {
+  return queueScore(
+    { scheduled: c.scheduled, createdAtMs: c.createdAt.getTime(), desiredAtMs: c.desiredAt.getTime(), priority: c.priority },
+    priorityStepSec ?? DEFAULT_PRIORITY_STEP_SEC,
+  );
+}

@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 import { Redis } from 'ioredis';
 import { createLogger } from '../../logging/logger.ts';
 import type { VoiceCommand, VoiceEvent, VoiceEventHandler, VoicePort } from '../voice-port.ts';
+import { VoiceEventHandlers, throwHandlerErrors } from '../voice-event-handlers.ts';
 import { AgentPresence } from './agent-presence.ts';
 import type { RedisClient, StreamEntry } from './redis-client.ts';
 import { StreamGroupReader, type EntryWork } from './stream-group-reader.ts';
@@ -71,7 +72,7 @@ export class RedisStreamVoicePort implements VoicePort {
   readonly #client: RedisClient;
   readonly #logger: Logger;
   readonly #commandMaxLen: string;
-  readonly #handlers = new Set<VoiceEventHandler>();
+  readonly #handlers = new VoiceEventHandlers();
   readonly #events: StreamGroupReader;
   readonly #presence: AgentPresence;
   #running = false;
@@ -123,12 +124,7 @@ export class RedisStreamVoicePort implements VoicePort {
   }
 
   onEvent(handler: VoiceEventHandler): () => void {
-    // Wrapped so the same function subscribed twice gets two subscriptions, each removable alone.
-    const entry: VoiceEventHandler = (event) => handler(event);
-    this.#handlers.add(entry);
-    return () => {
-      this.#handlers.delete(entry);
-    };
+    return this.#handlers.subscribe(handler);
   }
 
   availableAgents(tenant: string, queue: string): number {
@@ -186,10 +182,8 @@ export class RedisStreamVoicePort implements VoicePort {
   /** Every handler gets the event; the promise rejects if any of them failed (the event is retried). */
   async #deliver(event: VoiceEvent): Promise<void> {
     Object.freeze(event);
-    const results = await Promise.allSettled([...this.#handlers].map(async (handler) => handler(event)));
-    const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-    if (errors.length === 1) throw errors[0];
-    if (errors.length > 1) throw new AggregateError(errors, `${errors.length} voice event handlers failed`);
+    const results = await Promise.allSettled(this.#handlers.list().map(async (handler) => handler(event)));
+    throwHandlerErrors(results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : [])));
   }
 }
 

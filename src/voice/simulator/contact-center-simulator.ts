@@ -47,6 +47,7 @@
  */
 import type { DialFailure, DialKey, VoiceCommand, VoiceEvent, VoiceEventHandler, VoicePort } from '../voice-port.ts';
 import { CUSTOMER_OUTCOME_KEYS, DEFAULT_CUSTOMER_OUTCOMES, mixCustomerOutcomes, validateCustomerOutcomes, type CustomerOutcome, type CustomerOutcomes } from './customer-outcomes.ts';
+import { VoiceEventHandlers, throwHandlerErrors } from '../voice-event-handlers.ts';
 import { DialLedger, type ReadonlyDialLedger } from './dial-ledger.ts';
 import { Prng, type Seed } from './prng.ts';
 import { QueueStats, type QueueStatsSnapshot } from './queue-stats.ts';
@@ -199,7 +200,7 @@ export class ContactCenterSimulator implements VoicePort {
   /** Agent held per dial key (reserve_agent, or taken by an agent-first dial). */
   readonly #held = new Map<DialKey, Agent>();
   readonly #ledger = new DialLedger();
-  readonly #handlers = new Set<VoiceEventHandler>();
+  readonly #handlers = new VoiceEventHandlers();
   /** Every clock task of the current session, so stop() can withdraw them. */
   readonly #tasks = new Set<ScheduledTask>();
   readonly #handlerErrors: unknown[] = [];
@@ -267,12 +268,7 @@ export class ContactCenterSimulator implements VoicePort {
   }
 
   onEvent(handler: VoiceEventHandler): () => void {
-    // Wrapped so the same function subscribed twice gets two subscriptions, each removable alone.
-    const entry: VoiceEventHandler = (event) => handler(event);
-    this.#handlers.add(entry);
-    return () => {
-      this.#handlers.delete(entry);
-    };
+    return this.#handlers.subscribe(handler);
   }
 
   availableAgents(tenant: string, queue: string): number {
@@ -712,7 +708,7 @@ export class ContactCenterSimulator implements VoicePort {
   #emit(event: VoiceEvent): void {
     if (!this.#running) return;
     Object.freeze(event);
-    for (const handler of [...this.#handlers]) {
+    for (const handler of this.#handlers.list()) {
       try {
         const settled = handler(event);
         // An async handler's failure cannot unwind the clock step that delivered the event; it is
@@ -725,9 +721,7 @@ export class ContactCenterSimulator implements VoicePort {
   }
 
   #throwHandlerErrors(): void {
-    const errors = this.#handlerErrors.splice(0);
-    if (errors.length === 1) throw errors[0];
-    if (errors.length > 1) throw new AggregateError(errors, `${errors.length} voice event handlers failed`);
+    throwHandlerErrors(this.#handlerErrors.splice(0));
   }
 }
 

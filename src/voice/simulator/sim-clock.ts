@@ -10,11 +10,9 @@
  * tests and benchmarks never use it and step the clock themselves.
  */
 
-/** A scheduled callback; cancel() is a no-op once it has run or been cancelled. */
-export interface ScheduledTask {
-  readonly at: number;
-  cancel(): void;
-}
+import type { ScheduledTask, SchedulingClock } from '../../domain/clock.ts';
+
+export type { ScheduledTask } from '../../domain/clock.ts';
 
 class Task implements ScheduledTask {
   fn: (() => void) | undefined;
@@ -40,7 +38,7 @@ class Task implements ScheduledTask {
 /** A day is the natural unit of a contact-center run; runUntilIdle stops there unless told otherwise. */
 const DEFAULT_IDLE_LIMIT_MS = 24 * 60 * 60 * 1000;
 
-export class SimClock {
+export class SimClock implements SchedulingClock {
   #now: number;
   #seq = 0;
   #live = 0;

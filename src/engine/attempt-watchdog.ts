@@ -1,0 +1,67 @@
+import * as store from '../store/engine-transition-store.ts';
+import type { EngineRow } from '../store/engine-transition-store.ts';
+import { dialKeyOf } from '../voice/voice-port.ts';
+import type { EngineContext } from './engine-context.ts';
+import type { AttemptDriver } from './attempt-driver.ts';
+import type { WatchedPhase } from './watchdog-times.ts';
+import type { HeldAgents } from './held-agents.ts';
+
+/** A stalled attempt is re-sent its command this many times, then given up as a platform failure. */
+const MAX_STALLS = 3;
+
+/**
+ * The watchdog of attempts in flight: when no event moved an attempt on in time, the command of
+ * its phase is sent again with the same dial key (the platform never dials a key twice, and
+ * answers the repeat with the call's latest event, so an event lost on the way is heard again);
+ * after MAX_STALLS the attempt counts as a platform failure.
+ */
+export class AttemptWatchdog {
+  readonly #ctx: EngineContext;
+  readonly #driver: AttemptDriver;
+  readonly #held: HeldAgents;
+  /** Stalls in a row per dial key; an event of the attempt clears its count. */
+  readonly #stalls = new Map<string, number>();
+
+  constructor(ctx: EngineContext, driver: AttemptDriver, held: HeldAgents) {
+    this.#ctx = ctx;
+    this.#driver = driver;
+    this.#held = held;
+  }
+
+  /** An event of the attempt arrived: it is not stalled. */
+  heard(dialKey: string): void {
+    this.#stalls.delete(dialKey);
+  }
+
+  async stalled(row: EngineRow): Promise<void> {
+    const ctx = this.#ctx;
+    const key = dialKeyOf(row.id, row.attempt);
+    if (row.phase === 'TALKING') {
+      // Customer and agent were connected, which is what the callback was for: an attempt whose end
+      // is never reported (call_ended lost with the Redis that carried it) completes, instead of
+      // staying PROCESSING; retrying it would call back a customer who was served.
+      const done = await store.completeAttempt(ctx.db, row.id, row.attempt, ['TALKING'], 'AGENT_CONNECTED', 'call end not reported', ctx.clock.sqlNow());
+      if (done) await ctx.finished(row, 'AGENT_CONNECTED');
+      return;
+    }
+    const stalls = (this.#stalls.get(key) ?? 0) + 1;
+    this.#stalls.set(key, stalls);
+    ctx.logger.warn({ callbackId: row.id, attempt: row.attempt, phase: row.phase, stalls }, 'attempt stalled');
+    if (stalls > MAX_STALLS) {
+      this.#stalls.delete(key);
+      await ctx.send({ type: 'cancel', dialKey: key });
+      await this.#driver.failAttempt(row, 'failed', [row.phase]);
+      await this.#held.release(key);
+      return;
+    }
+    const service = await ctx.services.byId(row.serviceId);
+    if (!service) return;
+    const extended = await store.extendWatchdog(ctx.db, row.id, row.attempt, row.phase, ctx.watchdogSec(row.phase as WatchedPhase), ctx.clock.sqlNow());
+    if (!extended) return;
+    await ctx.hot.moveDue(row.tenantId, [{ id: row.id, atMs: extended.dueAt!.getTime() }]);
+    if (row.phase === 'DIALING') await ctx.send({ type: 'dial', dialKey: key, tenant: row.tenantName, queue: row.serviceName, phone: row.phone });
+    else if (row.phase === 'RESERVING' || row.phase === 'AWAITING_AGENT') await ctx.send({ type: 'reserve_agent', dialKey: key, tenant: row.tenantName, queue: row.serviceName });
+    // Without agentId the platform bridges the agent it holds for the key; a call already bridged is left as it is.
+    else if (row.phase === 'CONNECTING') await ctx.send({ type: 'connect', dialKey: key });
+  }
+}

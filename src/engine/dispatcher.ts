@@ -1,0 +1,92 @@
+import * as store from '../store/engine-transition-store.ts';
+import { dialKeyOf } from '../voice/voice-port.ts';
+import type { EngineContext } from './engine-context.ts';
+
+/**
+ * Offers queues to free agents, with dial pacing: no more callbacks wait for an agent than the
+ * platform reports free agents (customer first: dial as soon as an agent could take the call;
+ * agent first: one reservation per free agent). One loop per service per node at a time; news
+ * arriving during a loop makes it run once more.
+ */
+export class Dispatcher {
+  readonly #ctx: EngineContext;
+  /** Services being dispatched (`tenant:service`), and whether news arrived meanwhile. */
+  readonly #dispatching = new Map<string, boolean>();
+
+  constructor(ctx: EngineContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Offers a service's queue to its free agents. */
+  async dispatch(tenantId: number, serviceId: number): Promise<void> {
+    const key = `${tenantId}:${serviceId}`;
+    if (this.#dispatching.has(key)) {
+      this.#dispatching.set(key, true); // run again when the current loop ends
+      return;
+    }
+    this.#dispatching.set(key, false);
+    try {
+      do {
+        this.#dispatching.set(key, false);
+        await this.#loop(tenantId, serviceId);
+      } while (this.#dispatching.get(key) === true);
+    } finally {
+      this.#dispatching.delete(key);
+    }
+  }
+
+  /** Every queue this node has seen waiting callbacks in (the sweep's second half). */
+  async dispatchActive(): Promise<void> {
+    for (const [serviceId, tenantId] of this.#ctx.activeServices) await this.dispatch(tenantId, serviceId);
+  }
+
+  async #loop(tenantId: number, serviceId: number): Promise<void> {
+    const ctx = this.#ctx;
+    const service = await ctx.services.byId(serviceId);
+    if (!service) return;
+    const tenantName = await ctx.tenantName(tenantId, service);
+    for (;;) {
+      const free = ctx.voice.availableAgents(tenantName, service.name);
+      if (free <= 0 || !ctx.running) return;
+      const first = service.options.firstConnectParty;
+      const watchdog = ctx.watchdogSec(first === 'AGENT' ? 'RESERVING' : 'DIALING');
+      const now = ctx.clock.nowMs();
+      // One take fills every place pacing allows, so a dispatch costs one script whatever it finds.
+      const taken = await ctx.hot.take(tenantId, serviceId, free, now + watchdog * 1000);
+      if (taken.drained) ctx.activeServices.delete(serviceId); // empty: nothing to sweep here until something joins
+      let refused = false;
+      for (const id of taken.ids) {
+        const row = await store.startAttempt(ctx.db, id, first, watchdog, service.options.ttlSec, ctx.clock.sqlNow());
+        if (!row) {
+          await this.#notStarted(id, tenantId, serviceId);
+          refused = true;
+          continue;
+        }
+        const dialKey = dialKeyOf(row.id, row.attempt);
+        if (first === 'AGENT') await ctx.send({ type: 'reserve_agent', dialKey, tenant: row.tenantName, queue: row.serviceName });
+        else await ctx.send({ type: 'dial', dialKey, tenant: row.tenantName, queue: row.serviceName, phone: row.phone });
+      }
+      // A callback that could not start gave its pacing place back: take again while the queue has more.
+      if (!refused || taken.drained) return;
+    }
+  }
+
+  /** A queued entry that could not start: cancelled meanwhile, already started elsewhere, or expired. */
+  async #notStarted(id: string, tenantId: number, serviceId: number): Promise<void> {
+    const ctx = this.#ctx;
+    const [row] = await store.engineRows(ctx.db, [id]);
+    if (!row || row.state === 'COMPLETED') {
+      await ctx.hot.finish(tenantId, serviceId, id);
+      return;
+    }
+    if (row.phase === 'WAITING' && row.state === 'QUEUED') {
+      const done = await store.completeAttempt(ctx.db, id, null, ['WAITING'], 'FAIL_TIMEOUT_TTL', 'ttl', ctx.clock.sqlNow());
+      if (done) {
+        await ctx.finished(row, 'FAIL_TIMEOUT_TTL');
+        return;
+      }
+    }
+    // In flight on another node: its watchdog entry stays; it no longer waits for an agent here.
+    await ctx.hot.agentFound(tenantId, serviceId, id);
+  }
+}
