@@ -71,6 +71,8 @@ interface Platform {
   ledger(): DialLedgerFile | undefined;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL (a crash: nothing is flushed), resolved once it is gone. */
+  kill(): Promise<void>;
 }
 
 /** The contact center as a separate process, ready once it printed READY. */
@@ -108,6 +110,10 @@ async function startPlatform(t: TestContext, prefix: string, options: { sim?: ob
       const code = await Promise.race([exited, delay(15_000, undefined, { ref: false }).then(() => 'timeout' as const)]);
       if (code === 'timeout') throw new Error(`platform process did not exit on SIGTERM: ${stderr}`);
       return code;
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }
@@ -460,4 +466,68 @@ test('a malformed event is acknowledged, logged without user data and dropped; t
     assert.ok(!line.includes('order-4711'), `userData in the log: ${line}`);
   }
   assert.ok(a.port.running);
+});
+
+// ---- holding agents, cancel, restarts (the decisions of docs/VOICE-CONTRACT.md) -----------------
+
+const reservedAgent = (events: VoiceEvent[]): string | undefined => {
+  const reserved = events.find((e) => e.type === 'agent_reserved');
+  return reserved?.type === 'agent_reserved' ? reserved.agentId : undefined;
+};
+
+test('an agent held for a failed agent-first attempt stays held until release_agent; cancel frees one too, and produces no event', async (t) => {
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  const platform = await startPlatform(t, prefix, { sim: { customers: ALWAYS_BUSY } });
+  const a = await startAdapter(t, redis, prefix, 'node-a');
+  const free = () => a.port.availableAgents('acme', 'sales');
+  await waitFor(() => free() === 3, 'three free agents');
+
+  await a.port.send({ type: 'reserve_agent', dialKey: 'cb-30:1', tenant: 'acme', queue: 'sales' });
+  const agentId = await waitFor(() => reservedAgent(a.eventsOf('cb-30:1')), 'agent_reserved');
+  await a.port.send(dial('cb-30:1', '+14155550100', agentId));
+  await waitFor(() => a.eventsOf('cb-30:1').some((e) => e.type === 'busy'), 'busy');
+  const held = await waitFor(() => platform.ledger()?.agentsHeld === 1 && platform.ledger(), 'the platform to count the held agent');
+  assert.equal(held.holdsExpired, 0);
+  assert.equal(free(), 2, 'the customer was busy, and the agent is still held for the attempt');
+  await a.port.send({ type: 'release_agent', dialKey: 'cb-30:1', agentId });
+  await waitFor(() => free() === 3, 'the released agent to be free again');
+  await waitFor(() => platform.ledger()?.agentsHeld === 0, 'no agent held');
+
+  await a.port.send({ type: 'reserve_agent', dialKey: 'cb-31:1', tenant: 'acme', queue: 'sales' });
+  await waitFor(() => reservedAgent(a.eventsOf('cb-31:1')), 'agent_reserved for cb-31');
+  await a.port.send({ type: 'cancel', dialKey: 'cb-31:1' });
+  // Commands are carried out, and their events written, in order: once the next command is
+  // answered, anything the cancel produced would be here already.
+  await a.port.send({ type: 'reserve_agent', dialKey: 'cb-32:1', tenant: 'acme', queue: 'sales' });
+  await waitFor(() => reservedAgent(a.eventsOf('cb-32:1')), 'agent_reserved for cb-32');
+  assert.deepEqual(a.eventsOf('cb-31:1').map((e) => e.type), ['agent_reserved'], 'cancel produces no event');
+  const after = await waitFor(() => platform.ledger()?.agentsHeld === 1 && platform.ledger(), 'only cb-32 holding an agent');
+  assert.equal(after.holdsExpired, 0);
+  await waitFor(() => free() === 2, 'the agent of the cancelled attempt free again');
+});
+
+test('a platform restarted after a crash reports the call it had in flight as failed (platform_restart) and never dials it again', async (t) => {
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  const dir = mkdtempSync(join(tmpdir(), 'ges-journal-'));
+  defer(t, () => rmSync(dir, { recursive: true, force: true }));
+  const journal = ['--journal', join(dir, 'dials.jsonl')];
+  const first = await startPlatform(t, prefix, { sim: { customers: ALWAYS_ANSWER }, extra: journal });
+  const a = await startAdapter(t, redis, prefix, 'node-a');
+
+  await a.port.send(dial('cb-40:1'));
+  await waitFor(() => a.eventsOf('cb-40:1').some((e) => e.type === 'answered'), 'answered');
+  await first.kill(); // the customer was waiting on the line
+
+  const second = await startPlatform(t, prefix, { sim: { customers: ALWAYS_ANSWER }, extra: journal });
+  const report = await waitFor(() => a.eventsOf('cb-40:1').find((e) => e.type === 'failed'), 'the restarted platform to report the call');
+  assert.deepEqual(report, { type: 'failed', dialKey: 'cb-40:1', at: report.at, reason: 'platform_restart' });
+  // GES re-sends the dial (its watchdog, or a command redelivered): answered with the report, never dialed.
+  await a.port.send(dial('cb-40:1'));
+  await waitFor(() => a.eventsOf('cb-40:1').filter((e) => e.type === 'failed').length === 2, 'the report again');
+  const ledger = await waitFor(() => second.ledger()?.keys['cb-40:1']?.received === 2 && second.ledger(), 'the repeat in the ledger');
+  assert.deepEqual(ledger.keys['cb-40:1'], { received: 2, dialed: true });
+  assert.equal(ledger.dialsPlaced, 1, 'the one call of the first run');
+  assert.equal(await second.stop(), 0);
 });

@@ -55,7 +55,7 @@ export const ConnectCommandSchema = Type.Object(
 
 export const ReserveAgentCommandSchema = Type.Object(
   { type: Type.Literal('reserve_agent'), dialKey: DialKey, tenant: Tenant, queue: Queue },
-  { ...closed, title: 'reserve_agent', description: 'Hold a free agent of the queue for the attempt. Answered by where the attempt stands, first match wins, whether or not it is a repeat: the call connected or over: its latest event (no agent is held); an agent already held for the dialKey: agent_reserved naming that agent; the attempt cancelled: no_agent; otherwise a free agent is held (agent_reserved), or no_agent.' },
+  { ...closed, title: 'reserve_agent', description: 'Hold a free agent of the queue for the attempt. Answered by where the attempt stands, first match wins, whether or not it is a repeat: the call connected or over, or the attempt cancelled: the latest event of the call (failed once cancelled), no agent held; an agent already held for the dialKey: agent_reserved naming that agent; otherwise a free agent is held (agent_reserved), or no_agent.' },
 );
 
 export const ReleaseAgentCommandSchema = Type.Object(

@@ -52,7 +52,7 @@ import type { QueueStatsSnapshot } from './queue-stats.ts';
 import type { SimClock } from './sim-clock.ts';
 import { SimSession } from './sim-session.ts';
 import { resolveSettings, type ContactCenterSimulatorConfig, type InboundCallSpec, type SimulatorSettings } from './simulator-config.ts';
-import { restartReport, type LedgerChange, type SimulatorResume } from './simulator-resume.ts';
+import { restartReport, type CallReport, type LedgerChange, type SimulatorResume } from './simulator-resume.ts';
 import { queueSnapshot, type QueueSnapshot, type SimulatorSnapshot } from './simulator-snapshot.ts';
 
 export type { AgentState } from './contact-floor.ts';
@@ -75,7 +75,7 @@ export class ContactCenterSimulator implements VoicePort {
   /** Keys of cancelled attempts: spent, whatever comes for them later. */
   readonly #cancelled = new Set<DialKey>();
   /** What the next start reports for calls a stop (or an earlier run) cut off. */
-  #restartReports: VoiceEvent[] = [];
+  #restartReports: CallReport[] = [];
   readonly #ledger = new DialLedger();
 
   constructor(config: ContactCenterSimulatorConfig) {
@@ -154,7 +154,10 @@ export class ContactCenterSimulator implements VoicePort {
       }
       const reports = this.#restartReports;
       this.#restartReports = [];
-      for (const report of reports) this.#life.callEvent({ ...report, at: this.clock.now() } as VoiceEvent & { dialKey: DialKey });
+      for (const report of reports) {
+        this.#life.callEvent({ ...report, at: this.clock.now() });
+        this.#onChange?.({ kind: 'over', dialKey: report.dialKey });
+      }
     });
     this.#inbound.forEach((call, index) => {
       if (this.#inboundDelivered.has(index)) return;

@@ -22,6 +22,9 @@ export type LedgerChange =
   /** The attempt was cancelled: the key is spent. */
   | { readonly kind: 'cancelled'; readonly dialKey: DialKey };
 
+/** An event of one call (it names its dial key). */
+export type CallReport = Extract<VoiceEvent, { dialKey: DialKey }>;
+
 export interface SimulatorResume {
   readonly seen: ReadonlySet<DialKey>;
   readonly placed: ReadonlySet<DialKey>;
@@ -73,7 +76,7 @@ export function foldLedgerChanges(changes: Iterable<LedgerChange>): SimulatorRes
  * completes the callback it served; any other call as `failed`, reason `platform_restart`, so GES
  * retries it as a new attempt. Never a second dial of the same key.
  */
-export function restartReport(dialKey: DialKey, connectedAt: number | undefined, now: number): VoiceEvent {
+export function restartReport(dialKey: DialKey, connectedAt: number | undefined, now: number): CallReport {
   if (connectedAt !== undefined) return { type: 'call_ended', dialKey, at: now, talkSeconds: Math.max(0.001, (now - connectedAt) / 1000) };
   return { type: 'failed', dialKey, at: now, reason: 'platform_restart' };
 }
