@@ -14,6 +14,7 @@ import type { VoiceCommand, VoiceEvent } from '../src/voice/voice-port.ts';
 import { RedisStreamVoicePort, type RedisStreamVoicePortOptions } from '../src/voice/redis-stream/redis-stream-voice-port.ts';
 import { readLedgerFile, type DialLedgerFile } from '../src/voice/redis-stream/dial-ledger-file.ts';
 import { voiceStreamKeys, hashTagOf } from '../src/voice/redis-stream/voice-stream-keys.ts';
+import { entryAgeMs } from '../src/voice/redis-stream/agent-presence.ts';
 import { CALL_EVENT_SCHEMAS, COMMAND_SCHEMAS, PRESENCE_SCHEMAS, callEventDecoder, commandDecoder, entryFields, presenceDecoder } from '../src/voice/redis-stream/voice-contract.ts';
 import { documentedSchemaGroups, schemaSectionMarkdown, schemaSectionOf, VOICE_CONTRACT_DOC } from '../src/voice/redis-stream/voice-contract-doc.ts';
 import { waitFor } from './support/wait-for.ts';
@@ -530,4 +531,29 @@ test('a platform restarted after a crash reports the call it had in flight as fa
   assert.deepEqual(ledger.keys['cb-40:1'], { received: 2, dialed: true });
   assert.equal(ledger.dialsPlaced, 1, 'the one call of the first run');
   assert.equal(await second.stop(), 0);
+});
+
+test('presence older than its heartbeat window is not used: a heartbeat is dated by when it was written, not when a node read it', async (t) => {
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  const keys = voiceStreamKeys(prefix);
+  const a = await startAdapter(t, redis, prefix, 'node-a', { blockMs: 200 });
+  // What a node frozen for a minute finds in its socket when it resumes: a heartbeat and an agent
+  // change written 60 s ago (entry ids carry Redis's clock, so they are written with those times).
+  const past = Date.now() - 60_000;
+  const oldBeat = { type: 'presence_heartbeat', at: past, intervalMs: 15_000 };
+  const oldReady = { type: 'agent_ready', tenant: 'acme', queue: 'sales', agentId: 'agent-1', at: past };
+  await redis.call('XADD', keys.presenceChanges, `${past}-1`, ...entryFields(oldBeat));
+  await redis.call('XADD', keys.presenceChanges, `${past}-2`, ...entryFields(oldReady));
+  await waitFor(() => a.events.some((e) => e.type === 'agent_ready'), 'the old agent_ready to be read');
+  assert.equal(a.port.availableAgents('acme', 'sales'), 0, 'a heartbeat written 60 s ago is past its 45 s window, however recently it was read');
+  // The platform's next heartbeat is current: the copy counts again.
+  const beat = { type: 'presence_heartbeat', at: Date.now(), intervalMs: 15_000 };
+  await redis.call('XADD', keys.presenceChanges, '*', ...entryFields(beat));
+  await waitFor(() => a.port.availableAgents('acme', 'sales') === 1, 'presence to count after a current heartbeat');
+});
+
+test('entry age comes from the id\'s milliseconds, never negative', () => {
+  assert.equal(entryAgeMs('1000-5', 46_000), 45_000);
+  assert.equal(entryAgeMs('50000-0', 46_000), 0, 'a node whose clock is behind takes it as just written');
 });
