@@ -111,6 +111,16 @@ async function main(): Promise<void> {
     logger,
   });
 
+  // A hold freed by the safety net is a release_agent GES owed (docs/VOICE-CONTRACT.md, "Holding
+  // agents"): said in the log, where a fault run looks for what went wrong.
+  let expiredSeen = 0;
+  const watchHolds = setInterval(() => {
+    const expired = simulator.holdsExpired();
+    if (expired > expiredSeen) logger.warn({ holdsExpired: expired, agentsHeld: simulator.agentsHeld() }, 'agent holds expired without a release_agent');
+    expiredSeen = expired;
+  }, 1000);
+  watchHolds.unref();
+
   const ledgerFile = values['ledger-file'];
   let written = '';
   const writeLedger = (force: boolean) => {
@@ -138,6 +148,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'stopping');
     clearInterval(ledgerTimer);
+    clearInterval(watchHolds);
     clock.stopRealTime();
     let code = 0;
     try {
