@@ -8,7 +8,7 @@
  *     --queues '{"acme/sales":{"agents":3,"handleTimeSec":{"mean":120,"sd":40}}}' \
  *     --seed 42 --speed 60 [--start <epoch ms>] [--ledger-file ledger.json] [--journal dials.jsonl] \
  *     [--quarantine-ms 900000] \
- *     [--sim '{"customers":{...},"perNumber":{"+1555...":{"busy":1}},"inboundCalls":[...]}'] \
+ *     [--sim '{"customers":{...},"perNumber":{"+1555...":{"busy":1}},"inboundCalls":[...],"holdExpirySec":600}'] \
  *     [--heartbeat-ms 15000] [--block-ms 30000] [--claim-idle-ms 60000] [--consumer name] [--log-level info]
  *
  * Prints `READY` on stdout once it takes commands; logs go to stderr. The dial ledger (every dial
