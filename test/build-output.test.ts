@@ -7,7 +7,8 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createTestDb } from './support/test-env.ts';
-import { connectRedis, dropPrefix, testPrefix, TEST_REDIS_URL, waitFor } from './support/redis-env.ts';
+import { connectRedis, dropPrefix, testPrefix, TEST_REDIS_URL } from './support/redis-env.ts';
+import { waitFor } from './support/wait-for.ts';
 
 /**
  * The container runs `npm run build`'s output, not the sources the other tests import: this builds

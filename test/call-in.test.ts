@@ -30,6 +30,7 @@ import { SimClock } from '../src/voice/simulator/sim-clock.ts';
 import { Prng } from '../src/voice/simulator/prng.ts';
 import type { VoiceCommand, VoiceEvent, VoicePort } from '../src/voice/voice-port.ts';
 import { createTestDb, createTestTenant, post, type TestDb, type TestTenant } from './support/test-env.ts';
+import { waitFor } from './support/wait-for.ts';
 
 let db: TestDb;
 let metrics: Metrics;
@@ -80,14 +81,6 @@ async function clearRequests(t: Tenant): Promise<void> {
   await db.pool.query('DELETE FROM callin_request WHERE tenant_id = $1', [t.id]);
 }
 
-/** Bounded poll for something another task (the router's database round trip) will make true. */
-async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('domain', () => {
   test('access codes: the length asked, never a leading 0, from the injected randomness', () => {
@@ -465,7 +458,7 @@ describe('inbound calls through the simulator and CallInRouter', () => {
     // One call at a time, so the first two (same request) are handled in order.
     for (let i = 1; i <= 5; i++) {
       clock.advanceTo(start + i * 1_000);
-      await until(`route of inbound-${i}`, () => s.routeOf(`inbound-${i}`) !== undefined);
+      await waitFor(() => s.routeOf(`inbound-${i}`) !== undefined, `route of inbound-${i}`);
       clock.advanceBy(0);
     }
 
@@ -518,7 +511,7 @@ describe('inbound calls through the simulator and CallInRouter', () => {
     await s.sim.start();
     for (const [i, at] of [[1, 10_000], [2, 20_000], [3, 900_000]] as const) {
       clock.advanceTo(start + at);
-      await until(`route of inbound-${i}`, () => s.routeOf(`inbound-${i}`) !== undefined);
+      await waitFor(() => s.routeOf(`inbound-${i}`) !== undefined, `route of inbound-${i}`);
       clock.advanceBy(0);
     }
     clock.runUntilIdle();

@@ -14,8 +14,10 @@ import type { VoiceCommand, VoiceEvent } from '../src/voice/voice-port.ts';
 import { RedisStreamVoicePort, type RedisStreamVoicePortOptions } from '../src/voice/redis-stream/redis-stream-voice-port.ts';
 import { readLedgerFile, type DialLedgerFile } from '../src/voice/redis-stream/dial-ledger-file.ts';
 import { voiceStreamKeys, hashTagOf } from '../src/voice/redis-stream/voice-stream-keys.ts';
+import { entryAgeMs } from '../src/voice/redis-stream/agent-presence.ts';
 import { CALL_EVENT_SCHEMAS, COMMAND_SCHEMAS, PRESENCE_SCHEMAS, callEventDecoder, commandDecoder, entryFields, presenceDecoder } from '../src/voice/redis-stream/voice-contract.ts';
 import { documentedSchemaGroups, schemaSectionMarkdown, schemaSectionOf, VOICE_CONTRACT_DOC } from '../src/voice/redis-stream/voice-contract-doc.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -29,18 +31,6 @@ const silent = createLogger('silent');
 
 // ---- helpers -------------------------------------------------------------------------------------
 
-type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
-
-/** Polls until `probe` gives a truthy value; fails after `timeoutMs` (a bound, not a wait). */
-async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 15_000): Promise<Truthy<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as Truthy<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(10);
-  }
-}
 
 /** Clean-up steps of one test, run last-registered first (node:test runs after hooks in registration order). */
 const cleanups = new WeakMap<TestContext, (() => Promise<unknown> | unknown)[]>();
@@ -82,6 +72,8 @@ interface Platform {
   ledger(): DialLedgerFile | undefined;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL (a crash: nothing is flushed), resolved once it is gone. */
+  kill(): Promise<void>;
 }
 
 /** The contact center as a separate process, ready once it printed READY. */
@@ -106,10 +98,10 @@ async function startPlatform(t: TestContext, prefix: string, options: { sim?: ob
     }
     rmSync(dir, { recursive: true, force: true });
   });
-  await waitFor('the platform process to print READY', () => {
+  await waitFor(() => {
     if (exitCode !== undefined) throw new Error(`platform process exited with ${exitCode}: ${stderr}`);
     return stdout.includes('READY\n');
-  }, 30_000);
+  }, 'the platform process to print READY', 30_000);
   return {
     child,
     ledgerFile,
@@ -119,6 +111,10 @@ async function startPlatform(t: TestContext, prefix: string, options: { sim?: ob
       const code = await Promise.race([exited, delay(15_000, undefined, { ref: false }).then(() => 'timeout' as const)]);
       if (code === 'timeout') throw new Error(`platform process did not exit on SIGTERM: ${stderr}`);
       return code;
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }
@@ -261,24 +257,24 @@ test('a dial reaches the simulator in the platform process and its events come b
 
   // Agent first: hold an agent, dial for it, connect the answered customer, hear the call end.
   await a.port.send({ type: 'reserve_agent', dialKey: 'cb-1:1', tenant: 'acme', queue: 'sales' });
-  const reserved = await waitFor('agent_reserved', () => a.eventsOf('cb-1:1').find((e) => e.type === 'agent_reserved'));
+  const reserved = await waitFor(() => a.eventsOf('cb-1:1').find((e) => e.type === 'agent_reserved'), 'agent_reserved');
   assert.equal(reserved.type, 'agent_reserved');
   const agentId = reserved.type === 'agent_reserved' ? reserved.agentId : '';
   await a.port.send(dial('cb-1:1', '+14155550100', agentId));
-  await waitFor('answered', () => a.eventsOf('cb-1:1').some((e) => e.type === 'answered'));
+  await waitFor(() => a.eventsOf('cb-1:1').some((e) => e.type === 'answered'), 'answered');
   await a.port.send({ type: 'connect', dialKey: 'cb-1:1', agentId });
-  const ended = await waitFor('call_ended', () => a.eventsOf('cb-1:1').find((e) => e.type === 'call_ended'));
+  const ended = await waitFor(() => a.eventsOf('cb-1:1').find((e) => e.type === 'call_ended'), 'call_ended');
   assert.deepEqual(a.eventsOf('cb-1:1').map((e) => e.type), ['agent_reserved', 'answered', 'connected', 'call_ended']);
   assert.ok(ended.type === 'call_ended' && ended.talkSeconds > 0);
   assert.ok(a.eventsOf('cb-1:1').every((e) => e.at >= startMs), 'event times are simulated time');
 
   // The inbound call announced by the platform arrives with its callId.
-  const inbound = await waitFor('inbound_call', () => a.events.find((e) => e.type === 'inbound_call'));
+  const inbound = await waitFor(() => a.events.find((e) => e.type === 'inbound_call'), 'inbound_call');
   assert.ok(inbound.type === 'inbound_call');
   assert.equal(inbound.callId, 'inbound-1');
   assert.equal(inbound.fromNumber, '+14155550111');
 
-  const ledger = await waitFor('the ledger file to show the dial', () => platform.ledger()?.keys['cb-1:1']?.dialed && platform.ledger());
+  const ledger = await waitFor(() => platform.ledger()?.keys['cb-1:1']?.dialed && platform.ledger(), 'the ledger file to show the dial');
   assert.deepEqual(ledger.keys['cb-1:1'], { received: 1, dialed: true });
   assert.equal(ledger.dialsPlaced, 1);
   assert.equal(await platform.stop(), 0, 'exits cleanly on SIGTERM');
@@ -294,15 +290,15 @@ test('the same dial key sent twice is dialed once', async (t) => {
   await a.port.send(dial('cb-2:1'));
   await a.port.send(dial('cb-2:1'));
   await a.port.send(dial('cb-3:1'));
-  const ledger = await waitFor('both dial keys in the ledger', () => {
+  const ledger = await waitFor(() => {
     const l = platform.ledger();
     return l?.keys['cb-2:1']?.received === 2 && l.keys['cb-3:1']?.dialed && l;
-  });
+  }, 'both dial keys in the ledger');
   assert.deepEqual(ledger.keys['cb-2:1'], { received: 2, dialed: true });
   assert.deepEqual(ledger.keys['cb-3:1'], { received: 1, dialed: true });
   assert.equal(ledger.dialsPlaced, 2);
   assert.equal(ledger.duplicates, 1);
-  await waitFor('both outcomes', () => a.eventsOf('cb-2:1').length > 0 && a.eventsOf('cb-3:1').length > 0);
+  await waitFor(() => a.eventsOf('cb-2:1').length > 0 && a.eventsOf('cb-3:1').length > 0, 'both outcomes');
   // The repeat is told the outcome again if the line was already found busy when it was taken.
   assert.deepEqual([...new Set(a.eventsOf('cb-2:1').map((e) => e.type))], ['busy']);
 });
@@ -316,24 +312,24 @@ test('a repeated dial key is answered with the call\'s latest event again, and n
   const types = () => a.eventsOf('cb-6:1').map((e) => e.type);
 
   await a.port.send(dial('cb-6:1'));
-  await waitFor('answered', () => types().includes('answered'));
+  await waitFor(() => types().includes('answered'), 'answered');
   // As after a lost `answered`: GES hears nothing and dials the same key again.
   await a.port.send(dial('cb-6:1'));
-  await waitFor('answered again', () => types().length === 2);
+  await waitFor(() => types().length === 2, 'answered again');
   const [answered, again] = a.eventsOf('cb-6:1');
   assert.deepEqual(again, answered, 'the same event: the customer is still waiting');
 
   await a.port.send({ type: 'reserve_agent', dialKey: 'cb-6:1', tenant: 'acme', queue: 'sales' });
-  const reserved = await waitFor('agent_reserved', () => a.eventsOf('cb-6:1').find((e) => e.type === 'agent_reserved'));
+  const reserved = await waitFor(() => a.eventsOf('cb-6:1').find((e) => e.type === 'agent_reserved'), 'agent_reserved');
   await a.port.send({ type: 'connect', dialKey: 'cb-6:1', agentId: reserved.type === 'agent_reserved' ? reserved.agentId : '' });
-  const ended = await waitFor('call_ended', () => a.eventsOf('cb-6:1').find((e) => e.type === 'call_ended'));
+  const ended = await waitFor(() => a.eventsOf('cb-6:1').find((e) => e.type === 'call_ended'), 'call_ended');
   assert.ok(ended.type === 'call_ended' && ended.talkSeconds > 0);
   await a.port.send(dial('cb-6:1'));
-  await waitFor('call_ended again', () => types().filter((type) => type === 'call_ended').length === 2);
+  await waitFor(() => types().filter((type) => type === 'call_ended').length === 2, 'call_ended again');
   assert.deepEqual(types(), ['answered', 'answered', 'agent_reserved', 'connected', 'call_ended', 'call_ended']);
   assert.deepEqual(a.eventsOf('cb-6:1').at(-1), ended, 'the call is over: its end again');
 
-  const ledger = await waitFor('the ledger to count both replays', () => platform.ledger()?.replays === 2 && platform.ledger());
+  const ledger = await waitFor(() => platform.ledger()?.replays === 2 && platform.ledger(), 'the ledger to count both replays');
   assert.deepEqual(ledger.keys['cb-6:1'], { received: 3, dialed: true });
   assert.equal(ledger.dialsPlaced, 1);
   assert.equal(ledger.duplicates, 2);
@@ -345,27 +341,27 @@ test('agent presence is visible through availableAgents on every adapter, and va
   const prefix = newPrefix(t, redis);
   const platform = await startPlatform(t, prefix, { extra: ['--heartbeat-ms', '200'] });
   const a = await startAdapter(t, redis, prefix, 'node-a');
-  await waitFor('node a to see 3 agents', () => a.port.availableAgents('acme', 'sales') === 3);
+  await waitFor(() => a.port.availableAgents('acme', 'sales') === 3, 'node a to see 3 agents');
   // A node that starts later has the presence from the snapshot, before any change.
   const b = await startAdapter(t, redis, prefix, 'node-b');
   assert.equal(b.port.availableAgents('acme', 'sales'), 3);
   assert.equal(b.port.availableAgents('acme', 'support'), 0);
 
   await a.port.send({ type: 'reserve_agent', dialKey: 'cb-4:1', tenant: 'acme', queue: 'sales' });
-  await waitFor('both nodes to see 2 agents', () => a.port.availableAgents('acme', 'sales') === 2 && b.port.availableAgents('acme', 'sales') === 2);
+  await waitFor(() => a.port.availableAgents('acme', 'sales') === 2 && b.port.availableAgents('acme', 'sales') === 2, 'both nodes to see 2 agents');
   // The reserved agent is busy, not gone: the wait estimators still count a team of 3.
   assert.equal(a.port.agentsLoggedIn('acme', 'sales'), 3);
   assert.equal(b.port.agentsLoggedIn('acme', 'sales'), 3);
   // Presence changes reach the handlers of every node.
-  await waitFor('agent_not_ready on both nodes', () => a.events.some((e) => e.type === 'agent_not_ready') && b.events.some((e) => e.type === 'agent_not_ready'));
-  const reserved = await waitFor('agent_reserved', () => [...a.events, ...b.events].find((e) => e.type === 'agent_reserved'));
+  await waitFor(() => a.events.some((e) => e.type === 'agent_not_ready') && b.events.some((e) => e.type === 'agent_not_ready'), 'agent_not_ready on both nodes');
+  const reserved = await waitFor(() => [...a.events, ...b.events].find((e) => e.type === 'agent_reserved'), 'agent_reserved');
   assert.ok(reserved.type === 'agent_reserved');
   await a.port.send({ type: 'release_agent', dialKey: 'cb-4:1', agentId: reserved.agentId });
-  await waitFor('both nodes to see 3 agents again', () => a.port.availableAgents('acme', 'sales') === 3 && b.port.availableAgents('acme', 'sales') === 3);
+  await waitFor(() => a.port.availableAgents('acme', 'sales') === 3 && b.port.availableAgents('acme', 'sales') === 3, 'both nodes to see 3 agents again');
 
   // A platform killed outright stops heartbeating: its agents are no longer offered anywhere.
   platform.child.kill('SIGKILL');
-  await waitFor('both nodes to see no agent', () => a.port.availableAgents('acme', 'sales') === 0 && b.port.availableAgents('acme', 'sales') === 0);
+  await waitFor(() => a.port.availableAgents('acme', 'sales') === 0 && b.port.availableAgents('acme', 'sales') === 0, 'both nodes to see no agent');
   assert.equal(a.port.agentsLoggedIn('acme', 'sales'), 0, 'a silent platform has no agents logged in');
 });
 
@@ -375,21 +371,21 @@ test('Redis loses the voice keys: the platform announces its agents again, the g
   const keys = voiceStreamKeys(prefix);
   const platform = await startPlatform(t, prefix, { extra: ['--heartbeat-ms', '200'] });
   const a = await startAdapter(t, redis, prefix, 'node-a');
-  await waitFor('node a to see 3 agents', () => a.port.availableAgents('acme', 'sales') === 3);
+  await waitFor(() => a.port.availableAgents('acme', 'sales') === 3, 'node a to see 3 agents');
 
   // Everything of the deployment goes at once, as in a flush (both streams, their groups, the presence).
   assert.equal(await redis.del(keys.commands, keys.events, keys.presenceChanges, keys.presenceReady), 4);
   // The next heartbeat finds the hash gone and the platform announces every agent again, so a node
   // that starts now (snapshot from the hash) sees them, and node a still does.
-  await waitFor('the presence hash to hold the 3 agents again', async () => (await redis.hlen(keys.presenceReady)) === 4);
+  await waitFor(async () => (await redis.hlen(keys.presenceReady)) === 4, 'the presence hash to hold the 3 agents again');
   const b = await startAdapter(t, redis, prefix, 'node-b');
   assert.equal(b.port.availableAgents('acme', 'sales'), 3);
-  await waitFor('node a to see 3 agents after the reset', () => a.port.availableAgents('acme', 'sales') === 3);
+  await waitFor(() => a.port.availableAgents('acme', 'sales') === 3, 'node a to see 3 agents after the reset');
 
   // The platform recreates its command group and the adapters their event group: a dial goes through.
   await a.port.send(dial('cb-20:1'));
-  await waitFor('the events of the dial after the loss', () => [...a.events, ...b.events].some((e) => 'dialKey' in e && e.dialKey === 'cb-20:1'));
-  await waitFor('the ledger to show the dial', () => platform.ledger()?.keys['cb-20:1']?.dialed === true);
+  await waitFor(() => [...a.events, ...b.events].some((e) => 'dialKey' in e && e.dialKey === 'cb-20:1'), 'the events of the dial after the loss');
+  await waitFor(() => platform.ledger()?.keys['cb-20:1']?.dialed === true, 'the ledger to show the dial');
 });
 
 test('two adapters in one consumer group share the events, and a stopped consumer\'s pending event is claimed', async (t) => {
@@ -400,17 +396,17 @@ test('two adapters in one consumer group share the events, and a stopped consume
   // One entry per read, and node a holds its first event until node b has one: both must get some.
   let bGotOne = false;
   const a = await startAdapter(t, redis, prefix, 'node-a', { count: 1 }, async () => {
-    await waitFor('node b to receive an event', () => bGotOne);
+    await waitFor(() => bGotOne, 'node b to receive an event');
   });
   const b = await startAdapter(t, redis, prefix, 'node-b', { count: 1 }, async () => {
     bGotOne = true;
   });
   const dialKeys = ['cb-5:1', 'cb-6:1', 'cb-7:1', 'cb-8:1'];
   for (const key of dialKeys) await a.port.send(dial(key));
-  await waitFor('every outcome', () => dialKeys.every((key) => a.eventsOf(key).length + b.eventsOf(key).length > 0));
+  await waitFor(() => dialKeys.every((key) => a.eventsOf(key).length + b.eventsOf(key).length > 0), 'every outcome');
   assert.ok(a.events.some((e) => e.type === 'busy') && b.events.some((e) => e.type === 'busy'), 'both nodes handled events');
   for (const key of dialKeys) assert.equal(a.eventsOf(key).length + b.eventsOf(key).length, 1, `${key} handled once`);
-  await waitFor('all events acknowledged', async () => (await pendingCount(redis, keys.events, 'ges')) === 0);
+  await waitFor(async () => (await pendingCount(redis, keys.events, 'ges')) === 0, 'all events acknowledged');
   await a.port.stop();
   await b.port.stop();
 
@@ -422,19 +418,19 @@ test('two adapters in one consumer group share the events, and a stopped consume
   });
   const orphan = { type: 'answered', dialKey: 'cb-9:1', at: 123 } as const;
   await redis.call('XADD', keys.events, '*', ...entryFields(orphan));
-  await waitFor('node c to fail on the event', () => cAttempts === 1);
-  await waitFor('the event pending on node c', async () => {
+  await waitFor(() => cAttempts === 1, 'node c to fail on the event');
+  await waitFor(async () => {
     const reply = (await redis.call('XPENDING', keys.events, 'ges', '-', '+', '10', 'node-c')) as unknown[];
     return reply.length === 1;
-  });
+  }, 'the event pending on node c');
   await c.port.stop();
   assert.equal(c.events.length, 0);
 
   // Node d takes it over once it has been idle long enough, handles it and acknowledges it.
   const d = await startAdapter(t, redis, prefix, 'node-d', { claimIdleMs: 200, claimIntervalMs: 100 });
-  await waitFor('node d to handle the claimed event', () => d.eventsOf('cb-9:1').length > 0);
+  await waitFor(() => d.eventsOf('cb-9:1').length > 0, 'node d to handle the claimed event');
   assert.deepEqual(d.eventsOf('cb-9:1'), [orphan]);
-  await waitFor('the claimed event acknowledged', async () => (await pendingCount(redis, keys.events, 'ges')) === 0);
+  await waitFor(async () => (await pendingCount(redis, keys.events, 'ges')) === 0, 'the claimed event acknowledged');
 });
 
 test('a malformed event is acknowledged, logged without user data and dropped; the adapter goes on', async (t) => {
@@ -461,9 +457,9 @@ test('a malformed event is acknowledged, logged without user data and dropped; t
   const valid = { type: 'busy', dialKey: 'cb-10:1', at: 7 } as const;
   await redis.call('XADD', keys.events, '*', ...entryFields(valid));
 
-  await waitFor('the valid event', () => a.events.length > 0);
+  await waitFor(() => a.events.length > 0, 'the valid event');
   assert.deepEqual(a.events, [valid]);
-  await waitFor('every entry acknowledged', async () => (await pendingCount(redis, keys.events, 'ges')) === 0);
+  await waitFor(async () => (await pendingCount(redis, keys.events, 'ges')) === 0, 'every entry acknowledged');
   const dropped = lines.filter((line) => line.includes('malformed voice event'));
   assert.equal(dropped.length, malformed.length);
   for (const line of lines) {
@@ -471,4 +467,93 @@ test('a malformed event is acknowledged, logged without user data and dropped; t
     assert.ok(!line.includes('order-4711'), `userData in the log: ${line}`);
   }
   assert.ok(a.port.running);
+});
+
+// ---- holding agents, cancel, restarts (the decisions of docs/VOICE-CONTRACT.md) -----------------
+
+const reservedAgent = (events: VoiceEvent[]): string | undefined => {
+  const reserved = events.find((e) => e.type === 'agent_reserved');
+  return reserved?.type === 'agent_reserved' ? reserved.agentId : undefined;
+};
+
+test('an agent held for a failed agent-first attempt stays held until release_agent; cancel frees one too, and produces no event', async (t) => {
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  const platform = await startPlatform(t, prefix, { sim: { customers: ALWAYS_BUSY } });
+  const a = await startAdapter(t, redis, prefix, 'node-a');
+  const free = () => a.port.availableAgents('acme', 'sales');
+  await waitFor(() => free() === 3, 'three free agents');
+
+  await a.port.send({ type: 'reserve_agent', dialKey: 'cb-30:1', tenant: 'acme', queue: 'sales' });
+  const agentId = await waitFor(() => reservedAgent(a.eventsOf('cb-30:1')), 'agent_reserved');
+  await a.port.send(dial('cb-30:1', '+14155550100', agentId));
+  await waitFor(() => a.eventsOf('cb-30:1').some((e) => e.type === 'busy'), 'busy');
+  const held = await waitFor(() => platform.ledger()?.agentsHeld === 1 && platform.ledger(), 'the platform to count the held agent');
+  assert.equal(held.holdsExpired, 0);
+  assert.equal(free(), 2, 'the customer was busy, and the agent is still held for the attempt');
+  await a.port.send({ type: 'release_agent', dialKey: 'cb-30:1', agentId });
+  await waitFor(() => free() === 3, 'the released agent to be free again');
+  await waitFor(() => platform.ledger()?.agentsHeld === 0, 'no agent held');
+
+  await a.port.send({ type: 'reserve_agent', dialKey: 'cb-31:1', tenant: 'acme', queue: 'sales' });
+  await waitFor(() => reservedAgent(a.eventsOf('cb-31:1')), 'agent_reserved for cb-31');
+  await a.port.send({ type: 'cancel', dialKey: 'cb-31:1' });
+  // Commands are carried out, and their events written, in order: once the next command is
+  // answered, anything the cancel produced would be here already.
+  await a.port.send({ type: 'reserve_agent', dialKey: 'cb-32:1', tenant: 'acme', queue: 'sales' });
+  await waitFor(() => reservedAgent(a.eventsOf('cb-32:1')), 'agent_reserved for cb-32');
+  assert.deepEqual(a.eventsOf('cb-31:1').map((e) => e.type), ['agent_reserved'], 'cancel produces no event');
+  const after = await waitFor(() => platform.ledger()?.agentsHeld === 1 && platform.ledger(), 'only cb-32 holding an agent');
+  assert.equal(after.holdsExpired, 0);
+  await waitFor(() => free() === 2, 'the agent of the cancelled attempt free again');
+});
+
+test('a platform restarted after a crash reports the call it had in flight as failed (platform_restart) and never dials it again', async (t) => {
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  const dir = mkdtempSync(join(tmpdir(), 'ges-journal-'));
+  defer(t, () => rmSync(dir, { recursive: true, force: true }));
+  const journal = ['--journal', join(dir, 'dials.jsonl')];
+  const first = await startPlatform(t, prefix, { sim: { customers: ALWAYS_ANSWER }, extra: journal });
+  const a = await startAdapter(t, redis, prefix, 'node-a');
+
+  await a.port.send(dial('cb-40:1'));
+  await waitFor(() => a.eventsOf('cb-40:1').some((e) => e.type === 'answered'), 'answered');
+  await first.kill(); // the customer was waiting on the line
+
+  const second = await startPlatform(t, prefix, { sim: { customers: ALWAYS_ANSWER }, extra: journal });
+  const report = await waitFor(() => a.eventsOf('cb-40:1').find((e) => e.type === 'failed'), 'the restarted platform to report the call');
+  assert.deepEqual(report, { type: 'failed', dialKey: 'cb-40:1', at: report.at, reason: 'platform_restart' });
+  // GES re-sends the dial (its watchdog, or a command redelivered): answered with the report, never dialed.
+  await a.port.send(dial('cb-40:1'));
+  await waitFor(() => a.eventsOf('cb-40:1').filter((e) => e.type === 'failed').length === 2, 'the report again');
+  const ledger = await waitFor(() => second.ledger()?.keys['cb-40:1']?.received === 2 && second.ledger(), 'the repeat in the ledger');
+  assert.deepEqual(ledger.keys['cb-40:1'], { received: 2, dialed: true });
+  assert.equal(ledger.dialsPlaced, 1, 'the one call of the first run');
+  assert.equal(await second.stop(), 0);
+});
+
+test('presence older than its heartbeat window is not used: a heartbeat is dated by when it was written, not when a node read it', async (t) => {
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  const keys = voiceStreamKeys(prefix);
+  const a = await startAdapter(t, redis, prefix, 'node-a', { blockMs: 200 });
+  // What a node frozen for a minute finds in its socket when it resumes: a heartbeat and an agent
+  // change written 60 s ago (entry ids carry Redis's clock, so they are written with those times).
+  const past = Date.now() - 60_000;
+  const oldBeat = { type: 'presence_heartbeat', at: past, intervalMs: 15_000 };
+  const oldReady = { type: 'agent_ready', tenant: 'acme', queue: 'sales', agentId: 'agent-1', at: past };
+  await redis.call('XADD', keys.presenceChanges, `${past}-1`, ...entryFields(oldBeat));
+  await redis.call('XADD', keys.presenceChanges, `${past}-2`, ...entryFields(oldReady));
+  await waitFor(() => a.events.some((e) => e.type === 'agent_ready'), 'the old agent_ready to be read');
+  assert.equal(a.port.availableAgents('acme', 'sales'), 0, 'a heartbeat written 60 s ago is past its 45 s window, however recently it was read');
+  // The platform's next heartbeat is current: the copy counts again.
+  const beat = { type: 'presence_heartbeat', at: Date.now(), intervalMs: 15_000 };
+  await redis.call('XADD', keys.presenceChanges, '*', ...entryFields(beat));
+  await waitFor(() => a.port.availableAgents('acme', 'sales') === 1, 'presence to count after a current heartbeat');
+});
+
+test('entry age comes from the id\'s milliseconds, never negative', () => {
+  assert.equal(entryAgeMs('1000-5', 46_000), 45_000);
+  assert.equal(entryAgeMs('50000-0', 46_000), 0, 'a node whose clock is behind takes it as just written');
 });

@@ -6,6 +6,7 @@ import { Prng } from '../src/voice/simulator/prng.ts';
 import { mixCustomerOutcomes, DEFAULT_CUSTOMER_OUTCOMES } from '../src/voice/simulator/customer-outcomes.ts';
 import { ContactCenterSimulator, type ContactCenterSimulatorConfig } from '../src/voice/simulator/contact-center-simulator.ts';
 import { dialKeyOf, type DialKey, type VoiceCommand, type VoiceEvent } from '../src/voice/voice-port.ts';
+import { foldLedgerChanges, type LedgerChange } from '../src/voice/simulator/simulator-resume.ts';
 
 /** Monday 2030-01-07 08:00 UTC: the simulated day starts here. */
 const DAY_START = Date.UTC(2030, 0, 7, 8);
@@ -43,13 +44,15 @@ const OUTCOME_TYPES = new Set(['answered', 'busy', 'no_answer', 'machine', 'inva
  * A minimal engine: one FIFO per queue of attempts waiting for an agent. Customer-first attempts
  * join it once answered and are connected to the agent reserved for them; agent-first attempts join
  * it on arrival, and dial for the agent reserved for them. One reserve in flight per queue; a
- * `no_agent` waits for the next `agent_ready`.
+ * `no_agent` waits for the next `agent_ready`. As the contract asks of GES, an attempt that ends
+ * without its reserved agent being connected releases that agent (release_agent).
  */
 function attachEngine(sim: ContactCenterSimulator) {
   const queueOf = new Map<DialKey, { tenant: string; queue: string; phone: string; agentFirst: boolean }>();
   const waiting = new Map<string, DialKey[]>();
   const reserving = new Set<string>();
   const agentOf = new Map<DialKey, string>();
+  const connected = new Set<DialKey>();
   const finished = new Set<DialKey>();
 
   const qk = (tenant: string, queue: string) => `${tenant}/${queue}`;
@@ -99,15 +102,21 @@ function attachEngine(sim: ContactCenterSimulator) {
         if (queueOf.get(e.dialKey)!.agentFirst) fire(sim, { type: 'connect', dialKey: e.dialKey, agentId: agentOf.get(e.dialKey)! });
         else enqueue(e.dialKey);
         return;
+      case 'connected':
+        connected.add(e.dialKey);
+        return;
       case 'call_ended':
       case 'busy':
       case 'no_answer':
       case 'machine':
       case 'invalid_number':
-      case 'failed':
+      case 'failed': {
         finished.add(e.dialKey);
         leave(e.dialKey);
+        const agentId = agentOf.get(e.dialKey);
+        if (agentId !== undefined && !connected.has(e.dialKey)) fire(sim, { type: 'release_agent', dialKey: e.dialKey, agentId });
         return;
+      }
       default:
         return;
     }
@@ -461,7 +470,7 @@ test('a repeated dial, reserve or connect is answered with the latest event of t
   assert.equal(sim.ledger.replays, 5, 'every repeat but the one while ringing');
 });
 
-test('cancel: silences a ringing call, hangs up an answered or connected one and frees its agent', async () => {
+test('cancel produces no event: it silences a ringing call, hangs up an answered or connected one, frees the held agent and spends the key', async () => {
   const { clock, sim, events } = setup(13, {
     perNumber: (phone) => (phone.endsWith('0000') ? { noAnswer: 1 } : { answer: 1 }),
     timeToAnswerSec: { mean: 5, sd: 0 },
@@ -479,18 +488,38 @@ test('cancel: silences a ringing call, hangs up an answered or connected one and
   await sim.send({ type: 'cancel', dialKey: 'wait:1' });
   await sim.send({ type: 'cancel', dialKey: 'talk:1' });
   await sim.send({ type: 'cancel', dialKey: 'never-sent:1' });
+  await sim.send({ type: 'reserve_agent', dialKey: 'held:1', tenant: 'acme', queue: 'sales' });
+  clock.advanceBy(0);
+  assert.equal(sim.agentsHeld(), 1);
+  await sim.send({ type: 'cancel', dialKey: 'held:1' });
+  await sim.send({ type: 'cancel', dialKey: 'held:1' });
+  clock.advanceBy(0);
+  assert.equal(sim.agentsHeld(), 0, 'cancel frees the agent held for the attempt');
+  assert.equal(sim.agentState(a1), 'wrap_up', 'hung up: the agent of the connected call wraps up');
   clock.runUntilIdle();
   assert.deepEqual(eventsOf(events, 'ring:1'), [], 'stopped while ringing: no no_answer at 30 s, nothing');
-  assert.deepEqual(eventsOf(events, 'wait:1').map((e) => e.type), ['answered', 'call_ended']);
-  const talk = eventsOf(events, 'talk:1');
-  assert.deepEqual(talk.map((e) => e.type), ['answered', 'connected', 'call_ended']);
-  assert.deepEqual(talk[2], { type: 'call_ended', dialKey: 'talk:1', at: DAY_START + 16_000, talkSeconds: 10 });
+  assert.deepEqual(eventsOf(events, 'wait:1').map((e) => e.type), ['answered'], 'no call_ended for the hang-up');
+  assert.deepEqual(eventsOf(events, 'talk:1').map((e) => e.type), ['answered', 'connected'], 'no call_ended for the hang-up');
+  assert.deepEqual(eventsOf(events, 'held:1').map((e) => e.type), ['agent_reserved']);
   assert.equal(sim.agentState(a1), 'free', 'back after wrap-up');
   assert.equal(sim.availableAgents('acme', 'sales'), 3);
   assert.equal(sim.snapshot().activeCalls, 0);
+  assert.equal(sim.queueStats('acme', 'sales')!.completedCalls, 1);
+
+  // The key is spent: a dial that comes after the cancel (a late or re-sent command) calls nobody.
+  const placed = sim.dialsPlaced();
+  await sim.send({ type: 'dial', dialKey: 'held:1', tenant: 'acme', queue: 'sales', phone: '+14155550003' });
+  await sim.send({ type: 'dial', dialKey: 'ring:1', tenant: 'acme', queue: 'sales', phone: '+14155550000' });
+  await sim.send({ type: 'reserve_agent', dialKey: 'wait:1', tenant: 'acme', queue: 'sales' });
+  clock.runUntilIdle();
+  assert.equal(sim.dialsPlaced(), placed, 'nobody called for a cancelled attempt');
+  assert.deepEqual(eventsOf(events, 'held:1').map((e) => e.type), ['agent_reserved', 'failed']);
+  assert.deepEqual(eventsOf(events, 'ring:1').map((e) => e.type), ['failed']);
+  assert.deepEqual(eventsOf(events, 'wait:1').map((e) => e.type), ['answered', 'failed'], 'a late reserve holds nobody');
+  assert.equal(sim.agentsHeld(), 0);
 });
 
-test('an answered customer nobody connects hangs up after the patience; agent-first dials need a held or free agent', async () => {
+test('an answered customer nobody connects hangs up after the patience; agent-first dials need a held or free agent, which stays held until released', async () => {
   const { clock, sim, events } = setup(17, {
     customers: NO_FAILURES,
     timeToAnswerSec: { mean: 4, sd: 0 },
@@ -505,7 +534,11 @@ test('an answered customer nobody connects hangs up after the patience; agent-fi
   assert.equal(sim.agentState(a3), 'reserved', 'an agent-first dial takes a free agent');
   clock.advanceBy(5000);
   assert.deepEqual(eventsOf(events, 'afbusy:1').map((e) => e.type), ['busy']);
-  assert.equal(sim.agentState(a3), 'free', 'the attempt failed: its agent is ready again without a release_agent');
+  assert.equal(sim.agentState(a3), 'reserved', 'the attempt failed: its agent stays held until GES releases it');
+  assert.equal(sim.agentsHeld(), 1);
+  await sim.send({ type: 'release_agent', dialKey: 'afbusy:1', agentId: a3 });
+  clock.advanceBy(0);
+  assert.equal(sim.agentState(a3), 'free', 'release_agent frees it');
   const t0 = clock.now();
   await sim.send({ type: 'dial', dialKey: 'alone:1', tenant: 'acme', queue: 'sales', phone: '+14155550100' });
   await sim.send({ type: 'reserve_agent', dialKey: 'af:1', tenant: 'acme', queue: 'sales' });
@@ -513,16 +546,24 @@ test('an answered customer nobody connects hangs up after the patience; agent-fi
   await sim.send({ type: 'dial', dialKey: 'stolen:1', tenant: 'acme', queue: 'sales', phone: '+14155550102', agentId: a1 });
   await sim.send({ type: 'dial', dialKey: 'ghost:1', tenant: 'acme', queue: 'sales', phone: '+14155550103', agentId: 'nobody' });
   await sim.send({ type: 'dial', dialKey: 'where:1', tenant: 'acme', queue: 'nowhere', phone: '+14155550104' });
-  clock.runUntilIdle();
+  clock.advanceBy(25_000); // af:1 answered at 4 s, hung up at 24 s
+
   assert.deepEqual(eventsOf(events, 'alone:1').map((e) => [e.type, e.at - t0]), [['answered', 4000], ['call_ended', 24_000]]);
   assert.deepEqual(eventsOf(events, 'stolen:1').map((e) => e.type), ['failed'], 'a1 is held for af:1');
   assert.deepEqual(eventsOf(events, 'ghost:1').map((e) => e.type), ['failed']);
   assert.deepEqual(eventsOf(events, 'where:1').map((e) => e.type), ['failed']);
   assert.deepEqual(sim.ledger.get('stolen:1'), { received: 1, dialed: false });
   assert.equal(sim.dialsPlaced(), 3);
-  // af:1 was answered and never connected: the attempt ended, so its agent came back by itself.
+  // af:1 was answered and never connected: the attempt ended, its agent waits for the release.
   assert.deepEqual(eventsOf(events, 'af:1').map((e) => e.type), ['agent_reserved', 'answered', 'call_ended']);
+  assert.equal(sim.agentState(a1), 'reserved');
+  assert.equal(sim.holdsExpired(), 0);
+  // GES never releases it here: the safety net frees it 600 s after its call ended, and counts it.
+  clock.advanceBy(600_000 - 1_001);
+  assert.equal(sim.agentState(a1), 'reserved');
+  clock.advanceBy(1);
   assert.equal(sim.agentState(a1), 'free');
+  assert.equal(sim.holdsExpired(), 1, 'a leaked hold is seen');
   await sim.send({ type: 'reserve_agent', dialKey: 'af:1', tenant: 'acme', queue: 'sales' });
   await sim.send({ type: 'connect', dialKey: 'alone:1', agentId: a2 });
   clock.runUntilIdle();
@@ -552,6 +593,8 @@ test('events are never delivered inside send, only when the clock moves', async 
   clock.advanceBy(0);
   assert.deepEqual(events.slice(before).map((e) => e.type), ['agent_not_ready', 'agent_reserved', 'failed']);
   await assert.rejects(sim.send({ type: 'connect', dialKey: 'x:1', agentId: '' } as unknown as VoiceCommand), TypeError);
+  // One validator, the contract's: what the Redis-stream adapter would refuse to send, the simulator refuses too.
+  await assert.rejects(sim.send({ type: 'dial', dialKey: 'x:2', tenant: 'acme', queue: 'sales', phone: '' }), /\/phone must not have fewer than 1/);
   await assert.rejects(sim.send({ type: 'hang_up', dialKey: 'x:1' } as unknown as VoiceCommand), /unknown type/);
 });
 
@@ -705,6 +748,8 @@ test('a simulated 8-hour day, 3 queues, ~900 callbacks, runs in well under a few
   for (const k of requested) assert.ok(engine.finished.has(k), `${k} never finished`);
   const snap = sim.snapshot();
   assert.equal(snap.activeCalls, 0);
+  assert.equal(snap.agentsHeld, 0, 'no agent is left held');
+  assert.equal(snap.holdsExpired, 0, 'every agent held for an attempt that ended unconnected was released, none by the safety net');
   for (const [key, q] of Object.entries(DAY_QUEUES)) {
     assert.equal(snap.queues[key]!.free, q.agents, `${key}: every agent free at the end`);
     assert.ok(snap.queues[key]!.stats.completedCalls > 0);
@@ -805,21 +850,21 @@ test('route_inbound: no queue ends the call at once; unknown queue or call fails
   assert.deepEqual(eventsOf(events, 'in:inbound-9').map((e) => e.type), ['failed'], 'never announced');
   assert.equal(sim.availableAgents('acme', 'sales'), 1, 'none of these took the agent');
 
-  // inbound-3 takes the agent; a cancel of it hangs up, and the agent comes back after wrap-up.
+  // inbound-3 takes the agent; a cancel of it hangs up (no event), and the agent comes back after wrap-up.
   await sim.send(route('inbound-3', 'sales'));
   clock.advanceBy(10_000);
   await sim.send({ type: 'cancel', dialKey: 'in:inbound-3' });
   clock.advanceBy(0);
-  assert.deepEqual(eventsOf(events, 'in:inbound-3').map((e) => e.type), ['connected', 'call_ended']);
+  assert.deepEqual(eventsOf(events, 'in:inbound-3').map((e) => e.type), ['connected']);
   clock.runUntilIdle();
   assert.equal(sim.availableAgents('acme', 'sales'), 1);
   assert.equal(sim.snapshot().activeCalls, 0);
 
   for (const [command, message] of [
-    [{ type: 'route_inbound', dialKey: 'in:x', tenant: 'acme' }, /needs callId and tenant/],
-    [{ type: 'route_inbound', dialKey: 'x', callId: 'inbound-1', tenant: 'acme' }, /dialKey must be "in:" \+ callId/],
-    [{ type: 'route_inbound', dialKey: 'in:inbound-1', callId: 'inbound-1', tenant: 'acme', queue: '' }, /queue must be a non-empty string/],
-    [{ type: 'route_inbound', dialKey: 'in:inbound-1', callId: 'inbound-1', tenant: 'acme', userData: [1] }, /userData must be an object/],
+    [{ type: 'route_inbound', dialKey: 'in:x', tenant: 'acme' }, /required properties callId/],
+    [{ type: 'route_inbound', dialKey: 'x', callId: 'inbound-1', tenant: 'acme' }, /dialKey must be "in:" followed by callId/],
+    [{ type: 'route_inbound', dialKey: 'in:inbound-1', callId: 'inbound-1', tenant: 'acme', queue: '' }, /\/queue must not have fewer than 1/],
+    [{ type: 'route_inbound', dialKey: 'in:inbound-1', callId: 'inbound-1', tenant: 'acme', userData: [1] }, /\/userData must be object/],
   ] as const) {
     await assert.rejects(sim.send(command as unknown as VoiceCommand), message);
   }
@@ -834,7 +879,79 @@ test('route_inbound: a caller waiting in line is taken out by cancel and never c
   clock.advanceBy(1_000);
   await sim.send({ type: 'cancel', dialKey: 'in:inbound-2' });
   clock.runUntilIdle();
-  assert.deepEqual(eventsOf(events, 'in:inbound-2').map((e) => [e.type, e.at]), [['call_ended', DAY_START + 121_000]]);
+  assert.deepEqual(eventsOf(events, 'in:inbound-2'), [], 'taken out without an event');
   assert.deepEqual(eventsOf(events, 'in:inbound-1').map((e) => e.type), ['connected', 'call_ended']);
   assert.equal(sim.availableAgents('acme', 'sales'), 1);
+});
+
+// ---- restarts (contract: "A platform restarts") ----------------------------------------------
+
+test('calls a stop cut off are reported at the next start (failed platform_restart, or call_ended if connected), never dialed again', async () => {
+  const { clock, sim, events } = setup(59, { customers: NO_FAILURES, timeToAnswerSec: { mean: 5, sd: 0 }, customerPatienceSec: 600 });
+  await sim.start();
+  clock.advanceBy(0);
+  const [a1] = sim.agentIds('acme', 'sales') as [string];
+  const dial = (dialKey: string): VoiceCommand => ({ type: 'dial', dialKey, tenant: 'acme', queue: 'sales', phone: '+14155550100' });
+  await sim.send(dial('talk:1'));
+  clock.advanceBy(6_000);
+  await sim.send({ type: 'connect', dialKey: 'talk:1', agentId: a1 });
+  clock.advanceBy(4_000);
+  await sim.send(dial('ring:1'));
+  clock.advanceBy(1_000);
+  await sim.stop();
+  clock.advanceBy(60_000);
+  await sim.start();
+  clock.advanceBy(0);
+  const restartedAt = clock.now();
+  assert.deepEqual(eventsOf(events, 'ring:1'), [{ type: 'failed', dialKey: 'ring:1', at: restartedAt, reason: 'platform_restart' }]);
+  const talk = eventsOf(events, 'talk:1').at(-1)!;
+  assert.ok(talk.type === 'call_ended' && talk.talkSeconds >= 5, 'a connected call is reported ended with its talk, so the callback completes');
+  await sim.send(dial('ring:1'));
+  await sim.send({ type: 'reserve_agent', dialKey: 'ring:1', tenant: 'acme', queue: 'sales' });
+  clock.runUntilIdle();
+  assert.deepEqual(eventsOf(events, 'ring:1').slice(1), [eventsOf(events, 'ring:1')[0], eventsOf(events, 'ring:1')[0]], 'a repeat is told the same, and holds nobody');
+  assert.equal(sim.dialsPlaced(), 2, 'never a second dial');
+  assert.equal(sim.agentsHeld(), 0);
+});
+
+test('a simulator resumed from the ledger changes of an earlier run keeps its keys spent and reports its calls in flight', async () => {
+  const changes: LedgerChange[] = [];
+  const first = setup(61, { customers: NO_FAILURES, timeToAnswerSec: { mean: 5, sd: 0 }, onLedgerChange: (c) => changes.push(c) });
+  await first.sim.start();
+  const dial = (dialKey: string): VoiceCommand => ({ type: 'dial', dialKey, tenant: 'acme', queue: 'sales', phone: '+14155550100' });
+  await first.sim.send(dial('done:1'));
+  first.clock.runUntilIdle();
+  await first.sim.send(dial('ring:1'));
+  first.clock.advanceBy(1_000);
+  // The process dies here: no stop, only what was told through onLedgerChange survives.
+  assert.deepEqual(changes.filter((c) => c.dialKey === 'ring:1').map((c) => c.kind), ['seen', 'placed']);
+
+  const resume = foldLedgerChanges(changes);
+  const second = setup(62, { customers: NO_FAILURES, resume });
+  await second.sim.start();
+  await second.sim.send(dial('ring:1'));
+  await second.sim.send(dial('done:1'));
+  await second.sim.send(dial('new:1'));
+  second.clock.runUntilIdle();
+  const ring = eventsOf(second.events, 'ring:1');
+  assert.deepEqual(ring.map((e) => e.type === 'failed' && e.reason), ['platform_restart', 'platform_restart']);
+  assert.deepEqual(eventsOf(second.events, 'done:1').map((e) => e.type), ['call_ended'], 'a finished call: its end again');
+  assert.equal(second.sim.ledger.get('ring:1')!.dialed, true);
+  assert.equal(second.sim.dialsPlaced(), 3, 'two from the first run, one new key; nothing dialed twice');
+});
+
+test('a platform that lost its ledger refuses dials (failed, ledger_lost) for its quarantine, then dials new keys', async () => {
+  const { clock, sim, events } = setup(67, { customers: NO_FAILURES, refuseDialsUntilMs: DAY_START + 60_000 });
+  await sim.start();
+  await sim.send({ type: 'dial', dialKey: 'old:1', tenant: 'acme', queue: 'sales', phone: '+14155550100' });
+  clock.advanceBy(0);
+  assert.deepEqual(eventsOf(events, 'old:1'), [{ type: 'failed', dialKey: 'old:1', at: DAY_START, reason: 'ledger_lost' }]);
+  assert.equal(sim.dialsPlaced(), 0);
+  clock.advanceTo(DAY_START + 60_000);
+  await sim.send({ type: 'dial', dialKey: 'old:1', tenant: 'acme', queue: 'sales', phone: '+14155550100' });
+  await sim.send({ type: 'dial', dialKey: 'old:2', tenant: 'acme', queue: 'sales', phone: '+14155550100' });
+  clock.runUntilIdle();
+  assert.deepEqual(eventsOf(events, 'old:1').map((e) => e.type), ['failed', 'failed'], 'a key refused once stays refused');
+  assert.deepEqual(eventsOf(events, 'old:2').map((e) => e.type), ['answered', 'call_ended']);
+  assert.equal(sim.dialsPlaced(), 1);
 });

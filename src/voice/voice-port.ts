@@ -21,9 +21,12 @@ export type VoiceCommand =
   | { type: 'connect'; dialKey: DialKey; agentId?: string }
   /** Hold an available agent of the queue for this attempt (agent-first, or before connecting). */
   | { type: 'reserve_agent'; dialKey: DialKey; tenant: string; queue: string }
-  /** Give a reserved agent back without a call. */
+  /**
+   * Give back an agent held for the attempt. GES sends it for every agent it reserved whenever the
+   * attempt ends without that agent being connected (docs/VOICE-CONTRACT.md, "Holding agents").
+   */
   | { type: 'release_agent'; dialKey: DialKey; agentId: string }
-  /** Abandon the attempt: hang up or stop dialing. */
+  /** Abandon the attempt: stop dialing or hang up, and free any agent held for it. Produces no event. */
   | { type: 'cancel'; dialKey: DialKey }
   /**
    * Route an inbound call (announced by `inbound_call`) to a queue's next free agent, attaching the
@@ -35,9 +38,17 @@ export type VoiceCommand =
 
 export type DialFailure = 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 'failed';
 
+/**
+ * Why a platform reports `failed` when the cause is its own state rather than the command:
+ * `platform_restart` for a call it had in flight when it went down, `ledger_lost` for a dial it
+ * refuses because it cannot tell whether it placed that call already.
+ */
+export type FailedReason = 'platform_restart' | 'ledger_lost';
+
 export type VoiceEvent =
   | { type: 'answered'; dialKey: DialKey; at: number }
-  | { type: DialFailure; dialKey: DialKey; at: number }
+  | { type: Exclude<DialFailure, 'failed'>; dialKey: DialKey; at: number }
+  | { type: 'failed'; dialKey: DialKey; at: number; reason?: FailedReason }
   | { type: 'agent_reserved'; dialKey: DialKey; agentId: string; at: number }
   | { type: 'no_agent'; dialKey: DialKey; at: number }
   | { type: 'connected'; dialKey: DialKey; agentId: string; at: number }

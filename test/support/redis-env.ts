@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, Cluster } from 'ioredis';
+import { waitFor } from './wait-for.ts';
 
 /** The real Redis the suite runs against (never a mock). */
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -79,12 +80,3 @@ function ping(port: number): boolean {
   }
 }
 
-/** Polls a condition until it holds, for at most `ms` (a bounded wait, not a sleep). */
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

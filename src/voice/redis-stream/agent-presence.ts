@@ -8,9 +8,14 @@
  * - Snapshot: one MULTI reads the last id of the stream and the hash together (same hash tag), so
  *   following the stream from that id misses nothing and replays nothing older than the snapshot.
  * - Changes are absolute (agent X ready / not ready), so replaying one is harmless.
- * - Liveness: the platform writes a heartbeat every `intervalMs`; presence counts for 3 intervals
- *   after the last one this node saw, then reads as no agent (a platform that died does not leave
- *   its agents "free" on every node). A `presence_reset` forgets everything.
+ * - Liveness and age: the platform writes a heartbeat every `intervalMs`; presence counts for 3
+ *   intervals after the last heartbeat was written, then reads as no agent (a platform that died
+ *   does not leave its agents "free" on every node). A heartbeat is dated by its entry id (Redis's
+ *   clock), not by when this node read it: a reply that sat in the socket of a node frozen for
+ *   longer than the window is known to be that old, so the node reports 0 until it has read a
+ *   current one instead of acting on stale agents. A `presence_reset` forgets everything.
+ * - A read is applied whole before its agent events are delivered, so a handler never sees a copy
+ *   half way through a backlog.
  * - After a read error (Redis restarted, connection lost) the node reloads the snapshot, since
  *   changes may have been missed.
  * - Cost: one XREAD per heartbeat (or per `blockMs` when the platform is silent).
@@ -150,6 +155,7 @@ export class AgentPresence {
         if (failures > 0) await this.#loadSnapshot();
         const reply = await session.blocking.call('XREAD', 'COUNT', String(o.count), 'BLOCK', String(o.blockMs), 'STREAMS', o.keys.presenceChanges, this.#lastId);
         failures = 0;
+        const changed: AgentPresenceEvent[] = [];
         for (const entry of entriesOfReadReply(reply)) {
           this.#lastId = entry.id;
           const decoded = presenceDecoder.decode(entry.fields);
@@ -160,7 +166,7 @@ export class AgentPresence {
           const body = decoded.value;
           switch (body.type) {
             case 'presence_heartbeat':
-              this.#beat = { at: performance.now(), intervalMs: body.intervalMs };
+              this.#beat = { at: performance.now() - entryAgeMs(entry.id), intervalMs: body.intervalMs };
               break;
             case 'presence_reset':
               this.#ready.clear();
@@ -170,9 +176,12 @@ export class AgentPresence {
             case 'agent_ready':
             case 'agent_not_ready':
               this.#set(body.tenant, body.queue, body.agentId, body.type === 'agent_ready');
-              await o.deliver(body).catch((error: unknown) => o.logger.warn({ stream: 'presence', err: errorMessage(error) }, 'presence event handler failed'));
+              changed.push(body);
               break;
           }
+        }
+        for (const body of changed) {
+          await o.deliver(body).catch((error: unknown) => o.logger.warn({ stream: 'presence', err: errorMessage(error) }, 'presence event handler failed'));
         }
       } catch (error) {
         if (!session.active) break;
@@ -197,6 +206,15 @@ export class AgentPresence {
       busy.set(agentId, performance.now());
     }
   }
+}
+
+/**
+ * How long ago Redis wrote the entry, by the milliseconds of its id (Redis's clock) against this
+ * node's: never negative, so a node whose clock is behind takes the entry as just written.
+ */
+export function entryAgeMs(id: string, nowMs = Date.now()): number {
+  const writtenMs = Number(id.slice(0, id.indexOf('-')));
+  return Number.isFinite(writtenMs) ? Math.max(0, nowMs - writtenMs) : 0;
 }
 
 function queueKey(tenant: string, queue: string): string {

@@ -1,6 +1,7 @@
 /**
  * The simulator's dial ledger as a JSON file, so a test in another process can read what the
- * platform process dialed. Written atomically (temporary file, then rename): a reader sees the
+ * platform process dialed and how many agents it holds. A snapshot for readers, not the durable
+ * ledger (that is dial-journal-file.ts). Written atomically (temporary file, then rename): a reader sees the
  * previous version or the new one, never half of one.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -17,18 +18,28 @@ export interface DialLedgerFile {
   readonly keys: Readonly<Record<string, { readonly received: number; readonly dialed: boolean }>>;
   /** By dial key, for calls the network has answered: the outcome, and whether an agent took the call. */
   readonly results: Readonly<Record<string, DialResult>>;
+  /** Agents held for an attempt at the time of the write (0 once every attempt ended and was released). */
+  readonly agentsHeld: number;
+  /** Holds freed by the safety-net expiry: each one a release_agent GES did not send. */
+  readonly holdsExpired: number;
 }
 
-export function ledgerSnapshot(ledger: ReadonlyDialLedger): DialLedgerFile {
+/** What the platform tells of its agent holds beside the ledger. */
+export interface HoldCounts {
+  readonly agentsHeld: number;
+  readonly holdsExpired: number;
+}
+
+export function ledgerSnapshot(ledger: ReadonlyDialLedger, holds: HoldCounts): DialLedgerFile {
   const keys: Record<string, { received: number; dialed: boolean }> = {};
   for (const [key, entry] of ledger.entries()) keys[key] = { received: entry.received, dialed: entry.dialed };
   const results: Record<string, DialResult> = Object.fromEntries(ledger.results());
-  return { writtenAt: Date.now(), dialsPlaced: ledger.dialsPlaced, duplicates: ledger.duplicates, replays: ledger.replays, keys, results };
+  return { writtenAt: Date.now(), dialsPlaced: ledger.dialsPlaced, duplicates: ledger.duplicates, replays: ledger.replays, keys, results, agentsHeld: holds.agentsHeld, holdsExpired: holds.holdsExpired };
 }
 
-export function writeLedgerFile(path: string, ledger: ReadonlyDialLedger): void {
+export function writeLedgerFile(path: string, ledger: ReadonlyDialLedger, holds: HoldCounts): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(ledgerSnapshot(ledger)));
+  writeFileSync(tmp, JSON.stringify(ledgerSnapshot(ledger, holds)));
   renameSync(tmp, path);
 }
 

@@ -6,14 +6,20 @@
  *   node --import tsx src/voice/redis-stream/platform-process.ts \
  *     --redis redis://127.0.0.1:6379 --prefix ges: \
  *     --queues '{"acme/sales":{"agents":3,"handleTimeSec":{"mean":120,"sd":40}}}' \
- *     --seed 42 --speed 60 [--start <epoch ms>] [--ledger-file ledger.json] \
- *     [--sim '{"customers":{...},"perNumber":{"+1555...":{"busy":1}},"inboundCalls":[...]}'] \
+ *     --seed 42 --speed 60 [--start <epoch ms>] [--ledger-file ledger.json] [--journal dials.jsonl] \
+ *     [--quarantine-ms 900000] \
+ *     [--sim '{"customers":{...},"perNumber":{"+1555...":{"busy":1}},"inboundCalls":[...],"holdExpirySec":600}'] \
  *     [--heartbeat-ms 15000] [--block-ms 30000] [--claim-idle-ms 60000] [--consumer name] [--log-level info]
  *
  * Prints `READY` on stdout once it takes commands; logs go to stderr. The dial ledger (every dial
  * key: commands received, dialed or not, the call's outcome and whether it reached an agent;
- * totals) is written to --ledger-file whenever it changes and at exit. SIGTERM / SIGINT: stops the clock, finishes the command in hand, writes the events
- * still queued, withdraws the presence, writes the ledger and exits 0.
+ * totals, agents held) is written to --ledger-file whenever it changes and at exit. --journal is the
+ * durable dial ledger (dial-journal-file.ts): kept across restarts, so a restarted platform never
+ * dials a key of an earlier run and reports the calls that run had in flight (failed, reason
+ * platform_restart; call_ended if connected). --quarantine-ms: the rule for a platform that lost its
+ * ledger: every dial is refused (failed, reason ledger_lost) for that long after start (simulated
+ * ms). SIGTERM / SIGINT: stops the clock, finishes the command in hand, writes the events still
+ * queued, withdraws the presence, writes the ledger and exits 0.
  */
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -21,6 +27,7 @@ import { createLogger } from '../../logging/logger.ts';
 import { ContactCenterSimulator, type ContactCenterSimulatorConfig } from '../simulator/contact-center-simulator.ts';
 import type { CustomerOutcomes } from '../simulator/customer-outcomes.ts';
 import { SimClock } from '../simulator/sim-clock.ts';
+import { DialJournalFile } from './dial-journal-file.ts';
 import { writeLedgerFile } from './dial-ledger-file.ts';
 import { StreamPlatform } from './stream-platform.ts';
 
@@ -28,7 +35,7 @@ import { StreamPlatform } from './stream-platform.ts';
 const LEDGER_POLL_MS = 20;
 
 /** Simulator settings a run may set through --sim (JSON). */
-type SimSettings = Pick<ContactCenterSimulatorConfig, 'customers' | 'timeToAnswerSec' | 'ringTimeoutSec' | 'customerPatienceSec' | 'commandLatencyMs' | 'inboundCalls'> & {
+type SimSettings = Pick<ContactCenterSimulatorConfig, 'customers' | 'timeToAnswerSec' | 'ringTimeoutSec' | 'customerPatienceSec' | 'commandLatencyMs' | 'inboundCalls' | 'holdExpirySec'> & {
   /** Outcome overrides by phone number (see mixCustomerOutcomes). */
   perNumber?: Record<string, Partial<CustomerOutcomes>>;
 };
@@ -58,6 +65,8 @@ async function main(): Promise<void> {
       speed: { type: 'string', default: '1' },
       start: { type: 'string' },
       'ledger-file': { type: 'string' },
+      journal: { type: 'string' },
+      'quarantine-ms': { type: 'string' },
       sim: { type: 'string', default: '{}' },
       'heartbeat-ms': { type: 'string' },
       'block-ms': { type: 'string' },
@@ -76,13 +85,20 @@ async function main(): Promise<void> {
   const { perNumber, ...simConfig } = sim;
 
   const clock = new SimClock(startMs);
+  const journal = values.journal === undefined ? undefined : new DialJournalFile(values.journal);
+  const resume = journal?.read();
+  const quarantineMs = values['quarantine-ms'] === undefined ? undefined : positiveNumber(values['quarantine-ms'], '--quarantine-ms', 0);
   const simulator = new ContactCenterSimulator({
     ...simConfig,
     seed,
     clock,
     queues: parseJson(values.queues, '--queues'),
     ...(perNumber === undefined ? {} : { perNumber: (phone: string) => perNumber[phone] }),
+    ...(journal === undefined ? {} : { onLedgerChange: (change) => journal.append(change) }),
+    ...(resume === undefined ? {} : { resume }),
+    ...(quarantineMs === undefined ? {} : { refuseDialsUntilMs: startMs + quarantineMs }),
   });
+  if (resume !== undefined) logger.info({ keys: resume.seen.size, inFlight: resume.inFlight.size }, 'dial ledger of an earlier run resumed');
 
   const client = new Redis(values.redis, { maxRetriesPerRequest: null });
   client.on('error', (error: unknown) => logger.debug({ err: error instanceof Error ? error.message : String(error) }, 'redis connection error'));
@@ -95,14 +111,25 @@ async function main(): Promise<void> {
     logger,
   });
 
+  // A hold freed by the safety net is a release_agent GES owed (docs/VOICE-CONTRACT.md, "Holding
+  // agents"): said in the log, where a fault run looks for what went wrong.
+  let expiredSeen = 0;
+  const watchHolds = setInterval(() => {
+    const expired = simulator.holdsExpired();
+    if (expired > expiredSeen) logger.warn({ holdsExpired: expired, agentsHeld: simulator.agentsHeld() }, 'agent holds expired without a release_agent');
+    expiredSeen = expired;
+  }, 1000);
+  watchHolds.unref();
+
   const ledgerFile = values['ledger-file'];
   let written = '';
   const writeLedger = (force: boolean) => {
     if (ledgerFile === undefined) return;
     const ledger = simulator.ledger;
-    const signature = String(ledger.changes);
+    const holds = { agentsHeld: simulator.agentsHeld(), holdsExpired: simulator.holdsExpired() };
+    const signature = `${ledger.changes}/${holds.agentsHeld}/${holds.holdsExpired}`;
     if (!force && signature === written) return;
-    writeLedgerFile(ledgerFile, ledger);
+    writeLedgerFile(ledgerFile, ledger, holds);
     written = signature;
   };
   writeLedger(true);
@@ -121,6 +148,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'stopping');
     clearInterval(ledgerTimer);
+    clearInterval(watchHolds);
     clock.stopRealTime();
     let code = 0;
     try {

@@ -41,7 +41,7 @@ export const DialCommandSchema = Type.Object(
     phone: Type.String({ minLength: 1, maxLength: 64, description: 'Number to call, E.164 as GES stored it.' }),
     agentId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Agent-first: the agent reserved for this attempt places the call.' })),
   },
-  { ...closed, title: 'dial', description: 'Place the outbound call of one attempt. A platform that has seen the dialKey before must not dial again: it answers the repeat with the latest event of that call, or with nothing while the call still rings.' },
+  { ...closed, title: 'dial', description: 'Place the outbound call of one attempt. A platform that has seen the dialKey before must not dial again: it answers the repeat with the latest event of that call, or with nothing while the call still rings. A platform that cannot tell (its dial ledger lost) answers failed with reason ledger_lost and does not dial.' },
 );
 
 export const ConnectCommandSchema = Type.Object(
@@ -55,17 +55,17 @@ export const ConnectCommandSchema = Type.Object(
 
 export const ReserveAgentCommandSchema = Type.Object(
   { type: Type.Literal('reserve_agent'), dialKey: DialKey, tenant: Tenant, queue: Queue },
-  { ...closed, title: 'reserve_agent', description: 'Hold a free agent of the queue for the attempt; answered by agent_reserved or no_agent. A repeat answers with the agent already held; for a call already connected or over, the answer is the latest event of the call.' },
+  { ...closed, title: 'reserve_agent', description: 'Hold a free agent of the queue for the attempt. Answered by where the attempt stands, first match wins, whether or not it is a repeat: the call connected or over, or the attempt cancelled: the latest event of the call (failed once cancelled), no agent held; an agent already held for the dialKey: agent_reserved naming that agent; otherwise a free agent is held (agent_reserved), or no_agent.' },
 );
 
 export const ReleaseAgentCommandSchema = Type.Object(
   { type: Type.Literal('release_agent'), dialKey: DialKey, agentId: AgentId },
-  { ...closed, title: 'release_agent', description: 'Give back the agent held for the attempt without a call.' },
+  { ...closed, title: 'release_agent', description: 'Free the agent held for the attempt. GES sends it for every agent it reserved whenever the attempt ends without that agent being connected (customer busy, no answer, machine, invalid number, failed; abandoned; cancelled; expired; given up by a watchdog). Produces no call event (the agent becomes ready on the presence stream); a release of an agent not held for the dialKey changes nothing.' },
 );
 
 export const CancelCommandSchema = Type.Object(
   { type: Type.Literal('cancel'), dialKey: DialKey },
-  { ...closed, title: 'cancel', description: 'Abandon the attempt: stop dialing, or hang up the call.' },
+  { ...closed, title: 'cancel', description: 'Abandon the attempt: stop dialing or hang up its call, and free any agent held for it. Produces no event, not even call_ended: GES has finished the attempt before sending it and ignores any event of it still on its way. The dialKey is spent: a later command for it dials nobody and holds no agent.' },
 );
 
 export const RouteInboundCommandSchema = Type.Object(
@@ -101,10 +101,10 @@ const FAILURE_MEANING: Readonly<Record<DialFailure, string>> = {
   no_answer: 'Nobody answered before the ring timeout.',
   machine: 'An answering machine or voicemail took the call.',
   invalid_number: 'The network refused the number.',
-  failed: 'The command could not be carried out (unknown queue, agent not available, connect to a call never answered).',
+  failed: 'The command could not be carried out (unknown queue, agent not available, connect to a call never answered), or the call was lost with the platform (reason).',
 };
 
-function failureEventSchema<T extends DialFailure>(type: T) {
+function failureEventSchema<T extends Exclude<DialFailure, 'failed'>>(type: T) {
   return Type.Object({ type: Type.Literal(type), dialKey: DialKey, at: At }, { ...closed, title: type, description: `${FAILURE_MEANING[type]} Ends the attempt.` });
 }
 
@@ -112,7 +112,19 @@ export const BusyEventSchema = failureEventSchema('busy');
 export const NoAnswerEventSchema = failureEventSchema('no_answer');
 export const MachineEventSchema = failureEventSchema('machine');
 export const InvalidNumberEventSchema = failureEventSchema('invalid_number');
-export const FailedEventSchema = failureEventSchema('failed');
+export const FailedEventSchema = Type.Object(
+  {
+    type: Type.Literal('failed'),
+    dialKey: DialKey,
+    at: At,
+    reason: Type.Optional(
+      Type.Union([Type.Literal('platform_restart'), Type.Literal('ledger_lost')], {
+        description: 'Set when the cause is the platform, not the command: platform_restart for a call it had in flight when it went down (reported once it is back), ledger_lost for a dial it refused because it cannot tell whether it placed that call already.',
+      }),
+    ),
+  },
+  { ...closed, title: 'failed', description: `${FAILURE_MEANING.failed} Ends the attempt.` },
+);
 
 export const AgentReservedEventSchema = Type.Object(
   { type: Type.Literal('agent_reserved'), dialKey: DialKey, agentId: AgentId, at: At },
@@ -236,10 +248,13 @@ export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
 export class ContractDecoder<T extends Body> {
   readonly #schemas: ReadonlyMap<string, TSchema>;
   readonly #checks: ReadonlyMap<string, { Check(value: unknown): boolean }>;
+  readonly #rule: ((body: T) => string | undefined) | undefined;
 
-  constructor(schemas: Readonly<Record<string, TSchema>>) {
+  /** `rule`: what a JSON Schema cannot say (one field derived from another), checked after the schema. */
+  constructor(schemas: Readonly<Record<string, TSchema>>, rule?: (body: T) => string | undefined) {
     this.#schemas = new Map(Object.entries(schemas));
     this.#checks = new Map(Object.entries(schemas).map(([type, schema]) => [type, Compile(schema)]));
+    this.#rule = rule;
   }
 
   /** Validates a body already parsed (what a port is about to send or publish). */
@@ -249,8 +264,9 @@ export class ContractDecoder<T extends Body> {
     if (typeof type !== 'string') return { ok: false, reason: 'body has no string type' };
     const check = this.#checks.get(type);
     if (check === undefined) return { ok: false, reason: `unknown type ${safeWord(type)}` };
-    if (check.Check(body)) return { ok: true, value: body as T };
-    return { ok: false, reason: `${type}: ${firstProblem(this.#schemas.get(type)!, body)}` };
+    if (!check.Check(body)) return { ok: false, reason: `${type}: ${firstProblem(this.#schemas.get(type)!, body)}` };
+    const broken = this.#rule?.(body as T);
+    return broken === undefined ? { ok: true, value: body as T } : { ok: false, reason: `${type}: ${broken}` };
   }
 
   /** Decodes the fields of a stream entry (`null` when the entry was trimmed away while pending). */
@@ -274,7 +290,10 @@ export class ContractDecoder<T extends Body> {
   }
 }
 
-export const commandDecoder = new ContractDecoder<VoiceCommand>(COMMAND_SCHEMAS);
+/** The one validator of commands: the adapter checks what it sends, every platform stand-in what it takes. */
+export const commandDecoder = new ContractDecoder<VoiceCommand>(COMMAND_SCHEMAS, (command) =>
+  command.type === 'route_inbound' && command.dialKey !== `in:${command.callId}` ? '/dialKey must be "in:" followed by callId' : undefined,
+);
 export const callEventDecoder = new ContractDecoder<CallEvent>(CALL_EVENT_SCHEMAS);
 export const presenceDecoder = new ContractDecoder<PresenceEntry>(PRESENCE_SCHEMAS);
 

@@ -1,0 +1,105 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTestDb, createTestTenant } from './support/test-env.ts';
+import { CallbackService } from '../src/app/callback-service.ts';
+import { CallbackEngine } from '../src/engine/callback-engine.ts';
+import { simulatedEngineClock } from '../src/engine/engine-clock.ts';
+import { MemoryHotState } from '../src/hot/memory-hot-state.ts';
+import { SimClock } from '../src/voice/simulator/sim-clock.ts';
+import { ContactCenterSimulator } from '../src/voice/simulator/contact-center-simulator.ts';
+import type { VoiceCommand, VoiceEventHandler, VoicePort } from '../src/voice/voice-port.ts';
+import { createLogger } from '../src/logging/logger.ts';
+import { findTenantByName } from '../src/store/tenant-store.ts';
+
+/**
+ * The engine keeps its side of "Holding agents" (docs/VOICE-CONTRACT.md): every agent it reserved
+ * for an attempt that ends without that agent being connected is released. The simulator holds
+ * such an agent until release_agent, cancel or its safety-net expiry, and counts the expiries, so
+ * an engine that forgets a release shows up here as an agent held or a hold expired, and, with one
+ * agent in the queue, as later attempts finding no agent.
+ *
+ * The busy-customer test needs the engine to send release_agent (issue 12, D1); before that
+ * change it fails on `holdsExpired`/`agentsHeld`, which is what it exists to catch.
+ */
+
+class RecordingPort implements VoicePort {
+  readonly sent: VoiceCommand[] = [];
+  constructor(private readonly sim: ContactCenterSimulator) {}
+  send(command: VoiceCommand): Promise<void> {
+    this.sent.push(command);
+    return this.sim.send(command);
+  }
+  onEvent(handler: VoiceEventHandler): () => void {
+    return this.sim.onEvent(handler);
+  }
+  availableAgents(tenant: string, queue: string): number {
+    return this.sim.availableAgents(tenant, queue);
+  }
+  start(): Promise<void> {
+    return this.sim.start();
+  }
+  stop(): Promise<void> {
+    return this.sim.stop();
+  }
+}
+
+const ALWAYS = (outcome: 'busy' | 'noAnswer') => ({ answer: 0, busy: 0, noAnswer: 0, machine: 0, invalid: 0, [outcome]: 1 });
+
+async function agentFirst(t: TestContext, customers: ReturnType<typeof ALWAYS>, service: Record<string, unknown> = {}) {
+  const db = await createTestDb();
+  t.after(() => db.close());
+  const t0 = await createTestTenant(db, undefined, { sales: { firstConnectParty: 'AGENT', ...service } });
+  const tenant = (await findTenantByName(db.pool, t0.name))!;
+  const clock = new SimClock(Math.ceil(Date.now() / 1000) * 1000);
+  // One agent: an agent leaked by one attempt would leave the next with nobody to reserve.
+  const sim = new ContactCenterSimulator({ seed: 5, clock, customers, queues: { [`${tenant.name}/sales`]: { agents: 1, handleTimeSec: { mean: 60, sd: 5 } } } });
+  const voice = new RecordingPort(sim);
+  const engine = new CallbackEngine({
+    db: db.pool, hot: new MemoryHotState(), voice, clock: simulatedEngineClock(clock), logger: createLogger('silent'), pollMs: 1000, watchdogCapSec: 600,
+  });
+  db.clock.__test__pretendNow(clock.now());
+  const callbacks = new CallbackService(db.pool, db.clock);
+  callbacks.attach(engine, (err) => { throw err; });
+  await voice.start();
+  await engine.start();
+  t.after(async () => {
+    await engine.stop();
+    await voice.stop();
+  });
+  const who = { id: tenant.id, name: tenant.name };
+  const { id } = await callbacks.create(who, { serviceName: 'sales', phoneNumber: '+14155552001' });
+  const step = async (ms: number) => {
+    clock.advanceBy(ms);
+    await engine.idle();
+    db.clock.__test__pretendNow(clock.now());
+  };
+  return { sim, voice, callbacks, step, retrieve: () => callbacks.retrieve(who, id), cancel: () => callbacks.cancel(who, id) };
+}
+
+test('agent first, every customer busy: each attempt releases its agent, none is left held or freed by the safety net [needs the engine release_agent change]', async (t) => {
+  const { sim, voice, step, retrieve } = await agentFirst(t, ALWAYS('busy'), { retry: { busy: { maxAttempts: 3, delaySec: 60 } } });
+  for (let s = 0; s < 3600 && (await retrieve()).state !== 'COMPLETED'; s += 5) await step(5000);
+  const record = await retrieve();
+  assert.equal(record.state, 'COMPLETED');
+  assert.equal(record.reason, 'FAIL_CALL_TO_CUSTOMER');
+  assert.equal(sim.dialsPlaced(), 3, 'three attempts, each found the agent free');
+  const releases = voice.sent.filter((c) => c.type === 'release_agent');
+  assert.equal(new Set(releases.map((c) => c.dialKey)).size, 3, 'one release_agent for each failed attempt');
+  assert.equal(sim.agentsHeld(), 0, 'no agent left held');
+  assert.equal(sim.holdsExpired(), 0, 'no agent freed by the safety net: GES released every one');
+});
+
+test('agent first, the callback cancelled while its call rings: the agent held for it is free again at once', async (t) => {
+  const { sim, step, retrieve, cancel } = await agentFirst(t, ALWAYS('noAnswer'));
+  for (let s = 0; s < 60 && sim.snapshot().activeCalls === 0; s += 1) await step(1000);
+  assert.equal(sim.snapshot().activeCalls, 1, 'the call rings');
+  assert.equal(sim.agentsHeld(), 1);
+  await cancel();
+  await step(0);
+  assert.equal(sim.agentsHeld(), 0, 'cancel frees the agent held for the attempt');
+  assert.equal(sim.snapshot().activeCalls, 0);
+  assert.equal((await retrieve()).state, 'COMPLETED');
+  await step(60_000);
+  assert.equal(sim.holdsExpired(), 0);
+  assert.equal(sim.dialsPlaced(), 1);
+});
