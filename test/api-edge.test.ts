@@ -224,10 +224,68 @@ describe('API edge over TCP', () => {
     assert.notEqual(ok.statusCode, 500);
   });
 
+  test('the original alert counters move: a body over the limit is INVALID_CONTENT_LENGTH, a throttled number CB_ENQUEUE_LIMIT_REACHED', async () => {
+    const invalidBefore = (await metrics.edge.invalidContentLength.get()).values[0]?.value ?? 0;
+    const big = await app.inject({
+      method: 'POST', url: '/engagement/v3/callbacks/create', headers: { 'x-api-key': tenant.apiKey, 'content-type': 'application/json' },
+      payload: JSON.stringify({ serviceName: 'sales', phoneNumber: '+14155550100', userData: { blob: 'x'.repeat(70 * 1024) } }),
+    });
+    assert.equal(big.statusCode, 413);
+    assert.equal((await metrics.edge.invalidContentLength.get()).values[0]?.value, invalidBefore + 1);
+
+    const strict = await createTestTenant(db, undefined, { sales: { inQueueChecking: 'false', requestsPerNumberPer24h: 1 } });
+    const create = () => app.inject({
+      method: 'POST', url: '/engagement/v3/callbacks/create', headers: { 'x-api-key': strict.apiKey, 'content-type': 'application/json' },
+      payload: JSON.stringify({ serviceName: 'sales', phoneNumber: '+14155550123' }),
+    });
+    assert.equal((await create()).statusCode, 200);
+    const throttled = await create();
+    assert.equal(throttled.statusCode, 429);
+    assert.equal(throttled.json().status.errorCode, 'GES_NUMBER_THROTTLED');
+    const enqueue = (await metrics.edge.enqueueLimitReached.get()).values;
+    assert.deepEqual(enqueue.map((v) => [v.labels.exported_tenant, v.value]), [[strict.name, 1]]);
+  });
+
   test('the node bounds its open connections', () => {
     assert.equal(app.server.maxConnections, 50);
     assert.equal(app.server.requestTimeout, REQUEST_TIMEOUT_MS);
     assert.equal(app.server.headersTimeout, HEADERS_TIMEOUT_MS);
     assert.equal(app.server.keepAliveTimeout, 5000);
+  });
+});
+
+describe('API edge while closing', () => {
+  test('a request arriving while the node closes gets 503 GES_UNAVAILABLE in the envelope, the one in flight finishes', async () => {
+    const db = await createTestDb();
+    const tenant = await createTestTenant(db);
+    const logs = capturingLogger();
+    const app = await buildApiApp({
+      pool: db.pool, callbacks: new CallbackService(db.pool, db.clock), availability: new AvailabilityService(db.pool, db.clock),
+      logger: logs.logger, bodyLimitBytes: 64 * 1024,
+    });
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const c = await open((app.server.address() as { port: number }).port);
+      const body = JSON.stringify({ id: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b' });
+      const head = (len: number) => `POST /engagement/v3/callbacks/retrieve HTTP/1.1\r\nhost: x\r\nx-api-key: ${tenant.apiKey}\r\ncontent-type: application/json\r\ncontent-length: ${len}\r\n\r\n`;
+      // The first request is in flight (half its body sent) when the node starts closing.
+      c.socket.write(head(body.length) + body.slice(0, 5));
+      await until('the first request to be in flight', () => logs.lines.some((l) => l.msg === 'incoming request'));
+      const closed = app.close();
+      // Once the node has stopped listening: the rest of its body, and a second request behind it.
+      await until('the node to stop listening', () => !app.server.listening);
+      c.socket.write(body.slice(5) + head(body.length) + body);
+      await c.closed;
+      await closed;
+      const answers = c.received().split(/(?=HTTP\/1\.1 )/);
+      assert.equal(answers.length, 2, c.received());
+      assert.equal(parseRaw(answers[0]!).status, 404, 'the request in flight is answered normally');
+      const second = parseRaw(answers[1]!);
+      assertEnvelope(second, 503, 'GES_UNAVAILABLE');
+      assert.match(second.headers, /connection: close/i);
+    } finally {
+      await app.close();
+      await db.close();
+    }
   });
 });

@@ -25,6 +25,7 @@ import { DEFAULT_EDGE_LIMITS, boundConnections, edgeServerOptions, type EdgeLimi
 import { clientErrorHandler, frameworkErrorHandler } from './raw-answers.ts';
 import { clientErrorObserver, observeEdge } from './edge-observer.ts';
 import { rateLimit, type RateLimitDeps } from './rate-limit.ts';
+import { answerUnavailableWhileClosing } from './closing-answer.ts';
 
 export interface ApiAppDeps {
   pool: pg.Pool;
@@ -62,7 +63,7 @@ export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimitBytes,
     genReqId: () => randomUUID(),
     logController: new LogController({ requestIdLogLabel: 'corrId' }),
-    return503OnClosing: true,
+    return503OnClosing: false, // answered in the envelope by answerUnavailableWhileClosing
     ajv: { customOptions: { allErrors: false } },
     ...edgeServerOptions(deps.edge ?? DEFAULT_EDGE_LIMITS),
     // Answers written before GES's handlers run leave in the envelope too (src/http/raw-answers.ts).
@@ -83,6 +84,7 @@ export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
   }
   installErrorHandling(app);
   if (metrics) observeEdge(app, metrics.edge);
+  answerUnavailableWhileClosing(app);
   // The API speaks JSON only; without this, fastify's built-in text/plain parser would turn a
   // wrong Content-Type into a confusing schema error instead of 415.
   app.removeContentTypeParser('text/plain');
