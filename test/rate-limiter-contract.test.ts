@@ -7,7 +7,7 @@ import { MemoryRateLimiter } from '../src/hot/memory-rate-limiter.ts';
 import { RedisRateLimiter } from '../src/hot/redis-rate-limiter.ts';
 import { FallbackRateLimiter } from '../src/hot/fallback-rate-limiter.ts';
 import type { RateLimiter, RateRule } from '../src/hot/rate-limiter.ts';
-import { connectRedis, dropPrefix, testPrefix } from './support/redis-env.ts';
+import { connectRedis, dropPrefix, startRedisCluster, testPrefix, type TestCluster } from './support/redis-env.ts';
 
 async function until(what: string, check: () => Promise<boolean>, deadlineMs = 5000): Promise<void> {
   const end = Date.now() + deadlineMs;
@@ -69,19 +69,25 @@ function contract(name: string, make: () => RateLimiter) {
 contract('in process', () => new MemoryRateLimiter());
 
 let redis: Redis;
+let cluster: TestCluster;
 const prefixes: string[] = [];
 before(async () => {
   redis = await connectRedis();
+  // Our own 3-master cluster: the script's two keys share the tenant's hash tag, so it runs on one slot.
+  cluster = await startRedisCluster();
 });
 after(async () => {
   for (const p of prefixes) await dropPrefix(redis, p);
   redis.disconnect();
+  await cluster.stop();
 });
 contract('Redis', () => {
   const prefix = testPrefix();
   prefixes.push(prefix);
   return new RedisRateLimiter(redis, prefix);
 });
+
+contract('Redis Cluster', () => new RedisRateLimiter(cluster.client, testPrefix()));
 
 describe('Redis rate limiter specifics', () => {
   test('keys carry the tenant hash tag and expire once the bucket has refilled', async () => {
