@@ -246,6 +246,23 @@ describe('API edge over TCP', () => {
     assert.deepEqual(enqueue.map((v) => [v.labels.exported_tenant, v.value]), [[strict.name, 1]]);
   });
 
+  test('a connection beyond HTTP_MAX_CONNECTIONS is closed at once, and served again once one is freed', async () => {
+    const held = await Promise.all(Array.from({ length: 50 }, () => open(port)));
+    const count = () => new Promise<number>((r) => app.server.getConnections((_e, n) => r(n)));
+    let accepted = 0;
+    await until('the server to hold 50 connections', () => { void count().then((n) => { accepted = n; }); return accepted === 50; });
+    const extra = await open(port);
+    await extra.closed;
+    assert.equal(extra.received(), '', 'closed without an answer');
+    held[0]!.socket.destroy();
+    await until('a slot to be freed', () => { void count().then((n) => { accepted = n; }); return accepted === 49; });
+    const next = await open(port);
+    next.socket.write('GET /engagement/v3/callbacks/queue-status/sales HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+    await next.closed;
+    assert.match(next.received(), /^HTTP\/1\.1 401 /, 'served (401: no API key)');
+    for (const h of held) h.socket.destroy();
+  });
+
   test('the node bounds its open connections', () => {
     assert.equal(app.server.maxConnections, 50);
     assert.equal(app.server.requestTimeout, REQUEST_TIMEOUT_MS);
