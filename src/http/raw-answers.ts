@@ -51,7 +51,7 @@ export function clientErrorHandler(log: FastifyBaseLogger, observe?: ClientError
     const { code, message, reason } = classifyClientError(err);
     observe?.(reason);
     const corrId = randomUUID();
-    log.info({ corrId, reason, parserCode: err.code }, 'connection refused before routing');
+    log.info({ corrId, reason, parserCode: err.code }, 'connection answered and closed by the edge (malformed, oversized or too slow)');
     const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     if (socket.writable && !inFlight?.headersSent) {
       const http = ERRORS[code].http;
