@@ -19,7 +19,7 @@ import { consolePlugin } from '../src/console/console-plugin.ts';
 import { MemoryAttemptCounter, MemorySessionStore } from '../src/console/memory-session-store.ts';
 import { RedisAttemptCounter, RedisSessionStore } from '../src/console/redis-session-store.ts';
 import { LoginThrottle } from '../src/console/login-throttle.ts';
-import { newSessionId } from '../src/console/session-store.ts';
+import { newSessionId, sessionDigest } from '../src/console/session-store.ts';
 import { CallbackService } from '../src/app/callback-service.ts';
 import { AvailabilityService } from '../src/app/availability-service.ts';
 import { Maintenance } from '../src/app/maintenance.ts';
@@ -587,7 +587,8 @@ describe('session stores', () => {
       const store = new RedisSessionStore(redis, prefix);
       const id = newSessionId(42);
       const key = store.keyOf(id);
-      assert.equal(key, `${prefix}{t42}:session:${id.split('.')[1]}`);
+      assert.equal(key, `${prefix}{t42}:session:${sessionDigest(id.split('.')[1]!)}`);
+      assert.ok(!key.includes(id.split('.')[1]!), 'the key name holds a digest, never the secret');
       await store.set(id, { userId: 5, tenantId: 42, role: 'SUPERVISOR', csrf: 'tok' }, 60_000);
       assert.deepEqual(JSON.parse((await redis.get(key))!), { userId: 5, tenantId: 42, role: 'SUPERVISOR', csrf: 'tok' });
       assert.deepEqual(await store.get(id), { userId: 5, tenantId: 42, role: 'SUPERVISOR', csrf: 'tok' });

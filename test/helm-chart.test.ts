@@ -176,8 +176,8 @@ test('GES serves the metrics the chart is built on, with the names of the origin
     assert.ok(GES_METRICS.has(name), name);
   }
   assert.equal(GES_METRICS.get('ges_http_request_duration_seconds'), 'histogram');
-  // Ours carry the ges_ prefix; the two upper-case gauges keep the original's names for its dashboards and alerts.
-  for (const name of GES_METRICS.keys()) assert.match(name, /^ges_|^(GES_HEALTH|REDIS_CONNECTION)$/);
+  // Ours carry the ges_ prefix; the upper-case gauges and alert-type counters keep the original's names for its dashboards and alerts.
+  for (const name of GES_METRICS.keys()) assert.match(name, /^ges_|^(GES_HEALTH|REDIS_CONNECTION|CB_TTL_LIMIT_REACHED|CB_ENQUEUE_LIMIT_REACHED|INVALID_CONTENT_LENGTH|UNCAUGHT_EXCEPTION)$/);
 });
 
 test('Chart.yaml: a v2 application chart whose appVersion is the GES version', () => {
@@ -346,6 +346,41 @@ test('monitoring: ServiceMonitor, alerts and dashboard, on metrics GES exposes',
   const documented = [...deployment.matchAll(/^\s*\| `(GES_[A-Z0-9_]+)` \|/gm)].map((m) => m[1]!);
   assert.deepEqual(documented.sort(), alerts.map((a) => a.alert).sort(), 'every alert is documented in docs/DEPLOYMENT.md, and only those');
   const ruleMetrics = assertKnownMetrics(alerts.map((a) => a.expr), 'PrometheusRule');
+  // The original chart's alerts: HTTP 4xx/5xx per pod and per tenant on its labels, CPU, memory,
+  // event-loop delay, uncaught exceptions, invalid content length and the CB_* limits, each on a
+  // metric GES serves.
+  const original: Record<string, string[]> = {
+    GES_CPU_USAGE: ['ges_process_cpu_seconds_total'],
+    GES_MEMORY_USAGE: ['ges_process_resident_memory_bytes'],
+    GES_NODE_JS_DELAY_WARNING: ['ges_nodejs_eventloop_lag_p99_seconds'],
+    GES_UNCAUGHT_EXCEPTION: ['UNCAUGHT_EXCEPTION'],
+    GES_INVALID_CONTENT_LENGTH: ['INVALID_CONTENT_LENGTH'],
+    GES_CB_TTL_LIMIT_REACHED: ['CB_TTL_LIMIT_REACHED'],
+    GES_CB_ENQUEUE_LIMIT_REACHED: ['CB_ENQUEUE_LIMIT_REACHED'],
+  };
+  for (const code of ['400', '401', '404', '500']) {
+    for (const scope of ['POD', 'TENANT']) {
+      const alert = byName.get(`GES_HTTP_${code}_${scope}`);
+      assert.ok(alert, `GES_HTTP_${code}_${scope}`);
+      assert.deepEqual(metricNames(alert.expr), ['ges_http_failed_requests_total']);
+      assert.ok(alert.expr.includes(`httpCode="${code}"`), alert.expr);
+      assert.match(alert.expr, scope === 'POD' ? /sum by \(pod\)/ : /sum by \(exported_tenant\)/);
+      assert.ok(alert.expr.includes(`$tol.http${code} }}`), alert.expr);
+      assert.equal(typeof valueAt(`monitoring.prometheusRule.httpTolerance.http${code}`), 'number');
+    }
+  }
+  for (const [name, metrics] of Object.entries(original)) {
+    assert.ok(byName.has(name), name);
+    assert.deepEqual(metricNames(byName.get(name)!.expr), metrics, name);
+  }
+  for (const key of ['cpuUsage', 'memoryBytes', 'eventLoopDelaySeconds', 'invalidContentLengthTolerance']) {
+    assert.equal(typeof valueAt(`monitoring.prometheusRule.${key}`), 'number', key);
+  }
+  // The labels those alerts group by exist on the metrics they read.
+  const failedLabels = (createMetrics({ defaultMetrics: false }).httpFailedRequests as unknown as { labelNames: string[] }).labelNames;
+  for (const label of ['httpCode', 'path', 'exported_tenant']) assert.ok(failedLabels.includes(label), label);
+  assert.match(sm, /metricRelabelings:\n\s*- sourceLabels: \[tenant\]\n\s*regex: \(\.\+\)\n\s*targetLabel: exported_tenant/);
+  assert.equal(valueAt('monitoring.serviceMonitor.originalTenantLabel'), true);
   for (const name of ['up', 'ges_http_requests_total', 'ges_http_failed_requests_total']) assert.ok(ruleMetrics.has(name), name);
 
   const cm = template('dashboard-configmap.yaml');

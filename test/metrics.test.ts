@@ -114,17 +114,19 @@ test('HTTP and business counters move with bounded labels, and the health gauges
   assert.equal(value(samples, 'ges_callbacks_created', { tenant: 'metrics-co', service: 'support', type: 'immediate' }), 1);
   assert.equal(value(samples, 'ges_callbacks_created', { tenant: 'metrics-co', service: 'support', type: 'scheduled' }), 1, 'the replay is not counted');
 
-  // ges_http_requests_total / ges_http_failed_requests_total: route patterns, "unmatched" for 404s.
-  const requests = (route: string, status: string, method = 'POST') => value(samples, 'ges_http_requests_total', { method, route, status });
-  const failed = (route: string, status: string, method = 'POST') => value(samples, 'ges_http_failed_requests_total', { method, route, status });
+  // ges_http_requests_total / ges_http_failed_requests_total: route patterns, "unmatched" for 404s;
+  // beside them the original's labels: httpCode, path and exported_tenant (empty before authentication).
+  const labels = (route: string, status: string, method: string, tenant: string) => ({ method, route, status, httpCode: status, path: route, exported_tenant: tenant });
+  const requests = (route: string, status: string, method = 'POST', tenant = 'metrics-co') => value(samples, 'ges_http_requests_total', labels(route, status, method, tenant));
+  const failed = (route: string, status: string, method = 'POST', tenant = 'metrics-co') => value(samples, 'ges_http_failed_requests_total', labels(route, status, method, tenant));
   assert.equal(requests(CREATE, '200'), 6);
   assert.equal(requests(CREATE, '400'), 1);
   assert.equal(requests(RETRIEVE, '404'), 1);
-  assert.equal(requests('unmatched', '404', 'GET'), 1);
+  assert.equal(requests('unmatched', '404', 'GET', ''), 1);
   assert.equal(failed(CREATE, '200'), undefined);
   assert.equal(failed(CREATE, '400'), 1);
   assert.equal(failed(RETRIEVE, '404'), 1);
-  assert.equal(failed('unmatched', '404', 'GET'), 1);
+  assert.equal(failed('unmatched', '404', 'GET', ''), 1);
   const total = samples.filter((s) => s.name === 'ges_http_requests_total').reduce((n, s) => n + s.value, 0);
   assert.equal(total, 9);
 
@@ -210,8 +212,9 @@ test('each app has its own registry: two in one process neither collide nor shar
   const inB = (await scrape(b.internal)).samples;
   assert.equal(value(inA, 'ges_callbacks_created', { tenant: 'metrics-two', service: 'sales', type: 'immediate' }), 1);
   assert.equal(value(inB, 'ges_callbacks_created', { tenant: 'metrics-two', service: 'sales', type: 'immediate' }), undefined);
-  assert.equal(value(inA, 'ges_http_requests_total', { method: 'POST', route: CREATE, status: '200' }), 1);
-  assert.equal(value(inB, 'ges_http_requests_total', { method: 'POST', route: CREATE, status: '200' }), undefined);
+  const created = { method: 'POST', route: CREATE, status: '200', httpCode: '200', path: CREATE, exported_tenant: 'metrics-two' };
+  assert.equal(value(inA, 'ges_http_requests_total', created), 1);
+  assert.equal(value(inB, 'ges_http_requests_total', created), undefined);
   assert.ok(!globalRegistry.getMetricsAsArray().some((m) => m.name.startsWith('ges_')), 'nothing lands in the global registry');
 
   // Without metrics the internal app has no /metrics route.
@@ -222,7 +225,7 @@ test('each app has its own registry: two in one process neither collide nor shar
 
 test('docs/METRICS.md lists every metric with its type and labels', () => {
   const doc = readFileSync(new URL('../docs/METRICS.md', import.meta.url), 'utf8');
-  const rows = new Map([...doc.matchAll(/^\| `(ges_[a-z0-9_]+|GES_HEALTH|REDIS_CONNECTION)` \| (\w+) \| ([^|]*) \|/gm)]
+  const rows = new Map([...doc.matchAll(/^\| `(ges_[a-z0-9_]+|GES_HEALTH|REDIS_CONNECTION|CB_TTL_LIMIT_REACHED|CB_ENQUEUE_LIMIT_REACHED|INVALID_CONTENT_LENGTH|UNCAUGHT_EXCEPTION)` \| (\w+) \| ([^|]*) \|/gm)]
     .map((m) => [m[1]!, { type: m[2]!, labels: [...m[3]!.matchAll(/`(\w+)`/g)].map((l) => l[1]!) }]));
   const metrics = createMetrics().registry.getMetricsAsArray();
   // Some process metrics exist on Linux only, so elsewhere the table may list more than is registered.

@@ -17,6 +17,7 @@ import { createMetrics } from '../metrics/metrics.ts';
 import { startEngineRuntime, type EngineRuntime } from './engine-runtime.ts';
 import { FailedRequestLog } from './failed-request-log.ts';
 import { consoleOptions } from '../console/console-wiring.ts';
+import { apiRateLimits, edgeLimits } from './api-limits-wiring.ts';
 
 export interface RunningGes {
   apiUrl: string;
@@ -81,6 +82,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     const api = await buildApiApp({
       pool, logger, bodyLimitBytes: config.BODY_LIMIT_BYTES, apiKeyCacheSeconds: config.API_KEY_CACHE_SEC,
       callbacks: callbackService, availability, metrics, engine: runtime.engine, failedRequests, retentionDays: config.RETENTION_DAYS,
+      edge: edgeLimits(config), rateLimits: apiRateLimits(config, pool, runtime.redis, logger, metrics.edge),
       console: consoleOptions(config, { pool, callbacks: callbackService, availability, failedRequests, redis: runtime.redis, engine: runtime.engine }),
     });
     apps.push(api);

@@ -10,6 +10,8 @@ import { listBusinessHours, listCapacityRules, upsertBusinessHours, upsertCapaci
 import { listServices, upsertService } from '../store/service-store.ts';
 import { CallInGroupDoc, callInGroupDoc, parseCallInGroup } from '../domain/call-in/call-in-group.ts';
 import { listCallInGroups, sharedCallInNumber, upsertCallInGroup } from '../store/call-in-store.ts';
+import { ApiLimitsDoc } from '../domain/api-limits.ts';
+import { getTenantApiLimits, setTenantApiLimits } from '../store/tenant-limits-store.ts';
 
 /**
  * A tenant's declarative configuration: business hours, capacity rules, services and call-in groups, as written in
@@ -27,6 +29,8 @@ export const TenantConfigDoc = Type.Object({
     options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   }, { additionalProperties: false }), { maxItems: 1000 })),
   callInGroups: Type.Optional(Type.Array(CallInGroupDoc, { maxItems: 1000 })),
+  /** The tenant's own API rate limits (docs/API.md "Limits"); null: back to the node defaults; absent: unchanged. */
+  apiLimits: Type.Optional(Type.Union([ApiLimitsDoc, Type.Null()])),
 }, { additionalProperties: false });
 export type TenantConfigDoc = Static<typeof TenantConfigDoc>;
 
@@ -89,6 +93,7 @@ export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<
       });
     }
     for (const g of callInGroups) await upsertCallInGroup(tx, tenant.id, g);
+    if (doc.apiLimits !== undefined) await setTenantApiLimits(tx, tenant.id, doc.apiLimits);
     // Checked after the upserts, so groups the document does not mention count too.
     const shared = callInGroups.length > 0 ? await sharedCallInNumber(tx, tenant.id) : undefined;
     if (shared) throw new GesError('GES_VALIDATION', `callInGroup ${shared.groups.join(' and ')}: dnis ${shared.dnis} is in more than one group (a call to it could not tell which group it is for)`);
@@ -103,8 +108,9 @@ export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<
 export async function exportTenantConfig(pool: pg.Pool, tenantName: string): Promise<TenantConfigDoc> {
   const tenant = await findTenantByName(pool, tenantName);
   if (!tenant) throw new GesError('GES_VALIDATION', `no tenant named ${tenantName}`);
-  const [hours, rules, services, groups] = await Promise.all([
+  const [hours, rules, services, groups, apiLimits] = await Promise.all([
     listBusinessHours(pool, tenant.id), listCapacityRules(pool, tenant.id), listServices(pool, tenant.id), listCallInGroups(pool, tenant.id),
+    getTenantApiLimits(pool, tenant.id),
   ]);
   return {
     tenant: tenant.name,
@@ -117,5 +123,6 @@ export async function exportTenantConfig(pool: pg.Pool, tenantName: string): Pro
       options: parseServiceOptions(s.options),
     })),
     callInGroups: groups.map(({ id: _id, ...g }) => callInGroupDoc(g)),
+    ...(apiLimits ? { apiLimits } : {}),
   };
 }

@@ -3,7 +3,8 @@ import { loadConfig, ConfigError, type Config } from '../config/config.ts';
 import { startGes } from '../app/server.ts';
 import { withDatabase } from './database-session.ts';
 import { migrate } from '../store/migrator.ts';
-import { addApiKey, createTenant, findTenantByName, generateApiKey, listApiKeys, revokeApiKeys } from '../store/tenant-store.ts';
+import { API_KEY_PREFIX_LENGTH, addApiKey, createTenant, findTenantByName, generateApiKey, listApiKeys, revokeApiKeys } from '../store/tenant-store.ts';
+import { MIN_SECRET_BITS, customApiKeyProblem } from '../domain/api-key-strength.ts';
 import { listServices, upsertService } from '../store/service-store.ts';
 import { parseServiceOptions } from '../domain/service-options.ts';
 import { GesError } from '../domain/errors.ts';
@@ -62,10 +63,11 @@ export function buildCli(config: () => Config): Command {
 
   const apikey = program.command('apikey').description('manage API keys (only a hash is stored)');
   apikey.command('create <tenant>').description('create an API key and print it once')
-    .option('--key <value>', 'use this key instead of a generated one (at least 16 characters)')
+    .option('--key <value>', `use this key instead of a generated one (at least ${MIN_SECRET_BITS} bits of random secret past its first ${API_KEY_PREFIX_LENGTH} characters)`)
     .action(async (tenantName: string, opts: { key?: string }) => {
       const key = opts.key ?? generateApiKey();
-      if (key.length < 16 || key.length > 512) throw new CliError('--key must be 16 to 512 characters');
+      const weak = opts.key === undefined ? undefined : customApiKeyProblem(key, API_KEY_PREFIX_LENGTH);
+      if (weak) throw new CliError(`--key refused: ${weak}`);
       await withDatabase(config(), async (pool) => addApiKey(pool, await tenantId(pool, tenantName), key));
       console.log(key);
       console.error('Store this key now: GES keeps only its hash and cannot show it again.');

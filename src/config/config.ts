@@ -2,6 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { EDGE_SETTINGS } from './edge-settings.ts';
 
 /**
  * Every setting GES reads, with its default. The same schema validates, types and documents the
@@ -53,6 +54,7 @@ export const ConfigSchema = Type.Object({
     default: 'auto',
     description: 'Secure flag of the console session cookie: auto (when the request came over TLS), true (always: set it behind a TLS-terminating ingress), false',
   }),
+  ...EDGE_SETTINGS,
 });
 
 /** Settings whose values never appear in an error message. */

@@ -1,9 +1,11 @@
-import type { AttemptCounter, SessionData, SessionStore } from './session-store.ts';
+import { sessionDigest, type AttemptCounter, type SessionData, type SessionStore } from './session-store.ts';
 
 /**
  * Sessions in this process's memory: for the embedded mode, which runs a single node. Expiry is
  * read from an injectable clock, so tests can let twenty minutes pass without waiting for them.
  * Ended entries are swept now and then as new ones arrive, so no timer keeps the process alive.
+ * Entries are filed under a digest of the session id, as in Redis (sessionDigest): a heap dump
+ * holds no cookie that signs in.
  */
 export class MemorySessionStore implements SessionStore {
   readonly #entries = new Map<string, { data: SessionData; expiresAt: number }>();
@@ -12,10 +14,11 @@ export class MemorySessionStore implements SessionStore {
   constructor(private readonly now: () => number = Date.now) {}
 
   async get(id: string): Promise<SessionData | undefined> {
-    const entry = this.#entries.get(id);
+    const key = sessionDigest(id);
+    const entry = this.#entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt <= this.now()) {
-      this.#entries.delete(id);
+      this.#entries.delete(key);
       return undefined;
     }
     return { ...entry.data };
@@ -23,16 +26,21 @@ export class MemorySessionStore implements SessionStore {
 
   async set(id: string, data: SessionData, ttlMs: number): Promise<void> {
     if (++this.#writes % 100 === 0) this.#sweep();
-    this.#entries.set(id, { data: { ...data }, expiresAt: this.now() + ttlMs });
+    this.#entries.set(sessionDigest(id), { data: { ...data }, expiresAt: this.now() + ttlMs });
   }
 
   async destroy(id: string): Promise<void> {
-    this.#entries.delete(id);
+    this.#entries.delete(sessionDigest(id));
   }
 
   async touch(id: string, ttlMs: number): Promise<void> {
-    const entry = this.#entries.get(id);
+    const entry = this.#entries.get(sessionDigest(id));
     if (entry && entry.expiresAt > this.now()) entry.expiresAt = this.now() + ttlMs;
+  }
+
+  /** The names entries are filed under (digests; for tests). */
+  get storedKeys(): string[] {
+    return [...this.#entries.keys()];
   }
 
   /** Live sessions (for tests and diagnostics). */

@@ -1,11 +1,11 @@
 import type { Cluster, Redis } from 'ioredis';
-import { parseSessionId, type AttemptCounter, type SessionData, type SessionStore } from './session-store.ts';
+import { parseSessionId, sessionDigest, type AttemptCounter, type SessionData, type SessionStore } from './session-store.ts';
 import { isRole } from '../domain/roles.ts';
 
 /**
  * Console sessions in Redis, shared by every node. One string key per session, holding only
  * SessionData as JSON, with the idle timeout as its TTL (PX), so Redis itself ends idle sessions.
- * Keys sit under a configurable prefix and carry the tenant as a hash tag, `<prefix>{t42}:session:<secret>`,
+ * Keys sit under a configurable prefix and carry the tenant as a hash tag, `<prefix>{t42}:session:<SHA-256 of the secret>`,
  * so a clustered Redis keeps a tenant's sessions on one slot.
  */
 export class RedisSessionStore implements SessionStore {
@@ -14,10 +14,13 @@ export class RedisSessionStore implements SessionStore {
     private readonly prefix = 'ges:console:',
   ) {}
 
-  /** The Redis key of a session id; ids without a tenant part (never produced by GES) get no tag. */
+  /**
+   * The Redis key of a session id: the tenant as hash tag and a digest of the secret (never the
+   * secret: sessionDigest); ids without a tenant part (never produced by GES) get no tag.
+   */
   keyOf(id: string): string {
     const parsed = parseSessionId(id);
-    return parsed ? `${this.prefix}{t${parsed.tenantId}}:session:${parsed.secret}` : `${this.prefix}session:${id}`;
+    return parsed ? `${this.prefix}{t${parsed.tenantId}}:session:${sessionDigest(parsed.secret)}` : `${this.prefix}session:${sessionDigest(id)}`;
   }
 
   async get(id: string): Promise<SessionData | undefined> {

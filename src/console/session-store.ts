@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Role } from '../domain/roles.ts';
 
 /**
@@ -59,4 +59,14 @@ export function parseSessionId(id: string): { tenantId: number; secret: string }
 
 export function newCsrfToken(): string {
   return randomBytes(24).toString('base64url');
+}
+
+/**
+ * What a store files a session under: SHA-256 of its secret, never the secret itself, so reading
+ * Redis key names (SCAN, MONITOR, a key dump, a slow log) gives nobody a cookie that signs in. The
+ * secret has 256 random bits, so a plain digest cannot be reversed or guessed. Sessions filed
+ * under clear ids by an older version are simply not found: their users sign in again.
+ */
+export function sessionDigest(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('base64url');
 }

@@ -21,6 +21,11 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { FailedRequestLog } from '../app/failed-request-log.ts';
 import { recordFailedRequests } from './failed-request-recorder.ts';
 import { consolePlugin, type ConsoleOptions } from '../console/console-plugin.ts';
+import { DEFAULT_EDGE_LIMITS, boundConnections, edgeServerOptions, type EdgeLimits } from './edge-limits.ts';
+import { clientErrorHandler, frameworkErrorHandler } from './raw-answers.ts';
+import { clientErrorObserver, observeEdge } from './edge-observer.ts';
+import { rateLimit, type RateLimitDeps } from './rate-limit.ts';
+import { answerUnavailableWhileClosing } from './closing-answer.ts';
 
 export interface ApiAppDeps {
   pool: pg.Pool;
@@ -41,6 +46,10 @@ export interface ApiAppDeps {
   retentionDays?: number;
   /** The supervisor console under /ges/ (src/console); absent: no console. */
   console?: ConsoleOptions;
+  /** Request/headers timeouts and the connection bound (src/http/edge-limits.ts); absent: the defaults. */
+  edge?: EdgeLimits;
+  /** Per-key and per-tenant rate limits (src/http/rate-limit.ts); absent: none. */
+  rateLimits?: RateLimitDeps;
 }
 
 /**
@@ -54,9 +63,14 @@ export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimitBytes,
     genReqId: () => randomUUID(),
     logController: new LogController({ requestIdLogLabel: 'corrId' }),
-    return503OnClosing: true,
+    return503OnClosing: false, // answered in the envelope by answerUnavailableWhileClosing
     ajv: { customOptions: { allErrors: false } },
+    ...edgeServerOptions(deps.edge ?? DEFAULT_EDGE_LIMITS),
+    // Answers written before GES's handlers run leave in the envelope too (src/http/raw-answers.ts).
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler: clientErrorHandler(deps.logger as FastifyBaseLogger, deps.metrics && clientErrorObserver(deps.metrics.edge)),
   });
+  boundConnections(app, deps.edge ?? DEFAULT_EDGE_LIMITS);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-correlation-id', String(request.id));
   });
@@ -65,10 +79,12 @@ export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
     // The route pattern (never the raw URL, which holds ids) keeps the label set bounded; a
     // request no route matched (404) is "unmatched".
     app.addHook('onResponse', async (request, reply) => {
-      metrics.observeHttp(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+      metrics.observeHttp(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000, request.tenant?.name);
     });
   }
   installErrorHandling(app);
+  if (metrics) observeEdge(app, metrics.edge);
+  answerUnavailableWhileClosing(app);
   // The API speaks JSON only; without this, fastify's built-in text/plain parser would turn a
   // wrong Content-Type into a confusing schema error instead of 415.
   app.removeContentTypeParser('text/plain');
@@ -89,6 +105,7 @@ export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
 
   await app.register(async (v3) => {
     v3.addHook('onRequest', apiKeyAuth(deps.pool, deps.apiKeyCacheSeconds ?? 0));
+    if (deps.rateLimits) v3.addHook('onRequest', rateLimit(deps.rateLimits));
     v3.addHook('preValidation', guardRequestBody);
     if (deps.failedRequests) recordFailedRequests(v3, deps.failedRequests);
     await v3.register(callbackRoutes(deps.callbacks));

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, GesError, type ErrorCode } from '../domain/errors.ts';
+import { isClientAbort } from './client-abort.ts';
 
 function send(reply: FastifyReply, code: ErrorCode, message: string, data?: unknown) {
   const http = ERRORS[code].http;
@@ -23,7 +24,11 @@ function classify(err: FastifyError): { code: ErrorCode; message: string } {
       return { code: 'GES_BAD_JSON', message: 'body is empty; send a JSON object' };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { code: 'GES_VALIDATION', message: 'Content-Length does not match the body' };
+    // @fastify/static refusing a path that leaves its folder (traversal): as if it did not exist.
+    case 'FST_STATIC_FORBIDDEN_PATH':
+      return { code: 'GES_ROUTE_NOT_FOUND', message: 'no such file' };
   }
+  if (err.statusCode === 404) return { code: 'GES_ROUTE_NOT_FOUND', message: 'no such file' };
   if (err.statusCode === 400 && (err.name === 'SyntaxError' || /JSON/.test(err.message))) {
     return { code: 'GES_BAD_JSON', message: `body is not valid JSON: ${err.message}` };
   }
@@ -42,6 +47,11 @@ function classify(err: FastifyError): { code: ErrorCode; message: string } {
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof GesError) return send(reply, err.code, err.message, err.data);
+    // A client that hung up is nobody's outage: logged as what it is, below warn (nothing to answer).
+    if (isClientAbort(err, request)) {
+      request.log.info({ reason: err.code ?? err.message }, 'request aborted by the client');
+      return send(reply, 'GES_BAD_REQUEST', 'the client closed the connection before the request was complete');
+    }
     const { code, message } = classify(err);
     if (code === 'GES_INTERNAL') request.log.error({ err }, 'unhandled error');
     else if (code === 'GES_UNAVAILABLE') request.log.warn({ err: err.message }, 'unavailable');

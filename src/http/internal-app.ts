@@ -9,6 +9,7 @@ import { installErrorHandling } from './error-handler.ts';
 import { guardRequestBody } from './body-guard.ts';
 import { success } from './envelope.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { DEFAULT_EDGE_LIMITS, edgeServerOptions } from './edge-limits.ts';
 
 export interface InternalAppDeps {
   pool: pg.Pool;
@@ -59,6 +60,8 @@ export async function buildInternalApp(deps: InternalAppDeps): Promise<FastifyIn
     loggerInstance: deps.logger.child({ app: 'internal' }) as FastifyBaseLogger,
     genReqId: () => randomUUID(),
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'corrId' }),
+    // A slow client must not hold the probes' port either (fastify's default is no request timeout).
+    ...edgeServerOptions(DEFAULT_EDGE_LIMITS),
   });
   installErrorHandling(app);
   let migrationsApplied = false;

@@ -5,6 +5,7 @@ import { listMigrations, pendingMigrations } from '../store/migrator.ts';
 import { waitingByService } from '../store/callback-counts-read.ts';
 import type { EngineObserver } from '../engine/callback-engine.ts';
 import { REASONS, STATES, type CompletionReason } from '../domain/callback-state.ts';
+import { ORIGINAL_HTTP_LABELS, createEdgeMetrics, originalHttpLabels, type EdgeMetrics, type OriginalHttpLabel } from './edge-metrics.ts';
 
 /**
  * Prometheus metrics of one running GES. Every instance owns its own `Registry` (never
@@ -35,8 +36,10 @@ export interface MetricsOptions {
 
 export interface Metrics {
   readonly registry: Registry;
-  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
-  readonly httpFailedRequests: Counter<'method' | 'route' | 'status'>;
+  readonly httpRequests: Counter<'method' | 'route' | 'status' | OriginalHttpLabel>;
+  readonly httpFailedRequests: Counter<'method' | 'route' | 'status' | OriginalHttpLabel>;
+  /** The API edge's counters, the original's alert-type counters among them (src/metrics/edge-metrics.ts). */
+  readonly edge: EdgeMetrics;
   readonly httpDuration: Histogram<'method' | 'route'>;
   readonly callbacksCreated: Counter<'tenant' | 'service' | 'type'>;
   readonly callInRequestsCreated: Counter<'tenant'>;
@@ -61,8 +64,8 @@ export interface Metrics {
   readonly queueSize: Gauge<'tenant' | 'service' | 'state'>;
   /** The callback engine's observer (give it to startEngineRuntime): moves the engine metrics. */
   readonly engine: Required<EngineObserver>;
-  /** Records one answered API request; `route` undefined means no route matched (404). */
-  observeHttp(method: string, route: string | undefined, status: number, seconds: number): void;
+  /** Records one answered API request; `route` undefined means no route matched (404); `tenant` once authenticated. */
+  observeHttp(method: string, route: string | undefined, status: number, seconds: number, tenant?: string): void;
   /** Counts a callback really created (never an idempotent replay). */
   callbackCreated(event: { tenant: string; service: string; type: CallbackType }): void;
   /** Counts a callback completed outside the engine (a cancel through the API or the console). */
@@ -113,14 +116,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
   const httpRequests = new Counter({
     name: 'ges_http_requests_total',
-    help: 'HTTP requests answered by the API port, by method, route pattern and status code',
-    labelNames: ['method', 'route', 'status'] as const,
+    help: 'HTTP requests answered by the API port, by method, route pattern and status code (and, as in the original, httpCode, path and exported_tenant)',
+    labelNames: ['method', 'route', 'status', ...ORIGINAL_HTTP_LABELS] as const,
     registers,
   });
   const httpFailedRequests = new Counter({
     name: 'ges_http_failed_requests_total',
-    help: 'HTTP requests of the API port answered with a status >= 400',
-    labelNames: ['method', 'route', 'status'] as const,
+    help: 'HTTP requests of the API port answered with a status >= 400 (labels as ges_http_requests_total)',
+    labelNames: ['method', 'route', 'status', ...ORIGINAL_HTTP_LABELS] as const,
     registers,
   });
   const httpDuration = new Histogram({
@@ -321,6 +324,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
   };
 
+  const edge = createEdgeMetrics(registers);
+
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'ges_' });
 
   function setDatabaseHealth(up: boolean, pending?: number): void {
@@ -339,7 +344,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   }
 
   return {
-    registry, httpRequests, httpFailedRequests, httpDuration, callbacksCreated, callInRequestsCreated, callInInboundCalls, databaseUp, migrationsPending, buildInfo,
+    registry, httpRequests, httpFailedRequests, httpDuration, edge, callbacksCreated, callInRequestsCreated, callInInboundCalls, databaseUp, migrationsPending, buildInfo,
     maintenanceRuns, partitionsDropped, clockSkew, retentionRowsPurged, redisUp, redisConnection, gesHealth,
     dispatchLateness, dialOutcomes, transitions, completions, waitEstimateError, waitsMeasured, queueSize, engine,
     maintenanceDone(report) {
@@ -354,11 +359,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     maintenanceFailed() {
       maintenanceRuns.inc({ result: 'failed' });
     },
-    observeHttp(method, route, status, seconds) {
+    observeHttp(method, route, status, seconds, tenant) {
       const labels = { method: METHODS.has(method) ? method : 'OTHER', route: route ?? 'unmatched' };
       const code = String(status);
-      httpRequests.inc({ ...labels, status: code });
-      if (status >= 400) httpFailedRequests.inc({ ...labels, status: code });
+      const counted = { ...labels, status: code, ...originalHttpLabels(labels.route, code, tenant) };
+      httpRequests.inc(counted);
+      if (status >= 400) httpFailedRequests.inc(counted);
       httpDuration.observe(labels, seconds);
     },
     callbackCreated({ tenant, service, type }) {
