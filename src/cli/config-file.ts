@@ -110,5 +110,7 @@ export function describeApplyReport(tenant: string, report: ApplyReport): string
   const n = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
   return `configuration of tenant ${tenant} applied${report.tenantCreated ? ' (tenant created)' : ''}: `
     + `${n(report.businessHours, 'business hours', 'business hours')}, ${n(report.capacityRules, 'capacity rule', 'capacity rules')}, ${n(report.services, 'service', 'services')}`
-    + (report.callInGroups > 0 ? `, ${n(report.callInGroups, 'call-in group', 'call-in groups')}` : '');
+    + (report.callInGroups > 0 ? `, ${n(report.callInGroups, 'call-in group', 'call-in groups')}` : '')
+    + (report.numberRules ? `, ${n(report.numberRules, 'number rule', 'number rules')}` : '')
+    + (report.corsOrigins !== undefined ? `, ${n(report.corsOrigins, 'browser origin', 'browser origins')}` : '');
 }

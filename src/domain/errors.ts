@@ -17,7 +17,7 @@ export const ERRORS = Object.freeze({
   GES_DESIRED_TIME_TOO_SOON: { http: 400, summary: 'desiredTime is sooner than the service minimum notice.' },
   GES_OUTSIDE_BUSINESS_HOURS: { http: 400, summary: 'desiredTime is outside business hours and the service refuses off-hours requests (or has no opening within its horizon).' },
   GES_TIMEZONE_INVALID: { http: 400, summary: 'A timezone is not a known IANA time zone.' },
-  GES_CONFIG_REFERENCE_UNKNOWN: { http: 400, summary: 'A configuration item names business hours or a capacity rule that does not exist.' },
+  GES_CONFIG_REFERENCE_UNKNOWN: { http: 400, summary: 'A configuration item names business hours, a capacity rule or a number rule that does not exist.' },
   GES_DESIRED_TIME_BEYOND_HORIZON: { http: 400, summary: 'desiredTime lies beyond the service booking horizon.' },
   GES_IMMEDIATE_DISABLED: { http: 400, summary: 'The service does not accept immediate callbacks.' },
   GES_SCHEDULED_DISABLED: { http: 400, summary: 'The service does not accept scheduled callbacks.' },
