@@ -21,6 +21,8 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { FailedRequestLog } from '../app/failed-request-log.ts';
 import { recordFailedRequests } from './failed-request-recorder.ts';
 import { consolePlugin, type ConsoleOptions } from '../console/console-plugin.ts';
+import { CorsOrigins, type OriginPolicy } from '../app/cors-origins.ts';
+import { checkActualRequests, registerPreflight } from './cors.ts';
 
 export interface ApiAppDeps {
   pool: pg.Pool;
@@ -41,6 +43,8 @@ export interface ApiAppDeps {
   retentionDays?: number;
   /** The supervisor console under /ges/ (src/console); absent: no console. */
   console?: ConsoleOptions;
+  /** Browser origins allowed per tenant (CORS); absent: read from `pool`, cached like API keys. */
+  corsOrigins?: OriginPolicy;
 }
 
 /**
@@ -86,9 +90,12 @@ export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/ges/docs' });
+  const origins = deps.corsOrigins ?? new CorsOrigins(deps.pool, deps.apiKeyCacheSeconds ?? 0);
+  registerPreflight(app, origins);
 
   await app.register(async (v3) => {
     v3.addHook('onRequest', apiKeyAuth(deps.pool, deps.apiKeyCacheSeconds ?? 0));
+    checkActualRequests(v3, origins);
     v3.addHook('preValidation', guardRequestBody);
     if (deps.failedRequests) recordFailedRequests(v3, deps.failedRequests);
     await v3.register(callbackRoutes(deps.callbacks));
