@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { applyTenantConfig, exportTenantConfig } from '../src/app/tenant-config.ts';
 import { GesError } from '../src/domain/errors.ts';
+import { formatConfig, parseConfigText } from '../src/cli/config-file.ts';
 import { buildTestApi, createTestDb, createTestTenant, post, type TestDb, type TestTenant } from './support/test-env.ts';
 
 let db: TestDb;
@@ -97,6 +98,14 @@ describe('number rules in the configuration document', () => {
     const report = await applyTenantConfig(db.pool, exported);
     assert.equal(report.numberRules, 2);
     assert.deepEqual(await exportTenantConfig(db.pool, 'acme-numbers'), exported);
+  });
+
+  test('in YAML, numbers and the country code NO are quoted, so YAML 1.1 tools read them as text too', () => {
+    const doc = { tenant: 't', numberRules: [{ name: 'Nordic', allowedCountries: ['NO', 'SE'], permitted: ['+4722225555'], blocked: ['+47820*'] }] };
+    const yaml = formatConfig(doc, 'yaml');
+    assert.match(yaml, /allowedCountries: \["NO", SE\]/);
+    assert.match(yaml, /permitted: \["\+4722225555"\]/);
+    assert.deepEqual(parseConfigText(yaml, 'yaml', 'x.yaml'), doc);
   });
 
   test('a service naming an unknown rule, a bad rule name and a contradictory rule are refused, nothing applied', async () => {

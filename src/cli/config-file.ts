@@ -83,8 +83,9 @@ export function canonicalTenantConfig(doc: TenantConfigDoc): TenantConfigDoc {
 
 /**
  * Writes a document as YAML or JSON. In YAML, lists of scalars and capacity ranges are written on
- * one line, and every string starting with a digit ("08:00", "2026-12-25") is quoted, so YAML 1.1
- * tools (which read 22:00 as the number 1320) see the same values as GES.
+ * one line, and every string starting with a digit ("08:00", "2026-12-25") or spelling a YAML 1.1
+ * boolean (the country code "NO") is quoted, so YAML 1.1 tools (which read 22:00 as the number 1320)
+ * see the same values as GES.
  */
 export function formatConfig(doc: TenantConfigDoc, format: ConfigFormat): string {
   const value = canonicalTenantConfig(doc);
@@ -92,7 +93,8 @@ export function formatConfig(doc: TenantConfigDoc, format: ConfigFormat): string
   const document = new YAML.Document(value);
   YAML.visit(document, {
     Scalar(_key, node) {
-      if (typeof node.value === 'string' && /^[0-9]/.test(node.value)) node.type = 'QUOTE_DOUBLE';
+      // YAML 1.1 also reads y/n/yes/no/on/off as booleans: Norway's country code NO must stay text.
+      if (typeof node.value === 'string' && (/^[0-9]/.test(node.value) || /^(y|n|yes|no|on|off)$/i.test(node.value))) node.type = 'QUOTE_DOUBLE';
     },
     Seq(_key, node) {
       if (node.items.length > 0 && node.items.every((i) => isScalar(i))) node.flow = true;
