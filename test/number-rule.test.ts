@@ -33,6 +33,7 @@ describe('number rules: parsing', () => {
     assert.match(refusal(() => parseNumberRule({ name: 'R', blocked: ['+1*900'] }))!.message, /blocked/);
     assert.match(refusal(() => parseNumberRule({ name: 'R', permitted: ['+92*'], blocked: ['+92*'] }))!.message, /numberRule R: \+92\* is both permitted and blocked/);
     assert.match(refusal(() => parseNumberRule({ name: 'R', allowedCountries: ['XX'] }))!.message, /XX is not an ISO 3166 country/);
+    assert.match(refusal(() => parseNumberRule({ name: 'R', allowedCountries: ['EU'] }))!.message, /EU is not an ISO 3166 country with a telephone numbering plan/);
     assert.match(refusal(() => parseNumberRule({ name: 'R', allowedCountries: ['us'] }))!.message, /allowedCountries/);
     assert.match(refusal(() => parseNumberRule({ name: 'R', other: 1 }))!.message, /other/);
   });

@@ -1,4 +1,4 @@
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { Type, type Static } from 'typebox';
 import { GesError } from '../errors.ts';
 import { firstSchemaProblem } from '../schema-errors.ts';
@@ -66,8 +66,9 @@ export function parseNumberRule(input: unknown): NumberRule {
   for (const e of [...rule.permitted, ...rule.blocked]) {
     if (!e.endsWith('*') && e.length < 3) throw new GesError('GES_VALIDATION', `numberRule ${doc.name}: ${e} is too short for a whole number (end a prefix with *)`);
   }
-  const unknown = rule.allowedCountries.find((c) => countryName(c) === c);
-  if (unknown) throw new GesError('GES_VALIDATION', `numberRule ${doc.name}: allowedCountries ${unknown} is not an ISO 3166 country`);
+  // Only countries with a numbering plan: a number can never be found to belong to any other.
+  const unknown = rule.allowedCountries.find((c) => !isSupportedCountry(c));
+  if (unknown) throw new GesError('GES_VALIDATION', `numberRule ${doc.name}: allowedCountries ${unknown} is not an ISO 3166 country with a telephone numbering plan`);
   return rule;
 }
 
