@@ -120,6 +120,9 @@ describe('permissions', () => {
     { pattern: '/ges/config/capacity/rule', url: () => '/ges/config/capacity/rule', action: 'config.edit', body: () => ({ name: '', slotMinutes: '30' }) },
     { pattern: '/ges/config/services', url: () => '/ges/config/services', action: 'config.edit', body: () => ({ name: '' }) },
     { pattern: '/ges/config/call-in', url: () => '/ges/config/call-in', action: 'config.edit', body: () => ({ name: '' }) },
+    { pattern: '/ges/config/number-rules', url: () => '/ges/config/number-rules', action: 'config.edit', body: () => ({ name: 'bad name' }) },
+    { pattern: '/ges/config/number-rules/test', url: () => '/ges/config/number-rules/test', action: 'numbers.test', body: () => ({ number: '+14155552671', target: 'service:sales' }) },
+    { pattern: '/ges/config/browser-access', url: () => '/ges/config/browser-access', action: 'config.edit', body: () => ({ origins: 'not an origin' }) },
     { pattern: '/ges/api-keys', url: () => '/ges/api-keys', action: 'apikeys.manage', body: () => ({}) },
     { pattern: '/ges/api-keys/revoke', url: () => '/ges/api-keys/revoke', action: 'apikeys.manage', body: () => ({ prefix: 'ges_nothing' }) },
     { pattern: '/ges/users', url: () => '/ges/users', action: 'users.manage', body: () => ({ login: 'x', role: 'nope' }) },
@@ -153,7 +156,8 @@ describe('permissions', () => {
       ['/ges/callbacks', 'callbacks.view'], ['/ges/callbacks/export.csv', 'callbacks.export'], ['/ges/callbacks/new', 'callbacks.create'],
       ['/ges/queues', 'queues.view'], ['/ges/config/business-hours', 'config.view'], ['/ges/config/business-hours/edit', 'config.edit'],
       ['/ges/config/capacity', 'config.view'], ['/ges/config/services', 'config.view'], ['/ges/config/services/edit', 'config.edit'],
-      ['/ges/config/call-in', 'config.view'], ['/ges/api-keys', 'apikeys.view'], ['/ges/developer', 'developer.view'],
+      ['/ges/config/call-in', 'config.view'], ['/ges/config/number-rules', 'config.view'], ['/ges/config/number-rules/edit', 'config.edit'],
+      ['/ges/config/browser-access', 'config.view'], ['/ges/api-keys', 'apikeys.view'], ['/ges/developer', 'developer.view'],
       ['/ges/users', 'users.view'], ['/ges/preferences', 'session.use'],
     ];
     for (const [url, action] of pages) {

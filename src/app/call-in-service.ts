@@ -5,6 +5,8 @@ import { filterUserData } from '../domain/user-data.ts';
 import { accessCodeCandidates, cryptoRandomInt, type RandomInt } from '../domain/call-in/access-code.ts';
 import { dnisPreference } from '../domain/call-in/dnis-choice.ts';
 import { findCallInGroup, insertCallInRequest } from '../store/call-in-store.ts';
+import { findService } from '../store/service-store.ts';
+import { enforceNumberRule, parseNumberRule } from '../domain/numbers/number-rule.ts';
 import type { Tenant } from '../store/tenant-store.ts';
 
 /** The body of POST /call-in/requests/create as the schema admits it. */
@@ -52,6 +54,11 @@ export class CallInService {
     const group = await findCallInGroup(this.pool, tenant.id, input.groupName);
     if (!group) throw new GesError('GES_CALLIN_GROUP_UNKNOWN', `groupName ${JSON.stringify(input.groupName)} is not a Click-To-Call-In group of this tenant`);
     const fromNumber = present(input.fromPhoneNumber) ? fromPhone(input.fromPhoneNumber, group.defaultCountry) : undefined;
+    if (fromNumber && group.targetService) {
+      // The caller's number passes the number rule of the service its call is routed to, as a callback to it would.
+      const rule = (await findService(this.pool, tenant.id, group.targetService))?.numberRule;
+      enforceNumberRule(rule ? parseNumberRule(rule.definition) : undefined, fromNumber, 'fromPhoneNumber');
+    }
     const callbackServiceId = present(input.callbackServiceId) ? input.callbackServiceId : undefined;
     const { kept, dropped } = filterUserData(input.userData);
 

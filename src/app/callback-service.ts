@@ -5,6 +5,7 @@ import { planCreate, checkDesiredTime, type CreateCallbackInput } from '../domai
 import { MAX_HORIZON_DAYS, parseServiceOptions, type ServiceOptions } from '../domain/service-options.ts';
 import { CANCELLABLE_STATES, RESCHEDULABLE_STATES, cancelRefusal, type CallbackState, type CompletionReason } from '../domain/callback-state.ts';
 import { normalizePhone } from '../domain/phone-number.ts';
+import { enforceNumberRule, parseNumberRule } from '../domain/numbers/number-rule.ts';
 import { parseInstant } from '../domain/instant.ts';
 import { retryOnConflict, withTransaction } from '../store/db.ts';
 import type { DbClock } from '../store/db-clock.ts';
@@ -102,6 +103,7 @@ export class CallbackService {
     const options = parseServiceOptions(service.options);
     const now = this.clock.now();
     const plan = planCreate(input, options, now);
+    enforceNumberRule(service.numberRule ? parseNumberRule(service.numberRule.definition) : undefined, plan.phone);
     // A scheduled callback books the capacity slot that holds its desired time (or, off-hours, the
     // next opening's first slot when the service accepts off-hours requests).
     let slot: { start: Date; capacity: number } | undefined;

@@ -11,12 +11,14 @@ import { slotBookings } from '../store/slot-booking-store.ts';
 import { findService, listServices, type ServiceRow } from '../store/service-store.ts';
 import { addApiKey, generateApiKey, listApiKeys, revokeApiKeys, type Tenant } from '../store/tenant-store.ts';
 import { listCallInGroups } from '../store/call-in-store.ts';
+import { listNumberRules } from '../store/number-rule-store.ts';
 import type { CallInGroup, CallInGroupDoc } from '../domain/call-in/call-in-group.ts';
 
 export interface ServiceView {
   name: string;
   businessHours: string | null;
   capacityRule: string | null;
+  numberRule: string | null;
   options: ServiceOptions;
 }
 
@@ -24,6 +26,7 @@ export interface ServiceEdit {
   name: string;
   businessHours: string | null;
   capacityRule: string | null;
+  numberRule?: string | null;
   options: unknown;
 }
 
@@ -72,6 +75,11 @@ export class ConsoleConfig {
     await applyTenantConfig(this.pool, { tenant: tenant.name, services: [edit] as never });
   }
 
+  /** Names of the tenant's number rules, for the service form (the rules themselves: NumberRuleConfig). */
+  async numberRuleNames(tenant: Tenant): Promise<string[]> {
+    return (await listNumberRules(this.pool, tenant.id)).map((r) => r.name);
+  }
+
   async callInGroups(tenant: Tenant): Promise<CallInGroup[]> {
     return (await listCallInGroups(this.pool, tenant.id)).map(({ id: _id, ...g }) => g);
   }
@@ -117,5 +125,8 @@ export class ConsoleConfig {
 }
 
 function view(row: ServiceRow): ServiceView {
-  return { name: row.name, businessHours: row.businessHours?.name ?? null, capacityRule: row.capacityRule?.name ?? null, options: parseServiceOptions(row.options) };
+  return {
+    name: row.name, businessHours: row.businessHours?.name ?? null, capacityRule: row.capacityRule?.name ?? null,
+    numberRule: row.numberRule?.name ?? null, options: parseServiceOptions(row.options),
+  };
 }

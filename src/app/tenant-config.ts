@@ -12,9 +12,14 @@ import { CallInGroupDoc, callInGroupDoc, parseCallInGroup } from '../domain/call
 import { listCallInGroups, sharedCallInNumber, upsertCallInGroup } from '../store/call-in-store.ts';
 import { ApiLimitsDoc } from '../domain/api-limits.ts';
 import { getTenantApiLimits, setTenantApiLimits } from '../store/tenant-limits-store.ts';
+import { NumberRuleDoc, numberRuleDoc, parseNumberRule } from '../domain/numbers/number-rule.ts';
+import { listNumberRules, upsertNumberRule } from '../store/number-rule-store.ts';
+import { CorsDoc, parseCorsOrigins } from '../domain/cors/origin.ts';
+import { listCorsOrigins, replaceCorsOrigins } from '../store/cors-origin-store.ts';
 
 /**
- * A tenant's declarative configuration: business hours, capacity rules, services and call-in groups, as written in
+ * A tenant's declarative configuration: business hours, capacity rules, services, call-in groups, number
+ * validation rules and browser origins (CORS), as written in
  * a YAML or JSON file (`ges config apply/export`) or sent to the admin API. Applying is idempotent:
  * named items are created or replaced; items the document does not mention are left alone.
  */
@@ -26,11 +31,14 @@ export const TenantConfigDoc = Type.Object({
     name: Type.String({ minLength: 1, maxLength: 255 }),
     businessHours: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: 'Business hours name; null or absent: open 24x7 (UTC)' })),
     capacityRule: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: 'Capacity rule name; null or absent: slotMinutes/slotCapacity options' })),
+    numberRule: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: 'Number validation rule name; null or absent: every number the phone options accept' })),
     options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   }, { additionalProperties: false }), { maxItems: 1000 })),
   callInGroups: Type.Optional(Type.Array(CallInGroupDoc, { maxItems: 1000 })),
   /** The tenant's own API rate limits (docs/API.md "Limits"); null: back to the node defaults; absent: unchanged. */
   apiLimits: Type.Optional(Type.Union([ApiLimitsDoc, Type.Null()])),
+  numberRules: Type.Optional(Type.Array(NumberRuleDoc, { maxItems: 1000 })),
+  cors: Type.Optional(CorsDoc),
 }, { additionalProperties: false });
 export type TenantConfigDoc = Static<typeof TenantConfigDoc>;
 
@@ -40,6 +48,9 @@ export interface ApplyReport {
   capacityRules: number;
   services: number;
   callInGroups: number;
+  /** Present when the document has numberRules / cors, so older reports read the same. */
+  numberRules?: number;
+  corsOrigins?: number;
 }
 
 function duplicates(names: string[], what: string): void {
@@ -62,6 +73,9 @@ export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<
   duplicates((doc.services ?? []).map((s) => s.name), 'service');
   duplicates((doc.callInGroups ?? []).map((g) => g.name), 'callInGroup');
   const callInGroups = (doc.callInGroups ?? []).map((g) => parseCallInGroup(g));
+  duplicates((doc.numberRules ?? []).map((r) => r.name), 'numberRule');
+  const numberRules = (doc.numberRules ?? []).map((r) => parseNumberRule(r));
+  const corsOrigins = doc.cors ? parseCorsOrigins(doc.cors) : undefined;
   const serviceOptions = (doc.services ?? []).map((s) => {
     try {
       return parseServiceOptions(s.options ?? {});
@@ -78,6 +92,8 @@ export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<
     const ruleIds = new Map((await listCapacityRules(tx, tenant.id)).map((r) => [r.name, r.id]));
     for (const h of doc.businessHours ?? []) hoursIds.set(h.name, await upsertBusinessHours(tx, tenant.id, h));
     for (const r of doc.capacityRules ?? []) ruleIds.set(r.name, await upsertCapacityRule(tx, tenant.id, r));
+    const numberRuleIds = new Map((await listNumberRules(tx, tenant.id)).map((r) => [r.name, r.id]));
+    for (const r of numberRules) numberRuleIds.set(r.name, await upsertNumberRule(tx, tenant.id, numberRuleDoc(r)));
     const services = doc.services ?? [];
     for (let i = 0; i < services.length; i++) {
       const s = services[i]!;
@@ -90,6 +106,7 @@ export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<
       await upsertService(tx, tenant.id, s.name, serviceOptions[i]!, {
         businessHoursId: ref(s.businessHours, hoursIds, 'businessHours'),
         capacityRuleId: ref(s.capacityRule, ruleIds, 'capacityRule'),
+        numberRuleId: ref(s.numberRule, numberRuleIds, 'numberRule'),
       });
     }
     for (const g of callInGroups) await upsertCallInGroup(tx, tenant.id, g);
@@ -97,9 +114,12 @@ export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<
     // Checked after the upserts, so groups the document does not mention count too.
     const shared = callInGroups.length > 0 ? await sharedCallInNumber(tx, tenant.id) : undefined;
     if (shared) throw new GesError('GES_VALIDATION', `callInGroup ${shared.groups.join(' and ')}: dnis ${shared.dnis} is in more than one group (a call to it could not tell which group it is for)`);
+    if (corsOrigins) await replaceCorsOrigins(tx, tenant.id, corsOrigins);
     return {
       tenantCreated, businessHours: doc.businessHours?.length ?? 0, capacityRules: doc.capacityRules?.length ?? 0, services: services.length,
       callInGroups: callInGroups.length,
+      ...(doc.numberRules ? { numberRules: numberRules.length } : {}),
+      ...(corsOrigins ? { corsOrigins: corsOrigins.length } : {}),
     };
   });
 }
@@ -108,9 +128,9 @@ export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<
 export async function exportTenantConfig(pool: pg.Pool, tenantName: string): Promise<TenantConfigDoc> {
   const tenant = await findTenantByName(pool, tenantName);
   if (!tenant) throw new GesError('GES_VALIDATION', `no tenant named ${tenantName}`);
-  const [hours, rules, services, groups, apiLimits] = await Promise.all([
+  const [hours, rules, services, groups, apiLimits, numberRules, origins] = await Promise.all([
     listBusinessHours(pool, tenant.id), listCapacityRules(pool, tenant.id), listServices(pool, tenant.id), listCallInGroups(pool, tenant.id),
-    getTenantApiLimits(pool, tenant.id),
+    getTenantApiLimits(pool, tenant.id), listNumberRules(pool, tenant.id), listCorsOrigins(pool, tenant.id),
   ]);
   return {
     tenant: tenant.name,
@@ -120,9 +140,13 @@ export async function exportTenantConfig(pool: pg.Pool, tenantName: string): Pro
       name: s.name,
       businessHours: s.businessHours?.name ?? null,
       capacityRule: s.capacityRule?.name ?? null,
+      numberRule: s.numberRule?.name ?? null,
       options: parseServiceOptions(s.options),
     })),
     callInGroups: groups.map(({ id: _id, ...g }) => callInGroupDoc(g)),
     ...(apiLimits ? { apiLimits } : {}),
+    // Written only when there are some, so exports of tenants without them read as before.
+    ...(numberRules.length > 0 ? { numberRules: numberRules.map((r) => numberRuleDoc(parseNumberRule(r.definition))) } : {}),
+    ...(origins.length > 0 ? { cors: { allowedOrigins: origins } } : {}),
   };
 }

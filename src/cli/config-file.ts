@@ -83,8 +83,9 @@ export function canonicalTenantConfig(doc: TenantConfigDoc): TenantConfigDoc {
 
 /**
  * Writes a document as YAML or JSON. In YAML, lists of scalars and capacity ranges are written on
- * one line, and every string starting with a digit ("08:00", "2026-12-25") is quoted, so YAML 1.1
- * tools (which read 22:00 as the number 1320) see the same values as GES.
+ * one line, and every string starting with a digit ("08:00", "2026-12-25") or spelling a YAML 1.1
+ * boolean (the country code "NO") is quoted, so YAML 1.1 tools (which read 22:00 as the number 1320)
+ * see the same values as GES.
  */
 export function formatConfig(doc: TenantConfigDoc, format: ConfigFormat): string {
   const value = canonicalTenantConfig(doc);
@@ -92,7 +93,8 @@ export function formatConfig(doc: TenantConfigDoc, format: ConfigFormat): string
   const document = new YAML.Document(value);
   YAML.visit(document, {
     Scalar(_key, node) {
-      if (typeof node.value === 'string' && /^[0-9]/.test(node.value)) node.type = 'QUOTE_DOUBLE';
+      // YAML 1.1 also reads y/n/yes/no/on/off as booleans: Norway's country code NO must stay text.
+      if (typeof node.value === 'string' && (/^[0-9]/.test(node.value) || /^(y|n|yes|no|on|off)$/i.test(node.value))) node.type = 'QUOTE_DOUBLE';
     },
     Seq(_key, node) {
       if (node.items.length > 0 && node.items.every((i) => isScalar(i))) node.flow = true;
@@ -110,5 +112,7 @@ export function describeApplyReport(tenant: string, report: ApplyReport): string
   const n = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
   return `configuration of tenant ${tenant} applied${report.tenantCreated ? ' (tenant created)' : ''}: `
     + `${n(report.businessHours, 'business hours', 'business hours')}, ${n(report.capacityRules, 'capacity rule', 'capacity rules')}, ${n(report.services, 'service', 'services')}`
-    + (report.callInGroups > 0 ? `, ${n(report.callInGroups, 'call-in group', 'call-in groups')}` : '');
+    + (report.callInGroups > 0 ? `, ${n(report.callInGroups, 'call-in group', 'call-in groups')}` : '')
+    + (report.numberRules ? `, ${n(report.numberRules, 'number rule', 'number rules')}` : '')
+    + (report.corsOrigins !== undefined ? `, ${n(report.corsOrigins, 'browser origin', 'browser origins')}` : '');
 }

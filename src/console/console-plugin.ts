@@ -30,6 +30,8 @@ import { callbackRoutes } from './routes/callback-routes.ts';
 import { queueRoutes } from './routes/queue-routes.ts';
 import { configRoutes } from './routes/config-routes.ts';
 import { adminRoutes } from './routes/admin-routes.ts';
+import { numberRuleRoutes } from './routes/number-rule-routes.ts';
+import { browserAccessRoutes } from './routes/browser-access-routes.ts';
 
 export interface ConsoleOptions {
   pool: pg.Pool;
@@ -232,6 +234,8 @@ export function consolePlugin(opts: ConsoleOptions): FastifyPluginAsync {
     await app.register(queueRoutes(ctx));
     await app.register(configRoutes(ctx));
     await app.register(adminRoutes(ctx));
+    await app.register(numberRuleRoutes(ctx));
+    await app.register(browserAccessRoutes(ctx));
   };
 }
 

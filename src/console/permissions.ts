@@ -25,8 +25,8 @@ const AS: readonly Role[] = ['ADMINISTRATOR', 'SUPERVISOR'];
 const AD: readonly Role[] = ['ADMINISTRATOR', 'DEVELOPER'];
 
 /**
- * Every action a console route may name. `changes` marks actions that change state: their routes
- * must be POST and carry the session's CSRF token.
+ * Every action a console route may name. `changes` marks actions that change state (or post data
+ * that must not go into a URL): their routes must be POST and carry the session's CSRF token.
  */
 export const ACTIONS = Object.freeze({
   'session.use': { roles: ALL, changes: false, what: 'Use the console: pages, own preferences' },
@@ -37,8 +37,10 @@ export const ACTIONS = Object.freeze({
   'callbacks.cancel': { roles: AS, changes: true, what: 'Cancel callbacks (reason CANCELLED_BY_ADMIN)' },
   'callbacks.reschedule': { roles: AS, changes: true, what: 'Move a scheduled callback to another slot' },
   'queues.view': { roles: ALL, changes: false, what: 'Live queue monitor' },
-  'config.view': { roles: ALL, changes: false, what: 'Read business hours, capacity rules, services, call-in groups' },
-  'config.edit': { roles: A, changes: true, what: 'Edit business hours, capacity rules, services, call-in groups' },
+  'config.view': { roles: ALL, changes: false, what: 'Read business hours, capacity rules, services, call-in groups, number rules, browser origins' },
+  'config.edit': { roles: A, changes: true, what: 'Edit business hours, capacity rules, services, call-in groups, number rules, browser origins' },
+  // Posted (and so CSRF-checked) although it changes nothing: a phone number never goes into a URL.
+  'numbers.test': { roles: ALL, changes: true, what: 'Test a phone number against the number rules' },
   'apikeys.view': { roles: AD, changes: false, what: 'List API keys by prefix' },
   'apikeys.manage': { roles: AD, changes: true, what: 'Create (shown once) and revoke API keys' },
   'developer.view': { roles: AD, changes: false, what: 'Find failed API requests by correlation id' },

@@ -26,6 +26,8 @@ import { clientErrorHandler, frameworkErrorHandler } from './raw-answers.ts';
 import { clientErrorObserver, observeEdge } from './edge-observer.ts';
 import { rateLimit, type RateLimitDeps } from './rate-limit.ts';
 import { answerUnavailableWhileClosing } from './closing-answer.ts';
+import { CorsOrigins, type OriginPolicy } from '../app/cors-origins.ts';
+import { checkActualRequests, registerPreflight } from './cors.ts';
 
 export interface ApiAppDeps {
   pool: pg.Pool;
@@ -50,6 +52,8 @@ export interface ApiAppDeps {
   edge?: EdgeLimits;
   /** Per-key and per-tenant rate limits (src/http/rate-limit.ts); absent: none. */
   rateLimits?: RateLimitDeps;
+  /** Browser origins allowed per tenant (CORS); absent: read from `pool`, cached like API keys. */
+  corsOrigins?: OriginPolicy;
 }
 
 /**
@@ -102,9 +106,12 @@ export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/ges/docs' });
+  const origins = deps.corsOrigins ?? new CorsOrigins(deps.pool, deps.apiKeyCacheSeconds ?? 0);
+  registerPreflight(app, origins);
 
   await app.register(async (v3) => {
     v3.addHook('onRequest', apiKeyAuth(deps.pool, deps.apiKeyCacheSeconds ?? 0));
+    checkActualRequests(v3, origins);
     if (deps.rateLimits) v3.addHook('onRequest', rateLimit(deps.rateLimits));
     v3.addHook('preValidation', guardRequestBody);
     if (deps.failedRequests) recordFailedRequests(v3, deps.failedRequests);

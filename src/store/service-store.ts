@@ -1,6 +1,7 @@
 import type { Queryable } from './db.ts';
 import type { ServiceOptions } from '../domain/service-options.ts';
 import type { BusinessHoursDoc, CapacityRuleDoc } from '../domain/calendar/calendar-config.ts';
+import type { NumberRuleDoc } from '../domain/numbers/number-rule.ts';
 
 /** All SQL of the callback-service aggregate (one row per virtual queue of a tenant). */
 
@@ -11,6 +12,7 @@ export interface ServiceRow {
   options: unknown; // validated by parseServiceOptions where it is used
   businessHours: { name: string; definition: BusinessHoursDoc } | null;
   capacityRule: { name: string; definition: CapacityRuleDoc } | null;
+  numberRule: { name: string; definition: NumberRuleDoc } | null;
 }
 
 /**
@@ -20,10 +22,12 @@ export interface ServiceRow {
 export function serviceSelect(extra = ''): string {
   return `SELECT s.id, s.tenant_id AS "tenantId", s.name, s.options,
        CASE WHEN bh.id IS NULL THEN NULL ELSE jsonb_build_object('name', bh.name, 'definition', bh.definition) END AS "businessHours",
-       CASE WHEN cr.id IS NULL THEN NULL ELSE jsonb_build_object('name', cr.name, 'definition', cr.definition) END AS "capacityRule"${extra ? `,\n       ${extra}` : ''}
+       CASE WHEN cr.id IS NULL THEN NULL ELSE jsonb_build_object('name', cr.name, 'definition', cr.definition) END AS "capacityRule",
+       CASE WHEN nr.id IS NULL THEN NULL ELSE jsonb_build_object('name', nr.name, 'definition', nr.definition) END AS "numberRule"${extra ? `,\n       ${extra}` : ''}
   FROM callback_service s
   LEFT JOIN business_hours bh ON bh.id = s.business_hours_id
-  LEFT JOIN capacity_rule cr ON cr.id = s.capacity_rule_id`;
+  LEFT JOIN capacity_rule cr ON cr.id = s.capacity_rule_id
+  LEFT JOIN number_rule nr ON nr.id = s.number_rule_id`;
 }
 
 const SELECT = serviceSelect();
@@ -31,19 +35,21 @@ const SELECT = serviceSelect();
 export interface ServiceLinks {
   businessHoursId?: number | null; // undefined: leave as is; null: none
   capacityRuleId?: number | null;
+  numberRuleId?: number | null;
 }
 
 /** Creates the service, or replaces its options (and the links given) when it exists: idempotent for config files. */
 export async function upsertService(db: Queryable, tenantId: number, name: string, options: ServiceOptions, links: ServiceLinks = {}): Promise<ServiceRow> {
   const { rows } = await db.query<{ id: number }>(
-    `INSERT INTO callback_service (tenant_id, name, options, business_hours_id, capacity_rule_id)
-     VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO callback_service (tenant_id, name, options, business_hours_id, capacity_rule_id, number_rule_id)
+     VALUES ($1, $2, $3, $4, $5, $8)
      ON CONFLICT (tenant_id, name) DO UPDATE SET options = EXCLUDED.options, updated_at = now(),
        business_hours_id = CASE WHEN $6 THEN EXCLUDED.business_hours_id ELSE callback_service.business_hours_id END,
-       capacity_rule_id = CASE WHEN $7 THEN EXCLUDED.capacity_rule_id ELSE callback_service.capacity_rule_id END
+       capacity_rule_id = CASE WHEN $7 THEN EXCLUDED.capacity_rule_id ELSE callback_service.capacity_rule_id END,
+       number_rule_id = CASE WHEN $9 THEN EXCLUDED.number_rule_id ELSE callback_service.number_rule_id END
      RETURNING id`,
     [tenantId, name, JSON.stringify(options), links.businessHoursId ?? null, links.capacityRuleId ?? null,
-      links.businessHoursId !== undefined, links.capacityRuleId !== undefined],
+      links.businessHoursId !== undefined, links.capacityRuleId !== undefined, links.numberRuleId ?? null, links.numberRuleId !== undefined],
   );
   return (await serviceById(db, rows[0]!.id))!;
 }
