@@ -1,15 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import { GesError } from '../domain/errors.ts';
+import { hasLoneSurrogate } from '../domain/unicode-text.ts';
 
 /** Deeper JSON than any sane userData; also keeps every later recursive walk far from the stack limit. */
 export const MAX_JSON_DEPTH = 32;
-
-/** Half of a surrogate pair with no other half: not Unicode, and refused by PostgreSQL text and jsonb. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-export function hasLoneSurrogate(s: string): boolean {
-  return LONE_SURROGATE.test(s);
-}
 
 /**
  * Finds what PostgreSQL or the service could not take in a parsed JSON value, without recursion
