@@ -290,7 +290,8 @@ describe('EstimatedWaitTimeApi and QueueStatusApi', () => {
 
 describe('StatisticsApi and CallInApi', () => {
   test('statistics: no body (the operation has no body parameter), with and without cache-control', async () => {
-    for (const headers of [{ 'cache-control': 'max-age=15', 'content-length': '0' }, { 'content-length': '0' }]) {
+    const variants: Record<string, string>[] = [{ 'cache-control': 'max-age=15', 'content-length': '0' }, { 'content-length': '0' }];
+    for (const headers of variants) {
       const data = expect(await send({ method: 'POST', path: '/statistics/operations/get-statistic-ex', headers }), 200, models.StatisticsResponse200);
       assert.deepEqual([...new Set(data.statistics.map((s: any) => s.objectId))], ['CB_VQ_Once', 'CB_VQ_Push', 'CB_VQ_Sales', 'CB_VQ_Tiny']);
     }
