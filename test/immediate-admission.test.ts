@@ -28,6 +28,7 @@ describe('immediate admission', () => {
     const night = admitImmediate(calendar(options), options, MON_NIGHT, 'sales');
     assert.equal(night.kind, 'at-opening');
     assert.equal(night.kind === 'at-opening' && night.slot.start, TUE_OPEN);
+    assert.equal(night.kind === 'at-opening' && night.desiredTime, TUE_OPEN + options.executionBufferSec * 1000, 'desired the execution buffer after opening: it joins the queue as the office opens');
   });
 
   test('rejectOutOfHours refuses an immediate request while closed, with a 400 that says why', () => {

@@ -114,7 +114,7 @@ export class CallbackService {
       const admission = admitImmediate(cal, options, now.getTime(), service.name);
       if (admission.kind === 'at-opening') {
         plan.scheduled = true;
-        plan.desiredTime = new Date(admission.slot.start);
+        plan.desiredTime = new Date(admission.desiredTime);
         plan.extras = { ...plan.extras, cbOfferType: plan.extras?.cbOfferType ?? 'ASAP' };
         slot = { start: new Date(admission.slot.start), capacity: admission.slot.total };
       }

@@ -15,8 +15,12 @@ import { DAY_MS } from './time-zone.ts';
 
 export type ImmediateAdmission =
   | { readonly kind: 'now' }
-  /** Closed (or in the blackout): kept as a callback for the first slot of the next opening. */
-  | { readonly kind: 'at-opening'; readonly slot: Slot };
+  /**
+   * Closed (or in the blackout): kept as a callback in the first slot of the next opening, desired
+   * the execution buffer after the opening (within that slot), so that it joins the queue when the
+   * office opens rather than the buffer before.
+   */
+  | { readonly kind: 'at-opening'; readonly slot: Slot; readonly desiredTime: number };
 
 /** Seconds during which an immediate callback is still taken now: open-for minus the blackout, 0 when closed. */
 export function immediateSecondsLeft(hours: BusinessHours, options: ServiceOptions, now: number): number {
@@ -34,5 +38,6 @@ export function admitImmediate(cal: ServiceCalendar, options: ServiceOptions, no
   const from = open > 0 ? now + (open + 1) * 1000 : now;
   const next = nextSlotFrom(cal, from, now + options.horizonDays * DAY_MS);
   if (!next) throw new GesError('GES_OUTSIDE_BUSINESS_HOURS', `service ${serviceName} is closed${blackout} and does not open within ${options.horizonDays} days`);
-  return { kind: 'at-opening', slot: next };
+  const desiredTime = next.start + Math.min(options.executionBufferSec * 1000, next.end - next.start - 1);
+  return { kind: 'at-opening', slot: next, desiredTime };
 }
