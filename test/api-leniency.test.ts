@@ -7,6 +7,7 @@ import { applyTenantConfig } from '../src/app/tenant-config.ts';
 import { findTenantByName, addApiKey } from '../src/store/tenant-store.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { serializeError } from '../src/logging/error-serializer.ts';
+import { buildConsoleApp } from './support/console-env.ts';
 
 /**
  * The leniency rules (README "Leniency rules") and the hostile inputs of issue 11, each against a
@@ -128,6 +129,20 @@ describe('what real clients send is understood', () => {
     assert.match(String(missing.headers['content-type']), /application\/json/);
     assert.equal(missing.json().status.errorCode, 'GES_ROUTE_NOT_FOUND');
   });
+});
+
+test('with the console mounted under /ges, /ges/engagement/v3 is still the API, and its unknown paths JSON', async () => {
+  const c = await buildConsoleApp(db);
+  try {
+    const status = await c.app.inject({ method: 'GET', url: '/ges/engagement/v3/callbacks/queue-status/sales', headers: h() });
+    assert.equal(status.statusCode, 200, status.body);
+    const missing = await c.app.inject({ method: 'GET', url: '/ges/engagement/v3/callbacks/nope', headers: h() });
+    assert.equal(missing.statusCode, 404);
+    assert.match(String(missing.headers['content-type']), /application\/json/);
+    assert.equal(missing.json().status.errorCode, 'GES_ROUTE_NOT_FOUND');
+  } finally {
+    await c.app.close();
+  }
 });
 
 describe('capacity and throttle answers', () => {
