@@ -54,7 +54,8 @@ after(async () => {
 
 let seq = 0;
 const phone = () => `+1646555${String(1000 + ++seq).slice(-4)}`;
-const create = (service: string, desiredTime: string) => post(app, '/callbacks/create', { serviceName: service, phoneNumber: phone(), desiredTime }, headers);
+/** alwaysCheckCapacity: a full slot is a 429 here; without it the callback moves to the next slot with room (tested below). */
+const create = (service: string, desiredTime: string, alwaysCheckCapacity = true) => post(app, '/callbacks/create', { serviceName: service, phoneNumber: phone(), desiredTime, alwaysCheckCapacity }, headers);
 
 async function availability(service: string, query: Record<string, string | number | boolean>) {
   const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString();
@@ -171,7 +172,7 @@ describe('booking', () => {
     await assertCountersMatchCallbacks();
   });
 
-  test('a full slot answers 429 with the next slots proposed, and never moves the callback', async () => {
+  test('with alwaysCheckCapacity a full slot answers 429 with the next slots proposed, and never moves the callback', async () => {
     assert.equal((await create('cal', at(day1, '13:00'))).statusCode, 200);
     assert.equal((await create('cal', at(day1, '13:14'))).statusCode, 200);
     const full = await create('cal', at(day1, '13:05'));
@@ -186,9 +187,21 @@ describe('booking', () => {
     await assertCountersMatchCallbacks();
   });
 
+  test('without alwaysCheckCapacity a full slot moves the callback to the next slot with room, and says where', async () => {
+    assert.equal((await create('cal', at(day2, '13:00'))).statusCode, 200);
+    assert.equal((await create('cal', at(day2, '13:01'))).statusCode, 200);
+    const moved = await create('cal', at(day2, '13:05'), false);
+    assert.equal(moved.statusCode, 200, JSON.stringify(moved.body));
+    assert.equal(moved.body.data.desiredTime, at(day2, '13:15'));
+    const got = await post(app, '/callbacks/retrieve', { id: moved.body.data.id }, headers);
+    assert.deepEqual([got.body.data.callbackState, got.body.data.desiredTime], ['SCHEDULED', at(day2, '13:15')]);
+    await assertCountersMatchCallbacks();
+  });
+
   test('off-hours requests book the next opening, or are refused where the service says so', async () => {
     const evening = at(day1, '20:00');
-    const res = await create('cal', evening);
+    assert.equal((await create('cal', evening)).body.status.errorCode, 'GES_OUTSIDE_BUSINESS_HOURS', 'alwaysCheckCapacity never moves a request off its slot');
+    const res = await create('cal', evening, false);
     assert.equal(res.statusCode, 200);
     const got = await post(app, '/callbacks/retrieve', { id: res.body.data.id }, headers);
     assert.equal(got.body.data.desiredTime, at(day2, '09:00'), 'the first slot of the next business day');

@@ -133,8 +133,8 @@ describe('POST /callbacks/create', () => {
     ['USERORIGINATED without push target', { serviceName: 'push', phoneNumber: '+12125550100' }, 400, 'GES_PUSH_TARGET_REQUIRED', /pushTargets/],
     ['pushChannel without pushTarget', { serviceName: 'sales', phoneNumber: '+12125550100', pushChannel: 'FCM' }, 400, 'GES_VALIDATION', /pushTarget/],
     ['push channel other than FCM', { serviceName: 'sales', phoneNumber: '+12125550100', pushTargets: [{ channel: 'APNS', target: 'x' }] }, 400, 'GES_VALIDATION', /channel/],
-    ['unknown cbOfferType', { serviceName: 'sales', phoneNumber: '+12125550100', cbOfferType: 'LATER' }, 400, 'GES_VALIDATION', /cbOfferType/],
-    ['non-integer priority', { serviceName: 'sales', phoneNumber: '+12125550100', priority: 1.5 }, 400, 'GES_VALIDATION', /priority/],
+    ['priority "Infinity"', { serviceName: 'sales', phoneNumber: '+12125550100', priority: 'Infinity' }, 400, 'GES_VALIDATION', /priority must be a finite number/],
+    ['a lone surrogate in userData', { serviceName: 'sales', phoneNumber: '+12125550100', userData: { note: 'ok \ud83d' } }, 400, 'GES_VALIDATION', /surrogate/],
     ['userData not an object', { serviceName: 'sales', phoneNumber: '+12125550100', userData: 'x' }, 400, 'GES_VALIDATION', /userData/],
   ];
   for (const [name, body, http, code, message] of refusals) {

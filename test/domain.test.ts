@@ -68,9 +68,27 @@ describe('create planning', () => {
 
   test('the past tolerance absorbs client clock drift, no more', () => {
     const slightlyPast = new Date(now.getTime() - PAST_TOLERANCE_MS + 1000).toISOString();
-    assert.equal(planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: slightlyPast }, options, now).scheduled, true);
+    // Accepted; due at once, so it is an immediate callback (the next test), unless alwaysCheckCapacity keeps it scheduled.
+    assert.equal(planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: slightlyPast }, options, now).scheduled, false);
+    assert.equal(planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: slightlyPast, alwaysCheckCapacity: true }, options, now).scheduled, true);
     const past = new Date(now.getTime() - PAST_TOLERANCE_MS - 1000).toISOString();
     assert.equal(code(() => planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: past }, options, now)), 'GES_DESIRED_TIME_PAST');
+  });
+
+  test('a desiredTime within the execution buffer is "now": immediate, taking no slot', () => {
+    const inBuffer = new Date(now.getTime() + (options.executionBufferSec - 1) * 1000).toISOString();
+    const beyond = new Date(now.getTime() + (options.executionBufferSec + 1) * 1000).toISOString();
+    const soon = planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: inBuffer }, options, now);
+    assert.deepEqual([soon.scheduled, soon.desiredTime], [false, undefined]);
+    assert.equal(planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: beyond }, options, now).scheduled, true);
+    assert.equal(planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: inBuffer }, parseServiceOptions({ alwaysCheckCapacity: true }), now).scheduled, true, 'the service option keeps it scheduled too');
+    assert.equal(planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: inBuffer }, parseServiceOptions({ immediateEnabled: false }), now).scheduled, true, 'a service without immediate callbacks keeps it scheduled');
+  });
+
+  test('cbOfferType is reporting only: any case is canonical, anything else is ignored', () => {
+    const extras = (cbOfferType: string) => planCreate({ serviceName: 's', phoneNumber: '+14155552671', cbOfferType }, options, now).extras;
+    assert.deepEqual(extras('scheduled'), { cbOfferType: 'SCHEDULED' });
+    assert.equal(extras('ASAP if the request does not include the desiredTime parameter and SCHEDULED if the request includes the desiredTime parameter.'), undefined);
   });
 
   test('the horizon is the service\'s', () => {
@@ -97,7 +115,7 @@ describe('service options', () => {
     assert.deepEqual(parseServiceOptions({}), {
       defaultCountry: 'US', disallowImpossibleNumbers: true, disallowPremiumNumbers: true, inQueueChecking: 'true',
       requestsPerNumberPer24h: 6, immediateEnabled: true, scheduledEnabled: true, horizonDays: 14, callDirection: 'USERTERMINATED',
-      minNoticeMinutes: 0, rejectOutOfHours: false, slotMinutes: 5, slotCapacity: 100,
+      minNoticeMinutes: 0, rejectOutOfHours: false, immediateBlackoutMinutes: 0, alwaysCheckCapacity: false, slotMinutes: 5, slotCapacity: 100,
       executionBufferSec: 120, firstConnectParty: 'CUSTOMER', ttlSec: 86400, priorityStepSec: 60,
       retry: {
         busy: { maxAttempts: 3, delaySec: 300 }, noAnswer: { maxAttempts: 3, delaySec: 300 }, machine: { maxAttempts: 3, delaySec: 300 },

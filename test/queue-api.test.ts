@@ -29,7 +29,7 @@ test('estimated-wait-time answers one item per queue, -1 with a message when the
   assert.equal(body.data[0].virtualQueue, 'sales');
   assert.equal(body.data[0].estimatedWaitTime, -1);
   assert.match(body.data[0].message, /no agents|no interactions/);
-  assert.deepEqual(body.data[1], { virtualQueue: 'nosuch', estimatedWaitTime: -1, message: 'not a callback service of this tenant' });
+  assert.deepEqual(body.data[1], { virtualQueue: 'nosuch', estimatedWaitTime: -1, resultCode: 3, message: 'not a callback service of this tenant' });
 });
 
 test('a mode other than mode1-3 and a missing queue list are 400 in the GES envelope', async () => {

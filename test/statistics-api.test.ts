@@ -18,7 +18,9 @@ import { STATISTIC_NAMES } from '../src/domain/statistics/statistic-catalog.ts';
 const stat = (name: string, objectId = 'sales', objectType = 'Queue') => ({ name, objectId, objectType });
 const ask = (api: FastifyInstance, tenant: TestTenant, stats: unknown[], headers: Record<string, string> = {}) =>
   post(api, '/statistics/operations/get-statistic-ex', { data: { statistics: stats } }, { 'x-api-key': tenant.apiKey, ...headers });
-const valueOf = (body: { data?: any }, i: number) => body.data.statistics[i].value.value as number;
+const valueOf = (body: { data?: any }, i: number) => body.data.statistics[i].value as number;
+/** The value with its extensions, as the route answers it: value is the number, unit and message beside it. */
+const valued = (s: any) => ({ value: s.value, unit: s.unit, ...(s.message === undefined ? {} : { message: s.message }) });
 
 describe('get-statistic-ex without an engine (API-only node)', () => {
   let db: TestDb;
@@ -47,10 +49,10 @@ describe('get-statistic-ex without an engine (API-only node)', () => {
     assert.deepEqual(items.map((s: any) => [s.name, s.objectId, s.objectType]), [
       ['CurrentScheduledCallbacks', 'sales', 'Queue'], ['AgentsLoggedIn', 'sales', 'AgentGroup'], ['ExpectedWaitTime', 'support', 'Queue'],
     ]);
-    assert.deepEqual(items[0].value, { value: 1, unit: 'count' });
-    assert.deepEqual(items[1].value, { value: 0, unit: 'count' });
-    assert.equal(items[2].value.value, -1, 'no estimate without agents');
-    assert.match(items[2].value.message, /no agents/);
+    assert.deepEqual(valued(items[0]), { value: 1, unit: 'count' });
+    assert.deepEqual(valued(items[1]), { value: 0, unit: 'count' });
+    assert.equal(items[2].value, -1, 'no estimate without agents');
+    assert.match(items[2].message, /no agents/);
     assert.equal(typeof items[0].timestamp, 'number');
   });
 
@@ -59,7 +61,7 @@ describe('get-statistic-ex without an engine (API-only node)', () => {
     assert.equal(res.statusCode, 200);
     assert.equal(res.body.data.statistics.length, STATISTIC_NAMES.length);
     const error = res.body.data.statistics.find((s: any) => s.name === 'EstimatedWaitTimeError');
-    assert.deepEqual(error.value, { value: -1, unit: 'seconds', message: 'no predicted callback connected today' });
+    assert.deepEqual(valued(error), { value: -1, unit: 'seconds', message: 'no predicted callback connected today' });
   });
 
   test('bad requests are 400 in the GES envelope, naming the entry', async () => {
@@ -78,6 +80,26 @@ describe('get-statistic-ex without an engine (API-only node)', () => {
     assert.ok(empty.body.status.corrId);
     const noKey = await post(api, '/statistics/operations/get-statistic-ex', { data: { statistics: [stat('ExpectedWaitTime')] } });
     assert.equal(noKey.statusCode, 401);
+  });
+
+  test('no body at all (as GES\'s client sends it) answers the default set for every service', async () => {
+    for (const headers of [{ 'content-type': 'application/json', 'content-length': '0' }, {}]) {
+      const res = await api.inject({ method: 'POST', url: '/engagement/v3/statistics/operations/get-statistic-ex', headers: { 'x-api-key': tenant.apiKey, ...headers } });
+      assert.equal(res.statusCode, 200, res.body);
+      const items = res.json().data.statistics as any[];
+      assert.deepEqual([...new Set(items.map((s) => s.objectId))], ['sales', 'support']);
+      assert.deepEqual(items.filter((s) => s.objectId === 'sales').map((s) => s.name), ['CurrentWaitingCallbacks', 'CurrentScheduledCallbacks', 'ExpectedWaitTime', 'AgentsLoggedIn', 'AgentsAvailable']);
+      assert.ok(items.every((s) => typeof s.value === 'number'));
+    }
+  });
+
+  test('GWS names are answered under the name asked; one GES cannot compute is a 400 naming the supported set', async () => {
+    const res = await ask(api, tenant, [stat('CurrNumberWaitingCalls'), stat('ExpectedWaitTime', 'sales', 'queue')]);
+    assert.equal(res.statusCode, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body.data.statistics.map((s: any) => [s.name, s.objectType, typeof s.value]), [['CurrNumberWaitingCalls', 'Queue', 'number'], ['ExpectedWaitTime', 'Queue', 'number']]);
+    const inbound = await ask(api, tenant, [stat('TotalNumberInboundCalls')]);
+    assert.equal(inbound.statusCode, 400);
+    assert.match(inbound.body.status.message, /inbound calls.*supported: .*CurrentWaitingCallbacks/);
   });
 
   test('answers are kept 5 minutes; max-age (at least 15 s) bounds how old an answer a client accepts', async () => {
@@ -152,7 +174,7 @@ describe('get-statistic-ex on a working contact center (simulator)', () => {
       const names = ['CallbacksCompletedToday', 'CurrentWaitingCallbacks', 'AverageHandleTime', 'AverageWaitTime', 'EstimatedWaitTimeError', 'AgentsLoggedIn'];
       const res = await ask(api, t, names.map((n) => stat(n)));
       assert.equal(res.statusCode, 200);
-      const v = Object.fromEntries(res.body.data.statistics.map((s: any) => [s.name, s.value]));
+      const v = Object.fromEntries(res.body.data.statistics.map((s: any) => [s.name, valued(s)]));
       // "Today" is since midnight in the service's zone (UTC here); a run across midnight counts only what came after it.
       const midnight = new Date(clock.now()).setUTCHours(0, 0, 0, 0);
       const { rows: done } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM callback WHERE state = 5 AND updated_at >= $1', [new Date(midnight)]);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Value } from 'typebox/value';
 import { GesError } from '../src/domain/errors.ts';
-import { MAX_STATISTICS_PER_REQUEST, parseStatisticsRequest, type StatisticRequest } from '../src/domain/statistics/statistics-request.ts';
+import { DEFAULT_STATISTICS, MAX_STATISTICS_PER_REQUEST, defaultStatisticRequests, parseStatisticsRequest, type StatisticRequest } from '../src/domain/statistics/statistics-request.ts';
 import { SERVICE_LEVEL_THRESHOLD_SEC, STATISTIC_NAMES } from '../src/domain/statistics/statistic-catalog.ts';
 import { answerStatistics } from '../src/domain/statistics/statistics-answer.ts';
 import type { QueueStatisticsInput } from '../src/domain/statistics/queue-statistics-input.ts';
@@ -37,14 +37,35 @@ describe('get-statistic-ex request', () => {
     assert.ok(Value.Check(StatisticsBody, body(stat('ExpectedWaitTime'))), 'the route schema takes the same body');
   });
 
-  test('an unknown statistic is refused naming it and its place, listing the known ones', () => {
-    const r = refusal(() => parseStatisticsRequest(body(stat('ExpectedWaitTime'), stat('TotalNumberInboundCalls'))));
+  test('an unknown statistic is refused naming it and its place, listing the supported ones', () => {
+    const r = refusal(() => parseStatisticsRequest(body(stat('ExpectedWaitTime'), stat('NoSuchStatistic'))));
     assert.equal(r.code, 'GES_VALIDATION');
-    assert.match(r.message, /^statistics\[1\]\.name: "TotalNumberInboundCalls" is not a statistic GES provides \(known: .*ExpectedWaitTime/);
+    assert.match(r.message, /^statistics\[1\]\.name: "NoSuchStatistic" is not a statistic GES provides \(supported: .*ExpectedWaitTime.*CurrNumberWaitingCalls/);
+    const inbound = refusal(() => parseStatisticsRequest(body(stat('TotalNumberInboundCalls'))));
+    assert.match(inbound.message, /^statistics\[0\]\.name: the GWS statistic TotalNumberInboundCalls counts inbound calls, which never pass through GES \(supported: /);
+  });
+
+  test('GWS names GES computes are accepted (any case) and answered under the name asked', () => {
+    const parsed = parseStatisticsRequest(body(stat('CurrNumberWaitingCalls'), stat('expectedwaittime', 'sales', 'queue'), stat('CurrNumberReadyStatuses', 'sales', 'GroupAgents')))!;
+    assert.deepEqual(parsed, [
+      { name: 'CurrentWaitingCallbacks', askedName: 'CurrNumberWaitingCalls', objectId: 'sales', objectType: 'Queue' },
+      { name: 'ExpectedWaitTime', askedName: 'expectedwaittime', objectId: 'sales', objectType: 'Queue' },
+      { name: 'AgentsAvailable', askedName: 'CurrNumberReadyStatuses', objectId: 'sales', objectType: 'AgentGroup' },
+    ]);
+  });
+
+  test('no body, or no data, asks for the default set', () => {
+    assert.equal(parseStatisticsRequest(undefined), undefined);
+    assert.equal(parseStatisticsRequest({}), undefined);
+    assert.equal(parseStatisticsRequest({ data: null }), undefined);
+    const set = defaultStatisticRequests(['support', 'sales']);
+    assert.deepEqual(set.slice(0, 2).map((r) => [r.name, r.objectId]), [['CurrentWaitingCallbacks', 'sales'], ['CurrentScheduledCallbacks', 'sales']]);
+    assert.equal(set.length, 2 * DEFAULT_STATISTICS.length);
+    assert.equal(defaultStatisticRequests(Array.from({ length: 50 }, (_, i) => `s${i}`)).length, MAX_STATISTICS_PER_REQUEST);
   });
 
   test('the shape, the object type and the limits are checked with readable messages', () => {
-    assert.match(refusal(() => parseStatisticsRequest(undefined)).message, /body must be/);
+    assert.match(refusal(() => parseStatisticsRequest('x')).message, /body must be/);
     assert.match(refusal(() => parseStatisticsRequest({ statistics: [stat('AgentsBusy')] })).message, /body must be \{"data"/);
     assert.match(refusal(() => parseStatisticsRequest({ data: { statistics: 'x' } })).message, /data\.statistics must be an array/);
     assert.match(refusal(() => parseStatisticsRequest(body())).message, /is empty/);
@@ -83,7 +104,7 @@ describe('get-statistic-ex answer', () => {
     };
   }
   const inputs = new Map([['sales', salesInput()]]);
-  const ask = (...names: string[]) => parseStatisticsRequest(body(...names.map((n) => stat(n))));
+  const ask = (...names: string[]) => parseStatisticsRequest(body(...names.map((n) => stat(n))))!;
 
   test('every statistic is computed from the queue numbers, in request order, stamped with the time', () => {
     const answer = answerStatistics(ask(...STATISTIC_NAMES), (name) => inputs.get(name), T0);
@@ -123,7 +144,7 @@ describe('get-statistic-ex answer', () => {
   });
 
   test('a statistic about a service the tenant does not have is refused naming it', () => {
-    const requests = parseStatisticsRequest(body(stat('AgentsBusy'), stat('AgentsBusy', 'salse')));
+    const requests = parseStatisticsRequest(body(stat('AgentsBusy'), stat('AgentsBusy', 'salse')))!;
     const r = refusal(() => answerStatistics(requests, (name) => inputs.get(name), T0));
     assert.deepEqual(r, { code: 'GES_SERVICE_UNKNOWN', message: 'statistics[1].objectId: "salse" is not a callback service of this tenant' });
   });

@@ -17,7 +17,8 @@ import { slotBookings } from '../store/slot-booking-store.ts';
 import { ACTOR, type Actor } from '../domain/actor.ts';
 import { isCallbackId } from '../domain/callback-id.ts';
 import { findService, type ServiceRow } from '../store/service-store.ts';
-import { availableSlots, calendarOf, chooseSlot, proposedSlots } from '../domain/calendar/booking-plan.ts';
+import { availableSlots, calendarOf, chooseSlot, proposedSlots, type OpenSlot } from '../domain/calendar/booking-plan.ts';
+import { admitImmediate } from '../domain/calendar/immediate-admission.ts';
 import { DAY_MS } from '../domain/calendar/time-zone.ts';
 import { ensurePartitions, isMissingPartition } from '../store/partition-store.ts';
 import type { Tenant } from '../store/tenant-store.ts';
@@ -26,6 +27,8 @@ export interface CreateOutcome {
   id: string;
   replayed: boolean;
   droppedUserDataKeys: string[];
+  /** Scheduled callbacks: the desired time booked (later than asked when off-hours, full, or kept for the opening). */
+  desiredTime?: Date;
   /** Set when this request inserted the callback (not on a replay). */
   inserted?: { createdAt: Date; desiredAt: Date; dueAt: Date | null; scheduled: boolean };
 }
@@ -104,13 +107,25 @@ export class CallbackService {
     const now = this.clock.now();
     const plan = planCreate(input, options, now);
     enforceNumberRule(service.numberRule ? parseNumberRule(service.numberRule.definition) : undefined, plan.phone);
+    const cal = calendarOf(service, options);
     // A scheduled callback books the capacity slot that holds its desired time (or, off-hours, the
-    // next opening's first slot when the service accepts off-hours requests).
+    // next opening's first slot when the service accepts off-hours requests and the request does not
+    // insist on its slot). An immediate one is taken now only while the office takes immediate
+    // callbacks; otherwise it is refused or kept for the opening (immediate-admission.ts).
     let slot: { start: Date; capacity: number } | undefined;
     if (plan.desiredTime) {
-      const choice = chooseSlot(calendarOf(service, options), options, plan.desiredTime.getTime(), now.getTime());
+      const strict = plan.alwaysCheckCapacity ? { ...options, rejectOutOfHours: true } : options;
+      const choice = chooseSlot(cal, strict, plan.desiredTime.getTime(), now.getTime());
       plan.desiredTime = new Date(choice.desiredTime);
       slot = { start: new Date(choice.slot.start), capacity: choice.slot.total };
+    } else {
+      const admission = admitImmediate(cal, options, now.getTime(), service.name);
+      if (admission.kind === 'at-opening') {
+        plan.scheduled = true;
+        plan.desiredTime = new Date(admission.desiredTime);
+        plan.extras = { ...plan.extras, cbOfferType: plan.extras?.cbOfferType ?? 'ASAP' };
+        slot = { start: new Date(admission.slot.start), capacity: admission.slot.total };
+      }
     }
 
     const attempt = () => retryOnConflict(() =>
@@ -129,7 +144,8 @@ export class CallbackService {
           if (result.refusal === 'duplicate') {
             throw new GesError('GES_DUPLICATE_IN_QUEUE', `phoneNumber already has ${result.active} active callback(s) in service ${service.name} (in-queue checking allows ${plan.maxActivePerNumber})`);
           }
-          throw new GesError('GES_NUMBER_THROTTLED', `phoneNumber reached the limit of ${plan.maxRequestsPer24h} callback requests in 24 hours for service ${service.name}`);
+          // The same data shape as a capacity 429 (ProposedSlots, here with no slot to offer): clients read data.slots on every 429.
+          throw new GesError('GES_NUMBER_THROTTLED', `phoneNumber reached the limit of ${plan.maxRequestsPer24h} callback requests in 24 hours for service ${service.name}`, { slots: {} });
         }
         if (idempotencyKey !== undefined) await completeIdempotencyKey(tx, tenant.id, idempotencyKey, result.id);
         return {
@@ -151,20 +167,31 @@ export class CallbackService {
       }
       return outcome;
     };
-    try {
+    const book = async (): Promise<CreateOutcome> => {
       try {
-        return created(await attempt());
+        return await attempt();
       } catch (err) {
         // Partitions are created ahead by maintenance; a node that slept through midnight heals here.
         if (!isMissingPartition(err)) throw err;
         await ensurePartitions(this.pool, 1, MAX_HORIZON_DAYS + 1);
-        return created(await attempt());
+        return await attempt();
       }
-    } catch (err) {
-      // Proposals are read only after the transaction has ended: embedded PGlite serves one
-      // transaction at a time, so a read on another connection inside it would wait forever.
-      if (err instanceof SlotFullSignal) throw await this.slotFull(service, options, slot!.start);
-      throw err;
+    };
+    for (let moves = 0; ; moves += 1) {
+      try {
+        const outcome = await created(await book());
+        return plan.scheduled && plan.desiredTime && !outcome.replayed ? { ...outcome, desiredTime: plan.desiredTime } : outcome;
+      } catch (err) {
+        if (!(err instanceof SlotFullSignal)) throw err;
+        // Proposals are read only after the transaction has ended: embedded PGlite serves one
+        // transaction at a time, so a read on another connection inside it would wait forever.
+        // Without alwaysCheckCapacity a full slot moves the callback to the next slot with room, as
+        // GES did (ges-api.md §1.1, §6.5); a few tries, since others may take that one meanwhile.
+        const next = plan.alwaysCheckCapacity || moves >= MAX_SLOT_MOVES ? undefined : (await this.#openSlotsAfter(service, options, slot!.start, 1))[0];
+        if (!next) throw await this.slotFull(service, options, slot!.start);
+        plan.desiredTime = new Date(next.slot.start);
+        slot = { start: new Date(next.slot.start), capacity: next.slot.total };
+      }
     }
   }
 
@@ -224,13 +251,19 @@ export class CallbackService {
 
   /** The 429 of a full slot, proposing the next slots that still have room (GES's ProposedSlots). */
   private async slotFull(service: ServiceRow, options: ServiceOptions, slotStart: Date): Promise<GesError> {
+    const open = await this.#openSlotsAfter(service, options, slotStart, 5);
+    return new GesError('GES_SLOT_FULL', `the slot starting ${slotStart.toISOString()} is fully booked; data.slots proposes the next available slots`, proposedSlots(open));
+  }
+
+  /** Up to `max` bookable slots with room starting after `slotStart`, within the next 7 days. */
+  async #openSlotsAfter(service: ServiceRow, options: ServiceOptions, slotStart: Date, max: number): Promise<OpenSlot[]> {
     const cal = calendarOf(service, options);
     const from = slotStart.getTime() + 1;
     const to = from + 7 * DAY_MS;
     const booked = await slotBookings(this.pool, service.id, new Date(from - DAY_MS), new Date(to));
-    const open = availableSlots(cal, options, booked, { fromMs: from, toMs: to, reportBusy: false, nowMs: this.clock.now().getTime(), maxSlots: 5 })
-      .filter((o) => o.slot.start > slotStart.getTime());
-    return new GesError('GES_SLOT_FULL', `the slot starting ${slotStart.toISOString()} is fully booked; data.slots proposes the next available slots`, proposedSlots(open));
+    return availableSlots(cal, options, booked, { fromMs: from, toMs: to, reportBusy: false, nowMs: this.clock.now().getTime(), maxSlots: max + 1 })
+      .filter((o) => o.slot.start > slotStart.getTime())
+      .slice(0, max);
   }
 
   async history(tenant: Tenant, id: string): Promise<CallbackEvent[]> {
@@ -267,6 +300,9 @@ export class CallbackService {
     return rows.length > limit && last ? { callbacks: page, nextCursor: encodeCursor(last.desiredTime, last.id) } : { callbacks: page };
   }
 }
+
+/** How many times one create moves on to the next slot when the one it tried filled up meanwhile. */
+const MAX_SLOT_MOVES = 5;
 
 /** Raised inside the create transaction to roll it back when the slot is full. */
 class SlotFullSignal extends Error {}

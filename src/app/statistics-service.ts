@@ -5,11 +5,11 @@ import { startOfLocalDay } from '../domain/calendar/time-zone.ts';
 import { answerStatistics, type StatisticsAnswer } from '../domain/statistics/statistics-answer.ts';
 import type { QueueStatisticsInput } from '../domain/statistics/queue-statistics-input.ts';
 import { parseMaxAge, StatisticsCache } from '../domain/statistics/statistics-cache.ts';
-import type { StatisticRequest } from '../domain/statistics/statistics-request.ts';
+import { defaultStatisticRequests, type StatisticRequest } from '../domain/statistics/statistics-request.ts';
 import type { QueueObservation } from '../domain/wait/queue-observation.ts';
 import { EMPTY_MEASURES } from '../domain/wait/queue-measures.ts';
 import { queueStatisticCounts } from '../store/queue-statistic-counts-read.ts';
-import { findService } from '../store/service-store.ts';
+import { findService, listServices } from '../store/service-store.ts';
 import type { DbClock } from '../store/db-clock.ts';
 import type { Tenant } from '../store/tenant-store.ts';
 import type { QueueWaitSource } from './queue-status-service.ts';
@@ -37,7 +37,9 @@ export class StatisticsService {
     this.#cache = new StatisticsCache({ now: () => this.clock.now().getTime() });
   }
 
-  async answer(tenant: Tenant, requests: readonly StatisticRequest[], cacheControl: string | undefined): Promise<StatisticsReply> {
+  /** `asked` undefined (an empty body): the tenant's default set, see defaultStatisticRequests. */
+  async answer(tenant: Tenant, asked: readonly StatisticRequest[] | undefined, cacheControl: string | undefined): Promise<StatisticsReply> {
+    const requests = asked ?? defaultStatisticRequests((await listServices(this.pool, tenant.id)).map((s) => s.name));
     const maxAge = parseMaxAge(cacheControl);
     const kept = this.#cache.get(String(tenant.id), requests, maxAge);
     if (kept) return { answer: kept.answer, ageSec: kept.ageSec };

@@ -8,6 +8,7 @@ import { withTransaction } from '../store/db.ts';
 import { createTenant, findTenantByName } from '../store/tenant-store.ts';
 import { listBusinessHours, listCapacityRules, upsertBusinessHours, upsertCapacityRule } from '../store/calendar-store.ts';
 import { listServices, upsertService } from '../store/service-store.ts';
+import { MAX_SERVICE_NAME_LENGTH } from '../domain/service-name.ts';
 import { CallInGroupDoc, callInGroupDoc, parseCallInGroup } from '../domain/call-in/call-in-group.ts';
 import { listCallInGroups, sharedCallInNumber, upsertCallInGroup } from '../store/call-in-store.ts';
 import { ApiLimitsDoc } from '../domain/api-limits.ts';
@@ -28,7 +29,7 @@ export const TenantConfigDoc = Type.Object({
   businessHours: Type.Optional(Type.Array(BusinessHoursDoc, { maxItems: 1000 })),
   capacityRules: Type.Optional(Type.Array(CapacityRuleDoc, { maxItems: 1000 })),
   services: Type.Optional(Type.Array(Type.Object({
-    name: Type.String({ minLength: 1, maxLength: 255 }),
+    name: Type.String({ minLength: 1, maxLength: MAX_SERVICE_NAME_LENGTH, description: 'At most 100 characters: the name is part of URL paths' }),
     businessHours: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: 'Business hours name; null or absent: open 24x7 (UTC)' })),
     capacityRule: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: 'Capacity rule name; null or absent: slotMinutes/slotCapacity options' })),
     numberRule: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: 'Number validation rule name; null or absent: every number the phone options accept' })),

@@ -44,6 +44,23 @@ export interface CreatePlan {
   droppedUserDataKeys: string[];
   maxActivePerNumber: number | undefined;
   maxRequestsPer24h: number | undefined;
+  /** The request's alwaysCheckCapacity or the service's: a full or closed desired slot is refused, never moved. */
+  alwaysCheckCapacity: boolean;
+}
+
+/** cbOfferType values GES reports; the field is reporting-only (ges-api.md §1.1). */
+export const OFFER_TYPES = Object.freeze(['ASAP', 'SCHEDULED', 'COMBINED_SCHEDULED_AND_ASAP'] as const);
+
+/**
+ * The canonical cbOfferType, or undefined when the value is not one (then it is derived from the
+ * callback's type). Never refused: the client's model sends a sentence as its default
+ * ("ASAP if the request does not include the desiredTime parameter and SCHEDULED if ..."), and a
+ * reporting field must not fail a booking.
+ */
+export function offerType(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim().toUpperCase();
+  return OFFER_TYPES.find((t) => t === v);
 }
 
 const EXTRA_FIELDS = [
@@ -58,10 +75,14 @@ const EXTRA_FIELDS = [
 export function planCreate(input: CreateCallbackInput, options: ServiceOptions, now: Date): CreatePlan {
   const phone = normalizePhone(input.phoneNumber, options);
 
+  const alwaysCheckCapacity = input.alwaysCheckCapacity === true || options.alwaysCheckCapacity;
   let desiredTime: Date | undefined;
   if (input.desiredTime !== undefined) {
     desiredTime = parseInstant(input.desiredTime, 'desiredTime');
     checkDesiredTime(desiredTime, options, now);
+    // A desired time that is due at once (within the execution buffer) asks for "now": an immediate
+    // callback, which takes no slot. alwaysCheckCapacity keeps every desiredTime scheduled (§1.1).
+    if (!alwaysCheckCapacity && options.immediateEnabled && isDueAtOnce(desiredTime, options, now)) desiredTime = undefined;
   }
   const scheduled = desiredTime !== undefined;
   if (scheduled && !options.scheduledEnabled) throw new GesError('GES_SCHEDULED_DISABLED', `service ${input.serviceName} does not accept scheduled callbacks (desiredTime given)`);
@@ -81,6 +102,9 @@ export function planCreate(input: CreateCallbackInput, options: ServiceOptions, 
   for (const field of EXTRA_FIELDS) {
     if (input[field] !== undefined) (extras as Record<string, unknown>)[field] = input[field];
   }
+  const reportedOfferType = offerType(input.cbOfferType);
+  if (reportedOfferType === undefined) delete extras.cbOfferType;
+  else extras.cbOfferType = reportedOfferType;
   if (pushTargets.length > 0) extras.pushTargets = pushTargets;
 
   const { kept, dropped } = filterUserData(input.userData);
@@ -94,7 +118,13 @@ export function planCreate(input: CreateCallbackInput, options: ServiceOptions, 
     droppedUserDataKeys: dropped,
     maxActivePerNumber: activeLimit(options),
     maxRequestsPer24h: options.requestsPerNumberPer24h > 0 ? options.requestsPerNumberPer24h : undefined,
+    alwaysCheckCapacity,
   };
+}
+
+/** A desired time no later than now plus the execution buffer: its callback would join the queue at once. */
+export function isDueAtOnce(desired: Date, options: ServiceOptions, now: Date): boolean {
+  return desired.getTime() <= now.getTime() + options.executionBufferSec * 1000;
 }
 
 /** A desired time must not be in the past and must lie within the service's horizon. */

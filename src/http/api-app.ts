@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
@@ -7,7 +7,8 @@ import type pg from 'pg';
 import type { CallbackService } from '../app/callback-service.ts';
 import type { AvailabilityService } from '../app/availability-service.ts';
 import { calendarRoutes } from './routes/calendar-routes.ts';
-import { installErrorHandling } from './error-handler.ts';
+import { installErrorHandling, routeNotFound } from './error-handler.ts';
+import { applyLeniency } from './lenient-input.ts';
 import { apiKeyAuth } from './api-key-auth.ts';
 import { callbackRoutes } from './routes/callback-routes.ts';
 import { callInRoutes } from './routes/call-in-routes.ts';
@@ -109,20 +110,49 @@ export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
   const origins = deps.corsOrigins ?? new CorsOrigins(deps.pool, deps.apiKeyCacheSeconds ?? 0);
   registerPreflight(app, origins);
 
-  await app.register(async (v3) => {
+  // The same API under the ingress prefix the original's Helm chart forwards (/ges/), hidden from
+  // the OpenAPI page; its unknown paths answer the JSON envelope, not the console's HTML 404.
+  await app.register(engagementApi(deps, origins, false), { prefix: '/engagement/v3' });
+  await app.register(engagementApi(deps, origins, true), { prefix: '/ges/engagement/v3' });
+
+  if (deps.console) await app.register(consolePlugin(deps.console), { prefix: '/ges' });
+
+  return app;
+}
+
+/** The Engagement API v3 routes with their hooks, mounted under one prefix. */
+function engagementApi(deps: ApiAppDeps, origins: OriginPolicy, hidden: boolean): FastifyPluginAsync {
+  return async (v3) => {
+    if (hidden) {
+      v3.addHook('onRoute', (route) => {
+        route.schema = { ...route.schema, hide: true };
+      });
+      v3.setNotFoundHandler(routeNotFound);
+    }
+    acceptEmptyJsonBodies(v3);
     v3.addHook('onRequest', apiKeyAuth(deps.pool, deps.apiKeyCacheSeconds ?? 0));
     checkActualRequests(v3, origins);
     if (deps.rateLimits) v3.addHook('onRequest', rateLimit(deps.rateLimits));
     v3.addHook('preValidation', guardRequestBody);
+    v3.addHook('preValidation', applyLeniency);
     if (deps.failedRequests) recordFailedRequests(v3, deps.failedRequests);
     await v3.register(callbackRoutes(deps.callbacks));
     await v3.register(calendarRoutes(deps.availability));
     await v3.register(queueRoutes(new QueueStatusService(deps.pool, deps.availability.clock, deps.engine)));
     await v3.register(statisticsRoutes(new StatisticsService(deps.pool, deps.availability.clock, deps.engine, deps.retentionDays ?? 14)));
     await v3.register(callInRoutes(deps.callIn ?? new CallInService(deps.pool, deps.metrics)));
-  }, { prefix: '/engagement/v3' });
+  };
+}
 
-  if (deps.console) await app.register(consolePlugin(deps.console), { prefix: '/ges' });
-
-  return app;
+/**
+ * JSON bodies as fastify reads them, except that an empty body on an operation whose GES client
+ * sends none (route config `emptyBody`, e.g. statistics) is no body rather than a 400.
+ */
+function acceptEmptyJsonBodies(v3: FastifyInstance): void {
+  const strict = v3.getDefaultJsonParser('error', 'error');
+  v3.removeContentTypeParser('application/json');
+  v3.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' && request.routeOptions.config?.emptyBody) return done(null, undefined);
+    return strict(request, body as string, done);
+  });
 }

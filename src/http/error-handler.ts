@@ -57,5 +57,10 @@ export function installErrorHandling(app: FastifyInstance): void {
     else if (code === 'GES_UNAVAILABLE') request.log.warn({ err: err.message }, 'unavailable');
     return send(reply, code, message);
   });
-  app.setNotFoundHandler((request, reply) => send(reply, 'GES_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler(routeNotFound);
+}
+
+/** 404 in the envelope; also the not-found handler of prefixes that would otherwise fall to the console's. */
+export function routeNotFound(request: FastifyRequest, reply: FastifyReply) {
+  return send(reply, 'GES_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`);
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from './db.ts';
 import type { ServiceOptions } from '../domain/service-options.ts';
+import { checkServiceName } from '../domain/service-name.ts';
 import type { BusinessHoursDoc, CapacityRuleDoc } from '../domain/calendar/calendar-config.ts';
 import type { NumberRuleDoc } from '../domain/numbers/number-rule.ts';
 
@@ -40,6 +41,7 @@ export interface ServiceLinks {
 
 /** Creates the service, or replaces its options (and the links given) when it exists: idempotent for config files. */
 export async function upsertService(db: Queryable, tenantId: number, name: string, options: ServiceOptions, links: ServiceLinks = {}): Promise<ServiceRow> {
+  checkServiceName(name); // every way of creating a service passes here: config file, console, CLI
   const { rows } = await db.query<{ id: number }>(
     `INSERT INTO callback_service (tenant_id, name, options, business_hours_id, capacity_rule_id, number_rule_id)
      VALUES ($1, $2, $3, $4, $5, $8)

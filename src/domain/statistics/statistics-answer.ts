@@ -1,5 +1,5 @@
 import { GesError } from '../errors.ts';
-import { STATISTICS, type StatisticDefinition, type StatisticName, type StatisticObjectType, type StatisticValue } from './statistic-catalog.ts';
+import { STATISTICS, type StatisticDefinition, type StatisticObjectType, type StatisticValue } from './statistic-catalog.ts';
 import type { QueueStatisticsInput } from './queue-statistics-input.ts';
 import type { StatisticRequest } from './statistics-request.ts';
 
@@ -10,7 +10,8 @@ import type { StatisticRequest } from './statistics-request.ts';
  */
 
 export interface StatisticItem {
-  readonly name: StatisticName;
+  /** The name as asked (a GWS alias stays the alias: clients match answers by name). */
+  readonly name: string;
   readonly objectId: string;
   readonly objectType: StatisticObjectType;
   /** Epoch ms the value was computed at. */
@@ -39,7 +40,7 @@ export function answerStatistics(requests: readonly StatisticRequest[], inputFor
     const definition: StatisticDefinition = STATISTICS[request.name];
     const computed = definition.compute(input, now);
     return {
-      name: request.name,
+      name: request.askedName ?? request.name,
       objectId: request.objectId,
       objectType: request.objectType,
       timestamp: now,

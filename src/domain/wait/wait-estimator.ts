@@ -47,5 +47,7 @@ export function queueWait(mode: WaitMode, obs: QueueObservation): WaitEstimate {
 /** The API's `mode` parameter: absent → mode2; anything but mode1/2/3 → undefined (the caller answers 400). */
 export function parseApiWaitMode(value: string | undefined): ApiWaitMode | undefined {
   if (value === undefined || value === '') return DEFAULT_API_WAIT_MODE;
-  return (API_WAIT_MODES as readonly string[]).includes(value) ? (value as ApiWaitMode) : undefined;
+  // Matched without regard to case (MODE2 is mode2), as every enum of the API.
+  const lower = value.trim().toLowerCase();
+  return (API_WAIT_MODES as readonly string[]).includes(lower) ? (lower as ApiWaitMode) : undefined;
 }

@@ -68,6 +68,7 @@ export function callbackRoutes(service: CallbackService): FastifyPluginAsync {
       request.log.info({ callbackId: outcome.id, phone: maskPhone(request.body.phoneNumber.replace(/[^+0-9]/g, '')), replayed: outcome.replayed }, 'callback created');
       return success(String(request.id), {
         id: outcome.id,
+        ...(outcome.desiredTime ? { desiredTime: outcome.desiredTime.toISOString() } : {}),
         ...(outcome.droppedUserDataKeys.length > 0 ? { ignoredUserDataKeys: outcome.droppedUserDataKeys } : {}),
       });
     });
