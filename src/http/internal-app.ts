@@ -19,7 +19,7 @@ export interface InternalAppDeps {
   /** Exposed at GET /metrics (Prometheus text format); absent: no /metrics route. */
   metrics?: Metrics;
   /**
-   * Whether Redis answers, within a bounded time (src/app/engine-runtime.ts); absent on a node
+   * Whether Redis answers, within a bounded time (src/main/engine-runtime.ts); absent on a node
    * without Redis (in-process hot state), whose readiness then does not mention Redis.
    */
   redisUp?: () => Promise<boolean>;

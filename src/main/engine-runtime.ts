@@ -12,7 +12,7 @@ import { SimClock } from '../voice/simulator/sim-clock.ts';
 import { ContactCenterSimulator } from '../voice/simulator/contact-center-simulator.ts';
 import { CallbackEngine, type EngineObserver } from '../engine/callback-engine.ts';
 import { databaseEngineClock } from '../engine/engine-clock.ts';
-import { CallInRouter } from './call-in-router.ts';
+import { CallInRouter } from '../app/call-in-router.ts';
 import { RedisStreamVoicePort } from '../voice/redis-stream/redis-stream-voice-port.ts';
 
 export interface EngineRuntime {
