@@ -11,7 +11,7 @@ import type { ConsoleUser } from '../store/console-user-store.ts';
 import type { Tenant } from '../store/tenant-store.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import type { Action, RouteAction } from './permissions.ts';
-import type { QueueMonitorSource } from './queue-monitor-source.ts';
+import type { QueueMonitorSource } from '../app/queue-monitor-source.ts';
 import type { SessionData, SessionStore } from './session-store.ts';
 import type { TimeFormat } from './time-format.ts';
 

@@ -1,4 +1,4 @@
-import type { QueueSample } from './queue-monitor-source.ts';
+import type { QueueSample } from '../app/queue-monitor-source.ts';
 import type { TimeFormat } from './time-format.ts';
 
 /**

@@ -6,8 +6,8 @@ import type { AvailabilityService } from '../app/availability-service.ts';
 import type { FailedRequestLog } from '../app/failed-request-log.ts';
 import type { CallbackEngine } from '../engine/callback-engine.ts';
 import type { ConsoleOptions } from '../console/console-plugin.ts';
-import { DatabaseQueueMonitorSource } from '../console/database-queue-monitor-source.ts';
-import { engineLiveFigures } from '../console/engine-live-figures.ts';
+import { DatabaseQueueMonitorSource } from '../app/database-queue-monitor-source.ts';
+import { engineLiveFigures } from './engine-live-figures.ts';
 import { MemoryAttemptCounter, MemorySessionStore } from '../console/memory-session-store.ts';
 import { RedisAttemptCounter, RedisSessionStore } from '../console/redis-session-store.ts';
 
