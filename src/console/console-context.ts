@@ -1,5 +1,4 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type pg from 'pg';
 import type { CallbackService } from '../app/callback-service.ts';
 import type { AvailabilityService } from '../app/availability-service.ts';
 import type { ConsoleUserService } from '../app/console-users.ts';
@@ -7,8 +6,8 @@ import type { CallbackList } from '../app/callback-list.ts';
 import type { ConsoleConfig } from '../app/console-config.ts';
 import type { FailedRequestLog } from '../app/failed-request-log.ts';
 import { GesError } from '../domain/errors.ts';
-import type { ConsoleUser } from '../store/console-user-store.ts';
-import type { Tenant } from '../store/tenant-store.ts';
+import type { ConsoleUser } from '../app/console-users.ts';
+import type { Tenant } from '../domain/tenant.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import type { Action, RouteAction } from './permissions.ts';
 import type { QueueMonitorSource } from '../app/queue-monitor-source.ts';
@@ -31,7 +30,6 @@ export type Section = 'callbacks' | 'queues' | 'config' | 'apikeys' | 'developer
 
 /** Everything the console's route modules share. */
 export interface ConsoleContext {
-  pool: pg.Pool;
   callbacks: CallbackService;
   availability: AvailabilityService;
   users: ConsoleUserService;

@@ -1,7 +1,6 @@
 import { Temporal } from 'temporal-polyfill';
 import { STATES, type CallbackState } from '../domain/callback-state.ts';
-import { SORT_KEYS, type SortKey } from '../store/callback-list-read.ts';
-import type { CallbackListQuery, SearchBy } from '../app/callback-list.ts';
+import { SORT_KEYS, type CallbackListQuery, type SearchBy, type SortKey } from '../app/callback-list.ts';
 
 /** The callback list's filters as the URL carries them, so a filtered page can be bookmarked and shared. */
 

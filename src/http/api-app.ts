@@ -3,52 +3,50 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
-import type pg from 'pg';
 import type { CallbackService } from '../app/callback-service.ts';
 import type { AvailabilityService } from '../app/availability-service.ts';
+import type { CallInService } from '../app/call-in-service.ts';
+import type { StatisticsService } from '../app/statistics-service.ts';
+import type { QueueStatusService } from '../app/queue-status-service.ts';
+import type { FailedRequestLog } from '../app/failed-request-log.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { calendarRoutes } from './routes/calendar-routes.ts';
 import { installErrorHandling } from './error-handler.ts';
-import { apiKeyAuth } from './api-key-auth.ts';
+import { apiKeyAuth, type TenantForApiKey } from './api-key-auth.ts';
 import { callbackRoutes } from './routes/callback-routes.ts';
 import { callInRoutes } from './routes/call-in-routes.ts';
-import { CallInService } from '../app/call-in-service.ts';
 import { guardRequestBody } from './body-guard.ts';
 import { queueRoutes } from './routes/queue-routes.ts';
 import { statisticsRoutes } from './routes/statistics-routes.ts';
-import { StatisticsService } from '../app/statistics-service.ts';
-import { QueueStatusService, type QueueWaitSource } from '../app/queue-status-service.ts';
-import type { Metrics } from '../metrics/metrics.ts';
-import type { FailedRequestLog } from '../app/failed-request-log.ts';
 import { recordFailedRequests } from './failed-request-recorder.ts';
-import { consolePlugin, type ConsoleOptions } from '../console/console-plugin.ts';
 
-export interface ApiAppDeps {
-  pool: pg.Pool;
+/** The use cases the Engagement API serves; the composition root (src/main/) builds them. */
+export interface ApiServices {
+  tenantForApiKey: TenantForApiKey;
   callbacks: CallbackService;
   availability: AvailabilityService;
-  /** Click-To-Call-In; absent: one on `pool`, counted in `metrics`. */
-  callIn?: CallInService;
+  callIn: CallInService;
+  queueStatus: QueueStatusService;
+  statistics: StatisticsService;
+  /** Records failed API requests of authenticated tenants for the console's Developer page. */
+  failedRequests?: FailedRequestLog;
+}
+
+export interface ApiAppDeps extends ApiServices {
   logger: Logger;
   bodyLimitBytes: number;
   apiKeyCacheSeconds?: number;
   /** Where HTTP metrics are recorded; absent: nothing is recorded. */
   metrics?: Metrics;
-  /** The engine's wait estimates; absent (API-only tests): every wait is -1. */
-  engine?: QueueWaitSource;
-  /** Records failed API requests of authenticated tenants for the console's Developer page. */
-  failedRequests?: FailedRequestLog;
-  /** Days callbacks are kept after their desired time (bounds the statistics' scans). Default 14. */
-  retentionDays?: number;
-  /** The supervisor console under /ges/ (src/console); absent: no console. */
-  console?: ConsoleOptions;
 }
 
 /**
  * The external application (PORT): the Engagement API v3 under /engagement/v3 and its OpenAPI
  * document and interactive docs under /ges/docs (the ingress forwards /ges/). Built without
- * listening, so tests drive it with inject() and main decides where it listens.
+ * listening, so tests drive it with inject() and main decides where it listens (and adds the
+ * console under /ges/).
  */
-export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
+export async function createApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.bodyLimitBytes,
@@ -88,17 +86,15 @@ export async function buildApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/ges/docs' });
 
   await app.register(async (v3) => {
-    v3.addHook('onRequest', apiKeyAuth(deps.pool, deps.apiKeyCacheSeconds ?? 0));
+    v3.addHook('onRequest', apiKeyAuth(deps.tenantForApiKey, deps.apiKeyCacheSeconds ?? 0));
     v3.addHook('preValidation', guardRequestBody);
     if (deps.failedRequests) recordFailedRequests(v3, deps.failedRequests);
     await v3.register(callbackRoutes(deps.callbacks));
     await v3.register(calendarRoutes(deps.availability));
-    await v3.register(queueRoutes(new QueueStatusService(deps.pool, deps.availability.clock, deps.engine)));
-    await v3.register(statisticsRoutes(new StatisticsService(deps.pool, deps.availability.clock, deps.engine, deps.retentionDays ?? 14)));
-    await v3.register(callInRoutes(deps.callIn ?? new CallInService(deps.pool, deps.metrics)));
+    await v3.register(queueRoutes(deps.queueStatus));
+    await v3.register(statisticsRoutes(deps.statistics));
+    await v3.register(callInRoutes(deps.callIn));
   }, { prefix: '/engagement/v3' });
-
-  if (deps.console) await app.register(consolePlugin(deps.console), { prefix: '/ges' });
 
   return app;
 }

@@ -5,7 +5,7 @@ import type { CallbackService } from '../app/callback-service.ts';
 import type { AvailabilityService } from '../app/availability-service.ts';
 import type { FailedRequestLog } from '../app/failed-request-log.ts';
 import type { CallbackEngine } from '../engine/callback-engine.ts';
-import type { ConsoleOptions } from '../console/console-plugin.ts';
+import type { ConsoleOptions } from './console-assembly.ts';
 import { DatabaseQueueMonitorSource } from '../app/database-queue-monitor-source.ts';
 import { engineLiveFigures } from './engine-live-figures.ts';
 import { MemoryAttemptCounter, MemorySessionStore } from '../console/memory-session-store.ts';

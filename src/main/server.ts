@@ -11,7 +11,7 @@ import { CallbackService } from '../app/callback-service.ts';
 import { AvailabilityService } from '../app/availability-service.ts';
 import { Maintenance } from '../app/maintenance.ts';
 import { ensureDemoTenant, type DemoCredentials } from '../app/demo-seed.ts';
-import { buildApiApp } from '../http/api-app.ts';
+import { buildApiApp } from './api-app-assembly.ts';
 import { buildInternalApp } from '../http/internal-app.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { startEngineRuntime, type EngineRuntime } from './engine-runtime.ts';

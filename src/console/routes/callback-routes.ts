@@ -4,7 +4,7 @@ import { GesError } from '../../domain/errors.ts';
 import { ACTIVE_STATES, CANCELLABLE_STATES, RESCHEDULABLE_STATES, STATES, type CallbackState } from '../../domain/callback-state.ts';
 import { maskPhone } from '../../domain/phone-number.ts';
 import { ACTOR, isCallbackId } from '../../store/callback-store.ts';
-import type { CallbackListRow } from '../../store/callback-list-read.ts';
+import type { CallbackListRow } from '../../app/callback-list.ts';
 import { field, fields, needs, tenantOf, timeOf, type ConsoleContext } from '../console-context.ts';
 import { PAGE_SIZE, RANGES, listUrl, parseListView, toListQuery, type ListView } from '../list-query.ts';
 import { safeNext } from './session-routes.ts';

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { GesError } from '../../domain/errors.ts';
-import type { CallbackService } from '../../app/callback-service.ts';
-import type { CallbackRecord } from '../../store/callback-store.ts';
+import type { CallbackRecord, CallbackService } from '../../app/callback-service.ts';
 import { maskPhone } from '../../domain/phone-number.ts';
 import { ErrorEnvelope, success } from '../envelope.ts';
 import {
