@@ -15,7 +15,7 @@ export const DAY_LABELS: Readonly<Record<WeekdayName, string>> = Object.freeze({
 type Body = Record<string, unknown>;
 const text = (body: Body, name: string, max = 20_000): string => {
   const v = body[name];
-  const s = Array.isArray(v) ? v[0] : v;
+  const s: unknown = Array.isArray(v) ? v[0] : v;
   return typeof s === 'string' ? s.slice(0, max) : '';
 };
 

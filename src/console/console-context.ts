@@ -71,7 +71,7 @@ type Fields = Record<string, unknown>;
 /** A single text field of a parsed form or query (the first, if repeated), trimmed. */
 export function field(body: unknown, name: string, max = 1000): string {
   const v = (body as Fields | undefined)?.[name];
-  const s = Array.isArray(v) ? v[0] : v;
+  const s: unknown = Array.isArray(v) ? v[0] : v;
   return typeof s === 'string' ? s.trim().slice(0, max) : '';
 }
 

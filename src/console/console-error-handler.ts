@@ -13,14 +13,24 @@ import { SESSION_COOKIE } from './routes/session-routes.ts';
 export function installConsoleErrorHandling(app: FastifyInstance, ctx: ConsoleContext): void {
   app.setErrorHandler(async (err: FastifyError, request, reply) => {
     const known = err instanceof GesError;
-    let code: ErrorCode = known ? err.code : err.validation ? 'GES_VALIDATION' : err.statusCode === 413 ? 'GES_BODY_TOO_LARGE' : err.statusCode === 415 ? 'GES_UNSUPPORTED_MEDIA_TYPE' : 'GES_INTERNAL';
+    let code: ErrorCode = known
+      ? err.code
+      : err.validation
+        ? 'GES_VALIDATION'
+        : err.statusCode === 413
+          ? 'GES_BODY_TOO_LARGE'
+          : err.statusCode === 415
+            ? 'GES_UNSUPPORTED_MEDIA_TYPE'
+            : 'GES_INTERNAL';
     if (code === 'GES_INTERNAL' && err.statusCode === 400) code = 'GES_VALIDATION';
     const message = code === 'GES_INTERNAL' ? 'internal error; quote the correlation id to the operator' : err.message;
     if (code === 'GES_INTERNAL') request.log.error({ err }, 'console error');
     return sendError(ctx, request, reply, code, message);
   });
 
-  app.setNotFoundHandler(async (request, reply) => sendError(ctx, request, reply, 'GES_ROUTE_NOT_FOUND', `no console page ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler(async (request, reply) =>
+    sendError(ctx, request, reply, 'GES_ROUTE_NOT_FOUND', `no console page ${request.method} ${request.url.split('?')[0]}`),
+  );
 }
 
 async function sendError(ctx: ConsoleContext, request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message: string) {
@@ -29,7 +39,10 @@ async function sendError(ctx: ConsoleContext, request: FastifyRequest, reply: Fa
   const corrId = String(request.id);
   const accept = request.headers.accept ?? '';
   if (accept.includes('application/json') && !accept.includes('text/html')) {
-    return reply.code(http).type('application/json').send({ status: { code: http, message, corrId, errorCode: code } });
+    return reply
+      .code(http)
+      .type('application/json')
+      .send({ status: { code: http, message, corrId, errorCode: code } });
   }
   if (code === 'GES_CONSOLE_SIGN_IN_REQUIRED') {
     const cookie = readCookie(request.headers.cookie, SESSION_COOKIE);

@@ -119,7 +119,15 @@ export function consolePlugin(opts: ConsoleServices): FastifyPluginAsync {
     const eta = new Eta({ views: VIEWS, cache: true, autoEscape: true, autoTrim: [false, 'nl'] });
     await app.register(fastifyView, { engine: { eta }, templates: VIEWS, production: true, viewExt: 'eta', defaultContext: { assets } });
     await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/static/', maxAge: '7d', index: false, wildcard: false });
-    await app.register(fastifyStatic, { root: HTMX_DIR, prefix: '/static/htmx/', maxAge: '7d', index: false, wildcard: false, decorateReply: false, allowedPath: (p) => p === '/htmx.min.js' });
+    await app.register(fastifyStatic, {
+      root: HTMX_DIR,
+      prefix: '/static/htmx/',
+      maxAge: '7d',
+      index: false,
+      wildcard: false,
+      decorateReply: false,
+      allowedPath: (p) => p === '/htmx.min.js',
+    });
 
     addSecurityHeaders(app);
     guardRoutes(app, ctx, tenantZones(opts.config, now));

@@ -52,7 +52,7 @@ function walk(schema: JsonSchema, value: unknown, prefix: string, out: OptionFie
       ...(s.maximum !== undefined ? { max: s.maximum } : {}),
       ...(s.pattern !== undefined ? { pattern: s.pattern } : {}),
       description: s.description ?? '',
-      value: v === undefined ? '' : String(v),
+      value: typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : '', // leaves have no arrays
     });
   }
 }
@@ -60,7 +60,7 @@ function walk(schema: JsonSchema, value: unknown, prefix: string, out: OptionFie
 /** The fields of the form, filled with `options`. */
 export function optionFields(options: ServiceOptions): OptionField[] {
   const out: OptionField[] = [];
-  walk(ServiceOptionsSchema as unknown as JsonSchema, options, '', out);
+  walk(ServiceOptionsSchema, options, '', out);
   return out;
 }
 
@@ -72,7 +72,7 @@ export function optionsFromForm(body: Record<string, unknown>): Record<string, u
   const result: Record<string, unknown> = {};
   for (const f of optionFields({} as ServiceOptions)) {
     const raw = body[f.name];
-    const text = (Array.isArray(raw) ? raw[0] : raw);
+    const text: unknown = Array.isArray(raw) ? raw[0] : raw;
     if (typeof text !== 'string' || text.trim() === '') continue;
     const t = text.trim();
     let value: unknown = t;

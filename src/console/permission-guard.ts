@@ -16,7 +16,7 @@ export function requireRouteActions(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
     const config = (route.config ?? {}) as { action?: string };
     if (config.action === undefined && route.url.startsWith('/ges/static/')) {
-      route.config = { ...config, action: PUBLIC } as typeof route.config;
+      route.config = { ...config, action: PUBLIC };
       return;
     }
     if (config.action === PUBLIC) return;
@@ -39,7 +39,11 @@ export function guardRoutes(app: FastifyInstance, ctx: ConsoleContext, zoneOf: (
     if (action === PUBLIC || !action || !isAction(action)) return;
     const id = readCookie(request.headers.cookie, SESSION_COOKIE);
     const data = id && isSessionId(id) ? await ctx.sessions.get(id) : undefined;
-    if (!id || !data) throw new GesError('GES_CONSOLE_SIGN_IN_REQUIRED', id ? 'your session has ended (signed out, or idle too long); sign in again' : 'sign in to use the console');
+    if (!id || !data)
+      throw new GesError(
+        'GES_CONSOLE_SIGN_IN_REQUIRED',
+        id ? 'your session has ended (signed out, or idle too long); sign in again' : 'sign in to use the console',
+      );
     const user = await ctx.users.active(data.tenantId, data.userId);
     if (!user) {
       await ctx.sessions.destroy(id);
@@ -53,7 +57,11 @@ export function guardRoutes(app: FastifyInstance, ctx: ConsoleContext, zoneOf: (
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       const header = request.headers['x-csrf-token'];
       const sent = (typeof header === 'string' ? header : '') || formToken(request.body);
-      if (!csrfMatches(sent, data.csrf)) throw new GesError('GES_CONSOLE_CSRF_INVALID', 'this form is not from your current console session (missing or wrong CSRF token); reload the page and try again');
+      if (!csrfMatches(sent, data.csrf))
+        throw new GesError(
+          'GES_CONSOLE_CSRF_INVALID',
+          'this form is not from your current console session (missing or wrong CSRF token); reload the page and try again',
+        );
     }
     if (!can(user.role, action)) {
       throw new GesError('GES_CONSOLE_FORBIDDEN', `your role (${ROLE_LABELS[user.role]}) does not allow this: ${ACTIONS[action].what.toLowerCase()}`);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
@@ -19,6 +19,7 @@ import { guardRequestBody } from './body-guard.ts';
 import { queueRoutes } from './routes/queue-routes.ts';
 import { statisticsRoutes } from './routes/statistics-routes.ts';
 import { recordFailedRequests } from './failed-request-recorder.ts';
+import { fastifyLogger } from './fastify-logger.ts';
 
 /** The use cases the Engagement API serves; the composition root (src/main/) builds them. */
 export interface ApiServices {
@@ -48,7 +49,7 @@ export interface ApiAppDeps extends ApiServices {
  */
 export async function createApiApp(deps: ApiAppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance: fastifyLogger(deps.logger),
     bodyLimit: deps.bodyLimitBytes,
     genReqId: () => randomUUID(),
     logController: new LogController({ requestIdLogLabel: 'corrId' }),

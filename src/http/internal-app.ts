@@ -1,5 +1,6 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { fastifyLogger } from './fastify-logger.ts';
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { pendingMigrations } from '../store/migrator.ts';
@@ -56,7 +57,7 @@ function adminAuth(token: string) {
  */
 export async function buildInternalApp(deps: InternalAppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.logger.child({ app: 'internal' }) as FastifyBaseLogger,
+    loggerInstance: fastifyLogger(deps.logger.child({ app: 'internal' })),
     genReqId: () => randomUUID(),
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'corrId' }),
   });

@@ -21,7 +21,7 @@ export interface EngineRuntime {
   voice: VoicePort;
   redis: Redis | Cluster | undefined;
   /** Whether Redis answers PING within REDIS_PROBE_TIMEOUT_MS (always true for the in-process hot state). */
-  redisUp(): Promise<boolean>;
+  readonly redisUp: () => Promise<boolean>;
   /**
    * Stops the node's engine side in the order that loses nothing: the engine stops claiming and
    * dispatching and finishes what it holds (settling its leases); the voice port stops reading and
