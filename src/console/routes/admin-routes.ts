@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { GesError } from '../../domain/errors.ts';
 import { field, needs, tenantOf, userOf, type ConsoleContext } from '../console-context.ts';
+import { rerenderRefused } from '../rerender-refused.ts';
 import { ROLES, ROLE_LABELS, ACTIONS, parseRole } from '../permissions.ts';
 
 /** API keys, console users and the Developer page (failed API requests by correlation id). */
@@ -28,9 +29,7 @@ export function adminRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       try {
         await ctx.config.revokeApiKey(tenantOf(request), prefix);
       } catch (err) {
-        if (!(err instanceof GesError)) throw err;
-        reply.header('x-ges-error-code', err.code);
-        return keysPage(request, reply, { error: err.message, status: err.http });
+        return rerenderRefused(reply, err, (refusal) => keysPage(request, reply, { error: refusal.message, status: refusal.http }));
       }
       request.log.info({ tenant: userOf(request).tenantName, prefix }, 'API key revoked in the console');
       return keysPage(request, reply, { notice: `Key ${prefix}… revoked.` });
@@ -51,9 +50,7 @@ export function adminRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       try {
         return usersPage(request, reply, await fn());
       } catch (err) {
-        if (!(err instanceof GesError)) throw err;
-        reply.header('x-ges-error-code', err.code);
-        return usersPage(request, reply, { error: err.message, status: err.http });
+        return rerenderRefused(reply, err, (refusal) => usersPage(request, reply, { error: refusal.message, status: refusal.http }));
       }
     }
 

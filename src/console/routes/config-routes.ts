@@ -4,6 +4,7 @@ import { WEEKDAYS } from '../../domain/calendar/calendar-config.ts';
 import { SLOT_MINUTES } from '../../domain/calendar/capacity-rule.ts';
 import { parseServiceOptions } from '../../domain/service-options.ts';
 import { field, needs, tenantOf, userOf, type ConsoleContext } from '../console-context.ts';
+import { rerenderRefused } from '../rerender-refused.ts';
 import {
   DAY_LABELS, businessHoursDocOf, businessHoursFormOf, businessHoursToForm, capacityDocOf, capacityGridOf, capacityToGrid, type BusinessHoursForm, type CapacityGrid,
 } from '../calendar-forms.ts';
@@ -51,9 +52,7 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       try {
         await ctx.config.saveBusinessHours(tenantOf(request), businessHoursDocOf(form));
       } catch (err) {
-        if (!(err instanceof GesError)) throw err;
-        reply.header('x-ges-error-code', err.code);
-        return hoursForm(request, reply, form, existing, err.message, err.http);
+        return rerenderRefused(reply, err, (refusal) => hoursForm(request, reply, form, existing, refusal.message, refusal.http));
       }
       request.log.info({ tenant: userOf(request).tenantName, businessHours: form.name }, 'business hours saved in the console');
       return reply.redirect(`/ges/config/business-hours?saved=${encodeURIComponent(form.name)}`, 303);
@@ -98,9 +97,7 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       try {
         await ctx.config.saveCapacityRule(tenantOf(request), capacityDocOf(grid));
       } catch (err) {
-        if (!(err instanceof GesError)) throw err;
-        reply.header('x-ges-error-code', err.code);
-        return ruleForm(request, reply, grid, existing, err.message, err.http);
+        return rerenderRefused(reply, err, (refusal) => ruleForm(request, reply, grid, existing, refusal.message, refusal.http));
       }
       request.log.info({ tenant: userOf(request).tenantName, capacityRule: grid.name }, 'capacity rule saved in the console');
       return reply.redirect(`/ges/config/capacity?saved=${encodeURIComponent(grid.name)}`, 303);
@@ -147,9 +144,7 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
         if (!values.name) throw new GesError('GES_VALIDATION', 'a service needs a name');
         await ctx.config.saveService(tenantOf(request), { name: values.name, businessHours: values.businessHours || null, capacityRule: values.capacityRule || null, options: values.options });
       } catch (err) {
-        if (!(err instanceof GesError)) throw err;
-        reply.header('x-ges-error-code', err.code);
-        return serviceForm(request, reply, values, existing, err.message, err.http);
+        return rerenderRefused(reply, err, (refusal) => serviceForm(request, reply, values, existing, refusal.message, refusal.http));
       }
       request.log.info({ tenant: userOf(request).tenantName, service: values.name }, 'service saved in the console');
       return reply.redirect(`/ges/config/services?saved=${encodeURIComponent(values.name)}`, 303);
@@ -197,9 +192,7 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
           defaultCountry: values.defaultCountry || 'US',
         });
       } catch (err) {
-        if (!(err instanceof GesError)) throw err;
-        reply.header('x-ges-error-code', err.code);
-        return callInPage(request, reply, { error: err.message, status: err.http, values });
+        return rerenderRefused(reply, err, (refusal) => callInPage(request, reply, { error: refusal.message, status: refusal.http, values }));
       }
       request.log.info({ tenant: userOf(request).tenantName, callInGroup: values.name }, 'call-in group saved in the console');
       return reply.redirect(`/ges/config/call-in?saved=${encodeURIComponent(values.name)}`, 303);

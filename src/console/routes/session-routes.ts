@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { GesError } from '../../domain/errors.ts';
 import { field, needs, userOf, type ConsoleContext } from '../console-context.ts';
+import { rerenderRefused } from '../rerender-refused.ts';
 import { readCookie, serializeCookie } from '../cookies.ts';
 import { PUBLIC } from '../permissions.ts';
 import { isSessionId, newCsrfToken, newSessionId } from '../session-store.ts';
@@ -122,9 +123,7 @@ export function sessionRoutes(ctx: ConsoleContext): FastifyPluginAsync {
         if (next !== password(request.body, 'confirmPassword')) throw new GesError('GES_VALIDATION', 'the new password and its confirmation differ');
         await ctx.users.changeOwnPassword(userOf(request), password(request.body, 'currentPassword'), next);
       } catch (err) {
-        if (!(err instanceof GesError)) throw err;
-        reply.header('x-ges-error-code', err.code);
-        return ctx.page(request, reply, 'preferences', { title: 'Preferences', section: 'preferences', error: err.message }, err.http);
+        return rerenderRefused(reply, err, (refusal) => ctx.page(request, reply, 'preferences', { title: 'Preferences', section: 'preferences', error: refusal.message }, refusal.http));
       }
       return ctx.page(request, reply, 'preferences', { title: 'Preferences', section: 'preferences', notice: 'Your password has been changed.', error: '' });
     });
