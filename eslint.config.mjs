@@ -45,6 +45,12 @@ export default defineConfig(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
+  {
+    // typebox's TSchema has only optional members, so the rule takes the assertions that widen it
+    // to a schema shape for no-ops, and its fix breaks the build (tsc: no 'properties' on TSchema).
+    files: ['src/cli/config-file.ts'],
+    rules: { '@typescript-eslint/no-unnecessary-type-assertion': 'off' },
+  },
   { files: ['**/*.mjs', '**/*.cjs'], extends: [tseslint.configs.disableTypeChecked], languageOptions: { globals: nodeGlobals } },
   { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { ...nodeGlobals, module: 'writable', require: 'readonly' } } },
 );
