@@ -30,7 +30,10 @@ interface JsonSchema {
 }
 
 function label(path: string): string {
-  return path.split('.').map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase()).join(' › ');
+  return path
+    .split('.')
+    .map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase())
+    .join(' › ');
 }
 
 function walk(schema: JsonSchema, value: unknown, prefix: string, out: OptionField[]): void {
@@ -41,7 +44,15 @@ function walk(schema: JsonSchema, value: unknown, prefix: string, out: OptionFie
       walk(s, v, path, out);
       continue;
     }
-    const kind: OptionField['kind'] = s.enum ? 'enum' : s.type === 'boolean' ? 'boolean' : s.type === 'integer' ? 'integer' : s.type === 'number' ? 'number' : 'string';
+    const kind: OptionField['kind'] = s.enum
+      ? 'enum'
+      : s.type === 'boolean'
+        ? 'boolean'
+        : s.type === 'integer'
+          ? 'integer'
+          : s.type === 'number'
+            ? 'number'
+            : 'string';
     out.push({
       path,
       name: `opt.${path}`,
@@ -77,7 +88,8 @@ export function optionsFromForm(body: Record<string, unknown>): Record<string, u
     const t = text.trim();
     let value: unknown = t;
     if (f.kind === 'boolean') value = t === 'true' ? true : t === 'false' ? false : t;
-    else if (f.kind === 'integer' || f.kind === 'number' || (f.kind === 'enum' && f.choices.every((c) => /^-?\d+$/.test(c)))) value = /^-?\d+(\.\d+)?$/.test(t) ? Number(t) : t;
+    else if (f.kind === 'integer' || f.kind === 'number' || (f.kind === 'enum' && f.choices.every((c) => /^-?\d+$/.test(c))))
+      value = /^-?\d+(\.\d+)?$/.test(t) ? Number(t) : t;
     const keys = f.path.split('.');
     let target = result;
     for (const k of keys.slice(0, -1)) target = (target[k] ??= {}) as Record<string, unknown>;

@@ -6,7 +6,15 @@ import { parseServiceOptions } from '../../domain/service-options.ts';
 import { field, needs, tenantOf, userOf, type ConsoleContext } from '../console-context.ts';
 import { rerenderRefused } from '../rerender-refused.ts';
 import {
-  DAY_LABELS, businessHoursDocOf, businessHoursFormOf, businessHoursToForm, capacityDocOf, capacityGridOf, capacityToGrid, type BusinessHoursForm, type CapacityGrid,
+  DAY_LABELS,
+  businessHoursDocOf,
+  businessHoursFormOf,
+  businessHoursToForm,
+  capacityDocOf,
+  capacityGridOf,
+  capacityToGrid,
+  type BusinessHoursForm,
+  type CapacityGrid,
 } from '../calendar-forms.ts';
 import { optionFields, optionsFromForm } from '../option-fields.ts';
 import { can } from '../permissions.ts';
@@ -24,17 +32,34 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       const [hours, services] = await Promise.all([ctx.config.businessHours(tenant), ctx.config.services(tenant)]);
       const q = request.query as Record<string, string | undefined>;
       return ctx.page(request, reply, 'business-hours', {
-        title: 'Business hours', section: 'config', sub: 'hours', weekdays: WEEKDAYS, dayLabels: DAY_LABELS,
+        title: 'Business hours',
+        section: 'config',
+        sub: 'hours',
+        weekdays: WEEKDAYS,
+        dayLabels: DAY_LABELS,
         hours: hours.map((h) => ({ ...h.definition, usedBy: services.filter((s) => s.businessHours === h.name).map((s) => s.name) })),
         notice: q.saved ? `Business hours ${q.saved} saved.` : '',
       });
     });
 
     async function hoursForm(request: FastifyRequest, reply: FastifyReply, form: BusinessHoursForm, existing: boolean, error = '', status = 200) {
-      return ctx.page(request, reply, 'business-hours-edit', {
-        title: existing ? `Edit business hours ${form.name}` : 'New business hours', section: 'config', sub: 'hours',
-        form, existing, error, weekdays: WEEKDAYS, dayLabels: DAY_LABELS, zones: ZONES,
-      }, status);
+      return ctx.page(
+        request,
+        reply,
+        'business-hours-edit',
+        {
+          title: existing ? `Edit business hours ${form.name}` : 'New business hours',
+          section: 'config',
+          sub: 'hours',
+          form,
+          existing,
+          error,
+          weekdays: WEEKDAYS,
+          dayLabels: DAY_LABELS,
+          zones: ZONES,
+        },
+        status,
+      );
     }
 
     app.get('/config/business-hours/edit', needs('config.edit'), async (request, reply) => {
@@ -66,19 +91,37 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       const serviceName = field(q, 'service', 255) || services.find((s) => s.capacityRule)?.name || services[0]?.name || '';
       const heat = serviceName && services.some((s) => s.name === serviceName) ? await ctx.config.heatmap(tenant, serviceName, ctx.now()) : undefined;
       return ctx.page(request, reply, 'capacity', {
-        title: 'Capacity', section: 'config', sub: 'capacity',
+        title: 'Capacity',
+        section: 'config',
+        sub: 'capacity',
         rules: rules.map((r) => ({ ...r.definition, usedBy: services.filter((s) => s.capacityRule === r.name).map((s) => s.name) })),
-        services: services.map((s) => s.name), serviceName, heat,
+        services: services.map((s) => s.name),
+        serviceName,
+        heat,
         notice: q.saved ? `Capacity rule ${q.saved} saved.` : '',
       });
     });
 
     async function ruleForm(request: FastifyRequest, reply: FastifyReply, grid: CapacityGrid, existing: boolean, error = '', status = 200) {
       const editable = can(userOf(request).role, 'config.edit');
-      return ctx.page(request, reply, 'capacity-rule', {
-        title: existing ? `Capacity rule ${grid.name}` : 'New capacity rule', section: 'config', sub: 'capacity',
-        grid, existing, editable, error, weekdays: WEEKDAYS, dayLabels: DAY_LABELS, slotChoices: SLOT_MINUTES,
-      }, status);
+      return ctx.page(
+        request,
+        reply,
+        'capacity-rule',
+        {
+          title: existing ? `Capacity rule ${grid.name}` : 'New capacity rule',
+          section: 'config',
+          sub: 'capacity',
+          grid,
+          existing,
+          editable,
+          error,
+          weekdays: WEEKDAYS,
+          dayLabels: DAY_LABELS,
+          slotChoices: SLOT_MINUTES,
+        },
+        status,
+      );
     }
 
     app.get('/config/capacity/rule', needs('config.view'), async (request, reply) => {
@@ -108,13 +151,22 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       const q = request.query as Record<string, string | undefined>;
       const services = await ctx.config.services(tenantOf(request));
       return ctx.page(request, reply, 'services', {
-        title: 'Services', section: 'config', sub: 'services',
+        title: 'Services',
+        section: 'config',
+        sub: 'services',
         services: services.map((s) => ({ ...s, fields: optionFields(s.options) })),
         notice: q.saved ? `Service ${q.saved} saved.` : '',
       });
     });
 
-    async function serviceForm(request: FastifyRequest, reply: FastifyReply, values: { name: string; businessHours: string; capacityRule: string; options: unknown }, existing: boolean, error = '', status = 200) {
+    async function serviceForm(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      values: { name: string; businessHours: string; capacityRule: string; options: unknown },
+      existing: boolean,
+      error = '',
+      status = 200,
+    ) {
       const tenant = tenantOf(request);
       const [hours, rules] = await Promise.all([ctx.config.businessHours(tenant), ctx.config.capacityRules(tenant)]);
       let options;
@@ -123,10 +175,23 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       } catch {
         options = parseServiceOptions({});
       }
-      return ctx.page(request, reply, 'service-edit', {
-        title: existing ? `Service ${values.name}` : 'New service', section: 'config', sub: 'services',
-        values, existing, error, fields: optionFields(options), hours: hours.map((h) => h.name), rules: rules.map((r) => r.name),
-      }, status);
+      return ctx.page(
+        request,
+        reply,
+        'service-edit',
+        {
+          title: existing ? `Service ${values.name}` : 'New service',
+          section: 'config',
+          sub: 'services',
+          values,
+          existing,
+          error,
+          fields: optionFields(options),
+          hours: hours.map((h) => h.name),
+          rules: rules.map((r) => r.name),
+        },
+        status,
+      );
     }
 
     app.get('/config/services/edit', needs('config.edit'), async (request, reply) => {
@@ -138,11 +203,21 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
 
     app.post('/config/services', needs('config.edit'), async (request, reply) => {
       const body = request.body as Record<string, unknown>;
-      const values = { name: field(body, 'name', 255), businessHours: field(body, 'businessHours', 100), capacityRule: field(body, 'capacityRule', 100), options: optionsFromForm(body) };
+      const values = {
+        name: field(body, 'name', 255),
+        businessHours: field(body, 'businessHours', 100),
+        capacityRule: field(body, 'capacityRule', 100),
+        options: optionsFromForm(body),
+      };
       const existing = field(body, 'existing') === '1';
       try {
         if (!values.name) throw new GesError('GES_VALIDATION', 'a service needs a name');
-        await ctx.config.saveService(tenantOf(request), { name: values.name, businessHours: values.businessHours || null, capacityRule: values.capacityRule || null, options: values.options });
+        await ctx.config.saveService(tenantOf(request), {
+          name: values.name,
+          businessHours: values.businessHours || null,
+          capacityRule: values.capacityRule || null,
+          options: values.options,
+        });
       } catch (err) {
         return rerenderRefused(reply, err, (refusal) => serviceForm(request, reply, values, existing, refusal.message, refusal.http));
       }
@@ -151,14 +226,29 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
     });
 
     // ---- Click-To-Call-In groups
-    async function callInPage(request: FastifyRequest, reply: FastifyReply, o: { error?: string; notice?: string; status?: number; values?: Record<string, string> } = {}) {
+    async function callInPage(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      o: { error?: string; notice?: string; status?: number; values?: Record<string, string> } = {},
+    ) {
       const tenant = tenantOf(request);
       const [groups, services] = await Promise.all([ctx.config.callInGroups(tenant), ctx.config.services(tenant)]);
-      return ctx.page(request, reply, 'call-in', {
-        title: 'Call-In groups', section: 'config', sub: 'callin', groups, services: services.map((s) => s.name),
-        error: o.error ?? '', notice: o.notice ?? '',
-        values: { name: '', dnis: '', accessCode: 'true', accessCodeLength: '4', expirySeconds: '600', targetService: '', defaultCountry: 'US', ...o.values },
-      }, o.status);
+      return ctx.page(
+        request,
+        reply,
+        'call-in',
+        {
+          title: 'Call-In groups',
+          section: 'config',
+          sub: 'callin',
+          groups,
+          services: services.map((s) => s.name),
+          error: o.error ?? '',
+          notice: o.notice ?? '',
+          values: { name: '', dnis: '', accessCode: 'true', accessCodeLength: '4', expirySeconds: '600', targetService: '', defaultCountry: 'US', ...o.values },
+        },
+        o.status,
+      );
     }
 
     app.get('/config/call-in', needs('config.view'), async (request, reply) => {
@@ -167,18 +257,32 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       const group = edit ? (await ctx.config.callInGroups(tenantOf(request))).find((g) => g.name === edit) : undefined;
       return callInPage(request, reply, {
         notice: q.saved ? `Group ${q.saved} saved.` : '',
-        ...(group ? { values: {
-          name: group.name, dnis: group.dnis.join('\n'), accessCode: String(group.accessCode), accessCodeLength: String(group.accessCodeLength),
-          expirySeconds: String(group.expirySeconds), targetService: group.targetService ?? '', defaultCountry: group.defaultCountry,
-        } } : {}),
+        ...(group
+          ? {
+              values: {
+                name: group.name,
+                dnis: group.dnis.join('\n'),
+                accessCode: String(group.accessCode),
+                accessCodeLength: String(group.accessCodeLength),
+                expirySeconds: String(group.expirySeconds),
+                targetService: group.targetService ?? '',
+                defaultCountry: group.defaultCountry,
+              },
+            }
+          : {}),
       });
     });
 
     app.post('/config/call-in', needs('config.edit'), async (request, reply) => {
       const body = request.body as Record<string, unknown>;
       const values = {
-        name: field(body, 'name', 100), dnis: field(body, 'dnis', 5000), accessCode: field(body, 'accessCode', 5), accessCodeLength: field(body, 'accessCodeLength', 3),
-        expirySeconds: field(body, 'expirySeconds', 6), targetService: field(body, 'targetService', 255), defaultCountry: field(body, 'defaultCountry', 2).toUpperCase(),
+        name: field(body, 'name', 100),
+        dnis: field(body, 'dnis', 5000),
+        accessCode: field(body, 'accessCode', 5),
+        accessCodeLength: field(body, 'accessCodeLength', 3),
+        expirySeconds: field(body, 'expirySeconds', 6),
+        targetService: field(body, 'targetService', 255),
+        defaultCountry: field(body, 'defaultCountry', 2).toUpperCase(),
       };
       const whole = (v: string) => (/^\d{1,6}$/.test(v) ? Number(v) : v);
       try {
