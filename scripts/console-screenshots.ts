@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { loadConfig } from '../src/config/config.ts';
-import { startGes } from '../src/app/server.ts';
+import { startGes } from '../src/main/server.ts';
 import { applyTenantConfig } from '../src/app/tenant-config.ts';
 import { createLogger } from '../src/logging/logger.ts';
 

@@ -8,7 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { buildApiApp } from '../src/http/api-app.ts';
+import { buildApiApp } from '../src/main/api-app-assembly.ts';
 import { CallbackService } from '../src/app/callback-service.ts';
 import { AvailabilityService } from '../src/app/availability-service.ts';
 import { FailedRequestLog } from '../src/app/failed-request-log.ts';

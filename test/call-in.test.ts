@@ -12,7 +12,7 @@ import { AvailabilityService } from '../src/app/availability-service.ts';
 import { CallInService } from '../src/app/call-in-service.ts';
 import { CallInRouter } from '../src/app/call-in-router.ts';
 import { Maintenance } from '../src/app/maintenance.ts';
-import { buildApiApp } from '../src/http/api-app.ts';
+import { buildApiApp } from '../src/main/api-app-assembly.ts';
 import { buildInternalApp } from '../src/http/internal-app.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { createMetrics, type Metrics } from '../src/metrics/metrics.ts';

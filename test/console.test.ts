@@ -16,6 +16,7 @@ import { buildConsoleApp, createRoleUsers, get, PASSWORD, postForm, postLogin, s
 import { ACTIONS, can, isAction, type Action } from '../src/console/permissions.ts';
 import { ROLES, type Role } from '../src/domain/roles.ts';
 import { consolePlugin } from '../src/console/console-plugin.ts';
+import { assembleConsole } from '../src/main/console-assembly.ts';
 import { MemoryAttemptCounter, MemorySessionStore } from '../src/console/memory-session-store.ts';
 import { RedisAttemptCounter, RedisSessionStore } from '../src/console/redis-session-store.ts';
 import { LoginThrottle } from '../src/console/login-throttle.ts';
@@ -95,10 +96,10 @@ describe('permissions', () => {
     app.addHook('onRoute', (r) => {
       for (const m of [r.method].flat()) routes.push({ method: m, url: r.url, action: (r.config as { action?: string } | undefined)?.action });
     });
-    await app.register(consolePlugin({
+    await app.register(consolePlugin(assembleConsole({
       pool: db.pool, callbacks: new CallbackService(db.pool, db.clock), availability: new AvailabilityService(db.pool, db.clock),
       sessions: new MemorySessionStore(), sessionIdleMs: 60_000, secureCookie: 'false',
-    }), { prefix: '/ges' });
+    })), { prefix: '/ges' });
     await app.ready();
     const pages = routes.filter((r) => !r.url.startsWith('/ges/static/') && r.method !== 'HEAD');
     for (const r of pages) {

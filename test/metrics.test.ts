@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { register as globalRegistry } from 'prom-client';
-import { buildApiApp } from '../src/http/api-app.ts';
+import { buildApiApp } from '../src/main/api-app-assembly.ts';
 import { buildInternalApp } from '../src/http/internal-app.ts';
 import { CallbackService } from '../src/app/callback-service.ts';
 import { AvailabilityService } from '../src/app/availability-service.ts';

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { buildInternalApp } from '../src/http/internal-app.ts';
-import { buildApiApp } from '../src/http/api-app.ts';
+import { buildApiApp } from '../src/main/api-app-assembly.ts';
 import { CallbackService } from '../src/app/callback-service.ts';
 import { AvailabilityService } from '../src/app/availability-service.ts';
 import { createLogger } from '../src/logging/logger.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../src/config/config.ts';
-import { startGes } from '../src/app/server.ts';
+import { startGes } from '../src/main/server.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { createTestDb, createTestTenant, TEST_DATABASE_URL } from './support/test-env.ts';
 import { Redis } from 'ioredis';

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildTestApi, createTestDb, createTestTenant, post, type TestDb, type TestTenant } from './support/test-env.ts';
 import { AvailabilityService } from '../src/app/availability-service.ts';
 import { CallbackService } from '../src/app/callback-service.ts';
-import { buildApiApp } from '../src/http/api-app.ts';
+import { buildApiApp } from '../src/main/api-app-assembly.ts';
 import { CallbackEngine } from '../src/engine/callback-engine.ts';
 import { simulatedEngineClock } from '../src/engine/engine-clock.ts';
 import { MemoryHotState } from '../src/hot/memory-hot-state.ts';

@@ -17,7 +17,7 @@ import { Maintenance } from '../../src/app/maintenance.ts';
 import { CallbackService } from '../../src/app/callback-service.ts';
 import { AvailabilityService } from '../../src/app/availability-service.ts';
 import { applyTenantConfig } from '../../src/app/tenant-config.ts';
-import { buildApiApp } from '../../src/http/api-app.ts';
+import { buildApiApp } from '../../src/main/api-app-assembly.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { addApiKey, findTenantByName } from '../../src/store/tenant-store.ts';
 

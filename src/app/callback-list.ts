@@ -10,6 +10,9 @@ import {
 import { findService } from '../store/service-store.ts';
 import type { Tenant } from '../store/tenant-store.ts';
 
+/** The rows and sort keys of the list, named from here by the console (which imports no store). */
+export { SORT_KEYS, type CallbackListRow, type SortKey } from '../store/callback-list-read.ts';
+
 export type SearchBy = 'auto' | 'id' | 'phone';
 
 export interface CallbackListQuery {

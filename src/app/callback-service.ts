@@ -23,6 +23,9 @@ import { DAY_MS } from '../domain/calendar/time-zone.ts';
 import { ensurePartitions, isMissingPartition } from '../store/partition-store.ts';
 import type { Tenant } from '../store/tenant-store.ts';
 
+/** What the use cases answer with; adapters (API, console) name it from here, not from the store. */
+export type { CallbackRecord } from '../domain/callback-record.ts';
+
 export interface CreateOutcome {
   id: string;
   replayed: boolean;

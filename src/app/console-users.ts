@@ -9,6 +9,9 @@ import {
   passwordHashOf, updateConsoleUser, type ConsoleUser,
 } from '../store/console-user-store.ts';
 
+/** A console user as the console sees it (the console imports no store). */
+export type { ConsoleUser };
+
 /**
  * Console users: local accounts per tenant with an argon2id password hash (OWASP's minimum
  * parameters: 19 MiB, 2 passes, 1 lane; about 80 ms a hash). Used by the console and by

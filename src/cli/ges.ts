@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, ConfigError, type Config } from '../config/config.ts';
-import { startGes } from '../app/server.ts';
+import { startGes } from '../main/server.ts';
 import { withDatabase } from './database-session.ts';
 import { migrate } from '../store/migrator.ts';
 import { API_KEY_PREFIX_LENGTH, addApiKey, createTenant, findTenantByName, generateApiKey, listApiKeys, revokeApiKeys } from '../store/tenant-store.ts';

@@ -1,5 +1,5 @@
 import type { Config } from '../config/config.ts';
-import { connectRedisFromConfig } from '../app/engine-runtime.ts';
+import { connectRedisFromConfig } from '../main/engine-runtime.ts';
 import { RedisHotState } from '../hot/redis-hot-state.ts';
 import type { HotState } from '../hot/hot-state.ts';
 

@@ -1,4 +1,4 @@
-import type { RunningGes } from '../app/server.ts';
+import type { RunningGes } from '../main/server.ts';
 
 /** What a newcomer needs after `npm start`: where GES listens, a working curl with the demo key, and the console sign-in. */
 export function printWelcome(ges: RunningGes): void {

@@ -9,13 +9,19 @@ import { GesError } from '../domain/errors.ts';
  */
 
 export const DAY_LABELS: Readonly<Record<WeekdayName, string>> = Object.freeze({
-  mon: 'Monday', tue: 'Tuesday', wed: 'Wednesday', thu: 'Thursday', fri: 'Friday', sat: 'Saturday', sun: 'Sunday',
+  mon: 'Monday',
+  tue: 'Tuesday',
+  wed: 'Wednesday',
+  thu: 'Thursday',
+  fri: 'Friday',
+  sat: 'Saturday',
+  sun: 'Sunday',
 });
 
 type Body = Record<string, unknown>;
 const text = (body: Body, name: string, max = 20_000): string => {
   const v = body[name];
-  const s = Array.isArray(v) ? v[0] : v;
+  const s: unknown = Array.isArray(v) ? v[0] : v;
   return typeof s === 'string' ? s.slice(0, max) : '';
 };
 
@@ -58,16 +64,24 @@ export function businessHoursDocOf(form: BusinessHoursForm): BusinessHoursDoc {
   const weekly: BusinessHoursDoc['weekly'] = {};
   for (const d of WEEKDAYS) if (form.weekly[d]) weekly[d] = ranges(form.weekly[d]);
   const specialDays: NonNullable<BusinessHoursDoc['specialDays']> = [];
-  form.specialDays.split('\n').map((l) => l.trim()).filter(Boolean).forEach((line, i) => {
-    const m = /^(\d{4}-\d{2}-\d{2})\s+([^#]*?)\s*(?:#\s*(.*))?$/.exec(line);
-    if (!m) throw new GesError('GES_VALIDATION', `special days, line ${i + 1}: write "YYYY-MM-DD closed" or "YYYY-MM-DD HH:MM-HH:MM", optionally followed by "# note"`);
-    const [, date, what, note] = m;
-    specialDays.push({
-      date: date!,
-      ...(what!.toLowerCase() === 'closed' ? { closed: true } : { hours: ranges(what!) }),
-      ...(note ? { note: note.slice(0, 200) } : {}),
+  form.specialDays
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .forEach((line, i) => {
+      const m = /^(\d{4}-\d{2}-\d{2})\s+([^#]*?)\s*(?:#\s*(.*))?$/.exec(line);
+      if (!m)
+        throw new GesError(
+          'GES_VALIDATION',
+          `special days, line ${i + 1}: write "YYYY-MM-DD closed" or "YYYY-MM-DD HH:MM-HH:MM", optionally followed by "# note"`,
+        );
+      const [, date, what, note] = m;
+      specialDays.push({
+        date: date!,
+        ...(what!.toLowerCase() === 'closed' ? { closed: true } : { hours: ranges(what!) }),
+        ...(note ? { note: note.slice(0, 200) } : {}),
+      });
     });
-  });
   return { name: form.name, timeZone: form.timeZone, weekly, ...(specialDays.length > 0 ? { specialDays } : {}) };
 }
 
@@ -159,16 +173,28 @@ export function capacityDocOf(grid: CapacityGrid): CapacityRuleDoc {
     if (ranges.length > 0) weekly[d] = ranges;
   });
   const exceptions: NonNullable<CapacityRuleDoc['exceptions']> = [];
-  grid.exceptions.split('\n').map((l) => l.trim()).filter(Boolean).forEach((line, i) => {
-    const m = /^(\d{4}-\d{2}-\d{2})\s*(.*)$/.exec(line);
-    if (!m) throw new GesError('GES_VALIDATION', `exceptions, line ${i + 1}: write "YYYY-MM-DD HH:MM-HH:MM=capacity, ..." (nothing after the date: no capacity that day)`);
-    const capacity = m[2]!.split(/[,;]+/).map((s) => s.trim()).filter(Boolean).map((part) => {
-      const p = /^(\d{2}:\d{2})-(\d{2}:\d{2})\s*=\s*(\d{1,6})$/.exec(part);
-      if (!p) throw new GesError('GES_VALIDATION', `exceptions, line ${i + 1}: "${part.slice(0, 40)}" is not HH:MM-HH:MM=capacity`);
-      return { from: p[1]!, to: p[2]!, capacity: Number(p[3]) };
+  grid.exceptions
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .forEach((line, i) => {
+      const m = /^(\d{4}-\d{2}-\d{2})\s*(.*)$/.exec(line);
+      if (!m)
+        throw new GesError(
+          'GES_VALIDATION',
+          `exceptions, line ${i + 1}: write "YYYY-MM-DD HH:MM-HH:MM=capacity, ..." (nothing after the date: no capacity that day)`,
+        );
+      const capacity = m[2]!
+        .split(/[,;]+/)
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .map((part) => {
+          const p = /^(\d{2}:\d{2})-(\d{2}:\d{2})\s*=\s*(\d{1,6})$/.exec(part);
+          if (!p) throw new GesError('GES_VALIDATION', `exceptions, line ${i + 1}: "${part.slice(0, 40)}" is not HH:MM-HH:MM=capacity`);
+          return { from: p[1]!, to: p[2]!, capacity: Number(p[3]) };
+        });
+      exceptions.push({ date: m[1]!, capacity });
     });
-    exceptions.push({ date: m[1]!, capacity });
-  });
   return {
     name: grid.name,
     slotMinutes: grid.slotMinutes as CapacityRuleDoc['slotMinutes'],

@@ -1,5 +1,6 @@
+import type { CorsConfig } from '../app/cors-config.ts';
+import type { NumberRuleConfig } from '../app/number-rule-config.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type pg from 'pg';
 import type { CallbackService } from '../app/callback-service.ts';
 import type { AvailabilityService } from '../app/availability-service.ts';
 import type { ConsoleUserService } from '../app/console-users.ts';
@@ -7,11 +8,11 @@ import type { CallbackList } from '../app/callback-list.ts';
 import type { ConsoleConfig } from '../app/console-config.ts';
 import type { FailedRequestLog } from '../app/failed-request-log.ts';
 import { GesError } from '../domain/errors.ts';
-import type { ConsoleUser } from '../store/console-user-store.ts';
-import type { Tenant } from '../store/tenant-store.ts';
+import type { ConsoleUser } from '../app/console-users.ts';
+import type { Tenant } from '../domain/tenant.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import type { Action, RouteAction } from './permissions.ts';
-import type { QueueMonitorSource } from './queue-monitor-source.ts';
+import type { QueueMonitorSource } from '../app/queue-monitor-source.ts';
 import type { SessionData, SessionStore } from './session-store.ts';
 import type { TimeFormat } from './time-format.ts';
 
@@ -31,12 +32,13 @@ export type Section = 'callbacks' | 'queues' | 'config' | 'apikeys' | 'developer
 
 /** Everything the console's route modules share. */
 export interface ConsoleContext {
-  pool: pg.Pool;
   callbacks: CallbackService;
   availability: AvailabilityService;
   users: ConsoleUserService;
   list: CallbackList;
   config: ConsoleConfig;
+  cors: CorsConfig;
+  numberRules: NumberRuleConfig;
   monitor: QueueMonitorSource;
   failed: FailedRequestLog;
   sessions: SessionStore;
@@ -73,7 +75,7 @@ type Fields = Record<string, unknown>;
 /** A single text field of a parsed form or query (the first, if repeated), trimmed. */
 export function field(body: unknown, name: string, max = 1000): string {
   const v = (body as Fields | undefined)?.[name];
-  const s = Array.isArray(v) ? v[0] : v;
+  const s: unknown = Array.isArray(v) ? v[0] : v;
   return typeof s === 'string' ? s.trim().slice(0, max) : '';
 }
 

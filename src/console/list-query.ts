@@ -1,7 +1,6 @@
 import { Temporal } from 'temporal-polyfill';
 import { STATES, type CallbackState } from '../domain/callback-state.ts';
-import { SORT_KEYS, type SortKey } from '../store/callback-list-read.ts';
-import type { CallbackListQuery, SearchBy } from '../app/callback-list.ts';
+import { SORT_KEYS, type CallbackListQuery, type SearchBy, type SortKey } from '../app/callback-list.ts';
 
 /** The callback list's filters as the URL carries them, so a filtered page can be bookmarked and shared. */
 
@@ -33,7 +32,7 @@ export interface ListView {
 
 type Query = Record<string, string | string[] | undefined>;
 
-const first = (v: string | string[] | undefined): string => (Array.isArray(v) ? v[0] ?? '' : v ?? '').trim();
+const first = (v: string | string[] | undefined): string => (Array.isArray(v) ? (v[0] ?? '') : (v ?? '')).trim();
 const all = (v: string | string[] | undefined): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -81,12 +80,18 @@ export function rangeBounds(view: ListView, zone: string, nowMs: number): { from
   const today = Temporal.Instant.fromEpochMilliseconds(nowMs).toZonedDateTimeISO(zone).toPlainDate();
   const span = (a: Temporal.PlainDate, days: number) => ({ from: startOf(a, zone), to: startOf(a.add({ days }), zone) });
   switch (view.range) {
-    case 'today': return span(today, 1);
-    case 'tomorrow': return span(today.add({ days: 1 }), 1);
-    case 'yesterday': return span(today.subtract({ days: 1 }), 1);
-    case 'next7': return span(today, 7);
-    case 'last7': return span(today.subtract({ days: 6 }), 7);
-    case 'all': return {};
+    case 'today':
+      return span(today, 1);
+    case 'tomorrow':
+      return span(today.add({ days: 1 }), 1);
+    case 'yesterday':
+      return span(today.subtract({ days: 1 }), 1);
+    case 'next7':
+      return span(today, 7);
+    case 'last7':
+      return span(today.subtract({ days: 6 }), 7);
+    case 'all':
+      return {};
     case 'custom': {
       const a = Temporal.PlainDate.from(view.from);
       const b = Temporal.PlainDate.from(view.to);

@@ -30,7 +30,10 @@ interface JsonSchema {
 }
 
 function label(path: string): string {
-  return path.split('.').map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase()).join(' › ');
+  return path
+    .split('.')
+    .map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase())
+    .join(' › ');
 }
 
 function walk(schema: JsonSchema, value: unknown, prefix: string, out: OptionField[]): void {
@@ -41,7 +44,15 @@ function walk(schema: JsonSchema, value: unknown, prefix: string, out: OptionFie
       walk(s, v, path, out);
       continue;
     }
-    const kind: OptionField['kind'] = s.enum ? 'enum' : s.type === 'boolean' ? 'boolean' : s.type === 'integer' ? 'integer' : s.type === 'number' ? 'number' : 'string';
+    const kind: OptionField['kind'] = s.enum
+      ? 'enum'
+      : s.type === 'boolean'
+        ? 'boolean'
+        : s.type === 'integer'
+          ? 'integer'
+          : s.type === 'number'
+            ? 'number'
+            : 'string';
     out.push({
       path,
       name: `opt.${path}`,
@@ -52,7 +63,7 @@ function walk(schema: JsonSchema, value: unknown, prefix: string, out: OptionFie
       ...(s.maximum !== undefined ? { max: s.maximum } : {}),
       ...(s.pattern !== undefined ? { pattern: s.pattern } : {}),
       description: s.description ?? '',
-      value: v === undefined ? '' : String(v),
+      value: typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : '', // leaves have no arrays
     });
   }
 }
@@ -60,7 +71,7 @@ function walk(schema: JsonSchema, value: unknown, prefix: string, out: OptionFie
 /** The fields of the form, filled with `options`. */
 export function optionFields(options: ServiceOptions): OptionField[] {
   const out: OptionField[] = [];
-  walk(ServiceOptionsSchema as unknown as JsonSchema, options, '', out);
+  walk(ServiceOptionsSchema, options, '', out);
   return out;
 }
 
@@ -72,12 +83,13 @@ export function optionsFromForm(body: Record<string, unknown>): Record<string, u
   const result: Record<string, unknown> = {};
   for (const f of optionFields({} as ServiceOptions)) {
     const raw = body[f.name];
-    const text = (Array.isArray(raw) ? raw[0] : raw);
+    const text: unknown = Array.isArray(raw) ? raw[0] : raw;
     if (typeof text !== 'string' || text.trim() === '') continue;
     const t = text.trim();
     let value: unknown = t;
     if (f.kind === 'boolean') value = t === 'true' ? true : t === 'false' ? false : t;
-    else if (f.kind === 'integer' || f.kind === 'number' || (f.kind === 'enum' && f.choices.every((c) => /^-?\d+$/.test(c)))) value = /^-?\d+(\.\d+)?$/.test(t) ? Number(t) : t;
+    else if (f.kind === 'integer' || f.kind === 'number' || (f.kind === 'enum' && f.choices.every((c) => /^-?\d+$/.test(c))))
+      value = /^-?\d+(\.\d+)?$/.test(t) ? Number(t) : t;
     const keys = f.path.split('.');
     let target = result;
     for (const k of keys.slice(0, -1)) target = (target[k] ??= {}) as Record<string, unknown>;

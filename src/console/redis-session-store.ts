@@ -33,7 +33,8 @@ export class RedisSessionStore implements SessionStore {
       return undefined;
     }
     const d = data as Partial<SessionData>;
-    if (!Number.isInteger(d.userId) || !Number.isInteger(d.tenantId) || typeof d.csrf !== 'string' || typeof d.role !== 'string' || !isRole(d.role)) return undefined;
+    if (!Number.isInteger(d.userId) || !Number.isInteger(d.tenantId) || typeof d.csrf !== 'string' || typeof d.role !== 'string' || !isRole(d.role))
+      return undefined;
     return { userId: d.userId!, tenantId: d.tenantId!, role: d.role, csrf: d.csrf };
   }
 
@@ -61,7 +62,11 @@ export class RedisAttemptCounter implements AttemptCounter {
 
   async increment(key: string, windowMs: number): Promise<number> {
     const k = `${this.prefix}login-failures:${key}`;
-    const result = await this.redis.multi().incr(k).pexpire(k, Math.max(1, Math.round(windowMs))).exec();
+    const result = await this.redis
+      .multi()
+      .incr(k)
+      .pexpire(k, Math.max(1, Math.round(windowMs)))
+      .exec();
     const [err, n] = result?.[0] ?? [new Error('MULTI aborted'), 0];
     if (err) throw err;
     return Number(n);

@@ -1,4 +1,4 @@
-import type { QueueSample } from './queue-monitor-source.ts';
+import type { QueueSample } from '../app/queue-monitor-source.ts';
 import type { TimeFormat } from './time-format.ts';
 
 /**
@@ -47,10 +47,13 @@ export function queueChartSvg(samples: readonly QueueSample[], o: ChartOptions):
   const f = (n: number) => n.toFixed(1);
 
   const parts: string[] = [];
-  const summary = samples.length === 0
-    ? 'No samples yet: the chart fills while the monitor is open.'
-    : `${samples.length} samples; queue length now ${samples.at(-1)!.queueLength}, highest ${Math.max(...samples.map((s) => s.queueLength))}.`;
-  parts.push(`<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-labelledby="${esc(o.id)}-t ${esc(o.id)}-d">`);
+  const summary =
+    samples.length === 0
+      ? 'No samples yet: the chart fills while the monitor is open.'
+      : `${samples.length} samples; queue length now ${samples.at(-1)!.queueLength}, highest ${Math.max(...samples.map((s) => s.queueLength))}.`;
+  parts.push(
+    `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-labelledby="${esc(o.id)}-t ${esc(o.id)}-d">`,
+  );
   parts.push(`<title id="${esc(o.id)}-t">${esc(o.title)}</title><desc id="${esc(o.id)}-d">${esc(summary)}</desc>`);
   parts.push(`<rect class="chart-bg" x="${left}" y="${top}" width="${w}" height="${h}"/>`);
   for (let i = 0; i <= 4; i++) {
@@ -66,8 +69,14 @@ export function queueChartSvg(samples: readonly QueueSample[], o: ChartOptions):
     if (points.length === 1) points.push(points[0]!.replace(/^([\d.]+)/, (m) => f(Number(m) + 2)));
     if (points.length > 0) parts.push(`<polyline class="${cls}" fill="none" points="${points.join(' ')}"/>`);
   };
-  line(samples.map((s) => `${f(x(s.at.getTime()))},${f(yLen(s.queueLength))}`), 'chart-len');
-  line(samples.filter((s) => s.ewtSeconds !== undefined && s.ewtSeconds >= 0).map((s) => `${f(x(s.at.getTime()))},${f(yEwt(s.ewtSeconds!))}`), 'chart-ewt');
+  line(
+    samples.map((s) => `${f(x(s.at.getTime()))},${f(yLen(s.queueLength))}`),
+    'chart-len',
+  );
+  line(
+    samples.filter((s) => s.ewtSeconds !== undefined && s.ewtSeconds >= 0).map((s) => `${f(x(s.at.getTime()))},${f(yEwt(s.ewtSeconds!))}`),
+    'chart-ewt',
+  );
   if (samples.length === 0) parts.push(`<text class="chart-empty" x="${left + w / 2}" y="${top + h / 2}" text-anchor="middle">no data yet</text>`);
   parts.push('</svg>');
   return parts.join('');

@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type pg from 'pg';
 import { GesError } from '../domain/errors.ts';
-import { tenantForApiKey, type Tenant } from '../store/tenant-store.ts';
+import type { Tenant } from '../domain/tenant.ts';
 import { ApiKeyCache } from './api-key-cache.ts';
 
 declare module 'fastify' {
@@ -10,12 +9,15 @@ declare module 'fastify' {
   }
 }
 
+/** Finds the tenant of an API key (its hash, looked up by index); undefined for an unknown or revoked key. */
+export type TenantForApiKey = (key: string) => Promise<Tenant | undefined>;
+
 /**
  * onRequest hook of the Engagement API: the tenant comes from X-API-Key alone. A request naming a
  * contact center by header (ccid / ContactCenterID) is refused, as the GES deployment guide asks of
  * its ingress: knowing a CCID must never be enough to act for that tenant.
  */
-export function apiKeyAuth(pool: pg.Pool, cacheSeconds = 0) {
+export function apiKeyAuth(tenantForApiKey: TenantForApiKey, cacheSeconds = 0) {
   const cache = new ApiKeyCache(cacheSeconds * 1000);
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     for (const header of ['ccid', 'contactcenterid']) {
@@ -28,7 +30,7 @@ export function apiKeyAuth(pool: pg.Pool, cacheSeconds = 0) {
     const key = Array.isArray(raw) ? raw[0] : raw;
     if (!key || key.trim() === '') throw new GesError('GES_API_KEY_MISSING', 'X-API-Key header is required');
     if (key.length > 512) throw new GesError('GES_API_KEY_INVALID', 'X-API-Key is not valid');
-    const tenant = await cache.resolve(key.trim(), (k) => tenantForApiKey(pool, k));
+    const tenant = await cache.resolve(key.trim(), tenantForApiKey);
     if (!tenant) throw new GesError('GES_API_KEY_INVALID', 'X-API-Key is not valid');
     request.tenant = tenant;
   };

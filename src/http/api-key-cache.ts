@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Tenant } from '../store/tenant-store.ts';
+import type { Tenant } from '../domain/tenant.ts';
 
 /**
  * Remembers, for a few seconds, which tenant a valid API key belongs to, so a busy client does not

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FailedRequestLog } from '../app/failed-request-log.ts';
-import type { Tenant } from '../store/tenant-store.ts';
+import type { Tenant } from '../domain/tenant.ts';
 
 /**
  * Hooks of the Engagement API that record every answer with status >= 400 to an authenticated

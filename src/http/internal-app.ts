@@ -1,5 +1,6 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { fastifyLogger } from './fastify-logger.ts';
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { pendingMigrations } from '../store/migrator.ts';
@@ -20,7 +21,7 @@ export interface InternalAppDeps {
   /** Exposed at GET /metrics (Prometheus text format); absent: no /metrics route. */
   metrics?: Metrics;
   /**
-   * Whether Redis answers, within a bounded time (src/app/engine-runtime.ts); absent on a node
+   * Whether Redis answers, within a bounded time (src/main/engine-runtime.ts); absent on a node
    * without Redis (in-process hot state), whose readiness then does not mention Redis.
    */
   redisUp?: () => Promise<boolean>;
@@ -57,7 +58,7 @@ function adminAuth(token: string) {
  */
 export async function buildInternalApp(deps: InternalAppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.logger.child({ app: 'internal' }) as FastifyBaseLogger,
+    loggerInstance: fastifyLogger(deps.logger.child({ app: 'internal' })),
     genReqId: () => randomUUID(),
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'corrId' }),
     // A slow client must not hold the probes' port either (fastify's default is no request timeout).

@@ -1,12 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from './db.ts';
+import type { Tenant } from '../domain/tenant.ts';
+
+export type { Tenant };
 
 /** All SQL of the tenant aggregate: tenants and their API keys. */
-
-export interface Tenant {
-  id: number;
-  name: string;
-}
 
 export function hashApiKey(key: string): Buffer {
   return createHash('sha256').update(key, 'utf8').digest();

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { buildApiApp } from '../../src/http/api-app.ts';
+import { buildApiApp } from '../../src/main/api-app-assembly.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { CallbackService } from '../../src/app/callback-service.ts';
 import { AvailabilityService } from '../../src/app/availability-service.ts';

@@ -7,7 +7,7 @@ import { DbClock } from '../../src/store/db-clock.ts';
 import { CallbackService } from '../../src/app/callback-service.ts';
 import { AvailabilityService } from '../../src/app/availability-service.ts';
 import { Maintenance } from '../../src/app/maintenance.ts';
-import { buildApiApp } from '../../src/http/api-app.ts';
+import { buildApiApp } from '../../src/main/api-app-assembly.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { addApiKey, createTenant, generateApiKey } from '../../src/store/tenant-store.ts';
 import { upsertService } from '../../src/store/service-store.ts';

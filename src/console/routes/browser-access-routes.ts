@@ -1,12 +1,11 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { GesError } from '../../domain/errors.ts';
-import { CorsConfig } from '../../app/cors-config.ts';
 import { field, needs, tenantOf, userOf, type ConsoleContext } from '../console-context.ts';
 
 /** Configuration > Browser access: the origins whose web pages may call the API with this tenant's keys (CORS). */
 export function browserAccessRoutes(ctx: ConsoleContext): FastifyPluginAsync {
   return async (app) => {
-    const cors = new CorsConfig(ctx.pool);
+    const cors = ctx.cors;
 
     async function page(request: FastifyRequest, reply: FastifyReply, o: { text?: string; error?: string; status?: number } = {}) {
       const origins = await cors.origins(tenantOf(request));

@@ -4,8 +4,17 @@ import { WEEKDAYS } from '../../domain/calendar/calendar-config.ts';
 import { SLOT_MINUTES } from '../../domain/calendar/capacity-rule.ts';
 import { parseServiceOptions } from '../../domain/service-options.ts';
 import { field, needs, tenantOf, userOf, type ConsoleContext } from '../console-context.ts';
+import { rerenderRefused } from '../rerender-refused.ts';
 import {
-  DAY_LABELS, businessHoursDocOf, businessHoursFormOf, businessHoursToForm, capacityDocOf, capacityGridOf, capacityToGrid, type BusinessHoursForm, type CapacityGrid,
+  DAY_LABELS,
+  businessHoursDocOf,
+  businessHoursFormOf,
+  businessHoursToForm,
+  capacityDocOf,
+  capacityGridOf,
+  capacityToGrid,
+  type BusinessHoursForm,
+  type CapacityGrid,
 } from '../calendar-forms.ts';
 import { optionFields, optionsFromForm } from '../option-fields.ts';
 import { can } from '../permissions.ts';
@@ -23,17 +32,34 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       const [hours, services] = await Promise.all([ctx.config.businessHours(tenant), ctx.config.services(tenant)]);
       const q = request.query as Record<string, string | undefined>;
       return ctx.page(request, reply, 'business-hours', {
-        title: 'Business hours', section: 'config', sub: 'hours', weekdays: WEEKDAYS, dayLabels: DAY_LABELS,
+        title: 'Business hours',
+        section: 'config',
+        sub: 'hours',
+        weekdays: WEEKDAYS,
+        dayLabels: DAY_LABELS,
         hours: hours.map((h) => ({ ...h.definition, usedBy: services.filter((s) => s.businessHours === h.name).map((s) => s.name) })),
         notice: q.saved ? `Business hours ${q.saved} saved.` : '',
       });
     });
 
     async function hoursForm(request: FastifyRequest, reply: FastifyReply, form: BusinessHoursForm, existing: boolean, error = '', status = 200) {
-      return ctx.page(request, reply, 'business-hours-edit', {
-        title: existing ? `Edit business hours ${form.name}` : 'New business hours', section: 'config', sub: 'hours',
-        form, existing, error, weekdays: WEEKDAYS, dayLabels: DAY_LABELS, zones: ZONES,
-      }, status);
+      return ctx.page(
+        request,
+        reply,
+        'business-hours-edit',
+        {
+          title: existing ? `Edit business hours ${form.name}` : 'New business hours',
+          section: 'config',
+          sub: 'hours',
+          form,
+          existing,
+          error,
+          weekdays: WEEKDAYS,
+          dayLabels: DAY_LABELS,
+          zones: ZONES,
+        },
+        status,
+      );
     }
 
     app.get('/config/business-hours/edit', needs('config.edit'), async (request, reply) => {
@@ -51,9 +77,7 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       try {
         await ctx.config.saveBusinessHours(tenantOf(request), businessHoursDocOf(form));
       } catch (err) {
-        if (!(err instanceof GesError)) throw err;
-        reply.header('x-ges-error-code', err.code);
-        return hoursForm(request, reply, form, existing, err.message, err.http);
+        return rerenderRefused(reply, err, (refusal) => hoursForm(request, reply, form, existing, refusal.message, refusal.http));
       }
       request.log.info({ tenant: userOf(request).tenantName, businessHours: form.name }, 'business hours saved in the console');
       return reply.redirect(`/ges/config/business-hours?saved=${encodeURIComponent(form.name)}`, 303);
@@ -67,19 +91,37 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       const serviceName = field(q, 'service', 255) || services.find((s) => s.capacityRule)?.name || services[0]?.name || '';
       const heat = serviceName && services.some((s) => s.name === serviceName) ? await ctx.config.heatmap(tenant, serviceName, ctx.now()) : undefined;
       return ctx.page(request, reply, 'capacity', {
-        title: 'Capacity', section: 'config', sub: 'capacity',
+        title: 'Capacity',
+        section: 'config',
+        sub: 'capacity',
         rules: rules.map((r) => ({ ...r.definition, usedBy: services.filter((s) => s.capacityRule === r.name).map((s) => s.name) })),
-        services: services.map((s) => s.name), serviceName, heat,
+        services: services.map((s) => s.name),
+        serviceName,
+        heat,
         notice: q.saved ? `Capacity rule ${q.saved} saved.` : '',
       });
     });
 
     async function ruleForm(request: FastifyRequest, reply: FastifyReply, grid: CapacityGrid, existing: boolean, error = '', status = 200) {
       const editable = can(userOf(request).role, 'config.edit');
-      return ctx.page(request, reply, 'capacity-rule', {
-        title: existing ? `Capacity rule ${grid.name}` : 'New capacity rule', section: 'config', sub: 'capacity',
-        grid, existing, editable, error, weekdays: WEEKDAYS, dayLabels: DAY_LABELS, slotChoices: SLOT_MINUTES,
-      }, status);
+      return ctx.page(
+        request,
+        reply,
+        'capacity-rule',
+        {
+          title: existing ? `Capacity rule ${grid.name}` : 'New capacity rule',
+          section: 'config',
+          sub: 'capacity',
+          grid,
+          existing,
+          editable,
+          error,
+          weekdays: WEEKDAYS,
+          dayLabels: DAY_LABELS,
+          slotChoices: SLOT_MINUTES,
+        },
+        status,
+      );
     }
 
     app.get('/config/capacity/rule', needs('config.view'), async (request, reply) => {
@@ -98,9 +140,7 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       try {
         await ctx.config.saveCapacityRule(tenantOf(request), capacityDocOf(grid));
       } catch (err) {
-        if (!(err instanceof GesError)) throw err;
-        reply.header('x-ges-error-code', err.code);
-        return ruleForm(request, reply, grid, existing, err.message, err.http);
+        return rerenderRefused(reply, err, (refusal) => ruleForm(request, reply, grid, existing, refusal.message, refusal.http));
       }
       request.log.info({ tenant: userOf(request).tenantName, capacityRule: grid.name }, 'capacity rule saved in the console');
       return reply.redirect(`/ges/config/capacity?saved=${encodeURIComponent(grid.name)}`, 303);
@@ -111,7 +151,9 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       const q = request.query as Record<string, string | undefined>;
       const services = await ctx.config.services(tenantOf(request));
       return ctx.page(request, reply, 'services', {
-        title: 'Services', section: 'config', sub: 'services',
+        title: 'Services',
+        section: 'config',
+        sub: 'services',
         services: services.map((s) => ({ ...s, fields: optionFields(s.options) })),
         notice: q.saved ? `Service ${q.saved} saved.` : '',
       });
@@ -150,23 +192,36 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
         if (!values.name) throw new GesError('GES_VALIDATION', 'a service needs a name');
         await ctx.config.saveService(tenantOf(request), { name: values.name, businessHours: values.businessHours || null, capacityRule: values.capacityRule || null, numberRule: values.numberRule || null, options: values.options });
       } catch (err) {
-        if (!(err instanceof GesError)) throw err;
-        reply.header('x-ges-error-code', err.code);
-        return serviceForm(request, reply, values, existing, err.message, err.http);
+        return rerenderRefused(reply, err, (refusal) => serviceForm(request, reply, values, existing, refusal.message, refusal.http));
       }
       request.log.info({ tenant: userOf(request).tenantName, service: values.name }, 'service saved in the console');
       return reply.redirect(`/ges/config/services?saved=${encodeURIComponent(values.name)}`, 303);
     });
 
     // ---- Click-To-Call-In groups
-    async function callInPage(request: FastifyRequest, reply: FastifyReply, o: { error?: string; notice?: string; status?: number; values?: Record<string, string> } = {}) {
+    async function callInPage(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      o: { error?: string; notice?: string; status?: number; values?: Record<string, string> } = {},
+    ) {
       const tenant = tenantOf(request);
       const [groups, services] = await Promise.all([ctx.config.callInGroups(tenant), ctx.config.services(tenant)]);
-      return ctx.page(request, reply, 'call-in', {
-        title: 'Call-In groups', section: 'config', sub: 'callin', groups, services: services.map((s) => s.name),
-        error: o.error ?? '', notice: o.notice ?? '',
-        values: { name: '', dnis: '', accessCode: 'true', accessCodeLength: '4', expirySeconds: '600', targetService: '', defaultCountry: 'US', ...o.values },
-      }, o.status);
+      return ctx.page(
+        request,
+        reply,
+        'call-in',
+        {
+          title: 'Call-In groups',
+          section: 'config',
+          sub: 'callin',
+          groups,
+          services: services.map((s) => s.name),
+          error: o.error ?? '',
+          notice: o.notice ?? '',
+          values: { name: '', dnis: '', accessCode: 'true', accessCodeLength: '4', expirySeconds: '600', targetService: '', defaultCountry: 'US', ...o.values },
+        },
+        o.status,
+      );
     }
 
     app.get('/config/call-in', needs('config.view'), async (request, reply) => {
@@ -175,18 +230,32 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       const group = edit ? (await ctx.config.callInGroups(tenantOf(request))).find((g) => g.name === edit) : undefined;
       return callInPage(request, reply, {
         notice: q.saved ? `Group ${q.saved} saved.` : '',
-        ...(group ? { values: {
-          name: group.name, dnis: group.dnis.join('\n'), accessCode: String(group.accessCode), accessCodeLength: String(group.accessCodeLength),
-          expirySeconds: String(group.expirySeconds), targetService: group.targetService ?? '', defaultCountry: group.defaultCountry,
-        } } : {}),
+        ...(group
+          ? {
+              values: {
+                name: group.name,
+                dnis: group.dnis.join('\n'),
+                accessCode: String(group.accessCode),
+                accessCodeLength: String(group.accessCodeLength),
+                expirySeconds: String(group.expirySeconds),
+                targetService: group.targetService ?? '',
+                defaultCountry: group.defaultCountry,
+              },
+            }
+          : {}),
       });
     });
 
     app.post('/config/call-in', needs('config.edit'), async (request, reply) => {
       const body = request.body as Record<string, unknown>;
       const values = {
-        name: field(body, 'name', 100), dnis: field(body, 'dnis', 5000), accessCode: field(body, 'accessCode', 5), accessCodeLength: field(body, 'accessCodeLength', 3),
-        expirySeconds: field(body, 'expirySeconds', 6), targetService: field(body, 'targetService', 255), defaultCountry: field(body, 'defaultCountry', 2).toUpperCase(),
+        name: field(body, 'name', 100),
+        dnis: field(body, 'dnis', 5000),
+        accessCode: field(body, 'accessCode', 5),
+        accessCodeLength: field(body, 'accessCodeLength', 3),
+        expirySeconds: field(body, 'expirySeconds', 6),
+        targetService: field(body, 'targetService', 255),
+        defaultCountry: field(body, 'defaultCountry', 2).toUpperCase(),
       };
       const whole = (v: string) => (/^\d{1,6}$/.test(v) ? Number(v) : v);
       try {
@@ -200,9 +269,7 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
           defaultCountry: values.defaultCountry || 'US',
         });
       } catch (err) {
-        if (!(err instanceof GesError)) throw err;
-        reply.header('x-ges-error-code', err.code);
-        return callInPage(request, reply, { error: err.message, status: err.http, values });
+        return rerenderRefused(reply, err, (refusal) => callInPage(request, reply, { error: refusal.message, status: refusal.http, values }));
       }
       request.log.info({ tenant: userOf(request).tenantName, callInGroup: values.name }, 'call-in group saved in the console');
       return reply.redirect(`/ges/config/call-in?saved=${encodeURIComponent(values.name)}`, 303);

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { GesError } from '../../domain/errors.ts';
-import { NumberRuleConfig, type NumberTest, type NumberTestResult } from '../../app/number-rule-config.ts';
+import { type NumberTest, type NumberTestResult } from '../../app/number-rule-config.ts';
 import type { NumberRule } from '../../domain/numbers/number-rule.ts';
 import { field, needs, tenantOf, userOf, type ConsoleContext } from '../console-context.ts';
 
@@ -34,7 +34,7 @@ function formOf(rule: NumberRule | undefined): RuleForm {
 /** Configuration > Number rules: the tenant's rules, their editor and the "test a number" tool. */
 export function numberRuleRoutes(ctx: ConsoleContext): FastifyPluginAsync {
   return async (app) => {
-    const rules = new NumberRuleConfig(ctx.pool);
+    const rules = ctx.numberRules;
 
     async function listPage(request: FastifyRequest, reply: FastifyReply, o: { test?: { number: string; target: string; country: string }; result?: NumberTestResult; error?: string; status?: number } = {}) {
       const tenant = tenantOf(request);

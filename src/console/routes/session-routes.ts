@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { GesError } from '../../domain/errors.ts';
 import { field, needs, userOf, type ConsoleContext } from '../console-context.ts';
+import { rerenderRefused } from '../rerender-refused.ts';
 import { readCookie, serializeCookie } from '../cookies.ts';
 import { PUBLIC } from '../permissions.ts';
 import { isSessionId, newCsrfToken, newSessionId } from '../session-store.ts';
@@ -35,7 +36,11 @@ function password(body: unknown, name: string): string {
 /** Sign-in, sign-out and the user's own preferences. */
 export function sessionRoutes(ctx: ConsoleContext): FastifyPluginAsync {
   return async (app) => {
-    async function loginPage(request: FastifyRequest, reply: FastifyReply, o: { status?: number; error?: string; info?: string; code?: string; tenant?: string; login?: string; next?: string }) {
+    async function loginPage(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      o: { status?: number; error?: string; info?: string; code?: string; tenant?: string; login?: string; next?: string },
+    ) {
       const token = newCsrfToken();
       reply.header('set-cookie', serializeCookie(LOGIN_COOKIE, token, { path: '/ges/login', secure: ctx.secure(request) }));
       if (o.code) reply.header('x-ges-error-code', o.code);
@@ -58,8 +63,11 @@ export function sessionRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       const q = request.query as Record<string, string | undefined>;
       const current = readCookie(request.headers.cookie, SESSION_COOKIE);
       if (current && isSessionId(current) && (await ctx.sessions.get(current))) return reply.redirect(safeNext(field(q, 'next', 2000)), 303);
-      const info = q.ended ? `Your session has ended: you signed out elsewhere or were inactive for more than ${Math.round(ctx.idleMs / 60_000)} minutes. Sign in again.`
-        : q.signedOut ? 'You have signed out.' : '';
+      const info = q.ended
+        ? `Your session has ended: you signed out elsewhere or were inactive for more than ${Math.round(ctx.idleMs / 60_000)} minutes. Sign in again.`
+        : q.signedOut
+          ? 'You have signed out.'
+          : '';
       return loginPage(request, reply, { info });
     });
 
@@ -70,19 +78,40 @@ export function sessionRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       const next = field(body, 'next', 2000);
       const expected = readCookie(request.headers.cookie, LOGIN_COOKIE) ?? '';
       if (!sameToken(field(body, '_csrf', 200), expected)) {
-        return loginPage(request, reply, { status: 403, code: 'GES_CONSOLE_CSRF_INVALID', error: 'The sign-in form had expired. Please sign in again.', tenant, login, next });
+        return loginPage(request, reply, {
+          status: 403,
+          code: 'GES_CONSOLE_CSRF_INVALID',
+          error: 'The sign-in form had expired. Please sign in again.',
+          tenant,
+          login,
+          next,
+        });
       }
       const key = ctx.throttle.keyOf(tenant, login, request.ip);
       const wait = await ctx.throttle.retryAfter(key);
       if (wait > 0) {
         reply.header('retry-after', String(Math.ceil(wait / 1000)));
-        return loginPage(request, reply, { status: 429, code: 'GES_CONSOLE_SIGN_IN_THROTTLED', error: `Too many failed sign-ins. Try again in ${Math.ceil(wait / 1000)} seconds.`, tenant, login, next });
+        return loginPage(request, reply, {
+          status: 429,
+          code: 'GES_CONSOLE_SIGN_IN_THROTTLED',
+          error: `Too many failed sign-ins. Try again in ${Math.ceil(wait / 1000)} seconds.`,
+          tenant,
+          login,
+          next,
+        });
       }
       const user = tenant && login ? await ctx.users.signIn(tenant, login, password(body, 'password')) : undefined;
       if (!user) {
         await ctx.throttle.failed(key);
         request.log.info({ tenant }, 'console sign-in failed');
-        return loginPage(request, reply, { status: 401, code: 'GES_CONSOLE_SIGN_IN_FAILED', error: 'Sign-in failed: check the tenant, login and password.', tenant, login, next });
+        return loginPage(request, reply, {
+          status: 401,
+          code: 'GES_CONSOLE_SIGN_IN_FAILED',
+          error: 'Sign-in failed: check the tenant, login and password.',
+          tenant,
+          login,
+          next,
+        });
       }
       await ctx.throttle.succeeded(key);
       // A fresh id at every sign-in: a session id planted before sign-in is worth nothing after it.
@@ -122,9 +151,9 @@ export function sessionRoutes(ctx: ConsoleContext): FastifyPluginAsync {
         if (next !== password(request.body, 'confirmPassword')) throw new GesError('GES_VALIDATION', 'the new password and its confirmation differ');
         await ctx.users.changeOwnPassword(userOf(request), password(request.body, 'currentPassword'), next);
       } catch (err) {
-        if (!(err instanceof GesError)) throw err;
-        reply.header('x-ges-error-code', err.code);
-        return ctx.page(request, reply, 'preferences', { title: 'Preferences', section: 'preferences', error: err.message }, err.http);
+        return rerenderRefused(reply, err, (refusal) =>
+          ctx.page(request, reply, 'preferences', { title: 'Preferences', section: 'preferences', error: refusal.message }, refusal.http),
+        );
       }
       return ctx.page(request, reply, 'preferences', { title: 'Preferences', section: 'preferences', notice: 'Your password has been changed.', error: '' });
     });

@@ -5,11 +5,11 @@ import type { CallbackService } from '../app/callback-service.ts';
 import type { AvailabilityService } from '../app/availability-service.ts';
 import type { FailedRequestLog } from '../app/failed-request-log.ts';
 import type { CallbackEngine } from '../engine/callback-engine.ts';
-import type { ConsoleOptions } from './console-plugin.ts';
-import { DatabaseQueueMonitorSource } from './database-queue-monitor-source.ts';
+import type { ConsoleOptions } from './console-assembly.ts';
+import { DatabaseQueueMonitorSource } from '../app/database-queue-monitor-source.ts';
 import { engineLiveFigures } from './engine-live-figures.ts';
-import { MemoryAttemptCounter, MemorySessionStore } from './memory-session-store.ts';
-import { RedisAttemptCounter, RedisSessionStore } from './redis-session-store.ts';
+import { MemoryAttemptCounter, MemorySessionStore } from '../console/memory-session-store.ts';
+import { RedisAttemptCounter, RedisSessionStore } from '../console/redis-session-store.ts';
 
 export interface ConsoleParts {
   pool: pg.Pool;

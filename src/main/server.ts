@@ -7,16 +7,16 @@ import { createPool } from '../store/db.ts';
 import { migrate } from '../store/migrator.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../store/embedded-postgres.ts';
 import { DbClock } from '../store/db-clock.ts';
-import { CallbackService } from './callback-service.ts';
-import { AvailabilityService } from './availability-service.ts';
-import { Maintenance } from './maintenance.ts';
-import { ensureDemoTenant, type DemoCredentials } from './demo-seed.ts';
-import { buildApiApp } from '../http/api-app.ts';
+import { CallbackService } from '../app/callback-service.ts';
+import { AvailabilityService } from '../app/availability-service.ts';
+import { Maintenance } from '../app/maintenance.ts';
+import { ensureDemoTenant, type DemoCredentials } from '../app/demo-seed.ts';
+import { buildApiApp } from './api-app-assembly.ts';
 import { buildInternalApp } from '../http/internal-app.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { startEngineRuntime, type EngineRuntime } from './engine-runtime.ts';
-import { FailedRequestLog } from './failed-request-log.ts';
-import { consoleOptions } from '../console/console-wiring.ts';
+import { FailedRequestLog } from '../app/failed-request-log.ts';
+import { consoleOptions } from './console-wiring.ts';
 import { apiRateLimits, edgeLimits } from './api-limits-wiring.ts';
 
 export interface RunningGes {

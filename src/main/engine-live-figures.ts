@@ -1,5 +1,5 @@
 import type { CallbackEngine } from '../engine/callback-engine.ts';
-import type { LiveFigures } from './queue-monitor-source.ts';
+import type { LiveFigures } from '../app/queue-monitor-source.ts';
 
 /**
  * The callback engine as the console's source of waits, agents and queue positions. Mode 2 is the

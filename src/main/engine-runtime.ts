@@ -12,7 +12,7 @@ import { SimClock } from '../voice/simulator/sim-clock.ts';
 import { ContactCenterSimulator } from '../voice/simulator/contact-center-simulator.ts';
 import { CallbackEngine, type EngineObserver } from '../engine/callback-engine.ts';
 import { databaseEngineClock } from '../engine/engine-clock.ts';
-import { CallInRouter } from './call-in-router.ts';
+import { CallInRouter } from '../app/call-in-router.ts';
 import { RedisStreamVoicePort } from '../voice/redis-stream/redis-stream-voice-port.ts';
 
 export interface EngineRuntime {
@@ -21,7 +21,7 @@ export interface EngineRuntime {
   voice: VoicePort;
   redis: Redis | Cluster | undefined;
   /** Whether Redis answers PING within REDIS_PROBE_TIMEOUT_MS (always true for the in-process hot state). */
-  redisUp(): Promise<boolean>;
+  readonly redisUp: () => Promise<boolean>;
   /**
    * Stops the node's engine side in the order that loses nothing: the engine stops claiming and
    * dispatching and finishes what it holds (settling its leases); the voice port stops reading and
