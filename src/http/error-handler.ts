@@ -36,7 +36,10 @@ function classify(err: FastifyError): { code: ErrorCode; message: string } {
   if (err.statusCode === 415) return { code: 'GES_UNSUPPORTED_MEDIA_TYPE', message: 'Content-Type must be application/json' };
   // The database going away is an outage, not a bug: clients should retry, so 503 rather than 500.
   const pgCode = (err as { code?: string }).code ?? '';
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '53300', '08006', '08001'].includes(pgCode) || /Connection terminated|timeout exceeded when trying to connect/.test(err.message)) {
+  if (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '53300', '08006', '08001'].includes(pgCode) ||
+    /Connection terminated|timeout exceeded when trying to connect/.test(err.message)
+  ) {
     return { code: 'GES_UNAVAILABLE', message: 'database unavailable; retry later' };
   }
   if (err.statusCode === 503) return { code: 'GES_UNAVAILABLE', message: 'service unavailable' };

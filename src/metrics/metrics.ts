@@ -156,7 +156,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   let lastProbe: Promise<void> | undefined;
   // Both health gauges share one probe per scrape (the registry collects metrics concurrently).
   const runProbe = () => {
-    lastProbe ??= probe!().then(({ up, pending }) => setDatabaseHealth(up, pending)).finally(() => { lastProbe = undefined; });
+    lastProbe ??= probe!()
+      .then(({ up, pending }) => setDatabaseHealth(up, pending))
+      .finally(() => {
+        lastProbe = undefined;
+      });
     return lastProbe;
   };
   const databaseUp = new Gauge({
@@ -212,7 +216,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   // One PING per scrape, shared by the gauges that report it (the registry collects them concurrently).
   const runRedisProbe = (): Promise<void> => {
     if (!redisCheck) return Promise.resolve();
-    redisProbe ??= redisCheck().catch(() => false).then(setRedisHealth).finally(() => { redisProbe = undefined; });
+    redisProbe ??= redisCheck()
+      .catch(() => false)
+      .then(setRedisHealth)
+      .finally(() => {
+        redisProbe = undefined;
+      });
     return redisProbe;
   };
   const redisUp = new Gauge({
@@ -235,7 +244,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const health = { databaseUp: undefined as boolean | undefined, pending: undefined as number | undefined, redisUp: undefined as boolean | undefined };
   const gesHealth = new Gauge({
     name: 'GES_HEALTH',
-    help: 'As in the original GES: 1 when this node is unhealthy (database down, migrations pending, or Redis down), else 0; the readiness probe\'s verdict',
+    help: "As in the original GES: 1 when this node is unhealthy (database down, migrations pending, or Redis down), else 0; the readiness probe's verdict",
     registers,
     async collect() {
       await Promise.all([probe ? runProbe() : undefined, runRedisProbe()]);
@@ -247,7 +256,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   // ---- the callback engine (EngineObserver) ----
   const dispatchLateness = new Histogram({
     name: 'ges_dispatch_lateness_seconds',
-    help: 'Seconds from a scheduled callback\'s due time to the engine making it QUEUED, by tenant',
+    help: "Seconds from a scheduled callback's due time to the engine making it QUEUED, by tenant",
     labelNames: ['tenant'] as const,
     buckets: DISPATCH_LATENESS_BUCKETS,
     registers,
@@ -290,17 +299,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     help: 'Callbacks waiting, by tenant, service and state (scheduled: booked, not yet due; queued: waiting for an agent or a retry); read from the database, the same on every node',
     labelNames: ['tenant', 'service', 'state'] as const,
     registers,
-    ...(queueRead ? {
-      async collect() {
-        const rows = await queueRead();
-        if (!rows) return; // the database did not answer: keep the last reading
-        this.reset(); // a deleted service's series go away
-        for (const r of rows) {
-          this.set({ tenant: r.tenant, service: r.service, state: 'scheduled' }, r.scheduled);
-          this.set({ tenant: r.tenant, service: r.service, state: 'queued' }, r.queued);
+    ...(queueRead
+      ? {
+          async collect() {
+            const rows = await queueRead();
+            if (!rows) return; // the database did not answer: keep the last reading
+            this.reset(); // a deleted service's series go away
+            for (const r of rows) {
+              this.set({ tenant: r.tenant, service: r.service, state: 'scheduled' }, r.scheduled);
+              this.set({ tenant: r.tenant, service: r.service, state: 'queued' }, r.queued);
+            }
+          },
         }
-      },
-    } : {}),
+      : {}),
   });
 
   function completed(tenant: string, service: string, reason: string | undefined): void {
@@ -344,9 +355,32 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   }
 
   return {
-    registry, httpRequests, httpFailedRequests, httpDuration, edge, callbacksCreated, callInRequestsCreated, callInInboundCalls, databaseUp, migrationsPending, buildInfo,
-    maintenanceRuns, partitionsDropped, clockSkew, retentionRowsPurged, redisUp, redisConnection, gesHealth,
-    dispatchLateness, dialOutcomes, transitions, completions, waitEstimateError, waitsMeasured, queueSize, engine,
+    registry,
+    httpRequests,
+    httpFailedRequests,
+    httpDuration,
+    edge,
+    callbacksCreated,
+    callInRequestsCreated,
+    callInInboundCalls,
+    databaseUp,
+    migrationsPending,
+    buildInfo,
+    maintenanceRuns,
+    partitionsDropped,
+    clockSkew,
+    retentionRowsPurged,
+    redisUp,
+    redisConnection,
+    gesHealth,
+    dispatchLateness,
+    dialOutcomes,
+    transitions,
+    completions,
+    waitEstimateError,
+    waitsMeasured,
+    queueSize,
+    engine,
     maintenanceDone(report) {
       maintenanceRuns.inc({ result: 'ok' });
       partitionsDropped.inc(report.partitionsDropped);
@@ -398,8 +432,13 @@ function queueSizeReader(db: Queryable, maxAgeMs: number, timeoutMs: number) {
   return async () => {
     if (last && Date.now() - last.at < maxAgeMs) return last.rows;
     pending ??= withTimeout(waitingByService(db), timeoutMs)
-      .then((rows) => (last = { at: Date.now(), rows }), () => undefined)
-      .finally(() => { pending = undefined; });
+      .then(
+        (rows) => (last = { at: Date.now(), rows }),
+        () => undefined,
+      )
+      .finally(() => {
+        pending = undefined;
+      });
     return (await pending)?.rows;
   };
 }
