@@ -23,7 +23,7 @@ import {
   commandDecoder,
   entryFields,
   presenceDecoder,
-} from '../src/voice/redis-stream/voice-contract.ts';
+} from '../src/voice/voice-contract.ts';
 import { documentedSchemaGroups, schemaSectionMarkdown, schemaSectionOf, VOICE_CONTRACT_DOC } from '../src/voice/redis-stream/voice-contract-doc.ts';
 import { waitFor } from './support/wait-for.ts';
 

@@ -23,7 +23,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { presenceDecoder, type AgentPresenceEvent } from './voice-contract.ts';
+import { presenceDecoder, type AgentPresenceEvent } from '../voice-contract.ts';
 import { backoffMs, blockingConnection, entriesOfReadReply, entryList, errorMessage, hashReply, type RedisClient } from './redis-client.ts';
 import type { VoiceStreamKeys } from './voice-stream-keys.ts';
 

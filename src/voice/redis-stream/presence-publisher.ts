@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { HEARTBEAT_FIELD, HEARTBEAT_LIVES, presenceField } from './agent-presence.ts';
 import { MultiBatchWriter } from './multi-batch-writer.ts';
 import type { RedisClient } from './redis-client.ts';
-import { entryFields, type PresenceEntry } from './voice-contract.ts';
+import { entryFields, type PresenceEntry } from '../voice-contract.ts';
 import type { VoiceStreamKeys } from './voice-stream-keys.ts';
 
 export interface PresencePublisherOptions {

@@ -25,7 +25,7 @@ import { VoiceEventHandlers, throwHandlerErrors } from '../voice-event-handlers.
 import { AgentPresence } from './agent-presence.ts';
 import type { RedisClient, StreamEntry } from './redis-client.ts';
 import { StreamGroupReader, type EntryWork } from './stream-group-reader.ts';
-import { callEventDecoder, commandDecoder, entryFields } from './voice-contract.ts';
+import { callEventDecoder, commandDecoder, entryFields } from '../voice-contract.ts';
 import { voiceStreamKeys, type VoiceStreamKeys, type VoiceStreamNames } from './voice-stream-keys.ts';
 
 export interface RedisStreamVoicePortOptions {

@@ -22,7 +22,7 @@ import { MultiBatchWriter } from './multi-batch-writer.ts';
 import { PresencePublisher } from './presence-publisher.ts';
 import type { RedisClient, StreamEntry } from './redis-client.ts';
 import { StreamGroupReader, type EntryWork } from './stream-group-reader.ts';
-import { callEventDecoder, commandDecoder, entryFields, isAgentPresenceEvent, presenceDecoder, type CallEvent } from './voice-contract.ts';
+import { callEventDecoder, commandDecoder, entryFields, isAgentPresenceEvent, presenceDecoder, type CallEvent } from '../voice-contract.ts';
 import { voiceStreamKeys, type VoiceStreamKeys, type VoiceStreamNames } from './voice-stream-keys.ts';
 
 export interface StreamPlatformOptions {

@@ -40,7 +40,7 @@
  *   or `connect` for a call already connected or over is answered with the call's latest event.
  *   Only a malformed command, or one sent while stopped, is refused (rejected promise).
  */
-import { commandDecoder } from '../redis-stream/voice-contract.ts';
+import { commandDecoder } from '../voice-contract.ts';
 import type { DialKey, VoiceCommand, VoiceEvent, VoiceEventHandler, VoicePort } from '../voice-port.ts';
 import { AgentPool } from './agent-pool.ts';
 import { CallLife } from './call-life.ts';

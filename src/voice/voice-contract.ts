@@ -12,7 +12,7 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
-import type { DialFailure, VoiceCommand, VoiceEvent } from '../voice-port.ts';
+import type { DialFailure, VoiceCommand, VoiceEvent } from './voice-port.ts';
 
 export const VOICE_CONTRACT_VERSION = '1';
 
