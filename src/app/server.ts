@@ -92,7 +92,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     const api = await buildApiApp({
       pool, logger, bodyLimitBytes: config.BODY_LIMIT_BYTES, apiKeyCacheSeconds: config.API_KEY_CACHE_SEC,
       callbacks: callbackService, availability, metrics, engine: runtime.engine, failedRequests, retentionDays: config.RETENTION_DAYS,
-      console: consoleOptions(config, { pool, callbacks: callbackService, availability, failedRequests, redis: runtime.redis, engine: runtime.engine }),
+      console: consoleOptions(config, { pool, callbacks: callbackService, availability, failedRequests, redis: runtime.redis, engine: runtime.engine, redisUp }),
     });
     apps.push(api);
     const internal = await buildInternalApp({ pool, logger, isShuttingDown: () => shuttingDown, adminToken: config.ADMIN_TOKEN, metrics, redisUp, databaseHealth });

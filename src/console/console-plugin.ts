@@ -44,6 +44,8 @@ export interface ConsoleOptions {
   queueMonitor?: QueueMonitorSource;
   /** Where the Developer page reads failed API requests (the API app records them). */
   failedRequests?: FailedRequestLog;
+  /** Whether the node's Redis answers, within a bounded time; absent on a node without Redis (the Developer page shows it). */
+  redisUp?: () => Promise<boolean>;
   /** Idle timeout of a session (CONSOLE_SESSION_IDLE_MIN). */
   sessionIdleMs: number;
   /** CONSOLE_SECURE_COOKIE. */
@@ -115,6 +117,7 @@ export function consolePlugin(opts: ConsoleOptions): FastifyPluginAsync {
       config,
       monitor: opts.queueMonitor ?? new DatabaseQueueMonitorSource(opts.pool, { now }),
       failed: opts.failedRequests ?? new FailedRequestLog(opts.pool),
+      redisUp: opts.redisUp,
       sessions: opts.sessions,
       throttle: new LoginThrottle(opts.loginAttempts ?? new MemoryAttemptCounter(now), opts.loginThrottle ?? DEFAULT_LOGIN_THROTTLE),
       idleMs: opts.sessionIdleMs,
