@@ -52,8 +52,10 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
   }
   const pool = createPool({
     url,
-    // PGlite is one session behind a socket: a small pool avoids queueing behind long transactions.
-    max: embedded ? Math.min(config.DATABASE_POOL_MAX, 4) : config.DATABASE_POOL_MAX,
+    // PGlite is one session behind a socket server that interleaves the protocol messages of its
+    // connections outside transactions (an unnamed statement of one runs with another's Bind):
+    // one connection is the only correct pool (docs/BENCHMARKS.md, embedded default).
+    max: embedded ? 1 : config.DATABASE_POOL_MAX,
     schema: config.DATABASE_SCHEMA || undefined,
   });
 

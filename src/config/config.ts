@@ -15,7 +15,7 @@ export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3005, description: 'External API (and UI) port' }),
   INTERNAL_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3050, description: 'Health and metrics port' }),
   DATABASE_URL: Type.String({ default: '', description: 'PostgreSQL URL; empty means the embedded PGlite database' }),
-  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'PostgreSQL connections per node (at most 4 in embedded mode)' }),
+  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'PostgreSQL connections per node (embedded mode always uses 1)' }),
   DATABASE_SCHEMA: Type.String({ default: '', pattern: '^$|^[a-z_][a-z0-9_]{0,62}$', description: 'Schema to use (empty: the server default search_path)' }),
   DATA_DIR: Type.String({ default: './data', description: 'Folder of the embedded database' }),
   MIGRATE_ON_START: Type.Boolean({ default: true, description: 'Apply pending migrations at start, under an advisory lock (the Helm chart runs a migration Job instead)' }),
