@@ -82,7 +82,9 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     runtime = await startEngineRuntime(config, pool, clock, logger, metrics.engine);
     const redisUp = runtime.redis ? runtime.redisUp : undefined;
     if (redisUp) metrics.watchRedis(redisUp);
-    const callbackService = new CallbackService(pool, clock, metrics);
+    // With Redis, a request waits for the engine hook at most two command timeouts (it goes on in
+    // the background; a hook that misses this is repaired from Postgres).
+    const callbackService = new CallbackService(pool, clock, metrics, runtime.redis ? 2 * config.REDIS_COMMAND_TIMEOUT_MS : undefined);
     const engine = runtime.engine;
     repair = new HotStateRepair(() => engine.rebuild(), logger);
     callbackService.attach(engine, (err) => {
