@@ -18,35 +18,80 @@ const dataDir = mkdtempSync(join(tmpdir(), 'ges-shots-'));
 mkdirSync(OUT, { recursive: true });
 
 const ges = await startGes(
-  loadConfig({}, { DATA_DIR: dataDir, PORT: 0, INTERNAL_PORT: 0, HOST: '127.0.0.1', DEMO_SEED: 'true', SIMULATOR_AGENTS: 2, ENGINE_ENABLED: process.env.ENGINE_ENABLED ?? 'true' }),
+  loadConfig(
+    {},
+    {
+      DATA_DIR: dataDir,
+      PORT: 0,
+      INTERNAL_PORT: 0,
+      HOST: '127.0.0.1',
+      DEMO_SEED: 'true',
+      SIMULATOR_AGENTS: 2,
+      ENGINE_ENABLED: process.env.ENGINE_ENABLED ?? 'true',
+    },
+  ),
   createLogger('warn'),
 );
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 });
 try {
   const base = ges.apiUrl;
   const demo = ges.demo!;
   await applyTenantConfig(ges.pool, {
     tenant: demo.tenant,
-    businessHours: [{
-      name: 'demo-office', timeZone: 'Europe/London',
-      weekly: Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, ['07:00-22:00']])),
-      specialDays: [{ date: '2030-12-25', closed: true, note: 'Christmas Day' }],
-    }],
-    capacityRules: [{
-      name: 'demo-capacity', slotMinutes: 30, defaultCapacity: 2,
-      weekly: Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri'].map((d) => [d, [{ from: '09:00', to: '12:00', capacity: 6 }, { from: '12:00', to: '18:00', capacity: 4 }]])),
-    }],
-    services: [{ name: demo.service, businessHours: 'demo-office', capacityRule: 'demo-capacity', options: { defaultCountry: 'US', inQueueChecking: 'false', requestsPerNumberPer24h: 0 } }],
+    businessHours: [
+      {
+        name: 'demo-office',
+        timeZone: 'Europe/London',
+        weekly: Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, ['07:00-22:00']])),
+        specialDays: [{ date: '2030-12-25', closed: true, note: 'Christmas Day' }],
+      },
+    ],
+    capacityRules: [
+      {
+        name: 'demo-capacity',
+        slotMinutes: 30,
+        defaultCapacity: 2,
+        weekly: Object.fromEntries(
+          ['mon', 'tue', 'wed', 'thu', 'fri'].map((d) => [
+            d,
+            [
+              { from: '09:00', to: '12:00', capacity: 6 },
+              { from: '12:00', to: '18:00', capacity: 4 },
+            ],
+          ]),
+        ),
+      },
+    ],
+    services: [
+      {
+        name: demo.service,
+        businessHours: 'demo-office',
+        capacityRule: 'demo-capacity',
+        options: { defaultCountry: 'US', inQueueChecking: 'false', requestsPerNumberPer24h: 0 },
+      },
+    ],
   });
-  const api = (path: string, body: unknown) => fetch(`${base}/engagement/v3${path}`, {
-    method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': demo.apiKey! }, body: JSON.stringify(body),
-  }).then((r) => r.json() as Promise<{ data?: { id?: string; slots?: { utcTime: string }[] } }>);
+  const api = (path: string, body: unknown) =>
+    fetch(`${base}/engagement/v3${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': demo.apiKey! },
+      body: JSON.stringify(body),
+    }).then((r) => r.json() as Promise<{ data?: { id?: string; slots?: { utcTime: string }[] } }>);
   for (let i = 0; i < 12; i++) await api('/callbacks/create', { serviceName: demo.service, phoneNumber: `+1415555${String(1000 + i)}` });
-  const slots = await fetch(`${base}/engagement/v3/callbacks/availability/${demo.service}?numberOfDays=7&maxTimeSlots=60`, { headers: { 'x-api-key': demo.apiKey! } })
-    .then((r) => r.json() as Promise<{ data: { slots: { utcTime: string }[] } }>);
+  const slots = await fetch(`${base}/engagement/v3/callbacks/availability/${demo.service}?numberOfDays=7&maxTimeSlots=60`, {
+    headers: { 'x-api-key': demo.apiKey! },
+  }).then((r) => r.json() as Promise<{ data: { slots: { utcTime: string }[] } }>);
   for (const [i, s] of slots.data.slots.entries()) {
     if (i % 2 === 0) await api('/callbacks/create', { serviceName: demo.service, phoneNumber: `+1415556${String(1000 + i)}`, desiredTime: s.utcTime });
   }

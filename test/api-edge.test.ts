@@ -16,7 +16,11 @@ import { MemoryAttemptCounter, MemorySessionStore } from '../src/console/memory-
 import { createMetrics } from '../src/metrics/metrics.ts';
 import { createTestDb, createTestTenant, type TestDb, type TestTenant } from './support/test-env.ts';
 
-interface LogLine { level: number; msg: string; [k: string]: unknown }
+interface LogLine {
+  level: number;
+  msg: string;
+  [k: string]: unknown;
+}
 
 /** A pino logger whose lines the test reads. */
 function capturingLogger() {
@@ -46,7 +50,9 @@ function open(port: number): Promise<{ socket: Socket; received: () => string; c
     const socket = connect(port, '127.0.0.1');
     let data = '';
     socket.setEncoding('utf8');
-    socket.on('data', (d) => { data += d; });
+    socket.on('data', (d) => {
+      data += d;
+    });
     const closed = new Promise<number>((r) => socket.on('close', () => r(Date.now())));
     socket.on('error', () => undefined);
     socket.once('connect', () => resolve({ socket, received: () => data, closed }));
@@ -89,11 +95,23 @@ describe('API edge over TCP', () => {
     const availability = new AvailabilityService(db.pool, db.clock);
     const failedRequests = new FailedRequestLog(db.pool);
     app = await buildApiApp({
-      pool: db.pool, callbacks, availability, logger: logs.logger, bodyLimitBytes: 64 * 1024, metrics, failedRequests,
+      pool: db.pool,
+      callbacks,
+      availability,
+      logger: logs.logger,
+      bodyLimitBytes: 64 * 1024,
+      metrics,
+      failedRequests,
       edge: { requestTimeoutMs: REQUEST_TIMEOUT_MS, headersTimeoutMs: HEADERS_TIMEOUT_MS, keepAliveTimeoutMs: 5000, maxConnections: 50 },
       console: {
-        pool: db.pool, callbacks, availability, failedRequests, sessions: new MemorySessionStore(), loginAttempts: new MemoryAttemptCounter(),
-        sessionIdleMs: 60_000, secureCookie: 'false',
+        pool: db.pool,
+        callbacks,
+        availability,
+        failedRequests,
+        sessions: new MemorySessionStore(),
+        loginAttempts: new MemoryAttemptCounter(),
+        sessionIdleMs: 60_000,
+        secureCookie: 'false',
       },
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -115,7 +133,9 @@ describe('API edge over TCP', () => {
       const started = Date.now();
       c.socket.write(`POST ${path} HTTP/1.1\r\nhost: x\r\n${headers()}content-length: 1000\r\n\r\n{`);
       // One byte every 200 ms: without a request timeout this would hold the connection for 200 s.
-      const trickle = setInterval(() => { if (!c.socket.destroyed) c.socket.write(' '); }, 200);
+      const trickle = setInterval(() => {
+        if (!c.socket.destroyed) c.socket.write(' ');
+      }, 200);
       try {
         const closedAt = await Promise.race([c.closed, new Promise<number>((_, reject) => setTimeout(() => reject(new Error('still open after 6 s')), 6000))]);
         // Node checks deadlines every few hundred ms here, so allow one interval plus scheduling.
@@ -132,7 +152,9 @@ describe('API edge over TCP', () => {
     const c = await open(port);
     const started = Date.now();
     c.socket.write('GET /engagement/v3/callbacks/queue-status/sales HTTP/1.1\r\nhost: x\r\nx-slow: ');
-    const trickle = setInterval(() => { if (!c.socket.destroyed) c.socket.write('a'); }, 100);
+    const trickle = setInterval(() => {
+      if (!c.socket.destroyed) c.socket.write('a');
+    }, 100);
     try {
       const closedAt = await Promise.race([c.closed, new Promise<number>((_, reject) => setTimeout(() => reject(new Error('still open after 5 s')), 5000))]);
       assert.ok(closedAt - started < HEADERS_TIMEOUT_MS + 1500, `closed after ${closedAt - started} ms`);
@@ -151,8 +173,14 @@ describe('API edge over TCP', () => {
 
   for (const [what, request] of [
     ['a malformed Content-Length', 'POST /engagement/v3/callbacks/create HTTP/1.1\r\nhost: x\r\ncontent-length: abc\r\n\r\n'],
-    ['Content-Length with Transfer-Encoding', 'POST /engagement/v3/callbacks/create HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n'],
-    ['a bad chunk size', 'POST /engagement/v3/callbacks/create HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\ncontent-type: application/json\r\n\r\nzz\r\n'],
+    [
+      'Content-Length with Transfer-Encoding',
+      'POST /engagement/v3/callbacks/create HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n',
+    ],
+    [
+      'a bad chunk size',
+      'POST /engagement/v3/callbacks/create HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\ncontent-type: application/json\r\n\r\nzz\r\n',
+    ],
     ['a header without a colon', 'GET /engagement/v3/callbacks/queue-status/sales HTTP/1.1\r\nhost: x\r\nbroken header\r\n\r\n'],
     ['a request line that is not HTTP', 'HELLO THERE\r\n\r\n'],
   ] as const) {
@@ -193,7 +221,9 @@ describe('API edge over TCP', () => {
   test('a client that aborts its body is logged as an aborted request at info, not as unavailable', async () => {
     logs.lines.length = 0;
     const c = await open(port);
-    c.socket.write(`POST /engagement/v3/callbacks/create HTTP/1.1\r\nhost: x\r\nx-api-key: ${tenant.apiKey}\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{"serviceName":`);
+    c.socket.write(
+      `POST /engagement/v3/callbacks/create HTTP/1.1\r\nhost: x\r\nx-api-key: ${tenant.apiKey}\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{"serviceName":`,
+    );
     await until('the server to read the start of the body', () => logs.lines.some((l) => l.msg === 'incoming request'));
     c.socket.destroy();
     const line = await until('the abort to be logged', () => logs.lines.find((l) => l.msg === 'request aborted by the client'));
@@ -227,35 +257,53 @@ describe('API edge over TCP', () => {
   test('the original alert counters move: a body over the limit is INVALID_CONTENT_LENGTH, a throttled number CB_ENQUEUE_LIMIT_REACHED', async () => {
     const invalidBefore = (await metrics.edge.invalidContentLength.get()).values[0]?.value ?? 0;
     const big = await app.inject({
-      method: 'POST', url: '/engagement/v3/callbacks/create', headers: { 'x-api-key': tenant.apiKey, 'content-type': 'application/json' },
+      method: 'POST',
+      url: '/engagement/v3/callbacks/create',
+      headers: { 'x-api-key': tenant.apiKey, 'content-type': 'application/json' },
       payload: JSON.stringify({ serviceName: 'sales', phoneNumber: '+14155550100', userData: { blob: 'x'.repeat(70 * 1024) } }),
     });
     assert.equal(big.statusCode, 413);
     assert.equal((await metrics.edge.invalidContentLength.get()).values[0]?.value, invalidBefore + 1);
 
     const strict = await createTestTenant(db, undefined, { sales: { inQueueChecking: 'false', requestsPerNumberPer24h: 1 } });
-    const create = () => app.inject({
-      method: 'POST', url: '/engagement/v3/callbacks/create', headers: { 'x-api-key': strict.apiKey, 'content-type': 'application/json' },
-      payload: JSON.stringify({ serviceName: 'sales', phoneNumber: '+14155550123' }),
-    });
+    const create = () =>
+      app.inject({
+        method: 'POST',
+        url: '/engagement/v3/callbacks/create',
+        headers: { 'x-api-key': strict.apiKey, 'content-type': 'application/json' },
+        payload: JSON.stringify({ serviceName: 'sales', phoneNumber: '+14155550123' }),
+      });
     assert.equal((await create()).statusCode, 200);
     const throttled = await create();
     assert.equal(throttled.statusCode, 429);
     assert.equal(throttled.json().status.errorCode, 'GES_NUMBER_THROTTLED');
     const enqueue = (await metrics.edge.enqueueLimitReached.get()).values;
-    assert.deepEqual(enqueue.map((v) => [v.labels.exported_tenant, v.value]), [[strict.name, 1]]);
+    assert.deepEqual(
+      enqueue.map((v) => [v.labels.exported_tenant, v.value]),
+      [[strict.name, 1]],
+    );
   });
 
   test('a connection beyond HTTP_MAX_CONNECTIONS is closed at once, and served again once one is freed', async () => {
     const held = await Promise.all(Array.from({ length: 50 }, () => open(port)));
     const count = () => new Promise<number>((r) => app.server.getConnections((_e, n) => r(n)));
     let accepted = 0;
-    await until('the server to hold 50 connections', () => { void count().then((n) => { accepted = n; }); return accepted === 50; });
+    await until('the server to hold 50 connections', () => {
+      void count().then((n) => {
+        accepted = n;
+      });
+      return accepted === 50;
+    });
     const extra = await open(port);
     await extra.closed;
     assert.equal(extra.received(), '', 'closed without an answer');
     held[0]!.socket.destroy();
-    await until('a slot to be freed', () => { void count().then((n) => { accepted = n; }); return accepted === 49; });
+    await until('a slot to be freed', () => {
+      void count().then((n) => {
+        accepted = n;
+      });
+      return accepted === 49;
+    });
     const next = await open(port);
     next.socket.write('GET /engagement/v3/callbacks/queue-status/sales HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
     await next.closed;
@@ -277,14 +325,18 @@ describe('API edge while closing', () => {
     const tenant = await createTestTenant(db);
     const logs = capturingLogger();
     const app = await buildApiApp({
-      pool: db.pool, callbacks: new CallbackService(db.pool, db.clock), availability: new AvailabilityService(db.pool, db.clock),
-      logger: logs.logger, bodyLimitBytes: 64 * 1024,
+      pool: db.pool,
+      callbacks: new CallbackService(db.pool, db.clock),
+      availability: new AvailabilityService(db.pool, db.clock),
+      logger: logs.logger,
+      bodyLimitBytes: 64 * 1024,
     });
     try {
       await app.listen({ port: 0, host: '127.0.0.1' });
       const c = await open((app.server.address() as { port: number }).port);
       const body = JSON.stringify({ id: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b' });
-      const head = (len: number) => `POST /engagement/v3/callbacks/retrieve HTTP/1.1\r\nhost: x\r\nx-api-key: ${tenant.apiKey}\r\ncontent-type: application/json\r\ncontent-length: ${len}\r\n\r\n`;
+      const head = (len: number) =>
+        `POST /engagement/v3/callbacks/retrieve HTTP/1.1\r\nhost: x\r\nx-api-key: ${tenant.apiKey}\r\ncontent-type: application/json\r\ncontent-length: ${len}\r\n\r\n`;
       // The first request is in flight (half its body sent) when the node starts closing.
       c.socket.write(head(body.length) + body.slice(0, 5));
       await until('the first request to be in flight', () => logs.lines.some((l) => l.msg === 'incoming request'));

@@ -57,21 +57,81 @@ class RawNumber {
 function toJson(v: unknown): string {
   if (v instanceof RawNumber) return v.text;
   if (Array.isArray(v)) return `[${v.map(toJson).join(',')}]`;
-  if (v && typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${toJson(x)}`).join(',')}}`;
+  if (v && typeof v === 'object')
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${JSON.stringify(k)}:${toJson(x)}`)
+      .join(',')}}`;
   return JSON.stringify(v) ?? 'null';
 }
 
 const HOSTILE_STRINGS = [
-  '', ' ', '\u0000', 'a\u0000b', '\ud800', '\udfff', 'emoji cut \ud83d', '\ude00 lead', '\ud83d\ude00 ok', '../../../etc/passwd', '..\\..\\windows',
-  '%2e%2e%2f%2e%2e%2f', '%00', '<script>alert(1)</script>', "'; DROP TABLE callback; --", 'Infinity', '-Infinity', '1e309', '-1e309', 'NaN',
-  'null', 'true', '0x10', '1_000', '\u202eevil', 'İstanbul', 'ǅ', '\\', '%', '{"a":1}', 'x'.repeat(101), 'x'.repeat(256), 'x'.repeat(5000),
-  '\t\n', '2030-02-30T25:61:00Z', '9999-12-31T23:59:59.999Z', '0000-01-01T00:00:00Z', '+999999999999999999999', 'mode2', 'MODE2', 'fcm',
+  '',
+  ' ',
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  '\udfff',
+  'emoji cut \ud83d',
+  '\ude00 lead',
+  '\ud83d\ude00 ok',
+  '../../../etc/passwd',
+  '..\\..\\windows',
+  '%2e%2e%2f%2e%2e%2f',
+  '%00',
+  '<script>alert(1)</script>',
+  "'; DROP TABLE callback; --",
+  'Infinity',
+  '-Infinity',
+  '1e309',
+  '-1e309',
+  'NaN',
+  'null',
+  'true',
+  '0x10',
+  '1_000',
+  '\u202eevil',
+  'İstanbul',
+  'ǅ',
+  '\\',
+  '%',
+  '{"a":1}',
+  'x'.repeat(101),
+  'x'.repeat(256),
+  'x'.repeat(5000),
+  '\t\n',
+  '2030-02-30T25:61:00Z',
+  '9999-12-31T23:59:59.999Z',
+  '0000-01-01T00:00:00Z',
+  '+999999999999999999999',
+  'mode2',
+  'MODE2',
+  'fcm',
 ];
 /** Strings PostgreSQL cannot store: each must be refused before it gets there. */
 const UNSTORABLE_STRINGS = ['\u0000', 'a\u0000b', '\ud800', '\udfff', 'emoji cut \ud83d', '\ude00 lead'];
 const HOSTILE_NUMBERS: unknown[] = [
-  new RawNumber('1e309'), new RawNumber('-1e309'), new RawNumber('1e-400'), new RawNumber('-0'), 'Infinity', '-Infinity', '1e309', 'NaN', '',
-  '0x1F', ' 7 ', '1.5', 1.5, -1, 0, Number.MAX_SAFE_INTEGER + 2, -Number.MAX_SAFE_INTEGER - 2, 1e21, true, [], {}, null,
+  new RawNumber('1e309'),
+  new RawNumber('-1e309'),
+  new RawNumber('1e-400'),
+  new RawNumber('-0'),
+  'Infinity',
+  '-Infinity',
+  '1e309',
+  'NaN',
+  '',
+  '0x1F',
+  ' 7 ',
+  '1.5',
+  1.5,
+  -1,
+  0,
+  Number.MAX_SAFE_INTEGER + 2,
+  -Number.MAX_SAFE_INTEGER - 2,
+  1e21,
+  true,
+  [],
+  {},
+  null,
 ];
 const WRONG_TYPES: unknown[] = [null, true, false, 0, -1, 3.25, '', 'str', [], [null], {}, { a: { b: { c: 1 } } }, new RawNumber('1e309')];
 
@@ -103,7 +163,8 @@ const future = (minutes: number) => new Date(Date.now() + minutes * 60_000).toIS
 function validValue(name: string, schema: Schema): unknown {
   const n = name.toLowerCase();
   if (schema.enum) return pick(schema.enum);
-  if (n === 'servicename' || n === 'queuename' || n === 'name' && schema.type === 'string' || n === 'virtualqueue' || n === 'objectid') return chance(0.7) ? 'sales' : pick(['support', 'closed', 'nope']);
+  if (n === 'servicename' || n === 'queuename' || (n === 'name' && schema.type === 'string') || n === 'virtualqueue' || n === 'objectid')
+    return chance(0.7) ? 'sales' : pick(['support', 'closed', 'nope']);
   if (n === 'virtual-queues') return pick(['sales', 'sales,support', 'sales,nope,support']);
   if (n.includes('phonenumber')) return chance(0.8) ? `+1415555${String(1000 + int(9000))}` : pick(['+14155550100', '(415) 555-0101', '+442079460100']);
   if (['desiredtime', 'start', 'end', 'from', 'to'].includes(n)) return future(pick([-5, 1, 30, 600, 1440 * 3]));
@@ -112,17 +173,30 @@ function validValue(name: string, schema: Schema): unknown {
   if (n === 'id' || n === 'callbackserviceid') return createdIds.length > 0 && chance(0.7) ? pick(createdIds) : '00000000-0000-4000-8000-000000000000';
   if (n === 'groupname') return pick(['Support', 'Nope']);
   if (n === 'mode') return pick(['mode1', 'mode2', 'mode3']);
-  if (n === 'cboffertype') return pick(['ASAP', 'SCHEDULED', 'asap', 'ASAP if the request does not include the desiredTime parameter and SCHEDULED if the request includes the desiredTime parameter.']);
-  if (n === 'statistics') return Array.from({ length: 1 + int(3) }, () => ({ name: pick(STATISTIC_NAMES), objectId: pick(['sales', 'support']), objectType: 'Queue' }));
+  if (n === 'cboffertype')
+    return pick([
+      'ASAP',
+      'SCHEDULED',
+      'asap',
+      'ASAP if the request does not include the desiredTime parameter and SCHEDULED if the request includes the desiredTime parameter.',
+    ]);
+  if (n === 'statistics')
+    return Array.from({ length: 1 + int(3) }, () => ({ name: pick(STATISTIC_NAMES), objectId: pick(['sales', 'support']), objectType: 'Queue' }));
   if (n === 'userdata') return { orderId: `A${int(100)}`, nested: { list: [1, 2, 3] } };
   const t = Array.isArray(schema.type) ? schema.type[0] : schema.type;
   switch (t) {
-    case 'integer': return Math.max(schema.minimum ?? 0, Math.min(schema.maximum ?? 100, int(10)));
-    case 'number': return int(1000) / 10;
-    case 'boolean': return chance(0.5);
-    case 'array': return schema.items ? [fieldValue('item', schema.items)] : [];
-    case 'object': return schema.properties ? objectValue(schema, 0) : {};
-    default: return `v${int(1000)}`;
+    case 'integer':
+      return Math.max(schema.minimum ?? 0, Math.min(schema.maximum ?? 100, int(10)));
+    case 'number':
+      return int(1000) / 10;
+    case 'boolean':
+      return chance(0.5);
+    case 'array':
+      return schema.items ? [fieldValue('item', schema.items)] : [];
+    case 'object':
+      return schema.properties ? objectValue(schema, 0) : {};
+    default:
+      return `v${int(1000)}`;
   }
 }
 
@@ -131,7 +205,14 @@ function boundaryValue(schema: Schema): unknown {
   const t = Array.isArray(schema.type) ? schema.type[0] : schema.type;
   if (t === 'string') {
     const max = schema.maxLength ?? 255;
-    return pick(['', 'a'.repeat(Math.max(0, (schema.minLength ?? 1) - 1)), 'a'.repeat(max), 'a'.repeat(max + 1), 'é'.repeat(max), '😀'.repeat(Math.ceil(max / 2) + 1)]);
+    return pick([
+      '',
+      'a'.repeat(Math.max(0, (schema.minLength ?? 1) - 1)),
+      'a'.repeat(max),
+      'a'.repeat(max + 1),
+      'é'.repeat(max),
+      '😀'.repeat(Math.ceil(max / 2) + 1),
+    ]);
   }
   if (t === 'integer' || t === 'number') {
     const lo = schema.minimum ?? -1e6;
@@ -154,7 +235,14 @@ function badValue(name: string, schema: Schema): unknown {
       const e = String(pick(schema.enum));
       return pick([e.toLowerCase(), e.toUpperCase(), ` ${e}`, `${e}x`]);
     }
-    if (name === 'userData') return { [pick(['ok', '1bad', 'has space', '\ud800', '__proto__', 'constructor', 'x'.repeat(300)])]: pick([...UNSTORABLE_STRINGS, ...HOSTILE_STRINGS, ...WRONG_TYPES]) };
+    if (name === 'userData')
+      return {
+        [pick(['ok', '1bad', 'has space', '\ud800', '__proto__', 'constructor', 'x'.repeat(300)])]: pick([
+          ...UNSTORABLE_STRINGS,
+          ...HOSTILE_STRINGS,
+          ...WRONG_TYPES,
+        ]),
+      };
     if (t === 'array' && schema.items) return [badValue('item', schema.items)];
     if (t === 'object' && schema.properties) return objectValue(schema, 1);
     return chance(0.3) ? pick(UNSTORABLE_STRINGS) : pick(HOSTILE_STRINGS);
@@ -262,10 +350,13 @@ function build(op: Operation, apiKey: string): Built {
   if (chance(0.03)) headers['cache-control'] = pick(['max-age=0', 'max-age=abc', 'no-cache', 'max-age=999999999999999999999']);
   let payload: string | undefined;
   if (op.body) {
-    headers['content-type'] = chance(0.96) ? pick(['application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON']) : pick(['text/plain', 'application/x-www-form-urlencoded', 'application/xml']);
+    headers['content-type'] = chance(0.96)
+      ? pick(['application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON'])
+      : pick(['text/plain', 'application/x-www-form-urlencoded', 'application/xml']);
     payload = toJson(objectValue(op.body, bad('body') ? 1 + (chance(0.3) ? int(3) : 0) : 0));
     const r = rnd();
-    if (r < 0.03) payload = payload.slice(0, int(payload.length)); // truncated JSON
+    if (r < 0.03)
+      payload = payload.slice(0, int(payload.length)); // truncated JSON
     else if (r < 0.05) payload = pick(['', 'null', '[]', '"str"', '1e309', '{"a":', '{"serviceName":"sales","serviceName":"x"}', '\ufeff{}']);
     else if (r < 0.055) payload = `{"userData":${toJson(deep(100))}}`;
     else if (r < 0.058) payload = `{"userData":{"big":"${'x'.repeat(300 * 1024)}"}}`;
@@ -315,7 +406,12 @@ before(async () => {
     callInGroups: [{ name: 'Support', dnis: ['+18005550100'] }],
   });
   for (let i = 0; i < 20; i += 1) {
-    const res = await app.inject({ method: 'POST', url: '/engagement/v3/callbacks/create', headers: { 'x-api-key': tenant.apiKey, 'content-type': 'application/json' }, payload: { serviceName: 'sales', phoneNumber: `+1415555${3000 + i}`, desiredTime: future(600 + i) } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/engagement/v3/callbacks/create',
+      headers: { 'x-api-key': tenant.apiKey, 'content-type': 'application/json' },
+      payload: { serviceName: 'sales', phoneNumber: `+1415555${3000 + i}`, desiredTime: future(600 + i) },
+    });
     createdIds.push(res.json().data.id);
   }
 });
@@ -337,17 +433,30 @@ describe(`API fuzz (seed ${SEED})`, () => {
     const perOperation = new Map<string, number>();
     const statuses = new Map<number, number>();
     for (let from = 0; from < requests.length; from += CONCURRENCY) {
-      await Promise.all(requests.slice(from, from + CONCURRENCY).map(async ({ i, op, req }) => {
-        const res = await app.inject({ method: req.method as 'GET' | 'POST', url: req.url, headers: req.headers, ...(req.payload === undefined ? {} : { payload: req.payload }) });
-        perOperation.set(`${op.method} ${op.path}`, (perOperation.get(`${op.method} ${op.path}`) ?? 0) + 1);
-        statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
-        const why = violation(res);
-        if (why && failures.length < 20) failures.push(`#${i} ${why}: ${req.method} ${req.url.slice(0, 200)} ${JSON.stringify(req.headers).slice(0, 200)} ${(req.payload ?? '').slice(0, 300)} -> ${res.body.slice(0, 300)}`);
-      }));
+      await Promise.all(
+        requests.slice(from, from + CONCURRENCY).map(async ({ i, op, req }) => {
+          const res = await app.inject({
+            method: req.method as 'GET' | 'POST',
+            url: req.url,
+            headers: req.headers,
+            ...(req.payload === undefined ? {} : { payload: req.payload }),
+          });
+          perOperation.set(`${op.method} ${op.path}`, (perOperation.get(`${op.method} ${op.path}`) ?? 0) + 1);
+          statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+          const why = violation(res);
+          if (why && failures.length < 20)
+            failures.push(
+              `#${i} ${why}: ${req.method} ${req.url.slice(0, 200)} ${JSON.stringify(req.headers).slice(0, 200)} ${(req.payload ?? '').slice(0, 300)} -> ${res.body.slice(0, 300)}`,
+            );
+        }),
+      );
     }
     if (process.env.FUZZ_REPORT) console.log(JSON.stringify({ statuses: [...statuses], perOperation: [...perOperation] }));
     assert.deepEqual(failures, [], `seed ${SEED}: ${failures.length} bad answers`);
-    assert.equal([...perOperation.values()].reduce((a, b) => a + b, 0), REQUESTS);
+    assert.equal(
+      [...perOperation.values()].reduce((a, b) => a + b, 0),
+      REQUESTS,
+    );
     // The fuzzer must reach the handlers too, not only the schema: some answers succeed.
     assert.ok((statuses.get(200) ?? 0) > REQUESTS / 20, `successes: ${JSON.stringify([...statuses])}`);
     assert.ok((statuses.get(400) ?? 0) > REQUESTS / 5, `refusals: ${JSON.stringify([...statuses])}`);

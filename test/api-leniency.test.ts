@@ -33,11 +33,17 @@ before(async () => {
   const allDay = ['00:00-24:00'];
   await applyTenantConfig(db.pool, {
     tenant: 'closedco',
-    businessHours: [{
-      name: 'closed-now', timeZone: 'UTC',
-      weekly: { mon: allDay, tue: allDay, wed: allDay, thu: allDay, fri: allDay, sat: allDay, sun: allDay },
-      specialDays: [{ date: day(0), closed: true }, { date: day(1), closed: true }],
-    }],
+    businessHours: [
+      {
+        name: 'closed-now',
+        timeZone: 'UTC',
+        weekly: { mon: allDay, tue: allDay, wed: allDay, thu: allDay, fri: allDay, sat: allDay, sun: allDay },
+        specialDays: [
+          { date: day(0), closed: true },
+          { date: day(1), closed: true },
+        ],
+      },
+    ],
     services: [
       { name: 'keep', businessHours: 'closed-now', options: { inQueueChecking: 'false', requestsPerNumberPer24h: 0 } },
       { name: 'refuse', businessHours: 'closed-now', options: { rejectOutOfHours: true } },
@@ -59,20 +65,39 @@ const retrieve = async (id: string, apiKey = acme.apiKey) => (await post(app, '/
 
 describe('what real clients send is understood', () => {
   test('null means absent: desiredTime, userData and pushTargets', async () => {
-    const res = await post(app, '/callbacks/create', { serviceName: 'sales', phoneNumber: phone(), desiredTime: null, userData: null, pushTargets: null, priority: null }, h());
+    const res = await post(
+      app,
+      '/callbacks/create',
+      { serviceName: 'sales', phoneNumber: phone(), desiredTime: null, userData: null, pushTargets: null, priority: null },
+      h(),
+    );
     assert.equal(res.statusCode, 200, JSON.stringify(res.body));
     const d = await retrieve(res.body.data.id);
     assert.deepEqual([d.callbackState, d.cbOfferType, d.userData, d.pushTargets], ['QUEUED', 'ASAP', undefined, undefined]);
   });
 
   test('enum values in any case (push channel fcm), a fractional priority rounded, a reporting cbOfferType never refused', async () => {
-    const res = await post(app, '/callbacks/create', {
-      serviceName: 'sales', phoneNumber: phone(), priority: 2.6, pushTargets: [{ channel: 'fcm', target: 't1' }], pushChannel: 'Fcm', pushTarget: 't2', cbOfferType: 'whenever',
-    }, h());
+    const res = await post(
+      app,
+      '/callbacks/create',
+      {
+        serviceName: 'sales',
+        phoneNumber: phone(),
+        priority: 2.6,
+        pushTargets: [{ channel: 'fcm', target: 't1' }],
+        pushChannel: 'Fcm',
+        pushTarget: 't2',
+        cbOfferType: 'whenever',
+      },
+      h(),
+    );
     assert.equal(res.statusCode, 200, JSON.stringify(res.body));
     const d = await retrieve(res.body.data.id);
     assert.equal(d.priority, 3);
-    assert.deepEqual(d.pushTargets, [{ channel: 'FCM', target: 't1' }, { channel: 'FCM', target: 't2' }]);
+    assert.deepEqual(d.pushTargets, [
+      { channel: 'FCM', target: 't1' },
+      { channel: 'FCM', target: 't2' },
+    ]);
     assert.equal(d.cbOfferType, 'ASAP', 'derived from the callback type');
   });
 
@@ -83,7 +108,12 @@ describe('what real clients send is understood', () => {
     assert.equal(d.callbackState, 'QUEUED');
     const slots = await db.pool.query('SELECT slot_at FROM callback WHERE id = $1', [res.body.data.id]);
     assert.equal(slots.rows[0].slot_at, null);
-    const strict = await post(app, '/callbacks/create', { serviceName: 'sales', phoneNumber: phone(), desiredTime: inMinutes(1), alwaysCheckCapacity: true }, h());
+    const strict = await post(
+      app,
+      '/callbacks/create',
+      { serviceName: 'sales', phoneNumber: phone(), desiredTime: inMinutes(1), alwaysCheckCapacity: true },
+      h(),
+    );
     assert.equal((await retrieve(strict.body.data.id)).callbackState, 'SCHEDULED', 'alwaysCheckCapacity treats every desiredTime as scheduled');
   });
 
@@ -101,7 +131,7 @@ describe('what real clients send is understood', () => {
     assert.equal(ewt.statusCode, 200, ewt.body);
     assert.equal(ewt.json().data[0].resultCode, 1, 'no agents logged in');
     const cacheBuster = await get(`/engagement/v3/callbacks/open-for/sales?_=${Date.now()}`);
-    assert.equal(cacheBuster.statusCode, 200, 'the generated client\'s cache buster is allowed');
+    assert.equal(cacheBuster.statusCode, 200, "the generated client's cache buster is allowed");
   });
 
   test('an unknown or doubly given query parameter is refused, never ignored', async () => {
@@ -122,7 +152,12 @@ describe('what real clients send is understood', () => {
     const prefixed = await get('/ges/engagement/v3/callbacks/queue-status/sales');
     assert.equal(prefixed.statusCode, 200, prefixed.body);
     assert.equal(typeof prefixed.json().data.offerScheduledCallback, 'boolean');
-    const created = await app.inject({ method: 'POST', url: '/ges/engagement/v3/callbacks/create', headers: { ...h(), 'content-type': 'application/json' }, payload: { serviceName: 'sales', phoneNumber: phone() } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/ges/engagement/v3/callbacks/create',
+      headers: { ...h(), 'content-type': 'application/json' },
+      payload: { serviceName: 'sales', phoneNumber: phone() },
+    });
     assert.equal(created.statusCode, 200, created.body);
     const missing = await get('/ges/engagement/v3/no/such/path');
     assert.equal(missing.statusCode, 404);
@@ -177,7 +212,11 @@ describe('immediate callbacks while closed', () => {
 
 describe('hostile input is a 400 in the envelope, nothing stored', () => {
   const refusals: [string, string, RegExp][] = [
-    ['priority 1e309 (a JSON number beyond double)', '{"serviceName":"sales","phoneNumber":"+14155550100","priority":1e309}', /priority must be a finite number/],
+    [
+      'priority 1e309 (a JSON number beyond double)',
+      '{"serviceName":"sales","phoneNumber":"+14155550100","priority":1e309}',
+      /priority must be a finite number/,
+    ],
     ['priority "Infinity"', '{"serviceName":"sales","phoneNumber":"+14155550100","priority":"Infinity"}', /priority must be a finite number/],
     ['priority "1e309"', '{"serviceName":"sales","phoneNumber":"+14155550100","priority":"1e309"}', /priority must be a finite number/],
     ['a lone high surrogate in userData', '{"serviceName":"sales","phoneNumber":"+14155550100","userData":{"note":"hi \\ud83d"}}', /surrogate/],
@@ -227,7 +266,15 @@ describe('hostile input is a 400 in the envelope, nothing stored', () => {
     }
     assert.ok(caught, 'Postgres refused the lone surrogate');
     const lines: string[] = [];
-    const logger = createLogger('info', new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }));
+    const logger = createLogger(
+      'info',
+      new Writable({
+        write(chunk, _enc, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    );
     logger.error({ err: caught }, 'unhandled error');
     const text = lines.join('');
     assert.ok(!text.includes(secret) && !text.includes('4111'), text);

@@ -37,17 +37,27 @@ describe('API rate limits', () => {
     await addApiKey(db.pool, flooded.id, secondKey);
     await applyTenantConfig(db.pool, { tenant: flooded.name, apiLimits: { createPerKey: 5, createPerTenant: 8, otherPerKey: 4 } });
     // Node defaults: generous creates, and the "other" per-tenant limit off.
-    const config = loadConfig({}, { REDIS_KEY_PREFIX: prefix, RATE_LIMIT_CREATE_PER_KEY: 100, RATE_LIMIT_CREATE_PER_TENANT: 1000, RATE_LIMIT_OTHER_PER_TENANT: 0, API_KEY_CACHE_SEC: 0 });
+    const config = loadConfig(
+      {},
+      { REDIS_KEY_PREFIX: prefix, RATE_LIMIT_CREATE_PER_KEY: 100, RATE_LIMIT_CREATE_PER_TENANT: 1000, RATE_LIMIT_OTHER_PER_TENANT: 0, API_KEY_CACHE_SEC: 0 },
+    );
     metrics = [createMetrics({ defaultMetrics: false }), createMetrics({ defaultMetrics: false })];
-    nodes = await Promise.all(metrics.map(async (m) => {
-      const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-      const app = await buildApiApp({
-        pool: db.pool, callbacks: new CallbackService(db.pool, db.clock), availability: new AvailabilityService(db.pool, db.clock),
-        logger, bodyLimitBytes: 64 * 1024, metrics: m, rateLimits: apiRateLimits(config, db.pool, redis, logger, m.edge),
-      });
-      await app.ready();
-      return app;
-    }));
+    nodes = await Promise.all(
+      metrics.map(async (m) => {
+        const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+        const app = await buildApiApp({
+          pool: db.pool,
+          callbacks: new CallbackService(db.pool, db.clock),
+          availability: new AvailabilityService(db.pool, db.clock),
+          logger,
+          bodyLimitBytes: 64 * 1024,
+          metrics: m,
+          rateLimits: apiRateLimits(config, db.pool, redis, logger, m.edge),
+        });
+        await app.ready();
+        return app;
+      }),
+    );
   });
   after(async () => {
     await Promise.all(nodes.map((n) => n.close()));
@@ -66,8 +76,11 @@ describe('API rate limits', () => {
     const others = Array.from({ length: 10 }, (_, i) => create(nodes[i % 2]!, other.apiKey));
     const [floodAnswers, otherAnswers] = await Promise.all([Promise.all(flood), Promise.all(others)]);
     const limited = floodAnswers.filter((a) => a.statusCode === 429);
-    assert.equal(limited.length, 15, 'the key\'s limit of 5 holds across the two nodes');
-    assert.ok(floodAnswers.filter((a) => a.statusCode !== 429).every((a) => a.statusCode === 200), JSON.stringify(floodAnswers.map((a) => a.statusCode)));
+    assert.equal(limited.length, 15, "the key's limit of 5 holds across the two nodes");
+    assert.ok(
+      floodAnswers.filter((a) => a.statusCode !== 429).every((a) => a.statusCode === 200),
+      JSON.stringify(floodAnswers.map((a) => a.statusCode)),
+    );
     for (const a of limited) {
       assert.equal(a.body.status.code, 429);
       assert.equal(a.body.status.errorCode, 'GES_RATE_LIMITED');
@@ -77,14 +90,21 @@ describe('API rate limits', () => {
       const retry = Number(a.headers['retry-after']);
       assert.ok(Number.isInteger(retry) && retry >= 1 && retry <= 12, `Retry-After ${String(a.headers['retry-after'])}`);
     }
-    assert.deepEqual(otherAnswers.map((a) => a.statusCode), Array(10).fill(200), 'the other tenant is served');
+    assert.deepEqual(
+      otherAnswers.map((a) => a.statusCode),
+      Array(10).fill(200),
+      'the other tenant is served',
+    );
   });
 
-  test('the tenant\'s limit holds over all of its keys', async () => {
+  test("the tenant's limit holds over all of its keys", async () => {
     // The tenant has used 5 of its 8: its second key gets 3 more, then 429 naming the tenant.
     const answers = [];
     for (let i = 0; i < 5; i++) answers.push(await create(nodes[i % 2]!, secondKey));
-    assert.deepEqual(answers.map((a) => a.statusCode), [200, 200, 200, 429, 429]);
+    assert.deepEqual(
+      answers.map((a) => a.statusCode),
+      [200, 200, 200, 429, 429],
+    );
     assert.match(answers[3]!.body.status.message, /tenant reached its limit of 8 creates per minute/);
     assert.equal((await create(nodes[0]!, other.apiKey)).statusCode, 200, 'still served');
   });
@@ -107,7 +127,10 @@ describe('API rate limits', () => {
     assert.equal(byKey, 15);
     assert.equal(byTenant, 2);
     const text = await metrics[0]!.registry.metrics();
-    assert.match(text, new RegExp(`ges_http_failed_requests_total\\{[^}]*httpCode="429",path="/engagement/v3/callbacks/create",exported_tenant="${flooded.name}"\\} \\d+`));
+    assert.match(
+      text,
+      new RegExp(`ges_http_failed_requests_total\\{[^}]*httpCode="429",path="/engagement/v3/callbacks/create",exported_tenant="${flooded.name}"\\} \\d+`),
+    );
   });
 
   test('other requests have their own limit, answered 429 without data', async () => {
@@ -115,7 +138,11 @@ describe('API rate limits', () => {
     for (let i = 0; i < 5; i++) {
       answers.push(await nodes[i % 2]!.inject({ method: 'GET', url: '/engagement/v3/callbacks/queue-status/sales', headers: { 'x-api-key': flooded.apiKey } }));
     }
-    assert.deepEqual(answers.map((a) => a.statusCode), [200, 200, 200, 200, 429], 'creates did not use up the other bucket');
+    assert.deepEqual(
+      answers.map((a) => a.statusCode),
+      [200, 200, 200, 200, 429],
+      'creates did not use up the other bucket',
+    );
     const refused = answers[4]!.json();
     assert.equal(refused.status.errorCode, 'GES_RATE_LIMITED');
     assert.equal(refused.data, undefined);

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CALL_PHASES, decideAttemptStep, holdsAgent, type AttemptEvent, type AttemptSituation, type AttemptStep } from '../src/domain/engine/attempt-transitions.ts';
+import {
+  CALL_PHASES,
+  decideAttemptStep,
+  holdsAgent,
+  type AttemptEvent,
+  type AttemptSituation,
+  type AttemptStep,
+} from '../src/domain/engine/attempt-transitions.ts';
 import type { AttemptPhase, FirstConnectParty } from '../src/domain/engine/attempt-phase.ts';
 
 /**
@@ -27,75 +34,209 @@ const TABLE: Row[] = [
   // agent_reserved
   {
     name: 'agent first: the reserved agent is dialed with',
-    situation: at('RESERVING', 'AGENT'), event: { type: 'agent_reserved', agentId: 'a1' },
-    expected: { step: 'advance', from: ['RESERVING'], to: 'DIALING', history: 'DIAL', detail: 'dial', agentFound: true, then: { type: 'dial', agentId: 'a1' }, holds: 'a1' },
+    situation: at('RESERVING', 'AGENT'),
+    event: { type: 'agent_reserved', agentId: 'a1' },
+    expected: {
+      step: 'advance',
+      from: ['RESERVING'],
+      to: 'DIALING',
+      history: 'DIAL',
+      detail: 'dial',
+      agentFound: true,
+      then: { type: 'dial', agentId: 'a1' },
+      holds: 'a1',
+    },
   },
   {
     name: 'customer first: the customer on the line is connected to the reserved agent',
-    situation: at('AWAITING_AGENT'), event: { type: 'agent_reserved', agentId: 'a2' },
-    expected: { step: 'advance', from: ['AWAITING_AGENT'], to: 'CONNECTING', history: 'STATE', detail: 'agent reserved', agentFound: true, then: { type: 'connect', agentId: 'a2' }, holds: 'a2' },
+    situation: at('AWAITING_AGENT'),
+    event: { type: 'agent_reserved', agentId: 'a2' },
+    expected: {
+      step: 'advance',
+      from: ['AWAITING_AGENT'],
+      to: 'CONNECTING',
+      history: 'STATE',
+      detail: 'agent reserved',
+      agentFound: true,
+      then: { type: 'connect', agentId: 'a2' },
+      holds: 'a2',
+    },
   },
-  { name: 'a repeated agent_reserved once dialing changes nothing', situation: at('DIALING', 'AGENT'), event: { type: 'agent_reserved', agentId: 'a1' }, expected: IGNORE },
+  {
+    name: 'a repeated agent_reserved once dialing changes nothing',
+    situation: at('DIALING', 'AGENT'),
+    event: { type: 'agent_reserved', agentId: 'a1' },
+    expected: IGNORE,
+  },
   { name: 'agent_reserved while talking changes nothing', situation: at('TALKING'), event: { type: 'agent_reserved', agentId: 'a1' }, expected: IGNORE },
 
   // no_agent
-  { name: 'no agent for a reservation: the same attempt asks again, no new attempt number', situation: at('RESERVING', 'AGENT'), event: { type: 'no_agent' }, expected: { step: 'askAgain' } },
-  { name: 'no agent for a reservation past its time to live: expired', situation: at('RESERVING', 'AGENT', { expired: true }), event: { type: 'no_agent' }, expected: { step: 'expire', from: ['RESERVING'] } },
-  { name: 'a customer on the line is asked an agent for even past the time to live', situation: at('AWAITING_AGENT', 'CUSTOMER', { expired: true }), event: { type: 'no_agent' }, expected: { step: 'askAgain' } },
+  {
+    name: 'no agent for a reservation: the same attempt asks again, no new attempt number',
+    situation: at('RESERVING', 'AGENT'),
+    event: { type: 'no_agent' },
+    expected: { step: 'askAgain' },
+  },
+  {
+    name: 'no agent for a reservation past its time to live: expired',
+    situation: at('RESERVING', 'AGENT', { expired: true }),
+    event: { type: 'no_agent' },
+    expected: { step: 'expire', from: ['RESERVING'] },
+  },
+  {
+    name: 'a customer on the line is asked an agent for even past the time to live',
+    situation: at('AWAITING_AGENT', 'CUSTOMER', { expired: true }),
+    event: { type: 'no_agent' },
+    expected: { step: 'askAgain' },
+  },
   { name: 'no agent for a customer on the line: ask again', situation: at('AWAITING_AGENT'), event: { type: 'no_agent' }, expected: { step: 'askAgain' } },
-  { name: 'the agent could not be used: the connection failed', situation: at('CONNECTING'), event: { type: 'no_agent' }, expected: { step: 'fail', from: ['CONNECTING'], outcome: 'abandoned', releaseAgent: true } },
+  {
+    name: 'the agent could not be used: the connection failed',
+    situation: at('CONNECTING'),
+    event: { type: 'no_agent' },
+    expected: { step: 'fail', from: ['CONNECTING'], outcome: 'abandoned', releaseAgent: true },
+  },
   { name: 'no_agent while dialing means nothing', situation: at('DIALING'), event: { type: 'no_agent' }, expected: IGNORE },
 
   // answered
   {
     name: 'customer first: an answer asks for an agent',
-    situation: at('DIALING'), event: { type: 'answered' },
-    expected: { step: 'advance', from: ['DIALING'], to: 'AWAITING_AGENT', history: 'DIAL', detail: 'answered', agentFound: false, then: { type: 'reserve_agent' }, outcome: 'answered' },
+    situation: at('DIALING'),
+    event: { type: 'answered' },
+    expected: {
+      step: 'advance',
+      from: ['DIALING'],
+      to: 'AWAITING_AGENT',
+      history: 'DIAL',
+      detail: 'answered',
+      agentFound: false,
+      then: { type: 'reserve_agent' },
+      outcome: 'answered',
+    },
   },
   {
     name: 'agent first: an answer is connected to the agent held for the key',
-    situation: at('DIALING', 'AGENT'), event: { type: 'answered' },
-    expected: { step: 'advance', from: ['DIALING'], to: 'CONNECTING', history: 'DIAL', detail: 'answered', agentFound: false, then: { type: 'connect' }, outcome: 'answered' },
+    situation: at('DIALING', 'AGENT'),
+    event: { type: 'answered' },
+    expected: {
+      step: 'advance',
+      from: ['DIALING'],
+      to: 'CONNECTING',
+      history: 'DIAL',
+      detail: 'answered',
+      agentFound: false,
+      then: { type: 'connect' },
+      outcome: 'answered',
+    },
   },
   { name: 'a repeated answer once connecting changes nothing', situation: at('CONNECTING'), event: { type: 'answered' }, expected: IGNORE },
 
   // connected
-  { name: 'connected after agent_reserved', situation: at('CONNECTING'), event: { type: 'connected' }, expected: { step: 'talk', from: ['CONNECTING', 'AWAITING_AGENT'], agentFound: false, measureWait: true } },
-  { name: 'connected before agent_reserved was applied: the agent is found now', situation: at('AWAITING_AGENT'), event: { type: 'connected' }, expected: { step: 'talk', from: ['CONNECTING', 'AWAITING_AGENT'], agentFound: true, measureWait: true } },
-  { name: 'a retry\'s wait is not measured', situation: at('CONNECTING', 'CUSTOMER', { attempt: 2 }), event: { type: 'connected' }, expected: { step: 'talk', from: ['CONNECTING', 'AWAITING_AGENT'], agentFound: false, measureWait: false } },
-  { name: 'no prediction, no measurement', situation: at('CONNECTING', 'CUSTOMER', { predicted: false }), event: { type: 'connected' }, expected: { step: 'talk', from: ['CONNECTING', 'AWAITING_AGENT'], agentFound: false, measureWait: false } },
+  {
+    name: 'connected after agent_reserved',
+    situation: at('CONNECTING'),
+    event: { type: 'connected' },
+    expected: { step: 'talk', from: ['CONNECTING', 'AWAITING_AGENT'], agentFound: false, measureWait: true },
+  },
+  {
+    name: 'connected before agent_reserved was applied: the agent is found now',
+    situation: at('AWAITING_AGENT'),
+    event: { type: 'connected' },
+    expected: { step: 'talk', from: ['CONNECTING', 'AWAITING_AGENT'], agentFound: true, measureWait: true },
+  },
+  {
+    name: "a retry's wait is not measured",
+    situation: at('CONNECTING', 'CUSTOMER', { attempt: 2 }),
+    event: { type: 'connected' },
+    expected: { step: 'talk', from: ['CONNECTING', 'AWAITING_AGENT'], agentFound: false, measureWait: false },
+  },
+  {
+    name: 'no prediction, no measurement',
+    situation: at('CONNECTING', 'CUSTOMER', { predicted: false }),
+    event: { type: 'connected' },
+    expected: { step: 'talk', from: ['CONNECTING', 'AWAITING_AGENT'], agentFound: false, measureWait: false },
+  },
   { name: 'a repeated connected while talking changes nothing', situation: at('TALKING'), event: { type: 'connected' }, expected: IGNORE },
 
   // call_ended
-  { name: 'the talk ended: served', situation: at('TALKING'), event: { type: 'call_ended', talkSeconds: 90 }, expected: { step: 'complete', from: CALL_PHASES, talkSeconds: 90, agentFound: false } },
-  { name: 'talk time with connected lost: served all the same', situation: at('CONNECTING'), event: { type: 'call_ended', talkSeconds: 12 }, expected: { step: 'complete', from: CALL_PHASES, talkSeconds: 12, agentFound: false } },
-  { name: 'talk time while still dialing as far as GES knows: served, agent found', situation: at('DIALING'), event: { type: 'call_ended', talkSeconds: 5 }, expected: { step: 'complete', from: CALL_PHASES, talkSeconds: 5, agentFound: true } },
-  { name: 'talk time while awaiting an agent: served, agent found', situation: at('AWAITING_AGENT'), event: { type: 'call_ended', talkSeconds: 5 }, expected: { step: 'complete', from: CALL_PHASES, talkSeconds: 5, agentFound: true } },
-  { name: 'the customer hung up waiting for an agent', situation: at('AWAITING_AGENT'), event: { type: 'call_ended', talkSeconds: 0 }, expected: { step: 'fail', from: ['AWAITING_AGENT'], outcome: 'abandoned', releaseAgent: false } },
-  { name: 'the customer hung up while being connected', situation: at('CONNECTING', 'AGENT'), event: { type: 'call_ended', talkSeconds: 0 }, expected: { step: 'fail', from: ['CONNECTING'], outcome: 'abandoned', releaseAgent: true } },
-  { name: 'a call that ended untalked while dialing', situation: at('DIALING', 'AGENT'), event: { type: 'call_ended', talkSeconds: 0 }, expected: { step: 'fail', from: ['DIALING'], outcome: 'abandoned', releaseAgent: true } },
-  { name: 'call_ended without talk for a reservation means nothing', situation: at('RESERVING', 'AGENT'), event: { type: 'call_ended', talkSeconds: 0 }, expected: IGNORE },
-  { name: 'call_ended with talk for a reservation means nothing', situation: at('RESERVING', 'AGENT'), event: { type: 'call_ended', talkSeconds: 30 }, expected: IGNORE },
+  {
+    name: 'the talk ended: served',
+    situation: at('TALKING'),
+    event: { type: 'call_ended', talkSeconds: 90 },
+    expected: { step: 'complete', from: CALL_PHASES, talkSeconds: 90, agentFound: false },
+  },
+  {
+    name: 'talk time with connected lost: served all the same',
+    situation: at('CONNECTING'),
+    event: { type: 'call_ended', talkSeconds: 12 },
+    expected: { step: 'complete', from: CALL_PHASES, talkSeconds: 12, agentFound: false },
+  },
+  {
+    name: 'talk time while still dialing as far as GES knows: served, agent found',
+    situation: at('DIALING'),
+    event: { type: 'call_ended', talkSeconds: 5 },
+    expected: { step: 'complete', from: CALL_PHASES, talkSeconds: 5, agentFound: true },
+  },
+  {
+    name: 'talk time while awaiting an agent: served, agent found',
+    situation: at('AWAITING_AGENT'),
+    event: { type: 'call_ended', talkSeconds: 5 },
+    expected: { step: 'complete', from: CALL_PHASES, talkSeconds: 5, agentFound: true },
+  },
+  {
+    name: 'the customer hung up waiting for an agent',
+    situation: at('AWAITING_AGENT'),
+    event: { type: 'call_ended', talkSeconds: 0 },
+    expected: { step: 'fail', from: ['AWAITING_AGENT'], outcome: 'abandoned', releaseAgent: false },
+  },
+  {
+    name: 'the customer hung up while being connected',
+    situation: at('CONNECTING', 'AGENT'),
+    event: { type: 'call_ended', talkSeconds: 0 },
+    expected: { step: 'fail', from: ['CONNECTING'], outcome: 'abandoned', releaseAgent: true },
+  },
+  {
+    name: 'a call that ended untalked while dialing',
+    situation: at('DIALING', 'AGENT'),
+    event: { type: 'call_ended', talkSeconds: 0 },
+    expected: { step: 'fail', from: ['DIALING'], outcome: 'abandoned', releaseAgent: true },
+  },
+  {
+    name: 'call_ended without talk for a reservation means nothing',
+    situation: at('RESERVING', 'AGENT'),
+    event: { type: 'call_ended', talkSeconds: 0 },
+    expected: IGNORE,
+  },
+  {
+    name: 'call_ended with talk for a reservation means nothing',
+    situation: at('RESERVING', 'AGENT'),
+    event: { type: 'call_ended', talkSeconds: 30 },
+    expected: IGNORE,
+  },
 
   // failure outcomes
   ...FAILURES.map((outcome): Row => ({
     name: `${outcome} while dialing: the dial failed with that outcome`,
-    situation: at('DIALING'), event: { type: outcome },
+    situation: at('DIALING'),
+    event: { type: outcome },
     expected: { step: 'fail', from: ['DIALING'], outcome, releaseAgent: false, reported: outcome },
   })),
   ...FAILURES.map((outcome): Row => ({
     name: `agent first, ${outcome} while dialing: the reserved agent is given back`,
-    situation: at('DIALING', 'AGENT'), event: { type: outcome },
+    situation: at('DIALING', 'AGENT'),
+    event: { type: outcome },
     expected: { step: 'fail', from: ['DIALING'], outcome, releaseAgent: true, reported: outcome },
   })),
   ...FAILURES.map((outcome): Row => ({
     name: `${outcome} for a reservation: back to the queue, no dial spent`,
-    situation: at('RESERVING', 'AGENT'), event: { type: outcome },
+    situation: at('RESERVING', 'AGENT'),
+    event: { type: outcome },
     expected: { step: 'requeue', from: ['RESERVING'], detail: 'reservation failed', reported: outcome },
   })),
   ...(['AWAITING_AGENT', 'CONNECTING'] as const).map((phase): Row => ({
     name: `failed in ${phase}: the customer was lost before an agent came`,
-    situation: at(phase), event: { type: 'failed' },
+    situation: at(phase),
+    event: { type: 'failed' },
     expected: { step: 'fail', from: [phase], outcome: 'abandoned', releaseAgent: phase === 'CONNECTING', reported: 'failed' },
   })),
   { name: 'busy while talking changes nothing', situation: at('TALKING'), event: { type: 'busy' }, expected: IGNORE },
@@ -109,8 +250,13 @@ for (const row of TABLE) {
 
 test('an attempt that is not in flight (waiting, pausing for a retry) ignores every event', () => {
   const events: AttemptEvent[] = [
-    { type: 'answered' }, { type: 'agent_reserved', agentId: 'a' }, { type: 'no_agent' }, { type: 'connected' },
-    { type: 'call_ended', talkSeconds: 0 }, { type: 'call_ended', talkSeconds: 60 }, ...FAILURES.map((type) => ({ type })),
+    { type: 'answered' },
+    { type: 'agent_reserved', agentId: 'a' },
+    { type: 'no_agent' },
+    { type: 'connected' },
+    { type: 'call_ended', talkSeconds: 0 },
+    { type: 'call_ended', talkSeconds: 60 },
+    ...FAILURES.map((type) => ({ type })),
   ];
   for (const phase of ['WAITING', 'RETRY_WAIT'] as const) {
     for (const first of ['CUSTOMER', 'AGENT'] as const) {
@@ -120,7 +266,8 @@ test('an attempt that is not in flight (waiting, pausing for a retry) ignores ev
 });
 
 test('an agent is held by GES from agent_reserved until it is connected: while connecting, and while dialing agent first', () => {
-  const held = (first: FirstConnectParty) => (['WAITING', 'RESERVING', 'DIALING', 'AWAITING_AGENT', 'CONNECTING', 'TALKING', 'RETRY_WAIT'] as const).filter((p) => holdsAgent(p, first));
+  const held = (first: FirstConnectParty) =>
+    (['WAITING', 'RESERVING', 'DIALING', 'AWAITING_AGENT', 'CONNECTING', 'TALKING', 'RETRY_WAIT'] as const).filter((p) => holdsAgent(p, first));
   assert.deepEqual(held('CUSTOMER'), ['CONNECTING']);
   assert.deepEqual(held('AGENT'), ['DIALING', 'CONNECTING']);
 });

@@ -45,15 +45,35 @@ test('the built image layout starts on Postgres and Redis and serves the API, th
   const child = spawn(process.execPath, [join(image, 'bin/ges.mjs'), 'start'], {
     cwd: image,
     env: {
-      ...inherited, NODE_ENV: 'production', DATABASE_URL: process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/postgres',
-      DATABASE_SCHEMA: db.schema, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix, HOST: '127.0.0.1', PORT: '0', INTERNAL_PORT: '0', LOG_LEVEL: 'info',
+      ...inherited,
+      NODE_ENV: 'production',
+      DATABASE_URL: process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/postgres',
+      DATABASE_SCHEMA: db.schema,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      INTERNAL_PORT: '0',
+      LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
   let exit: number | null | undefined;
-  const exited = new Promise<void>((resolve) => child.on('exit', (code) => { exit = code; resolve(); }));
-  for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk: Buffer) => lines.push(...String(chunk).split('\n').filter((l) => l !== '')));
+  const exited = new Promise<void>((resolve) =>
+    child.on('exit', (code) => {
+      exit = code;
+      resolve();
+    }),
+  );
+  for (const stream of [child.stdout, child.stderr])
+    stream.on('data', (chunk: Buffer) =>
+      lines.push(
+        ...String(chunk)
+          .split('\n')
+          .filter((l) => l !== ''),
+      ),
+    );
   t.after(async () => {
     if (exit === undefined) {
       child.kill('SIGTERM');
@@ -62,12 +82,16 @@ test('the built image layout starts on Postgres and Redis and serves the API, th
   });
 
   let urls: { apiUrl: string; internalUrl: string } | undefined;
-  await waitFor(() => {
-    if (exit !== undefined) throw new Error(`the built node exited with ${exit}:\n${lines.slice(-20).join('\n')}`);
-    const line = lines.find((l) => l.includes('"GES listening"'));
-    if (line) urls = JSON.parse(line) as { apiUrl: string; internalUrl: string };
-    return urls !== undefined;
-  }, 'the built node to listen', 60_000);
+  await waitFor(
+    () => {
+      if (exit !== undefined) throw new Error(`the built node exited with ${exit}:\n${lines.slice(-20).join('\n')}`);
+      const line = lines.find((l) => l.includes('"GES listening"'));
+      if (line) urls = JSON.parse(line) as { apiUrl: string; internalUrl: string };
+      return urls !== undefined;
+    },
+    'the built node to listen',
+    60_000,
+  );
   await waitFor(async () => (await fetch(`${urls!.internalUrl}/health/ready`).catch(() => undefined))?.status === 200, 'the built node to be ready', 30_000);
 
   const login = await fetch(`${urls!.apiUrl}/ges/login`);
@@ -76,7 +100,7 @@ test('the built image layout starts on Postgres and Redis and serves the API, th
   assert.equal((await fetch(`${urls!.apiUrl}/ges/static/console.css`)).status, 200, 'console assets were shipped');
   const unauthorised = await fetch(`${urls!.apiUrl}/engagement/v3/callbacks/queue-status/sales`);
   assert.equal(unauthorised.status, 401);
-  assert.equal((await unauthorised.json() as { status: { code: number } }).status.code, 401);
+  assert.equal(((await unauthorised.json()) as { status: { code: number } }).status.code, 401);
   const metrics = await (await fetch(`${urls!.internalUrl}/metrics`)).text();
   assert.match(metrics, /^ges_redis_up 1$/m, 'the Lua scripts loaded and Redis answers');
   assert.match(metrics, /^ges_migrations_pending 0$/m);

@@ -21,7 +21,11 @@ function nextWeekday(aheadDays: number): Temporal.PlainDate {
   while (d.dayOfWeek > 5) d = d.add({ days: 1 });
   return d;
 }
-const at = (date: Temporal.PlainDate, time: string) => date.toZonedDateTime({ timeZone: ZONE, plainTime: Temporal.PlainTime.from(time) }).toInstant().toString({ fractionalSecondDigits: 3 });
+const at = (date: Temporal.PlainDate, time: string) =>
+  date
+    .toZonedDateTime({ timeZone: ZONE, plainTime: Temporal.PlainTime.from(time) })
+    .toInstant()
+    .toString({ fractionalSecondDigits: 3 });
 
 const day1 = nextWeekday(2);
 const day2 = nextWeekday(day1.since(Temporal.Now.plainDateISO(ZONE)).days + 1);
@@ -38,7 +42,12 @@ before(async () => {
     capacityRules: [{ name: 'two-per-slot', slotMinutes: 15, defaultCapacity: 0, weekly: { mon: cap, tue: cap, wed: cap, thu: cap, fri: cap } }],
     services: [
       { name: 'cal', businessHours: 'ny-office', capacityRule: 'two-per-slot', options: { inQueueChecking: 'false', requestsPerNumberPer24h: 0 } },
-      { name: 'strict-hours', businessHours: 'ny-office', capacityRule: 'two-per-slot', options: { rejectOutOfHours: true, inQueueChecking: 'false', requestsPerNumberPer24h: 0 } },
+      {
+        name: 'strict-hours',
+        businessHours: 'ny-office',
+        capacityRule: 'two-per-slot',
+        options: { rejectOutOfHours: true, inQueueChecking: 'false', requestsPerNumberPer24h: 0 },
+      },
       { name: 'notice', businessHours: 'ny-office', capacityRule: 'two-per-slot', options: { minNoticeMinutes: 10080, horizonDays: 14 } },
       { name: 'race', businessHours: 'ny-office', capacityRule: 'two-per-slot', options: { inQueueChecking: 'false', requestsPerNumberPer24h: 0 } },
       { name: 'prop', businessHours: 'ny-office', capacityRule: 'two-per-slot', options: { inQueueChecking: 'false', requestsPerNumberPer24h: 0 } },
@@ -55,7 +64,8 @@ after(async () => {
 let seq = 0;
 const phone = () => `+1646555${String(1000 + ++seq).slice(-4)}`;
 /** alwaysCheckCapacity: a full slot is a 429 here; without it the callback moves to the next slot with room (tested below). */
-const create = (service: string, desiredTime: string, alwaysCheckCapacity = true) => post(app, '/callbacks/create', { serviceName: service, phoneNumber: phone(), desiredTime, alwaysCheckCapacity }, headers);
+const create = (service: string, desiredTime: string, alwaysCheckCapacity = true) =>
+  post(app, '/callbacks/create', { serviceName: service, phoneNumber: phone(), desiredTime, alwaysCheckCapacity }, headers);
 
 async function availability(service: string, query: Record<string, string | number | boolean>) {
   const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString();
@@ -96,7 +106,11 @@ describe('availability', () => {
     const ms = await availability('cal', { startMS: Date.parse(at(day1, '10:00')), endMS: Date.parse(at(day1, '11:00')) });
     assert.equal(ms.body.data.slots.length, 4);
     const single = await availability('cal', { start: at(day1, '10:05') });
-    assert.deepEqual(single.body.data.slots.map((s: { utcTime: string }) => s.utcTime), [at(day1, '10:00')], 'without end: the slot containing start');
+    assert.deepEqual(
+      single.body.data.slots.map((s: { utcTime: string }) => s.utcTime),
+      [at(day1, '10:00')],
+      'without end: the slot containing start',
+    );
   });
 
   test('closed days, past times and days beyond the horizon offer nothing', async () => {
@@ -140,8 +154,23 @@ describe('availability', () => {
   }
 
   test('no query or path a client can send to availability or open-for produces a 5xx', async () => {
-    const values = ['', 'x', '2030-02-30T10:00:00', '9999-12-31T23:59:59Z', '+275760-09-13T00:00:00Z', '2030-01-01T00:00:00+25:00',
-      '-1', '1e999', 'NaN', '2030-03-10T02:30:00', '../../etc', 'Etc/GMT+12', 'true', '8640000000001', '99999999999999999999'];
+    const values = [
+      '',
+      'x',
+      '2030-02-30T10:00:00',
+      '9999-12-31T23:59:59Z',
+      '+275760-09-13T00:00:00Z',
+      '2030-01-01T00:00:00+25:00',
+      '-1',
+      '1e999',
+      'NaN',
+      '2030-03-10T02:30:00',
+      '../../etc',
+      'Etc/GMT+12',
+      'true',
+      '8640000000001',
+      '99999999999999999999',
+    ];
     for (const path of ['availability/cal', 'open-for/cal', 'availability/%00', 'open-for/%E2%80%AE%00']) {
       for (const param of ['start', 'startMS', 'end', 'endMS', 'numberOfDays', 'timezone', 'maxTimeSlots', 'reportBusy']) {
         for (const value of values) {
@@ -152,7 +181,7 @@ describe('availability', () => {
     }
   });
 
-  test('an unknown service is a 400 and another tenant\'s key sees nothing', async () => {
+  test("an unknown service is a 400 and another tenant's key sees nothing", async () => {
     const res = await availability('nope', {});
     assert.equal(res.statusCode, 400);
     assert.equal(res.body.status.errorCode, 'GES_SERVICE_UNKNOWN');
@@ -160,12 +189,15 @@ describe('availability', () => {
 });
 
 describe('booking', () => {
-  test('a booking reduces exactly its slot\'s capacity, and a cancel gives it back', async () => {
+  test("a booking reduces exactly its slot's capacity, and a cancel gives it back", async () => {
     const before = (await availability('cal', { start: at(day1, '11:00'), end: at(day1, '12:00') })).body.data.slots;
     const created = await create('cal', at(day1, '11:20'));
     assert.equal(created.statusCode, 200, JSON.stringify(created.body));
     const afterBooking = (await availability('cal', { start: at(day1, '11:00'), end: at(day1, '12:00') })).body.data.slots;
-    assert.deepEqual(afterBooking.map((s: { capacity: number }) => s.capacity), before.map((s: { utcTime: string; capacity: number }) => s.capacity - (s.utcTime === at(day1, '11:15') ? 1 : 0)));
+    assert.deepEqual(
+      afterBooking.map((s: { capacity: number }) => s.capacity),
+      before.map((s: { utcTime: string; capacity: number }) => s.capacity - (s.utcTime === at(day1, '11:15') ? 1 : 0)),
+    );
     await post(app, '/callbacks/cancel', { id: created.body.data.id }, headers);
     const afterCancel = (await availability('cal', { start: at(day1, '11:00'), end: at(day1, '12:00') })).body.data.slots;
     assert.deepEqual(afterCancel, before);
@@ -179,11 +211,19 @@ describe('booking', () => {
     assert.equal(full.statusCode, 429);
     assert.equal(full.body.status.code, 429);
     assert.equal(full.body.status.errorCode, 'GES_SLOT_FULL');
-    assert.deepEqual(full.body.data, { slots: { [at(day1, '13:15')]: '2', [at(day1, '13:30')]: '2', [at(day1, '13:45')]: '2', [at(day1, '14:00')]: '2', [at(day1, '14:15')]: '2' } });
+    assert.deepEqual(full.body.data, {
+      slots: { [at(day1, '13:15')]: '2', [at(day1, '13:30')]: '2', [at(day1, '13:45')]: '2', [at(day1, '14:00')]: '2', [at(day1, '14:15')]: '2' },
+    });
     const busy = await availability('cal', { start: at(day1, '13:00'), end: at(day1, '13:30'), reportBusy: true });
-    assert.deepEqual(busy.body.data.slots.map((s: { capacity: number }) => s.capacity), [0, 2]);
+    assert.deepEqual(
+      busy.body.data.slots.map((s: { capacity: number }) => s.capacity),
+      [0, 2],
+    );
     const quiet = await availability('cal', { start: at(day1, '13:00'), end: at(day1, '13:30') });
-    assert.deepEqual(quiet.body.data.slots.map((s: { utcTime: string }) => s.utcTime), [at(day1, '13:15')]);
+    assert.deepEqual(
+      quiet.body.data.slots.map((s: { utcTime: string }) => s.utcTime),
+      [at(day1, '13:15')],
+    );
     await assertCountersMatchCallbacks();
   });
 
@@ -247,7 +287,10 @@ describe('booking', () => {
       post(app, '/callbacks/reschedule', { id: holders[1]!.body.data.id, desiredTime: at(day2, '15:11') }, headers),
     ];
     const results = await Promise.all(ops);
-    assert.ok(results.every((r) => [200, 429].includes(r.statusCode)), JSON.stringify(results.filter((r) => ![200, 429].includes(r.statusCode)).map((r) => r.body)));
+    assert.ok(
+      results.every((r) => [200, 429].includes(r.statusCode)),
+      JSON.stringify(results.filter((r) => ![200, 429].includes(r.statusCode)).map((r) => r.body)),
+    );
     const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM callback WHERE slot_at = $1 AND state < 5`, [target]);
     assert.equal(rows[0].n, 2, 'exactly the capacity holds the slot');
     await assertCountersMatchCallbacks();
@@ -262,7 +305,7 @@ describe('booking', () => {
 });
 
 describe('booking property (fast-check against real Postgres)', () => {
-  test('after any sequence of bookings, cancels and reschedules, availability shows each slot\'s capacity minus its active callbacks', async () => {
+  test("after any sequence of bookings, cancels and reschedules, availability shows each slot's capacity minus its active callbacks", async () => {
     const times = ['09:00', '09:07', '09:14', '09:20', '09:31', '09:44'].map((t) => at(day2, t));
     const op = fc.oneof(
       fc.record({ kind: fc.constant('create' as const), t: fc.integer({ min: 0, max: times.length - 1 }) }),
@@ -288,10 +331,14 @@ describe('booking property (fast-check against real Postgres)', () => {
         }
         const slots = (await availability('prop', { start: at(day2, '09:00'), end: at(day2, '10:00'), reportBusy: true })).body.data.slots;
         const { rows } = await db.pool.query(
-          `SELECT slot_at, count(*)::int AS n FROM callback WHERE state < 5 AND service_id = (SELECT id FROM callback_service WHERE name = 'prop') GROUP BY 1`);
+          `SELECT slot_at, count(*)::int AS n FROM callback WHERE state < 5 AND service_id = (SELECT id FROM callback_service WHERE name = 'prop') GROUP BY 1`,
+        );
         const active = new Map(rows.map((r: { slot_at: Date; n: number }) => [r.slot_at.toISOString(), r.n]));
         for (const s of slots) assert.equal(s.capacity, s.total - (active.get(s.utcTime) ?? 0), `slot ${s.utcTime}`);
-        assert.ok([...active.values()].every((n) => n <= 2), 'never above capacity');
+        assert.ok(
+          [...active.values()].every((n) => n <= 2),
+          'never above capacity',
+        );
         await assertCountersMatchCallbacks();
       }),
       { numRuns: 15 },

@@ -69,9 +69,18 @@ describe('clock-change days through the API', () => {
   test('New York spring forward (2027-03-14): 01:00-04:00 has no 02:xx slots and lasts two hours', async () => {
     db.clock.__test__pretendNow(Date.parse('2027-03-10T12:00:00Z'));
     const data = await get('availability/ny?start=2027-03-14T00:00:00&timezone=America/New_York&numberOfDays=1');
-    assert.deepEqual(local(data.slots), ['01:00-05:00', '01:15-05:00', '01:30-05:00', '01:45-05:00', '03:00-04:00', '03:15-04:00', '03:30-04:00', '03:45-04:00']);
+    assert.deepEqual(local(data.slots), [
+      '01:00-05:00',
+      '01:15-05:00',
+      '01:30-05:00',
+      '01:45-05:00',
+      '03:00-04:00',
+      '03:15-04:00',
+      '03:30-04:00',
+      '03:45-04:00',
+    ]);
     assert.equal(data.slots[4].utcTime, '2027-03-14T07:00:00.000Z');
-    assert.deepEqual((await get('open-for/ny?start=2027-03-14T01:50:00&timezone=America/New_York')), { openFor: 70 * 60 });
+    assert.deepEqual(await get('open-for/ny?start=2027-03-14T01:50:00&timezone=America/New_York'), { openFor: 70 * 60 });
   });
 
   test('New York fall back (2027-11-07): the repeated hour is open twice, three hours of 15-minute slots become four', async () => {

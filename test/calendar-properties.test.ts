@@ -80,7 +80,12 @@ const TRANSITIONS = new Map<string, number[]>(
 );
 /** Local dates on which each zone's offset changes. */
 const TRANSITION_DAYS = new Map<string, number[]>(
-  ZONES.map((zone) => [zone, TRANSITIONS.get(zone)!.map((t) => localDayOf(zone, t)).filter((d) => d >= FIRST_DAY && d <= LAST_DAY)]),
+  ZONES.map((zone) => [
+    zone,
+    TRANSITIONS.get(zone)!
+      .map((t) => localDayOf(zone, t))
+      .filter((d) => d >= FIRST_DAY && d <= LAST_DAY),
+  ]),
 );
 
 interface Segment {
@@ -160,12 +165,14 @@ const rangeArb = fc.oneof(
 const dayRangesArb = fc.array(rangeArb, { maxLength: 3 });
 const weeklyArb = fc.tuple(dayRangesArb, dayRangesArb, dayRangesArb, dayRangesArb, dayRangesArb, dayRangesArb, dayRangesArb);
 /** Special days, as day offsets from the window's first date: closed, or other hours. */
-const specialArb = fc.array(
-  fc.record({ offset: fc.integer({ min: -2, max: 15 }), hours: fc.oneof(fc.constant('closed' as const), dayRangesArb) }),
-  { maxLength: 4 },
-);
+const specialArb = fc.array(fc.record({ offset: fc.integer({ min: -2, max: 15 }), hours: fc.oneof(fc.constant('closed' as const), dayRangesArb) }), {
+  maxLength: 4,
+});
 
-const capMinuteArb = fc.oneof(fc.integer({ min: 0, max: 288 }).map((i) => i * 5), fc.integer({ min: 0, max: 1440 }));
+const capMinuteArb = fc.oneof(
+  fc.integer({ min: 0, max: 288 }).map((i) => i * 5),
+  fc.integer({ min: 0, max: 1440 }),
+);
 const capRangeArb = fc
   .tuple(capMinuteArb, capMinuteArb, fc.integer({ min: 0, max: 40 }))
   .filter(([a, b]) => a !== b)
@@ -259,7 +266,10 @@ function build(spec: ScenarioSpec): Scenario {
 const pickArb = fc.record({
   kind: fc.constantFrom('uniform', 'edge', 'change', 'day-end'),
   n: fc.nat(),
-  jitter: fc.oneof(fc.constantFrom(-1000, -1, 0, 1), fc.integer({ min: -180, max: 180 }).map((m) => m * MINUTE)),
+  jitter: fc.oneof(
+    fc.constantFrom(-1000, -1, 0, 1),
+    fc.integer({ min: -180, max: 180 }).map((m) => m * MINUTE),
+  ),
 });
 type Pick = typeof pickArb extends fc.Arbitrary<infer T> ? T : never;
 const picksArb = fc.array(pickArb, { minLength: 4, maxLength: 4 });
@@ -425,7 +435,12 @@ describe('calendar properties (fast-check, many zones, DST-biased windows)', () 
     const arb = fc.constantFrom(...changing).chain((zone) =>
       fc.record({
         zone: fc.constant(zone),
-        day: fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...TRANSITION_DAYS.get(zone)!) }, { weight: 1, arbitrary: fc.integer({ min: FIRST_DAY, max: LAST_DAY }) }).map(isoOfDay),
+        day: fc
+          .oneof(
+            { weight: 3, arbitrary: fc.constantFrom(...TRANSITION_DAYS.get(zone)!) },
+            { weight: 1, arbitrary: fc.integer({ min: FIRST_DAY, max: LAST_DAY }) },
+          )
+          .map(isoOfDay),
         weekly: weeklyArb,
         slotMinutes: fc.constantFrom(...SLOT_MINUTES),
       }),
@@ -474,7 +489,11 @@ describe('calendar properties (fast-check, many zones, DST-biased windows)', () 
       for (const p of picks) {
         const t = pickInstant(s, open, p);
         const expected = referenceOpen(s.hours, s.segs, t);
-        assert.equal(open.some((i) => i.start <= t && t < i.end), expected, `open at ${iso(t)} (wide window)`);
+        assert.equal(
+          open.some((i) => i.start <= t && t < i.end),
+          expected,
+          `open at ${iso(t)} (wide window)`,
+        );
         assert.equal(openIntervals(s.hours, t, t + 1).length > 0, expected, `open at ${iso(t)} (window starting there)`);
         assert.equal(openForSeconds(s.hours, t) > 0, expected, `openFor > 0 at ${iso(t)}`);
       }
@@ -505,12 +524,28 @@ describe('calendar properties (fast-check, many zones, DST-biased windows)', () 
       const day = dayOfIso(spec.day);
       const t = startOfDay(spec.zone, day + 1) - spec.minutesBeforeMidnight * MINUTE + spec.ms;
       const expected = referenceOpen(hours, referenceSegments(spec.zone, t - 6 * DAY, t + 6 * DAY), t);
-      assert.equal(openIntervals(hours, t - 3 * DAY, t + 3 * DAY).some((i) => i.start <= t && t < i.end), expected, `open at ${iso(t)} (wide window)`);
-      assert.equal(openIntervals(hours, t, t + 1).some((i) => i.start <= t && t < i.end), expected, `open at ${iso(t)} (window starting there)`);
+      assert.equal(
+        openIntervals(hours, t - 3 * DAY, t + 3 * DAY).some((i) => i.start <= t && t < i.end),
+        expected,
+        `open at ${iso(t)} (wide window)`,
+      );
+      assert.equal(
+        openIntervals(hours, t, t + 1).some((i) => i.start <= t && t < i.end),
+        expected,
+        `open at ${iso(t)} (window starting there)`,
+      );
       assert.equal(openForSeconds(hours, t) > 0, expected, `openFor > 0 at ${iso(t)}`);
       const full = slotsBetween(cal, t - 3 * DAY, t + 3 * DAY);
-      assert.deepEqual(slotAt(cal, t), full.find((x) => x.start <= t && t < x.end), `slotAt ${iso(t)}`);
-      assert.deepEqual(nextSlotFrom(cal, t, t + 2 * DAY), full.find((x) => x.start >= t && x.start < t + 2 * DAY), `nextSlotFrom ${iso(t)}`);
+      assert.deepEqual(
+        slotAt(cal, t),
+        full.find((x) => x.start <= t && t < x.end),
+        `slotAt ${iso(t)}`,
+      );
+      assert.deepEqual(
+        nextSlotFrom(cal, t, t + 2 * DAY),
+        full.find((x) => x.start >= t && x.start < t + 2 * DAY),
+        `nextSlotFrom ${iso(t)}`,
+      );
     });
   });
 });
@@ -544,10 +579,10 @@ describe('calendar examples', () => {
     assert.deepEqual(showIntervals(openIntervals(b.hours, at('2026-03-08T00:00:00Z'), at('2026-03-09T00:00:00Z'))), [
       ['2026-03-08T06:00:00.000Z', '2026-03-08T07:00:00.000Z'],
     ]);
-    assert.deepEqual(show(slotsBetween(b, at('2026-03-08T00:00:00Z'), at('2026-03-09T00:00:00Z'))).map((x) => x.start), [
-      '2026-03-08T06:00:00.000Z',
-      '2026-03-08T06:30:00.000Z',
-    ]);
+    assert.deepEqual(
+      show(slotsBetween(b, at('2026-03-08T00:00:00Z'), at('2026-03-09T00:00:00Z'))).map((x) => x.start),
+      ['2026-03-08T06:00:00.000Z', '2026-03-08T06:30:00.000Z'],
+    );
   });
 
   test('New York fall back 2026-11-01: opens at the first 01:xx, closes at the second', () => {

@@ -22,7 +22,12 @@ import { accessCodeCandidates, accessCodeFromDigits, generateAccessCode } from '
 import { choosePlacement, dnisPreference } from '../src/domain/call-in/dnis-choice.ts';
 import { callInStateName, chooseMatch, inboundNumber, type MatchableRequest } from '../src/domain/call-in/call-in-match.ts';
 import {
-  eraseCallInRequestsOfNumber, findCallInGroup, getCallInRequest, insertCallInRequest, matchInboundCall, type InboundMatchInput,
+  eraseCallInRequestsOfNumber,
+  findCallInGroup,
+  getCallInRequest,
+  insertCallInRequest,
+  matchInboundCall,
+  type InboundMatchInput,
 } from '../src/store/call-in-store.ts';
 import type { Tenant } from '../src/store/tenant-store.ts';
 import { ContactCenterSimulator } from '../src/voice/simulator/contact-center-simulator.ts';
@@ -54,8 +59,12 @@ before(async () => {
   db = await createTestDb();
   metrics = createMetrics({ defaultMetrics: false });
   app = await buildApiApp({
-    pool: db.pool, logger: silent, bodyLimitBytes: 256 * 1024, metrics,
-    callbacks: new CallbackService(db.pool, db.clock), availability: new AvailabilityService(db.pool, db.clock),
+    pool: db.pool,
+    logger: silent,
+    bodyLimitBytes: 256 * 1024,
+    metrics,
+    callbacks: new CallbackService(db.pool, db.clock),
+    availability: new AvailabilityService(db.pool, db.clock),
   });
   await app.ready();
   acme = await createTestTenant(db, 'acme-callin', { sales: {}, support: {} });
@@ -81,7 +90,6 @@ async function clearRequests(t: Tenant): Promise<void> {
   await db.pool.query('DELETE FROM callin_request WHERE tenant_id = $1', [t.id]);
 }
 
-
 describe('domain', () => {
   test('access codes: the length asked, never a leading 0, from the injected randomness', () => {
     for (const length of [4, 7, 10]) {
@@ -90,11 +98,21 @@ describe('domain', () => {
         assert.equal(String(code).length, length);
       }
     }
-    assert.equal(generateAccessCode(4, () => 0), 1000);
-    assert.equal(generateAccessCode(4, (max) => max - 1), 9999);
+    assert.equal(
+      generateAccessCode(4, () => 0),
+      1000,
+    );
+    assert.equal(
+      generateAccessCode(4, (max) => max - 1),
+      9999,
+    );
     const codes = accessCodeCandidates(4, 8);
     assert.equal(new Set(codes).size, 8);
-    assert.deepEqual(accessCodeCandidates(4, 8, () => 0), [1000], 'a randomness that repeats gives fewer candidates, and ends');
+    assert.deepEqual(
+      accessCodeCandidates(4, 8, () => 0),
+      [1000],
+      'a randomness that repeats gives fewer candidates, and ends',
+    );
     assert.equal(accessCodeFromDigits('4821#', 10), 4821);
     assert.equal(accessCodeFromDigits(' 48-21 ', 10), 4821);
     assert.equal(accessCodeFromDigits('0482', 10), undefined, 'no code starts with 0');
@@ -115,7 +133,11 @@ describe('domain', () => {
     for (const n of SALES_DNIS) assert.ok(firsts.get(n)! > 850 && firsts.get(n)! < 1150, `${n} first ${firsts.get(n)} times of 3000`);
 
     const [a, b, c] = SALES_DNIS as [string, string, string];
-    const load = new Map([[a, { waiting: 2, codesInUse: new Set([1111, 2222]) }], [b, { waiting: 1, codesInUse: new Set([1111, 2222]) }], [c, { waiting: 1, codesInUse: new Set<number>() }]]);
+    const load = new Map([
+      [a, { waiting: 2, codesInUse: new Set([1111, 2222]) }],
+      [b, { waiting: 1, codesInUse: new Set([1111, 2222]) }],
+      [c, { waiting: 1, codesInUse: new Set<number>() }],
+    ]);
     assert.deepEqual(choosePlacement([a, b, c], load, undefined), { dnis: b, accessCode: undefined }, 'least loaded, ties by preference');
     assert.deepEqual(choosePlacement([a, b, c], load, [1111, 2222, 3333]), { dnis: b, accessCode: 3333 });
     assert.deepEqual(choosePlacement([a, b], load, [1111, 2222]), undefined, 'every candidate taken everywhere');
@@ -123,9 +145,19 @@ describe('domain', () => {
 
   test('groups: defaults, and ranges refused as "out of valid range"', () => {
     assert.deepEqual(parseCallInGroup({ name: 'g', dnis: ['+14155550100'] }), {
-      name: 'g', dnis: ['+14155550100'], accessCode: true, accessCodeLength: 4, expirySeconds: 600, targetService: null, defaultCountry: 'US',
+      name: 'g',
+      dnis: ['+14155550100'],
+      accessCode: true,
+      accessCodeLength: 4,
+      expirySeconds: 600,
+      targetService: null,
+      defaultCountry: 'US',
     });
-    const refused = (doc: unknown, message: RegExp) => assert.throws(() => parseCallInGroup(doc), (e: unknown) => e instanceof GesError && e.code === 'GES_VALIDATION' && message.test(e.message));
+    const refused = (doc: unknown, message: RegExp) =>
+      assert.throws(
+        () => parseCallInGroup(doc),
+        (e: unknown) => e instanceof GesError && e.code === 'GES_VALIDATION' && message.test(e.message),
+      );
     refused({ name: 'g', dnis: ['+14155550100'], accessCodeLength: 3 }, /^callInGroup g: accessCodeLength 3 is out of valid range \(4-10\)$/);
     refused({ name: 'g', dnis: ['+14155550100'], accessCodeLength: 11 }, /out of valid range/);
     refused({ name: 'g', dnis: ['+14155550100'], expirySeconds: 59 }, /^callInGroup g: expirySeconds 59 is out of valid range \(60-86400\)$/);
@@ -137,7 +169,16 @@ describe('domain', () => {
   });
 
   test('matching rule: own number first, then the most recent; code, number, tenant and expiry must fit', () => {
-    const base: MatchableRequest = { id: '0', tenantId: 1, toNumber: '+1', fromNumber: undefined, accessCode: undefined, state: 'WAITING', createdAtMs: 0, expiresAtMs: 100 };
+    const base: MatchableRequest = {
+      id: '0',
+      tenantId: 1,
+      toNumber: '+1',
+      fromNumber: undefined,
+      accessCode: undefined,
+      state: 'WAITING',
+      createdAtMs: 0,
+      expiresAtMs: 100,
+    };
     const r = (id: string, over: Partial<MatchableRequest>) => ({ ...base, id, ...over });
     const call = { tenantId: 1, toNumber: '+1', fromNumber: '+9', accessCode: undefined };
     const requests = [r('a', { fromNumber: '+9', createdAtMs: 1 }), r('b', { createdAtMs: 3 }), r('c', { fromNumber: '+8', createdAtMs: 2 })];
@@ -159,12 +200,24 @@ describe('POST /engagement/v3/call-in/requests/create', () => {
   test('with access codes: a number of the pool, a code, the expiry, the caller and userData kept', async () => {
     const before = await dbNow();
     const res = await create(acme, {
-      groupName: 'sales-in', fromPhoneNumber: '020 7946 0018', userData: { orderId: 'A-1', 'not-an-identifier': 1 }, callbackServiceId: 'cb-42',
+      groupName: 'sales-in',
+      fromPhoneNumber: '020 7946 0018',
+      userData: { orderId: 'A-1', 'not-an-identifier': 1 },
+      callbackServiceId: 'cb-42',
     });
     assert.equal(res.statusCode, 200, JSON.stringify(res.body));
     assert.deepEqual(res.body.status, { code: 200, message: 'Successful', corrId: res.body.status.corrId });
     const d = res.body.data;
-    assert.deepEqual(Object.keys(d).sort(), ['accessCode', 'callbackServiceId', 'expirationTime', 'fromPhoneNumber', 'groupName', 'id', 'ignoredUserDataKeys', 'toPhoneNumber']);
+    assert.deepEqual(Object.keys(d).sort(), [
+      'accessCode',
+      'callbackServiceId',
+      'expirationTime',
+      'fromPhoneNumber',
+      'groupName',
+      'id',
+      'ignoredUserDataKeys',
+      'toPhoneNumber',
+    ]);
     assert.ok(SALES_DNIS.includes(d.toPhoneNumber));
     assert.equal(d.groupName, 'sales-in');
     assert.ok(Number.isInteger(d.accessCode) && d.accessCode >= 1000 && d.accessCode <= 9999, String(d.accessCode));
@@ -175,7 +228,7 @@ describe('POST /engagement/v3/call-in/requests/create', () => {
 
     const stored = await getCallInRequest(db.pool, acme.id, d.id);
     assert.equal(stored?.state, 'WAITING');
-    assert.equal(stored?.expiresAt.getTime() - stored!.createdAt.getTime(), 600_000);
+    assert.equal(stored?.expiresAt.getTime() - stored.createdAt.getTime(), 600_000);
     assert.equal(stored?.expiresAt.getTime(), d.expirationTime);
     assert.deepEqual([stored?.toNumber, stored?.fromNumber, stored?.accessCode, stored?.callbackServiceId], [d.toPhoneNumber, CUSTOMER, d.accessCode, 'cb-42']);
     assert.deepEqual(stored?.userData, { orderId: 'A-1' });
@@ -217,13 +270,24 @@ describe('POST /engagement/v3/call-in/requests/create', () => {
     await clearRequests(acme);
     // Randomness that always draws 0: every candidate code is 1000, so each number takes one request.
     const stuck = await buildApiApp({
-      pool: db.pool, logger: silent, bodyLimitBytes: 65536, callIn: new CallInService(db.pool, undefined, () => 0),
-      callbacks: new CallbackService(db.pool, db.clock), availability: new AvailabilityService(db.pool, db.clock),
+      pool: db.pool,
+      logger: silent,
+      bodyLimitBytes: 65536,
+      callIn: new CallInService(db.pool, undefined, () => 0),
+      callbacks: new CallbackService(db.pool, db.clock),
+      availability: new AvailabilityService(db.pool, db.clock),
     });
     try {
       const answers = [];
       for (let i = 0; i < SALES_DNIS.length + 1; i++) answers.push(await post(stuck, '/call-in/requests/create', { groupName: 'sales-in' }, key(acme)));
-      assert.deepEqual(answers.slice(0, 3).map((a) => [a.statusCode, a.body.data.accessCode]), [[200, 1000], [200, 1000], [200, 1000]]);
+      assert.deepEqual(
+        answers.slice(0, 3).map((a) => [a.statusCode, a.body.data.accessCode]),
+        [
+          [200, 1000],
+          [200, 1000],
+          [200, 1000],
+        ],
+      );
       assert.deepEqual(new Set(answers.slice(0, 3).map((a) => a.body.data.toPhoneNumber)), new Set(SALES_DNIS));
       const full = answers[3]!;
       assert.equal(full.statusCode, 429);
@@ -236,10 +300,25 @@ describe('POST /engagement/v3/call-in/requests/create', () => {
 
   test('refusals: unknown group, bad fromPhoneNumber, bad userData, missing groupName; all in the GES envelope', async () => {
     const cases: { body: unknown; status: number; code: string; message?: RegExp; tenant?: TestTenant }[] = [
-      { body: { groupName: 'nope' }, status: 400, code: 'GES_CALLIN_GROUP_UNKNOWN', message: /^groupName "nope" is not a Click-To-Call-In group of this tenant$/ },
+      {
+        body: { groupName: 'nope' },
+        status: 400,
+        code: 'GES_CALLIN_GROUP_UNKNOWN',
+        message: /^groupName "nope" is not a Click-To-Call-In group of this tenant$/,
+      },
       { body: { groupName: 'sales-in' }, status: 400, code: 'GES_CALLIN_GROUP_UNKNOWN', tenant: globex },
-      { body: { groupName: 'sales-in', fromPhoneNumber: 'call me' }, status: 400, code: 'GES_PHONE_INVALID', message: /^fromPhoneNumber must contain only digits/ },
-      { body: { groupName: 'sales-in', fromPhoneNumber: '+44 20 79' }, status: 400, code: 'GES_PHONE_INVALID', message: /^fromPhoneNumber is not a possible number/ },
+      {
+        body: { groupName: 'sales-in', fromPhoneNumber: 'call me' },
+        status: 400,
+        code: 'GES_PHONE_INVALID',
+        message: /^fromPhoneNumber must contain only digits/,
+      },
+      {
+        body: { groupName: 'sales-in', fromPhoneNumber: '+44 20 79' },
+        status: 400,
+        code: 'GES_PHONE_INVALID',
+        message: /^fromPhoneNumber is not a possible number/,
+      },
       { body: { groupName: 'sales-in', userData: ['a'] }, status: 400, code: 'GES_VALIDATION', message: /userData/ },
       { body: { groupName: 'sales-in', userData: 'text' }, status: 400, code: 'GES_VALIDATION', message: /userData/ },
       { body: { groupName: 'sales-in', userData: { a: 'nul\u0000' } }, status: 400, code: 'GES_VALIDATION', message: /NUL/ },
@@ -262,14 +341,29 @@ describe('POST /engagement/v3/call-in/requests/create', () => {
 describe('store: one-statement match', () => {
   const support = async () => (await findCallInGroup(db.pool, acme.id, 'support-in'))!;
   const sales = async () => (await findCallInGroup(db.pool, acme.id, 'sales-in'))!;
-  const insert = async (group: { id: number; dnis: string[]; expirySeconds: number }, over: { now?: Date; from?: string; codes?: number[]; userData?: Record<string, unknown> } = {}) =>
+  const insert = async (
+    group: { id: number; dnis: string[]; expirySeconds: number },
+    over: { now?: Date; from?: string; codes?: number[]; userData?: Record<string, unknown> } = {},
+  ) =>
     (await insertCallInRequest(db.pool, {
-      tenantId: acme.id, groupId: group.id, dnisPreference: group.dnis, accessCodes: over.codes, expirySeconds: group.expirySeconds,
-      fromNumber: over.from, callbackServiceId: undefined, userData: over.userData, now: over.now,
+      tenantId: acme.id,
+      groupId: group.id,
+      dnisPreference: group.dnis,
+      accessCodes: over.codes,
+      expirySeconds: group.expirySeconds,
+      fromNumber: over.from,
+      callbackServiceId: undefined,
+      userData: over.userData,
+      now: over.now,
     }))!;
   let callSeq = 0;
   const call = (over: Partial<InboundMatchInput>): InboundMatchInput => ({
-    tenantName: acme.name, callId: `test-call-${++callSeq}`, toNumber: SUPPORT_DNIS, fromNumber: undefined, accessCode: undefined, ...over,
+    tenantName: acme.name,
+    callId: `test-call-${++callSeq}`,
+    toNumber: SUPPORT_DNIS,
+    fromNumber: undefined,
+    accessCode: undefined,
+    ...over,
   });
 
   test('without codes: the request made from the caller number first, else the most recent; each matched once', async () => {
@@ -280,7 +374,14 @@ describe('store: one-statement match', () => {
     const b = await insert(g, { now: new Date(t0 + 1000), userData: { who: 'b' } });
     const c = await insert(g, { now: new Date(t0 + 2000), from: OTHER_CUSTOMER });
     const first = await matchInboundCall(db.pool, call({ fromNumber: CUSTOMER }));
-    assert.deepEqual(first, { id: a.id, groupName: 'support-in', targetService: 'support', userData: { who: 'a' }, callbackServiceId: undefined, replay: false });
+    assert.deepEqual(first, {
+      id: a.id,
+      groupName: 'support-in',
+      targetService: 'support',
+      userData: { who: 'a' },
+      callbackServiceId: undefined,
+      replay: false,
+    });
     assert.equal((await matchInboundCall(db.pool, call({ fromNumber: CUSTOMER })))?.id, c.id, 'then the most recent');
     assert.equal((await matchInboundCall(db.pool, call({})))?.id, b.id);
     assert.equal(await matchInboundCall(db.pool, call({})), undefined, 'nothing left');
@@ -299,10 +400,28 @@ describe('store: one-statement match', () => {
     assert.equal(await matchInboundCall(db.pool, call({ toNumber: dialed })), undefined, 'no code');
     assert.equal(await matchInboundCall(db.pool, call({ toNumber: other, accessCode: 4821 })), undefined, 'another number of the pool');
     assert.equal(await matchInboundCall(db.pool, call({ tenantName: globex.name, toNumber: dialed, accessCode: 4821 })), undefined, 'another tenant');
-    assert.equal(await matchInboundCall(db.pool, call({ toNumber: dialed, accessCode: 4821, now: new Date(r.expiresAt.getTime()) })), undefined, 'at its expiry');
+    assert.equal(
+      await matchInboundCall(db.pool, call({ toNumber: dialed, accessCode: 4821, now: new Date(r.expiresAt.getTime()) })),
+      undefined,
+      'at its expiry',
+    );
     const ok = call({ toNumber: dialed, accessCode: 4821, now: new Date(r.expiresAt.getTime() - 1) });
-    assert.deepEqual(await matchInboundCall(db.pool, ok), { id: r.id, groupName: 'sales-in', targetService: 'sales', userData: { k: 1 }, callbackServiceId: undefined, replay: false });
-    assert.deepEqual(await matchInboundCall(db.pool, ok), { id: r.id, groupName: 'sales-in', targetService: 'sales', userData: { k: 1 }, callbackServiceId: undefined, replay: true });
+    assert.deepEqual(await matchInboundCall(db.pool, ok), {
+      id: r.id,
+      groupName: 'sales-in',
+      targetService: 'sales',
+      userData: { k: 1 },
+      callbackServiceId: undefined,
+      replay: false,
+    });
+    assert.deepEqual(await matchInboundCall(db.pool, ok), {
+      id: r.id,
+      groupName: 'sales-in',
+      targetService: 'sales',
+      userData: { k: 1 },
+      callbackServiceId: undefined,
+      replay: true,
+    });
     assert.equal(await matchInboundCall(db.pool, { ...ok, callId: 'another-call' }), undefined, 'matched: no second call gets it');
   });
 
@@ -317,8 +436,17 @@ describe('store: one-statement match', () => {
     assert.equal((await getCallInRequest(db.pool, acme.id, stale.id))?.state, 'EXPIRED', 'read as expired before maintenance');
     const report = await new Maintenance(db.pool, db.clock, silent, 14, 60_000).runOnce();
     assert.ok(report.callInExpired >= 1 && report.callInPurged >= 1, JSON.stringify(report));
-    const { rows } = await db.pool.query<{ id: string; state: number }>('SELECT id, state FROM callin_request WHERE tenant_id = $1 ORDER BY created_at', [acme.id]);
-    assert.deepEqual(rows, [{ id: stale.id, state: 3 }, { id: fresh.id, state: 1 }], `the 15-day-old ${old.id} is gone`);
+    const { rows } = await db.pool.query<{ id: string; state: number }>('SELECT id, state FROM callin_request WHERE tenant_id = $1 ORDER BY created_at', [
+      acme.id,
+    ]);
+    assert.deepEqual(
+      rows,
+      [
+        { id: stale.id, state: 3 },
+        { id: fresh.id, state: 1 },
+      ],
+      `the 15-day-old ${old.id} is gone`,
+    );
   });
 
   test('two concurrent calls never match one request; concurrent deliveries of one call match it once', async () => {
@@ -346,7 +474,12 @@ describe('store: one-statement match', () => {
       await insert(s);
       await insert(s);
       const sent: VoiceCommand[] = [];
-      const port = { send: async (c: VoiceCommand) => { sent.push(c); }, onEvent: () => () => undefined } as unknown as VoicePort;
+      const port = {
+        send: async (c: VoiceCommand) => {
+          sent.push(c);
+        },
+        onEvent: () => () => undefined,
+      } as unknown as VoicePort;
       const router = new CallInRouter(db.pool, port, silent);
       const callId = `again-${round}`;
       const event = { type: 'inbound_call', callId, tenant: acme.name, toNumber: SUPPORT_DNIS, fromNumber: CUSTOMER, at: Date.now() } as const;
@@ -354,7 +487,8 @@ describe('store: one-statement match', () => {
       const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM callin_request WHERE tenant_id = $1 AND state = 2', [acme.id]);
       assert.equal(rows[0]!.n, 1, `round ${round}`);
       assert.equal(sent.length, 3);
-      for (const c of sent) assert.deepEqual(c, { type: 'route_inbound', dialKey: `in:${callId}`, callId, tenant: acme.name, queue: 'support' }, `round ${round}`);
+      for (const c of sent)
+        assert.deepEqual(c, { type: 'route_inbound', dialKey: `in:${callId}`, callId, tenant: acme.name, queue: 'support' }, `round ${round}`);
     }
   });
 
@@ -371,24 +505,48 @@ describe('store: one-statement match', () => {
       for (let i = 0; i < 8; i++) {
         const g = pick([g1, g2]);
         await insertCallInRequest(db.pool, {
-          tenantId: acme.id, groupId: g.id, dnisPreference: dnisPreference(g.dnis, (m) => Math.floor(prng.next() * m)),
-          accessCodes: g.accessCode ? [pick([1111, 2222, 3333])] : undefined, expirySeconds: g.expirySeconds,
-          fromNumber: pick(froms), callbackServiceId: undefined, userData: undefined,
+          tenantId: acme.id,
+          groupId: g.id,
+          dnisPreference: dnisPreference(g.dnis, (m) => Math.floor(prng.next() * m)),
+          accessCodes: g.accessCode ? [pick([1111, 2222, 3333])] : undefined,
+          expirySeconds: g.expirySeconds,
+          fromNumber: pick(froms),
+          callbackServiceId: undefined,
+          userData: undefined,
           now: new Date(base - Math.floor(prng.next() * 4) * 250_000), // 0 to 750 s ago: some expired, some tied
         });
       }
       for (let k = 0; k < 6; k++) {
         const input = call({
-          toNumber: pick([...SALES_DNIS, SUPPORT_DNIS, '+442079460999']), fromNumber: pick([...froms, '+442079460050']),
-          accessCode: pick([1111, 2222, 3333, 9999, undefined]), now: new Date(base),
+          toNumber: pick([...SALES_DNIS, SUPPORT_DNIS, '+442079460999']),
+          fromNumber: pick([...froms, '+442079460050']),
+          accessCode: pick([1111, 2222, 3333, 9999, undefined]),
+          now: new Date(base),
         });
-        const { rows } = await db.pool.query<{ id: string; to_number: string; from_number: string | null; access_code: string | null; state: number; created_at: Date; expires_at: Date }>(
-          'SELECT id, to_number, from_number, access_code, state, created_at, expires_at FROM callin_request WHERE tenant_id = $1', [acme.id]);
+        const { rows } = await db.pool.query<{
+          id: string;
+          to_number: string;
+          from_number: string | null;
+          access_code: string | null;
+          state: number;
+          created_at: Date;
+          expires_at: Date;
+        }>('SELECT id, to_number, from_number, access_code, state, created_at, expires_at FROM callin_request WHERE tenant_id = $1', [acme.id]);
         const requests: MatchableRequest[] = rows.map((r) => ({
-          id: r.id, tenantId: acme.id, toNumber: `+${r.to_number}`, fromNumber: r.from_number ? `+${r.from_number}` : undefined,
-          accessCode: r.access_code ? Number(r.access_code) : undefined, state: callInStateName(r.state), createdAtMs: r.created_at.getTime(), expiresAtMs: r.expires_at.getTime(),
+          id: r.id,
+          tenantId: acme.id,
+          toNumber: `+${r.to_number}`,
+          fromNumber: r.from_number ? `+${r.from_number}` : undefined,
+          accessCode: r.access_code ? Number(r.access_code) : undefined,
+          state: callInStateName(r.state),
+          createdAtMs: r.created_at.getTime(),
+          expiresAtMs: r.expires_at.getTime(),
         }));
-        const expected = chooseMatch(requests, { tenantId: acme.id, toNumber: input.toNumber, fromNumber: input.fromNumber, accessCode: input.accessCode }, base);
+        const expected = chooseMatch(
+          requests,
+          { tenantId: acme.id, toNumber: input.toNumber, fromNumber: input.fromNumber, accessCode: input.accessCode },
+          base,
+        );
         const got = await matchInboundCall(db.pool, input);
         assert.equal(got?.id, expected?.id, `scenario ${scenario} call ${k}: ${JSON.stringify(input)}`);
         compared += 1;
@@ -412,15 +570,25 @@ describe('inbound calls through the simulator and CallInRouter', () => {
   /** The simulator behind a port that records the commands sent to it. */
   function simulated(clock: SimClock, inboundCalls: { atMs: number; toNumber: string; fromNumber: string; digits?: string }[]) {
     const sim = new ContactCenterSimulator({
-      seed: 11, clock, customerPatienceSec: 60,
-      queues: { [`${acme.name}/sales`]: { agents: 2, handleTimeSec: { mean: 120, sd: 0 } }, [`${acme.name}/support`]: { agents: 1, handleTimeSec: { mean: 60, sd: 0 } } },
+      seed: 11,
+      clock,
+      customerPatienceSec: 60,
+      queues: {
+        [`${acme.name}/sales`]: { agents: 2, handleTimeSec: { mean: 120, sd: 0 } },
+        [`${acme.name}/support`]: { agents: 1, handleTimeSec: { mean: 60, sd: 0 } },
+      },
       inboundCalls: inboundCalls.map((c) => ({ ...c, tenant: acme.name })),
     });
     const sent: VoiceCommand[] = [];
     const events: VoiceEvent[] = [];
-    sim.onEvent((e) => { events.push(e); });
+    sim.onEvent((e) => {
+      events.push(e);
+    });
     const port: VoicePort = {
-      send: (c) => { sent.push(c); return sim.send(c); },
+      send: (c) => {
+        sent.push(c);
+        return sim.send(c);
+      },
       onEvent: (h) => sim.onEvent(h),
       availableAgents: (t, q) => sim.availableAgents(t, q),
       start: () => sim.start(),
@@ -434,7 +602,15 @@ describe('inbound calls through the simulator and CallInRouter', () => {
   test('the right code before expiry is matched and routed with its userData; wrong code, expired, unknown number and a second call are not', async () => {
     await clearRequests(acme);
     const lines: string[] = [];
-    const logger = createLogger('info', new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }));
+    const logger = createLogger(
+      'info',
+      new Writable({
+        write(chunk, _enc, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    );
     const routerMetrics = createMetrics({ defaultMetrics: false });
     const service = new CallInService(db.pool);
     const live = await service.create(acme, { groupName: 'sales-in', fromPhoneNumber: CUSTOMER, userData: { orderId: 'A-7', priority: 'high' } });
@@ -463,16 +639,31 @@ describe('inbound calls through the simulator and CallInRouter', () => {
     }
 
     assert.deepEqual(s.routeOf('inbound-1'), {
-      type: 'route_inbound', dialKey: 'in:inbound-1', callId: 'inbound-1', tenant: acme.name, queue: 'sales', userData: { orderId: 'A-7', priority: 'high' },
+      type: 'route_inbound',
+      dialKey: 'in:inbound-1',
+      callId: 'inbound-1',
+      tenant: acme.name,
+      queue: 'sales',
+      userData: { orderId: 'A-7', priority: 'high' },
     });
     for (const id of ['inbound-2', 'inbound-3', 'inbound-4', 'inbound-5']) {
       assert.deepEqual(s.routeOf(id), { type: 'route_inbound', dialKey: `in:${id}`, callId: id, tenant: acme.name }, `${id} gets the default treatment`);
-      assert.deepEqual(s.of(id).map((e) => e.type), ['call_ended'], id);
+      assert.deepEqual(
+        s.of(id).map((e) => e.type),
+        ['call_ended'],
+        id,
+      );
     }
     assert.equal(s.sent.length, 5, 'exactly one answer per call');
-    assert.deepEqual(s.of('inbound-1').map((e) => e.type), ['connected']);
+    assert.deepEqual(
+      s.of('inbound-1').map((e) => e.type),
+      ['connected'],
+    );
     clock.runUntilIdle();
-    assert.deepEqual(s.of('inbound-1').map((e) => e.type), ['connected', 'call_ended']);
+    assert.deepEqual(
+      s.of('inbound-1').map((e) => e.type),
+      ['connected', 'call_ended'],
+    );
     assert.equal((s.of('inbound-1')[1] as { talkSeconds: number }).talkSeconds, 120);
 
     assert.equal((await getCallInRequest(db.pool, acme.id, live.id))?.matchedCallId, 'inbound-1');
@@ -509,17 +700,42 @@ describe('inbound calls through the simulator and CallInRouter', () => {
     const router = new CallInRouter(db.pool, s.port, silent, { eventTime: true });
     router.start();
     await s.sim.start();
-    for (const [i, at] of [[1, 10_000], [2, 20_000], [3, 900_000]] as const) {
+    for (const [i, at] of [
+      [1, 10_000],
+      [2, 20_000],
+      [3, 900_000],
+    ] as const) {
       clock.advanceTo(start + at);
       await waitFor(() => s.routeOf(`inbound-${i}`) !== undefined, `route of inbound-${i}`);
       clock.advanceBy(0);
     }
     clock.runUntilIdle();
-    assert.deepEqual(s.routeOf('inbound-1'), { type: 'route_inbound', dialKey: 'in:inbound-1', callId: 'inbound-1', tenant: acme.name, queue: 'support', userData: { n: 1 } });
-    assert.deepEqual(s.routeOf('inbound-2'), { type: 'route_inbound', dialKey: 'in:inbound-2', callId: 'inbound-2', tenant: acme.name, queue: 'support', userData: { n: 2 } }, 'its own number, not the newest');
-    assert.deepEqual(s.routeOf('inbound-3'), { type: 'route_inbound', dialKey: 'in:inbound-3', callId: 'inbound-3', tenant: acme.name }, 'at start + 900 s the last one has expired');
+    assert.deepEqual(s.routeOf('inbound-1'), {
+      type: 'route_inbound',
+      dialKey: 'in:inbound-1',
+      callId: 'inbound-1',
+      tenant: acme.name,
+      queue: 'support',
+      userData: { n: 1 },
+    });
+    assert.deepEqual(
+      s.routeOf('inbound-2'),
+      { type: 'route_inbound', dialKey: 'in:inbound-2', callId: 'inbound-2', tenant: acme.name, queue: 'support', userData: { n: 2 } },
+      'its own number, not the newest',
+    );
+    assert.deepEqual(
+      s.routeOf('inbound-3'),
+      { type: 'route_inbound', dialKey: 'in:inbound-3', callId: 'inbound-3', tenant: acme.name },
+      'at start + 900 s the last one has expired',
+    );
     // One support agent: inbound-2 waited from 20 s until inbound-1's call ended at 70 s.
-    assert.deepEqual(s.of('inbound-2').map((e) => [e.type, e.at - start]), [['connected', 70_000], ['call_ended', 130_000]]);
+    assert.deepEqual(
+      s.of('inbound-2').map((e) => [e.type, e.at - start]),
+      [
+        ['connected', 70_000],
+        ['call_ended', 130_000],
+      ],
+    );
     assert.equal((await getCallInRequest(db.pool, acme.id, first.id))?.matchedAt?.getTime(), start + 10_000, 'matched at the event time');
     assert.equal((await getCallInRequest(db.pool, acme.id, second.id))?.state, 'MATCHED');
     await router.stop();
@@ -527,11 +743,26 @@ describe('inbound calls through the simulator and CallInRouter', () => {
   });
 
   test('a database failure still answers the call with the default treatment', async () => {
-    const broken = { query: async () => { throw Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' }); } } as never;
+    const broken = {
+      query: async () => {
+        throw Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' });
+      },
+    } as never;
     const sent: VoiceCommand[] = [];
-    const port = { send: async (c: VoiceCommand) => { sent.push(c); } } as unknown as VoicePort;
+    const port = {
+      send: async (c: VoiceCommand) => {
+        sent.push(c);
+      },
+    } as unknown as VoicePort;
     const counted = createMetrics({ defaultMetrics: false });
-    await new CallInRouter(broken, port, silent, { observer: counted }).handle({ type: 'inbound_call', callId: 'x1', tenant: acme.name, toNumber: SUPPORT_DNIS, fromNumber: CUSTOMER, at: 0 });
+    await new CallInRouter(broken, port, silent, { observer: counted }).handle({
+      type: 'inbound_call',
+      callId: 'x1',
+      tenant: acme.name,
+      toNumber: SUPPORT_DNIS,
+      fromNumber: CUSTOMER,
+      at: 0,
+    });
     assert.deepEqual(sent, [{ type: 'route_inbound', dialKey: 'in:x1', callId: 'x1', tenant: acme.name }]);
     assert.equal((await counted.callInInboundCalls.get()).values.find((v) => v.labels.result === 'failed')?.value, 1);
   });
@@ -540,14 +771,34 @@ describe('inbound calls through the simulator and CallInRouter', () => {
 describe('configuration of call-in groups', () => {
   test('apply → export → apply round trip; omitted fields exported with their defaults', async () => {
     const tenant = 'callin-config';
-    const doc = { tenant, callInGroups: [{ name: 'a', dnis: ['+14155550101', '+14155550102'] }, { ...GROUPS[0]!, name: 'b', dnis: ['+14155550103'] }] };
+    const doc = {
+      tenant,
+      callInGroups: [
+        { name: 'a', dnis: ['+14155550101', '+14155550102'] },
+        { ...GROUPS[0]!, name: 'b', dnis: ['+14155550103'] },
+      ],
+    };
     assert.deepEqual(await applyTenantConfig(db.pool, doc), { tenantCreated: true, businessHours: 0, capacityRules: 0, services: 0, callInGroups: 2 });
     const exported = await exportTenantConfig(db.pool, tenant);
     assert.deepEqual(exported.callInGroups, [
-      { name: 'a', dnis: ['+14155550101', '+14155550102'], accessCode: true, accessCodeLength: 4, expirySeconds: 600, targetService: null, defaultCountry: 'US' },
+      {
+        name: 'a',
+        dnis: ['+14155550101', '+14155550102'],
+        accessCode: true,
+        accessCodeLength: 4,
+        expirySeconds: 600,
+        targetService: null,
+        defaultCountry: 'US',
+      },
       { name: 'b', dnis: ['+14155550103'], accessCode: true, accessCodeLength: 4, expirySeconds: 600, targetService: 'sales', defaultCountry: 'GB' },
     ]);
-    const rows = async () => (await db.pool.query('SELECT id, name, dnis, access_code, access_code_length, expiry_sec, target_service, default_country FROM callin_group WHERE name IN ($1, $2) ORDER BY id', ['a', 'b'])).rows;
+    const rows = async () =>
+      (
+        await db.pool.query(
+          'SELECT id, name, dnis, access_code, access_code_length, expiry_sec, target_service, default_country FROM callin_group WHERE name IN ($1, $2) ORDER BY id',
+          ['a', 'b'],
+        )
+      ).rows;
     const before = await rows();
     assert.equal((await applyTenantConfig(db.pool, exported)).callInGroups, 2);
     assert.deepEqual(await rows(), before, 'applying the export changes nothing');
@@ -556,7 +807,13 @@ describe('configuration of call-in groups', () => {
     // Changing a group replaces it whole; a group the document omits stays.
     await applyTenantConfig(db.pool, { tenant, callInGroups: [{ name: 'a', dnis: ['+14155550101'], accessCode: false, expirySeconds: 120 }] });
     const after = await exportTenantConfig(db.pool, tenant);
-    assert.deepEqual(after.callInGroups!.map((g) => [g.name, g.dnis, g.accessCode, g.expirySeconds]), [['a', ['+14155550101'], false, 120], ['b', ['+14155550103'], true, 600]]);
+    assert.deepEqual(
+      after.callInGroups!.map((g) => [g.name, g.dnis, g.accessCode, g.expirySeconds]),
+      [
+        ['a', ['+14155550101'], false, 120],
+        ['b', ['+14155550103'], true, 600],
+      ],
+    );
   });
 
   test('refusals name the place, and apply nothing', async () => {
@@ -567,11 +824,20 @@ describe('configuration of call-in groups', () => {
       [[{ name: 'x', dnis: ['+14155550112'], accessCodeLength: 12 }], /^callInGroup x: accessCodeLength 12 is out of valid range \(4-10\)$/],
       [[{ name: 'x', dnis: ['+14155550112'], expirySeconds: 30 }], /^callInGroup x: expirySeconds 30 is out of valid range \(60-86400\)$/],
       [[{ name: 'x', dnis: ['14155550112'] }], /^config\/callInGroups\/0\/dnis\/0 must be a number in E\.164 form/],
-      [[{ name: 'x', dnis: ['+14155550112'] }, { name: 'x', dnis: ['+14155550113'] }], /^callInGroup x appears twice$/],
+      [
+        [
+          { name: 'x', dnis: ['+14155550112'] },
+          { name: 'x', dnis: ['+14155550113'] },
+        ],
+        /^callInGroup x appears twice$/,
+      ],
       [[{ name: 'x', dnis: ['+14155550111'] }], /^callInGroup kept and x: dnis \+14155550111 is in more than one group/],
     ];
     for (const [groups, message] of cases) {
-      await assert.rejects(applyTenantConfig(db.pool, { tenant, callInGroups: groups }), (e: unknown) => e instanceof GesError && e.code === 'GES_VALIDATION' && message.test(e.message));
+      await assert.rejects(
+        applyTenantConfig(db.pool, { tenant, callInGroups: groups }),
+        (e: unknown) => e instanceof GesError && e.code === 'GES_VALIDATION' && message.test(e.message),
+      );
     }
     assert.deepEqual(await exportTenantConfig(db.pool, tenant), before);
   });
@@ -581,10 +847,20 @@ describe('configuration of call-in groups', () => {
     const admin = await buildInternalApp({ pool: db.pool, logger: silent, isShuttingDown: () => false, adminToken: token });
     try {
       const auth = { authorization: `Bearer ${token}` };
-      const put = await admin.inject({ method: 'PUT', url: '/admin/v1/config', headers: auth, payload: { tenant: 'callin-admin', callInGroups: [{ name: 'web', dnis: ['+14155550120'], accessCodeLength: 6 }] } });
+      const put = await admin.inject({
+        method: 'PUT',
+        url: '/admin/v1/config',
+        headers: auth,
+        payload: { tenant: 'callin-admin', callInGroups: [{ name: 'web', dnis: ['+14155550120'], accessCodeLength: 6 }] },
+      });
       assert.equal(put.statusCode, 200, put.body);
       assert.equal(put.json().data.callInGroups, 1);
-      const bad = await admin.inject({ method: 'PUT', url: '/admin/v1/config', headers: auth, payload: { tenant: 'callin-admin', callInGroups: [{ name: 'web', dnis: ['+14155550120'], expirySeconds: 100_000 }] } });
+      const bad = await admin.inject({
+        method: 'PUT',
+        url: '/admin/v1/config',
+        headers: auth,
+        payload: { tenant: 'callin-admin', callInGroups: [{ name: 'web', dnis: ['+14155550120'], expirySeconds: 100_000 }] },
+      });
       assert.equal(bad.statusCode, 400);
       assert.equal(bad.json().status.errorCode, 'GES_VALIDATION');
       assert.match(bad.json().status.message, /out of valid range/);

@@ -60,36 +60,77 @@ describe('POST /callbacks/create', () => {
     assert.equal(res.statusCode, 200, JSON.stringify(res.body));
     const got = await post(app, '/callbacks/retrieve', { id: res.body.data.id }, key(acme));
     assert.deepEqual(
-      { state: got.body.data.callbackState, desiredTime: got.body.data.desiredTime, phoneNumber: got.body.data.phoneNumber, cbOfferType: got.body.data.cbOfferType },
+      {
+        state: got.body.data.callbackState,
+        desiredTime: got.body.data.desiredTime,
+        phoneNumber: got.body.data.phoneNumber,
+        cbOfferType: got.body.data.cbOfferType,
+      },
       { state: 'SCHEDULED', desiredTime, phoneNumber: phone, cbOfferType: 'SCHEDULED' },
     );
   });
 
   test('every documented field is stored and returned', async () => {
     const body = {
-      serviceName: 'sales', phoneNumber: '(212) 555-0199', desiredTime: inMinutes(90), cbOfferType: 'COMBINED_SCHEDULED_AND_ASAP',
-      language: 'fr-CA', inboundVQ: 'VQ_Sales_In', offerThreshold: 300, channel: 'web', offerTiming: 'ON-HOURS',
-      cbOriginationIxnId: 'ixn-42', surveyRP: '7001', priority: 5, routePoint: '8001@SIP', captchaToken: 'tok',
-      pushTargets: [{ channel: 'FCM', target: 'reg-1' }], pushChannel: 'FCM', pushTarget: 'reg-2', alwaysCheckCapacity: true,
+      serviceName: 'sales',
+      phoneNumber: '(212) 555-0199',
+      desiredTime: inMinutes(90),
+      cbOfferType: 'COMBINED_SCHEDULED_AND_ASAP',
+      language: 'fr-CA',
+      inboundVQ: 'VQ_Sales_In',
+      offerThreshold: 300,
+      channel: 'web',
+      offerTiming: 'ON-HOURS',
+      cbOriginationIxnId: 'ixn-42',
+      surveyRP: '7001',
+      priority: 5,
+      routePoint: '8001@SIP',
+      captchaToken: 'tok',
+      pushTargets: [{ channel: 'FCM', target: 'reg-1' }],
+      pushChannel: 'FCM',
+      pushTarget: 'reg-2',
+      alwaysCheckCapacity: true,
       userData: { orderId: 'A-1', nested: { x: [1, 2] } },
     };
     const res = await post(app, '/callbacks/create', body, key(acme));
     assert.equal(res.statusCode, 200, JSON.stringify(res.body));
     const d = (await post(app, '/callbacks/retrieve', { id: res.body.data.id }, key(acme))).body.data;
     assert.equal(d.phoneNumber, '+12125550199', 'national format normalised with the service country');
-    for (const f of ['cbOfferType', 'language', 'inboundVQ', 'offerThreshold', 'channel', 'offerTiming', 'cbOriginationIxnId', 'surveyRP', 'priority', 'routePoint', 'alwaysCheckCapacity'] as const) {
+    for (const f of [
+      'cbOfferType',
+      'language',
+      'inboundVQ',
+      'offerThreshold',
+      'channel',
+      'offerTiming',
+      'cbOriginationIxnId',
+      'surveyRP',
+      'priority',
+      'routePoint',
+      'alwaysCheckCapacity',
+    ] as const) {
       assert.deepEqual(d[f], body[f], f);
     }
-    assert.deepEqual(d.pushTargets, [{ channel: 'FCM', target: 'reg-1' }, { channel: 'FCM', target: 'reg-2' }]);
+    assert.deepEqual(d.pushTargets, [
+      { channel: 'FCM', target: 'reg-1' },
+      { channel: 'FCM', target: 'reg-2' },
+    ]);
     assert.deepEqual(d.userData, body.userData);
     const stored = await db.pool.query(`SELECT extras->>'captchaToken' AS t FROM callback WHERE id = $1`, [res.body.data.id]);
     assert.equal(stored.rows[0].t, 'tok');
   });
 
   test('userData keys that are not JavaScript identifiers are dropped and named in the response', async () => {
-    const res = await post(app, '/callbacks/create', {
-      serviceName: 'sales', phoneNumber: freshNumber(), userData: { ok_1: 1, $fine: 2, 'not-ok': 3, '1st': 4, 'has space': 5, café: 6 },
-    }, key(acme));
+    const res = await post(
+      app,
+      '/callbacks/create',
+      {
+        serviceName: 'sales',
+        phoneNumber: freshNumber(),
+        userData: { ok_1: 1, $fine: 2, 'not-ok': 3, '1st': 4, 'has space': 5, café: 6 },
+      },
+      key(acme),
+    );
     assert.equal(res.statusCode, 200);
     assert.deepEqual(res.body.data.ignoredUserDataKeys.sort(), ['1st', 'has space', 'not-ok']);
     const d = (await post(app, '/callbacks/retrieve', { id: res.body.data.id }, key(acme))).body.data;
@@ -111,7 +152,10 @@ describe('POST /callbacks/create', () => {
     assert.deepEqual((await post(app, '/callbacks/retrieve', { id }, key(acme))).body.data.userData, userData);
     const found = (await post(app, '/callbacks/find', { phoneNumber: phone }, key(acme))).body.data.callbacks;
     assert.deepEqual(found[0].userData, userData);
-    const moved = await db.pool.query(`SELECT count(DISTINCT tableoid)::int AS parts, min(desired_at) = max(desired_at) AS same FROM callback_data WHERE callback_id = $1`, [id]);
+    const moved = await db.pool.query(
+      `SELECT count(DISTINCT tableoid)::int AS parts, min(desired_at) = max(desired_at) AS same FROM callback_data WHERE callback_id = $1`,
+      [id],
+    );
     assert.deepEqual(moved.rows[0], { parts: 1, same: true });
   });
 
@@ -123,18 +167,66 @@ describe('POST /callbacks/create', () => {
     ['letters in the number', { serviceName: 'sales', phoneNumber: '+1 212 CALL NOW' }, 400, 'GES_PHONE_INVALID', /phoneNumber/],
     ['impossible number', { serviceName: 'sales', phoneNumber: '+1212555' }, 400, 'GES_PHONE_INVALID', /not a possible number/],
     ['premium number', { serviceName: 'sales', phoneNumber: '+19005550123' }, 400, 'GES_PHONE_PREMIUM', /premium/],
-    ['desiredTime without zone', { serviceName: 'sales', phoneNumber: '+12125550100', desiredTime: '2030-06-10T22:05:00.000' }, 400, 'GES_DESIRED_TIME_INVALID', /desiredTime/],
+    [
+      'desiredTime without zone',
+      { serviceName: 'sales', phoneNumber: '+12125550100', desiredTime: '2030-06-10T22:05:00.000' },
+      400,
+      'GES_DESIRED_TIME_INVALID',
+      /desiredTime/,
+    ],
     ['desiredTime not a date', { serviceName: 'sales', phoneNumber: '+12125550100', desiredTime: 'tomorrow' }, 400, 'GES_DESIRED_TIME_INVALID', /desiredTime/],
-    ['desiredTime at the end of time', { serviceName: 'sales', phoneNumber: '+12125550100', desiredTime: '+275760-09-13T00:00:00Z' }, 400, 'GES_DESIRED_TIME_INVALID', /between 1970 and 2199/],
-    ['desiredTime in the past', { serviceName: 'sales', phoneNumber: '+12125550100', desiredTime: '2018-06-10T22:05:00.000Z' }, 400, 'GES_DESIRED_TIME_PAST', /past/],
-    ['desiredTime beyond the horizon', { serviceName: 'sales', phoneNumber: '+12125550100', desiredTime: inMinutes(15 * 24 * 60) }, 400, 'GES_DESIRED_TIME_BEYOND_HORIZON', /14 days/],
+    [
+      'desiredTime at the end of time',
+      { serviceName: 'sales', phoneNumber: '+12125550100', desiredTime: '+275760-09-13T00:00:00Z' },
+      400,
+      'GES_DESIRED_TIME_INVALID',
+      /between 1970 and 2199/,
+    ],
+    [
+      'desiredTime in the past',
+      { serviceName: 'sales', phoneNumber: '+12125550100', desiredTime: '2018-06-10T22:05:00.000Z' },
+      400,
+      'GES_DESIRED_TIME_PAST',
+      /past/,
+    ],
+    [
+      'desiredTime beyond the horizon',
+      { serviceName: 'sales', phoneNumber: '+12125550100', desiredTime: inMinutes(15 * 24 * 60) },
+      400,
+      'GES_DESIRED_TIME_BEYOND_HORIZON',
+      /14 days/,
+    ],
     ['immediate on a scheduled-only service', { serviceName: 'only-scheduled', phoneNumber: '+12125550100' }, 400, 'GES_IMMEDIATE_DISABLED', /immediate/],
-    ['scheduled on an immediate-only service', { serviceName: 'only-immediate', phoneNumber: '+12125550100', desiredTime: inMinutes(60) }, 400, 'GES_SCHEDULED_DISABLED', /scheduled/],
+    [
+      'scheduled on an immediate-only service',
+      { serviceName: 'only-immediate', phoneNumber: '+12125550100', desiredTime: inMinutes(60) },
+      400,
+      'GES_SCHEDULED_DISABLED',
+      /scheduled/,
+    ],
     ['USERORIGINATED without push target', { serviceName: 'push', phoneNumber: '+12125550100' }, 400, 'GES_PUSH_TARGET_REQUIRED', /pushTargets/],
     ['pushChannel without pushTarget', { serviceName: 'sales', phoneNumber: '+12125550100', pushChannel: 'FCM' }, 400, 'GES_VALIDATION', /pushTarget/],
-    ['push channel other than FCM', { serviceName: 'sales', phoneNumber: '+12125550100', pushTargets: [{ channel: 'APNS', target: 'x' }] }, 400, 'GES_VALIDATION', /channel/],
-    ['priority "Infinity"', { serviceName: 'sales', phoneNumber: '+12125550100', priority: 'Infinity' }, 400, 'GES_VALIDATION', /priority must be a finite number/],
-    ['a lone surrogate in userData', { serviceName: 'sales', phoneNumber: '+12125550100', userData: { note: 'ok \ud83d' } }, 400, 'GES_VALIDATION', /surrogate/],
+    [
+      'push channel other than FCM',
+      { serviceName: 'sales', phoneNumber: '+12125550100', pushTargets: [{ channel: 'APNS', target: 'x' }] },
+      400,
+      'GES_VALIDATION',
+      /channel/,
+    ],
+    [
+      'priority "Infinity"',
+      { serviceName: 'sales', phoneNumber: '+12125550100', priority: 'Infinity' },
+      400,
+      'GES_VALIDATION',
+      /priority must be a finite number/,
+    ],
+    [
+      'a lone surrogate in userData',
+      { serviceName: 'sales', phoneNumber: '+12125550100', userData: { note: 'ok \ud83d' } },
+      400,
+      'GES_VALIDATION',
+      /surrogate/,
+    ],
     ['userData not an object', { serviceName: 'sales', phoneNumber: '+12125550100', userData: 'x' }, 400, 'GES_VALIDATION', /userData/],
   ];
   for (const [name, body, http, code, message] of refusals) {
@@ -161,10 +253,20 @@ describe('POST /callbacks/create', () => {
     const bad = await post(app, '/callbacks/create', '{"serviceName":', key(acme));
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.body.status.errorCode, 'GES_BAD_JSON');
-    const media = await app.inject({ method: 'POST', url: '/engagement/v3/callbacks/create', headers: { ...key(acme), 'content-type': 'text/plain' }, payload: 'hello' });
+    const media = await app.inject({
+      method: 'POST',
+      url: '/engagement/v3/callbacks/create',
+      headers: { ...key(acme), 'content-type': 'text/plain' },
+      payload: 'hello',
+    });
     assert.equal(media.statusCode, 415);
     assert.equal(media.json().status.errorCode, 'GES_UNSUPPORTED_MEDIA_TYPE');
-    const big = await post(app, '/callbacks/create', { serviceName: 'sales', phoneNumber: freshNumber(), userData: { blob: 'x'.repeat(300 * 1024) } }, key(acme));
+    const big = await post(
+      app,
+      '/callbacks/create',
+      { serviceName: 'sales', phoneNumber: freshNumber(), userData: { blob: 'x'.repeat(300 * 1024) } },
+      key(acme),
+    );
     assert.equal(big.statusCode, 413);
     assert.equal(big.body.status.code, 413);
     assert.equal(big.body.status.errorCode, 'GES_BODY_TOO_LARGE');
@@ -183,7 +285,8 @@ describe('authentication and tenancy', () => {
 
   test('the header name is case-insensitive', async () => {
     const res = await app.inject({
-      method: 'POST', url: '/engagement/v3/callbacks/create',
+      method: 'POST',
+      url: '/engagement/v3/callbacks/create',
       headers: { 'X-API-KEY': acme.apiKey, 'Content-Type': 'application/json' },
       payload: { serviceName: 'sales', phoneNumber: freshNumber() },
     });
@@ -200,7 +303,7 @@ describe('authentication and tenancy', () => {
     assert.equal(empty.statusCode, 200);
   });
 
-  test('a key of one tenant never sees, cancels, reschedules or finds another tenant\'s callback', async () => {
+  test("a key of one tenant never sees, cancels, reschedules or finds another tenant's callback", async () => {
     const phone = freshNumber();
     const created = await post(app, '/callbacks/create', { serviceName: 'sales', phoneNumber: phone, desiredTime: inMinutes(120) }, key(acme));
     const id = created.body.data.id;
@@ -244,7 +347,13 @@ describe('retrieve and cancel', () => {
     assert.equal(got.callbackState, 'COMPLETED');
     assert.equal(got.callbackReason, 'CANCELLED');
     const history = (await post(app, '/callbacks/history', { id }, key(acme))).body.data.events;
-    assert.deepEqual(history.map((e: { state: string; reason?: string }) => [e.state, e.reason]), [['SCHEDULED', undefined], ['COMPLETED', 'CANCELLED']]);
+    assert.deepEqual(
+      history.map((e: { state: string; reason?: string }) => [e.state, e.reason]),
+      [
+        ['SCHEDULED', undefined],
+        ['COMPLETED', 'CANCELLED'],
+      ],
+    );
   });
 
   test('cancelling a COMPLETED or PROCESSING callback is a 400 that says why, and changes nothing', async () => {
@@ -283,17 +392,20 @@ describe('guards', () => {
     const phone = freshNumber();
     assert.equal((await post(app, '/callbacks/create', { serviceName: 'strict', phoneNumber: phone }, key(acme))).statusCode, 200);
     assert.equal((await post(app, '/callbacks/create', { serviceName: 'strict', phoneNumber: phone }, key(acme))).statusCode, 400);
-    for (let i = 0; i < 4; i++) assert.equal((await post(app, '/callbacks/create', { serviceName: 'unlimited', phoneNumber: phone }, key(acme))).statusCode, 200);
+    for (let i = 0; i < 4; i++)
+      assert.equal((await post(app, '/callbacks/create', { serviceName: 'unlimited', phoneNumber: phone }, key(acme))).statusCode, 200);
   });
 
   test('concurrent creates for one number never exceed the in-queue limit', async () => {
     const phone = freshNumber();
-    const results = await Promise.all(Array.from({ length: 12 }, () => post(app, '/callbacks/create', { serviceName: 'sales', phoneNumber: phone }, key(acme))));
+    const results = await Promise.all(
+      Array.from({ length: 12 }, () => post(app, '/callbacks/create', { serviceName: 'sales', phoneNumber: phone }, key(acme))),
+    );
     assert.equal(results.filter((r) => r.statusCode === 200).length, 2);
     assert.ok(results.every((r) => r.statusCode === 200 || r.body.status.errorCode === 'GES_DUPLICATE_IN_QUEUE'));
   });
 
-  test('a number is limited to the service\'s requests per 24 hours (429), counted even after cancels', async () => {
+  test("a number is limited to the service's requests per 24 hours (429), counted even after cancels", async () => {
     const phone = freshNumber();
     for (let i = 0; i < 3; i++) {
       const r = await post(app, '/callbacks/create', { serviceName: 'throttled', phoneNumber: phone }, key(acme));
@@ -312,7 +424,10 @@ describe('Idempotency-Key', () => {
   test('20 concurrent creates with one key and body make one callback and all get its id', async () => {
     const body = { serviceName: 'unlimited', phoneNumber: freshNumber(), desiredTime: inMinutes(45) };
     const results = await Promise.all(Array.from({ length: 20 }, () => post(app, '/callbacks/create', body, { ...key(acme), 'idempotency-key': 'order-771' })));
-    assert.ok(results.every((r) => r.statusCode === 200), JSON.stringify(results.map((r) => r.body.status)));
+    assert.ok(
+      results.every((r) => r.statusCode === 200),
+      JSON.stringify(results.map((r) => r.body.status)),
+    );
     const ids = new Set(results.map((r) => r.body.data.id));
     assert.equal(ids.size, 1);
     assert.equal(results.filter((r) => r.headers['idempotent-replayed'] === 'true').length, 19);
@@ -342,7 +457,12 @@ describe('Idempotency-Key', () => {
   });
 
   test('an over-long key is a 400', async () => {
-    const res = await post(app, '/callbacks/create', { serviceName: 'unlimited', phoneNumber: freshNumber() }, { ...key(acme), 'idempotency-key': 'k'.repeat(256) });
+    const res = await post(
+      app,
+      '/callbacks/create',
+      { serviceName: 'unlimited', phoneNumber: freshNumber() },
+      { ...key(acme), 'idempotency-key': 'k'.repeat(256) },
+    );
     assert.equal(res.statusCode, 400);
     assert.equal(res.body.status.errorCode, 'GES_IDEMPOTENCY_KEY_INVALID');
   });
@@ -365,7 +485,8 @@ describe('reschedule (extension)', () => {
 
   test('a cancel racing a reschedule (which moves the row to another partition) never fails the request', async () => {
     for (let i = 0; i < 10; i++) {
-      const id = (await post(app, '/callbacks/create', { serviceName: 'unlimited', phoneNumber: freshNumber(), desiredTime: inMinutes(60) }, key(acme))).body.data.id;
+      const id = (await post(app, '/callbacks/create', { serviceName: 'unlimited', phoneNumber: freshNumber(), desiredTime: inMinutes(60) }, key(acme))).body
+        .data.id;
       const [cancel, move] = await Promise.all([
         post(app, '/callbacks/cancel', { id }, key(acme)),
         post(app, '/callbacks/reschedule', { id, desiredTime: inMinutes(3 * 24 * 60) }, key(acme)),
@@ -384,7 +505,8 @@ describe('reschedule (extension)', () => {
     const r1 = await post(app, '/callbacks/reschedule', { id: queued, desiredTime: inMinutes(60) }, key(acme));
     assert.equal(r1.statusCode, 400);
     assert.equal(r1.body.status.errorCode, 'GES_RESCHEDULE_NOT_ALLOWED');
-    const scheduled = (await post(app, '/callbacks/create', { serviceName: 'unlimited', phoneNumber: freshNumber(), desiredTime: inMinutes(60) }, key(acme))).body.data.id;
+    const scheduled = (await post(app, '/callbacks/create', { serviceName: 'unlimited', phoneNumber: freshNumber(), desiredTime: inMinutes(60) }, key(acme)))
+      .body.data.id;
     const r2 = await post(app, '/callbacks/reschedule', { id: scheduled, desiredTime: '2020-01-01T00:00:00Z' }, key(acme));
     assert.equal(r2.statusCode, 400);
     assert.equal(r2.body.status.errorCode, 'GES_DESIRED_TIME_PAST');
@@ -418,9 +540,15 @@ describe('find (extension)', () => {
     assert.equal(pages, 3);
 
     const scheduled = await post(app, '/callbacks/find', { phoneNumber: '(312) 555-0142', states: ['SCHEDULED'] }, key(t));
-    assert.deepEqual(scheduled.body.data.callbacks.map((c: { id: string }) => c.id), ids.slice(1));
+    assert.deepEqual(
+      scheduled.body.data.callbacks.map((c: { id: string }) => c.id),
+      ids.slice(1),
+    );
     const window = await post(app, '/callbacks/find', { from: inMinutes(60 * 2 - 5), to: inMinutes(60 * 4 - 5) }, key(t));
-    assert.deepEqual(window.body.data.callbacks.map((c: { id: string }) => c.id), [ids[1], ids[2]]);
+    assert.deepEqual(
+      window.body.data.callbacks.map((c: { id: string }) => c.id),
+      [ids[1], ids[2]],
+    );
     const none = await post(app, '/callbacks/find', { serviceName: 'unknown' }, key(t));
     assert.deepEqual(none.body.data.callbacks, []);
   });
@@ -439,19 +567,39 @@ describe('find (extension)', () => {
 describe('robustness', () => {
   test('no body a client can send produces a 5xx', async () => {
     const bodies: unknown[] = [
-      null, [], 'x', 1, true, {}, { id: null }, { id: 5 }, { id: ['a'] }, { id: { $ne: 1 } },
-      { serviceName: null, phoneNumber: null }, { serviceName: ['sales'], phoneNumber: {} },
-      { serviceName: 'sales', phoneNumber: '+1'.padEnd(64, '9') }, { serviceName: 'sales', phoneNumber: '\u0000\u0001' },
+      null,
+      [],
+      'x',
+      1,
+      true,
+      {},
+      { id: null },
+      { id: 5 },
+      { id: ['a'] },
+      { id: { $ne: 1 } },
+      { serviceName: null, phoneNumber: null },
+      { serviceName: ['sales'], phoneNumber: {} },
+      { serviceName: 'sales', phoneNumber: '+1'.padEnd(64, '9') },
+      { serviceName: 'sales', phoneNumber: '\u0000\u0001' },
       { serviceName: 'sales', phoneNumber: '+12125550100', desiredTime: '9999-12-31T23:59:59Z' },
       { serviceName: 'sales', phoneNumber: '+12125550100', desiredTime: '+275760-09-13T00:00:00Z' },
       { serviceName: 'sales', phoneNumber: '+12125550100', offerThreshold: 1e308, priority: -1e20 },
       { serviceName: 'sales', phoneNumber: '+12125550100', userData: { a: '\u0000' } },
-      { serviceName: 'x'.repeat(300), phoneNumber: '1' }, { serviceName: 'sales\u0000', phoneNumber: '+12125550100' },
-      { states: 'QUEUED' }, { from: 'yesterday' }, { cursor: '' }, { desiredTime: 'x', id: 'y' },
+      { serviceName: 'x'.repeat(300), phoneNumber: '1' },
+      { serviceName: 'sales\u0000', phoneNumber: '+12125550100' },
+      { states: 'QUEUED' },
+      { from: 'yesterday' },
+      { cursor: '' },
+      { desiredTime: 'x', id: 'y' },
     ];
     for (const path of ['/callbacks/create', '/callbacks/retrieve', '/callbacks/cancel', '/callbacks/reschedule', '/callbacks/find', '/callbacks/history']) {
       for (const body of bodies) {
-        const res = await app.inject({ method: 'POST', url: `/engagement/v3${path}`, headers: { ...key(acme), 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+        const res = await app.inject({
+          method: 'POST',
+          url: `/engagement/v3${path}`,
+          headers: { ...key(acme), 'content-type': 'application/json' },
+          payload: JSON.stringify(body),
+        });
         assert.ok(res.statusCode < 500, `${path} ${JSON.stringify(body)} -> ${res.statusCode} ${res.body}`);
         assert.ok(res.json().status.corrId);
       }
@@ -461,11 +609,21 @@ describe('robustness', () => {
   test('hostile JSON (deep nesting, prototype keys) is a 400, not a crash', async () => {
     const deep = `{"serviceName":"sales","phoneNumber":"+12125550100","userData":{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`;
     for (const headers of [key(acme), { ...key(acme), 'idempotency-key': 'deep' }]) {
-      const res = await app.inject({ method: 'POST', url: '/engagement/v3/callbacks/create', headers: { ...headers, 'content-type': 'application/json' }, payload: deep });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/engagement/v3/callbacks/create',
+        headers: { ...headers, 'content-type': 'application/json' },
+        payload: deep,
+      });
       assert.equal(res.statusCode, 400, res.body);
       assert.match(res.json().status.message, /nests deeper than 32 levels/);
     }
-    const proto = await post(app, '/callbacks/create', '{"serviceName":"sales","phoneNumber":"+12125550100","userData":{"__proto__":{"admin":true}}}', key(acme));
+    const proto = await post(
+      app,
+      '/callbacks/create',
+      '{"serviceName":"sales","phoneNumber":"+12125550100","userData":{"__proto__":{"admin":true}}}',
+      key(acme),
+    );
     assert.equal(proto.statusCode, 400);
   });
 

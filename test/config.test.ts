@@ -14,7 +14,11 @@ test('defaults, environment and secrets folders, frozen', () => {
   assert.equal(config.INTERNAL_PORT, 3050);
   assert.equal(config.DATABASE_URL, 'postgres://from-secret/db');
   assert.ok(Object.isFrozen(config));
-  assert.equal(loadConfig({ SECRETS_DIRS: dir, DATABASE_URL: 'postgres://env/db' }).DATABASE_URL, 'postgres://env/db', 'the environment wins over a secret file');
+  assert.equal(
+    loadConfig({ SECRETS_DIRS: dir, DATABASE_URL: 'postgres://env/db' }).DATABASE_URL,
+    'postgres://env/db',
+    'the environment wins over a secret file',
+  );
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -27,7 +27,11 @@ after(async () => {
   await db?.close();
 });
 
-const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/\s+/g, ' ');
+const text = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/\s+/g, ' ');
 
 describe('Number rules page', () => {
   test('an administrator saves a rule; a bad one is shown again with the reason', async () => {
@@ -35,7 +39,12 @@ describe('Number rules page', () => {
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.headers['x-ges-error-code'], 'GES_VALIDATION');
     assert.match(bad.body, /value="US only"/, 'the form keeps what was typed');
-    const saved = await postForm(c.app, admin, '/ges/config/number-rules', { name: 'USOnly', allowedCountries: 'us, ca', permitted: '+442079460018', blocked: '+1900*\n+1976*' });
+    const saved = await postForm(c.app, admin, '/ges/config/number-rules', {
+      name: 'USOnly',
+      allowedCountries: 'us, ca',
+      permitted: '+442079460018',
+      blocked: '+1900*\n+1976*',
+    });
     assert.equal(saved.statusCode, 303);
     assert.equal(saved.headers.location, '/ges/config/number-rules?saved=USOnly');
     const doc = await exportTenantConfig(db.pool, 'acme-edge');
@@ -50,7 +59,13 @@ describe('Number rules page', () => {
   test('the service form assigns the rule and shows it selected when edited again; the API then refuses +923001234567', async () => {
     const form = await get(c.app, admin, '/ges/config/services/edit?name=sales');
     assert.match(form.body, /<option value="USOnly">USOnly<\/option>/);
-    const saved = await postForm(c.app, admin, '/ges/config/services', { existing: '1', name: 'sales', numberRule: 'USOnly', inQueueChecking: 'false', requestsPerNumberPer24h: '0' });
+    const saved = await postForm(c.app, admin, '/ges/config/services', {
+      existing: '1',
+      name: 'sales',
+      numberRule: 'USOnly',
+      inQueueChecking: 'false',
+      requestsPerNumberPer24h: '0',
+    });
     assert.equal(saved.statusCode, 303, saved.body.slice(0, 300));
     const again = await get(c.app, admin, '/ges/config/services/edit?name=sales');
     assert.match(again.body, /<option value="USOnly" selected>USOnly<\/option>/);
@@ -64,7 +79,10 @@ describe('Number rules page', () => {
     const pk = await postForm(c.app, monitor, '/ges/config/number-rules/test', { number: '+92 300 1234567', target: 'rule:USOnly', country: 'US' });
     assert.equal(pk.statusCode, 200);
     assert.match(text(pk.body), /Test failed: \+923001234567 under rule USOnly/);
-    assert.match(text(pk.body), /Decided by the allowed countries Country PK Why The country of the number is not in the allowed list of rule USOnly: Pakistan \(PK\)/);
+    assert.match(
+      text(pk.body),
+      /Decided by the allowed countries Country PK Why The country of the number is not in the allowed list of rule USOnly: Pakistan \(PK\)/,
+    );
     const gb = await postForm(c.app, monitor, '/ges/config/number-rules/test', { number: '020 7946 0018', target: 'rule:USOnly', country: 'GB' });
     assert.match(text(gb.body), /Passes: \+442079460018 under rule USOnly/);
     assert.match(text(gb.body), /Decided by a permitted number \+442079460018/);
@@ -91,7 +109,11 @@ describe('Browser access page', () => {
     const page = await get(c.app, monitor, '/ges/config/browser-access');
     assert.match(page.body, /<code>https:\/\/shop\.example\.com<\/code>/);
     assert.doesNotMatch(page.body, /name="origins"/, 'a monitor reads the list without the form');
-    const preflight = await c.app.inject({ method: 'OPTIONS', url: '/engagement/v3/callbacks/create', headers: { origin: 'https://shop.example.com', 'access-control-request-method': 'POST' } });
+    const preflight = await c.app.inject({
+      method: 'OPTIONS',
+      url: '/engagement/v3/callbacks/create',
+      headers: { origin: 'https://shop.example.com', 'access-control-request-method': 'POST' },
+    });
     assert.equal(preflight.statusCode, 204);
     assert.equal(preflight.headers['access-control-allow-origin'], 'https://shop.example.com');
     const monitorPost = await postForm(c.app, monitor, '/ges/config/browser-access', { origins: '' });

@@ -35,7 +35,15 @@ before(async () => {
   base = await c.app.listen({ port: 0, host: '127.0.0.1' });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 
@@ -64,23 +72,26 @@ async function signIn(page: Page, login: string): Promise<void> {
 /** Submits a hand-made form from the page, as a script or a tampered page would, and returns the answer's status. */
 async function postDirectly(page: Page, action: string, fields: Record<string, string>): Promise<number> {
   const response = page.waitForResponse((r) => r.url() === `${base}${action}` && r.request().method() === 'POST');
-  await page.evaluate(({ action, fields }) => {
-    // Runs in the page; typed by hand because the project compiles without the DOM library.
-    type El = { method: string; action: string; type: string; name: string; value: string; append(e: El): void; submit(): void };
-    const document = (globalThis as unknown as { document: { createElement(tag: string): El; body: El } }).document;
-    const form = document.createElement('form');
-    form.method = 'post';
-    form.action = action;
-    for (const [name, value] of Object.entries(fields)) {
-      const input = document.createElement('input');
-      input.type = 'hidden';
-      input.name = name;
-      input.value = value;
-      form.append(input);
-    }
-    document.body.append(form);
-    form.submit();
-  }, { action, fields });
+  await page.evaluate(
+    ({ action, fields }) => {
+      // Runs in the page; typed by hand because the project compiles without the DOM library.
+      type El = { method: string; action: string; type: string; name: string; value: string; append(e: El): void; submit(): void };
+      const document = (globalThis as unknown as { document: { createElement(tag: string): El; body: El } }).document;
+      const form = document.createElement('form');
+      form.method = 'post';
+      form.action = action;
+      for (const [name, value] of Object.entries(fields)) {
+        const input = document.createElement('input');
+        input.type = 'hidden';
+        input.name = name;
+        input.value = value;
+        form.append(input);
+      }
+      document.body.append(form);
+      form.submit();
+    },
+    { action, fields },
+  );
   const status = (await response).status();
   await page.waitForLoadState();
   return status;
@@ -98,7 +109,12 @@ async function stateOf(id: string): Promise<string> {
 }
 
 async function scheduled(minutes: number): Promise<string> {
-  return (await c.callbacks.create({ id: acme.id, name: acme.name }, { serviceName: 'sales', phoneNumber: `+1212555${String(1000 + minutes).slice(-4)}`, desiredTime: inMinutes(minutes) })).id;
+  return (
+    await c.callbacks.create(
+      { id: acme.id, name: acme.name },
+      { serviceName: 'sales', phoneNumber: `+1212555${String(1000 + minutes).slice(-4)}`, desiredTime: inMinutes(minutes) },
+    )
+  ).id;
 }
 
 test('sign in and sign out', async () => {
@@ -155,7 +171,7 @@ test('creating a scheduled callback through the slot picker', async () => {
   await slot.locator('option').nth(20).waitFor({ state: 'attached' });
   const option = slot.locator('option').nth(20);
   const value = (await option.getAttribute('value'))!;
-  assert.match(await option.textContent() ?? '', /^\d{2}:\d{2} \(100 of 100 free\)$/);
+  assert.match((await option.textContent()) ?? '', /^\d{2}:\d{2} \(100 of 100 free\)$/);
   await slot.selectOption(value);
   await page.getByRole('button', { name: 'Create callback' }).click();
   await page.waitForURL(/\/ges\/callbacks\/[0-9a-f-]{36}\?created=1/);
@@ -233,7 +249,10 @@ test('editing a capacity rule in the weekly grid', async () => {
   const rule = (await listCapacityRules(db.pool, acme.id)).find((r) => r.name === 'day-shift')!.definition;
   assert.equal(rule.defaultCapacity, 1);
   assert.deepEqual(rule.weekly, {
-    mon: [{ from: '09:00', to: '09:30', capacity: 8 }, { from: '09:30', to: '12:00', capacity: 6 }],
+    mon: [
+      { from: '09:00', to: '09:30', capacity: 8 },
+      { from: '09:30', to: '12:00', capacity: 6 },
+    ],
     wed: [{ from: '14:00', to: '14:30', capacity: 3 }],
   });
 });

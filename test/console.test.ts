@@ -96,17 +96,29 @@ describe('permissions', () => {
     app.addHook('onRoute', (r) => {
       for (const m of [r.method].flat()) routes.push({ method: m, url: r.url, action: (r.config as { action?: string } | undefined)?.action });
     });
-    await app.register(consolePlugin(assembleConsole({
-      pool: db.pool, callbacks: new CallbackService(db.pool, db.clock), availability: new AvailabilityService(db.pool, db.clock),
-      sessions: new MemorySessionStore(), sessionIdleMs: 60_000, secureCookie: 'false',
-    })), { prefix: '/ges' });
+    await app.register(
+      consolePlugin(
+        assembleConsole({
+          pool: db.pool,
+          callbacks: new CallbackService(db.pool, db.clock),
+          availability: new AvailabilityService(db.pool, db.clock),
+          sessions: new MemorySessionStore(),
+          sessionIdleMs: 60_000,
+          secureCookie: 'false',
+        }),
+      ),
+      { prefix: '/ges' },
+    );
     await app.ready();
     const pages = routes.filter((r) => !r.url.startsWith('/ges/static/') && r.method !== 'HEAD');
     for (const r of pages) {
       assert.ok(r.action === 'public' || (r.action !== undefined && isAction(r.action)), `${r.method} ${r.url}: ${r.action}`);
-      if (r.method === 'POST' && r.action !== 'public') assert.ok(ACTIONS[r.action as Action].changes, `${r.url}`);
+      if (r.method === 'POST' && r.action !== 'public') assert.ok(ACTIONS[r.action].changes, `${r.url}`);
     }
-    const posts = pages.filter((r) => r.method === 'POST').map((r) => r.url).sort();
+    const posts = pages
+      .filter((r) => r.method === 'POST')
+      .map((r) => r.url)
+      .sort();
     assert.deepEqual(posts, [...POST_ROUTES.map((p) => p.pattern), '/ges/login', '/ges/logout'].sort(), 'the matrix test below covers every POST route');
     await app.close();
   });
@@ -115,14 +127,34 @@ describe('permissions', () => {
   // the cancel is confirmed only for roles that may not cancel, to prove it changes nothing.
   const POST_ROUTES: { pattern: string; url: (id: string) => string; action: Action; body: (allowed: boolean, id: string) => Record<string, string> }[] = [
     { pattern: '/ges/callbacks', url: () => '/ges/callbacks', action: 'callbacks.create', body: () => ({ service: 'sales' }) },
-    { pattern: '/ges/callbacks/cancel', url: () => '/ges/callbacks/cancel', action: 'callbacks.cancel', body: (allowed, id): Record<string, string> => (allowed ? { id } : { id, confirm: 'yes' }) },
-    { pattern: '/ges/callbacks/:id/reschedule', url: (id) => `/ges/callbacks/${id}/reschedule`, action: 'callbacks.reschedule', body: (allowed): Record<string, string> => (allowed ? {} : { slot: inMinutes(3 * 24 * 60) }) },
-    { pattern: '/ges/config/business-hours', url: () => '/ges/config/business-hours', action: 'config.edit', body: () => ({ name: 'x', timeZone: 'Nowhere/Else' }) },
+    {
+      pattern: '/ges/callbacks/cancel',
+      url: () => '/ges/callbacks/cancel',
+      action: 'callbacks.cancel',
+      body: (allowed, id): Record<string, string> => (allowed ? { id } : { id, confirm: 'yes' }),
+    },
+    {
+      pattern: '/ges/callbacks/:id/reschedule',
+      url: (id) => `/ges/callbacks/${id}/reschedule`,
+      action: 'callbacks.reschedule',
+      body: (allowed): Record<string, string> => (allowed ? {} : { slot: inMinutes(3 * 24 * 60) }),
+    },
+    {
+      pattern: '/ges/config/business-hours',
+      url: () => '/ges/config/business-hours',
+      action: 'config.edit',
+      body: () => ({ name: 'x', timeZone: 'Nowhere/Else' }),
+    },
     { pattern: '/ges/config/capacity/rule', url: () => '/ges/config/capacity/rule', action: 'config.edit', body: () => ({ name: '', slotMinutes: '30' }) },
     { pattern: '/ges/config/services', url: () => '/ges/config/services', action: 'config.edit', body: () => ({ name: '' }) },
     { pattern: '/ges/config/call-in', url: () => '/ges/config/call-in', action: 'config.edit', body: () => ({ name: '' }) },
     { pattern: '/ges/config/number-rules', url: () => '/ges/config/number-rules', action: 'config.edit', body: () => ({ name: 'bad name' }) },
-    { pattern: '/ges/config/number-rules/test', url: () => '/ges/config/number-rules/test', action: 'numbers.test', body: () => ({ number: '+14155552671', target: 'service:sales' }) },
+    {
+      pattern: '/ges/config/number-rules/test',
+      url: () => '/ges/config/number-rules/test',
+      action: 'numbers.test',
+      body: () => ({ number: '+14155552671', target: 'service:sales' }),
+    },
     { pattern: '/ges/config/browser-access', url: () => '/ges/config/browser-access', action: 'config.edit', body: () => ({ origins: 'not an origin' }) },
     { pattern: '/ges/api-keys', url: () => '/ges/api-keys', action: 'apikeys.manage', body: () => ({}) },
     { pattern: '/ges/api-keys/revoke', url: () => '/ges/api-keys/revoke', action: 'apikeys.manage', body: () => ({ prefix: 'ges_nothing' }) },
@@ -130,7 +162,12 @@ describe('permissions', () => {
     { pattern: '/ges/users/update', url: () => '/ges/users/update', action: 'users.manage', body: () => ({ login: 'nobody', state: 'disabled' }) },
     { pattern: '/ges/users/reset-password', url: () => '/ges/users/reset-password', action: 'users.manage', body: () => ({ login: 'nobody' }) },
     { pattern: '/ges/preferences', url: () => '/ges/preferences', action: 'session.change', body: () => ({ zone: 'tenant', clock: '24' }) },
-    { pattern: '/ges/preferences/password', url: () => '/ges/preferences/password', action: 'session.change', body: () => ({ currentPassword: 'wrong', newPassword: 'a', confirmPassword: 'b' }) },
+    {
+      pattern: '/ges/preferences/password',
+      url: () => '/ges/preferences/password',
+      action: 'session.change',
+      body: () => ({ currentPassword: 'wrong', newPassword: 'a', confirmPassword: 'b' }),
+    },
   ];
 
   test('each role is refused (403) exactly the state-changing routes the matrix denies it, and nothing changes', async () => {
@@ -139,7 +176,7 @@ describe('permissions', () => {
     for (const route of POST_ROUTES) {
       for (const role of ROLES) {
         const allowed = can(role, route.action);
-        const res = await postForm(c.app, (await as(role)), route.url(victim), route.body(allowed, victim));
+        const res = await postForm(c.app, await as(role), route.url(victim), route.body(allowed, victim));
         if (allowed) assert.notEqual(res.statusCode, 403, `${role} ${route.pattern}: ${res.body.slice(0, 200)}`);
         else {
           assert.equal(res.statusCode, 403, `${role} ${route.pattern}`);
@@ -154,23 +191,34 @@ describe('permissions', () => {
 
   test('pages are refused to roles without the action', async () => {
     const pages: [string, Action][] = [
-      ['/ges/callbacks', 'callbacks.view'], ['/ges/callbacks/export.csv', 'callbacks.export'], ['/ges/callbacks/new', 'callbacks.create'],
-      ['/ges/queues', 'queues.view'], ['/ges/config/business-hours', 'config.view'], ['/ges/config/business-hours/edit', 'config.edit'],
-      ['/ges/config/capacity', 'config.view'], ['/ges/config/services', 'config.view'], ['/ges/config/services/edit', 'config.edit'],
-      ['/ges/config/call-in', 'config.view'], ['/ges/config/number-rules', 'config.view'], ['/ges/config/number-rules/edit', 'config.edit'],
-      ['/ges/config/browser-access', 'config.view'], ['/ges/api-keys', 'apikeys.view'], ['/ges/developer', 'developer.view'],
-      ['/ges/users', 'users.view'], ['/ges/preferences', 'session.use'],
+      ['/ges/callbacks', 'callbacks.view'],
+      ['/ges/callbacks/export.csv', 'callbacks.export'],
+      ['/ges/callbacks/new', 'callbacks.create'],
+      ['/ges/queues', 'queues.view'],
+      ['/ges/config/business-hours', 'config.view'],
+      ['/ges/config/business-hours/edit', 'config.edit'],
+      ['/ges/config/capacity', 'config.view'],
+      ['/ges/config/services', 'config.view'],
+      ['/ges/config/services/edit', 'config.edit'],
+      ['/ges/config/call-in', 'config.view'],
+      ['/ges/config/number-rules', 'config.view'],
+      ['/ges/config/number-rules/edit', 'config.edit'],
+      ['/ges/config/browser-access', 'config.view'],
+      ['/ges/api-keys', 'apikeys.view'],
+      ['/ges/developer', 'developer.view'],
+      ['/ges/users', 'users.view'],
+      ['/ges/preferences', 'session.use'],
     ];
     for (const [url, action] of pages) {
       for (const role of ROLES) {
-        const res = await get(c.app, (await as(role)), url);
+        const res = await get(c.app, await as(role), url);
         assert.equal(res.statusCode, can(role, action) ? 200 : 403, `${role} GET ${url}`);
       }
     }
   });
 
   test('a JSON client gets the refusal in the GES envelope', async () => {
-    const res = await postForm(c.app, (await as('MONITOR')), '/ges/callbacks/cancel', { id: await scheduled(), confirm: 'yes' }, { accept: 'application/json' });
+    const res = await postForm(c.app, await as('MONITOR'), '/ges/callbacks/cancel', { id: await scheduled(), confirm: 'yes' }, { accept: 'application/json' });
     assert.equal(res.statusCode, 403);
     const body = res.json() as { status: { code: number; errorCode: string; corrId: string } };
     assert.equal(body.status.code, 403);
@@ -184,7 +232,12 @@ describe('sessions and CSRF', () => {
     const page = await get(c.app, undefined, '/ges/callbacks?range=all');
     assert.equal(page.statusCode, 303);
     assert.equal(page.headers.location, `/ges/login?next=${encodeURIComponent('/ges/callbacks?range=all')}`);
-    const form = await c.app.inject({ method: 'POST', url: '/ges/callbacks/cancel', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'id=x' });
+    const form = await c.app.inject({
+      method: 'POST',
+      url: '/ges/callbacks/cancel',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'id=x',
+    });
     assert.equal(form.statusCode, 401);
     const htmx = await get(c.app, undefined, '/ges/queues/panel', { 'hx-request': 'true' });
     assert.equal(htmx.statusCode, 401);
@@ -200,14 +253,17 @@ describe('sessions and CSRF', () => {
       assert.equal(res.headers['x-ges-error-code'], 'GES_CONSOLE_CSRF_INVALID');
     }
     const viaHeader = await c.app.inject({
-      method: 'POST', url: '/ges/callbacks/cancel',
+      method: 'POST',
+      url: '/ges/callbacks/cancel',
       headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: admin.cookie, 'x-csrf-token': admin.csrf },
       payload: new URLSearchParams({ id }).toString(),
     });
     assert.equal(viaHeader.statusCode, 200, 'the htmx header carries the token too (the confirmation page)');
     assert.equal(await stateOf(id), 'SCHEDULED');
     const login = await c.app.inject({
-      method: 'POST', url: '/ges/login', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      url: '/ges/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
       payload: new URLSearchParams({ _csrf: 'x', tenant: 'acme', login: 'administrator', password: PASSWORD }).toString(),
     });
     assert.equal(login.statusCode, 403, 'the sign-in form has its own token');
@@ -236,12 +292,16 @@ describe('sessions and CSRF', () => {
     assert.match(String(again.headers.location), /^\/ges\/login\?ended=1/);
   });
 
-  test('a session ends after the idle timeout; activity extends it; the monitor\'s own refreshes do not', async () => {
+  test("a session ends after the idle timeout; activity extends it; the monitor's own refreshes do not", async () => {
     const s = await signIn(c.app, 'acme', 'monitor');
     c.clock.advance(50_000);
     assert.equal((await get(c.app, s, '/ges/queues')).statusCode, 200, 'activity at 50 s');
     c.clock.advance(50_000);
-    assert.equal((await get(c.app, s, '/ges/queues/panel', { 'x-ges-poll': '1', 'hx-request': 'true' })).statusCode, 200, 'alive at 100 s: the activity at 50 s extended it');
+    assert.equal(
+      (await get(c.app, s, '/ges/queues/panel', { 'x-ges-poll': '1', 'hx-request': 'true' })).statusCode,
+      200,
+      'alive at 100 s: the activity at 50 s extended it',
+    );
     c.clock.advance(50_000);
     const ended = await get(c.app, s, '/ges/queues/panel', { 'x-ges-poll': '1', 'hx-request': 'true' });
     assert.equal(ended.statusCode, 401, 'the poll at 100 s did not count as activity');
@@ -292,7 +352,7 @@ describe('sessions and CSRF', () => {
 });
 
 describe('callbacks', () => {
-  test('tenants are isolated: another tenant\'s callback can be neither seen nor cancelled', async () => {
+  test("tenants are isolated: another tenant's callback can be neither seen nor cancelled", async () => {
     const id = await scheduled();
     const other = await signIn(c.app, 'globex', 'administrator');
     assert.equal((await get(c.app, other, `/ges/callbacks/${id}`)).statusCode, 404);
@@ -343,13 +403,19 @@ describe('callbacks', () => {
   test('CSV export of the filtered list, with cells a spreadsheet would run made inert', async () => {
     await upsertService(db.pool, acme.id, '=HYPERLINK("x")', parseServiceOptions({ inQueueChecking: 'false', requestsPerNumberPer24h: 0 }));
     const ids = [await scheduled(acme, '=HYPERLINK("x")'), await scheduled(acme, '=HYPERLINK("x")')];
-    const res = await get(c.app, (await as('SUPERVISOR')), `/ges/callbacks/export.csv?range=all&service=${encodeURIComponent('=HYPERLINK("x")')}`);
+    const res = await get(c.app, await as('SUPERVISOR'), `/ges/callbacks/export.csv?range=all&service=${encodeURIComponent('=HYPERLINK("x")')}`);
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['content-type']), /^text\/csv/);
     assert.match(String(res.headers['content-disposition']), /attachment; filename="callbacks-acme-/);
     const lines = res.body.trim().split('\r\n');
     assert.equal(lines[0], 'Callback ID,State,Completed Reason,Desired Callback Time (UTC),Phone Number,Service Name,Time Created (UTC),Time Updated (UTC)');
-    assert.deepEqual(lines.slice(1).map((l) => l.split(',')[0]).sort(), ids.sort());
+    assert.deepEqual(
+      lines
+        .slice(1)
+        .map((l) => l.split(',')[0])
+        .sort(),
+      ids.sort(),
+    );
     for (const l of lines.slice(1)) assert.match(l, /,"'=HYPERLINK\(""x""\)",/);
     assert.match(lines[1]!, /,\+1212555\d{4},/, 'a phone number is left as it is');
   });
@@ -363,10 +429,15 @@ describe('callbacks', () => {
       await c.users.create(tenantOf(big), 'admin', 'ADMINISTRATOR', PASSWORD);
       s = await signIn(c.app, 'big', 'admin');
       for (let i = 0; i < TOTAL; i += 50) {
-        await Promise.all(Array.from({ length: Math.min(50, TOTAL - i) }, (_, j) => c.callbacks.create(tenantOf(big), {
-          serviceName: 'bulk', phoneNumber: `+1415${String(2000000 + i + j).padStart(7, '0')}`,
-          ...((i + j) % 3 === 0 ? { desiredTime: inMinutes(60 + ((i + j) % 500)) } : {}),
-        })));
+        await Promise.all(
+          Array.from({ length: Math.min(50, TOTAL - i) }, (_, j) =>
+            c.callbacks.create(tenantOf(big), {
+              serviceName: 'bulk',
+              phoneNumber: `+1415${String(2000000 + i + j).padStart(7, '0')}`,
+              ...((i + j) % 3 === 0 ? { desiredTime: inMinutes(60 + ((i + j) % 500)) } : {}),
+            }),
+          ),
+        );
       }
     });
 
@@ -391,7 +462,10 @@ describe('callbacks', () => {
         url = link(res.body, 'next');
       }
       assert.equal(pages.length, 13);
-      assert.deepEqual(pages.map((p) => p.length), [...Array(12).fill(250), 10]);
+      assert.deepEqual(
+        pages.map((p) => p.length),
+        [...Array(12).fill(250), 10],
+      );
       assert.equal(new Set(seen).size, TOTAL);
       // Back from the last page: the same pages in reverse.
       const last = await get(c.app, s, '/ges/callbacks?range=all&last=1&page=13');
@@ -406,7 +480,10 @@ describe('callbacks', () => {
       const second = await get(c.app, s, link(first.body, 'next')!);
       const phones = [...`${first.body}${second.body}`.matchAll(/<td class="phone">\+(\d+)<\/td>/g)].map((m) => Number(m[1]));
       assert.equal(phones.length, 500);
-      assert.deepEqual(phones, [...phones].sort((x, y) => y - x));
+      assert.deepEqual(
+        phones,
+        [...phones].sort((x, y) => y - x),
+      );
       assert.equal(phones[0], 14150000000 + 2000000 + TOTAL - 1);
     });
 
@@ -428,13 +505,23 @@ describe('configuration', () => {
   test('a capacity rule saved from the grid is the rule a configuration file would hold', async () => {
     const admin = await as('ADMINISTRATOR');
     const res = await postForm(c.app, admin, '/ges/config/capacity/rule', {
-      name: 'day-shift', slotMinutes: '30', defaultCapacity: '1', step: '30',
-      c_mon_540: '5', c_mon_570: '5', c_mon_600: '3', c_tue_540: '2', exceptions: '2030-12-24 09:00-12:00=1',
+      name: 'day-shift',
+      slotMinutes: '30',
+      defaultCapacity: '1',
+      step: '30',
+      c_mon_540: '5',
+      c_mon_570: '5',
+      c_mon_600: '3',
+      c_tue_540: '2',
+      exceptions: '2030-12-24 09:00-12:00=1',
     });
     assert.equal(res.statusCode, 303, res.body.slice(0, 500));
     const rule = (await listCapacityRules(db.pool, acme.id)).find((r) => r.name === 'day-shift')!.definition;
     assert.deepEqual(rule.weekly, {
-      mon: [{ from: '09:00', to: '10:00', capacity: 5 }, { from: '10:00', to: '10:30', capacity: 3 }],
+      mon: [
+        { from: '09:00', to: '10:00', capacity: 5 },
+        { from: '10:00', to: '10:30', capacity: 3 },
+      ],
       tue: [{ from: '09:00', to: '09:30', capacity: 2 }],
     });
     assert.deepEqual(rule.exceptions, [{ date: '2030-12-24', capacity: [{ from: '09:00', to: '12:00', capacity: 1 }] }]);
@@ -449,16 +536,34 @@ describe('configuration', () => {
   test('business hours, services and call-in groups are saved through the same validation as config files', async () => {
     const admin = await as('ADMINISTRATOR');
     const hours = await postForm(c.app, admin, '/ges/config/business-hours', {
-      name: 'paris', timeZone: 'Europe/Paris', day_mon: '08:00-12:00, 14:00-18:00', day_sat: '09:00-12:00', specialDays: '2030-12-25 closed # Noël',
+      name: 'paris',
+      timeZone: 'Europe/Paris',
+      day_mon: '08:00-12:00, 14:00-18:00',
+      day_sat: '09:00-12:00',
+      specialDays: '2030-12-25 closed # Noël',
     });
     assert.equal(hours.statusCode, 303, hours.body.slice(0, 400));
-    const svc = await postForm(c.app, admin, '/ges/config/services', { name: 'paris-sales', businessHours: 'paris', capacityRule: 'day-shift', 'opt.defaultCountry': 'FR', 'opt.horizonDays': '7', 'opt.immediateEnabled': 'false' });
+    const svc = await postForm(c.app, admin, '/ges/config/services', {
+      name: 'paris-sales',
+      businessHours: 'paris',
+      capacityRule: 'day-shift',
+      'opt.defaultCountry': 'FR',
+      'opt.horizonDays': '7',
+      'opt.immediateEnabled': 'false',
+    });
     assert.equal(svc.statusCode, 303, svc.body.slice(0, 400));
     const page = await get(c.app, admin, '/ges/config/services');
     assert.match(page.body, /paris-sales/);
     const svcRow = (await c.app.inject({ method: 'GET', url: '/ges/config/services/edit?name=paris-sales', headers: { cookie: admin.cookie } })).body;
     assert.match(svcRow, /name="opt.horizonDays" value="7"/);
-    const group = await postForm(c.app, admin, '/ges/config/call-in', { name: 'hotline', dnis: '+442079460100', accessCode: 'true', accessCodeLength: '4', expirySeconds: '600', defaultCountry: 'GB' });
+    const group = await postForm(c.app, admin, '/ges/config/call-in', {
+      name: 'hotline',
+      dnis: '+442079460100',
+      accessCode: 'true',
+      accessCodeLength: '4',
+      expirySeconds: '600',
+      defaultCountry: 'GB',
+    });
     assert.equal(group.statusCode, 303, group.body.slice(0, 400));
     const badZone = await postForm(c.app, admin, '/ges/config/business-hours', { name: 'nowhere', timeZone: 'Mars/Olympus' });
     assert.equal(badZone.statusCode, 400);
@@ -466,10 +571,14 @@ describe('configuration', () => {
   });
 
   test('the capacity page shows booked against total per hour for 14 days', async () => {
-    await applyTenantConfig(db.pool, { tenant: 'acme', capacityRules: [{ name: 'flat', slotMinutes: 60, defaultCapacity: 4, weekly: {} }], services: [{ name: 'flat-svc', capacityRule: 'flat', options: { inQueueChecking: 'false' } }] });
+    await applyTenantConfig(db.pool, {
+      tenant: 'acme',
+      capacityRules: [{ name: 'flat', slotMinutes: 60, defaultCapacity: 4, weekly: {} }],
+      services: [{ name: 'flat-svc', capacityRule: 'flat', options: { inQueueChecking: 'false' } }],
+    });
     const at = new Date(Math.ceil((Date.now() + 2 * 86_400_000) / 3_600_000) * 3_600_000);
     await c.callbacks.create(tenantOf(acme), { serviceName: 'flat-svc', phoneNumber: phone(), desiredTime: at.toISOString() });
-    const res = await get(c.app, (await as('MONITOR')), '/ges/config/capacity?service=flat-svc');
+    const res = await get(c.app, await as('MONITOR'), '/ges/config/capacity?service=flat-svc');
     assert.equal(res.statusCode, 200);
     assert.equal([...res.body.matchAll(/<td class="heat heat-\d+"/g)].length >= 24 * 13, true);
     assert.match(res.body, new RegExp(`${at.toISOString().slice(0, 10)} ${at.toISOString().slice(11, 13)}:00 — 1 booked of 4`));
@@ -479,12 +588,19 @@ describe('configuration', () => {
 describe('failed API requests', () => {
   test('failures of authenticated tenants are recorded without query string or numbers, and found by correlation id', async () => {
     const bad = await c.app.inject({
-      method: 'POST', url: '/engagement/v3/callbacks/create?token=secret', headers: { 'content-type': 'application/json', 'x-api-key': acme.apiKey },
+      method: 'POST',
+      url: '/engagement/v3/callbacks/create?token=secret',
+      headers: { 'content-type': 'application/json', 'x-api-key': acme.apiKey },
       payload: JSON.stringify({ serviceName: 'no-such-service', phoneNumber: '+12125550100' }),
     });
     assert.equal(bad.statusCode, 400);
     const corrId = String(bad.headers['x-correlation-id']);
-    const unauthenticated = await c.app.inject({ method: 'POST', url: '/engagement/v3/callbacks/create', headers: { 'content-type': 'application/json', 'x-api-key': 'nope' }, payload: '{}' });
+    const unauthenticated = await c.app.inject({
+      method: 'POST',
+      url: '/engagement/v3/callbacks/create',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'nope' },
+      payload: '{}',
+    });
     assert.equal(unauthenticated.statusCode, 401);
     let rows: Awaited<ReturnType<typeof c.failedRequests.find>> = [];
     for (let i = 0; i < 100 && rows.length === 0; i++) {
@@ -492,16 +608,26 @@ describe('failed API requests', () => {
       if (rows.length === 0) await new Promise((r) => setImmediate(r));
     }
     assert.equal(rows.length, 1);
-    assert.deepEqual({ ...rows[0], at: undefined }, {
-      at: undefined, corrId, method: 'POST', path: '/engagement/v3/callbacks/create', statusCode: 400, errorCode: 'GES_SERVICE_UNKNOWN',
-      message: 'serviceName "no-such-service" is not a callback service of this tenant',
-    });
-    const { rows: all } = await db.pool.query('SELECT count(*)::int AS n FROM failed_request WHERE corr_id = $1', [String(unauthenticated.headers['x-correlation-id'])]);
+    assert.deepEqual(
+      { ...rows[0], at: undefined },
+      {
+        at: undefined,
+        corrId,
+        method: 'POST',
+        path: '/engagement/v3/callbacks/create',
+        statusCode: 400,
+        errorCode: 'GES_SERVICE_UNKNOWN',
+        message: 'serviceName "no-such-service" is not a callback service of this tenant',
+      },
+    );
+    const { rows: all } = await db.pool.query('SELECT count(*)::int AS n FROM failed_request WHERE corr_id = $1', [
+      String(unauthenticated.headers['x-correlation-id']),
+    ]);
     assert.equal(all[0].n, 0, 'a request without a valid key belongs to no tenant');
-    const page = await get(c.app, (await as('DEVELOPER')), `/ges/developer?corrId=${corrId}`);
+    const page = await get(c.app, await as('DEVELOPER'), `/ges/developer?corrId=${corrId}`);
     assert.match(page.body, new RegExp(`<td><code>${corrId}</code></td>`));
     assert.match(page.body, /GES_SERVICE_UNKNOWN/);
-    assert.match(page.body, /id="redis-health">not used</, 'the node\'s Redis health is shown (this one has none)');
+    assert.match(page.body, /id="redis-health">not used</, "the node's Redis health is shown (this one has none)");
     const otherTenant = await signIn(c.app, 'globex', 'administrator');
     const other = (await get(c.app, otherTenant, `/ges/developer?corrId=${corrId}`)).body;
     assert.match(other, /No failed request with correlation id/);
@@ -509,7 +635,14 @@ describe('failed API requests', () => {
   });
 
   test('digit runs in messages are masked; rows older than 14 days are purged by maintenance', async () => {
-    await c.failedRequests.record({ tenantId: acme.id, corrId: 'c-mask', method: 'POST', url: '/x?y=1', statusCode: 400, message: 'number +44 20 7946 0018 refused' });
+    await c.failedRequests.record({
+      tenantId: acme.id,
+      corrId: 'c-mask',
+      method: 'POST',
+      url: '/x?y=1',
+      statusCode: 400,
+      message: 'number +44 20 7946 0018 refused',
+    });
     const [row] = await c.failedRequests.find(acme.id, 'c-mask');
     assert.equal(row!.message, 'number 44********18 refused');
     assert.equal(row!.path, '/x');
@@ -530,7 +663,7 @@ describe('users', () => {
   });
 
   test('an administrator adds a user with a generated password shown once', async () => {
-    const res = await postForm(c.app, (await as('ADMINISTRATOR')), '/ges/users', { login: 'newbie', role: 'MONITOR' });
+    const res = await postForm(c.app, await as('ADMINISTRATOR'), '/ges/users', { login: 'newbie', role: 'MONITOR' });
     assert.equal(res.statusCode, 200);
     const password = /<code class="key" id="new-password">([^<]+)<\/code>/.exec(res.body)![1]!;
     assert.equal((await postLogin(c.app, 'acme', 'newbie', password)).statusCode, 303);
@@ -551,7 +684,8 @@ describe('users', () => {
 
   test('ges user create/list/disable', () => {
     const env = { ...process.env, DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: db.schema, MIGRATE_ON_START: 'false', LOG_LEVEL: 'silent' };
-    const ges = (args: string[], input?: string) => spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'ges.mjs'), ...args], { env, input, encoding: 'utf8' });
+    const ges = (args: string[], input?: string) =>
+      spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'ges.mjs'), ...args], { env, input, encoding: 'utf8' });
     const created = ges(['user', 'create', 'acme', 'cli-user', '--role', 'developer', '--password-stdin'], `${PASSWORD}\n`);
     assert.equal(created.status, 0, created.stderr);
     assert.match(created.stdout, /console user cli-user of acme created \(Developer\)/);

@@ -53,7 +53,15 @@ before(async () => {
   api = await app.listen({ port: 0, host: '127.0.0.1' });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 
@@ -68,14 +76,17 @@ type Outcome = { status: number; body: any; corrId: string | null } | { blocked:
 
 /** Runs fetch inside the page, as the site's own script would; a CORS refusal surfaces as a TypeError. */
 async function callFrom(page: Page, url: string, init: { method: string; headers: Record<string, string>; body?: string }): Promise<Outcome> {
-  return page.evaluate(async ({ url, init }) => {
-    try {
-      const res = await fetch(url, init);
-      return { status: res.status, body: await res.json(), corrId: res.headers.get('x-correlation-id') };
-    } catch (err) {
-      return { blocked: String(err) };
-    }
-  }, { url, init });
+  return page.evaluate(
+    async ({ url, init }) => {
+      try {
+        const res = await fetch(url, init);
+        return { status: res.status, body: await res.json(), corrId: res.headers.get('x-correlation-id') };
+      } catch (err) {
+        return { blocked: String(err) };
+      }
+    },
+    { url, init },
+  );
 }
 
 async function open(origin: string): Promise<Page> {
@@ -129,11 +140,14 @@ describe('from a real page in chromium', () => {
 });
 
 describe('preflight and headers', () => {
-  const preflight = (url: string, origin: string, method = 'POST', headers = 'content-type,x-api-key') => app.inject({
-    method: 'OPTIONS', url, headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers },
-  });
+  const preflight = (url: string, origin: string, method = 'POST', headers = 'content-type,x-api-key') =>
+    app.inject({
+      method: 'OPTIONS',
+      url,
+      headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers },
+    });
 
-  test('an allowed origin gets exactly its origin, the path\'s method and minimal headers, no credentials', async () => {
+  test("an allowed origin gets exactly its origin, the path's method and minimal headers, no credentials", async () => {
     const res = await preflight('/engagement/v3/callbacks/create', shop);
     assert.equal(res.statusCode, 204);
     assert.equal(res.headers['access-control-allow-origin'], shop);
@@ -151,8 +165,17 @@ describe('preflight and headers', () => {
   });
 
   test('every ingress path of the deployment guide answers a preflight; others do not', async () => {
-    for (const path of ['/callbacks/create', '/callbacks/cancel', '/callbacks/retrieve', '/callbacks/availability/sales', '/callbacks/queue-status/sales',
-      '/callbacks/open-for/sales', '/estimated-wait-time', '/call-in/requests/create', '/statistics/operations/get-statistic-ex']) {
+    for (const path of [
+      '/callbacks/create',
+      '/callbacks/cancel',
+      '/callbacks/retrieve',
+      '/callbacks/availability/sales',
+      '/callbacks/queue-status/sales',
+      '/callbacks/open-for/sales',
+      '/estimated-wait-time',
+      '/call-in/requests/create',
+      '/statistics/operations/get-statistic-ex',
+    ]) {
       assert.equal((await preflight(`/engagement/v3${path}`, shop)).statusCode, 204, path);
     }
     const find = await preflight('/engagement/v3/callbacks/find', shop);
@@ -173,7 +196,11 @@ describe('preflight and headers', () => {
     const plain = await app.inject({ method: 'GET', url: '/engagement/v3/callbacks/open-for/sales', headers: { 'x-api-key': globex.apiKey } });
     assert.equal(plain.statusCode, 200);
     assert.equal(plain.headers['access-control-allow-origin'], undefined);
-    const same = await app.inject({ method: 'GET', url: '/engagement/v3/callbacks/open-for/sales', headers: { 'x-api-key': globex.apiKey, origin: 'http://ges.example.com', host: 'ges.example.com' } });
+    const same = await app.inject({
+      method: 'GET',
+      url: '/engagement/v3/callbacks/open-for/sales',
+      headers: { 'x-api-key': globex.apiKey, origin: 'http://ges.example.com', host: 'ges.example.com' },
+    });
     assert.equal(same.statusCode, 200);
     const options = await app.inject({ method: 'OPTIONS', url: '/engagement/v3/callbacks/create' });
     assert.deepEqual([options.statusCode, options.headers.allow], [204, 'POST, OPTIONS']);
@@ -185,11 +212,19 @@ describe('preflight and headers', () => {
     await applyTenantConfig(db.pool, { tenant: 'globex-cors', cors: { allowedOrigins: ['http://localhost:8080'] } });
     assert.deepEqual((await exportTenantConfig(db.pool, 'globex-cors')).cors, { allowedOrigins: ['http://localhost:8080'] });
     await applyTenantConfig(db.pool, { tenant: 'globex-cors', services: [] });
-    assert.deepEqual((await exportTenantConfig(db.pool, 'globex-cors')).cors, { allowedOrigins: ['http://localhost:8080'] }, 'a document without cors leaves it alone');
+    assert.deepEqual(
+      (await exportTenantConfig(db.pool, 'globex-cors')).cors,
+      { allowedOrigins: ['http://localhost:8080'] },
+      'a document without cors leaves it alone',
+    );
     await applyTenantConfig(db.pool, { tenant: 'globex-cors', cors: { allowedOrigins: [] } });
     assert.equal((await exportTenantConfig(db.pool, 'globex-cors')).cors, undefined);
     for (const bad of ['https://shop.example.com/path', '*.example.com', 'https://*.example.com', 'ftp://x.example', 'https://u:p@x.example']) {
-      await assert.rejects(applyTenantConfig(db.pool, { tenant: 'globex-cors', cors: { allowedOrigins: [bad] } }), (err) => err instanceof GesError && err.code === 'GES_VALIDATION', bad);
+      await assert.rejects(
+        applyTenantConfig(db.pool, { tenant: 'globex-cors', cors: { allowedOrigins: [bad] } }),
+        (err) => err instanceof GesError && err.code === 'GES_VALIDATION',
+        bad,
+      );
     }
   });
 });

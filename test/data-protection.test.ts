@@ -33,8 +33,10 @@ const count = async (sql: string, params: unknown[]) => (await db.pool.query(sql
 
 test('export gives every record of the number with history and userData; forget erases exactly those, frees their capacity and leaves a hashed audit trail', async () => {
   const big = { note: randomBytes(6000).toString('base64') }; // stored out of line
-  const scheduled = (await post(app, '/callbacks/create', { serviceName: 'sales', phoneNumber: A, desiredTime: inMinutes(90), userData: big }, key())).body.data.id;
-  const immediate = (await post(app, '/callbacks/create', { serviceName: 'support', phoneNumber: '(212) 555-0171', userData: { orderId: 'X1' } }, key())).body.data.id;
+  const scheduled = (await post(app, '/callbacks/create', { serviceName: 'sales', phoneNumber: A, desiredTime: inMinutes(90), userData: big }, key())).body.data
+    .id;
+  const immediate = (await post(app, '/callbacks/create', { serviceName: 'support', phoneNumber: '(212) 555-0171', userData: { orderId: 'X1' } }, key())).body
+    .data.id;
   await post(app, '/callbacks/cancel', { id: immediate }, key());
   const other = (await post(app, '/callbacks/create', { serviceName: 'sales', phoneNumber: B, desiredTime: inMinutes(90) }, key())).body.data.id;
 
@@ -63,7 +65,7 @@ test('export gives every record of the number with history and userData; forget 
   assert.ok(!JSON.stringify(audit).includes('5550171'), 'the audit trail does not hold the number');
 });
 
-test('forget also erases the number\'s call-in requests and takes its unfinished callbacks out of Redis', async () => {
+test("forget also erases the number's call-in requests and takes its unfinished callbacks out of Redis", async () => {
   const C = '+12125550174';
   const D = '+12125550175';
   const redis = await connectRedis();
@@ -71,7 +73,8 @@ test('forget also erases the number\'s call-in requests and takes its unfinished
   const hot = new RedisHotState(redis, prefix);
   try {
     await applyTenantConfig(db.pool, { tenant: 'privacy', callInGroups: [{ name: 'privacy-in', dnis: ['+12125550100'], targetService: 'support' }] });
-    for (const from of [C, C, D]) assert.equal((await post(app, '/call-in/requests/create', { groupName: 'privacy-in', fromPhoneNumber: from }, key())).statusCode, 200);
+    for (const from of [C, C, D])
+      assert.equal((await post(app, '/call-in/requests/create', { groupName: 'privacy-in', fromPhoneNumber: from }, key())).statusCode, 200);
     const create = async (body: object) => (await post(app, '/callbacks/create', body, key())).body.data.id as string;
     const queued = await create({ serviceName: 'sales', phoneNumber: C });
     const scheduled = await create({ serviceName: 'support', phoneNumber: C, desiredTime: inMinutes(60) });
@@ -82,7 +85,7 @@ test('forget also erases the number\'s call-in requests and takes its unfinished
     assert.ok(await hot.position(tenant.id, sales, queued));
 
     const exported = await exportNumber(db.pool, 'privacy', C);
-    assert.equal(exported.callInRequests.length, 2, 'the export holds the number\'s call-in requests');
+    assert.equal(exported.callInRequests.length, 2, "the export holds the number's call-in requests");
     assert.ok(exported.callInRequests.every((r) => r.fromNumber === C && r.groupName === 'privacy-in' && r.state === 'WAITING'));
     const result = await forgetNumber(db.pool, 'privacy', C, 'test', 'US', hot);
     assert.deepEqual((await exportNumber(db.pool, 'privacy', C)).callInRequests, [], 'nothing is left to export');
@@ -94,9 +97,10 @@ test('forget also erases the number\'s call-in requests and takes its unfinished
     assert.ok(!due.includes(scheduled), 'out of the due index');
     assert.ok(due.includes(keptScheduled));
     const left = (await db.pool.query<{ from_number: string }>('SELECT from_number::text FROM callin_request')).rows.map((r) => r.from_number);
-    assert.deepEqual(left, [D.slice(1)], 'only the other number\'s call-in request is left');
+    assert.deepEqual(left, [D.slice(1)], "only the other number's call-in request is left");
 
-    const audit = (await db.pool.query(`SELECT subject_hash, detail FROM audit_event WHERE action = 'gdpr.forget' AND subject_hash = $1`, [result.subject])).rows;
+    const audit = (await db.pool.query(`SELECT subject_hash, detail FROM audit_event WHERE action = 'gdpr.forget' AND subject_hash = $1`, [result.subject]))
+      .rows;
     assert.equal(audit.length, 1, 'one audit event for the whole erasure');
     assert.deepEqual({ callbacks: audit[0].detail.callbacks, callInRequests: audit[0].detail.callInRequests }, { callbacks: 2, callInRequests: 2 });
     assert.ok(!JSON.stringify(audit).includes('5550174'), 'the audit trail does not hold the number');
@@ -109,7 +113,14 @@ test('forget also erases the number\'s call-in requests and takes its unfinished
 test('the CLI exports, forgets (Redis included) and purges against the real database', async () => {
   const redis = await connectRedis();
   const prefix = testPrefix();
-  const env = { ...process.env, DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: db.schema, LOG_LEVEL: 'silent', REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix };
+  const env = {
+    ...process.env,
+    DATABASE_URL: TEST_DATABASE_URL,
+    DATABASE_SCHEMA: db.schema,
+    LOG_LEVEL: 'silent',
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+  };
   try {
     const id = (await post(app, '/callbacks/create', { serviceName: 'sales', phoneNumber: '+12125550173' }, key())).body.data.id as string;
     await run(process.execPath, ['bin/ges.mjs', 'recover'], { env });
@@ -119,7 +130,10 @@ test('the CLI exports, forgets (Redis included) and purges against the real data
     const exported = await run(process.execPath, ['bin/ges.mjs', 'gdpr', 'export', 'privacy', '+12125550173'], { env });
     assert.equal(JSON.parse(exported.stdout).callbacks.length, 1);
     const forgot = await run(process.execPath, ['bin/ges.mjs', 'gdpr', 'forget', 'privacy', '+12125550173'], { env });
-    assert.match(forgot.stdout, /^erased 1 callback\(s\) and 0 call-in request\(s\) of privacy; 1 unfinished callback\(s\) taken out of the hot state; audit subject [A-Za-z0-9_-]+\n$/);
+    assert.match(
+      forgot.stdout,
+      /^erased 1 callback\(s\) and 0 call-in request\(s\) of privacy; 1 unfinished callback\(s\) taken out of the hot state; audit subject [A-Za-z0-9_-]+\n$/,
+    );
     assert.ok(!forgot.stdout.includes('5550173'));
     assert.equal(await hot.position(tenant.id, sales, id), undefined, 'gone from Redis too');
     const purged = await run(process.execPath, ['bin/ges.mjs', 'purge'], { env });

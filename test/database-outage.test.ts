@@ -21,10 +21,21 @@ test('pg_terminate_backend of every node connection mid-burst: no crash, every c
   const appName = `ges-outage-${randomBytes(4).toString('hex')}`;
   const url = new URL(TEST_DATABASE_URL);
   url.searchParams.set('application_name', appName);
-  const config = loadConfig({}, {
-    DATABASE_URL: url.toString(), DATABASE_SCHEMA: db.schema, DATABASE_POOL_MAX: 8, PORT: 0, INTERNAL_PORT: 0, HOST: '127.0.0.1',
-    DEMO_SEED: 'false', LOG_LEVEL: 'silent', MIGRATE_ON_START: false, MAINTENANCE_INTERVAL_SEC: 86400,
-  });
+  const config = loadConfig(
+    {},
+    {
+      DATABASE_URL: url.toString(),
+      DATABASE_SCHEMA: db.schema,
+      DATABASE_POOL_MAX: 8,
+      PORT: 0,
+      INTERNAL_PORT: 0,
+      HOST: '127.0.0.1',
+      DEMO_SEED: 'false',
+      LOG_LEVEL: 'silent',
+      MIGRATE_ON_START: false,
+      MAINTENANCE_INTERVAL_SEC: 86400,
+    },
+  );
   const uncaught: unknown[] = [];
   const onUncaught = (err: unknown) => uncaught.push(err);
   process.on('uncaughtException', onUncaught);
@@ -58,9 +69,11 @@ test('pg_terminate_backend of every node connection mid-burst: no crash, every c
       }
     })();
     let next = 0;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (next < CREATES) await create(next++);
-    }));
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < CREATES) await create(next++);
+      }),
+    );
     await killer;
     assert.ok(terminated > 0, 'backends were terminated');
     assert.equal(answered, CREATES, 'every create was answered');

@@ -12,7 +12,9 @@ import { buildTestApi, createTestDb, createTestTenant, type TestDb, type TestTen
 const ROOT = new URL('../', import.meta.url);
 const DOCS = [
   'README.md',
-  ...readdirSync(new URL('docs/', ROOT)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`),
+  ...readdirSync(new URL('docs/', ROOT))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
 ];
 
 /** Roots of the Engagement API below /engagement/v3, so "POST /callbacks/find" counts as a mention too. */
@@ -72,7 +74,9 @@ async function served(path: string, method?: string): Promise<{ served: boolean;
   const answers: string[] = [];
   for (const m of method ? [method] : ['GET', 'POST']) {
     const res = await app.inject({
-      method: m as 'GET', url: path, headers: { 'x-api-key': acme.apiKey, ...(m === 'GET' ? {} : { 'content-type': 'application/json' }) },
+      method: m as 'GET',
+      url: path,
+      headers: { 'x-api-key': acme.apiKey, ...(m === 'GET' ? {} : { 'content-type': 'application/json' }) },
       ...(m === 'GET' ? {} : { payload: '{}' }),
     });
     const code = (res.json() as { status?: { errorCode?: string } }).status?.errorCode;
@@ -87,7 +91,10 @@ test('the docs name API endpoints, and the ingress table of docs/DEPLOYMENT.md l
   assert.ok(all.length > 20, `only ${all.length} mentions found: the parser no longer reads the docs`);
   const table = all.filter((m) => m.doc === 'docs/DEPLOYMENT.md');
   for (const p of ['/callbacks/queue-status/sales', '/estimated-wait-time', '/call-in/requests/create', '/statistics/operations/get-statistic-ex']) {
-    assert.ok(table.some((m) => m.path === `/engagement/v3${p}`), `docs/DEPLOYMENT.md names ${p}`);
+    assert.ok(
+      table.some((m) => m.path === `/engagement/v3${p}`),
+      `docs/DEPLOYMENT.md names ${p}`,
+    );
   }
 });
 

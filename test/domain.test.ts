@@ -28,12 +28,24 @@ describe('phone numbers', () => {
   });
 
   test('impossible and premium numbers are refused only where the service says so', () => {
-    assert.equal(code(() => normalizePhone('+1415555', strictRules)), 'GES_PHONE_INVALID');
-    assert.equal(code(() => normalizePhone('+19005550123', strictRules)), 'GES_PHONE_PREMIUM');
+    assert.equal(
+      code(() => normalizePhone('+1415555', strictRules)),
+      'GES_PHONE_INVALID',
+    );
+    assert.equal(
+      code(() => normalizePhone('+19005550123', strictRules)),
+      'GES_PHONE_PREMIUM',
+    );
     assert.equal(normalizePhone('+19005550123', { ...strictRules, disallowPremiumNumbers: false }), '+19005550123');
     assert.equal(normalizePhone('+1415555', { ...strictRules, disallowImpossibleNumbers: false }), '+1415555');
-    assert.equal(code(() => normalizePhone('call me', strictRules)), 'GES_PHONE_INVALID');
-    assert.equal(code(() => normalizePhone('+', strictRules)), 'GES_PHONE_INVALID');
+    assert.equal(
+      code(() => normalizePhone('call me', strictRules)),
+      'GES_PHONE_INVALID',
+    );
+    assert.equal(
+      code(() => normalizePhone('+', strictRules)),
+      'GES_PHONE_INVALID',
+    );
   });
 
   test('stored as digits and masked in logs', () => {
@@ -70,9 +82,15 @@ describe('create planning', () => {
     const slightlyPast = new Date(now.getTime() - PAST_TOLERANCE_MS + 1000).toISOString();
     // Accepted; due at once, so it is an immediate callback (the next test), unless alwaysCheckCapacity keeps it scheduled.
     assert.equal(planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: slightlyPast }, options, now).scheduled, false);
-    assert.equal(planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: slightlyPast, alwaysCheckCapacity: true }, options, now).scheduled, true);
+    assert.equal(
+      planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: slightlyPast, alwaysCheckCapacity: true }, options, now).scheduled,
+      true,
+    );
     const past = new Date(now.getTime() - PAST_TOLERANCE_MS - 1000).toISOString();
-    assert.equal(code(() => planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: past }, options, now)), 'GES_DESIRED_TIME_PAST');
+    assert.equal(
+      code(() => planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: past }, options, now)),
+      'GES_DESIRED_TIME_PAST',
+    );
   });
 
   test('a desiredTime within the execution buffer is "now": immediate, taking no slot', () => {
@@ -81,19 +99,33 @@ describe('create planning', () => {
     const soon = planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: inBuffer }, options, now);
     assert.deepEqual([soon.scheduled, soon.desiredTime], [false, undefined]);
     assert.equal(planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: beyond }, options, now).scheduled, true);
-    assert.equal(planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: inBuffer }, parseServiceOptions({ alwaysCheckCapacity: true }), now).scheduled, true, 'the service option keeps it scheduled too');
-    assert.equal(planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: inBuffer }, parseServiceOptions({ immediateEnabled: false }), now).scheduled, true, 'a service without immediate callbacks keeps it scheduled');
+    assert.equal(
+      planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: inBuffer }, parseServiceOptions({ alwaysCheckCapacity: true }), now).scheduled,
+      true,
+      'the service option keeps it scheduled too',
+    );
+    assert.equal(
+      planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: inBuffer }, parseServiceOptions({ immediateEnabled: false }), now).scheduled,
+      true,
+      'a service without immediate callbacks keeps it scheduled',
+    );
   });
 
   test('cbOfferType is reporting only: any case is canonical, anything else is ignored', () => {
     const extras = (cbOfferType: string) => planCreate({ serviceName: 's', phoneNumber: '+14155552671', cbOfferType }, options, now).extras;
     assert.deepEqual(extras('scheduled'), { cbOfferType: 'SCHEDULED' });
-    assert.equal(extras('ASAP if the request does not include the desiredTime parameter and SCHEDULED if the request includes the desiredTime parameter.'), undefined);
+    assert.equal(
+      extras('ASAP if the request does not include the desiredTime parameter and SCHEDULED if the request includes the desiredTime parameter.'),
+      undefined,
+    );
   });
 
-  test('the horizon is the service\'s', () => {
+  test("the horizon is the service's", () => {
     const in10days = new Date(now.getTime() + 10 * 86_400_000).toISOString();
-    assert.equal(code(() => planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: in10days }, parseServiceOptions({ horizonDays: 7 }), now)), 'GES_DESIRED_TIME_BEYOND_HORIZON');
+    assert.equal(
+      code(() => planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: in10days }, parseServiceOptions({ horizonDays: 7 }), now)),
+      'GES_DESIRED_TIME_BEYOND_HORIZON',
+    );
     assert.equal(planCreate({ serviceName: 's', phoneNumber: '+14155552671', desiredTime: in10days }, options, now).scheduled, true);
   });
 
@@ -111,15 +143,33 @@ describe('create planning', () => {
 });
 
 describe('service options', () => {
-  test('defaults are GES\'s and bad options name themselves', () => {
+  test("defaults are GES's and bad options name themselves", () => {
     assert.deepEqual(parseServiceOptions({}), {
-      defaultCountry: 'US', disallowImpossibleNumbers: true, disallowPremiumNumbers: true, inQueueChecking: 'true',
-      requestsPerNumberPer24h: 6, immediateEnabled: true, scheduledEnabled: true, horizonDays: 14, callDirection: 'USERTERMINATED',
-      minNoticeMinutes: 0, rejectOutOfHours: false, immediateBlackoutMinutes: 0, alwaysCheckCapacity: false, slotMinutes: 5, slotCapacity: 100,
-      executionBufferSec: 120, firstConnectParty: 'CUSTOMER', ttlSec: 86400, priorityStepSec: 60,
+      defaultCountry: 'US',
+      disallowImpossibleNumbers: true,
+      disallowPremiumNumbers: true,
+      inQueueChecking: 'true',
+      requestsPerNumberPer24h: 6,
+      immediateEnabled: true,
+      scheduledEnabled: true,
+      horizonDays: 14,
+      callDirection: 'USERTERMINATED',
+      minNoticeMinutes: 0,
+      rejectOutOfHours: false,
+      immediateBlackoutMinutes: 0,
+      alwaysCheckCapacity: false,
+      slotMinutes: 5,
+      slotCapacity: 100,
+      executionBufferSec: 120,
+      firstConnectParty: 'CUSTOMER',
+      ttlSec: 86400,
+      priorityStepSec: 60,
       retry: {
-        busy: { maxAttempts: 3, delaySec: 300 }, noAnswer: { maxAttempts: 3, delaySec: 300 }, machine: { maxAttempts: 3, delaySec: 300 },
-        invalidNumber: { maxAttempts: 1, delaySec: 300 }, failed: { maxAttempts: 3, delaySec: 60 },
+        busy: { maxAttempts: 3, delaySec: 300 },
+        noAnswer: { maxAttempts: 3, delaySec: 300 },
+        machine: { maxAttempts: 3, delaySec: 300 },
+        invalidNumber: { maxAttempts: 1, delaySec: 300 },
+        failed: { maxAttempts: 3, delaySec: 60 },
       },
     });
     assert.equal(parseServiceOptions({ retry: { busy: { maxAttempts: 5 } } }).retry.busy.maxAttempts, 5);
@@ -141,7 +191,13 @@ describe('states and instants', () => {
 
   test('instants need a zone or offset', () => {
     assert.equal(parseInstant('2030-06-10T22:05:00.000Z', 'desiredTime').toISOString(), '2030-06-10T22:05:00.000Z');
-    assert.equal(code(() => parseInstant('2030-06-10T22:05:00', 'desiredTime')), 'GES_DESIRED_TIME_INVALID');
-    assert.equal(code(() => parseInstant('2030-06-10', 'from')), 'GES_VALIDATION');
+    assert.equal(
+      code(() => parseInstant('2030-06-10T22:05:00', 'desiredTime')),
+      'GES_DESIRED_TIME_INVALID',
+    );
+    assert.equal(
+      code(() => parseInstant('2030-06-10', 'from')),
+      'GES_VALIDATION',
+    );
   });
 });

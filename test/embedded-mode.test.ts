@@ -42,7 +42,12 @@ function gesEnv(): NodeJS.ProcessEnv {
 }
 
 /** Resolves with the first match of `pattern` in the child's stdout; rejects on exit or timeout. */
-function waitForOutput(ges: { child: ChildProcess; output: () => string }, stdout: () => string, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+function waitForOutput(
+  ges: { child: ChildProcess; output: () => string },
+  stdout: () => string,
+  pattern: RegExp,
+  timeoutMs: number,
+): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
     const check = () => {
       const m = stdout().match(pattern);
@@ -84,11 +89,11 @@ async function startServer(): Promise<Server> {
   child.once('exit', () => children.delete(child));
   let out = '';
   let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     out += chunk;
     child.emit('output');
   });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const ges = { child, output: () => `${out}${err ? `\n[stderr]\n${err}` : ''}` };
   // The welcome text is written at once; wait for the line after the key so it is complete.
   const m = await waitForOutput(ges, () => out, /API key:\r?\n[ \t]*(\S+)[ \t]*\r?\n/, START_TIMEOUT_MS);

@@ -28,7 +28,10 @@ class RecordingPort implements VoicePort {
   readonly #handlers = new Set<VoiceEventHandler>();
   /** Free agents reported by presence, when the test overrides the simulator's. */
   presence: number | undefined;
-  constructor(readonly sim: ContactCenterSimulator, withheld: VoiceCommand['type'][] = []) {
+  constructor(
+    readonly sim: ContactCenterSimulator,
+    withheld: VoiceCommand['type'][] = [],
+  ) {
     this.withheld = new Set(withheld);
   }
   send(command: VoiceCommand): Promise<void> {
@@ -80,7 +83,9 @@ async function contactCenter(t: TestContext, setup: Setup = {}) {
   const tenant = (await findTenantByName(db.pool, t0.name))!;
   const clock = new SimClock(Math.ceil(Date.now() / 1000) * 1000);
   const sim = new ContactCenterSimulator({
-    seed: 7, clock, customers: { answer: 1, busy: 0, noAnswer: 0, machine: 0, invalid: 0 },
+    seed: 7,
+    clock,
+    customers: { answer: 1, busy: 0, noAnswer: 0, machine: 0, invalid: 0 },
     queues: { [`${tenant.name}/sales`]: { agents: setup.agents ?? 1, handleTimeSec: { mean: 60, sd: 5 } } },
     ...setup.sim,
   });
@@ -95,10 +100,21 @@ async function contactCenter(t: TestContext, setup: Setup = {}) {
       return () => task.cancel();
     },
   };
-  const engine = new CallbackEngine({ db: db.pool, hot: new MemoryHotState(), voice, clock: engineClock, logger: createLogger('silent'), pollMs: 1000, watchdogCapSec: setup.watchdogCapSec ?? 600, ...(setup.sweepMs ? { sweepMs: setup.sweepMs } : {}) });
+  const engine = new CallbackEngine({
+    db: db.pool,
+    hot: new MemoryHotState(),
+    voice,
+    clock: engineClock,
+    logger: createLogger('silent'),
+    pollMs: 1000,
+    watchdogCapSec: setup.watchdogCapSec ?? 600,
+    ...(setup.sweepMs ? { sweepMs: setup.sweepMs } : {}),
+  });
   db.clock.__test__pretendNow(clock.now());
   const callbacks = new CallbackService(db.pool, db.clock);
-  callbacks.attach(engine, (err) => { throw err; });
+  callbacks.attach(engine, (err) => {
+    throw err;
+  });
   await voice.start();
   await engine.start();
   t.after(async () => {
@@ -107,7 +123,14 @@ async function contactCenter(t: TestContext, setup: Setup = {}) {
   });
   const who = { id: tenant.id, name: tenant.name };
   return {
-    db, clock, sim, voice, engine, callbacks, who, tenant,
+    db,
+    clock,
+    sim,
+    voice,
+    engine,
+    callbacks,
+    who,
+    tenant,
     /** Moves simulated time on in small steps, letting the engine finish each one, until `done` or `maxMs`. */
     async run(maxMs: number, done: () => Promise<boolean> = async () => false, stepMs = 100) {
       for (let ms = 0; ms < maxMs; ms += stepMs) {
@@ -165,7 +188,10 @@ test('agent first: no_agent answers cost no attempt numbers; the same attempt as
   assert.equal(record.attempt, 1, 'ten no_agent answers and one reservation: one attempt');
   const reserves = cc.voice.sent.filter((c) => c.type === 'reserve_agent');
   assert.ok(reserves.length >= 11);
-  assert.ok(reserves.every((c) => c.dialKey === `${id}:1`), 'every ask under the first attempt\'s key');
+  assert.ok(
+    reserves.every((c) => c.dialKey === `${id}:1`),
+    "every ask under the first attempt's key",
+  );
   assert.equal(cc.sim.dialsPlaced(), 1);
   const history = await cc.history(id);
   assert.ok(!history.some((e) => e.detail === 'no agent'), 'never sent back to its queue');
@@ -175,10 +201,14 @@ test('agent first: a reservation refused past the time to live completes FAIL_TI
   const cc = await contactCenter(t, { first: 'AGENT', withheld: ['reserve_agent'], service: { ttlSec: 60 } });
   const { id } = await cc.callbacks.create(cc.who, { serviceName: 'sales', phoneNumber: '+14155552003' });
   let answered = 0;
-  await cc.run(300_000, async () => {
-    answered = await answerNoAgent(cc.voice, cc.clock, answered);
-    return (await cc.state(id)) === 'COMPLETED';
-  }, 500);
+  await cc.run(
+    300_000,
+    async () => {
+      answered = await answerNoAgent(cc.voice, cc.clock, answered);
+      return (await cc.state(id)) === 'COMPLETED';
+    },
+    500,
+  );
   const record = await cc.callbacks.retrieve(cc.who, id);
   assert.equal(record.state, 'COMPLETED');
   assert.equal(record.reason, 'FAIL_TIMEOUT_TTL');
@@ -201,7 +231,8 @@ function reservedAgent(voice: RecordingPort, dialKey: string): string {
 
 test('agent first: a dial that fails gives back the agent reserved for it (release_agent)', async (t) => {
   const cc = await contactCenter(t, {
-    first: 'AGENT', sim: { customers: { answer: 0, busy: 1, noAnswer: 0, machine: 0, invalid: 0 } },
+    first: 'AGENT',
+    sim: { customers: { answer: 0, busy: 1, noAnswer: 0, machine: 0, invalid: 0 } },
     service: { retry: { busy: { maxAttempts: 2, delaySec: 10 } } },
   });
   const { id } = await cc.callbacks.create(cc.who, { serviceName: 'sales', phoneNumber: '+14155552004' });
@@ -209,7 +240,11 @@ test('agent first: a dial that fails gives back the agent reserved for it (relea
   assert.equal((await cc.callbacks.retrieve(cc.who, id)).reason, 'FAIL_CALL_TO_CUSTOMER');
   for (const n of [1, 2]) {
     const key = `${id}:${n}`;
-    assert.deepEqual(releases(cc.voice, key), [{ type: 'release_agent', dialKey: key, agentId: reservedAgent(cc.voice, key) }], `attempt ${n}: its agent given back once`);
+    assert.deepEqual(
+      releases(cc.voice, key),
+      [{ type: 'release_agent', dialKey: key, agentId: reservedAgent(cc.voice, key) }],
+      `attempt ${n}: its agent given back once`,
+    );
     const busyAt = cc.voice.heard.findIndex((e) => e.type === 'busy' && 'dialKey' in e && e.dialKey === key);
     assert.ok(busyAt >= 0, `attempt ${n} was busy`);
   }
@@ -237,7 +272,7 @@ test('customer first: a customer who hangs up while being connected frees the ag
   assert.deepEqual(releases(cc.voice, key), [{ type: 'release_agent', dialKey: key, agentId }]);
 });
 
-test('agent first: a cancel while the reserved agent\'s dial rings sends cancel and gives back the agent; the platform says nothing more', async (t) => {
+test("agent first: a cancel while the reserved agent's dial rings sends cancel and gives back the agent; the platform says nothing more", async (t) => {
   const cc = await contactCenter(t, { first: 'AGENT', withheld: ['dial'] });
   const { id } = await cc.callbacks.create(cc.who, { serviceName: 'sales', phoneNumber: '+14155552007' });
   const key = `${id}:1`;
@@ -245,7 +280,10 @@ test('agent first: a cancel while the reserved agent\'s dial rings sends cancel 
   const agentId = reservedAgent(cc.voice, key);
   await cc.callbacks.cancel(cc.who, id);
   await cc.engine.idle();
-  assert.deepEqual(cc.voice.sent.slice(-2), [{ type: 'cancel', dialKey: key }, { type: 'release_agent', dialKey: key, agentId }]);
+  assert.deepEqual(cc.voice.sent.slice(-2), [
+    { type: 'cancel', dialKey: key },
+    { type: 'release_agent', dialKey: key, agentId },
+  ]);
   // No event answers a cancel; the engine neither waits for one nor acts again on the attempt.
   const sentBefore = cc.voice.sent.length;
   await cc.run(30_000);
@@ -255,7 +293,12 @@ test('agent first: a cancel while the reserved agent\'s dial rings sends cancel 
 
 test('a watchdog that gives an attempt up gives back the agent held for it', async (t) => {
   // The dial never reaches the platform: no event comes, the watchdog re-sends it, then gives up.
-  const cc = await contactCenter(t, { first: 'AGENT', withheld: ['dial'], watchdogCapSec: 10, service: { retry: { failed: { maxAttempts: 1, delaySec: 60 } } } });
+  const cc = await contactCenter(t, {
+    first: 'AGENT',
+    withheld: ['dial'],
+    watchdogCapSec: 10,
+    service: { retry: { failed: { maxAttempts: 1, delaySec: 60 } } },
+  });
   const { id } = await cc.callbacks.create(cc.who, { serviceName: 'sales', phoneNumber: '+14155552008' });
   const key = `${id}:1`;
   await cc.run(300_000, async () => (await cc.state(id)) === 'COMPLETED', 500);
@@ -265,7 +308,10 @@ test('a watchdog that gives an attempt up gives back the agent held for it', asy
 });
 
 test('late events for a finished attempt change nothing; a late agent_reserved of a failed attempt is answered with release_agent', async (t) => {
-  const cc = await contactCenter(t, { sim: { customers: { answer: 0, busy: 1, noAnswer: 0, machine: 0, invalid: 0 } }, service: { retry: { busy: { maxAttempts: 1, delaySec: 60 } } } });
+  const cc = await contactCenter(t, {
+    sim: { customers: { answer: 0, busy: 1, noAnswer: 0, machine: 0, invalid: 0 } },
+    service: { retry: { busy: { maxAttempts: 1, delaySec: 60 } } },
+  });
   const { id } = await cc.callbacks.create(cc.who, { serviceName: 'sales', phoneNumber: '+14155552009' });
   await cc.run(600_000, async () => (await cc.state(id)) === 'COMPLETED', 1000);
   assert.equal((await cc.callbacks.retrieve(cc.who, id)).reason, 'FAIL_CALL_TO_CUSTOMER');
@@ -274,10 +320,14 @@ test('late events for a finished attempt change nothing; a late agent_reserved o
   const sentBefore = cc.voice.sent.length;
   const at = cc.clock.now();
   for (const event of [
-    { type: 'answered', dialKey: key, at }, { type: 'busy', dialKey: key, at }, { type: 'no_agent', dialKey: key, at },
-    { type: 'connected', dialKey: key, agentId: 'late', at }, { type: 'call_ended', dialKey: key, talkSeconds: 0, at },
+    { type: 'answered', dialKey: key, at },
+    { type: 'busy', dialKey: key, at },
+    { type: 'no_agent', dialKey: key, at },
+    { type: 'connected', dialKey: key, agentId: 'late', at },
+    { type: 'call_ended', dialKey: key, talkSeconds: 0, at },
     { type: 'answered', dialKey: `${id}:2`, at },
-  ] as VoiceEvent[]) await cc.voice.emit(event);
+  ] as VoiceEvent[])
+    await cc.voice.emit(event);
   await cc.engine.idle();
   assert.deepEqual(await cc.history(id), history, 'history unchanged');
   assert.equal(cc.voice.sent.length, sentBefore, 'nothing sent');
@@ -287,7 +337,7 @@ test('late events for a finished attempt change nothing; a late agent_reserved o
   assert.deepEqual(await cc.history(id), history);
 });
 
-test('an agent held on one node is given back by that node\'s sweep when another node heard the attempt fail', async (t) => {
+test("an agent held on one node is given back by that node's sweep when another node heard the attempt fail", async (t) => {
   const cc = await contactCenter(t, { first: 'AGENT', withheld: ['dial'], sweepMs: 2000, service: { retry: { busy: { maxAttempts: 1, delaySec: 60 } } } });
   // A second node on the same database, hearing what the platform tells it (here: a busy line).
   const heardOnB = new Set<VoiceEventHandler>();
@@ -298,7 +348,14 @@ test('an agent held on one node is given back by that node\'s sweep when another
     start: async () => undefined,
     stop: async () => undefined,
   };
-  const clockB: EngineClock = { nowMs: () => cc.clock.now(), sqlNow: () => new Date(cc.clock.now()), at: (atMs, fn) => { const task = cc.clock.schedule(atMs, fn); return () => task.cancel(); } };
+  const clockB: EngineClock = {
+    nowMs: () => cc.clock.now(),
+    sqlNow: () => new Date(cc.clock.now()),
+    at: (atMs, fn) => {
+      const task = cc.clock.schedule(atMs, fn);
+      return () => task.cancel();
+    },
+  };
   const nodeB = new CallbackEngine({ db: cc.db.pool, hot: new MemoryHotState(), voice: portB, clock: clockB, logger: createLogger('silent'), pollMs: 1000 });
   await nodeB.start();
   t.after(() => nodeB.stop());
@@ -323,5 +380,5 @@ test('a late repeat of the agent_reserved of an attempt that connected its agent
   const sentBefore = cc.voice.sent.length;
   await cc.voice.emit({ type: 'agent_reserved', dialKey: key, agentId: reservedAgent(cc.voice, key), at: cc.clock.now() });
   await cc.engine.idle();
-  assert.equal(cc.voice.sent.length, sentBefore, 'the agent was the call\'s: not released');
+  assert.equal(cc.voice.sent.length, sentBefore, "the agent was the call's: not released");
 });

@@ -53,18 +53,35 @@ async function world(hot: HotState, agents = { sales: 3, support: 2 }): Promise<
       [`${tenant.name}/support`]: { agents: agents.support, handleTimeSec: { mean: 120, sd: 30 } },
     },
     customers: { answer: 1, busy: 0, noAnswer: 0, machine: 0, invalid: 0 },
-    perNumber: (phone) => phone === BUSY ? { answer: 0, busy: 1 } : phone === INVALID ? { answer: 0, invalid: 1 } : phone === MACHINE ? { answer: 0, machine: 1 } : undefined,
+    perNumber: (phone) =>
+      phone === BUSY ? { answer: 0, busy: 1 } : phone === INVALID ? { answer: 0, invalid: 1 } : phone === MACHINE ? { answer: 0, machine: 1 } : undefined,
     customerPatienceSec: 600,
   });
   const engineClock = simulatedEngineClock(clock);
-  const engine = new CallbackEngine({ db: db.pool, hot, voice: sim, clock: engineClock, logger: createLogger('silent'), pollMs: 1000, sweepMs: 10_000, observer: undefined });
+  const engine = new CallbackEngine({
+    db: db.pool,
+    hot,
+    voice: sim,
+    clock: engineClock,
+    logger: createLogger('silent'),
+    pollMs: 1000,
+    sweepMs: 10_000,
+    observer: undefined,
+  });
   db.clock.__test__pretendNow(clock.now());
   const callbacks = new CallbackService(db.pool, db.clock);
-  callbacks.attach(engine, (err) => { throw err; });
+  callbacks.attach(engine, (err) => {
+    throw err;
+  });
   await sim.start();
   await engine.start();
   return {
-    db, sim, clock, engine, callbacks, tenant,
+    db,
+    sim,
+    clock,
+    engine,
+    callbacks,
+    tenant,
     async run(ms, stepMs = 1000) {
       const end = clock.now() + ms;
       while (clock.now() < end) {

@@ -28,7 +28,9 @@ function silentPlatform(agents: number): VoicePort & { sent: VoiceCommand[] } {
   const sent: VoiceCommand[] = [];
   return {
     sent,
-    send: async (c) => { sent.push(c); },
+    send: async (c) => {
+      sent.push(c);
+    },
     onEvent: () => () => undefined,
     availableAgents: () => agents,
     start: async () => undefined,
@@ -56,21 +58,40 @@ async function pair(hot: HotState): Promise<Pair> {
   const clock = new SimClock(Math.ceil(Date.now() / 1000) * 1000);
   const platformA = silentPlatform(1);
   const platformB = silentPlatform(0);
-  const engine = (voice: VoicePort) => new CallbackEngine({
-    db: db.pool, hot, voice, clock: simulatedEngineClock(clock), logger: createLogger('silent'), pollMs: 1000, watchdogCapSec: WATCHDOG_SEC,
-  });
+  const engine = (voice: VoicePort) =>
+    new CallbackEngine({
+      db: db.pool,
+      hot,
+      voice,
+      clock: simulatedEngineClock(clock),
+      logger: createLogger('silent'),
+      pollMs: 1000,
+      watchdogCapSec: WATCHDOG_SEC,
+    });
   const nodeA = engine(platformA);
   const nodeB = engine(platformB);
   db.clock.__test__pretendNow(clock.now());
   await nodeA.start();
   await nodeB.start();
   const callbacks = new CallbackService(db.pool, db.clock);
-  callbacks.attach(nodeA, (err) => { throw err; });
+  callbacks.attach(nodeA, (err) => {
+    throw err;
+  });
   const { id } = await callbacks.create(tenant, { serviceName: 'sales', phoneNumber: '+14155550188' });
   await nodeA.idle();
-  assert.deepEqual(platformA.sent.map((c) => c.type), ['dial'], 'node A dialed the callback');
+  assert.deepEqual(
+    platformA.sent.map((c) => c.type),
+    ['dial'],
+    'node A dialed the callback',
+  );
   return {
-    db, clock, nodeA, nodeB, platformA, platformB, callbackId: id,
+    db,
+    clock,
+    nodeA,
+    nodeB,
+    platformA,
+    platformB,
+    callbackId: id,
     async run(ms) {
       const end = clock.now() + ms;
       while (clock.now() < end) {
@@ -104,7 +125,7 @@ function scenario(name: string, makeHot: () => Promise<{ hot: HotState; done: ()
         assert.deepEqual(redials(p), [], 'not before the watchdog is due');
         await p.run(6000);
         assert.deepEqual(redials(p), [`${p.callbackId}:1`], 'node B found the watchdog and re-sent the same dial key');
-        assert.equal((await hot.wakeups(10)).nodes.length, 1, 'the dead node\'s liveness entry is gone; node B\'s stays');
+        assert.equal((await hot.wakeups(10)).nodes.length, 1, "the dead node's liveness entry is gone; node B's stays");
       } finally {
         await p.close();
         await done();

@@ -25,7 +25,10 @@ class LossyVoicePort implements VoicePort {
   readonly dropped: VoiceEvent[] = [];
   readonly sent: VoiceCommand[] = [];
   readonly #done = new Set<string>();
-  constructor(private readonly sim: ContactCenterSimulator, private readonly lose: ReadonlySet<VoiceEvent['type']>) {}
+  constructor(
+    private readonly sim: ContactCenterSimulator,
+    private readonly lose: ReadonlySet<VoiceEvent['type']>,
+  ) {}
   send(command: VoiceCommand): Promise<void> {
     this.sent.push(command);
     return this.sim.send(command);
@@ -66,19 +69,28 @@ async function oneCallback(t: TestContext, first: 'CUSTOMER' | 'AGENT', lose: Vo
   const tenant = (await findTenantByName(db.pool, t0.name))!;
   const clock = new SimClock(Math.ceil(Date.now() / 1000) * 1000);
   const sim = new ContactCenterSimulator({
-    seed: 3, clock, customers: { answer: 1, busy: 0, noAnswer: 0, machine: 0, invalid: 0 },
+    seed: 3,
+    clock,
+    customers: { answer: 1, busy: 0, noAnswer: 0, machine: 0, invalid: 0 },
     queues: { [`${tenant.name}/sales`]: { agents: 1, handleTimeSec: { mean: 120, sd: 10 } } },
     ...setup.sim,
   });
   const voice = new LossyVoicePort(sim, new Set(lose));
   const engine = new CallbackEngine({
-    db: db.pool, hot: new MemoryHotState(), voice, clock: simulatedEngineClock(clock), logger: createLogger('silent'), pollMs: 1000,
+    db: db.pool,
+    hot: new MemoryHotState(),
+    voice,
+    clock: simulatedEngineClock(clock),
+    logger: createLogger('silent'),
+    pollMs: 1000,
     // Watchdogs of at most 10 minutes (the talking one is 4 h), so a stalled talk is looked at soon.
     watchdogCapSec: 600,
   });
   db.clock.__test__pretendNow(clock.now());
   const callbacks = new CallbackService(db.pool, db.clock);
-  callbacks.attach(engine, (err) => { throw err; });
+  callbacks.attach(engine, (err) => {
+    throw err;
+  });
   await voice.start();
   await engine.start();
   t.after(async () => {
@@ -106,7 +118,10 @@ function dialsSent(voice: LossyVoicePort, dialKey: string): number {
 for (const first of ['CUSTOMER', 'AGENT'] as const) {
   test(`${first} first: a lost 'connected' does not hide the talk; call_ended with talk time completes AGENT_CONNECTED`, async (t) => {
     const { record, voice, sim } = await oneCallback(t, first, ['connected']);
-    assert.deepEqual(voice.dropped.map((e) => e.type), ['connected']);
+    assert.deepEqual(
+      voice.dropped.map((e) => e.type),
+      ['connected'],
+    );
     assert.equal(record.reason, 'AGENT_CONNECTED');
     assert.equal(record.attempt, 1, 'not called again');
     assert.equal(sim.dialsPlaced(), 1);
@@ -114,7 +129,10 @@ for (const first of ['CUSTOMER', 'AGENT'] as const) {
 
   test(`${first} first: a lost 'call_ended' completes AGENT_CONNECTED when the talking attempt's watchdog fires`, async (t) => {
     const { record, history, voice, sim } = await oneCallback(t, first, ['call_ended']);
-    assert.deepEqual(voice.dropped.map((e) => e.type), ['call_ended']);
+    assert.deepEqual(
+      voice.dropped.map((e) => e.type),
+      ['call_ended'],
+    );
     assert.equal(record.reason, 'AGENT_CONNECTED');
     assert.equal(history.at(-1)!.detail, 'call end not reported');
     assert.equal(record.attempt, 1);
@@ -123,7 +141,10 @@ for (const first of ['CUSTOMER', 'AGENT'] as const) {
 
   test(`${first} first: 'connected' and 'call_ended' both lost: the re-sent connect is answered with the call's end`, async (t) => {
     const { record, voice, sim } = await oneCallback(t, first, ['connected', 'call_ended']);
-    assert.deepEqual(voice.dropped.map((e) => e.type), ['connected', 'call_ended']);
+    assert.deepEqual(
+      voice.dropped.map((e) => e.type),
+      ['connected', 'call_ended'],
+    );
     assert.ok(voice.sent.filter((c) => c.type === 'connect').length >= 2, 'the watchdog re-sent connect');
     assert.equal(record.reason, 'AGENT_CONNECTED');
     assert.equal(record.attempt, 1, 'a customer who talked to an agent is not called again');
@@ -134,10 +155,16 @@ for (const first of ['CUSTOMER', 'AGENT'] as const) {
   // dial finds them there; a customer who hangs up first is reported by call_ended anyway.
   test(`${first} first: a lost 'answered' is told again on the watchdog's repeated dial; the waiting customer reaches an agent`, async (t) => {
     const { record, history, voice, sim, dialKey } = await oneCallback(t, first, ['answered'], { sim: { customerPatienceSec: 900 } });
-    assert.deepEqual(voice.dropped.map((e) => e.type), ['answered']);
+    assert.deepEqual(
+      voice.dropped.map((e) => e.type),
+      ['answered'],
+    );
     assert.equal(record.reason, 'AGENT_CONNECTED');
     assert.equal(record.attempt, 1, 'the customer who answered is not hung up on and called again');
-    assert.ok(history.some((e) => e.attempt === 1 && e.detail === 'answered'), 'attempt 1 went on from the re-sent answer');
+    assert.ok(
+      history.some((e) => e.attempt === 1 && e.detail === 'answered'),
+      'attempt 1 went on from the re-sent answer',
+    );
     assert.equal(dialsSent(voice, dialKey(1)), 2, 'one repeat of the dial was enough');
     assert.ok(!voice.sent.some((c) => c.type === 'cancel'), 'never given up');
     assert.equal(sim.dialsPlaced(), 1);
@@ -151,12 +178,19 @@ for (const first of ['CUSTOMER', 'AGENT'] as const) {
       sim: { customers: { answer: 0, busy: 1, noAnswer: 0, machine: 0, invalid: 0 } },
       service: { retry: { busy: { maxAttempts: 2, delaySec: 60 } } },
     });
-    assert.deepEqual(voice.dropped.map((e) => e.type), ['busy', 'busy'], 'the first busy of each attempt was lost');
+    assert.deepEqual(
+      voice.dropped.map((e) => e.type),
+      ['busy', 'busy'],
+      'the first busy of each attempt was lost',
+    );
     assert.equal(record.reason, 'FAIL_CALL_TO_CUSTOMER');
     assert.equal(record.attempt, 2);
     const attempts = [...new Set(history.filter((e) => e.attempt > 0).map((e) => e.attempt))];
     assert.deepEqual(attempts, [1, 2], 'attempt numbers run on without a gap');
-    assert.ok(history.some((e) => e.attempt === 1 && e.detail === 'busy'), 'attempt 1 ended busy, not as a platform failure');
+    assert.ok(
+      history.some((e) => e.attempt === 1 && e.detail === 'busy'),
+      'attempt 1 ended busy, not as a platform failure',
+    );
     assert.ok(!history.some((e) => e.detail === 'failed'));
     assert.equal(dialsSent(voice, dialKey(1)), 2, 'one repeat of each dial was enough');
     assert.equal(dialsSent(voice, dialKey(2)), 2);

@@ -54,7 +54,11 @@ const RETRY: ServiceOptions['retry'] = {
 };
 /** Open all day (no business hours), no per-number or per-slot limits, scheduled ones queue at their time. */
 const COMMON_OPTIONS = {
-  inQueueChecking: 'false', requestsPerNumberPer24h: 0, slotCapacity: 100000, executionBufferSec: 0, retry: RETRY,
+  inQueueChecking: 'false',
+  requestsPerNumberPer24h: 0,
+  slotCapacity: 100000,
+  executionBufferSec: 0,
+  retry: RETRY,
 } as const;
 const SERVICES = {
   sales: { ...COMMON_OPTIONS, firstConnectParty: 'CUSTOMER' },
@@ -89,8 +93,8 @@ function spawnProc(t: TestContext, name: string, args: string[], env: Record<str
     for (const line of String(chunk).split('\n')) if (line.trim() !== '') lines.push(line);
     if (lines.length > 20_000) lines.splice(0, lines.length - 20_000);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   let code: number | null | undefined;
   const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve((code = c))));
   t.after(async () => {
@@ -123,15 +127,19 @@ interface GesNode extends Proc {
 async function startNode(t: TestContext, index: number, env: Record<string, string>): Promise<GesNode> {
   const proc = spawnProc(t, `node${index}`, [GES_BIN, 'start'], env);
   let urls: { apiUrl: string; internalUrl: string } | undefined;
-  await waitFor(() => {
-    if (proc.exitCode() !== undefined) throw new Error(`${proc.name} exited with ${proc.exitCode()}:\n${proc.lines.slice(-30).join('\n')}`);
-    for (const line of proc.lines) {
-      if (!line.includes('"GES listening"')) continue;
-      urls = JSON.parse(line) as { apiUrl: string; internalUrl: string };
-      return true;
-    }
-    return false;
-  }, `${proc.name} to listen`, 60_000);
+  await waitFor(
+    () => {
+      if (proc.exitCode() !== undefined) throw new Error(`${proc.name} exited with ${proc.exitCode()}:\n${proc.lines.slice(-30).join('\n')}`);
+      for (const line of proc.lines) {
+        if (!line.includes('"GES listening"')) continue;
+        urls = JSON.parse(line) as { apiUrl: string; internalUrl: string };
+        return true;
+      }
+      return false;
+    },
+    `${proc.name} to listen`,
+    60_000,
+  );
   await waitFor(async () => (await fetch(`${urls!.internalUrl}/health/ready`).catch(() => undefined))?.status === 200, `${proc.name} ready`, 30_000);
   return Object.assign(proc, { apiUrl: urls!.apiUrl, consumer: `${hostname()}-${proc.child.pid}` });
 }
@@ -147,15 +155,42 @@ async function startPlatform(t: TestContext, prefix: string, tenant: string, led
     // Answered customers wait for an agent far longer than the run: every answer is worked, none abandons.
     customerPatienceSec: 7200,
   };
-  const proc = spawnProc(t, 'platform', [
-    '--import', 'tsx', PLATFORM, '--redis', TEST_REDIS_URL, '--prefix', prefix, '--queues', JSON.stringify(queues),
-    '--seed', '20240611', '--speed', String(SPEED), '--ledger-file', ledgerFile, '--sim', JSON.stringify(sim),
-    '--heartbeat-ms', '2000', '--log-level', 'warn',
-  ], {});
-  await waitFor(() => {
-    if (proc.exitCode() !== undefined) throw new Error(`platform exited with ${proc.exitCode()}:\n${proc.lines.join('\n')}`);
-    return proc.lines.includes('READY');
-  }, 'the platform to print READY', 60_000);
+  const proc = spawnProc(
+    t,
+    'platform',
+    [
+      '--import',
+      'tsx',
+      PLATFORM,
+      '--redis',
+      TEST_REDIS_URL,
+      '--prefix',
+      prefix,
+      '--queues',
+      JSON.stringify(queues),
+      '--seed',
+      '20240611',
+      '--speed',
+      String(SPEED),
+      '--ledger-file',
+      ledgerFile,
+      '--sim',
+      JSON.stringify(sim),
+      '--heartbeat-ms',
+      '2000',
+      '--log-level',
+      'warn',
+    ],
+    {},
+  );
+  await waitFor(
+    () => {
+      if (proc.exitCode() !== undefined) throw new Error(`platform exited with ${proc.exitCode()}:\n${proc.lines.join('\n')}`);
+      return proc.lines.includes('READY');
+    },
+    'the platform to print READY',
+    60_000,
+  );
   return proc;
 }
 
@@ -189,11 +224,15 @@ async function createWave(nodes: GesNode[], apiKey: string, first: number, count
   });
   const out: Created[] = [];
   for (let i = 0; i < specs.length; i += 10) {
-    out.push(...await Promise.all(specs.slice(i, i + 10).map(async ({ n, service, scheduled, node }) => {
-      const body: Record<string, unknown> = { serviceName: service, phoneNumber: `+1415555${2000 + n}` };
-      if (scheduled) body.desiredTime = new Date(Date.now() + 2000 + (n % 11) * 1000).toISOString();
-      return { id: await createCallback(node, apiKey, body), service, scheduled, via: node.name };
-    })));
+    out.push(
+      ...(await Promise.all(
+        specs.slice(i, i + 10).map(async ({ n, service, scheduled, node }) => {
+          const body: Record<string, unknown> = { serviceName: service, phoneNumber: `+1415555${2000 + n}` };
+          if (scheduled) body.desiredTime = new Date(Date.now() + 2000 + (n % 11) * 1000).toISOString();
+          return { id: await createCallback(node, apiKey, body), service, scheduled, via: node.name };
+        }),
+      )),
+    );
   }
   return out;
 }
@@ -235,11 +274,24 @@ test('three GES nodes work a day of callbacks: one killed with SIGKILL, Redis fl
   const tenant = await createTestTenant(db, undefined, SERVICES);
   const platform = await startPlatform(t, prefix, tenant.name, ledgerFile);
   const env = {
-    DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: db.schema, DATABASE_POOL_MAX: '6', MIGRATE_ON_START: 'false',
-    REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix, HOST: '127.0.0.1', PORT: '0', INTERNAL_PORT: '0',
-    VOICE_PLATFORM: 'redis-stream', ENGINE_POLL_MS: '200', ENGINE_WATCHDOG_SEC: '6',
-    VOICE_CLAIM_IDLE_MS: '3000', VOICE_CLAIM_INTERVAL_MS: '1000',
-    DEMO_SEED: 'false', LOG_LEVEL: 'info', API_KEY_CACHE_SEC: '60', MAINTENANCE_INTERVAL_SEC: '86400',
+    DATABASE_URL: TEST_DATABASE_URL,
+    DATABASE_SCHEMA: db.schema,
+    DATABASE_POOL_MAX: '6',
+    MIGRATE_ON_START: 'false',
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    INTERNAL_PORT: '0',
+    VOICE_PLATFORM: 'redis-stream',
+    ENGINE_POLL_MS: '200',
+    ENGINE_WATCHDOG_SEC: '6',
+    VOICE_CLAIM_IDLE_MS: '3000',
+    VOICE_CLAIM_INTERVAL_MS: '1000',
+    DEMO_SEED: 'false',
+    LOG_LEVEL: 'info',
+    API_KEY_CACHE_SEC: '60',
+    MAINTENANCE_INTERVAL_SEC: '86400',
   };
   const nodes = await Promise.all(Array.from({ length: NODES }, (_, i) => startNode(t, i, env)));
   const ledger = () => readLedgerFile(ledgerFile);
@@ -248,7 +300,7 @@ test('three GES nodes work a day of callbacks: one killed with SIGKILL, Redis fl
   const created: Created[] = [];
   try {
     // Wave 1 over all three nodes, then wait for calls in flight.
-    created.push(...await createWave(nodes, tenant.apiKey, 0, WAVES[0]));
+    created.push(...(await createWave(nodes, tenant.apiKey, 0, WAVES[0])));
     await waitFor(async () => dials() >= 40 && (await callsUnderway(db)) >= 3, 'calls in flight', 60_000);
 
     // Freeze node 0: a blocked XREADGROUP is still served by Redis, so the next events land in its
@@ -272,9 +324,9 @@ test('three GES nodes work a day of callbacks: one killed with SIGKILL, Redis fl
     const dialsAtKill = dials();
     const survivors = nodes.slice(1);
 
-    created.push(...await createWave(survivors, tenant.apiKey, WAVES[0], WAVES[1]));
+    created.push(...(await createWave(survivors, tenant.apiKey, WAVES[0], WAVES[1])));
     // The dead node's events are claimed and handled by the others (VOICE_CLAIM_IDLE_MS).
-    await waitFor(async () => (await pendingOf(redis, keys.events, victim.consumer)).length === 0, 'the killed node\'s pending events to be taken over', 30_000);
+    await waitFor(async () => (await pendingOf(redis, keys.events, victim.consumer)).length === 0, "the killed node's pending events to be taken over", 30_000);
     await waitFor(async () => dials() >= dialsAtKill + 40 && (await callsUnderway(db)) >= 5, 'dialing to go on without node 0', 60_000);
 
     // Redis loses everything of the deployment at once: hot state, both streams with their groups
@@ -296,17 +348,24 @@ test('three GES nodes work a day of callbacks: one killed with SIGKILL, Redis fl
     await redis.del(...flushed);
     for (const node of survivors) node.child.kill('SIGCONT');
     for (const key of [keys.commands, keys.events]) assert.ok(flushed.includes(key), `${key} existed and was flushed`);
-    assert.ok(flushed.some((key) => !Object.values(keys).includes(key)), 'the engine\'s hot state was flushed too');
+    assert.ok(
+      flushed.some((key) => !Object.values(keys).includes(key)),
+      "the engine's hot state was flushed too",
+    );
     const dialsAtFlush = dials();
 
-    created.push(...await createWave(survivors, tenant.apiKey, WAVES[0] + WAVES[1], WAVES[2]));
+    created.push(...(await createWave(survivors, tenant.apiKey, WAVES[0] + WAVES[1], WAVES[2])));
     const total = WAVES[0] + WAVES[1] + WAVES[2];
     let open = total;
-    await waitFor(async () => {
-      const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM callback WHERE state < 5');
-      open = rows[0]!.n;
-      return open === 0;
-    }, 'every callback to complete', 150_000).catch(async (error: unknown) => {
+    await waitFor(
+      async () => {
+        const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM callback WHERE state < 5');
+        open = rows[0]!.n;
+        return open === 0;
+      },
+      'every callback to complete',
+      150_000,
+    ).catch(async (error: unknown) => {
       const { rows } = await db.pool.query('SELECT id, state, phase, attempt, due_at FROM callback WHERE state < 5 LIMIT 20');
       throw new Error(`${(error as Error).message}: ${open} open, e.g. ${JSON.stringify(rows)}`);
     });
@@ -332,10 +391,12 @@ test('three GES nodes work a day of callbacks: one killed with SIGKILL, Redis fl
 
     const summary = await checkCallbacks(db, created, final);
     assert.equal(summary.dialsPlaced, final.dialsPlaced, 'the ledger holds the dials of these callbacks and nothing else');
-    t.diagnostic(`run ${runSec.toFixed(1)} s: ${total} callbacks, ${final.dialsPlaced} dials, ${final.duplicates} repeated dial commands (never dialed again; ${final.replays} answered with the call's latest event), `
-      + `${orphaned.length} events orphaned by the kill, ${flushed.length} keys flushed with ${pileUp} events written while the nodes were frozen, `
-      + `${summary.givenUp} attempts given up by a watchdog, `
-      + `reasons ${JSON.stringify(summary.reasons)}`);
+    t.diagnostic(
+      `run ${runSec.toFixed(1)} s: ${total} callbacks, ${final.dialsPlaced} dials, ${final.duplicates} repeated dial commands (never dialed again; ${final.replays} answered with the call's latest event), ` +
+        `${orphaned.length} events orphaned by the kill, ${flushed.length} keys flushed with ${pileUp} events written while the nodes were frozen, ` +
+        `${summary.givenUp} attempts given up by a watchdog, ` +
+        `reasons ${JSON.stringify(summary.reasons)}`,
+    );
   } catch (error) {
     for (const p of [platform, ...nodes]) {
       const tail = p.lines.filter((l) => !l.includes('"msg":"request completed"') && !l.includes('"msg":"incoming request"')).slice(-40);
@@ -365,7 +426,8 @@ interface EventRow {
  */
 async function checkCallbacks(db: TestDb, created: Created[], final: DialLedgerFile) {
   const { rows: callbacks } = await db.pool.query<{ id: string; state: number; reason: number | null; attempt: number; desired_at: Date }>(
-    'SELECT id, state, reason, attempt, desired_at FROM callback');
+    'SELECT id, state, reason, attempt, desired_at FROM callback',
+  );
   const { rows: events } = await db.pool.query<EventRow>('SELECT callback_id, kind, state, reason, attempt, detail, at FROM callback_event ORDER BY at');
   const byId = new Map(callbacks.map((c) => [c.id, c]));
   const eventsOf = new Map<string, EventRow[]>();
@@ -379,7 +441,10 @@ async function checkCallbacks(db: TestDb, created: Created[], final: DialLedgerF
     attempts.set(Number(key.slice(colon + 1)), { ...entry, result: final.results[key] });
     ledgerOf.set(id, attempts);
   }
-  const options = Object.fromEntries(Object.entries(SERVICES).map(([name, o]) => [name, parseServiceOptions(o)])) as Record<keyof typeof SERVICES, ServiceOptions>;
+  const options = Object.fromEntries(Object.entries(SERVICES).map(([name, o]) => [name, parseServiceOptions(o)])) as Record<
+    keyof typeof SERVICES,
+    ServiceOptions
+  >;
 
   let dialsPlaced = 0;
   let givenUp = 0;
@@ -405,12 +470,24 @@ async function checkCallbacks(db: TestDb, created: Created[], final: DialLedgerF
       assert.ok(dialedAttempts.includes(n), `${what}: the platform was asked to dial attempt ${n}, which GES recorded as dialed`);
       if (entry.dialed) dialsPlaced += 1;
     }
-    const placed = [...platformSide].filter(([, e]) => e.dialed).map(([n]) => n).sort((a, b) => a - b);
-    const ending = (n: number) => history.filter((e) => e.attempt === n && ((e.kind === KIND.DIAL && ATTEMPT_END_DETAILS.has(e.detail ?? ''))
-      || (e.kind === KIND.STATE && (e.detail === 'no agent' || e.detail === 'reservation failed'))));
+    const placed = [...platformSide]
+      .filter(([, e]) => e.dialed)
+      .map(([n]) => n)
+      .sort((a, b) => a - b);
+    const ending = (n: number) =>
+      history.filter(
+        (e) =>
+          e.attempt === n &&
+          ((e.kind === KIND.DIAL && ATTEMPT_END_DETAILS.has(e.detail ?? '')) ||
+            (e.kind === KIND.STATE && (e.detail === 'no agent' || e.detail === 'reservation failed'))),
+      );
     if (c.service === 'sales') {
       // Customer first: every attempt is a dial, so attempts 1..n are exactly the keys dialed.
-      assert.deepEqual(placed, Array.from({ length: last }, (_, i) => i + 1), `${what}: attempts dialed once each, in sequence`);
+      assert.deepEqual(
+        placed,
+        Array.from({ length: last }, (_, i) => i + 1),
+        `${what}: attempts dialed once each, in sequence`,
+      );
     } else {
       // Agent first: an attempt whose agent could not be held never dials; it must still be accounted for.
       assert.ok(dialedAttempts.includes(last), `${what}: the last attempt dialed`);
@@ -419,15 +496,22 @@ async function checkCallbacks(db: TestDb, created: Created[], final: DialLedgerF
 
     // The completion follows from what happened to the last call.
     const result = platformSide.get(last)?.result;
-    const expected: CompletionReason = result?.connected ? 'AGENT_CONNECTED'
-      : result && result.outcome !== 'answered' ? 'FAIL_CALL_TO_CUSTOMER'
-        : result ? 'FAIL_AGENT_CONNECT' : 'FAIL_ERROR';
+    const expected: CompletionReason = result?.connected
+      ? 'AGENT_CONNECTED'
+      : result && result.outcome !== 'answered'
+        ? 'FAIL_CALL_TO_CUSTOMER'
+        : result
+          ? 'FAIL_AGENT_CONNECT'
+          : 'FAIL_ERROR';
     assert.equal(reason, expected, `${what}: completed ${reason}, but its last call (attempt ${last}) was ${JSON.stringify(result)}`);
     if (reason === 'FAIL_CALL_TO_CUSTOMER') {
       const done = history.find((e) => stateName(e.state) === 'COMPLETED')!;
       assert.equal(done.detail, result!.outcome, `${what}: completed on the outcome of its last call`);
       const policy = options[c.service].retry[POLICY_OF[result!.outcome as CustomerFailure]];
-      assert.ok(dialEvents.length >= policy.maxAttempts, `${what}: ${result!.outcome} retried to its limit (${dialEvents.length} of ${policy.maxAttempts} dials)`);
+      assert.ok(
+        dialEvents.length >= policy.maxAttempts,
+        `${what}: ${result!.outcome} retried to its limit (${dialEvents.length} of ${policy.maxAttempts} dials)`,
+      );
     }
 
     // Earlier attempts: nobody reached an agent (else the callback would have completed then), and

@@ -59,7 +59,9 @@ function param(value: unknown): string {
 }
 
 function query(params: Record<string, unknown>): string {
-  const pairs = Object.entries(params).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(param(v))}`);
+  const pairs = Object.entries(params)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(param(v))}`);
   return pairs.length > 0 ? `?${pairs.join('&')}` : '';
 }
 
@@ -76,13 +78,22 @@ async function send(w: Wire, basePath = '/engagement/v3') {
     method: w.method,
     url: `${basePath}${w.path}${query(w.query ?? {})}`,
     headers: {
-      'x-api-key': API_KEY, 'content-type': 'application/json', accept: 'application/json',
-      'user-agent': USER_AGENT, 'accept-encoding': 'gzip, deflate', ...(w.headers ?? {}),
+      'x-api-key': API_KEY,
+      'content-type': 'application/json',
+      accept: 'application/json',
+      'user-agent': USER_AGENT,
+      'accept-encoding': 'gzip, deflate',
+      ...(w.headers ?? {}),
     },
     ...(w.body === undefined ? {} : { payload: w.body }),
   });
   let json: any;
-  assert.doesNotThrow(() => { json = res.json(); }, `answer of ${w.method} ${w.path} is JSON: ${res.body.slice(0, 200)}`);
+  assert.doesNotThrow(
+    () => {
+      json = res.json();
+    },
+    `answer of ${w.method} ${w.path} is JSON: ${res.body.slice(0, 200)}`,
+  );
   return { status: res.statusCode, json };
 }
 
@@ -104,7 +115,9 @@ const callInRequestsParms = (groupName: string, set: Record<string, unknown> = {
 // ---- the client's model shapes ----------------------------------------------------------------
 
 type FieldType = 'String' | 'Number' | 'Boolean' | 'Date' | 'Object' | Shape | [Shape | FieldType];
-interface Shape { [field: string]: { type: FieldType; required?: boolean } }
+interface Shape {
+  [field: string]: { type: FieldType; required?: boolean };
+}
 
 /** Problems of `value` against a model shape, as ApiClient.convertToType would meet them. */
 function problems(value: unknown, shape: Shape | FieldType, path: string): string[] {
@@ -114,11 +127,16 @@ function problems(value: unknown, shape: Shape | FieldType, path: string): strin
   }
   if (typeof shape === 'string') {
     switch (shape) {
-      case 'String': return typeof value === 'string' ? [] : [`${path} is not a String`];
-      case 'Number': return typeof value === 'number' && Number.isFinite(value) ? [] : [`${path} is not a Number`];
-      case 'Boolean': return typeof value === 'boolean' ? [] : [`${path} is not a Boolean`];
-      case 'Date': return typeof value === 'string' && !Number.isNaN(new Date(value).getTime()) ? [] : [`${path} is not a Date`];
-      case 'Object': return value !== null && typeof value === 'object' ? [] : [`${path} is not an Object`];
+      case 'String':
+        return typeof value === 'string' ? [] : [`${path} is not a String`];
+      case 'Number':
+        return typeof value === 'number' && Number.isFinite(value) ? [] : [`${path} is not a Number`];
+      case 'Boolean':
+        return typeof value === 'boolean' ? [] : [`${path} is not a Boolean`];
+      case 'Date':
+        return typeof value === 'string' && !Number.isNaN(new Date(value).getTime()) ? [] : [`${path} is not a Date`];
+      case 'Object':
+        return value !== null && typeof value === 'object' ? [] : [`${path} is not an Object`];
     }
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return [`${path} is not an object`];
@@ -141,26 +159,48 @@ const models = {
   GetCallbackResponse200: {
     status: req(Status),
     data: req({
-      id: req('String'), desiredTime: req('Date'), callbackState: req('String'), callbackReason: opt('String'),
-      phoneNumber: req('String'), positionInQueue: opt('Number'), estimatedWaitTime: opt('Number'),
+      id: req('String'),
+      desiredTime: req('Date'),
+      callbackState: req('String'),
+      callbackReason: opt('String'),
+      phoneNumber: req('String'),
+      positionInQueue: opt('Number'),
+      estimatedWaitTime: opt('Number'),
     }),
   },
   AvailabilitiesResponse200: {
     status: req(Status),
-    data: req({ slots: req([{ utcTime: req('Date'), localTime: req('String'), capacity: req('Number'), total: req('Number') }]), durationMin: req('Number'), timezone: req('String') }),
+    data: req({
+      slots: req([{ utcTime: req('Date'), localTime: req('String'), capacity: req('Number'), total: req('Number') }]),
+      durationMin: req('Number'),
+      timezone: req('String'),
+    }),
   },
   OpenForResponse200: { status: req(Status), data: req({ openFor: req('Number') }) },
-  EstimatedWaitTimeResponse200: { status: req(Status), data: req([{ virtualQueue: req('String'), estimatedWaitTime: req('Number'), message: opt('String'), resultCode: req('Number') }]) },
-  QueueStatusResponse200: { status: req(Status), data: req({ ewt: req('Number'), offerImmediateCallback: req('Boolean'), offerScheduledCallback: req('Boolean') }) },
+  EstimatedWaitTimeResponse200: {
+    status: req(Status),
+    data: req([{ virtualQueue: req('String'), estimatedWaitTime: req('Number'), message: opt('String'), resultCode: req('Number') }]),
+  },
+  QueueStatusResponse200: {
+    status: req(Status),
+    data: req({ ewt: req('Number'), offerImmediateCallback: req('Boolean'), offerScheduledCallback: req('Boolean') }),
+  },
   StatisticsResponse200: {
     status: req(Status),
-    data: req({ statistics: req([{ name: req('String'), objectId: req('String'), objectType: req('String'), timestamp: req('Number'), value: req('Number') }]) }),
+    data: req({
+      statistics: req([{ name: req('String'), objectId: req('String'), objectType: req('String'), timestamp: req('Number'), value: req('Number') }]),
+    }),
   },
   CallInRequestsResponse200: {
     status: req(Status),
     data: req({
-      id: req('String'), toPhoneNumber: req('String'), groupName: req('String'), expirationTime: req('Number'),
-      accessCode: opt('Number'), fromPhoneNumber: opt('String'), callbackServiceId: opt('String'),
+      id: req('String'),
+      toPhoneNumber: req('String'),
+      groupName: req('String'),
+      expirationTime: req('Number'),
+      accessCode: opt('Number'),
+      fromPhoneNumber: opt('String'),
+      callbackServiceId: opt('String'),
     }),
   },
 } satisfies Record<string, Shape>;
@@ -182,7 +222,11 @@ const number = () => `+1415555${String(2000 + ++seq).slice(-4)}`;
 
 describe('CallbacksApi', () => {
   test('bookCallbackExternal: new CreateCallbackParms(service, number) as sent, immediate', async () => {
-    const data = expect(await send({ method: 'POST', path: '/callbacks/create', body: createCallbackParms('CB_VQ_Sales', number()) }), 200, models.CreateCallbackResponse200);
+    const data = expect(
+      await send({ method: 'POST', path: '/callbacks/create', body: createCallbackParms('CB_VQ_Sales', number()) }),
+      200,
+      models.CreateCallbackResponse200,
+    );
     const got = expect(await send({ method: 'POST', path: '/callbacks/retrieve', body: callbackIdParms(data.id) }), 200, models.GetCallbackResponse200);
     assert.deepEqual([got.callbackState, got.cbOfferType, got.language], ['QUEUED', 'ASAP', 'en-US']);
   });
@@ -197,18 +241,37 @@ describe('CallbacksApi', () => {
 
   test('bookCallbackExternal: every model field set, pushTargets from PushTarget instances', async () => {
     const body = createCallbackParms('CB_VQ_Sales', number(), {
-      desiredTime: later(30), cbOfferType: 'COMBINED_SCHEDULED_AND_ASAP', language: 'fr-CA', inboundVQ: 'VQ_In', offerThreshold: 120,
-      channel: 'web', offerTiming: 'ON-HOURS', cbOriginationIxnId: 'ixn-1', surveyRP: '7001', priority: 2.5, routePoint: '8001@SIP',
-      userData: { orderId: 'A12', items: [1, 2] }, captchaToken: 'tok', pushTargets: [pushTarget('FCM', 'reg-token')], alwaysCheckCapacity: false,
+      desiredTime: later(30),
+      cbOfferType: 'COMBINED_SCHEDULED_AND_ASAP',
+      language: 'fr-CA',
+      inboundVQ: 'VQ_In',
+      offerThreshold: 120,
+      channel: 'web',
+      offerTiming: 'ON-HOURS',
+      cbOriginationIxnId: 'ixn-1',
+      surveyRP: '7001',
+      priority: 2.5,
+      routePoint: '8001@SIP',
+      userData: { orderId: 'A12', items: [1, 2] },
+      captchaToken: 'tok',
+      pushTargets: [pushTarget('FCM', 'reg-token')],
+      alwaysCheckCapacity: false,
     });
     const data = expect(await send({ method: 'POST', path: '/callbacks/create', body }), 200, models.CreateCallbackResponse200);
     const got = expect(await send({ method: 'POST', path: '/callbacks/retrieve', body: callbackIdParms(data.id) }), 200, models.GetCallbackResponse200);
-    assert.deepEqual([got.cbOfferType, got.language, got.priority, got.userData], ['COMBINED_SCHEDULED_AND_ASAP', 'fr-CA', 3, { orderId: 'A12', items: [1, 2] }]);
+    assert.deepEqual(
+      [got.cbOfferType, got.language, got.priority, got.userData],
+      ['COMBINED_SCHEDULED_AND_ASAP', 'fr-CA', 3, { orderId: 'A12', items: [1, 2] }],
+    );
   });
 
   test('bookCallbackExternal: a USERORIGINATED service needs pushTargets; with them it books', async () => {
     expect(await send({ method: 'POST', path: '/callbacks/create', body: createCallbackParms('CB_VQ_Push', number()) }), 400, ErrorResponse);
-    expect(await send({ method: 'POST', path: '/callbacks/create', body: createCallbackParms('CB_VQ_Push', number(), { pushTargets: [pushTarget('FCM', 't')] }) }), 200, models.CreateCallbackResponse200);
+    expect(
+      await send({ method: 'POST', path: '/callbacks/create', body: createCallbackParms('CB_VQ_Push', number(), { pushTargets: [pushTarget('FCM', 't')] }) }),
+      200,
+      models.CreateCallbackResponse200,
+    );
   });
 
   test('bookCallbackExternal: 400 for an unknown service or a bad number, in the error model', async () => {
@@ -218,20 +281,47 @@ describe('CallbacksApi', () => {
 
   test('bookCallbackExternal: 429 with ProposedSlots, for a full slot (alwaysCheckCapacity) and for the per-number throttle', async () => {
     const slot = later(48);
-    expect(await send({ method: 'POST', path: '/callbacks/create', body: createCallbackParms('CB_VQ_Tiny', number(), { desiredTime: slot }) }), 200, models.CreateCallbackResponse200);
-    const full = expect(await send({ method: 'POST', path: '/callbacks/create', body: createCallbackParms('CB_VQ_Tiny', number(), { desiredTime: slot, alwaysCheckCapacity: true }) }), 429, models.CreateCallbackResponse429);
-    assert.ok(Object.values(full.slots).every((v) => typeof v === 'string'), 'HashData: string to string');
+    expect(
+      await send({ method: 'POST', path: '/callbacks/create', body: createCallbackParms('CB_VQ_Tiny', number(), { desiredTime: slot }) }),
+      200,
+      models.CreateCallbackResponse200,
+    );
+    const full = expect(
+      await send({
+        method: 'POST',
+        path: '/callbacks/create',
+        body: createCallbackParms('CB_VQ_Tiny', number(), { desiredTime: slot, alwaysCheckCapacity: true }),
+      }),
+      429,
+      models.CreateCallbackResponse429,
+    );
+    assert.ok(
+      Object.values(full.slots).every((v) => typeof v === 'string'),
+      'HashData: string to string',
+    );
     assert.ok(Object.keys(full.slots).length > 0);
-    const moved = expect(await send({ method: 'POST', path: '/callbacks/create', body: createCallbackParms('CB_VQ_Tiny', number(), { desiredTime: slot }) }), 200, models.CreateCallbackResponse200);
+    const moved = expect(
+      await send({ method: 'POST', path: '/callbacks/create', body: createCallbackParms('CB_VQ_Tiny', number(), { desiredTime: slot }) }),
+      200,
+      models.CreateCallbackResponse200,
+    );
     assert.ok(Date.parse(moved.desiredTime) > slot.getTime(), 'without alwaysCheckCapacity it moved to the next slot');
     const once = number();
     expect(await send({ method: 'POST', path: '/callbacks/create', body: createCallbackParms('CB_VQ_Once', once) }), 200, models.CreateCallbackResponse200);
-    const throttled = expect(await send({ method: 'POST', path: '/callbacks/create', body: createCallbackParms('CB_VQ_Once', once) }), 429, models.CreateCallbackResponse429);
+    const throttled = expect(
+      await send({ method: 'POST', path: '/callbacks/create', body: createCallbackParms('CB_VQ_Once', once) }),
+      429,
+      models.CreateCallbackResponse429,
+    );
     assert.deepEqual(throttled, { slots: {} });
   });
 
   test('queryCallbackById and cancelCallback: 200, then 400 once completed, 404 for an unknown id', async () => {
-    const { id } = expect(await send({ method: 'POST', path: '/callbacks/create', body: createCallbackParms('CB_VQ_Sales', number(), { desiredTime: later(26) }) }), 200, models.CreateCallbackResponse200);
+    const { id } = expect(
+      await send({ method: 'POST', path: '/callbacks/create', body: createCallbackParms('CB_VQ_Sales', number(), { desiredTime: later(26) }) }),
+      200,
+      models.CreateCallbackResponse200,
+    );
     expect(await send({ method: 'POST', path: '/callbacks/retrieve', body: callbackIdParms(id) }), 200, models.GetCallbackResponse200);
     const cancelled = expect(await send({ method: 'POST', path: '/callbacks/cancel', body: callbackIdParms(id) }), 200, models.CancelCallbackResponse200);
     assert.equal(cancelled.id, id);
@@ -250,10 +340,22 @@ describe('AvailabilityApi', () => {
   test('queryAvailabilityV2 with every option the client has, in both start forms', async () => {
     const start = later(2);
     const q = { start, numberOfDays: 1, timezone: 'Europe/Paris', maxTimeSlots: 3, reportBusy: true };
-    const data = expect(await send({ method: 'GET', path: `/callbacks/availability/${encodeURIComponent('CB_VQ_Sales')}`, query: q }), 200, models.AvailabilitiesResponse200);
+    const data = expect(
+      await send({ method: 'GET', path: `/callbacks/availability/${encodeURIComponent('CB_VQ_Sales')}`, query: q }),
+      200,
+      models.AvailabilitiesResponse200,
+    );
     assert.equal(data.slots.length, 3);
     assert.equal(data.timezone, 'Europe/Paris');
-    const byMs = expect(await send({ method: 'GET', path: '/callbacks/availability/CB_VQ_Sales', query: { startMS: start.getTime(), endMS: start.getTime() + 3_600_000, maxTimeSlots: 2, reportBusy: false } }), 200, models.AvailabilitiesResponse200);
+    const byMs = expect(
+      await send({
+        method: 'GET',
+        path: '/callbacks/availability/CB_VQ_Sales',
+        query: { startMS: start.getTime(), endMS: start.getTime() + 3_600_000, maxTimeSlots: 2, reportBusy: false },
+      }),
+      200,
+      models.AvailabilitiesResponse200,
+    );
     assert.equal(byMs.slots.length, 2);
     expect(await send({ method: 'GET', path: '/callbacks/availability/CB_VQ_Sales', query: {} }), 200, models.AvailabilitiesResponse200);
     expect(await send({ method: 'GET', path: '/callbacks/availability/CB_VQ_Nope', query: {} }), 400, ErrorResponse);
@@ -261,7 +363,11 @@ describe('AvailabilityApi', () => {
   });
 
   test('openFor with and without start and timezone', async () => {
-    const data = expect(await send({ method: 'GET', path: '/callbacks/open-for/CB_VQ_Sales', query: { start: later(1), timezone: 'America/New_York' } }), 200, models.OpenForResponse200);
+    const data = expect(
+      await send({ method: 'GET', path: '/callbacks/open-for/CB_VQ_Sales', query: { start: later(1), timezone: 'America/New_York' } }),
+      200,
+      models.OpenForResponse200,
+    );
     assert.ok(data.openFor > 0, 'a service without business hours is always open');
     expect(await send({ method: 'GET', path: '/callbacks/open-for/CB_VQ_Sales' }), 200, models.OpenForResponse200);
     expect(await send({ method: 'GET', path: '/callbacks/open-for/CB_VQ_Nope' }), 400, ErrorResponse);
@@ -272,16 +378,37 @@ describe('AvailabilityApi', () => {
 
 describe('EstimatedWaitTimeApi and QueueStatusApi', () => {
   test('estimatedWaitTimeAPI1: comma-delimited queues, mode, include-calls-on-hold', async () => {
-    const items = expect(await send({ method: 'GET', path: '/estimated-wait-time', query: { 'virtual-queues': 'CB_VQ_Sales,CB_VQ_Nope', mode: 'mode2', 'include-calls-on-hold': true } }), 200, models.EstimatedWaitTimeResponse200);
-    assert.deepEqual(items.map((i: any) => [i.virtualQueue, i.estimatedWaitTime]), [['CB_VQ_Sales', -1], ['CB_VQ_Nope', -1]]);
-    assert.ok(items.every((i: any) => i.estimatedWaitTime >= 0 || typeof i.message === 'string'), 'the tutorial prints message when the estimate is < 0');
+    const items = expect(
+      await send({
+        method: 'GET',
+        path: '/estimated-wait-time',
+        query: { 'virtual-queues': 'CB_VQ_Sales,CB_VQ_Nope', mode: 'mode2', 'include-calls-on-hold': true },
+      }),
+      200,
+      models.EstimatedWaitTimeResponse200,
+    );
+    assert.deepEqual(
+      items.map((i: any) => [i.virtualQueue, i.estimatedWaitTime]),
+      [
+        ['CB_VQ_Sales', -1],
+        ['CB_VQ_Nope', -1],
+      ],
+    );
+    assert.ok(
+      items.every((i: any) => i.estimatedWaitTime >= 0 || typeof i.message === 'string'),
+      'the tutorial prints message when the estimate is < 0',
+    );
     expect(await send({ method: 'GET', path: '/estimated-wait-time', query: { 'virtual-queues': 'CB_VQ_Sales' } }), 200, models.EstimatedWaitTimeResponse200);
     expect(await send({ method: 'GET', path: '/estimated-wait-time', query: { 'virtual-queues': 'CB_VQ_Sales', mode: 'mode7' } }), 400, ErrorResponse);
   });
 
   test('queryQueueStatus: 200 for a queue, 400 for an unknown one', async () => {
     const status = expect(await send({ method: 'GET', path: '/callbacks/queue-status/CB_VQ_Sales' }), 200, models.QueueStatusResponse200);
-    assert.deepEqual([status.ewt, status.offerImmediateCallback, status.offerScheduledCallback], [-1, false, true], 'no agents logged in: -1 and no immediate offer');
+    assert.deepEqual(
+      [status.ewt, status.offerImmediateCallback, status.offerScheduledCallback],
+      [-1, false, true],
+      'no agents logged in: -1 and no immediate offer',
+    );
     expect(await send({ method: 'GET', path: '/callbacks/queue-status/CB_VQ_Nope' }), 400, ErrorResponse);
   });
 });
@@ -298,23 +425,47 @@ describe('StatisticsApi and CallInApi', () => {
   });
 
   test('callInRequests: a CallInRequestsParms with every field; 400 for an unknown group or number', async () => {
-    const data = expect(await send({ method: 'POST', path: '/call-in/requests/create', body: callInRequestsParms('Support', { fromPhoneNumber: '+14155550123', userData: { priority: 'high' }, callbackServiceId: 'cb-1' }) }), 200, models.CallInRequestsResponse200);
+    const data = expect(
+      await send({
+        method: 'POST',
+        path: '/call-in/requests/create',
+        body: callInRequestsParms('Support', { fromPhoneNumber: '+14155550123', userData: { priority: 'high' }, callbackServiceId: 'cb-1' }),
+      }),
+      200,
+      models.CallInRequestsResponse200,
+    );
     assert.deepEqual([data.toPhoneNumber, data.groupName, data.fromPhoneNumber, typeof data.accessCode], ['+18005550100', 'Support', '+14155550123', 'number']);
     expect(await send({ method: 'POST', path: '/call-in/requests/create', body: callInRequestsParms('Nope') }), 400, ErrorResponse);
-    expect(await send({ method: 'POST', path: '/call-in/requests/create', body: callInRequestsParms('Support', { fromPhoneNumber: 'abc' }) }), 400, ErrorResponse);
+    expect(
+      await send({ method: 'POST', path: '/call-in/requests/create', body: callInRequestsParms('Support', { fromPhoneNumber: 'abc' }) }),
+      400,
+      ErrorResponse,
+    );
   });
 });
 
 describe('every operation under the ingress prefix, and what the client never reaches', () => {
   test('the /ges/engagement/v3 prefix answers the same operations', async () => {
-    expect(await send({ method: 'POST', path: '/callbacks/create', body: createCallbackParms('CB_VQ_Sales', number()) }, '/ges/engagement/v3'), 200, models.CreateCallbackResponse200);
+    expect(
+      await send({ method: 'POST', path: '/callbacks/create', body: createCallbackParms('CB_VQ_Sales', number()) }, '/ges/engagement/v3'),
+      200,
+      models.CreateCallbackResponse200,
+    );
     expect(await send({ method: 'GET', path: '/callbacks/queue-status/CB_VQ_Sales' }, '/ges/engagement/v3'), 200, models.QueueStatusResponse200);
-    expect(await send({ method: 'POST', path: '/statistics/operations/get-statistic-ex', headers: { 'content-length': '0' } }, '/ges/engagement/v3'), 200, models.StatisticsResponse200);
+    expect(
+      await send({ method: 'POST', path: '/statistics/operations/get-statistic-ex', headers: { 'content-length': '0' } }, '/ges/engagement/v3'),
+      200,
+      models.StatisticsResponse200,
+    );
   });
 
   test('a wrong key is 401 and the retired captcha/notification operations are 404, all in the envelope', async () => {
     expect(await send({ method: 'GET', path: '/callbacks/queue-status/CB_VQ_Sales', headers: { 'x-api-key': 'wrong-key' } }), 401, ErrorResponse);
     expect(await send({ method: 'POST', path: '/captcha/verify', body: JSON.stringify({ siteKey: 's', captchaToken: 't' }) }), 404, ErrorResponse);
-    expect(await send({ method: 'POST', path: '/notification/publish', body: JSON.stringify({ channel: 'FCM', target: 't', event: {}, validate_only: true }) }), 404, ErrorResponse);
+    expect(
+      await send({ method: 'POST', path: '/notification/publish', body: JSON.stringify({ channel: 'FCM', target: 't', event: {}, validate_only: true }) }),
+      404,
+      ErrorResponse,
+    );
   });
 });

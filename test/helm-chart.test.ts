@@ -23,7 +23,11 @@ type Obj = { [key: string]: Json };
 
 const chart = parse(readChart('Chart.yaml')) as Obj;
 const values = parse(readChart('values.yaml')) as Obj;
-const templates = new Map(readdirSync(join(CHART, 'templates')).sort().map((name) => [name, readChart(join('templates', name))]));
+const templates = new Map(
+  readdirSync(join(CHART, 'templates'))
+    .sort()
+    .map((name) => [name, readChart(join('templates', name))]),
+);
 const template = (name: string): string => {
   const text = templates.get(name);
   assert.ok(text !== undefined, `templates/${name} is missing`);
@@ -101,7 +105,11 @@ function assertKnownMetrics(exprs: string[], where: string): Set<string> {
   return used;
 }
 
-interface Alert { alert: string; expr: string; for?: string }
+interface Alert {
+  alert: string;
+  expr: string;
+  for?: string;
+}
 
 /** The alerts of the PrometheusRule template, read line by line (each expr on one line). */
 function alertsOfTemplate(text: string): Alert[] {
@@ -158,10 +166,9 @@ const EXTENSION_PATHS = ['/engagement/v3/callbacks/reschedule', '/engagement/v3/
 
 test('the metric extractor finds metrics and skips functions, labels and variables', () => {
   assert.deepEqual(metricNames('(sum(up{{ $job }}) or vector(0)) < {{ $rule.minPodsUp }}'), ['up']);
-  assert.deepEqual(
-    metricNames('histogram_quantile(0.99, sum by (le) (rate(ges_http_request_duration_seconds_bucket{job=~"$job"}[$__rate_interval])))'),
-    ['ges_http_request_duration_seconds_bucket'],
-  );
+  assert.deepEqual(metricNames('histogram_quantile(0.99, sum by (le) (rate(ges_http_request_duration_seconds_bucket{job=~"$job"}[$__rate_interval])))'), [
+    'ges_http_request_duration_seconds_bucket',
+  ]);
   assert.deepEqual(metricNames('label_values(ges_http_requests_total{namespace="$namespace"}, job)'), ['ges_http_requests_total']);
   assert.deepEqual(metricNames('sum(rate(a_total{code=~"5.."}[5m])) / sum(rate(b_total[5m])) > 0.05'), ['a_total', 'b_total']);
   assert.ok(!isAllowedMetric('process_cpu_seconds_total'));
@@ -172,12 +179,20 @@ test('the metric extractor finds metrics and skips functions, labels and variabl
 });
 
 test('GES serves the metrics the chart is built on, with the names of the original', () => {
-  for (const name of ['ges_http_requests_total', 'ges_http_failed_requests_total', 'ges_callbacks_created', 'ges_database_up', 'ges_migrations_pending', 'ges_process_start_time_seconds']) {
+  for (const name of [
+    'ges_http_requests_total',
+    'ges_http_failed_requests_total',
+    'ges_callbacks_created',
+    'ges_database_up',
+    'ges_migrations_pending',
+    'ges_process_start_time_seconds',
+  ]) {
     assert.ok(GES_METRICS.has(name), name);
   }
   assert.equal(GES_METRICS.get('ges_http_request_duration_seconds'), 'histogram');
   // Ours carry the ges_ prefix; the upper-case gauges and alert-type counters keep the original's names for its dashboards and alerts.
-  for (const name of GES_METRICS.keys()) assert.match(name, /^ges_|^(GES_HEALTH|REDIS_CONNECTION|CB_TTL_LIMIT_REACHED|CB_ENQUEUE_LIMIT_REACHED|INVALID_CONTENT_LENGTH|UNCAUGHT_EXCEPTION)$/);
+  for (const name of GES_METRICS.keys())
+    assert.match(name, /^ges_|^(GES_HEALTH|REDIS_CONNECTION|CB_TTL_LIMIT_REACHED|CB_ENQUEUE_LIMIT_REACHED|INVALID_CONTENT_LENGTH|UNCAUGHT_EXCEPTION)$/);
 });
 
 test('Chart.yaml: a v2 application chart whose appVersion is the GES version', () => {
@@ -328,7 +343,16 @@ test('monitoring: ServiceMonitor, alerts and dashboard, on metrics GES exposes',
   assert.match(rule, /apiVersion: monitoring\.coreos\.com\/v1\nkind: PrometheusRule\n/);
   const alerts = alertsOfTemplate(rule);
   const byName = new Map(alerts.map((a) => [a.alert, a]));
-  for (const name of ['GES_UP', 'GES_NOT_READY_WARNING', 'GES_NOT_READY_CRITICAL', 'GES_REDIS_DOWN', 'GES_DISPATCH_LAGGING_BEHIND', 'GES_HTTP_5XX', 'GES_SLOW_HTTP_RESPONSE_TIME']) assert.ok(byName.has(name), name);
+  for (const name of [
+    'GES_UP',
+    'GES_NOT_READY_WARNING',
+    'GES_NOT_READY_CRITICAL',
+    'GES_REDIS_DOWN',
+    'GES_DISPATCH_LAGGING_BEHIND',
+    'GES_HTTP_5XX',
+    'GES_SLOW_HTTP_RESPONSE_TIME',
+  ])
+    assert.ok(byName.has(name), name);
   const up = byName.get('GES_UP')!;
   assert.deepEqual(metricNames(up.expr), ['up']);
   assert.match(up.expr, /< \{\{ \$rule\.minPodsUp \}\}$/);
@@ -336,7 +360,11 @@ test('monitoring: ServiceMonitor, alerts and dashboard, on metrics GES exposes',
   assert.equal(valueAt('monitoring.prometheusRule.minPodsUp'), 2);
   assert.match(byName.get('GES_HTTP_5XX')!.expr, /ges_http_failed_requests_total\{\{ \$job5xx \}\}/);
   assert.match(rule, /\$job5xx := printf "\{namespace=%q, job=%q, status=~\\"5\.\.\\"\}"/, '5xx by the status label');
-  assert.deepEqual(metricNames(byName.get('GES_NOT_READY_WARNING')!.expr), ['ges_database_up', 'ges_redis_up', 'ges_migrations_pending'], 'readiness: database, Redis and migrations');
+  assert.deepEqual(
+    metricNames(byName.get('GES_NOT_READY_WARNING')!.expr),
+    ['ges_database_up', 'ges_redis_up', 'ges_migrations_pending'],
+    'readiness: database, Redis and migrations',
+  );
   assert.deepEqual(new Set(metricNames(byName.get('GES_NOT_READY_CRITICAL')!.expr)), new Set(['ges_database_up', 'ges_redis_up', 'ges_migrations_pending']));
   assert.deepEqual(metricNames(byName.get('GES_REDIS_DOWN')!.expr), ['ges_redis_up']);
   assert.deepEqual(metricNames(byName.get('GES_DISPATCH_LAGGING_BEHIND')!.expr), ['ges_dispatch_lateness_seconds_bucket']);
@@ -345,7 +373,10 @@ test('monitoring: ServiceMonitor, alerts and dashboard, on metrics GES exposes',
   const deployment = readFileSync(join(ROOT, 'docs', 'DEPLOYMENT.md'), 'utf8');
   const documented = [...deployment.matchAll(/^\s*\| `(GES_[A-Z0-9_]+)` \|/gm)].map((m) => m[1]!);
   assert.deepEqual(documented.sort(), alerts.map((a) => a.alert).sort(), 'every alert is documented in docs/DEPLOYMENT.md, and only those');
-  const ruleMetrics = assertKnownMetrics(alerts.map((a) => a.expr), 'PrometheusRule');
+  const ruleMetrics = assertKnownMetrics(
+    alerts.map((a) => a.expr),
+    'PrometheusRule',
+  );
   // The original chart's alerts: HTTP 4xx/5xx per pod and per tenant on its labels, CPU, memory,
   // event-loop delay, uncaught exceptions, invalid content length and the CB_* limits, each on a
   // metric GES serves.
@@ -377,7 +408,9 @@ test('monitoring: ServiceMonitor, alerts and dashboard, on metrics GES exposes',
     assert.equal(typeof valueAt(`monitoring.prometheusRule.${key}`), 'number', key);
   }
   // The labels those alerts group by exist on the metrics they read.
-  const failedLabels = (createMetrics({ defaultMetrics: false }).registry.getSingleMetric('ges_http_failed_requests_total') as unknown as { labelNames: string[] }).labelNames;
+  const failedLabels = (
+    createMetrics({ defaultMetrics: false }).registry.getSingleMetric('ges_http_failed_requests_total') as unknown as { labelNames: string[] }
+  ).labelNames;
   for (const label of ['httpCode', 'path', 'exported_tenant']) assert.ok(failedLabels.includes(label), label);
   assert.match(sm, /metricRelabelings:\n\s*- sourceLabels: \[tenant\]\n\s*regex: \(\.\+\)\n\s*targetLabel: exported_tenant/);
   assert.equal(valueAt('monitoring.serviceMonitor.originalTenantLabel'), true);
@@ -397,7 +430,11 @@ test('monitoring: ServiceMonitor, alerts and dashboard, on metrics GES exposes',
 
 test('Dockerfile: two stages on Node 24, production dependencies only, non-root, ges start', () => {
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-  const lines = dockerfile.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const image = /^ARG NODE_IMAGE=(\S+)$/m.exec(lines.join('\n'))?.[1];
   assert.match(image ?? '', /^node:24[-.]/, 'the official Node 24 image');
   const stages: string[][] = [];
@@ -408,9 +445,18 @@ test('Dockerfile: two stages on Node 24, production dependencies only, non-root,
   assert.equal(stages.length, 2, 'a build stage and a runtime stage');
   const [build, runtime] = stages as [string[], string[]];
   assert.match(build[0]!, /^FROM \$\{NODE_IMAGE\} AS build$/);
-  assert.ok(build.some((l) => /^RUN npm ci\b/.test(l) && !l.includes('--omit=dev')), 'build: npm ci with dev dependencies');
-  assert.ok(build.some((l) => /^RUN npm run build\b/.test(l)), 'build: npm run build');
-  assert.ok(runtime.some((l) => /^RUN npm ci --omit=dev\b/.test(l)), 'runtime: production dependencies only');
+  assert.ok(
+    build.some((l) => /^RUN npm ci\b/.test(l) && !l.includes('--omit=dev')),
+    'build: npm ci with dev dependencies',
+  );
+  assert.ok(
+    build.some((l) => /^RUN npm run build\b/.test(l)),
+    'build: npm run build',
+  );
+  assert.ok(
+    runtime.some((l) => /^RUN npm ci --omit=dev\b/.test(l)),
+    'runtime: production dependencies only',
+  );
   assert.ok(runtime.includes('COPY --from=build /app/dist ./dist'));
   for (const folder of ['migrations', 'bin']) assert.ok(runtime.includes(`COPY ${folder} ./${folder}`), folder);
   assert.ok(!runtime.some((l) => /^COPY (src|test|bench)\b/.test(l)), 'no sources in the runtime image');
@@ -420,7 +466,9 @@ test('Dockerfile: two stages on Node 24, production dependencies only, non-root,
   assert.match(runtime.find((l) => l.startsWith('HEALTHCHECK')) ?? '', /\/health\/live/);
   assert.equal(runtime.at(-1), 'CMD ["node", "bin/ges.mjs", "start"]');
 
-  const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+  const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim());
   for (const entry of ['node_modules', 'data', 'dist', '.git', 'scratch', 'test', 'bench']) assert.ok(ignored.includes(entry), `.dockerignore: ${entry}`);
 });
 
@@ -429,72 +477,91 @@ const HELM = helm.status === 0;
 
 // With helm on the PATH the chart is also linted and rendered; without it (as on CI here, where
 // Debian has no helm package) the tests above read the chart files themselves, as the issue asks.
-if (HELM) test('helm lint and helm template render every object', () => {
-  const run = (args: string[]) => spawnSync('helm', args, { cwd: ROOT, encoding: 'utf8' });
-  const all = [
-    '--set', 'secrets.existingSecret=ges-secrets',
-    '--set', 'monitoring.serviceMonitor.enabled=true',
-    '--set', 'monitoring.prometheusRule.enabled=true',
-    '--set', 'monitoring.grafanaDashboard.enabled=true',
-    '--set', 'ingress.internal.enabled=true',
-  ];
-  const lint = run(['lint', CHART, ...all]);
-  assert.equal(lint.status, 0, lint.stdout + lint.stderr);
-  const missingSecret = run(['template', 'ges', CHART]);
-  assert.notEqual(missingSecret.status, 0, 'rendering without secrets.existingSecret fails');
-  assert.match(missingSecret.stderr, /secrets\.existingSecret/);
-  const misplaced = run(['template', 'ges', CHART, ...all, '--set', 'config.env.DATABASE_URL=postgres://x']);
-  assert.notEqual(misplaced.status, 0, 'DATABASE_URL under config.env is refused');
+if (HELM)
+  test('helm lint and helm template render every object', () => {
+    const run = (args: string[]) => spawnSync('helm', args, { cwd: ROOT, encoding: 'utf8' });
+    const all = [
+      '--set',
+      'secrets.existingSecret=ges-secrets',
+      '--set',
+      'monitoring.serviceMonitor.enabled=true',
+      '--set',
+      'monitoring.prometheusRule.enabled=true',
+      '--set',
+      'monitoring.grafanaDashboard.enabled=true',
+      '--set',
+      'ingress.internal.enabled=true',
+    ];
+    const lint = run(['lint', CHART, ...all]);
+    assert.equal(lint.status, 0, lint.stdout + lint.stderr);
+    const missingSecret = run(['template', 'ges', CHART]);
+    assert.notEqual(missingSecret.status, 0, 'rendering without secrets.existingSecret fails');
+    assert.match(missingSecret.stderr, /secrets\.existingSecret/);
+    const misplaced = run(['template', 'ges', CHART, ...all, '--set', 'config.env.DATABASE_URL=postgres://x']);
+    assert.notEqual(misplaced.status, 0, 'DATABASE_URL under config.env is refused');
 
-  const rendered = run(['template', 'ges', CHART, '--namespace', 'callbacks', ...all]);
-  assert.equal(rendered.status, 0, rendered.stderr);
-  const docs = parseAllDocuments(rendered.stdout).map((d) => {
-    assert.deepEqual(d.errors, []);
-    return d.toJS() as Obj | null;
-  }).filter((d): d is Obj => d !== null);
-  const kinds = docs.map((d) => `${String(d.kind)}/${String(obj(d.metadata, 'metadata').name)}`).sort();
-  assert.deepEqual(kinds, [
-    'ConfigMap/ges-config', 'ConfigMap/ges-dashboard', 'Deployment/ges', 'HorizontalPodAutoscaler/ges',
-    'Ingress/ges-external', 'Ingress/ges-internal', 'Job/ges-migrate', 'PodDisruptionBudget/ges',
-    'PrometheusRule/ges-rules', 'Service/ges', 'ServiceMonitor/ges',
-  ]);
-  const find = (kind: string, name: string) => docs.find((d) => d.kind === kind && obj(d.metadata, 'metadata').name === name)!;
+    const rendered = run(['template', 'ges', CHART, '--namespace', 'callbacks', ...all]);
+    assert.equal(rendered.status, 0, rendered.stderr);
+    const docs = parseAllDocuments(rendered.stdout)
+      .map((d) => {
+        assert.deepEqual(d.errors, []);
+        return d.toJS() as Obj | null;
+      })
+      .filter((d): d is Obj => d !== null);
+    const kinds = docs.map((d) => `${String(d.kind)}/${String(obj(d.metadata, 'metadata').name)}`).sort();
+    assert.deepEqual(kinds, [
+      'ConfigMap/ges-config',
+      'ConfigMap/ges-dashboard',
+      'Deployment/ges',
+      'HorizontalPodAutoscaler/ges',
+      'Ingress/ges-external',
+      'Ingress/ges-internal',
+      'Job/ges-migrate',
+      'PodDisruptionBudget/ges',
+      'PrometheusRule/ges-rules',
+      'Service/ges',
+      'ServiceMonitor/ges',
+    ]);
+    const find = (kind: string, name: string) => docs.find((d) => d.kind === kind && obj(d.metadata, 'metadata').name === name)!;
 
-  const config = obj(find('ConfigMap', 'ges-config').data, 'ConfigMap data');
-  for (const name of Object.keys(config)) assert.ok(SETTINGS.has(name), `${name} is not a GES setting`);
-  assert.equal(config.MIGRATE_ON_START, 'false');
+    const config = obj(find('ConfigMap', 'ges-config').data, 'ConfigMap data');
+    for (const name of Object.keys(config)) assert.ok(SETTINGS.has(name), `${name} is not a GES setting`);
+    assert.equal(config.MIGRATE_ON_START, 'false');
 
-  const deployment = find('Deployment', 'ges') as { spec: { replicas?: number; template: { spec: { containers: Obj[]; volumes: Obj[] } } } };
-  assert.equal(deployment.spec.replicas, undefined, 'the HPA owns the replica count');
-  const container = deployment.spec.template.spec.containers[0]!;
-  assert.deepEqual(obj(container.livenessProbe, 'liveness').httpGet, { path: '/health/live', port: 'internal' });
-  assert.deepEqual(obj(container.readinessProbe, 'readiness').httpGet, { path: '/health/ready', port: 'internal' });
-  assert.deepEqual(container.ports, [
-    { name: 'http', containerPort: 3005, protocol: 'TCP' },
-    { name: 'internal', containerPort: 3050, protocol: 'TCP' },
-  ]);
-  assert.ok(deployment.spec.template.spec.volumes.some((v) => obj(v.secret ?? {}, 'secret').secretName === 'ges-secrets'));
+    const deployment = find('Deployment', 'ges') as { spec: { replicas?: number; template: { spec: { containers: Obj[]; volumes: Obj[] } } } };
+    assert.equal(deployment.spec.replicas, undefined, 'the HPA owns the replica count');
+    const container = deployment.spec.template.spec.containers[0]!;
+    assert.deepEqual(obj(container.livenessProbe, 'liveness').httpGet, { path: '/health/live', port: 'internal' });
+    assert.deepEqual(obj(container.readinessProbe, 'readiness').httpGet, { path: '/health/ready', port: 'internal' });
+    assert.deepEqual(container.ports, [
+      { name: 'http', containerPort: 3005, protocol: 'TCP' },
+      { name: 'internal', containerPort: 3050, protocol: 'TCP' },
+    ]);
+    assert.ok(deployment.spec.template.spec.volumes.some((v) => obj(v.secret ?? {}, 'secret').secretName === 'ges-secrets'));
 
-  const hpa = obj(find('HorizontalPodAutoscaler', 'ges').spec, 'hpa spec');
-  assert.equal(hpa.minReplicas, 1);
-  assert.equal(hpa.maxReplicas, 5);
+    const hpa = obj(find('HorizontalPodAutoscaler', 'ges').spec, 'hpa spec');
+    assert.equal(hpa.minReplicas, 1);
+    assert.equal(hpa.maxReplicas, 5);
 
-  const job = find('Job', 'ges-migrate');
-  assert.equal(obj(obj(job.metadata, 'metadata').annotations, 'annotations')['helm.sh/hook'], 'pre-install,pre-upgrade');
+    const job = find('Job', 'ges-migrate');
+    assert.equal(obj(obj(job.metadata, 'metadata').annotations, 'annotations')['helm.sh/hook'], 'pre-install,pre-upgrade');
 
-  for (const name of ['ges-external', 'ges-internal']) {
-    const ingress = find('Ingress', name);
-    const snippet = String(obj(obj(ingress.metadata, 'metadata').annotations, 'annotations')['nginx.ingress.kubernetes.io/configuration-snippet']);
-    assert.match(snippet, /if \(\$http_ccid != ""\) \{ return 400; \}/);
-    assert.match(snippet, /if \(\$http_contactcenterid != ""\) \{ return 400; \}/);
-    const rules = (obj(ingress.spec, 'spec').rules as Obj[]);
-    const paths = (obj(rules[0]!.http, 'http').paths as Obj[]).map((p) => p.path);
-    assert.deepEqual(paths, (valueAt('ingress.paths') as Obj[]).map((p) => p.path));
-  }
+    for (const name of ['ges-external', 'ges-internal']) {
+      const ingress = find('Ingress', name);
+      const snippet = String(obj(obj(ingress.metadata, 'metadata').annotations, 'annotations')['nginx.ingress.kubernetes.io/configuration-snippet']);
+      assert.match(snippet, /if \(\$http_ccid != ""\) \{ return 400; \}/);
+      assert.match(snippet, /if \(\$http_contactcenterid != ""\) \{ return 400; \}/);
+      const rules = obj(ingress.spec, 'spec').rules as Obj[];
+      const paths = (obj(rules[0]!.http, 'http').paths as Obj[]).map((p) => p.path);
+      assert.deepEqual(
+        paths,
+        (valueAt('ingress.paths') as Obj[]).map((p) => p.path),
+      );
+    }
 
-  const groups = obj(find('PrometheusRule', 'ges-rules').spec, 'spec').groups as Obj[];
-  const exprs = groups.flatMap((g) => (g.rules as Obj[]).map((r) => String(r.expr)));
-  assertKnownMetrics(exprs, 'rendered PrometheusRule');
-  const dash = JSON.parse(String(obj(find('ConfigMap', 'ges-dashboard').data, 'data')['ges-overview.json'])) as Obj;
-  assertKnownMetrics(dashboardExprs(dash), 'rendered dashboard');
-});
+    const groups = obj(find('PrometheusRule', 'ges-rules').spec, 'spec').groups as Obj[];
+    const exprs = groups.flatMap((g) => (g.rules as Obj[]).map((r) => String(r.expr)));
+    assertKnownMetrics(exprs, 'rendered PrometheusRule');
+    const dash = JSON.parse(String(obj(find('ConfigMap', 'ges-dashboard').data, 'data')['ges-overview.json'])) as Obj;
+    assertKnownMetrics(dashboardExprs(dash), 'rendered dashboard');
+  });

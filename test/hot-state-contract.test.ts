@@ -19,7 +19,11 @@ function contract(name: string, make: () => Promise<{ hot: HotState; done: () =>
       const { hot, done } = await make();
       try {
         const [a, b, c] = ids(3);
-        await hot.setDue(7, [{ id: a!, atMs: 1000 }, { id: b!, atMs: 2000 }, { id: c!, atMs: 5000 }]);
+        await hot.setDue(7, [
+          { id: a!, atMs: 1000 },
+          { id: b!, atMs: 2000 },
+          { id: c!, atMs: 5000 },
+        ]);
         assert.deepEqual(await hot.claimDue(7, 2500, 10_000, 10), [a, b]);
         assert.deepEqual(await hot.claimDue(7, 2500, 10_000, 10), [], 'a lease hides claimed entries');
         assert.deepEqual(await hot.claimDue(7, 12_600, 10_000, 1), [c], 'limit and order');
@@ -31,7 +35,7 @@ function contract(name: string, make: () => Promise<{ hot: HotState; done: () =>
       }
     });
 
-    test('wake-ups point at each tenant\'s earliest due entry and report a lost index', async () => {
+    test("wake-ups point at each tenant's earliest due entry and report a lost index", async () => {
       const { hot, done } = await make();
       try {
         assert.equal((await hot.wakeups(10)).intact, false, 'a fresh store has not been rebuilt');
@@ -41,11 +45,21 @@ function contract(name: string, make: () => Promise<{ hot: HotState; done: () =>
         await hot.setDue(2, [{ id: b!, atMs: 3000 }]);
         let w = await hot.wakeups(10);
         assert.equal(w.intact, true);
-        assert.deepEqual(w.tenants, [{ tenantId: 2, atMs: 3000 }, { tenantId: 1, atMs: 5000 }]);
+        assert.deepEqual(w.tenants, [
+          { tenantId: 2, atMs: 3000 },
+          { tenantId: 1, atMs: 5000 },
+        ]);
         await hot.claimDue(2, 3000, 60_000, 10);
         assert.equal(await hot.settleWakeup(2), 63_000, 'settling tells the new wake-up');
         w = await hot.wakeups(10);
-        assert.deepEqual(w.tenants, [{ tenantId: 1, atMs: 5000 }, { tenantId: 2, atMs: 63_000 }], 'moved to the lease end');
+        assert.deepEqual(
+          w.tenants,
+          [
+            { tenantId: 1, atMs: 5000 },
+            { tenantId: 2, atMs: 63_000 },
+          ],
+          'moved to the lease end',
+        );
         await hot.removeDue(2, [b!]);
         assert.equal(await hot.settleWakeup(2), undefined, 'nothing due: no wake-up');
         assert.deepEqual((await hot.wakeups(10)).tenants, [{ tenantId: 1, atMs: 5000 }]);
@@ -59,7 +73,11 @@ function contract(name: string, make: () => Promise<{ hot: HotState; done: () =>
       try {
         const [a, b, c] = ids(3);
         assert.equal(await hot.hasWaiting(3, 9), false);
-        await hot.enqueue(3, 9, [{ id: b!, score: 200 }, { id: a!, score: 100 }, { id: c!, score: 300 }]);
+        await hot.enqueue(3, 9, [
+          { id: b!, score: 200 },
+          { id: a!, score: 100 },
+          { id: c!, score: 300 },
+        ]);
         assert.equal(await hot.hasWaiting(3, 9), true);
         assert.equal(await hot.position(3, 9, a!), 1);
         assert.equal(await hot.position(3, 9, c!), 3);
@@ -98,7 +116,10 @@ function contract(name: string, make: () => Promise<{ hot: HotState; done: () =>
         await hot.enqueue(5, 2, [{ id: a!, score: 10 }]);
         assert.deepEqual((await hot.take(5, 2, 3, 40_000)).ids, [a]);
         assert.deepEqual((await hot.wakeups(10)).tenants, [], 'the taking node times its watchdogs itself');
-        await hot.moveDue(5, [{ id: a!, atMs: 70_000 }, { id: b!, atMs: 1000 }]);
+        await hot.moveDue(5, [
+          { id: a!, atMs: 70_000 },
+          { id: b!, atMs: 1000 },
+        ]);
         assert.deepEqual((await hot.wakeups(10)).tenants, [], 'still not announced');
         assert.deepEqual(await hot.claimDue(5, 69_999, 1000, 10), [], 'moved later; an absent entry is not created');
         assert.deepEqual(await hot.claimDue(5, 70_000, 1000, 10), [a]);
@@ -123,10 +144,20 @@ function contract(name: string, make: () => Promise<{ hot: HotState; done: () =>
         let w = await hot.wakeups(10);
         assert.equal(w.intact, true);
         assert.deepEqual(w.tenants, [{ tenantId: 8, atMs: 5000 }], 'liveness entries are not tenants');
-        assert.deepEqual(w.nodes, [{ node: 'node-b', atMs: 3000 }, { node: 'node-a', atMs: 9000 }]);
+        assert.deepEqual(w.nodes, [
+          { node: 'node-b', atMs: 3000 },
+          { node: 'node-a', atMs: 9000 },
+        ]);
         await hot.heartbeat('node-b', 12_000);
         w = await hot.wakeups(10);
-        assert.deepEqual(w.nodes, [{ node: 'node-a', atMs: 9000 }, { node: 'node-b', atMs: 12_000 }], 'renewed');
+        assert.deepEqual(
+          w.nodes,
+          [
+            { node: 'node-a', atMs: 9000 },
+            { node: 'node-b', atMs: 12_000 },
+          ],
+          'renewed',
+        );
         assert.equal(await hot.retire('node-a'), true);
         assert.equal(await hot.retire('node-a'), false, 'only one caller removes it (and recovers for it)');
         assert.deepEqual((await hot.wakeups(10)).nodes, [{ node: 'node-b', atMs: 12_000 }]);
@@ -141,7 +172,10 @@ function contract(name: string, make: () => Promise<{ hot: HotState; done: () =>
       try {
         const [a, b] = ids(2);
         const hour = 3600_000;
-        await hot.enqueue(6, 1, [{ id: a!, score: 1 }, { id: b!, score: 2 }]);
+        await hot.enqueue(6, 1, [
+          { id: a!, score: 1 },
+          { id: b!, score: 2 },
+        ]);
         assert.deepEqual((await hot.take(6, 1, 1, 10 * hour)).ids, [a]);
         assert.deepEqual((await hot.take(6, 1, 1, 10 * hour + 60_000)).ids, [], 'still pending: pacing holds');
         assert.deepEqual((await hot.take(6, 1, 1, 11 * hour + 1)).ids, [b], 'an hour past its watchdog: its place is given back');
@@ -155,7 +189,10 @@ function contract(name: string, make: () => Promise<{ hot: HotState; done: () =>
       const { hot, done } = await make();
       try {
         const [a, b] = ids(2);
-        await hot.enqueue(4, 1, [{ id: a!, score: 1 }, { id: b!, score: 2 }]);
+        await hot.enqueue(4, 1, [
+          { id: a!, score: 1 },
+          { id: b!, score: 2 },
+        ]);
         await hot.setDue(4, [{ id: b!, atMs: 10 }]);
         await hot.finish(4, 1, b!);
         assert.deepEqual(await hot.counts(4, 1), { waiting: 1, pending: 0 });
@@ -173,7 +210,6 @@ function contract(name: string, make: () => Promise<{ hot: HotState; done: () =>
         await done();
       }
     });
-
   });
 }
 

@@ -10,15 +10,19 @@ test('a failed engine hook leads to rebuilds until one succeeds; requests meanwh
   let running = 0;
   let overlapped = false;
   let gate: Promise<void> = Promise.resolve();
-  const repair = new HotStateRepair(async () => {
-    calls += 1;
-    running += 1;
-    overlapped ||= running > 1;
-    await new Promise((resolve) => setImmediate(resolve));
-    await gate;
-    running -= 1;
-    if (failuresLeft-- > 0) throw new Error('Command timed out');
-  }, createLogger('silent'), 10);
+  const repair = new HotStateRepair(
+    async () => {
+      calls += 1;
+      running += 1;
+      overlapped ||= running > 1;
+      await new Promise((resolve) => setImmediate(resolve));
+      await gate;
+      running -= 1;
+      if (failuresLeft-- > 0) throw new Error('Command timed out');
+    },
+    createLogger('silent'),
+    10,
+  );
   for (let i = 0; i < 5; i++) repair.request();
   assert.equal(repair.pending, true);
   await waitFor(() => !repair.pending, 'the repair to succeed', 5000);

@@ -9,7 +9,11 @@ import { GesError } from '../src/domain/errors.ts';
 
 /** Immediate callbacks and business hours (immediate-admission.ts): never queued while closed. */
 
-const hours = { name: 'office', timeZone: 'UTC', weekly: { mon: ['09:00-17:00'], tue: ['09:00-17:00'], wed: ['09:00-17:00'], thu: ['09:00-17:00'], fri: ['09:00-17:00'] } };
+const hours = {
+  name: 'office',
+  timeZone: 'UTC',
+  weekly: { mon: ['09:00-17:00'], tue: ['09:00-17:00'], wed: ['09:00-17:00'], thu: ['09:00-17:00'], fri: ['09:00-17:00'] },
+};
 const at = (iso: string) => Date.parse(iso);
 // 2030-03-04 is a Monday.
 const MON_NOON = at('2030-03-04T12:00:00Z');
@@ -28,13 +32,19 @@ describe('immediate admission', () => {
     const night = admitImmediate(calendar(options), options, MON_NIGHT, 'sales');
     assert.equal(night.kind, 'at-opening');
     assert.equal(night.kind === 'at-opening' && night.slot.start, TUE_OPEN);
-    assert.equal(night.kind === 'at-opening' && night.desiredTime, TUE_OPEN + options.executionBufferSec * 1000, 'desired the execution buffer after opening: it joins the queue as the office opens');
+    assert.equal(
+      night.kind === 'at-opening' && night.desiredTime,
+      TUE_OPEN + options.executionBufferSec * 1000,
+      'desired the execution buffer after opening: it joins the queue as the office opens',
+    );
   });
 
   test('rejectOutOfHours refuses an immediate request while closed, with a 400 that says why', () => {
     const options = parseServiceOptions({ rejectOutOfHours: true });
-    assert.throws(() => admitImmediate(calendar(options), options, MON_NIGHT, 'sales'), (err: unknown) =>
-      err instanceof GesError && err.code === 'GES_OUTSIDE_BUSINESS_HOURS' && err.http === 400 && /outside business hours/.test(err.message));
+    assert.throws(
+      () => admitImmediate(calendar(options), options, MON_NIGHT, 'sales'),
+      (err: unknown) => err instanceof GesError && err.code === 'GES_OUTSIDE_BUSINESS_HOURS' && err.http === 400 && /outside business hours/.test(err.message),
+    );
   });
 
   test('the immediate blackout counts as closed, for create and for queue-status alike', () => {
@@ -43,7 +53,12 @@ describe('immediate admission', () => {
     assert.equal(immediateSecondsLeft(cal.hours, options, MON_1645), 0, '15 minutes before closing, inside a 30-minute blackout');
     const late = admitImmediate(cal, options, MON_1645, 'sales');
     assert.equal(late.kind === 'at-opening' && late.slot.start, TUE_OPEN, 'the next opening, not the few minutes left today');
-    const status = decideQueueStatus({ immediateEnabled: true, scheduledEnabled: true, secondsUntilClose: immediateSecondsLeft(cal.hours, options, MON_1645), estimate: estimated(10) });
+    const status = decideQueueStatus({
+      immediateEnabled: true,
+      scheduledEnabled: true,
+      secondsUntilClose: immediateSecondsLeft(cal.hours, options, MON_1645),
+      estimate: estimated(10),
+    });
     assert.equal(status.offerImmediateCallback, false);
     assert.equal(immediateSecondsLeft(cal.hours, options, MON_NOON), 5 * 3600 - 30 * 60, 'open-for minus the blackout');
     const strict = parseServiceOptions({ immediateBlackoutMinutes: 30, rejectOutOfHours: true });

@@ -5,7 +5,10 @@ import { loadLuaScripts } from '../src/hot/lua-scripts.ts';
 // The KEYS count of a script is in its file name and nowhere else: it must be what the script uses.
 test('each Lua script uses exactly the keys its name declares, and documents its input and output', () => {
   const scripts = loadLuaScripts();
-  assert.deepEqual(scripts.map((s) => s.name), ['claimDue', 'finish', 'pause', 'requeue', 'take']);
+  assert.deepEqual(
+    scripts.map((s) => s.name),
+    ['claimDue', 'finish', 'pause', 'requeue', 'take'],
+  );
   for (const s of scripts) {
     const [header, body] = s.lua.split(/\n\]\]\n/, 2) as [string, string];
     assert.match(header, /^--\[\[\n/, `${s.name}: header first`);

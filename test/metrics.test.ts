@@ -39,14 +39,22 @@ function metricsOn(database: Queryable, options: { defaultMetrics?: boolean; que
 
 async function buildApps(metrics: Metrics, databaseHealth?: DatabaseHealth): Promise<{ api: FastifyInstance; internal: FastifyInstance }> {
   const api = await buildApiApp({
-    pool: db.pool, logger: silent, bodyLimitBytes: 65536, metrics,
-    callbacks: new CallbackService(db.pool, db.clock, metrics), availability: new AvailabilityService(db.pool, db.clock),
+    pool: db.pool,
+    logger: silent,
+    bodyLimitBytes: 65536,
+    metrics,
+    callbacks: new CallbackService(db.pool, db.clock, metrics),
+    availability: new AvailabilityService(db.pool, db.clock),
   });
   const internal = await buildInternalApp({ pool: db.pool, logger: silent, isShuttingDown: () => false, adminToken: '', metrics, databaseHealth });
   return { api, internal };
 }
 
-interface Sample { name: string; labels: Record<string, string>; value: number }
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
 
 /** Parses the Prometheus text exposition format (enough of it for these tests). */
 function parse(text: string): Sample[] {
@@ -64,8 +72,9 @@ function parse(text: string): Sample[] {
 
 /** The value of the one sample with that name and exactly these labels; undefined when absent. */
 function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  const found = samples.filter((s) => s.name === name && Object.keys(s.labels).length === Object.keys(labels).length
-    && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  const found = samples.filter(
+    (s) => s.name === name && Object.keys(s.labels).length === Object.keys(labels).length && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
   assert.ok(found.length <= 1, `${name} ${JSON.stringify(labels)} appears ${found.length} times`);
   return found[0]?.value;
 }
@@ -126,9 +135,18 @@ test('HTTP and business counters move with bounded labels, and the health gauges
 
   // ges_http_requests_total / ges_http_failed_requests_total: route patterns, "unmatched" for 404s;
   // beside them the original's labels: httpCode, path and exported_tenant (empty before authentication).
-  const labels = (route: string, status: string, method: string, tenant: string) => ({ method, route, status, httpCode: status, path: route, exported_tenant: tenant });
-  const requests = (route: string, status: string, method = 'POST', tenant = 'metrics-co') => value(samples, 'ges_http_requests_total', labels(route, status, method, tenant));
-  const failed = (route: string, status: string, method = 'POST', tenant = 'metrics-co') => value(samples, 'ges_http_failed_requests_total', labels(route, status, method, tenant));
+  const labels = (route: string, status: string, method: string, tenant: string) => ({
+    method,
+    route,
+    status,
+    httpCode: status,
+    path: route,
+    exported_tenant: tenant,
+  });
+  const requests = (route: string, status: string, method = 'POST', tenant = 'metrics-co') =>
+    value(samples, 'ges_http_requests_total', labels(route, status, method, tenant));
+  const failed = (route: string, status: string, method = 'POST', tenant = 'metrics-co') =>
+    value(samples, 'ges_http_failed_requests_total', labels(route, status, method, tenant));
   assert.equal(requests(CREATE, '200'), 6);
   assert.equal(requests(CREATE, '400'), 1);
   assert.equal(requests(RETRIEVE, '404'), 1);
@@ -173,7 +191,10 @@ test('HTTP and business counters move with bounded labels, and the health gauges
   // The internal app's own requests (scrapes, probes) are not counted.
   await internal.inject('/health/ready');
   const again = (await scrape(internal)).samples;
-  assert.equal(again.filter((s) => s.name === 'ges_http_requests_total').reduce((n, s) => n + s.value, 0), 9);
+  assert.equal(
+    again.filter((s) => s.name === 'ges_http_requests_total').reduce((n, s) => n + s.value, 0),
+    9,
+  );
 
   await api.close();
   await internal.close();
@@ -196,7 +217,12 @@ test('database_up is 0 when the database is unreachable or too slow, and a scrap
   // A database that never answers: the probe reports it down after its timeout, and a scrape
   // never asks it anything (it would hang otherwise).
   let queries = 0;
-  const hangingDb = { query: () => { queries += 1; return new Promise<never>(() => undefined); } } as unknown as Queryable;
+  const hangingDb = {
+    query: () => {
+      queries += 1;
+      return new Promise<never>(() => undefined);
+    },
+  } as unknown as Queryable;
   const hanging = createMetrics({ databaseHealth: new DatabaseHealth(hangingDb, 50), defaultMetrics: false });
   const started = Date.now();
   const text = await hanging.registry.metrics();
@@ -211,7 +237,14 @@ test('database_up is 0 when the database is unreachable or too slow, and a scrap
   // The readiness check and the gauges share one probe: a readiness check moves the gauges.
   const shared = new DatabaseHealth(db.pool);
   const byReadiness = createMetrics({ databaseHealth: shared, defaultMetrics: false });
-  const internal = await buildInternalApp({ pool: db.pool, logger: silent, isShuttingDown: () => false, adminToken: '', metrics: byReadiness, databaseHealth: shared });
+  const internal = await buildInternalApp({
+    pool: db.pool,
+    logger: silent,
+    isShuttingDown: () => false,
+    adminToken: '',
+    metrics: byReadiness,
+    databaseHealth: shared,
+  });
   assert.match((await scrape(internal)).text, /^ges_database_up nan$/im, 'unknown before the first check');
   assert.equal((await internal.inject('/health/ready')).statusCode, 200);
   const { samples } = await scrape(internal);
@@ -245,8 +278,13 @@ test('each app has its own registry: two in one process neither collide nor shar
 
 test('docs/METRICS.md lists every metric with its type and labels', () => {
   const doc = readFileSync(new URL('../docs/METRICS.md', import.meta.url), 'utf8');
-  const rows = new Map([...doc.matchAll(/^\| `(ges_[a-z0-9_]+|GES_HEALTH|REDIS_CONNECTION|CB_TTL_LIMIT_REACHED|CB_ENQUEUE_LIMIT_REACHED|INVALID_CONTENT_LENGTH|UNCAUGHT_EXCEPTION)` \| (\w+) \| ([^|]*) \|/gm)]
-    .map((m) => [m[1]!, { type: m[2]!, labels: [...m[3]!.matchAll(/`(\w+)`/g)].map((l) => l[1]!) }]));
+  const rows = new Map(
+    [
+      ...doc.matchAll(
+        /^\| `(ges_[a-z0-9_]+|GES_HEALTH|REDIS_CONNECTION|CB_TTL_LIMIT_REACHED|CB_ENQUEUE_LIMIT_REACHED|INVALID_CONTENT_LENGTH|UNCAUGHT_EXCEPTION)` \| (\w+) \| ([^|]*) \|/gm,
+      ),
+    ].map((m) => [m[1]!, { type: m[2]!, labels: [...m[3]!.matchAll(/`(\w+)`/g)].map((l) => l[1]!) }]),
+  );
   const metrics = createMetrics().registry.getMetricsAsArray();
   // Some process metrics exist on Linux only, so elsewhere the table may list more than is registered.
   if (process.platform === 'linux') assert.deepEqual([...rows.keys()].sort(), metrics.map((m) => m.name).sort());
@@ -267,19 +305,31 @@ test('callbacks worked by the engine move the engine metrics; queue sizes and Re
   const tenant = (await findTenantByName(own.pool, t.name))!;
   const clock = new SimClock(Math.ceil(Date.now() / 1000) * 1000);
   const sim = new ContactCenterSimulator({
-    seed: 3, clock,
+    seed: 3,
+    clock,
     // backlog has no agent: its callbacks stay queued.
-    queues: { 'engine-metrics/sales': { agents: 2, handleTimeSec: { mean: 60, sd: 10 } }, 'engine-metrics/backlog': { agents: 0, handleTimeSec: { mean: 60, sd: 10 } } },
+    queues: {
+      'engine-metrics/sales': { agents: 2, handleTimeSec: { mean: 60, sd: 10 } },
+      'engine-metrics/backlog': { agents: 0, handleTimeSec: { mean: 60, sd: 10 } },
+    },
     customers: { answer: 1, busy: 0, noAnswer: 0, machine: 0, invalid: 0 },
     perNumber: (phone) => (phone === BUSY ? { answer: 0, busy: 1 } : undefined),
   });
   const engine = new CallbackEngine({
-    db: own.pool, hot: new RedisHotState(redis, prefix), voice: sim, clock: simulatedEngineClock(clock),
-    logger: silent, pollMs: 1000, sweepMs: 10_000, observer: metrics.engine,
+    db: own.pool,
+    hot: new RedisHotState(redis, prefix),
+    voice: sim,
+    clock: simulatedEngineClock(clock),
+    logger: silent,
+    pollMs: 1000,
+    sweepMs: 10_000,
+    observer: metrics.engine,
   });
   own.clock.__test__pretendNow(clock.now());
   const callbacks = new CallbackService(own.pool, own.clock, metrics);
-  callbacks.attach(engine, (err) => { throw err; });
+  callbacks.attach(engine, (err) => {
+    throw err;
+  });
   await sim.start();
   await engine.start();
   try {
@@ -298,7 +348,7 @@ test('callbacks worked by the engine move the engine metrics; queue sizes and Re
     assert.equal(size('backlog', 'queued'), 2);
     assert.equal(size('backlog', 'scheduled'), 0, 'a service with nothing waiting reports 0');
     assert.equal(value(samples, 'ges_redis_up'), 1);
-    assert.equal(value(samples, 'REDIS_CONNECTION'), 0, 'the original\'s gauge: 0 = no problem');
+    assert.equal(value(samples, 'REDIS_CONNECTION'), 0, "the original's gauge: 0 = no problem");
     assert.equal(value(samples, 'GES_HEALTH'), 0);
 
     await callbacks.cancel(tenant, cancelled.id);
@@ -312,7 +362,8 @@ test('callbacks worked by the engine move the engine metrics; queue sizes and Re
 
     // Completions by reason agree with Postgres, the truth: the cancel and the engine's own.
     const { rows } = await own.pool.query<{ reason: number; n: number }>(
-      `SELECT c.reason, count(*)::int AS n FROM callback c JOIN callback_service s ON s.id = c.service_id WHERE s.name = 'sales' AND c.state = 5 GROUP BY 1`);
+      `SELECT c.reason, count(*)::int AS n FROM callback c JOIN callback_service s ON s.id = c.service_id WHERE s.name = 'sales' AND c.state = 5 GROUP BY 1`,
+    );
     const byReason = new Map(rows.map((r) => [r.reason, r.n]));
     assert.equal(byReason.get(1), 2, 'the answered immediate and the scheduled callback reached an agent');
     assert.equal(value(samples, 'ges_callbacks_completed_total', { ...labels, reason: 'AGENT_CONNECTED' }), 2);
@@ -326,7 +377,9 @@ test('callbacks worked by the engine move the engine metrics; queue sizes and Re
 
     // Dial outcomes: two answered calls; the busy number as many times as it was dialed.
     const { rows: dials } = await own.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM callback_event WHERE kind = 2 AND detail = 'dial' AND callback_id = (SELECT id FROM callback WHERE phone = $1)`, [BUSY.slice(1)]);
+      `SELECT count(*)::int AS n FROM callback_event WHERE kind = 2 AND detail = 'dial' AND callback_id = (SELECT id FROM callback WHERE phone = $1)`,
+      [BUSY.slice(1)],
+    );
     assert.equal(value(samples, 'ges_dial_outcomes_total', { ...labels, outcome: 'answered' }), 2);
     assert.equal(value(samples, 'ges_dial_outcomes_total', { ...labels, outcome: 'busy' }), dials[0]!.n);
     assert.ok(dials[0]!.n >= 2, 'the busy number was retried');
@@ -378,7 +431,7 @@ test('the estimator error is an absolute difference; the Redis gauge reads 0 whe
   metrics.watchRedis(async () => (await dead.ping()) === 'PONG');
   samples = parse(await metrics.registry.metrics());
   assert.equal(value(samples, 'ges_redis_up'), 0);
-  assert.equal(value(samples, 'REDIS_CONNECTION'), 1, 'the original\'s gauge reads > 0 when Redis is unreachable');
+  assert.equal(value(samples, 'REDIS_CONNECTION'), 1, "the original's gauge reads > 0 when Redis is unreachable");
   assert.equal(value(samples, 'GES_HEALTH'), 1, 'and the node is unhealthy');
   dead.disconnect();
 });

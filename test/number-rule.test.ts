@@ -31,9 +31,15 @@ describe('number rules: parsing', () => {
   test('bad entries are refused, naming the rule and the entry', () => {
     assert.match(refusal(() => parseNumberRule({ name: 'R', blocked: ['1900*'] }))!.message, /blocked/);
     assert.match(refusal(() => parseNumberRule({ name: 'R', blocked: ['+1*900'] }))!.message, /blocked/);
-    assert.match(refusal(() => parseNumberRule({ name: 'R', permitted: ['+92*'], blocked: ['+92*'] }))!.message, /numberRule R: \+92\* is both permitted and blocked/);
+    assert.match(
+      refusal(() => parseNumberRule({ name: 'R', permitted: ['+92*'], blocked: ['+92*'] }))!.message,
+      /numberRule R: \+92\* is both permitted and blocked/,
+    );
     assert.match(refusal(() => parseNumberRule({ name: 'R', allowedCountries: ['XX'] }))!.message, /XX is not an ISO 3166 country/);
-    assert.match(refusal(() => parseNumberRule({ name: 'R', allowedCountries: ['EU'] }))!.message, /EU is not an ISO 3166 country with a telephone numbering plan/);
+    assert.match(
+      refusal(() => parseNumberRule({ name: 'R', allowedCountries: ['EU'] }))!.message,
+      /EU is not an ISO 3166 country with a telephone numbering plan/,
+    );
     assert.match(refusal(() => parseNumberRule({ name: 'R', allowedCountries: ['us'] }))!.message, /allowedCountries/);
     assert.match(refusal(() => parseNumberRule({ name: 'R', other: 1 }))!.message, /other/);
   });
@@ -53,8 +59,10 @@ describe('number rules: evaluation', () => {
 
   test('the most specific entry decides: number, then longest prefix, then country', () => {
     const rule = parseNumberRule({
-      name: 'Mixed', allowedCountries: ['US'],
-      permitted: ['+92300*', '+923009999999'], blocked: ['+1900*', '+92*', '+923001234567', '+1415555*'],
+      name: 'Mixed',
+      allowedCountries: ['US'],
+      permitted: ['+92300*', '+923009999999'],
+      blocked: ['+1900*', '+92*', '+923001234567', '+1415555*'],
       // +1415555* blocked, but one number in it permitted by a longer prefix:
     });
     const with2 = parseNumberRule({ ...numberRuleDoc(rule), permitted: [...rule.permitted, '+14155552*'] });
@@ -84,8 +92,15 @@ describe('number rules: evaluation', () => {
   });
 
   test('enforceNumberRule: GES_PHONE_NOT_PERMITTED (400) naming rule and reason, never the number', () => {
-    assert.equal(refusal(() => enforceNumberRule(undefined, PAKISTAN)), undefined, 'no rule: every number');
-    assert.equal(refusal(() => enforceNumberRule(US_ONLY, SAN_FRANCISCO)), undefined);
+    assert.equal(
+      refusal(() => enforceNumberRule(undefined, PAKISTAN)),
+      undefined,
+      'no rule: every number',
+    );
+    assert.equal(
+      refusal(() => enforceNumberRule(US_ONLY, SAN_FRANCISCO)),
+      undefined,
+    );
     const err = refusal(() => enforceNumberRule(US_ONLY, PAKISTAN))!;
     assert.equal(err.code, 'GES_PHONE_NOT_PERMITTED');
     assert.equal(err.http, 400);
@@ -97,20 +112,24 @@ describe('number rules: evaluation', () => {
 
   test('on random rules, an exact entry beats every prefix and a longer prefix beats a shorter one', () => {
     const digits = fc.stringMatching(/^[1-9][0-9]{6,13}$/);
-    fc.assert(fc.property(digits, fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }), fc.boolean(), (d, a, b, exactPermitted) => {
-      const number = `+${d}`;
-      const [short, long] = [Math.min(a, b), Math.max(a, b) + 1];
-      const shortPrefix = `+${d.slice(0, short)}*`;
-      const longPrefix = `+${d.slice(0, long)}*`;
-      // Long prefix on the opposite list of the short one.
-      const rule = parseNumberRule({ name: 'P', allowedCountries: ['US'], permitted: [longPrefix], blocked: [shortPrefix] });
-      assert.equal(evaluateNumber(rule, number).allowed, true);
-      assert.equal(evaluateNumber(rule, number).entry, longPrefix);
-      const exact = parseNumberRule({
-        name: 'E',
-        permitted: exactPermitted ? [number] : [shortPrefix], blocked: exactPermitted ? [shortPrefix, longPrefix] : [number],
-      });
-      assert.equal(evaluateNumber(exact, number).allowed, exactPermitted);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(digits, fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }), fc.boolean(), (d, a, b, exactPermitted) => {
+        const number = `+${d}`;
+        const [short, long] = [Math.min(a, b), Math.max(a, b) + 1];
+        const shortPrefix = `+${d.slice(0, short)}*`;
+        const longPrefix = `+${d.slice(0, long)}*`;
+        // Long prefix on the opposite list of the short one.
+        const rule = parseNumberRule({ name: 'P', allowedCountries: ['US'], permitted: [longPrefix], blocked: [shortPrefix] });
+        assert.equal(evaluateNumber(rule, number).allowed, true);
+        assert.equal(evaluateNumber(rule, number).entry, longPrefix);
+        const exact = parseNumberRule({
+          name: 'E',
+          permitted: exactPermitted ? [number] : [shortPrefix],
+          blocked: exactPermitted ? [shortPrefix, longPrefix] : [number],
+        });
+        assert.equal(evaluateNumber(exact, number).allowed, exactPermitted);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

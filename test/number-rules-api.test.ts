@@ -77,7 +77,7 @@ describe('number rules on create', () => {
     assert.equal(excepted.statusCode, 200, JSON.stringify(excepted.body));
   });
 
-  test('call-in: fromPhoneNumber passes the rule of the group\'s target service', async () => {
+  test("call-in: fromPhoneNumber passes the rule of the group's target service", async () => {
     const refused = await post(app, '/call-in/requests/create', { groupName: 'us-in', fromPhoneNumber: PAKISTAN }, { 'x-api-key': acme.apiKey });
     assert.equal(refused.statusCode, 400);
     assert.equal(refused.body.status.errorCode, 'GES_PHONE_NOT_PERMITTED');
@@ -94,7 +94,14 @@ describe('number rules in the configuration document', () => {
       { name: 'NoPakistan', allowedCountries: [], permitted: ['+923009999999'], blocked: ['+92*'] },
       { name: 'USOnly', allowedCountries: ['US'], permitted: [], blocked: ['+1900*'] },
     ]);
-    assert.deepEqual(exported.services!.map((s) => [s.name, s.numberRule]), [['export', 'NoPakistan'], ['us-sales', 'USOnly'], ['world', null]]);
+    assert.deepEqual(
+      exported.services!.map((s) => [s.name, s.numberRule]),
+      [
+        ['export', 'NoPakistan'],
+        ['us-sales', 'USOnly'],
+        ['world', null],
+      ],
+    );
     const report = await applyTenantConfig(db.pool, exported);
     assert.equal(report.numberRules, 2);
     assert.deepEqual(await exportTenantConfig(db.pool, 'acme-numbers'), exported);
@@ -118,19 +125,29 @@ describe('number rules in the configuration document', () => {
       }
       return 'applied';
     };
-    assert.equal(await refused({ tenant: 'acme-numbers', services: [{ name: 'world', numberRule: 'Nope' }] }),
-      'GES_CONFIG_REFERENCE_UNKNOWN: service world: numberRule Nope is not defined for tenant acme-numbers');
+    assert.equal(
+      await refused({ tenant: 'acme-numbers', services: [{ name: 'world', numberRule: 'Nope' }] }),
+      'GES_CONFIG_REFERENCE_UNKNOWN: service world: numberRule Nope is not defined for tenant acme-numbers',
+    );
     assert.match(await refused({ tenant: 'acme-numbers', numberRules: [{ name: 'has space' }] }), /^GES_VALIDATION: config\/numberRules\/0\/name/);
-    assert.equal(await refused({ tenant: 'acme-numbers', numberRules: [{ name: 'Both', permitted: ['+1*'], blocked: ['+1*'] }] }),
-      'GES_VALIDATION: numberRule Both: +1* is both permitted and blocked');
+    assert.equal(
+      await refused({ tenant: 'acme-numbers', numberRules: [{ name: 'Both', permitted: ['+1*'], blocked: ['+1*'] }] }),
+      'GES_VALIDATION: numberRule Both: +1* is both permitted and blocked',
+    );
     assert.equal(await refused({ tenant: 'acme-numbers', numberRules: [{ name: 'A' }, { name: 'A' }] }), 'GES_VALIDATION: numberRule A appears twice');
     const rules = await exportTenantConfig(db.pool, 'acme-numbers');
-    assert.deepEqual(rules.numberRules!.map((r) => r.name), ['NoPakistan', 'USOnly']);
+    assert.deepEqual(
+      rules.numberRules!.map((r) => r.name),
+      ['NoPakistan', 'USOnly'],
+    );
     assert.equal(rules.services!.find((s) => s.name === 'world')!.numberRule, null);
   });
 
   test('a service entry without numberRule no longer applies one (a service entry is complete)', async () => {
-    await applyTenantConfig(db.pool, { tenant: 'acme-numbers', services: [{ name: 'export', options: { inQueueChecking: 'false', requestsPerNumberPer24h: 0 } }] });
+    await applyTenantConfig(db.pool, {
+      tenant: 'acme-numbers',
+      services: [{ name: 'export', options: { inQueueChecking: 'false', requestsPerNumberPer24h: 0 } }],
+    });
     const res = await post(app, '/callbacks/create', { serviceName: 'export', phoneNumber: '+923211234567' }, { 'x-api-key': acme.apiKey });
     assert.equal(res.statusCode, 200, JSON.stringify(res.body));
   });

@@ -38,14 +38,27 @@ after(async () => {
 
 const key = () => ({ 'x-api-key': tenant.apiKey });
 const settings = (prefix: string, extra: Record<string, string> = {}) => ({
-  DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: db.schema, LOG_LEVEL: 'silent', REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix, ...extra,
+  DATABASE_URL: TEST_DATABASE_URL,
+  DATABASE_SCHEMA: db.schema,
+  LOG_LEVEL: 'silent',
+  REDIS_URL: TEST_REDIS_URL,
+  REDIS_KEY_PREFIX: prefix,
+  ...extra,
 });
 const serviceId = async (name: string) => (await db.pool.query<{ id: number }>('SELECT id FROM callback_service WHERE name = $1', [name])).rows[0]!.id;
 
 /** A progress target that records what a terminal would have been sent. */
 function terminal(isTTY: boolean) {
   const written: string[] = [];
-  return { isTTY, columns: 100, written, write(text: string) { written.push(text); return true; } };
+  return {
+    isTTY,
+    columns: 100,
+    written,
+    write(text: string) {
+      written.push(text);
+      return true;
+    },
+  };
 }
 
 test('recover puts every unfinished callback back in the due index or its queue after Redis lost them', async () => {
@@ -53,7 +66,10 @@ test('recover puts every unfinished callback back in the due index or its queue 
   const hot = new RedisHotState(redis, prefix);
   try {
     const create = async (body: object) => (await post(app, '/callbacks/create', body, key())).body.data.id as string;
-    const queued = [await create({ serviceName: 'sales', phoneNumber: '+12125550181' }), await create({ serviceName: 'sales', phoneNumber: '+12125550182', priority: 5 })];
+    const queued = [
+      await create({ serviceName: 'sales', phoneNumber: '+12125550181' }),
+      await create({ serviceName: 'sales', phoneNumber: '+12125550182', priority: 5 }),
+    ];
     const scheduled = [await create({ serviceName: 'support', phoneNumber: '+12125550183', desiredTime: inMinutes(120) })];
     const cancelled = await create({ serviceName: 'sales', phoneNumber: '+12125550184' });
     await post(app, '/callbacks/cancel', { id: cancelled }, key());
@@ -66,7 +82,10 @@ test('recover puts every unfinished callback back in the due index or its queue 
     const report = await runRecover(loadConfig({}, settings(prefix)), bar);
     assert.deepEqual(report, { scheduled: 1, queued: 2, retrying: 0, inFlight: 0, services: 1 });
     assert.equal(describeRecovery(report), 'hot state rebuilt from the database: 1 scheduled, 2 queued, 0 retrying, 0 in flight (1 service(s) with a queue)');
-    assert.ok(bar.written.some((w) => w.includes('recover [') && w.includes('3/3')), 'the bar reached the total');
+    assert.ok(
+      bar.written.some((w) => w.includes('recover [') && w.includes('3/3')),
+      'the bar reached the total',
+    );
     assert.equal(bar.written.at(-1), '\r\x1b[2K', 'the bar line is cleared before the result is printed');
 
     const sales = await serviceId('sales');
@@ -96,7 +115,10 @@ test('the recover command runs from the CLI, and refuses to run without Redis', 
     assert.equal(stderr, '', 'no progress bar when standard error is not a terminal');
     assert.ok((await new RedisHotState(redis, prefix).wakeups(1)).intact);
     const { REDIS_URL: _url, ...noRedis } = env;
-    await assert.rejects(run(process.execPath, ['bin/ges.mjs', 'recover'], { env: { ...noRedis, REDIS_URL: '' } }), /recover needs REDIS_URL or REDIS_CLUSTER_NODES/);
+    await assert.rejects(
+      run(process.execPath, ['bin/ges.mjs', 'recover'], { env: { ...noRedis, REDIS_URL: '' } }),
+      /recover needs REDIS_URL or REDIS_CLUSTER_NODES/,
+    );
   } finally {
     await dropPrefix(redis, prefix);
   }
@@ -106,8 +128,13 @@ test('purge reports what the retention removed, step by step on a terminal', asy
   // Ten days past the retention, an old slot counter, a stale idempotency key, an old failed request.
   await db.pool.query(`SELECT ges_ensure_partitions((now() AT TIME ZONE 'UTC')::date - 40, (now() AT TIME ZONE 'UTC')::date - 30)`);
   await db.pool.query(`INSERT INTO slot_booking (service_id, slot_start, booked) VALUES ($1, now() - interval '20 days', 3)`, [await serviceId('sales')]);
-  await db.pool.query(`INSERT INTO idempotency_key (tenant_id, key, request_hash, created_at) VALUES ($1, 'old', '\\x00', now() - interval '25 hours')`, [tenant.id]);
-  await db.pool.query(`INSERT INTO failed_request (tenant_id, at, corr_id, method, path, status_code) VALUES ($1, now() - interval '15 days', 'c', 'POST', '/x', 400)`, [tenant.id]);
+  await db.pool.query(`INSERT INTO idempotency_key (tenant_id, key, request_hash, created_at) VALUES ($1, 'old', '\\x00', now() - interval '25 hours')`, [
+    tenant.id,
+  ]);
+  await db.pool.query(
+    `INSERT INTO failed_request (tenant_id, at, corr_id, method, path, status_code) VALUES ($1, now() - interval '15 days', 'c', 'POST', '/x', 400)`,
+    [tenant.id],
+  );
 
   const bar = terminal(true);
   const report = await runPurge(loadConfig({}, settings('unused:')), bar);
@@ -115,8 +142,14 @@ test('purge reports what the retention removed, step by step on a terminal', asy
   assert.equal(report.slotCountersPurged, 1);
   assert.equal(report.idempotencyKeysPurged, 1);
   assert.equal(report.failedRequestsPurged, 1);
-  assert.match(describePurge(report), /^dropped 10 expired day\(s\); removed 1 idempotency key\(s\), 1 slot counter\(s\), 0 call-in request\(s\) and 1 failed-request record\(s\); marked 0 call-in request\(s\) expired; prepared \d+ new day\(s\)$/);
-  assert.ok(bar.written.some((w) => w.includes('purge [') && w.includes('7/7')), 'every step was shown');
+  assert.match(
+    describePurge(report),
+    /^dropped 10 expired day\(s\); removed 1 idempotency key\(s\), 1 slot counter\(s\), 0 call-in request\(s\) and 1 failed-request record\(s\); marked 0 call-in request\(s\) expired; prepared \d+ new day\(s\)$/,
+  );
+  assert.ok(
+    bar.written.some((w) => w.includes('purge [') && w.includes('7/7')),
+    'every step was shown',
+  );
   assert.equal((await runPurge(loadConfig({}, settings('unused:')), terminal(false))).partitionsDropped, 0, 'nothing left to drop');
 });
 
@@ -142,7 +175,7 @@ test('the progress bar is drawn only on a terminal, fits its width and is not re
 
 const input = (over: Partial<SizingInput>): SizingInput => ({ callbacksPerDay: 0, userDataKb: 0, ...SIZING_DEFAULTS, ...over });
 
-test('sizing: the seed formulas give the seed guide\'s own worked examples', () => {
+test("sizing: the seed formulas give the seed guide's own worked examples", () => {
   // "100,000 callbacks per day with 1 kB user data: database approximately 14 GB, Redis approximately 9.5 GB."
   const storage = estimateSizing(input({ callbacksPerDay: 100_000, userDataKb: 1 }));
   assert.equal(storage.seed.postgresBytes, 14e9);
@@ -157,13 +190,19 @@ test('sizing: the seed formulas give the seed guide\'s own worked examples', () 
 
 test('sizing: GES needs follow from its measured figures', () => {
   const f = GES_SIZING_FIGURES;
-  const e = estimateSizing(input({ callbacksPerDay: 10_000, userDataKb: 2, scheduledShare: 0.5, bookedAheadDays: 4, busyHours: 10, ewtMinutes: 6, nodes: 3, tenants: 7 }));
+  const e = estimateSizing(
+    input({ callbacksPerDay: 10_000, userDataKb: 2, scheduledShare: 0.5, bookedAheadDays: 4, busyHours: 10, ewtMinutes: 6, nodes: 3, tenants: 7 }),
+  );
   const held = 10_000 * 14 + 5_000 * 4;
   assert.equal(e.callbacksHeld, held);
   assert.equal(e.ges.postgresBytes, held * (f.postgresBytesPerCallback + f.postgresBytesPerUserDataByte * 2000));
   const perMinute = 10_000 / 600;
   assert.equal(e.ges.redisBytes, (5_000 * 4 + perMinute * 6) * f.redisBytesPerWaitingCallback, 'waiting callbacks only, no user data');
-  assert.equal(e.ges.redisOpsPerMinute, 3 * 60 * f.redisCommandsPerSecondIdleNode + perMinute * f.redisCommandsPerCallback, 'idle cost per node whatever the tenants; nothing per waiting scheduled callback');
+  assert.equal(
+    e.ges.redisOpsPerMinute,
+    3 * 60 * f.redisCommandsPerSecondIdleNode + perMinute * f.redisCommandsPerCallback,
+    'idle cost per node whatever the tenants; nothing per waiting scheduled callback',
+  );
   // The seed counts the idle load per tenant and one operation a minute per booked callback.
   assert.equal(Math.round(e.seed.redisOpsPerMinute), Math.round(50 * 60 * 3 * 7 + (20_000 - perMinute * 0.5 * 6) + perMinute * 110));
   assert.equal(formatBytes(e.ges.postgresBytes), '348 MB'); // 160,000 × (408 + 0.883 × 2,000) B
@@ -172,7 +211,10 @@ test('sizing: GES needs follow from its measured figures', () => {
 });
 
 test('sizing: bad input is refused with the field and its range', () => {
-  assert.throws(() => estimateSizing(input({ callbacksPerDay: -1 })), (err: unknown) => err instanceof SizingInputError && err.field === 'callbacksPerDay');
+  assert.throws(
+    () => estimateSizing(input({ callbacksPerDay: -1 })),
+    (err: unknown) => err instanceof SizingInputError && err.field === 'callbacksPerDay',
+  );
   assert.throws(() => estimateSizing(input({ scheduledShare: 1.5 })), /scheduledShare must be a number from 0 to 1 \(got 1\.5\)/);
   assert.throws(() => estimateSizing(input({ busyHours: 0 })), /busyHours must be a number above 0/);
   assert.throws(() => estimateSizing(input({ nodes: 1.5 })), /nodes must be a whole number/);
@@ -185,13 +227,21 @@ test('the sizing command prints a table beside the seed, or JSON', async () => {
   assert.match(table, /^Redis memory\s+\S+ \S+\s+9\.45 GB$/m);
   const f = GES_SIZING_FIGURES;
   const opsPerMinute = Math.round(2 * 60 * f.redisCommandsPerSecondIdleNode + (100_000 / 1440) * f.redisCommandsPerCallback).toLocaleString('en-US');
-  assert.match(table, new RegExp(`^Redis operations per minute\\s+${opsPerMinute}\\s+13,639$`, 'm'), 'two idle nodes plus each callback\'s commands, from the measured figures');
+  assert.match(
+    table,
+    new RegExp(`^Redis operations per minute\\s+${opsPerMinute}\\s+13,639$`, 'm'),
+    "two idle nodes plus each callback's commands, from the measured figures",
+  );
   assert.equal(table, `${renderSizingTable(estimateSizing(input({ callbacksPerDay: 100_000, userDataKb: 1 })))}\n`);
-  const json = JSON.parse((await run(process.execPath, ['bin/ges.mjs', 'sizing', '--callbacks-per-day', '1000', '--user-data-kb', '0', '--days', '7', '--json'])).stdout);
+  const json = JSON.parse(
+    (await run(process.execPath, ['bin/ges.mjs', 'sizing', '--callbacks-per-day', '1000', '--user-data-kb', '0', '--days', '7', '--json'])).stdout,
+  );
   assert.equal(json.input.days, 7);
   assert.equal(json.ges.postgresBytes, 7000 * GES_SIZING_FIGURES.postgresBytesPerCallback);
   assert.equal(json.seed.postgresBytes, 7000 * 7000);
-  await assert.rejects(run(process.execPath, ['bin/ges.mjs', 'sizing', '--callbacks-per-day', '10', '--user-data-kb', '1', '--scheduled-share', '2']),
-    /--scheduled-share must be a number from 0 to 1 \(got 2\)/);
+  await assert.rejects(
+    run(process.execPath, ['bin/ges.mjs', 'sizing', '--callbacks-per-day', '10', '--user-data-kb', '1', '--scheduled-share', '2']),
+    /--scheduled-share must be a number from 0 to 1 \(got 2\)/,
+  );
   await assert.rejects(run(process.execPath, ['bin/ges.mjs', 'sizing', '--user-data-kb', '1']), /required option '--callbacks-per-day <n>' not specified/);
 });

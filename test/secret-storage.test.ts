@@ -31,7 +31,14 @@ describe('custom API keys need 128 bits of secret', () => {
 
   test('short, patterned or UUID keys are refused with a message that says why and what to do', () => {
     const uuid = '0b5c3a4e-8d6f-4c1b-9a2e-7f3d5b6c8e9a';
-    for (const weak of ['secret-key-123456', 'ges_abcdef123456', uuid, `prefix1234${'a'.repeat(100)}`, `prefix1234${'ab'.repeat(60)}`, `acme-prod-${randomBytes(12).toString('hex')}`]) {
+    for (const weak of [
+      'secret-key-123456',
+      'ges_abcdef123456',
+      uuid,
+      `prefix1234${'a'.repeat(100)}`,
+      `prefix1234${'ab'.repeat(60)}`,
+      `acme-prod-${randomBytes(12).toString('hex')}`,
+    ]) {
       const message = problem(weak);
       assert.ok(message, `${weak} should be refused`);
       assert.match(message, /at least 128 bits/);
@@ -47,7 +54,10 @@ describe('custom API keys need 128 bits of secret', () => {
     try {
       const tenant = await createTestTenant(db);
       const env = { ...process.env, DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: db.schema, LOG_LEVEL: 'silent' };
-      const weak = await run('node', ['bin/ges.mjs', 'apikey', 'create', tenant.name, '--key', 'acme-prod-0123456789'], { env }).then(() => undefined, (err: { code: number; stderr: string }) => err);
+      const weak = await run('node', ['bin/ges.mjs', 'apikey', 'create', tenant.name, '--key', 'acme-prod-0123456789'], { env }).then(
+        () => undefined,
+        (err: { code: number; stderr: string }) => err,
+      );
       assert.ok(weak, 'the weak key is refused');
       assert.notEqual(weak.code, 0);
       assert.match(weak.stderr, /--key refused: .*at least 128 bits/);

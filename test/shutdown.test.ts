@@ -20,10 +20,19 @@ import { findTenantByName } from '../src/store/tenant-store.ts';
 
 test('on stop the node reports not-ready at once, keeps serving through the delay, then stops listening', async () => {
   const db = await createTestDb();
-  const config = loadConfig({}, {
-    DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: db.schema, PORT: 0, INTERNAL_PORT: 0, HOST: '127.0.0.1',
-    DEMO_SEED: 'false', SHUTDOWN_DELAY_SEC: 3, LOG_LEVEL: 'silent',
-  });
+  const config = loadConfig(
+    {},
+    {
+      DATABASE_URL: TEST_DATABASE_URL,
+      DATABASE_SCHEMA: db.schema,
+      PORT: 0,
+      INTERNAL_PORT: 0,
+      HOST: '127.0.0.1',
+      DEMO_SEED: 'false',
+      SHUTDOWN_DELAY_SEC: 3,
+      LOG_LEVEL: 'silent',
+    },
+  );
   const ges = await startGes(config, createLogger('silent'));
   try {
     assert.equal((await fetch(`${ges.internalUrl}/health/ready`)).status, 200);
@@ -31,7 +40,11 @@ test('on stop the node reports not-ready at once, keeps serving through the dela
     const ready = await fetch(`${ges.internalUrl}/health/ready`);
     assert.equal(ready.status, 503, 'not ready as soon as shutdown starts');
     assert.equal(((await ready.json()) as { checks: { lifecycle?: string } }).checks.lifecycle, 'shutting down');
-    const api = await fetch(`${ges.apiUrl}/engagement/v3/callbacks/retrieve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id":"x"}' });
+    const api = await fetch(`${ges.apiUrl}/engagement/v3/callbacks/retrieve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"id":"x"}',
+    });
     assert.equal(api.status, 401, 'the API still answers during the delay');
     await stopping;
     await assert.rejects(fetch(`${ges.apiUrl}/engagement/v3/callbacks/retrieve`, { method: 'POST' }), 'no longer listening');
@@ -45,10 +58,21 @@ test('with Redis, readiness reports it beside its checks; the node stops with Re
   const db = await createTestDb();
   const redis = await connectRedis();
   const prefix = testPrefix();
-  const config = loadConfig({}, {
-    DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: db.schema, PORT: 0, INTERNAL_PORT: 0, HOST: '127.0.0.1',
-    DEMO_SEED: 'false', SHUTDOWN_DELAY_SEC: 0, LOG_LEVEL: 'silent', REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix,
-  });
+  const config = loadConfig(
+    {},
+    {
+      DATABASE_URL: TEST_DATABASE_URL,
+      DATABASE_SCHEMA: db.schema,
+      PORT: 0,
+      INTERNAL_PORT: 0,
+      HOST: '127.0.0.1',
+      DEMO_SEED: 'false',
+      SHUTDOWN_DELAY_SEC: 0,
+      LOG_LEVEL: 'silent',
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+    },
+  );
   const ges = await startGes(config, createLogger('silent'));
   try {
     const ready = await fetch(`${ges.internalUrl}/health/ready`);
@@ -71,8 +95,13 @@ test('a node whose Redis does not answer stays ready (it still serves the API) a
   const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
   const metrics = createMetrics({ defaultMetrics: false });
   const internal = await buildInternalApp({
-    pool: db.pool, logger: createLogger('silent'), isShuttingDown: () => false, adminToken: '', metrics,
-    databaseHealth: new DatabaseHealth(db.pool), redisUp: async () => (await dead.ping()) === 'PONG',
+    pool: db.pool,
+    logger: createLogger('silent'),
+    isShuttingDown: () => false,
+    adminToken: '',
+    metrics,
+    databaseHealth: new DatabaseHealth(db.pool),
+    redisUp: async () => (await dead.ping()) === 'PONG',
   });
   try {
     const ready = await internal.inject('/health/ready');
@@ -101,14 +130,26 @@ test('a stopping engine claims no new due work and leaves no lease behind', asyn
   let stopping: Promise<void> | undefined;
   const BATCH = 5;
   const engine: CallbackEngine = new CallbackEngine({
-    db: db.pool, hot: new RedisHotState(redis, prefix), voice: sim, clock: simulatedEngineClock(clock), logger: createLogger('silent'),
-    pollMs: 1000, batch: BATCH, leaseMs: 30_000,
+    db: db.pool,
+    hot: new RedisHotState(redis, prefix),
+    voice: sim,
+    clock: simulatedEngineClock(clock),
+    logger: createLogger('silent'),
+    pollMs: 1000,
+    batch: BATCH,
+    leaseMs: 30_000,
     // SIGTERM arrives while the first batch of due callbacks is being handled.
-    observer: { transition: ({ to }) => { if (to === 'QUEUED') stopping ??= engine.stop(); } },
+    observer: {
+      transition: ({ to }) => {
+        if (to === 'QUEUED') stopping ??= engine.stop();
+      },
+    },
   });
   db.clock.__test__pretendNow(clock.now());
   const callbacks = new CallbackService(db.pool, db.clock);
-  callbacks.attach(engine, (err) => { throw err; });
+  callbacks.attach(engine, (err) => {
+    throw err;
+  });
   await sim.start();
   await engine.start();
   try {
@@ -120,17 +161,30 @@ test('a stopping engine claims no new due work and leaves no lease behind', asyn
     await stopping;
 
     const states = (await db.pool.query<{ state: number; n: number }>('SELECT state, count(*)::int AS n FROM callback GROUP BY 1 ORDER BY 1')).rows;
-    assert.deepEqual(states, [{ state: 1, n: 40 - BATCH }, { state: 2, n: BATCH }], 'the batch in hand was finished, and no other was claimed');
+    assert.deepEqual(
+      states,
+      [
+        { state: 1, n: 40 - BATCH },
+        { state: 2, n: BATCH },
+      ],
+      'the batch in hand was finished, and no other was claimed',
+    );
 
     // Every due entry left sits at its callback's due time: none is leased (a lease would move it to claim time + 30 s).
-    const dueAt = new Map((await db.pool.query<{ id: string; due: Date }>('SELECT id, due_at AS due FROM callback WHERE state = 1')).rows.map((r) => [r.id, r.due.getTime()]));
+    const dueAt = new Map(
+      (await db.pool.query<{ id: string; due: Date }>('SELECT id, due_at AS due FROM callback WHERE state = 1')).rows.map((r) => [r.id, r.due.getTime()]),
+    );
     const flat = await redis.zrangeBuffer(`${prefix}{t${tenant.id}}:due`, '0', '-1', 'WITHSCORES');
     const entries = new Map<string, number>();
     for (let i = 0; i < flat.length; i += 2) entries.set(memberToId(flat[i]!), Number(flat[i + 1]!.toString()));
     assert.equal(entries.size, 40 - BATCH);
     for (const [id, score] of entries) assert.equal(score, dueAt.get(id), `due entry of ${id}`);
     const hot = new RedisHotState(redis, prefix);
-    assert.equal((await hot.counts(tenant.id, (await db.pool.query('SELECT id FROM callback_service')).rows[0].id)).waiting, BATCH, 'the queued ones are in their queue');
+    assert.equal(
+      (await hot.counts(tenant.id, (await db.pool.query('SELECT id FROM callback_service')).rows[0].id)).waiting,
+      BATCH,
+      'the queued ones are in their queue',
+    );
   } finally {
     await engine.stop();
     await sim.stop();

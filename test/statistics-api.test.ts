@@ -36,9 +36,17 @@ describe('get-statistic-ex without an engine (API-only node)', () => {
     await db.close();
   });
 
-  const schedule = (minutes: number, n: number) => post(api, '/callbacks/create', {
-    serviceName: 'sales', phoneNumber: `+1415555${String(4000 + n)}`, desiredTime: new Date(db.clock.now().getTime() + minutes * 60_000).toISOString(),
-  }, { 'x-api-key': tenant.apiKey });
+  const schedule = (minutes: number, n: number) =>
+    post(
+      api,
+      '/callbacks/create',
+      {
+        serviceName: 'sales',
+        phoneNumber: `+1415555${String(4000 + n)}`,
+        desiredTime: new Date(db.clock.now().getTime() + minutes * 60_000).toISOString(),
+      },
+      { 'x-api-key': tenant.apiKey },
+    );
 
   test('answers every statistic asked for, in order, in the GWS shape', async () => {
     assert.equal((await schedule(120, 1)).statusCode, 200);
@@ -46,9 +54,14 @@ describe('get-statistic-ex without an engine (API-only node)', () => {
     assert.equal(res.statusCode, 200);
     assert.equal(res.body.status.code, 200);
     const items = res.body.data.statistics;
-    assert.deepEqual(items.map((s: any) => [s.name, s.objectId, s.objectType]), [
-      ['CurrentScheduledCallbacks', 'sales', 'Queue'], ['AgentsLoggedIn', 'sales', 'AgentGroup'], ['ExpectedWaitTime', 'support', 'Queue'],
-    ]);
+    assert.deepEqual(
+      items.map((s: any) => [s.name, s.objectId, s.objectType]),
+      [
+        ['CurrentScheduledCallbacks', 'sales', 'Queue'],
+        ['AgentsLoggedIn', 'sales', 'AgentGroup'],
+        ['ExpectedWaitTime', 'support', 'Queue'],
+      ],
+    );
     assert.deepEqual(valued(items[0]), { value: 1, unit: 'count' });
     assert.deepEqual(valued(items[1]), { value: 0, unit: 'count' });
     assert.equal(items[2].value, -1, 'no estimate without agents');
@@ -57,7 +70,11 @@ describe('get-statistic-ex without an engine (API-only node)', () => {
   });
 
   test('every statistic of the catalogue can be asked for', async () => {
-    const res = await ask(api, tenant, STATISTIC_NAMES.map((n) => stat(n, 'support')));
+    const res = await ask(
+      api,
+      tenant,
+      STATISTIC_NAMES.map((n) => stat(n, 'support')),
+    );
     assert.equal(res.statusCode, 200);
     assert.equal(res.body.data.statistics.length, STATISTIC_NAMES.length);
     const error = res.body.data.statistics.find((s: any) => s.name === 'EstimatedWaitTimeError');
@@ -82,13 +99,20 @@ describe('get-statistic-ex without an engine (API-only node)', () => {
     assert.equal(noKey.statusCode, 401);
   });
 
-  test('no body at all (as GES\'s client sends it) answers the default set for every service', async () => {
+  test("no body at all (as GES's client sends it) answers the default set for every service", async () => {
     for (const headers of [{ 'content-type': 'application/json', 'content-length': '0' }, {}]) {
-      const res = await api.inject({ method: 'POST', url: '/engagement/v3/statistics/operations/get-statistic-ex', headers: { 'x-api-key': tenant.apiKey, ...headers } });
+      const res = await api.inject({
+        method: 'POST',
+        url: '/engagement/v3/statistics/operations/get-statistic-ex',
+        headers: { 'x-api-key': tenant.apiKey, ...headers },
+      });
       assert.equal(res.statusCode, 200, res.body);
       const items = res.json().data.statistics as any[];
       assert.deepEqual([...new Set(items.map((s) => s.objectId))], ['sales', 'support']);
-      assert.deepEqual(items.filter((s) => s.objectId === 'sales').map((s) => s.name), ['CurrentWaitingCallbacks', 'CurrentScheduledCallbacks', 'ExpectedWaitTime', 'AgentsLoggedIn', 'AgentsAvailable']);
+      assert.deepEqual(
+        items.filter((s) => s.objectId === 'sales').map((s) => s.name),
+        ['CurrentWaitingCallbacks', 'CurrentScheduledCallbacks', 'ExpectedWaitTime', 'AgentsLoggedIn', 'AgentsAvailable'],
+      );
       assert.ok(items.every((s) => typeof s.value === 'number'));
     }
   });
@@ -96,7 +120,13 @@ describe('get-statistic-ex without an engine (API-only node)', () => {
   test('GWS names are answered under the name asked; one GES cannot compute is a 400 naming the supported set', async () => {
     const res = await ask(api, tenant, [stat('CurrNumberWaitingCalls'), stat('ExpectedWaitTime', 'sales', 'queue')]);
     assert.equal(res.statusCode, 200, JSON.stringify(res.body));
-    assert.deepEqual(res.body.data.statistics.map((s: any) => [s.name, s.objectType, typeof s.value]), [['CurrNumberWaitingCalls', 'Queue', 'number'], ['ExpectedWaitTime', 'Queue', 'number']]);
+    assert.deepEqual(
+      res.body.data.statistics.map((s: any) => [s.name, s.objectType, typeof s.value]),
+      [
+        ['CurrNumberWaitingCalls', 'Queue', 'number'],
+        ['ExpectedWaitTime', 'Queue', 'number'],
+      ],
+    );
     const inbound = await ask(api, tenant, [stat('TotalNumberInboundCalls')]);
     assert.equal(inbound.statusCode, 400);
     assert.match(inbound.body.status.message, /inbound calls.*supported: .*CurrentWaitingCallbacks/);
@@ -109,7 +139,12 @@ describe('get-statistic-ex without an engine (API-only node)', () => {
     const first = await ask(api, tenant, asked);
     assert.equal(valueOf(first.body, 0), 0);
     assert.equal(first.headers.age, '0');
-    await post(api, '/callbacks/create', { serviceName: 'support', phoneNumber: '+14155554100', desiredTime: new Date(t0 + 3 * 3600_000).toISOString() }, { 'x-api-key': tenant.apiKey });
+    await post(
+      api,
+      '/callbacks/create',
+      { serviceName: 'support', phoneNumber: '+14155554100', desiredTime: new Date(t0 + 3 * 3600_000).toISOString() },
+      { 'x-api-key': tenant.apiKey },
+    );
 
     db.clock.__test__pretendNow(t0 + 10_000);
     const young = await ask(api, tenant, asked, { 'cache-control': 'max-age=0' });
@@ -123,7 +158,12 @@ describe('get-statistic-ex without an engine (API-only node)', () => {
     assert.equal(fresh.headers.age, '0');
 
     db.clock.__test__pretendNow(t0 + 4 * 60_000 + 5 * 60_000 + 1000);
-    await post(api, '/callbacks/create', { serviceName: 'support', phoneNumber: '+14155554101', desiredTime: new Date(t0 + 4 * 3600_000).toISOString() }, { 'x-api-key': tenant.apiKey });
+    await post(
+      api,
+      '/callbacks/create',
+      { serviceName: 'support', phoneNumber: '+14155554101', desiredTime: new Date(t0 + 4 * 3600_000).toISOString() },
+      { 'x-api-key': tenant.apiKey },
+    );
     assert.equal(valueOf((await ask(api, tenant, asked)).body, 0), 2, 'after 5 minutes nothing kept is served');
     db.clock.__test__pretendNow(Date.now());
   });
@@ -138,20 +178,33 @@ describe('get-statistic-ex on a working contact center (simulator)', () => {
     const startedAt = clock.now();
     db.clock.__test__pretendNow(clock.now());
     const sim = new ContactCenterSimulator({
-      seed: 11, clock,
+      seed: 11,
+      clock,
       queues: { [`${t.name}/sales`]: { agents: 2, handleTimeSec: { mean: 120, sd: 30 }, wrapUpSec: 5 } },
       customers: { answer: 1, busy: 0, noAnswer: 0, machine: 0, invalid: 0 },
       customerPatienceSec: 3600,
     });
     const measured: { predictedSec: number; actualSec: number }[] = [];
     const engine = new CallbackEngine({
-      db: db.pool, hot: new MemoryHotState(), voice: sim, clock: simulatedEngineClock(clock), logger: createLogger('silent'), pollMs: 1000,
+      db: db.pool,
+      hot: new MemoryHotState(),
+      voice: sim,
+      clock: simulatedEngineClock(clock),
+      logger: createLogger('silent'),
+      pollMs: 1000,
       observer: { waitMeasured: (e) => measured.push(e) },
     });
     const callbacks = new CallbackService(db.pool, db.clock);
-    callbacks.attach(engine, (err) => { throw err; });
+    callbacks.attach(engine, (err) => {
+      throw err;
+    });
     const api = await buildApiApp({
-      pool: db.pool, logger: createLogger('silent'), bodyLimitBytes: 65536, callbacks, availability: new AvailabilityService(db.pool, db.clock), engine,
+      pool: db.pool,
+      logger: createLogger('silent'),
+      bodyLimitBytes: 65536,
+      callbacks,
+      availability: new AvailabilityService(db.pool, db.clock),
+      engine,
     });
     await sim.start();
     await engine.start();
@@ -172,12 +225,18 @@ describe('get-statistic-ex on a working contact center (simulator)', () => {
       await run(40 * 60_000);
 
       const names = ['CallbacksCompletedToday', 'CurrentWaitingCallbacks', 'AverageHandleTime', 'AverageWaitTime', 'EstimatedWaitTimeError', 'AgentsLoggedIn'];
-      const res = await ask(api, t, names.map((n) => stat(n)));
+      const res = await ask(
+        api,
+        t,
+        names.map((n) => stat(n)),
+      );
       assert.equal(res.statusCode, 200);
       const v = Object.fromEntries(res.body.data.statistics.map((s: any) => [s.name, valued(s)]));
       // "Today" is since midnight in the service's zone (UTC here); a run across midnight counts only what came after it.
       const midnight = new Date(clock.now()).setUTCHours(0, 0, 0, 0);
-      const { rows: done } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM callback WHERE state = 5 AND updated_at >= $1', [new Date(midnight)]);
+      const { rows: done } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM callback WHERE state = 5 AND updated_at >= $1', [
+        new Date(midnight),
+      ]);
       assert.equal(v.CallbacksCompletedToday.value, midnight <= startedAt ? 12 : done[0]!.n);
       assert.equal(v.CurrentWaitingCallbacks.value, 0);
       assert.equal(v.AgentsLoggedIn.value, 2);
@@ -190,8 +249,15 @@ describe('get-statistic-ex on a working contact center (simulator)', () => {
       const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM callback WHERE ewt_at IS NOT NULL');
       assert.equal(rows[0]!.n, 8, 'the prediction is kept with the callback');
       const mae = measured.reduce((s, m) => s + Math.abs(m.predictedSec - m.actualSec), 0) / measured.length;
-      if (midnight <= startedAt) assert.ok(Math.abs(v.EstimatedWaitTimeError.value - mae) <= 1.5, `statistic ${v.EstimatedWaitTimeError.value} s matches the measured ${mae.toFixed(1)} s`);
-      assert.ok(measured.some((m) => m.actualSec > 60), 'some callbacks really waited');
+      if (midnight <= startedAt)
+        assert.ok(
+          Math.abs(v.EstimatedWaitTimeError.value - mae) <= 1.5,
+          `statistic ${v.EstimatedWaitTimeError.value} s matches the measured ${mae.toFixed(1)} s`,
+        );
+      assert.ok(
+        measured.some((m) => m.actualSec > 60),
+        'some callbacks really waited',
+      );
       assert.ok(measured.filter((m) => m.predictedSec > 0).length >= 6, 'callbacks queued behind others were predicted a wait');
     } finally {
       await engine.stop();

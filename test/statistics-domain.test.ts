@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Value } from 'typebox/value';
 import { GesError } from '../src/domain/errors.ts';
-import { DEFAULT_STATISTICS, MAX_STATISTICS_PER_REQUEST, defaultStatisticRequests, parseStatisticsRequest, type StatisticRequest } from '../src/domain/statistics/statistics-request.ts';
+import {
+  DEFAULT_STATISTICS,
+  MAX_STATISTICS_PER_REQUEST,
+  defaultStatisticRequests,
+  parseStatisticsRequest,
+  type StatisticRequest,
+} from '../src/domain/statistics/statistics-request.ts';
 import { SERVICE_LEVEL_THRESHOLD_SEC, STATISTIC_NAMES } from '../src/domain/statistics/statistic-catalog.ts';
 import { answerStatistics } from '../src/domain/statistics/statistics-answer.ts';
 import type { QueueStatisticsInput } from '../src/domain/statistics/queue-statistics-input.ts';
@@ -28,7 +34,9 @@ function refusal(fn: () => unknown): { code: string; message: string } {
 
 describe('get-statistic-ex request', () => {
   test('a valid body gives the statistics in request order', () => {
-    const parsed = parseStatisticsRequest(body(stat('ExpectedWaitTime'), stat('AgentsLoggedIn', 'sales', 'AgentGroup'), stat('CurrentWaitingCallbacks', 'support')));
+    const parsed = parseStatisticsRequest(
+      body(stat('ExpectedWaitTime'), stat('AgentsLoggedIn', 'sales', 'AgentGroup'), stat('CurrentWaitingCallbacks', 'support')),
+    );
     assert.deepEqual(parsed, [
       { name: 'ExpectedWaitTime', objectId: 'sales', objectType: 'Queue' },
       { name: 'AgentsLoggedIn', objectId: 'sales', objectType: 'AgentGroup' },
@@ -40,13 +48,21 @@ describe('get-statistic-ex request', () => {
   test('an unknown statistic is refused naming it and its place, listing the supported ones', () => {
     const r = refusal(() => parseStatisticsRequest(body(stat('ExpectedWaitTime'), stat('NoSuchStatistic'))));
     assert.equal(r.code, 'GES_VALIDATION');
-    assert.match(r.message, /^statistics\[1\]\.name: "NoSuchStatistic" is not a statistic GES provides \(supported: .*ExpectedWaitTime.*CurrNumberWaitingCalls/);
+    assert.match(
+      r.message,
+      /^statistics\[1\]\.name: "NoSuchStatistic" is not a statistic GES provides \(supported: .*ExpectedWaitTime.*CurrNumberWaitingCalls/,
+    );
     const inbound = refusal(() => parseStatisticsRequest(body(stat('TotalNumberInboundCalls'))));
-    assert.match(inbound.message, /^statistics\[0\]\.name: the GWS statistic TotalNumberInboundCalls counts inbound calls, which never pass through GES \(supported: /);
+    assert.match(
+      inbound.message,
+      /^statistics\[0\]\.name: the GWS statistic TotalNumberInboundCalls counts inbound calls, which never pass through GES \(supported: /,
+    );
   });
 
   test('GWS names GES computes are accepted (any case) and answered under the name asked', () => {
-    const parsed = parseStatisticsRequest(body(stat('CurrNumberWaitingCalls'), stat('expectedwaittime', 'sales', 'queue'), stat('CurrNumberReadyStatuses', 'sales', 'GroupAgents')))!;
+    const parsed = parseStatisticsRequest(
+      body(stat('CurrNumberWaitingCalls'), stat('expectedwaittime', 'sales', 'queue'), stat('CurrNumberReadyStatuses', 'sales', 'GroupAgents')),
+    )!;
     assert.deepEqual(parsed, [
       { name: 'CurrentWaitingCallbacks', askedName: 'CurrNumberWaitingCalls', objectId: 'sales', objectType: 'Queue' },
       { name: 'ExpectedWaitTime', askedName: 'expectedwaittime', objectId: 'sales', objectType: 'Queue' },
@@ -59,7 +75,13 @@ describe('get-statistic-ex request', () => {
     assert.equal(parseStatisticsRequest({}), undefined);
     assert.equal(parseStatisticsRequest({ data: null }), undefined);
     const set = defaultStatisticRequests(['support', 'sales']);
-    assert.deepEqual(set.slice(0, 2).map((r) => [r.name, r.objectId]), [['CurrentWaitingCallbacks', 'sales'], ['CurrentScheduledCallbacks', 'sales']]);
+    assert.deepEqual(
+      set.slice(0, 2).map((r) => [r.name, r.objectId]),
+      [
+        ['CurrentWaitingCallbacks', 'sales'],
+        ['CurrentScheduledCallbacks', 'sales'],
+      ],
+    );
     assert.equal(set.length, 2 * DEFAULT_STATISTICS.length);
     assert.equal(defaultStatisticRequests(Array.from({ length: 50 }, (_, i) => `s${i}`)).length, MAX_STATISTICS_PER_REQUEST);
   });
@@ -72,7 +94,10 @@ describe('get-statistic-ex request', () => {
     const many = Array.from({ length: MAX_STATISTICS_PER_REQUEST + 1 }, () => stat('AgentsBusy'));
     assert.match(refusal(() => parseStatisticsRequest(body(...many))).message, /at most 100/);
     assert.match(refusal(() => parseStatisticsRequest(body('AgentsBusy'))).message, /statistics\[0\] must be an object/);
-    assert.match(refusal(() => parseStatisticsRequest(body(stat('ServiceLevel', 'sales', 'AgentGroup')))).message, /statistics\[0\]\.objectType: ServiceLevel is available for Queue \(got "AgentGroup"\)/);
+    assert.match(
+      refusal(() => parseStatisticsRequest(body(stat('ServiceLevel', 'sales', 'AgentGroup')))).message,
+      /statistics\[0\]\.objectType: ServiceLevel is available for Queue \(got "AgentGroup"\)/,
+    );
     assert.match(refusal(() => parseStatisticsRequest(body({ name: 'AgentsBusy', objectId: 'sales' }))).message, /Queue or AgentGroup \(got missing\)/);
     assert.match(refusal(() => parseStatisticsRequest(body(stat('AgentsBusy', '')))).message, /objectId must be the name of a callback service/);
     assert.match(refusal(() => parseStatisticsRequest(body(stat('AgentsBusy', 'x'.repeat(256))))).message, /longer than 255/);
@@ -109,7 +134,10 @@ describe('get-statistic-ex answer', () => {
   test('every statistic is computed from the queue numbers, in request order, stamped with the time', () => {
     const answer = answerStatistics(ask(...STATISTIC_NAMES), (name) => inputs.get(name), T0);
     const values = Object.fromEntries(answer.statistics.map((s) => [s.name, s.value]));
-    assert.deepEqual(answer.statistics.map((s) => s.name), [...STATISTIC_NAMES]);
+    assert.deepEqual(
+      answer.statistics.map((s) => s.name),
+      [...STATISTIC_NAMES],
+    );
     assert.ok(answer.statistics.every((s) => s.timestamp === T0 && s.objectId === 'sales' && s.objectType === 'Queue'));
     assert.deepEqual(values.CurrentWaitingCallbacks, { value: 3, unit: 'count' });
     assert.deepEqual(values.CurrentScheduledCallbacks, { value: 7, unit: 'count' });
@@ -138,9 +166,19 @@ describe('get-statistic-ex answer', () => {
       { value: -1, unit: 'seconds', message: 'no interactions on the queue yet' },
       { value: -1, unit: 'percent', message: 'no dials on the queue yet' },
     ]);
-    const nobody: QueueStatisticsInput = { ...salesInput(), observation: { ...salesInput().observation, agentsLoggedIn: 0, agentsFree: 0, agentsBusy: 0, busyElapsedSec: [] } };
-    assert.deepEqual(answerStatistics(ask('ExpectedWaitTime'), () => nobody, T0).statistics[0]!.value, { value: -1, unit: 'seconds', message: 'no agents logged in' });
-    assert.deepEqual(answerStatistics(ask('CurrentMaxWaitTime'), () => ({ ...salesInput(), oldestQueuedAt: undefined }), T0).statistics[0]!.value, { value: 0, unit: 'seconds' });
+    const nobody: QueueStatisticsInput = {
+      ...salesInput(),
+      observation: { ...salesInput().observation, agentsLoggedIn: 0, agentsFree: 0, agentsBusy: 0, busyElapsedSec: [] },
+    };
+    assert.deepEqual(answerStatistics(ask('ExpectedWaitTime'), () => nobody, T0).statistics[0]!.value, {
+      value: -1,
+      unit: 'seconds',
+      message: 'no agents logged in',
+    });
+    assert.deepEqual(answerStatistics(ask('CurrentMaxWaitTime'), () => ({ ...salesInput(), oldestQueuedAt: undefined }), T0).statistics[0]!.value, {
+      value: 0,
+      unit: 'seconds',
+    });
   });
 
   test('a statistic about a service the tenant does not have is refused naming it', () => {
@@ -174,7 +212,11 @@ describe('statistics cache', () => {
     assert.equal(cache.get('t1', req('sales'), undefined), undefined);
     cache.set('t1', req('sales'), 'answer-1');
     now += 14_000;
-    assert.deepEqual(cache.get('t1', req('sales'), parseMaxAge('max-age=1')), { answer: 'answer-1', storedAt: T0, ageSec: 14 }, 'max-age below 15 is raised to 15');
+    assert.deepEqual(
+      cache.get('t1', req('sales'), parseMaxAge('max-age=1')),
+      { answer: 'answer-1', storedAt: T0, ageSec: 14 },
+      'max-age below 15 is raised to 15',
+    );
     assert.equal(cache.get('t2', req('sales'), undefined), undefined, 'another tenant never sees it');
     assert.equal(cache.get('t1', req('support'), undefined), undefined, 'another request neither');
     now = T0 + 16_000;

@@ -49,7 +49,13 @@ describe('retention', () => {
     assert.equal(await count('SELECT count(*)::int AS n FROM callback_event WHERE callback_id = $1', [old]), 0, 'history goes with it');
     assert.equal(await count('SELECT count(*)::int AS n FROM callback_data WHERE callback_id = $1', [old]), 0, 'and so does its userData');
     assert.equal(await count('SELECT count(*)::int AS n FROM callback WHERE id = $1', [recent]), 1);
-    assert.equal(await count(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename = 'callback_p' || to_char((now() AT TIME ZONE 'UTC')::date - 15, 'YYYYMMDD')`, [db.schema]), 0);
+    assert.equal(
+      await count(
+        `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename = 'callback_p' || to_char((now() AT TIME ZONE 'UTC')::date - 15, 'YYYYMMDD')`,
+        [db.schema],
+      ),
+      0,
+    );
   });
 
   test('a create on a day whose partition is missing heals it', async () => {
@@ -72,9 +78,17 @@ describe('migrations', () => {
     await admin.query(`CREATE SCHEMA ${schema}`);
     const pools = [0, 1, 2].map(() => createPool({ url: TEST_DATABASE_URL, max: 2, schema }));
     try {
-      assert.deepEqual(await pendingMigrations(pools[0]!), listMigrations().map((m) => m.name));
+      assert.deepEqual(
+        await pendingMigrations(pools[0]!),
+        listMigrations().map((m) => m.name),
+      );
       const results = await Promise.all(pools.map((p) => migrate(p)));
-      assert.deepEqual(results.flat().sort(), listMigrations().map((m) => m.name).sort());
+      assert.deepEqual(
+        results.flat().sort(),
+        listMigrations()
+          .map((m) => m.name)
+          .sort(),
+      );
       assert.deepEqual(await pendingMigrations(pools[0]!), []);
       assert.deepEqual(await migrate(pools[1]!), []);
     } finally {

@@ -75,7 +75,13 @@ describe('ges config apply/export (child processes)', () => {
     const exported = await exportTenantConfig(db.pool, 'acme');
     assert.deepEqual(exported.businessHours, file.businessHours);
     assert.deepEqual(exported.capacityRules, file.capacityRules);
-    assert.deepEqual(exported.services!.map((s) => [s.name, s.businessHours, s.capacityRule]), [['sales', 'london-office', 'london-agents'], ['support', 'london-office', null]]);
+    assert.deepEqual(
+      exported.services!.map((s) => [s.name, s.businessHours, s.capacityRule]),
+      [
+        ['sales', 'london-office', 'london-agents'],
+        ['support', 'london-office', null],
+      ],
+    );
     for (const [i, s] of file.services!.entries()) {
       for (const [key, value] of Object.entries(s.options ?? {})) assert.deepEqual(exported.services![i]!.options![key], value, `${s.name} ${key}`);
     }
@@ -177,27 +183,117 @@ describe('applyTenantConfig', () => {
       services: [{ name: 'weekend-sales', businessHours: 'weekend', capacityRule: 'london-agents', options: { horizonDays: 3 } }],
     });
     const after = await exportTenantConfig(db.pool, 'idempotent');
-    assert.deepEqual(after.businessHours!.map((h) => h.name), ['london-office', 'weekend']);
+    assert.deepEqual(
+      after.businessHours!.map((h) => h.name),
+      ['london-office', 'weekend'],
+    );
     assert.deepEqual(after.capacityRules, first.capacityRules);
-    assert.deepEqual(after.services!.filter((s) => s.name !== 'weekend-sales'), first.services);
+    assert.deepEqual(
+      after.services!.filter((s) => s.name !== 'weekend-sales'),
+      first.services,
+    );
     const added = after.services!.find((s) => s.name === 'weekend-sales')!;
     assert.deepEqual([added.businessHours, added.capacityRule, added.options!.horizonDays, added.options!.slotMinutes], ['weekend', 'london-agents', 3, 5]);
   });
 
   describe('refuses a bad document with a clear message, all or nothing', () => {
     const cases: { name: string; code: ErrorCode; message: RegExp; spoil: (doc: TenantConfigDoc) => void }[] = [
-      { name: 'unknown time zone', code: 'GES_TIMEZONE_INVALID', message: /^businessHours london-office: unknown time zone Europe\/Londres$/, spoil: (d) => { d.businessHours![0]!.timeZone = 'Europe/Londres'; } },
-      { name: "range text '9:00-17:00'", code: 'GES_VALIDATION', message: /^config\/businessHours\/0\/weekly\/mon\/0 must be a time range HH:MM-HH:MM/, spoil: (d) => { d.businessHours![0]!.weekly.mon![0] = '9:00-17:00'; } },
-      { name: 'special day that is no date', code: 'GES_VALIDATION', message: /^businessHours london-office: 2026-02-30 is not a date$/, spoil: (d) => { d.businessHours![0]!.specialDays![0]!.date = '2026-02-30'; } },
-      { name: 'capacity range crossing midnight', code: 'GES_VALIDATION', message: /^capacityRule london-agents fri: 22:00-02:00 must end after it starts \(capacity ranges do not cross midnight\)$/, spoil: (d) => { d.capacityRules![0]!.weekly.fri![1] = { from: '22:00', to: '02:00', capacity: 2 }; } },
-      { name: 'service naming an unknown capacity rule', code: 'GES_CONFIG_REFERENCE_UNKNOWN', message: /^service support: capacityRule night-shift is not defined for tenant \S+$/, spoil: (d) => { d.services![1]!.capacityRule = 'night-shift'; } },
-      { name: 'service naming unknown business hours', code: 'GES_CONFIG_REFERENCE_UNKNOWN', message: /^service sales: businessHours paris-office is not defined for tenant \S+$/, spoil: (d) => { d.services![0]!.businessHours = 'paris-office'; } },
-      { name: 'two services of one name', code: 'GES_VALIDATION', message: /^service sales appears twice$/, spoil: (d) => { d.services!.push(structuredClone(d.services![0]!)); } },
-      { name: 'two business hours of one name', code: 'GES_VALIDATION', message: /^businessHours london-office appears twice$/, spoil: (d) => { d.businessHours!.push(structuredClone(d.businessHours![0]!)); } },
-      { name: 'two capacity rules of one name', code: 'GES_VALIDATION', message: /^capacityRule london-agents appears twice$/, spoil: (d) => { d.capacityRules!.push(structuredClone(d.capacityRules![0]!)); } },
-      { name: 'option out of range', code: 'GES_VALIDATION', message: /^service sales: service options\/horizonDays: must be <= 30$/, spoil: (d) => { d.services![0]!.options!.horizonDays = 90; } },
-      { name: 'unknown option', code: 'GES_VALIDATION', message: /^service support: service options: colour is not a known field$/, spoil: (d) => { d.services![1]!.options!.colour = 'red'; } },
-      { name: 'unknown key', code: 'GES_VALIDATION', message: /^config: service is not a known field$/, spoil: (d) => { (d as Record<string, unknown>).service = []; } },
+      {
+        name: 'unknown time zone',
+        code: 'GES_TIMEZONE_INVALID',
+        message: /^businessHours london-office: unknown time zone Europe\/Londres$/,
+        spoil: (d) => {
+          d.businessHours![0]!.timeZone = 'Europe/Londres';
+        },
+      },
+      {
+        name: "range text '9:00-17:00'",
+        code: 'GES_VALIDATION',
+        message: /^config\/businessHours\/0\/weekly\/mon\/0 must be a time range HH:MM-HH:MM/,
+        spoil: (d) => {
+          d.businessHours![0]!.weekly.mon![0] = '9:00-17:00';
+        },
+      },
+      {
+        name: 'special day that is no date',
+        code: 'GES_VALIDATION',
+        message: /^businessHours london-office: 2026-02-30 is not a date$/,
+        spoil: (d) => {
+          d.businessHours![0]!.specialDays![0]!.date = '2026-02-30';
+        },
+      },
+      {
+        name: 'capacity range crossing midnight',
+        code: 'GES_VALIDATION',
+        message: /^capacityRule london-agents fri: 22:00-02:00 must end after it starts \(capacity ranges do not cross midnight\)$/,
+        spoil: (d) => {
+          d.capacityRules![0]!.weekly.fri![1] = { from: '22:00', to: '02:00', capacity: 2 };
+        },
+      },
+      {
+        name: 'service naming an unknown capacity rule',
+        code: 'GES_CONFIG_REFERENCE_UNKNOWN',
+        message: /^service support: capacityRule night-shift is not defined for tenant \S+$/,
+        spoil: (d) => {
+          d.services![1]!.capacityRule = 'night-shift';
+        },
+      },
+      {
+        name: 'service naming unknown business hours',
+        code: 'GES_CONFIG_REFERENCE_UNKNOWN',
+        message: /^service sales: businessHours paris-office is not defined for tenant \S+$/,
+        spoil: (d) => {
+          d.services![0]!.businessHours = 'paris-office';
+        },
+      },
+      {
+        name: 'two services of one name',
+        code: 'GES_VALIDATION',
+        message: /^service sales appears twice$/,
+        spoil: (d) => {
+          d.services!.push(structuredClone(d.services![0]!));
+        },
+      },
+      {
+        name: 'two business hours of one name',
+        code: 'GES_VALIDATION',
+        message: /^businessHours london-office appears twice$/,
+        spoil: (d) => {
+          d.businessHours!.push(structuredClone(d.businessHours![0]!));
+        },
+      },
+      {
+        name: 'two capacity rules of one name',
+        code: 'GES_VALIDATION',
+        message: /^capacityRule london-agents appears twice$/,
+        spoil: (d) => {
+          d.capacityRules!.push(structuredClone(d.capacityRules![0]!));
+        },
+      },
+      {
+        name: 'option out of range',
+        code: 'GES_VALIDATION',
+        message: /^service sales: service options\/horizonDays: must be <= 30$/,
+        spoil: (d) => {
+          d.services![0]!.options!.horizonDays = 90;
+        },
+      },
+      {
+        name: 'unknown option',
+        code: 'GES_VALIDATION',
+        message: /^service support: service options: colour is not a known field$/,
+        spoil: (d) => {
+          d.services![1]!.options!.colour = 'red';
+        },
+      },
+      {
+        name: 'unknown key',
+        code: 'GES_VALIDATION',
+        message: /^config: service is not a known field$/,
+        spoil: (d) => {
+          (d as Record<string, unknown>).service = [];
+        },
+      },
     ];
 
     let existing: unknown;
@@ -239,7 +335,10 @@ describe('admin API (internal port)', () => {
 
   test('does not exist while ADMIN_TOKEN is empty; the probes are unchanged', async () => {
     const off = await buildInternalApp({ pool: db.pool, logger: createLogger('silent'), isShuttingDown: () => false, adminToken: '' });
-    for (const req of [{ method: 'PUT' as const, url: '/admin/v1/config', payload: example('off') }, { method: 'GET' as const, url: '/admin/v1/tenants/acme/config' }]) {
+    for (const req of [
+      { method: 'PUT' as const, url: '/admin/v1/config', payload: example('off') },
+      { method: 'GET' as const, url: '/admin/v1/tenants/acme/config' },
+    ]) {
       const res = await off.inject({ ...req, headers: { authorization: 'Bearer ' } });
       assert.equal(res.statusCode, 404);
       assert.equal(res.json().status.errorCode, 'GES_ROUTE_NOT_FOUND');
@@ -262,7 +361,10 @@ describe('admin API (internal port)', () => {
       { authorization: 'Bearer ' },
     ];
     for (const headers of wrongs) {
-      for (const req of [{ method: 'PUT' as const, url: '/admin/v1/config', payload: example('unauthorized') }, { method: 'GET' as const, url: '/admin/v1/tenants/acme/config' }]) {
+      for (const req of [
+        { method: 'PUT' as const, url: '/admin/v1/config', payload: example('unauthorized') },
+        { method: 'GET' as const, url: '/admin/v1/tenants/acme/config' },
+      ]) {
         const res = await app.inject({ ...req, headers });
         assert.equal(res.statusCode, 401, JSON.stringify(headers));
         const body = res.json();
@@ -273,14 +375,21 @@ describe('admin API (internal port)', () => {
       }
     }
     assert.equal((await exportTenantConfig(db.pool, 'unauthorized').catch((e: Error) => e)) instanceof GesError, true, 'nothing was applied');
-    assert.equal((await app.inject({ method: 'GET', url: '/admin/v1/tenants/acme/config', headers: { authorization: `bearer  ${ADMIN_TOKEN}` } })).statusCode, 200, 'the scheme is case-insensitive');
+    assert.equal(
+      (await app.inject({ method: 'GET', url: '/admin/v1/tenants/acme/config', headers: { authorization: `bearer  ${ADMIN_TOKEN}` } })).statusCode,
+      200,
+      'the scheme is case-insensitive',
+    );
   });
 
   test('PUT /admin/v1/config applies, GET /admin/v1/tenants/:tenant/config exports', async () => {
     const put = await app.inject({ method: 'PUT', url: '/admin/v1/config', headers: auth, payload: example('over-http') });
     assert.equal(put.statusCode, 200, put.body);
     const body = put.json();
-    assert.deepEqual(body, { status: { code: 200, message: 'Successful', corrId: body.status.corrId }, data: { tenantCreated: true, businessHours: 1, capacityRules: 1, services: 2, callInGroups: 1 } });
+    assert.deepEqual(body, {
+      status: { code: 200, message: 'Successful', corrId: body.status.corrId },
+      data: { tenantCreated: true, businessHours: 1, capacityRules: 1, services: 2, callInGroups: 1 },
+    });
     assert.equal(put.headers['x-correlation-id'], body.status.corrId);
 
     const get = await app.inject({ method: 'GET', url: '/admin/v1/tenants/over-http/config', headers: auth });
@@ -305,7 +414,12 @@ describe('admin API (internal port)', () => {
     const refusals: { payload: string | object; contentType?: string; status: number; code: ErrorCode; message: RegExp }[] = [
       { payload: unknownRule, status: 400, code: 'GES_CONFIG_REFERENCE_UNKNOWN', message: /^service sales: capacityRule night-shift is not defined/ },
       { payload: badRange, status: 400, code: 'GES_VALIDATION', message: /^config\/businessHours\/0\/weekly\/tue\/0 must be a time range/ },
-      { payload: { tenant: 'over-http-bad', services: [{ name: 'x', options: { defaultCountry: 'gb' } }] }, status: 400, code: 'GES_VALIDATION', message: /^service x: service options\/defaultCountry/ },
+      {
+        payload: { tenant: 'over-http-bad', services: [{ name: 'x', options: { defaultCountry: 'gb' } }] },
+        status: 400,
+        code: 'GES_VALIDATION',
+        message: /^service x: service options\/defaultCountry/,
+      },
       { payload: '{"tenant": ', status: 400, code: 'GES_BAD_JSON', message: /not valid JSON/ },
       { payload: '[]', status: 400, code: 'GES_VALIDATION', message: /^config: / },
       { payload: '{"tenant": "a\\u0000"}', status: 400, code: 'GES_VALIDATION', message: /NUL/ },
@@ -313,7 +427,8 @@ describe('admin API (internal port)', () => {
     ];
     for (const r of refusals) {
       const res = await app.inject({
-        method: 'PUT', url: '/admin/v1/config',
+        method: 'PUT',
+        url: '/admin/v1/config',
         headers: { ...auth, 'content-type': r.contentType ?? 'application/json' },
         payload: typeof r.payload === 'string' ? r.payload : JSON.stringify(r.payload),
       });
@@ -333,12 +448,15 @@ describe('admin API (internal port)', () => {
   test('ADMIN_TOKEN must be 16 to 512 visible characters and is never echoed', () => {
     assert.equal(loadConfig({ ADMIN_TOKEN }).ADMIN_TOKEN, ADMIN_TOKEN);
     for (const token of ['short-secret', 'a token with spaces inside']) {
-      assert.throws(() => loadConfig({ ADMIN_TOKEN: token }), (err: unknown) => {
-        assert.ok(err instanceof ConfigError);
-        assert.match(err.message, /ADMIN_TOKEN: .*\(got \d+ characters\)/);
-        assert.ok(!err.message.includes(token));
-        return true;
-      });
+      assert.throws(
+        () => loadConfig({ ADMIN_TOKEN: token }),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError);
+          assert.match(err.message, /ADMIN_TOKEN: .*\(got \d+ characters\)/);
+          assert.ok(!err.message.includes(token));
+          return true;
+        },
+      );
     }
   });
 });

@@ -52,14 +52,27 @@ async function agentFirst(t: TestContext, customers: ReturnType<typeof ALWAYS>, 
   const tenant = (await findTenantByName(db.pool, t0.name))!;
   const clock = new SimClock(Math.ceil(Date.now() / 1000) * 1000);
   // One agent: an agent leaked by one attempt would leave the next with nobody to reserve.
-  const sim = new ContactCenterSimulator({ seed: 5, clock, customers, queues: { [`${tenant.name}/sales`]: { agents: 1, handleTimeSec: { mean: 60, sd: 5 } } } });
+  const sim = new ContactCenterSimulator({
+    seed: 5,
+    clock,
+    customers,
+    queues: { [`${tenant.name}/sales`]: { agents: 1, handleTimeSec: { mean: 60, sd: 5 } } },
+  });
   const voice = new RecordingPort(sim);
   const engine = new CallbackEngine({
-    db: db.pool, hot: new MemoryHotState(), voice, clock: simulatedEngineClock(clock), logger: createLogger('silent'), pollMs: 1000, watchdogCapSec: 600,
+    db: db.pool,
+    hot: new MemoryHotState(),
+    voice,
+    clock: simulatedEngineClock(clock),
+    logger: createLogger('silent'),
+    pollMs: 1000,
+    watchdogCapSec: 600,
   });
   db.clock.__test__pretendNow(clock.now());
   const callbacks = new CallbackService(db.pool, db.clock);
-  callbacks.attach(engine, (err) => { throw err; });
+  callbacks.attach(engine, (err) => {
+    throw err;
+  });
   await voice.start();
   await engine.start();
   t.after(async () => {

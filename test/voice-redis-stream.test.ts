@@ -15,7 +15,15 @@ import { RedisStreamVoicePort, type RedisStreamVoicePortOptions } from '../src/v
 import { readLedgerFile, type DialLedgerFile } from '../src/voice/redis-stream/dial-ledger-file.ts';
 import { voiceStreamKeys, hashTagOf } from '../src/voice/redis-stream/voice-stream-keys.ts';
 import { entryAgeMs } from '../src/voice/redis-stream/agent-presence.ts';
-import { CALL_EVENT_SCHEMAS, COMMAND_SCHEMAS, PRESENCE_SCHEMAS, callEventDecoder, commandDecoder, entryFields, presenceDecoder } from '../src/voice/redis-stream/voice-contract.ts';
+import {
+  CALL_EVENT_SCHEMAS,
+  COMMAND_SCHEMAS,
+  PRESENCE_SCHEMAS,
+  callEventDecoder,
+  commandDecoder,
+  entryFields,
+  presenceDecoder,
+} from '../src/voice/redis-stream/voice-contract.ts';
 import { documentedSchemaGroups, schemaSectionMarkdown, schemaSectionOf, VOICE_CONTRACT_DOC } from '../src/voice/redis-stream/voice-contract-doc.ts';
 import { waitFor } from './support/wait-for.ts';
 
@@ -30,7 +38,6 @@ const SECRET_PHONE = '+14155550199';
 const silent = createLogger('silent');
 
 // ---- helpers -------------------------------------------------------------------------------------
-
 
 /** Clean-up steps of one test, run last-registered first (node:test runs after hooks in registration order). */
 const cleanups = new WeakMap<TestContext, (() => Promise<unknown> | unknown)[]>();
@@ -55,7 +62,12 @@ async function connectRedis(t: TestContext): Promise<Redis> {
   } catch (error) {
     throw new Error(`Redis is required for the tests and is unreachable at ${REDIS_URL}: ${(error as Error).message}`);
   }
-  defer(t, () => client.quit().then(() => undefined, () => client.disconnect()));
+  defer(t, () =>
+    client.quit().then(
+      () => undefined,
+      () => client.disconnect(),
+    ),
+  );
   return client;
 }
 
@@ -98,10 +110,14 @@ async function startPlatform(t: TestContext, prefix: string, options: { sim?: ob
     }
     rmSync(dir, { recursive: true, force: true });
   });
-  await waitFor(() => {
-    if (exitCode !== undefined) throw new Error(`platform process exited with ${exitCode}: ${stderr}`);
-    return stdout.includes('READY\n');
-  }, 'the platform process to print READY', 30_000);
+  await waitFor(
+    () => {
+      if (exitCode !== undefined) throw new Error(`platform process exited with ${exitCode}: ${stderr}`);
+      return stdout.includes('READY\n');
+    },
+    'the platform process to print READY',
+    30_000,
+  );
   return {
     child,
     ledgerFile,
@@ -125,7 +141,14 @@ interface Adapter {
   eventsOf(dialKey: string): VoiceEvent[];
 }
 
-async function startAdapter(t: TestContext, redis: Redis, prefix: string, consumer: string, options: RedisStreamVoicePortOptions = {}, handler?: (event: VoiceEvent) => Promise<void>): Promise<Adapter> {
+async function startAdapter(
+  t: TestContext,
+  redis: Redis,
+  prefix: string,
+  consumer: string,
+  options: RedisStreamVoicePortOptions = {},
+  handler?: (event: VoiceEvent) => Promise<void>,
+): Promise<Adapter> {
   const port = new RedisStreamVoicePort(redis, { prefix, consumer, logger: silent, ...options });
   const events: VoiceEvent[] = [];
   port.onEvent(async (event) => {
@@ -154,7 +177,12 @@ async function pendingCount(redis: Redis, stream: string, group: string): Promis
 }
 
 const dial = (dialKey: string, phone = '+14155550100', agentId?: string): VoiceCommand => ({
-  type: 'dial', dialKey, tenant: 'acme', queue: 'sales', phone, ...(agentId === undefined ? {} : { agentId }),
+  type: 'dial',
+  dialKey,
+  tenant: 'acme',
+  queue: 'sales',
+  phone,
+  ...(agentId === undefined ? {} : { agentId }),
 });
 
 // ---- the contract, without Redis -----------------------------------------------------------------
@@ -171,7 +199,19 @@ test('docs/VOICE-CONTRACT.md carries exactly the schemas of voice-contract.ts', 
 
 test('the contract has a schema for every command and event of the voice port', () => {
   assert.deepEqual(Object.keys(COMMAND_SCHEMAS).sort(), ['cancel', 'connect', 'dial', 'release_agent', 'reserve_agent', 'route_inbound']);
-  assert.deepEqual(Object.keys(CALL_EVENT_SCHEMAS).sort(), ['agent_reserved', 'answered', 'busy', 'call_ended', 'connected', 'failed', 'inbound_call', 'invalid_number', 'machine', 'no_agent', 'no_answer']);
+  assert.deepEqual(Object.keys(CALL_EVENT_SCHEMAS).sort(), [
+    'agent_reserved',
+    'answered',
+    'busy',
+    'call_ended',
+    'connected',
+    'failed',
+    'inbound_call',
+    'invalid_number',
+    'machine',
+    'no_agent',
+    'no_answer',
+  ]);
   assert.deepEqual(Object.keys(PRESENCE_SCHEMAS).sort(), ['agent_not_ready', 'agent_ready', 'presence_heartbeat', 'presence_reset']);
   // inbound_call carries its callId; route_inbound names it back.
   assert.ok((CALL_EVENT_SCHEMAS.inbound_call.required as string[]).includes('callId'));
@@ -264,9 +304,15 @@ test('a dial reaches the simulator in the platform process and its events come b
   await waitFor(() => a.eventsOf('cb-1:1').some((e) => e.type === 'answered'), 'answered');
   await a.port.send({ type: 'connect', dialKey: 'cb-1:1', agentId });
   const ended = await waitFor(() => a.eventsOf('cb-1:1').find((e) => e.type === 'call_ended'), 'call_ended');
-  assert.deepEqual(a.eventsOf('cb-1:1').map((e) => e.type), ['agent_reserved', 'answered', 'connected', 'call_ended']);
+  assert.deepEqual(
+    a.eventsOf('cb-1:1').map((e) => e.type),
+    ['agent_reserved', 'answered', 'connected', 'call_ended'],
+  );
   assert.ok(ended.type === 'call_ended' && ended.talkSeconds > 0);
-  assert.ok(a.eventsOf('cb-1:1').every((e) => e.at >= startMs), 'event times are simulated time');
+  assert.ok(
+    a.eventsOf('cb-1:1').every((e) => e.at >= startMs),
+    'event times are simulated time',
+  );
 
   // The inbound call announced by the platform arrives with its callId.
   const inbound = await waitFor(() => a.events.find((e) => e.type === 'inbound_call'), 'inbound_call');
@@ -303,7 +349,7 @@ test('the same dial key sent twice is dialed once', async (t) => {
   assert.deepEqual([...new Set(a.eventsOf('cb-2:1').map((e) => e.type))], ['busy']);
 });
 
-test('a repeated dial key is answered with the call\'s latest event again, and never dialed twice', async (t) => {
+test("a repeated dial key is answered with the call's latest event again, and never dialed twice", async (t) => {
   const redis = await connectRedis(t);
   const prefix = newPrefix(t, redis);
   // The customer waits 600 simulated seconds (10 s of wall time) on the line for an agent.
@@ -353,7 +399,10 @@ test('agent presence is visible through availableAgents on every adapter, and va
   assert.equal(a.port.agentsLoggedIn('acme', 'sales'), 3);
   assert.equal(b.port.agentsLoggedIn('acme', 'sales'), 3);
   // Presence changes reach the handlers of every node.
-  await waitFor(() => a.events.some((e) => e.type === 'agent_not_ready') && b.events.some((e) => e.type === 'agent_not_ready'), 'agent_not_ready on both nodes');
+  await waitFor(
+    () => a.events.some((e) => e.type === 'agent_not_ready') && b.events.some((e) => e.type === 'agent_not_ready'),
+    'agent_not_ready on both nodes',
+  );
   const reserved = await waitFor(() => [...a.events, ...b.events].find((e) => e.type === 'agent_reserved'), 'agent_reserved');
   assert.ok(reserved.type === 'agent_reserved');
   await a.port.send({ type: 'release_agent', dialKey: 'cb-4:1', agentId: reserved.agentId });
@@ -388,7 +437,7 @@ test('Redis loses the voice keys: the platform announces its agents again, the g
   await waitFor(() => platform.ledger()?.keys['cb-20:1']?.dialed === true, 'the ledger to show the dial');
 });
 
-test('two adapters in one consumer group share the events, and a stopped consumer\'s pending event is claimed', async (t) => {
+test("two adapters in one consumer group share the events, and a stopped consumer's pending event is claimed", async (t) => {
   const redis = await connectRedis(t);
   const prefix = newPrefix(t, redis);
   const keys = voiceStreamKeys(prefix);
@@ -447,7 +496,14 @@ test('a malformed event is acknowledged, logged without user data and dropped; t
   const malformed: string[][] = [
     ['v', '1', 'type', 'answered', 'data', `{"dialKey":"cb:1","phone":"${SECRET_PHONE}"`],
     ['v', '1', 'type', 'answered', 'data', JSON.stringify({ type: 'answered', dialKey: 'cb:1', at: 1, phone: SECRET_PHONE, userData })],
-    ['v', '1', 'type', 'inbound_call', 'data', JSON.stringify({ type: 'inbound_call', tenant: 'acme', toNumber: '+18005550100', fromNumber: SECRET_PHONE, at: 1 })],
+    [
+      'v',
+      '1',
+      'type',
+      'inbound_call',
+      'data',
+      JSON.stringify({ type: 'inbound_call', tenant: 'acme', toNumber: '+18005550100', fromNumber: SECRET_PHONE, at: 1 }),
+    ],
     ['v', '9', 'type', 'answered', 'data', JSON.stringify({ type: 'answered', dialKey: 'cb:1', at: 1 })],
     ['v', '1', 'type', 'agent_ready', 'data', JSON.stringify({ type: 'agent_ready', tenant: 'acme', queue: 'sales', agentId: 'a', at: 1 })],
     ['v', '1', 'phone', SECRET_PHONE],
@@ -502,7 +558,11 @@ test('an agent held for a failed agent-first attempt stays held until release_ag
   // answered, anything the cancel produced would be here already.
   await a.port.send({ type: 'reserve_agent', dialKey: 'cb-32:1', tenant: 'acme', queue: 'sales' });
   await waitFor(() => reservedAgent(a.eventsOf('cb-32:1')), 'agent_reserved for cb-32');
-  assert.deepEqual(a.eventsOf('cb-31:1').map((e) => e.type), ['agent_reserved'], 'cancel produces no event');
+  assert.deepEqual(
+    a.eventsOf('cb-31:1').map((e) => e.type),
+    ['agent_reserved'],
+    'cancel produces no event',
+  );
   const after = await waitFor(() => platform.ledger()?.agentsHeld === 1 && platform.ledger(), 'only cb-32 holding an agent');
   assert.equal(after.holdsExpired, 0);
   await waitFor(() => free() === 2, 'the agent of the cancelled attempt free again');
@@ -553,7 +613,7 @@ test('presence older than its heartbeat window is not used: a heartbeat is dated
   await waitFor(() => a.port.availableAgents('acme', 'sales') === 1, 'presence to count after a current heartbeat');
 });
 
-test('entry age comes from the id\'s milliseconds, never negative', () => {
+test("entry age comes from the id's milliseconds, never negative", () => {
   assert.equal(entryAgeMs('1000-5', 46_000), 45_000);
   assert.equal(entryAgeMs('50000-0', 46_000), 0, 'a node whose clock is behind takes it as just written');
 });

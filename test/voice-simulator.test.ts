@@ -23,7 +23,9 @@ function setup(seed: number | string, overrides: Partial<ContactCenterSimulatorC
     ...overrides,
   });
   const events: VoiceEvent[] = [];
-  sim.onEvent((e) => { events.push(e); });
+  sim.onEvent((e) => {
+    events.push(e);
+  });
   return { clock, sim, events };
 }
 
@@ -74,7 +76,10 @@ function attachEngine(sim: ContactCenterSimulator) {
     const call = queueOf.get(dialKey);
     if (call === undefined) return;
     const key = qk(call.tenant, call.queue);
-    waiting.set(key, (waiting.get(key) ?? []).filter((k) => k !== dialKey));
+    waiting.set(
+      key,
+      (waiting.get(key) ?? []).filter((k) => k !== dialKey),
+    );
   };
 
   sim.onEvent((e) => {
@@ -232,8 +237,14 @@ test('Prng is reproducible, and its distributions have the requested moments', (
   const b = new Prng(42);
   const c = new Prng(43);
   const seqA = Array.from({ length: 5 }, () => a.next());
-  assert.deepEqual(seqA, Array.from({ length: 5 }, () => b.next()));
-  assert.notDeepEqual(seqA, Array.from({ length: 5 }, () => c.next()));
+  assert.deepEqual(
+    seqA,
+    Array.from({ length: 5 }, () => b.next()),
+  );
+  assert.notDeepEqual(
+    seqA,
+    Array.from({ length: 5 }, () => c.next()),
+  );
   assert.ok(seqA.every((x) => x >= 0 && x < 1));
 
   const r = new Prng('moments');
@@ -319,7 +330,10 @@ test('a per-number override forces an outcome; a partial one keeps the others in
     assert.equal(eventsOf(events, `busy-${i}:1`)[0]?.type, 'busy');
     assert.equal(eventsOf(events, `ans-${i}:1`)[0]?.type, 'answered');
   }
-  assert.deepEqual(eventsOf(events, 'garbage:1').map((e) => e.type), ['invalid_number']);
+  assert.deepEqual(
+    eventsOf(events, 'garbage:1').map((e) => e.type),
+    ['invalid_number'],
+  );
 
   const half = mixCustomerOutcomes(DEFAULT_CUSTOMER_OUTCOMES, { answer: 0.5 });
   assert.equal(half.answer, 0.5);
@@ -346,12 +360,24 @@ test('answered → connect → call_ended: handle times average the configured m
   const mean = ended.reduce((s, e) => s + e.talkSeconds, 0) / ended.length;
   assert.ok(Math.abs(mean - 180) < 8, `mean talk ${mean}`);
   const one = eventsOf(events, '0:1');
-  assert.deepEqual(one.map((e) => e.type), ['answered', 'connected', 'call_ended']);
+  assert.deepEqual(
+    one.map((e) => e.type),
+    ['answered', 'connected', 'call_ended'],
+  );
   const [, connected, end] = one as [VoiceEvent, Extract<VoiceEvent, { type: 'connected' }>, Extract<VoiceEvent, { type: 'call_ended' }>];
   assert.equal(connected.agentId, agents[0]);
   assert.equal(end.at - connected.at, Math.round(end.talkSeconds * 1000));
-  const agentLife = events.filter((e) => (e.type === 'agent_ready' || e.type === 'agent_not_ready') && e.agentId === agents[0]).map((e) => [e.type, e.at - end.at] as const);
-  assert.deepEqual(agentLife.slice(-2), [['agent_not_ready', connected.at - end.at], ['agent_ready', 15_000]], 'ready again after 15 s of wrap-up');
+  const agentLife = events
+    .filter((e) => (e.type === 'agent_ready' || e.type === 'agent_not_ready') && e.agentId === agents[0])
+    .map((e) => [e.type, e.at - end.at] as const);
+  assert.deepEqual(
+    agentLife.slice(-2),
+    [
+      ['agent_not_ready', connected.at - end.at],
+      ['agent_ready', 15_000],
+    ],
+    'ready again after 15 s of wrap-up',
+  );
 
   const stats = sim.queueStats('acme', 'sales')!;
   assert.equal(stats.completedCalls, agents.length);
@@ -392,7 +418,11 @@ test('reserve_agent: a free agent (longest idle first), idempotent per key, no_a
   clock.advanceBy(1000);
   await sim.send({ type: 'release_agent', dialKey: 'k1:1', agentId: a1 });
   clock.advanceBy(0);
-  assert.deepEqual(events.filter((e) => e.type === 'agent_ready').map((e) => 'agentId' in e && e.agentId), [a2, a1], 'releases count once, only for the holding key');
+  assert.deepEqual(
+    events.filter((e) => e.type === 'agent_ready').map((e) => 'agentId' in e && e.agentId),
+    [a2, a1],
+    'releases count once, only for the holding key',
+  );
   await sim.send({ type: 'reserve_agent', dialKey: 'k5:1', tenant: 'acme', queue: 'sales' });
   clock.advanceBy(0);
   assert.deepEqual(reply('k5:1'), [`agent_reserved ${a2}`], 'the agent idle longest is chosen');
@@ -409,9 +439,15 @@ test('a repeated dial key places one call and is counted as a duplicate', async 
   await sim.send({ ...dial, dialKey: dialKeyOf('cb-1', 2) }); // the next attempt is a new key
   clock.runUntilIdle();
   const first = eventsOf(events, 'cb-1:1');
-  assert.deepEqual(first.map((e) => e.type), ['answered', 'call_ended', 'call_ended']);
+  assert.deepEqual(
+    first.map((e) => e.type),
+    ['answered', 'call_ended', 'call_ended'],
+  );
   assert.deepEqual(first[2], first[1], 'the same event, not a new ending');
-  assert.deepEqual(eventsOf(events, 'cb-1:2').map((e) => e.type), ['answered', 'call_ended']);
+  assert.deepEqual(
+    eventsOf(events, 'cb-1:2').map((e) => e.type),
+    ['answered', 'call_ended'],
+  );
   assert.equal(sim.dialsPlaced(), 2);
   assert.equal(sim.duplicateDials(), 2);
   assert.deepEqual(sim.ledger.get('cb-1:1'), { received: 3, dialed: true });
@@ -436,12 +472,20 @@ test('a repeated dial, reserve or connect is answered with the latest event of t
   clock.advanceBy(1000);
   await sim.send(dial('talk:1'));
   clock.advanceBy(9000);
-  assert.deepEqual(eventsOf(events, 'talk:1').map((e) => e.type), ['answered'], 'a repeat while ringing gets nothing');
+  assert.deepEqual(
+    eventsOf(events, 'talk:1').map((e) => e.type),
+    ['answered'],
+    'a repeat while ringing gets nothing',
+  );
 
   await sim.send(dial('talk:1'));
   clock.advanceBy(0);
   const talk = () => eventsOf(events, 'talk:1');
-  assert.deepEqual(talk().map((e) => e.type), ['answered', 'answered'], 'waiting on the line: answered again');
+  assert.deepEqual(
+    talk().map((e) => e.type),
+    ['answered', 'answered'],
+    'waiting on the line: answered again',
+  );
   assert.deepEqual(talk()[1], talk()[0]);
 
   await sim.send({ type: 'connect', dialKey: 'talk:1', agentId: a1 });
@@ -450,7 +494,11 @@ test('a repeated dial, reserve or connect is answered with the latest event of t
   await sim.send({ type: 'connect', dialKey: 'talk:1' });
   await sim.send({ type: 'reserve_agent', dialKey: 'talk:1', tenant: 'acme', queue: 'sales' });
   clock.advanceBy(0);
-  assert.deepEqual(talk().map((e) => e.type), ['answered', 'answered', 'connected', 'connected', 'connected', 'connected'], 'talking: connected again, to each');
+  assert.deepEqual(
+    talk().map((e) => e.type),
+    ['answered', 'answered', 'connected', 'connected', 'connected', 'connected'],
+    'talking: connected again, to each',
+  );
   assert.equal(sim.availableAgents('acme', 'sales'), 2, 'the late reserve held no second agent');
 
   clock.runUntilIdle();
@@ -462,8 +510,14 @@ test('a repeated dial, reserve or connect is answered with the latest event of t
   assert.equal(ended.length, 2, 'over: its call_ended again');
   assert.deepEqual(ended[1], ended[0]);
   assert.ok(ended[0]!.type === 'call_ended' && ended[0]!.talkSeconds > 0);
-  assert.deepEqual(eventsOf(events, 'busy:1').map((e) => e.type), ['busy', 'busy']);
-  assert.deepEqual(eventsOf(events, 'nowhere:1').map((e) => e.type), ['failed', 'failed']);
+  assert.deepEqual(
+    eventsOf(events, 'busy:1').map((e) => e.type),
+    ['busy', 'busy'],
+  );
+  assert.deepEqual(
+    eventsOf(events, 'nowhere:1').map((e) => e.type),
+    ['failed', 'failed'],
+  );
   assert.equal(sim.dialsPlaced(), 2);
   assert.deepEqual(sim.ledger.get('talk:1'), { received: 5, dialed: true });
   assert.equal(sim.ledger.duplicates, 6);
@@ -498,9 +552,20 @@ test('cancel produces no event: it silences a ringing call, hangs up an answered
   assert.equal(sim.agentState(a1), 'wrap_up', 'hung up: the agent of the connected call wraps up');
   clock.runUntilIdle();
   assert.deepEqual(eventsOf(events, 'ring:1'), [], 'stopped while ringing: no no_answer at 30 s, nothing');
-  assert.deepEqual(eventsOf(events, 'wait:1').map((e) => e.type), ['answered'], 'no call_ended for the hang-up');
-  assert.deepEqual(eventsOf(events, 'talk:1').map((e) => e.type), ['answered', 'connected'], 'no call_ended for the hang-up');
-  assert.deepEqual(eventsOf(events, 'held:1').map((e) => e.type), ['agent_reserved']);
+  assert.deepEqual(
+    eventsOf(events, 'wait:1').map((e) => e.type),
+    ['answered'],
+    'no call_ended for the hang-up',
+  );
+  assert.deepEqual(
+    eventsOf(events, 'talk:1').map((e) => e.type),
+    ['answered', 'connected'],
+    'no call_ended for the hang-up',
+  );
+  assert.deepEqual(
+    eventsOf(events, 'held:1').map((e) => e.type),
+    ['agent_reserved'],
+  );
   assert.equal(sim.agentState(a1), 'free', 'back after wrap-up');
   assert.equal(sim.availableAgents('acme', 'sales'), 3);
   assert.equal(sim.snapshot().activeCalls, 0);
@@ -513,9 +578,19 @@ test('cancel produces no event: it silences a ringing call, hangs up an answered
   await sim.send({ type: 'reserve_agent', dialKey: 'wait:1', tenant: 'acme', queue: 'sales' });
   clock.runUntilIdle();
   assert.equal(sim.dialsPlaced(), placed, 'nobody called for a cancelled attempt');
-  assert.deepEqual(eventsOf(events, 'held:1').map((e) => e.type), ['agent_reserved', 'failed']);
-  assert.deepEqual(eventsOf(events, 'ring:1').map((e) => e.type), ['failed']);
-  assert.deepEqual(eventsOf(events, 'wait:1').map((e) => e.type), ['answered', 'failed'], 'a late reserve holds nobody');
+  assert.deepEqual(
+    eventsOf(events, 'held:1').map((e) => e.type),
+    ['agent_reserved', 'failed'],
+  );
+  assert.deepEqual(
+    eventsOf(events, 'ring:1').map((e) => e.type),
+    ['failed'],
+  );
+  assert.deepEqual(
+    eventsOf(events, 'wait:1').map((e) => e.type),
+    ['answered', 'failed'],
+    'a late reserve holds nobody',
+  );
   assert.equal(sim.agentsHeld(), 0);
 });
 
@@ -533,7 +608,10 @@ test('an answered customer nobody connects hangs up after the patience; agent-fi
   clock.advanceBy(0);
   assert.equal(sim.agentState(a3), 'reserved', 'an agent-first dial takes a free agent');
   clock.advanceBy(5000);
-  assert.deepEqual(eventsOf(events, 'afbusy:1').map((e) => e.type), ['busy']);
+  assert.deepEqual(
+    eventsOf(events, 'afbusy:1').map((e) => e.type),
+    ['busy'],
+  );
   assert.equal(sim.agentState(a3), 'reserved', 'the attempt failed: its agent stays held until GES releases it');
   assert.equal(sim.agentsHeld(), 1);
   await sim.send({ type: 'release_agent', dialKey: 'afbusy:1', agentId: a3 });
@@ -548,14 +626,33 @@ test('an answered customer nobody connects hangs up after the patience; agent-fi
   await sim.send({ type: 'dial', dialKey: 'where:1', tenant: 'acme', queue: 'nowhere', phone: '+14155550104' });
   clock.advanceBy(25_000); // af:1 answered at 4 s, hung up at 24 s
 
-  assert.deepEqual(eventsOf(events, 'alone:1').map((e) => [e.type, e.at - t0]), [['answered', 4000], ['call_ended', 24_000]]);
-  assert.deepEqual(eventsOf(events, 'stolen:1').map((e) => e.type), ['failed'], 'a1 is held for af:1');
-  assert.deepEqual(eventsOf(events, 'ghost:1').map((e) => e.type), ['failed']);
-  assert.deepEqual(eventsOf(events, 'where:1').map((e) => e.type), ['failed']);
+  assert.deepEqual(
+    eventsOf(events, 'alone:1').map((e) => [e.type, e.at - t0]),
+    [
+      ['answered', 4000],
+      ['call_ended', 24_000],
+    ],
+  );
+  assert.deepEqual(
+    eventsOf(events, 'stolen:1').map((e) => e.type),
+    ['failed'],
+    'a1 is held for af:1',
+  );
+  assert.deepEqual(
+    eventsOf(events, 'ghost:1').map((e) => e.type),
+    ['failed'],
+  );
+  assert.deepEqual(
+    eventsOf(events, 'where:1').map((e) => e.type),
+    ['failed'],
+  );
   assert.deepEqual(sim.ledger.get('stolen:1'), { received: 1, dialed: false });
   assert.equal(sim.dialsPlaced(), 3);
   // af:1 was answered and never connected: the attempt ended, its agent waits for the release.
-  assert.deepEqual(eventsOf(events, 'af:1').map((e) => e.type), ['agent_reserved', 'answered', 'call_ended']);
+  assert.deepEqual(
+    eventsOf(events, 'af:1').map((e) => e.type),
+    ['agent_reserved', 'answered', 'call_ended'],
+  );
   assert.equal(sim.agentState(a1), 'reserved');
   assert.equal(sim.holdsExpired(), 0);
   // GES never releases it here: the safety net frees it 600 s after its call ended, and counts it.
@@ -567,8 +664,20 @@ test('an answered customer nobody connects hangs up after the patience; agent-fi
   await sim.send({ type: 'reserve_agent', dialKey: 'af:1', tenant: 'acme', queue: 'sales' });
   await sim.send({ type: 'connect', dialKey: 'alone:1', agentId: a2 });
   clock.runUntilIdle();
-  assert.deepEqual(eventsOf(events, 'af:1').slice(3).map((e) => e.type), ['call_ended'], 'an attempt that is over gets no agent, but its end again');
-  assert.deepEqual(eventsOf(events, 'alone:1').slice(2).map((e) => e.type), ['call_ended'], 'too late to connect: told the call ended');
+  assert.deepEqual(
+    eventsOf(events, 'af:1')
+      .slice(3)
+      .map((e) => e.type),
+    ['call_ended'],
+    'an attempt that is over gets no agent, but its end again',
+  );
+  assert.deepEqual(
+    eventsOf(events, 'alone:1')
+      .slice(2)
+      .map((e) => e.type),
+    ['call_ended'],
+    'too late to connect: told the call ended',
+  );
   assert.equal(sim.availableAgents('acme', 'sales'), 3);
   assert.equal(sim.queueStats('acme', 'sales')!.abandoned, 2);
   assert.equal(sim.queueStats('acme', 'sales')!.outcomes.busy, 1);
@@ -591,7 +700,10 @@ test('events are never delivered inside send, only when the clock moves', async 
   await sent2;
   assert.equal(events.length, before, 'not even after the promise resolved');
   clock.advanceBy(0);
-  assert.deepEqual(events.slice(before).map((e) => e.type), ['agent_not_ready', 'agent_reserved', 'failed']);
+  assert.deepEqual(
+    events.slice(before).map((e) => e.type),
+    ['agent_not_ready', 'agent_reserved', 'failed'],
+  );
   await assert.rejects(sim.send({ type: 'connect', dialKey: 'x:1', agentId: '' } as unknown as VoiceCommand), TypeError);
   // One validator, the contract's: what the Redis-stream adapter would refuse to send, the simulator refuses too.
   await assert.rejects(sim.send({ type: 'dial', dialKey: 'x:2', tenant: 'acme', queue: 'sales', phone: '' }), /\/phone must not have fewer than 1/);
@@ -629,7 +741,11 @@ test('start and stop are idempotent; nothing is delivered after stop', async () 
   const before = events.length;
   clock.runUntilIdle();
   off();
-  assert.deepEqual(events.slice(before).map((e) => e.type), ['agent_not_ready', 'connected', 'call_ended'], 'no agent_ready after the stop');
+  assert.deepEqual(
+    events.slice(before).map((e) => e.type),
+    ['agent_not_ready', 'connected', 'call_ended'],
+    'no agent_ready after the stop',
+  );
   assert.equal(clock.pending(), 0, 'the wrap-up timer scheduled after the stop was withdrawn');
   await sim.start();
   clock.advanceBy(0);
@@ -652,7 +768,15 @@ test('inbound calls are announced at their time; a throwing handler neither sile
   assert.throws(() => clock.advanceBy(0), /handler bug/);
   assert.equal(events.filter((e) => e.type === 'agent_ready').length, 3, 'the other handler got every event');
   clock.advanceTo(DAY_START + 60_000);
-  assert.deepEqual(events.at(-1), { type: 'inbound_call', callId: 'inbound-1', tenant: 'acme', toNumber: '+18005550100', fromNumber: '+14155550199', digits: '2', at: DAY_START + 60_000 });
+  assert.deepEqual(events.at(-1), {
+    type: 'inbound_call',
+    callId: 'inbound-1',
+    tenant: 'acme',
+    toNumber: '+18005550100',
+    fromNumber: '+14155550199',
+    digits: '2',
+    at: DAY_START + 60_000,
+  });
   assert.equal(sim.availableAgents('acme', 'sales'), 3);
 });
 
@@ -665,7 +789,13 @@ test('property: under random commands agents stay within [0, configured], events
   const agentIds = ['t1/q1/agent-1', 't1/q1/agent-2', 't1/q2/agent-1', 'bogus'];
   const queueArb = fc.constantFrom(['t1', 'q1'], ['t1', 'q2'], ['t1', 'zz']);
   const step = fc.oneof(
-    fc.record({ type: fc.constant('dial' as const), dialKey: fc.constantFrom(...keys), q: queueArb, phone: fc.constantFrom('+14155550100', '+14155550000'), agentId: fc.option(fc.constantFrom(...agentIds), { nil: undefined }) }),
+    fc.record({
+      type: fc.constant('dial' as const),
+      dialKey: fc.constantFrom(...keys),
+      q: queueArb,
+      phone: fc.constantFrom('+14155550100', '+14155550000'),
+      agentId: fc.option(fc.constantFrom(...agentIds), { nil: undefined }),
+    }),
     fc.record({ type: fc.constant('reserve_agent' as const), dialKey: fc.constantFrom(...keys), q: queueArb }),
     fc.record({ type: fc.constant('connect' as const), dialKey: fc.constantFrom(...keys), agentId: fc.constantFrom(...agentIds) }),
     fc.record({ type: fc.constant('release_agent' as const), dialKey: fc.constantFrom(...keys), agentId: fc.constantFrom(...agentIds) }),
@@ -676,7 +806,13 @@ test('property: under random commands agents stay within [0, configured], events
   fc.assert(
     fc.property(fc.integer(), fc.array(step, { maxLength: 60 }), (seed, steps) => {
       const clock = new SimClock(DAY_START);
-      const sim = new ContactCenterSimulator({ seed, clock, queues, timeToAnswerSec: { mean: 6, sd: 3 }, perNumber: (p) => (p.endsWith('0000') ? { answer: 0.3, busy: 0.7 } : undefined) });
+      const sim = new ContactCenterSimulator({
+        seed,
+        clock,
+        queues,
+        timeToAnswerSec: { mean: 6, sd: 3 },
+        perNumber: (p) => (p.endsWith('0000') ? { answer: 0.3, busy: 0.7 } : undefined),
+      });
       // Each agent's readiness as told by the events alone.
       const ready = new Map<string, boolean>();
       const dialsSent = new Map<string, number>();
@@ -771,8 +907,14 @@ function inboundSetup(seed: number, patienceSec = 90) {
   });
 }
 
-const route = (callId: string, queue?: string, userData?: Record<string, unknown>): VoiceCommand =>
-  ({ type: 'route_inbound', dialKey: `in:${callId}`, callId, tenant: 'acme', ...(queue ? { queue } : {}), ...(userData ? { userData } : {}) });
+const route = (callId: string, queue?: string, userData?: Record<string, unknown>): VoiceCommand => ({
+  type: 'route_inbound',
+  dialKey: `in:${callId}`,
+  callId,
+  tenant: 'acme',
+  ...(queue ? { queue } : {}),
+  ...(userData ? { userData } : {}),
+});
 
 test('route_inbound: a free agent takes the call (connected, then call_ended with the handle time, then wrap-up)', async () => {
   const { clock, sim, events } = inboundSetup(41);
@@ -812,18 +954,32 @@ test('route_inbound: with no free agent the caller waits, gets the next free age
   clock.advanceTo(DAY_START + 180_000);
   await sim.send(route('inbound-3', 'sales'));
   clock.advanceBy(0);
-  assert.deepEqual(eventsOf(events, 'in:inbound-2').map((e) => e.type), ['connected'], 'inbound-2 got the agent at the end of the wrap-up');
+  assert.deepEqual(
+    eventsOf(events, 'in:inbound-2').map((e) => e.type),
+    ['connected'],
+    'inbound-2 got the agent at the end of the wrap-up',
+  );
   assert.equal(eventsOf(events, 'in:inbound-2')[0]!.at, DAY_START + 125_000);
-  assert.deepEqual(eventsOf(events, 'out:1').map((e) => e.type), ['no_agent'], 'the waiting caller came first');
+  assert.deepEqual(
+    eventsOf(events, 'out:1').map((e) => e.type),
+    ['no_agent'],
+    'the waiting caller came first',
+  );
   // inbound-2 talks until 185 s, wraps up until 190 s; inbound-3 (waiting since 180 s) then gets the agent.
   clock.advanceTo(DAY_START + 190_000);
-  assert.deepEqual(eventsOf(events, 'in:inbound-3').map((e) => [e.type, e.at]), [['connected', DAY_START + 190_000]]);
+  assert.deepEqual(
+    eventsOf(events, 'in:inbound-3').map((e) => [e.type, e.at]),
+    [['connected', DAY_START + 190_000]],
+  );
 
   // A caller whose patience runs out first: one agent kept busy by a 10-minute call.
   const slow = setup(44, {
     queues: { 'acme/sales': { agents: 1, handleTimeSec: { mean: 600, sd: 0 } } },
     customerPatienceSec: 30,
-    inboundCalls: [{ atMs: DAY_START + 1_000, tenant: 'acme', toNumber: '+18005550100', fromNumber: '+1' }, { atMs: DAY_START + 2_000, tenant: 'acme', toNumber: '+18005550100', fromNumber: '+2' }],
+    inboundCalls: [
+      { atMs: DAY_START + 1_000, tenant: 'acme', toNumber: '+18005550100', fromNumber: '+1' },
+      { atMs: DAY_START + 2_000, tenant: 'acme', toNumber: '+18005550100', fromNumber: '+2' },
+    ],
   });
   await slow.sim.start();
   slow.clock.advanceTo(DAY_START + 2_000);
@@ -846,8 +1002,15 @@ test('route_inbound: no queue ends the call at once; unknown queue or call fails
   await sim.send(route('inbound-9', 'sales'));
   clock.advanceBy(0);
   assert.deepEqual(eventsOf(events, 'in:inbound-1'), [{ type: 'call_ended', dialKey: 'in:inbound-1', at: DAY_START + 180_000, talkSeconds: 0 }]);
-  assert.deepEqual(eventsOf(events, 'in:inbound-2').map((e) => e.type), ['failed']);
-  assert.deepEqual(eventsOf(events, 'in:inbound-9').map((e) => e.type), ['failed'], 'never announced');
+  assert.deepEqual(
+    eventsOf(events, 'in:inbound-2').map((e) => e.type),
+    ['failed'],
+  );
+  assert.deepEqual(
+    eventsOf(events, 'in:inbound-9').map((e) => e.type),
+    ['failed'],
+    'never announced',
+  );
   assert.equal(sim.availableAgents('acme', 'sales'), 1, 'none of these took the agent');
 
   // inbound-3 takes the agent; a cancel of it hangs up (no event), and the agent comes back after wrap-up.
@@ -855,7 +1018,10 @@ test('route_inbound: no queue ends the call at once; unknown queue or call fails
   clock.advanceBy(10_000);
   await sim.send({ type: 'cancel', dialKey: 'in:inbound-3' });
   clock.advanceBy(0);
-  assert.deepEqual(eventsOf(events, 'in:inbound-3').map((e) => e.type), ['connected']);
+  assert.deepEqual(
+    eventsOf(events, 'in:inbound-3').map((e) => e.type),
+    ['connected'],
+  );
   clock.runUntilIdle();
   assert.equal(sim.availableAgents('acme', 'sales'), 1);
   assert.equal(sim.snapshot().activeCalls, 0);
@@ -880,7 +1046,10 @@ test('route_inbound: a caller waiting in line is taken out by cancel and never c
   await sim.send({ type: 'cancel', dialKey: 'in:inbound-2' });
   clock.runUntilIdle();
   assert.deepEqual(eventsOf(events, 'in:inbound-2'), [], 'taken out without an event');
-  assert.deepEqual(eventsOf(events, 'in:inbound-1').map((e) => e.type), ['connected', 'call_ended']);
+  assert.deepEqual(
+    eventsOf(events, 'in:inbound-1').map((e) => e.type),
+    ['connected', 'call_ended'],
+  );
   assert.equal(sim.availableAgents('acme', 'sales'), 1);
 });
 
@@ -909,7 +1078,11 @@ test('calls a stop cut off are reported at the next start (failed platform_resta
   await sim.send(dial('ring:1'));
   await sim.send({ type: 'reserve_agent', dialKey: 'ring:1', tenant: 'acme', queue: 'sales' });
   clock.runUntilIdle();
-  assert.deepEqual(eventsOf(events, 'ring:1').slice(1), [eventsOf(events, 'ring:1')[0], eventsOf(events, 'ring:1')[0]], 'a repeat is told the same, and holds nobody');
+  assert.deepEqual(
+    eventsOf(events, 'ring:1').slice(1),
+    [eventsOf(events, 'ring:1')[0], eventsOf(events, 'ring:1')[0]],
+    'a repeat is told the same, and holds nobody',
+  );
   assert.equal(sim.dialsPlaced(), 2, 'never a second dial');
   assert.equal(sim.agentsHeld(), 0);
 });
@@ -924,7 +1097,10 @@ test('a simulator resumed from the ledger changes of an earlier run keeps its ke
   await first.sim.send(dial('ring:1'));
   first.clock.advanceBy(1_000);
   // The process dies here: no stop, only what was told through onLedgerChange survives.
-  assert.deepEqual(changes.filter((c) => c.dialKey === 'ring:1').map((c) => c.kind), ['seen', 'placed']);
+  assert.deepEqual(
+    changes.filter((c) => c.dialKey === 'ring:1').map((c) => c.kind),
+    ['seen', 'placed'],
+  );
 
   const resume = foldLedgerChanges(changes);
   const second = setup(62, { customers: NO_FAILURES, resume });
@@ -934,8 +1110,15 @@ test('a simulator resumed from the ledger changes of an earlier run keeps its ke
   await second.sim.send(dial('new:1'));
   second.clock.runUntilIdle();
   const ring = eventsOf(second.events, 'ring:1');
-  assert.deepEqual(ring.map((e) => e.type === 'failed' && e.reason), ['platform_restart', 'platform_restart']);
-  assert.deepEqual(eventsOf(second.events, 'done:1').map((e) => e.type), ['call_ended'], 'a finished call: its end again');
+  assert.deepEqual(
+    ring.map((e) => e.type === 'failed' && e.reason),
+    ['platform_restart', 'platform_restart'],
+  );
+  assert.deepEqual(
+    eventsOf(second.events, 'done:1').map((e) => e.type),
+    ['call_ended'],
+    'a finished call: its end again',
+  );
   assert.equal(second.sim.ledger.get('ring:1')!.dialed, true);
   assert.equal(second.sim.dialsPlaced(), 3, 'two from the first run, one new key; nothing dialed twice');
 });
@@ -951,7 +1134,14 @@ test('a platform that lost its ledger refuses dials (failed, ledger_lost) for it
   await sim.send({ type: 'dial', dialKey: 'old:1', tenant: 'acme', queue: 'sales', phone: '+14155550100' });
   await sim.send({ type: 'dial', dialKey: 'old:2', tenant: 'acme', queue: 'sales', phone: '+14155550100' });
   clock.runUntilIdle();
-  assert.deepEqual(eventsOf(events, 'old:1').map((e) => e.type), ['failed', 'failed'], 'a key refused once stays refused');
-  assert.deepEqual(eventsOf(events, 'old:2').map((e) => e.type), ['answered', 'call_ended']);
+  assert.deepEqual(
+    eventsOf(events, 'old:1').map((e) => e.type),
+    ['failed', 'failed'],
+    'a key refused once stays refused',
+  );
+  assert.deepEqual(
+    eventsOf(events, 'old:2').map((e) => e.type),
+    ['answered', 'call_ended'],
+  );
   assert.equal(sim.dialsPlaced(), 1);
 });

@@ -117,7 +117,11 @@ describe('estimators', () => {
     const m = history(40, { handleSec: 300, reachSec: 10 });
     const obs = observation({ agentsLoggedIn: 1, agentsBusy: 1, busyElapsedSec: [0], waiting: 0, measures: m });
     const first = seconds(mode3Wait(obs, 1));
-    const residual = meanResidualSec(m.recent.map((i) => i.handleSec), 0, 300);
+    const residual = meanResidualSec(
+      m.recent.map((i) => i.handleSec),
+      0,
+      300,
+    );
     assert.ok(Math.abs(first - (residual + 10)) < 0.01, `${first} vs ${residual + 10}`);
     const third = seconds(mode3Wait(obs, 3));
     assert.ok(Math.abs(third - (residual + 2 * (10 + 300) + 10)) < 0.01, 'each callback ahead costs reach + handle');
@@ -227,7 +231,11 @@ describe('queue status offer', () => {
 
   test('immediate is offered only when enabled, open, and the wait ends before closing', () => {
     assert.deepEqual(decideQueueStatus({ ...open, estimate: { seconds: 120.4 } }), { ewt: 120, offerImmediateCallback: true, offerScheduledCallback: true });
-    assert.equal(decideQueueStatus({ ...open, secondsUntilClose: 120, estimate: { seconds: 120.4 } }).offerImmediateCallback, false, 'waiting until closing time is too late');
+    assert.equal(
+      decideQueueStatus({ ...open, secondsUntilClose: 120, estimate: { seconds: 120.4 } }).offerImmediateCallback,
+      false,
+      'waiting until closing time is too late',
+    );
     assert.equal(decideQueueStatus({ ...open, secondsUntilClose: 121, estimate: { seconds: 120.4 } }).offerImmediateCallback, true);
     assert.equal(decideQueueStatus({ ...open, secondsUntilClose: 0, estimate: { seconds: 1 } }).offerImmediateCallback, false, 'closed');
     assert.equal(decideQueueStatus({ ...open, immediateEnabled: false, estimate: { seconds: 1 } }).offerImmediateCallback, false);

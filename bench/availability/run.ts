@@ -49,7 +49,9 @@ async function main(): Promise<void> {
       tenant: 'bench',
       businessHours: [{ name: '24x7', timeZone: 'Europe/London', weekly: { mon: all, tue: all, wed: all, thu: all, fri: all, sat: all, sun: all } }],
       capacityRules: [{ name: 'hundred', slotMinutes: 15, weekly: { mon: cap, tue: cap, wed: cap, thu: cap, fri: cap, sat: cap, sun: cap } }],
-      services: [{ name: 'bench', businessHours: '24x7', capacityRule: 'hundred', options: { inQueueChecking: 'false', requestsPerNumberPer24h: 0, horizonDays: 15 } }],
+      services: [
+        { name: 'bench', businessHours: '24x7', capacityRule: 'hundred', options: { inQueueChecking: 'false', requestsPerNumberPer24h: 0, horizonDays: 15 } },
+      ],
     });
     const tenant = (await findTenantByName(pool, 'bench'))!;
     const key = `bench-key-${randomBytes(8).toString('hex')}`;
@@ -80,8 +82,12 @@ async function main(): Promise<void> {
     console.log(`seeded ${held.toLocaleString('en-US')} scheduled callbacks in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     const app = await buildApiApp({
-      pool, logger: createLogger('silent'), bodyLimitBytes: 1 << 20, apiKeyCacheSeconds: 5,
-      callbacks: new CallbackService(pool, clock), availability: new AvailabilityService(pool, clock),
+      pool,
+      logger: createLogger('silent'),
+      bodyLimitBytes: 1 << 20,
+      apiKeyCacheSeconds: 5,
+      callbacks: new CallbackService(pool, clock),
+      availability: new AvailabilityService(pool, clock),
     });
     // Server-side time of each request: fastify's elapsed time from arrival to the response sent,
     // which leaves out light-my-request's own work of assembling the 143 KiB reply for the caller.
@@ -135,8 +141,11 @@ async function main(): Promise<void> {
     const times = clientTimes.sort((a, b) => a - b);
     serverTimes.sort((a, b) => a - b);
     const p99 = percentile(serverTimes, 99);
-    console.log(`availability, ${DAYS} days of 15-minute slots (${slotCount} slots, ${(check.body.length / 1024).toFixed(0)} KiB), ${REQUESTS} sequential requests over loopback HTTP:`);
-    const line = (t: number[]) => `p50 ${percentile(t, 50).toFixed(2)} ms  p90 ${percentile(t, 90).toFixed(2)} ms  p99 ${percentile(t, 99).toFixed(2)} ms  max ${t.at(-1)!.toFixed(2)} ms`;
+    console.log(
+      `availability, ${DAYS} days of 15-minute slots (${slotCount} slots, ${(check.body.length / 1024).toFixed(0)} KiB), ${REQUESTS} sequential requests over loopback HTTP:`,
+    );
+    const line = (t: number[]) =>
+      `p50 ${percentile(t, 50).toFixed(2)} ms  p90 ${percentile(t, 90).toFixed(2)} ms  p99 ${percentile(t, 99).toFixed(2)} ms  max ${t.at(-1)!.toFixed(2)} ms`;
     console.log(`  in the server (arrival to response sent): ${line(serverTimes)}`);
     console.log(`  at the client (worker thread, keep-alive): ${line(times)}`);
     console.log(`  target p99 < 5 ms in the server: ${p99 < 5 ? 'MET' : 'NOT MET'}`);
@@ -150,8 +159,14 @@ async function main(): Promise<void> {
       for (let i = next++; i < CREATES; i = next++) {
         const slot = randomBytes(4).readUInt32BE() % slots;
         const res = await app.inject({
-          method: 'POST', url: '/engagement/v3/callbacks/create', headers: { 'x-api-key': key, 'content-type': 'application/json' },
-          payload: { serviceName: 'bench', phoneNumber: `+1646${String(5550000 + i).padStart(7, '0')}`, desiredTime: new Date(firstSlot + slot * SLOT_MS + 60_000).toISOString() },
+          method: 'POST',
+          url: '/engagement/v3/callbacks/create',
+          headers: { 'x-api-key': key, 'content-type': 'application/json' },
+          payload: {
+            serviceName: 'bench',
+            phoneNumber: `+1646${String(5550000 + i).padStart(7, '0')}`,
+            desiredTime: new Date(firstSlot + slot * SLOT_MS + 60_000).toISOString(),
+          },
         });
         if (res.statusCode === 200) ok++;
         else if (res.statusCode === 429) full++;
@@ -160,7 +175,9 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: 8 }, worker));
     const seconds = (performance.now() - c0) / 1000;
-    console.log(`creates with capacity check, 8 in flight: ${CREATES} in ${seconds.toFixed(1)} s = ${(CREATES / seconds).toFixed(0)} creates/s (${ok} booked, ${full} refused as full)`);
+    console.log(
+      `creates with capacity check, 8 in flight: ${CREATES} in ${seconds.toFixed(1)} s = ${(CREATES / seconds).toFixed(0)} creates/s (${ok} booked, ${full} refused as full)`,
+    );
     await app.close();
   } finally {
     await pool.end();

@@ -110,7 +110,10 @@ export class CommandMeter {
 }
 
 export function formatByCommand(byCommand: Map<string, number>, scale = 1): string {
-  return [...byCommand].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v / scale).toFixed(scale === 1 ? 0 : 2)}`).join(', ');
+  return [...byCommand]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${(v / scale).toFixed(scale === 1 ? 0 : 2)}`)
+    .join(', ');
 }
 
 export interface BenchDb {

@@ -32,8 +32,10 @@ function summary(name: string, lateness: number[]): string {
   const s = [...lateness].sort((a, b) => a - b);
   const ms = (v: number) => `${(v * 1000).toFixed(0)} ms`;
   const over = s.filter((v) => v > 1).length;
-  return `${name.padEnd(34)} n=${String(s.length).padStart(5)}  p50 ${ms(quantile(s, 0.5)).padStart(7)}  p90 ${ms(quantile(s, 0.9)).padStart(7)}  `
-    + `p99 ${ms(quantile(s, 0.99)).padStart(7)}  max ${ms(s.at(-1) ?? NaN).padStart(7)}  over 1 s: ${over}`;
+  return (
+    `${name.padEnd(34)} n=${String(s.length).padStart(5)}  p50 ${ms(quantile(s, 0.5)).padStart(7)}  p90 ${ms(quantile(s, 0.9)).padStart(7)}  ` +
+    `p99 ${ms(quantile(s, 0.99)).padStart(7)}  max ${ms(s.at(-1) ?? NaN).padStart(7)}  over 1 s: ${over}`
+  );
 }
 
 async function main(): Promise<void> {
@@ -68,10 +70,18 @@ async function main(): Promise<void> {
 
     const prefix = `gesbench:${randomBytes(4).toString('hex')}:`;
     const node = (running: boolean) => {
-      const engine = new CallbackEngine({ db: db.pool, hot: new RedisHotState(redis, prefix), voice: NO_AGENTS, clock: databaseEngineClock(new DbClock()), logger: log });
+      const engine = new CallbackEngine({
+        db: db.pool,
+        hot: new RedisHotState(redis, prefix),
+        voice: NO_AGENTS,
+        clock: databaseEngineClock(new DbClock()),
+        logger: log,
+      });
       if (running) engines.push(engine);
       const callbacks = new CallbackService(db.pool, new DbClock());
-      callbacks.attach(engine, (err) => { throw err; });
+      callbacks.attach(engine, (err) => {
+        throw err;
+      });
       return { engine, callbacks };
     };
     const a = node(true);
@@ -80,21 +90,32 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     await a.engine.start(); // the index is empty: node A rebuilds it from Postgres
     await b.engine.start();
-    console.log(`Redis ${server.version}; ${TOTAL} scheduled callbacks; hot state rebuilt and both nodes running in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `Redis ${server.version}; ${TOTAL} scheduled callbacks; hot state rebuilt and both nodes running in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
     if (Date.now() > windowStart) throw new Error('setting up took longer than the 30 s before the window');
 
     // Creates on A and on C at random moments of the window, each due 5-180 s after its creation.
     const created: { a: string[]; c: string[] } = { a: [], c: [] };
     const creates: Promise<void>[] = [];
-    for (const [which, svc] of [['a', a.callbacks], ['c', c.callbacks]] as const) {
+    for (const [which, svc] of [
+      ['a', a.callbacks],
+      ['c', c.callbacks],
+    ] as const) {
       for (let i = 0; i < CREATED_PROBES; i++) {
         const at = windowStart + Math.random() * (windowSec - 180) * 1000;
-        creates.push(new Promise((resolve, reject) => setTimeout(() => {
-          const desired = new Date(Date.now() + (BUFFER_SEC + 5 + Math.random() * 175) * 1000);
-          const phone = `+1415${which === 'a' ? '6' : '7'}55${String(1000 + i).padStart(4, '0')}`;
-          svc.create(tenant, { serviceName: 'sales', phoneNumber: phone, desiredTime: desired.toISOString() })
-            .then((r) => { created[which].push(r.id); resolve(); }, reject);
-        }, at - Date.now())));
+        creates.push(
+          new Promise((resolve, reject) =>
+            setTimeout(() => {
+              const desired = new Date(Date.now() + (BUFFER_SEC + 5 + Math.random() * 175) * 1000);
+              const phone = `+1415${which === 'a' ? '6' : '7'}55${String(1000 + i).padStart(4, '0')}`;
+              svc.create(tenant, { serviceName: 'sales', phoneNumber: phone, desiredTime: desired.toISOString() }).then((r) => {
+                created[which].push(r.id);
+                resolve();
+              }, reject);
+            }, at - Date.now()),
+          ),
+        );
       }
     }
     await Promise.all(creates);
@@ -106,12 +127,19 @@ async function main(): Promise<void> {
       if (Date.now() > deadline) throw new Error(`only ${rows[0]!.n} of ${all.length} callbacks became QUEUED`);
       await new Promise((r) => setTimeout(r, 1000));
     }
-    const lateness = async (ids: string[]) => (await db.pool.query<{ s: number }>(
-      `SELECT extract(epoch FROM e.at - (c.desired_at - make_interval(secs => ${BUFFER_SEC})))::float8 AS s
+    const lateness = async (ids: string[]) =>
+      (
+        await db.pool.query<{ s: number }>(
+          `SELECT extract(epoch FROM e.at - (c.desired_at - make_interval(secs => ${BUFFER_SEC})))::float8 AS s
          FROM callback c JOIN callback_event e ON e.callback_id = c.id AND e.kind = 1 AND e.state = 2
-        WHERE c.id = ANY($1::uuid[])`, [ids])).rows.map((r) => r.s);
+        WHERE c.id = ANY($1::uuid[])`,
+          [ids],
+        )
+      ).rows.map((r) => r.s);
     const scheduledNow = (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM callback WHERE state = 1')).rows[0]!.n;
-    console.log(`window of ${windowSec} s; ${scheduledNow} callbacks still scheduled at its end; lateness = QUEUED event time - (desired time - ${BUFFER_SEC} s)`);
+    console.log(
+      `window of ${windowSec} s; ${scheduledNow} callbacks still scheduled at its end; lateness = QUEUED event time - (desired time - ${BUFFER_SEC} s)`,
+    );
     console.log(summary('seeded (found via the wake-up index)', await lateness(seeded)));
     console.log(summary('created on node A (A and B run)', await lateness(created.a)));
     console.log(summary('created on node C (no engine)', await lateness(created.c)));

@@ -38,14 +38,21 @@ interface LifeRun {
 }
 
 /** One run on the simulator's clock: Redis commands in all, and callbacks that reached an agent. */
-async function lifeRun(pool: pg.Pool, redis: Redis, meter: CommandMeter, run: LifeRun): Promise<{ commands: number; byCommand: Map<string, number>; served: number }> {
+async function lifeRun(
+  pool: pg.Pool,
+  redis: Redis,
+  meter: CommandMeter,
+  run: LifeRun,
+): Promise<{ commands: number; byCommand: Map<string, number>; served: number }> {
   const { tenant } = await benchTenant(pool);
   const prefix = `gesbench:${randomBytes(4).toString('hex')}:`;
   const hot = new RedisHotState(redis, prefix);
   await hot.markIntact();
   const clock = new SimClock(Math.ceil(Date.now() / 1000) * 1000);
   const sim = new ContactCenterSimulator({
-    seed: 1, clock, customers: { answer: 1, busy: 0, noAnswer: 0, machine: 0, invalid: 0 },
+    seed: 1,
+    clock,
+    customers: { answer: 1, busy: 0, noAnswer: 0, machine: 0, invalid: 0 },
     queues: { [`${tenant.name}/sales`]: { agents: run.agents, handleTimeSec: run.handleSec } },
   });
   // Production defaults for the poll (2 s) and the sweep (30 s).
@@ -53,7 +60,9 @@ async function lifeRun(pool: pg.Pool, redis: Redis, meter: CommandMeter, run: Li
   const dbClock = new DbClock();
   dbClock.__test__pretendNow(clock.now());
   const callbacks = new CallbackService(pool, dbClock);
-  callbacks.attach(engine, (err) => { throw err; });
+  callbacks.attach(engine, (err) => {
+    throw err;
+  });
   await meter.start();
   await sim.start();
   await engine.start();
@@ -96,8 +105,14 @@ async function main(): Promise<void> {
     // 1. An immediate callback's life.
     const workloads: { name: string; run: LifeRun }[] = [
       { name: 'burst: 200 at once, 10 agents, talk 120 s', run: { n: 200, gapMs: 0, agents: 10, handleSec: { mean: 120, sd: 30 }, durationMs: 2 * 3600_000 } },
-      { name: 'one at a time (every 10 min), talk 120 s', run: { n: 30, gapMs: 600_000, agents: 10, handleSec: { mean: 120, sd: 30 }, durationMs: 5 * 3600_000 } },
-      { name: 'one at a time (every 10 min), talk 360 s', run: { n: 30, gapMs: 600_000, agents: 10, handleSec: { mean: 360, sd: 60 }, durationMs: 5 * 3600_000 } },
+      {
+        name: 'one at a time (every 10 min), talk 120 s',
+        run: { n: 30, gapMs: 600_000, agents: 10, handleSec: { mean: 120, sd: 30 }, durationMs: 5 * 3600_000 },
+      },
+      {
+        name: 'one at a time (every 10 min), talk 360 s',
+        run: { n: 30, gapMs: 600_000, agents: 10, handleSec: { mean: 360, sd: 60 }, durationMs: 5 * 3600_000 },
+      },
     ];
     const baselines = new Map<number, { commands: number; byCommand: Map<string, number> }>();
     for (const { name, run } of workloads) {
@@ -105,8 +120,9 @@ async function main(): Promise<void> {
       const base = baselines.get(run.durationMs)!;
       const r = await lifeRun(db.pool, redis, meter, run);
       const per = (r.commands - base.commands) / run.n;
-      const line = `immediate callback life, ${name}: ${r.served}/${run.n} reached an agent; ${r.commands} commands, ${base.commands} of them the node's own over ${run.durationMs / 3600_000} h `
-        + `(same run without callbacks); ${per.toFixed(2)} commands per callback (budget 15)`;
+      const line =
+        `immediate callback life, ${name}: ${r.served}/${run.n} reached an agent; ${r.commands} commands, ${base.commands} of them the node's own over ${run.durationMs / 3600_000} h ` +
+        `(same run without callbacks); ${per.toFixed(2)} commands per callback (budget 15)`;
       console.log(line);
       console.log(`  per callback: ${formatByCommand(minus(r.byCommand, base.byCommand), run.n)}`);
       results.push(line);
@@ -118,7 +134,10 @@ async function main(): Promise<void> {
     const memHot = new RedisHotState(redis, memPrefix);
     const start = Date.now() + 3600_000;
     for (let i = 0; i < total; i += 1000) {
-      await memHot.setDue(1, Array.from({ length: 1000 }, (_, k) => ({ id: newCallbackId(), atMs: start + (i + k) * 9000 })));
+      await memHot.setDue(
+        1,
+        Array.from({ length: 1000 }, (_, k) => ({ id: newCallbackId(), atMs: start + (i + k) * 9000 })),
+      );
     }
     const bytes = Number(await redis.call('MEMORY', 'USAGE', `${memPrefix}{t1}:due`, 'SAMPLES', '0'));
     const keys: string[] = [];
@@ -129,8 +148,12 @@ async function main(): Promise<void> {
       keys.push(...batch);
     } while (cursor !== '0');
     await dropPrefix(redis, memPrefix);
-    const memLine = `scheduled callbacks waiting: ${total} in the due index use ${bytes} bytes: ${(bytes / total).toFixed(1)} bytes each (budget 150); `
-      + `keys: ${keys.map((k) => k.slice(memPrefix.length)).sort().join(', ')} (ids and times only, no user data)`;
+    const memLine =
+      `scheduled callbacks waiting: ${total} in the due index use ${bytes} bytes: ${(bytes / total).toFixed(1)} bytes each (budget 150); ` +
+      `keys: ${keys
+        .map((k) => k.slice(memPrefix.length))
+        .sort()
+        .join(', ')} (ids and times only, no user data)`;
     console.log(memLine);
     results.push(memLine);
 
@@ -143,7 +166,10 @@ async function main(): Promise<void> {
       const firstDue = Date.now() + 3600_000;
       for (let t = 0; t < tenants; t++) {
         const each = total / tenants;
-        await hot.setDue(1_000_000 + t, Array.from({ length: each }, (_, k) => ({ id: newCallbackId(), atMs: firstDue + (k * tenants + t) * 9000 })));
+        await hot.setDue(
+          1_000_000 + t,
+          Array.from({ length: each }, (_, k) => ({ id: newCallbackId(), atMs: firstDue + (k * tenants + t) * 9000 })),
+        );
       }
       const dbClock = new DbClock();
       const engine = new CallbackEngine({ db: db.pool, hot, voice: NO_AGENTS, clock: databaseEngineClock(dbClock), logger: log });

@@ -69,18 +69,24 @@ async function main(): Promise<void> {
     );
     await db.pool.query('ANALYZE callback');
     const counts = (await db.pool.query<{ state: number; n: number }>('SELECT state, count(*)::int AS n FROM callback GROUP BY state ORDER BY state')).rows;
-    console.log(`Redis ${server.version}; seeded in ${((Date.now() - seeded) / 1000).toFixed(1)} s: ${counts.map((r) => `${r.n} in state ${r.state}`).join(', ')}`);
+    console.log(
+      `Redis ${server.version}; seeded in ${((Date.now() - seeded) / 1000).toFixed(1)} s: ${counts.map((r) => `${r.n} in state ${r.state}`).join(', ')}`,
+    );
 
     const clock = new SimClock(t0);
     const sim = new ContactCenterSimulator({
-      seed: 42, clock, queues: { [`${tenant.name}/sales`]: { agents: AGENTS, handleTimeSec: TALK_SEC } },
+      seed: 42,
+      clock,
+      queues: { [`${tenant.name}/sales`]: { agents: AGENTS, handleTimeSec: TALK_SEC } },
     });
     const hot = new RedisHotState(redis, `gesbench:${randomBytes(4).toString('hex')}:`);
     const engine = new CallbackEngine({ db: db.pool, hot, voice: sim, clock: simulatedEngineClock(clock), logger: createLogger('silent') });
     const dbClock = new DbClock();
     dbClock.__test__pretendNow(clock.now());
     const callbacks = new CallbackService(db.pool, dbClock);
-    callbacks.attach(engine, (err) => { throw err; });
+    callbacks.attach(engine, (err) => {
+      throw err;
+    });
     await sim.start();
     const rebuildStart = Date.now();
     await engine.start(); // finds the index empty and rebuilds it from Postgres
@@ -91,9 +97,13 @@ async function main(): Promise<void> {
     const arrivalMs = (EWT_MIN * 60_000) / ACTIVE_IMMEDIATE;
     let next = clock.now();
     let created = 0;
-    const state = async () => (await db.pool.query<{ queued: number; done: number; scheduledLeft: number }>(
-      `SELECT count(*) FILTER (WHERE state = 2 AND phase = 0)::int AS queued, count(*) FILTER (WHERE state = 5)::int AS done,
-              count(*) FILTER (WHERE state = 1)::int AS "scheduledLeft" FROM callback`)).rows[0]!;
+    const state = async () =>
+      (
+        await db.pool.query<{ queued: number; done: number; scheduledLeft: number }>(
+          `SELECT count(*) FILTER (WHERE state = 2 AND phase = 0)::int AS queued, count(*) FILTER (WHERE state = 5)::int AS done,
+              count(*) FILTER (WHERE state = 1)::int AS "scheduledLeft" FROM callback`,
+        )
+      ).rows[0]!;
     const step = async (ms: number) => {
       const end = clock.now() + ms;
       while (clock.now() < end) {
@@ -121,13 +131,17 @@ async function main(): Promise<void> {
     const perMinute = total / minutes;
     console.log(`simulated ${minutes} min after ${warmupMin} min of warm-up (${((Date.now() - wallStart) / 1000).toFixed(0)} s of wall time)`);
     console.log(`  waiting in the queue: ${before.queued} at the start, ${after.queued} at the end; scheduled still to come: ${after.scheduledLeft}`);
-    console.log(`  per minute: ${((before.scheduledLeft - after.scheduledLeft) / minutes).toFixed(2)} scheduled callbacks queued, `
-      + `${((created - createdBefore) / minutes).toFixed(2)} immediate created, ${((after.done - before.done) / minutes).toFixed(2)} completed; `
-      + `estimated wait ≈ ${(((before.queued + after.queued) / 2) / ((after.done - before.done) / minutes)).toFixed(0)} min`);
+    console.log(
+      `  per minute: ${((before.scheduledLeft - after.scheduledLeft) / minutes).toFixed(2)} scheduled callbacks queued, ` +
+        `${((created - createdBefore) / minutes).toFixed(2)} immediate created, ${((after.done - before.done) / minutes).toFixed(2)} completed; ` +
+        `estimated wait ≈ ${((before.queued + after.queued) / 2 / ((after.done - before.done) / minutes)).toFixed(0)} min`,
+    );
     console.log(`  Redis commands: ${total} in ${minutes} simulated minutes = ${perMinute.toFixed(1)} per minute`);
     console.log(`  per minute by command: ${formatByCommand(byCommand, minutes)}`);
-    console.log(`  seed: ${Math.round(SEED_PER_MINUTE).toLocaleString('en-US')} per minute; budget 1% = ${Math.floor(SEED_PER_MINUTE / 100).toLocaleString('en-US')}; `
-      + `GES uses ${((perMinute / SEED_PER_MINUTE) * 100).toFixed(3)}% of the seed's figure`);
+    console.log(
+      `  seed: ${Math.round(SEED_PER_MINUTE).toLocaleString('en-US')} per minute; budget 1% = ${Math.floor(SEED_PER_MINUTE / 100).toLocaleString('en-US')}; ` +
+        `GES uses ${((perMinute / SEED_PER_MINUTE) * 100).toFixed(3)}% of the seed's figure`,
+    );
   } finally {
     redis.disconnect();
     meterRedis.disconnect();

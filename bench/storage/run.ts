@@ -198,11 +198,16 @@ async function runScenario(s: Scenario, schema: string): Promise<ScenarioResult>
     await new Maintenance(pool, clock, createLogger('silent'), 14, 60_000).runOnce();
 
     const tenant = await createTenant(pool, 'bench');
-    await upsertService(pool, tenant.id, SERVICE, parseServiceOptions({
-      inQueueChecking: 'false',
-      requestsPerNumberPer24h: 0,
-      horizonDays: SPREAD_DAYS + 1, // the spread starts 15 minutes ahead, so it ends just past 14 days
-    }));
+    await upsertService(
+      pool,
+      tenant.id,
+      SERVICE,
+      parseServiceOptions({
+        inQueueChecking: 'false',
+        requestsPerNumberPer24h: 0,
+        horizonDays: SPREAD_DAYS + 1, // the spread starts 15 minutes ahead, so it ends just past 14 days
+      }),
+    );
     const service = new CallbackService(pool, clock);
 
     const { before, beforeFamilies } = await withAdmin(async (c) => {
@@ -277,11 +282,34 @@ function breakdown(r: ScenarioResult): string {
       ...grown.map((f) => {
         const total = f.main + f.fsm + f.vm;
         return [
-          f.family, String(f.relations), fmt(f.main, 0), fmt(f.main / PAGE, 0), f.pagesWithRows === undefined ? '-' : fmt(f.pagesWithRows, 0),
-          fmt(f.fsm + f.vm, 0), fmt(total, 0), fmt(total / CALLBACKS, 1), `${fmt((100 * total) / r.bytes, 1)} %`,
+          f.family,
+          String(f.relations),
+          fmt(f.main, 0),
+          fmt(f.main / PAGE, 0),
+          f.pagesWithRows === undefined ? '-' : fmt(f.pagesWithRows, 0),
+          fmt(f.fsm + f.vm, 0),
+          fmt(total, 0),
+          fmt(total / CALLBACKS, 1),
+          `${fmt((100 * total) / r.bytes, 1)} %`,
         ];
       }),
-      ['total', '', fmt(sum((f) => f.main), 0), fmt(sum((f) => f.main) / PAGE, 0), '', fmt(sum((f) => f.fsm + f.vm), 0), fmt(r.bytes, 0), fmt(r.bytes / CALLBACKS, 1), '100.0 %'],
+      [
+        'total',
+        '',
+        fmt(
+          sum((f) => f.main),
+          0,
+        ),
+        fmt(sum((f) => f.main) / PAGE, 0),
+        '',
+        fmt(
+          sum((f) => f.fsm + f.vm),
+          0,
+        ),
+        fmt(r.bytes, 0),
+        fmt(r.bytes / CALLBACKS, 1),
+        '100.0 %',
+      ],
     ],
     [false, true, true, true, true, true, true, true, true],
   );
@@ -308,7 +336,9 @@ async function main(): Promise<void> {
       process.stdout.write(`(${s.key}) ${s.label}: inserting... `);
       const r = await runScenario(s, schema);
       results.push(r);
-      console.log(`${fmt(r.seconds, 1)} s (${fmt(CALLBACKS / r.seconds, 0)} creates/s), +${fmt(r.rawBytes / MB, 2)} MB right after, +${fmt(r.bytes / MB, 2)} MB after VACUUM`);
+      console.log(
+        `${fmt(r.seconds, 1)} s (${fmt(CALLBACKS / r.seconds, 0)} creates/s), +${fmt(r.rawBytes / MB, 2)} MB right after, +${fmt(r.bytes / MB, 2)} MB after VACUUM`,
+      );
       await withAdmin((c) => c.query(`DROP SCHEMA ${schema} CASCADE`));
       pending.delete(schema);
     }
@@ -327,21 +357,23 @@ async function main(): Promise<void> {
   const seedPerUserByte = (s: Scenario) => (s.seedMB * MB - seedBase) / (SEED_CALLBACKS * s.userDataBytes);
 
   console.log(`\nFigures (MB = 10^6 bytes; user-data cost is measured against scenario (a); seed figures are for ${SEED_CALLBACKS} callbacks)\n`);
-  console.log(table(
-    ['scenario', 'user data B', 'MB right after', 'total MB', 'B/callback', 'B per user-data B', 'seed MB', 'seed B/callback', 'seed B per user-data B'],
-    results.map((r) => [
-      `(${r.scenario.key}) ${r.scenario.label}`,
-      fmt(r.scenario.userDataBytes, 0),
-      fmt(r.rawBytes / MB, 2),
-      fmt(r.bytes / MB, 2),
-      fmt(r.bytes / CALLBACKS, 0),
-      r.scenario.userDataBytes > 0 ? fmt(perUserByte(r), 3) : '-',
-      fmt(r.scenario.seedMB, 2),
-      fmt((r.scenario.seedMB * MB) / SEED_CALLBACKS, 0),
-      r.scenario.userDataBytes > 0 ? fmt(seedPerUserByte(r.scenario), 3) : '-',
-    ]),
-    [false, true, true, true, true, true, true, true, true],
-  ));
+  console.log(
+    table(
+      ['scenario', 'user data B', 'MB right after', 'total MB', 'B/callback', 'B per user-data B', 'seed MB', 'seed B/callback', 'seed B per user-data B'],
+      results.map((r) => [
+        `(${r.scenario.key}) ${r.scenario.label}`,
+        fmt(r.scenario.userDataBytes, 0),
+        fmt(r.rawBytes / MB, 2),
+        fmt(r.bytes / MB, 2),
+        fmt(r.bytes / CALLBACKS, 0),
+        r.scenario.userDataBytes > 0 ? fmt(perUserByte(r), 3) : '-',
+        fmt(r.scenario.seedMB, 2),
+        fmt((r.scenario.seedMB * MB) / SEED_CALLBACKS, 0),
+        r.scenario.userDataBytes > 0 ? fmt(seedPerUserByte(r.scenario), 3) : '-',
+      ]),
+      [false, true, true, true, true, true, true, true, true],
+    ),
+  );
   console.log(`seed sizing guide: ${SEED_GUIDE}`);
   console.log('total MB and the budget are measured after VACUUM (steady state); "MB right after" is before it');
 
@@ -350,13 +382,16 @@ async function main(): Promise<void> {
     console.log(`\n${which} by relation (growth; each family sums all daily partitions; fsm/vm are free-space and visibility maps)\n`);
     console.log(breakdown(r));
   }
-  console.log(`\naverage tuple in (a) (header + data, pg_column_size): callback ${fmt(base.avgTuple.callback, 1)} B, callback_event ${fmt(base.avgTuple.event, 1)} B`);
+  console.log(
+    `\naverage tuple in (a) (header + data, pg_column_size): callback ${fmt(base.avgTuple.callback, 1)} B, callback_event ${fmt(base.avgTuple.event, 1)} B`,
+  );
 
   console.log('\nBudget');
   const checks: [string, number, number, string][] = [
     [`(a) bytes per callback, indexes included, no user data`, base.bytes / CALLBACKS, BUDGET_BYTES_PER_CALLBACK, 'B'],
-    ...results.filter((r) => r.scenario.userDataBytes > 0).map((r): [string, number, number, string] =>
-      [`(${r.scenario.key}) bytes per byte of user data`, perUserByte(r), BUDGET_BYTES_PER_USER_DATA_BYTE, '']),
+    ...results
+      .filter((r) => r.scenario.userDataBytes > 0)
+      .map((r): [string, number, number, string] => [`(${r.scenario.key}) bytes per byte of user data`, perUserByte(r), BUDGET_BYTES_PER_USER_DATA_BYTE, '']),
   ];
   let allPass = true;
   for (const [what, value, limit, unit] of checks) {

@@ -49,7 +49,11 @@ function delta(before: Map<string, number>, after: Map<string, number>): Map<str
 }
 
 const total = (counts: Map<string, number>) => [...counts.values()].reduce((a, b) => a + b, 0);
-const show = (counts: Map<string, number>) => [...counts].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)';
+const show = (counts: Map<string, number>) =>
+  [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ') || '(none)';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -80,7 +84,11 @@ async function privateServer(): Promise<{ url: string; child: ChildProcess }> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { redis: { type: 'string', default: 'redis://127.0.0.1:6379' }, seconds: { type: 'string', default: '120' }, 'private-server': { type: 'boolean', default: false } },
+    options: {
+      redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
+      seconds: { type: 'string', default: '120' },
+      'private-server': { type: 'boolean', default: false },
+    },
   });
   const seconds = Number(values.seconds);
   const own = values['private-server'] ? await privateServer() : undefined;
@@ -127,9 +135,13 @@ async function main(): Promise<void> {
 
   const server = delta(before, after);
   const adapterRate = total(adapterCounts) / elapsed;
-  console.log(`idle period: ${elapsed.toFixed(1)} s, ${own === undefined ? 'shared' : 'private'} Redis ${String(await stats.info('server')).match(/redis_version:(\S+)/)?.[1] ?? '?'}`);
+  console.log(
+    `idle period: ${elapsed.toFixed(1)} s, ${own === undefined ? 'shared' : 'private'} Redis ${String(await stats.info('server')).match(/redis_version:(\S+)/)?.[1] ?? '?'}`,
+  );
   console.log(`adapter (MONITOR, its 3 connections): ${total(adapterCounts)} commands = ${adapterRate.toFixed(3)}/s  [${show(adapterCounts)}]`);
-  console.log(`whole server (INFO commandstats, adapter + simulated platform + any other client): ${total(server)} commands = ${(total(server) / elapsed).toFixed(3)}/s  [${show(server)}]`);
+  console.log(
+    `whole server (INFO commandstats, adapter + simulated platform + any other client): ${total(server)} commands = ${(total(server) / elapsed).toFixed(3)}/s  [${show(server)}]`,
+  );
   console.log(`budget ${BUDGET_PER_SEC}/s: ${adapterRate <= BUDGET_PER_SEC ? 'OK' : 'EXCEEDED'}`);
 
   await port.stop();

@@ -17,7 +17,8 @@ for (const agents of teams) {
   const tally = new EstimatorErrorTally();
   for (let d = 0; d < days; d += 1) tally.merge(simulatedDay(`bench-day-${d}`, agents));
   const r = tally.report();
-  const cell = (m: string) => `${r[m as 'mode3']!.meanAbsoluteError!.toFixed(0)} / ${r[m as 'mode3']!.meanError! >= 0 ? '+' : ''}${r[m as 'mode3']!.meanError!.toFixed(0)}`;
+  const cell = (m: string) =>
+    `${r[m as 'mode3']!.meanAbsoluteError!.toFixed(0)} / ${r[m as 'mode3']!.meanError! >= 0 ? '+' : ''}${r[m as 'mode3']!.meanError!.toFixed(0)}`;
   const ratio = 1 - r.mode3!.meanAbsoluteError! / r.naive!.meanAbsoluteError!;
   console.log(`| ${agents} | ${r.mode3!.count} | ${WAIT_MODES.map(cell).join(' | ')} | ${(100 * ratio).toFixed(0)} % lower |`);
 }

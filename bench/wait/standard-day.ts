@@ -91,7 +91,12 @@ export function simulatedDay(seed: string, agents: number): EstimatorErrorTally 
         const t = talking.get(e.agentId);
         if (t !== undefined) {
           talking.delete(e.agentId);
-          measures = recordCompletion(measures, { queuedAt: t.cb.queuedAt, connectedAt: t.connectedAt, handleSec: (now - t.connectedAt) / 1000, agentsLoggedIn: agents });
+          measures = recordCompletion(measures, {
+            queuedAt: t.cb.queuedAt,
+            connectedAt: t.connectedAt,
+            handleSec: (now - t.connectedAt) / 1000,
+            agentsLoggedIn: agents,
+          });
         }
         pump();
         return;

@@ -33,13 +33,25 @@ export class AvailabilityService {
     const range = resolveAvailabilityRange(params, now);
     // The service and its counters in one round trip. Counters from a day before the range still
     // matter for the slot that contains its start.
-    const found = await serviceWithBookings(this.pool, tenant.id, serviceName, new Date(range.fromMs - DAY_MS), new Date(Math.max(range.toMs, range.fromMs + 1)));
+    const found = await serviceWithBookings(
+      this.pool,
+      tenant.id,
+      serviceName,
+      new Date(range.fromMs - DAY_MS),
+      new Date(Math.max(range.toMs, range.fromMs + 1)),
+    );
     if (!found) throw new GesError('GES_SERVICE_UNKNOWN', `${JSON.stringify(serviceName)} is not a callback service of this tenant`);
     const { service, booked } = found;
     const options = parseServiceOptions(service.options);
     const cal = calendarOf(service, options);
     if (!options.scheduledEnabled) return { slots: [], durationMin: cal.rule.slotMinutes, timezone: range.timeZone };
-    const open = availableSlots(cal, options, booked, { fromMs: range.fromMs, toMs: range.toMs, maxSlots: range.maxSlots, reportBusy: range.reportBusy, nowMs: now });
+    const open = availableSlots(cal, options, booked, {
+      fromMs: range.fromMs,
+      toMs: range.toMs,
+      maxSlots: range.maxSlots,
+      reportBusy: range.reportBusy,
+      nowMs: now,
+    });
     const segments = open.length > 0 ? offsetSegments(range.timeZone, open[0]!.slot.start, open[open.length - 1]!.slot.start + 1) : [];
     return {
       slots: open.map((o) => ({

@@ -85,14 +85,22 @@ export class CallInRouter {
     }
 
     if (matched) {
-      log.info({ callInRequestId: matched.id, group: matched.groupName, queue: matched.targetService, replay: matched.replay }, 'inbound call matched a call-in request');
+      log.info(
+        { callInRequestId: matched.id, group: matched.groupName, queue: matched.targetService, replay: matched.replay },
+        'inbound call matched a call-in request',
+      );
     } else if (result === 'unmatched') {
       // Masked numbers only, and never the digits keyed: they may be someone else's access code.
-      log.info({ to: mask(call.toNumber), from: mask(call.fromNumber), digitsKeyed: (call.digits ?? '').length > 0 }, 'inbound call matched no call-in request');
+      log.info(
+        { to: mask(call.toNumber), from: mask(call.fromNumber), digitsKeyed: (call.digits ?? '').length > 0 },
+        'inbound call matched no call-in request',
+      );
     }
     try {
       this.options.observer?.inboundCallRouted({ result });
-    } catch { /* counting must never keep a call from its answer */ }
+    } catch {
+      /* counting must never keep a call from its answer */
+    }
 
     try {
       await this.voice.send({

@@ -77,7 +77,9 @@ export class CallInService {
       if (!created) continue;
       try {
         this.observer?.callInCreated({ tenant: tenant.name });
-      } catch { /* counting must never fail a committed create */ }
+      } catch {
+        /* counting must never fail a committed create */
+      }
       return {
         id: created.id,
         toPhoneNumber: created.toNumber,
@@ -89,7 +91,10 @@ export class CallInService {
         droppedUserDataKeys: dropped,
       };
     }
-    throw new GesError('GES_CALLIN_GROUP_FULL', `every number of group ${group.name} has its access codes taken by waiting requests; retry later or lengthen the codes`);
+    throw new GesError(
+      'GES_CALLIN_GROUP_FULL',
+      `every number of group ${group.name} has its access codes taken by waiting requests; retry later or lengthen the codes`,
+    );
   }
 }
 

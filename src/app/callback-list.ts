@@ -4,9 +4,7 @@ import type { CallbackState } from '../domain/callback-state.ts';
 import { normalizePhone } from '../domain/phone-number.ts';
 import { parseServiceOptions } from '../domain/service-options.ts';
 import { callbackIdFromHex, isCallbackId } from '../domain/callback-id.ts';
-import {
-  countCallbacks, listCallbackPage, sortValueOf, type CallbackListFilter, type CallbackListRow, type SortKey,
-} from '../store/callback-list-read.ts';
+import { countCallbacks, listCallbackPage, sortValueOf, type CallbackListFilter, type CallbackListRow, type SortKey } from '../store/callback-list-read.ts';
 import { findService } from '../store/service-store.ts';
 import type { Tenant } from '../store/tenant-store.ts';
 
@@ -57,10 +55,13 @@ function decodeCursor(token: string, sort: SortKey): { value: string; id: string
     parsed = undefined;
   }
   const [value, id] = Array.isArray(parsed) ? parsed : [];
-  const valueOk = typeof value === 'string' && value.length <= 255 && (
-    sort === 'service' || sort === 'id'
-    || ((sort === 'state' || sort === 'phone') && /^\d{1,15}$/.test(value))
-    || (!Number.isNaN(Date.parse(value)) && /^\d{4}-\d{2}-\d{2}T/.test(value)));
+  const valueOk =
+    typeof value === 'string' &&
+    value.length <= 255 &&
+    (sort === 'service' ||
+      sort === 'id' ||
+      ((sort === 'state' || sort === 'phone') && /^\d{1,15}$/.test(value)) ||
+      (!Number.isNaN(Date.parse(value)) && /^\d{4}-\d{2}-\d{2}T/.test(value)));
   if (typeof id !== 'string' || !isCallbackId(id) || !valueOk) throw new GesError('GES_CURSOR_INVALID', 'the paging cursor is not one the console produced');
   return { value, id };
 }
@@ -111,7 +112,12 @@ export class CallbackList {
     if ('problem' in resolved) return;
     let cursor: { value: string; id: string; direction: 'next' } | undefined;
     for (;;) {
-      const rows = await listCallbackPage(this.pool, tenant.id, resolved.filter, { sort: q.sort, descending: q.descending, limit: batch, ...(cursor ? { cursor } : {}) });
+      const rows = await listCallbackPage(this.pool, tenant.id, resolved.filter, {
+        sort: q.sort,
+        descending: q.descending,
+        limit: batch,
+        ...(cursor ? { cursor } : {}),
+      });
       if (rows.length > 0) yield rows;
       const last = rows.at(-1);
       if (rows.length < batch || !last) return;

@@ -49,7 +49,17 @@ export interface CreateObserver {
  * committed change); and asked for the live place and wait of an active callback.
  */
 export interface CallbackLifecycle {
-  created(c: { id: string; tenantId: number; serviceId: number; scheduled: boolean; createdAt: Date; desiredAt: Date; dueAt: Date | null; priority: number; priorityStepSec: number }): Promise<void>;
+  created(c: {
+    id: string;
+    tenantId: number;
+    serviceId: number;
+    scheduled: boolean;
+    createdAt: Date;
+    desiredAt: Date;
+    dueAt: Date | null;
+    priority: number;
+    priorityStepSec: number;
+  }): Promise<void>;
   cancelled(c: { id: string; tenantId: number; serviceId: number; attempt: number }): Promise<void>;
   rescheduled(c: { id: string; tenantId: number; dueAt: Date }): Promise<void>;
   live(tenantId: number, record: CallbackRecord): Promise<{ positionInQueue: number; estimatedWaitTime: number } | undefined>;
@@ -101,12 +111,15 @@ export class CallbackService {
     try {
       if (this.hookTimeoutMs === undefined) await hook;
       else {
-        await Promise.race([hook, new Promise<void>((resolve) => {
-          timer = setTimeout(() => {
-            timedOut = true;
-            resolve();
-          }, this.hookTimeoutMs);
-        })]);
+        await Promise.race([
+          hook,
+          new Promise<void>((resolve) => {
+            timer = setTimeout(() => {
+              timedOut = true;
+              resolve();
+            }, this.hookTimeoutMs);
+          }),
+        ]);
         if (timedOut) {
           // It goes on in the background; a late failure there is already repaired by this one.
           hook.catch(() => undefined);
@@ -156,42 +169,70 @@ export class CallbackService {
       }
     }
 
-    const attempt = () => retryOnConflict(() =>
-      withTransaction(this.pool, async (tx): Promise<CreateOutcome> => {
-        if (idempotencyKey !== undefined && requestHash) {
-          const claim = await claimIdempotencyKey(tx, tenant.id, idempotencyKey, requestHash);
-          if (claim.kind === 'replay') return { id: claim.callbackId, replayed: true, droppedUserDataKeys: [] };
-          if (claim.kind === 'conflict') throw idempotencyConflict();
-        }
-        if (plan.maxActivePerNumber !== undefined || plan.maxRequestsPer24h !== undefined) {
-          await callbacks.lockNumber(tx, tenant.id, plan.phone);
-        }
-        const result = await callbacks.insertCallback(tx, { tenantId: tenant.id, serviceId: service.id, ...plan, slot, executionBufferSec: options.executionBufferSec });
-        if (!result.ok) {
-          if (result.refusal === 'slot-full') throw new SlotFullSignal();
-          if (result.refusal === 'duplicate') {
-            throw new GesError('GES_DUPLICATE_IN_QUEUE', `phoneNumber already has ${result.active} active callback(s) in service ${service.name} (in-queue checking allows ${plan.maxActivePerNumber})`);
+    const attempt = () =>
+      retryOnConflict(() =>
+        withTransaction(this.pool, async (tx): Promise<CreateOutcome> => {
+          if (idempotencyKey !== undefined && requestHash) {
+            const claim = await claimIdempotencyKey(tx, tenant.id, idempotencyKey, requestHash);
+            if (claim.kind === 'replay') return { id: claim.callbackId, replayed: true, droppedUserDataKeys: [] };
+            if (claim.kind === 'conflict') throw idempotencyConflict();
           }
-          // The same data shape as a capacity 429 (ProposedSlots, here with no slot to offer): clients read data.slots on every 429.
-          throw new GesError('GES_NUMBER_THROTTLED', `phoneNumber reached the limit of ${plan.maxRequestsPer24h} callback requests in 24 hours for service ${service.name}`, { slots: {} });
-        }
-        if (idempotencyKey !== undefined) await completeIdempotencyKey(tx, tenant.id, idempotencyKey, result.id);
-        return {
-          id: result.id, replayed: false, droppedUserDataKeys: plan.droppedUserDataKeys,
-          inserted: { createdAt: result.createdAt, desiredAt: result.desiredTime, dueAt: result.dueAt, scheduled: plan.scheduled },
-        };
-      }));
+          if (plan.maxActivePerNumber !== undefined || plan.maxRequestsPer24h !== undefined) {
+            await callbacks.lockNumber(tx, tenant.id, plan.phone);
+          }
+          const result = await callbacks.insertCallback(tx, {
+            tenantId: tenant.id,
+            serviceId: service.id,
+            ...plan,
+            slot,
+            executionBufferSec: options.executionBufferSec,
+          });
+          if (!result.ok) {
+            if (result.refusal === 'slot-full') throw new SlotFullSignal();
+            if (result.refusal === 'duplicate') {
+              throw new GesError(
+                'GES_DUPLICATE_IN_QUEUE',
+                `phoneNumber already has ${result.active} active callback(s) in service ${service.name} (in-queue checking allows ${plan.maxActivePerNumber})`,
+              );
+            }
+            // The same data shape as a capacity 429 (ProposedSlots, here with no slot to offer): clients read data.slots on every 429.
+            throw new GesError(
+              'GES_NUMBER_THROTTLED',
+              `phoneNumber reached the limit of ${plan.maxRequestsPer24h} callback requests in 24 hours for service ${service.name}`,
+              { slots: {} },
+            );
+          }
+          if (idempotencyKey !== undefined) await completeIdempotencyKey(tx, tenant.id, idempotencyKey, result.id);
+          return {
+            id: result.id,
+            replayed: false,
+            droppedUserDataKeys: plan.droppedUserDataKeys,
+            inserted: { createdAt: result.createdAt, desiredAt: result.desiredTime, dueAt: result.dueAt, scheduled: plan.scheduled },
+          };
+        }),
+      );
 
     const created = async (outcome: CreateOutcome) => {
       try {
         if (!outcome.replayed) this.observer?.callbackCreated({ tenant: tenant.name, service: service.name, type: plan.scheduled ? 'scheduled' : 'immediate' });
-      } catch { /* counting must never fail a committed create */ }
+      } catch {
+        /* counting must never fail a committed create */
+      }
       const ins = outcome.inserted;
       if (ins) {
-        await this.#tell((l) => l.created({
-          id: outcome.id, tenantId: tenant.id, serviceId: service.id, scheduled: ins.scheduled, createdAt: ins.createdAt,
-          desiredAt: ins.desiredAt, dueAt: ins.dueAt, priority: plan.priority, priorityStepSec: options.priorityStepSec,
-        }));
+        await this.#tell((l) =>
+          l.created({
+            id: outcome.id,
+            tenantId: tenant.id,
+            serviceId: service.id,
+            scheduled: ins.scheduled,
+            createdAt: ins.createdAt,
+            desiredAt: ins.desiredAt,
+            dueAt: ins.dueAt,
+            priority: plan.priority,
+            priorityStepSec: options.priorityStepSec,
+          }),
+        );
       }
       return outcome;
     };
@@ -266,7 +307,9 @@ export class CallbackService {
     checkDesiredTime(desired, options, now);
     const choice = chooseSlot(calendarOf(service, options), options, desired.getTime(), now.getTime());
     const slot = { start: new Date(choice.slot.start), capacity: choice.slot.total };
-    const result = await retryOnConflict(() => callbacks.rescheduleCallback(this.pool, tenant.id, id, RESCHEDULABLE_STATES, new Date(choice.desiredTime), slot, actor, options.executionBufferSec));
+    const result = await retryOnConflict(() =>
+      callbacks.rescheduleCallback(this.pool, tenant.id, id, RESCHEDULABLE_STATES, new Date(choice.desiredTime), slot, actor, options.executionBufferSec),
+    );
     if (result.ok) {
       const r = result.record;
       await this.#tell((l) => l.rescheduled({ id: r.id, tenantId: tenant.id, dueAt: new Date(r.desiredTime.getTime() - options.executionBufferSec * 1000) }));
@@ -280,7 +323,11 @@ export class CallbackService {
   /** The 429 of a full slot, proposing the next slots that still have room (GES's ProposedSlots). */
   private async slotFull(service: ServiceRow, options: ServiceOptions, slotStart: Date): Promise<GesError> {
     const open = await this.#openSlotsAfter(service, options, slotStart, 5);
-    return new GesError('GES_SLOT_FULL', `the slot starting ${slotStart.toISOString()} is fully booked; data.slots proposes the next available slots`, proposedSlots(open));
+    return new GesError(
+      'GES_SLOT_FULL',
+      `the slot starting ${slotStart.toISOString()} is fully booked; data.slots proposes the next available slots`,
+      proposedSlots(open),
+    );
   }
 
   /** Up to `max` bookable slots with room starting after `slotStart`, within the next 7 days. */
@@ -346,10 +393,18 @@ function idempotencyConflict(): GesError {
 /** Canonical JSON (keys sorted) so that key order in the client's body does not matter. */
 export function hashRequest(value: unknown): Buffer {
   const canonical = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canonical)
-      : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+          )
         : v;
-  return createHash('sha256').update(JSON.stringify(canonical(value))).digest();
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(value)))
+    .digest();
 }
 
 export function encodeCursor(desiredTime: Date, id: string): string {

@@ -126,7 +126,10 @@ export class ConsoleConfig {
 
 function view(row: ServiceRow): ServiceView {
   return {
-    name: row.name, businessHours: row.businessHours?.name ?? null, capacityRule: row.capacityRule?.name ?? null,
-    numberRule: row.numberRule?.name ?? null, options: parseServiceOptions(row.options),
+    name: row.name,
+    businessHours: row.businessHours?.name ?? null,
+    capacityRule: row.capacityRule?.name ?? null,
+    numberRule: row.numberRule?.name ?? null,
+    options: parseServiceOptions(row.options),
   };
 }

@@ -5,8 +5,15 @@ import { GesError } from '../domain/errors.ts';
 import type { Role } from '../domain/roles.ts';
 import { findTenantByName, type Tenant } from '../store/tenant-store.ts';
 import {
-  consoleUserById, consoleUserByLogin, consoleUserForSignIn, countActiveAdministrators, insertConsoleUser, listConsoleUsers,
-  passwordHashOf, updateConsoleUser, type ConsoleUser,
+  consoleUserById,
+  consoleUserByLogin,
+  consoleUserForSignIn,
+  countActiveAdministrators,
+  insertConsoleUser,
+  listConsoleUsers,
+  passwordHashOf,
+  updateConsoleUser,
+  type ConsoleUser,
 } from '../store/console-user-store.ts';
 
 /** A console user as the console sees it (the console imports no store). */
@@ -103,7 +110,8 @@ export class ConsoleUserService {
    */
   async update(tenantId: number, login: string, change: { role?: Role; disabled?: boolean }): Promise<void> {
     const user = await this.get(tenantId, login);
-    const losesAdmin = user.role === 'ADMINISTRATOR' && user.disabledAt === null && ((change.role !== undefined && change.role !== 'ADMINISTRATOR') || change.disabled === true);
+    const losesAdmin =
+      user.role === 'ADMINISTRATOR' && user.disabledAt === null && ((change.role !== undefined && change.role !== 'ADMINISTRATOR') || change.disabled === true);
     if (losesAdmin && (await countActiveAdministrators(this.pool, tenantId)) <= 1) {
       throw new GesError('GES_VALIDATION', `${login} is the last enabled administrator of this tenant; make another user administrator first`);
     }

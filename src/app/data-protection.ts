@@ -78,7 +78,14 @@ export interface ForgetResult {
  * the queues: Redis never holds the number itself, but it must not keep ids of erased callbacks
  * either. (Without it, an engine that meets such an id finds no row and drops it.)
  */
-export async function forgetNumber(pool: pg.Pool, tenantName: string, phone: string, actor: string, defaultCountry = 'US', hot?: HotState): Promise<ForgetResult> {
+export async function forgetNumber(
+  pool: pg.Pool,
+  tenantName: string,
+  phone: string,
+  actor: string,
+  defaultCountry = 'US',
+  hot?: HotState,
+): Promise<ForgetResult> {
   const tenant = await tenantNamed(pool, tenantName);
   const number = e164(phone, defaultCountry);
   const subject = subjectHash(tenant, number);

@@ -30,7 +30,7 @@ export class DatabaseQueueMonitorSource implements QueueMonitorSource {
   async queueSnapshot(tenant: Tenant, serviceName: string): Promise<QueueSnapshot> {
     const service = await findService(this.pool, tenant.id, serviceName);
     const now = (this.options.now ?? Date.now)();
-    const byState = service ? (await this.#tenantCounts(tenant.id, now)).get(service.id) ?? {} : {};
+    const byState = service ? ((await this.#tenantCounts(tenant.id, now)).get(service.id) ?? {}) : {};
     const figures = service ? await this.options.live?.queue(tenant, service.id) : undefined;
     const snapshot: QueueSnapshot = {
       ewtSeconds: figures?.ewtSeconds,

@@ -32,7 +32,13 @@ export async function ensureDemoTenant(pool: pg.Pool, dataDir: string): Promise<
   const existing = await findTenantByName(pool, DEMO_TENANT);
   if (existing) {
     const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as DemoCredentials) : undefined;
-    const creds: DemoCredentials = { tenant: DEMO_TENANT, service: DEMO_SERVICE, apiKey: saved?.apiKey, consoleLogin: DEMO_CONSOLE_LOGIN, consolePassword: saved?.consolePassword };
+    const creds: DemoCredentials = {
+      tenant: DEMO_TENANT,
+      service: DEMO_SERVICE,
+      apiKey: saved?.apiKey,
+      consoleLogin: DEMO_CONSOLE_LOGIN,
+      consolePassword: saved?.consolePassword,
+    };
     // A data folder from before the console: add its administrator once, and keep the password.
     if (!(await consoleUserByLogin(pool, existing.id, DEMO_CONSOLE_LOGIN))) {
       creds.consolePassword = (await new ConsoleUserService(pool).create(existing, DEMO_CONSOLE_LOGIN, 'ADMINISTRATOR')).password;

@@ -22,6 +22,11 @@ export interface RecoveryReport {
 export async function recoverHotState(db: Queryable, hot: HotState, onProgress?: (done: number, total: number) => void): Promise<RecoveryReport> {
   const total = onProgress ? await countUnfinished(db) : 0;
   const services = new ServiceDirectory(db);
-  const counts: RebuildCounts = await rebuildHotState(db, hot, (row) => services.queueScore(row), onProgress ? (done) => onProgress(done, Math.max(total, done)) : undefined);
+  const counts: RebuildCounts = await rebuildHotState(
+    db,
+    hot,
+    (row) => services.queueScore(row),
+    onProgress ? (done) => onProgress(done, Math.max(total, done)) : undefined,
+  );
   return { scheduled: counts.scheduled, queued: counts.queued, retrying: counts.retrying, inFlight: counts.inFlight, services: counts.services.size };
 }

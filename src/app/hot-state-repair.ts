@@ -34,16 +34,18 @@ export class HotStateRepair {
     this.#timer = undefined;
     if (this.#stopped || this.#running || !this.#wanted) return;
     this.#wanted = false;
-    this.#running = this.rebuild().then(
-      () => this.logger.info('hot state repaired from the database after a failed engine hook'),
-      (err: unknown) => {
-        this.#wanted = true;
-        this.logger.warn({ err: (err as Error).message }, 'hot state repair failed; trying again');
-      },
-    ).finally(() => {
-      this.#running = undefined;
-      if (this.#wanted) this.request();
-    });
+    this.#running = this.rebuild()
+      .then(
+        () => this.logger.info('hot state repaired from the database after a failed engine hook'),
+        (err: unknown) => {
+          this.#wanted = true;
+          this.logger.warn({ err: (err as Error).message }, 'hot state repair failed; trying again');
+        },
+      )
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#wanted) this.request();
+      });
   }
 
   /** True while a repair is wanted or running (tests wait on it). */

@@ -77,8 +77,14 @@ export class Maintenance {
     const failedRequestsPurged = await step('failed requests purged', purgeFailedRequests(this.pool, this.retentionDays));
     const clockOffsetMs = await step('clock skew measured', this.clock.sync(this.pool));
     return {
-      partitionsCreated, partitionsDropped, idempotencyKeysPurged, slotCountersPurged,
-      callInExpired: callIn.expired, callInPurged: callIn.deleted, failedRequestsPurged, clockOffsetMs,
+      partitionsCreated,
+      partitionsDropped,
+      idempotencyKeysPurged,
+      slotCountersPurged,
+      callInExpired: callIn.expired,
+      callInPurged: callIn.deleted,
+      failedRequestsPurged,
+      clockOffsetMs,
     };
   }
 

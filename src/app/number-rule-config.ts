@@ -56,7 +56,8 @@ export class NumberRuleConfig {
       rule = service.numberRule ? parseNumberRule(service.numberRule.definition) : undefined;
     } else {
       rule = await this.rule(tenant, t.target.name);
-      if (!/^[A-Z]{2}$/.test(t.target.defaultCountry)) throw new GesError('GES_VALIDATION', 'the country of national numbers is two letters (ISO 3166), e.g. US');
+      if (!/^[A-Z]{2}$/.test(t.target.defaultCountry))
+        throw new GesError('GES_VALIDATION', 'the country of national numbers is two letters (ISO 3166), e.g. US');
       phoneRules = { ...phoneRules, defaultCountry: t.target.defaultCountry };
     }
     let e164: string;
@@ -71,5 +72,3 @@ export class NumberRuleConfig {
     return { stage: 'rule', allowed: decision.allowed, e164, decision, rule: rule.name };
   }
 }
-
-

@@ -48,7 +48,11 @@ export class QueueStatusService {
         continue;
       }
       const estimate = (await this.waits?.queueWait(tenant.id, tenant.name, service.id, mode))?.estimate ?? noEstimate('NO_AGENTS');
-      out.push({ virtualQueue: name, ...apiWaitTime(estimate), resultCode: estimate.reason === undefined ? EWT_RESULT_CODES.OK : EWT_RESULT_CODES[estimate.reason] });
+      out.push({
+        virtualQueue: name,
+        ...apiWaitTime(estimate),
+        resultCode: estimate.reason === undefined ? EWT_RESULT_CODES.OK : EWT_RESULT_CODES[estimate.reason],
+      });
     }
     return out;
   }

@@ -56,11 +56,22 @@ export class StatisticsService {
     if (!service) return undefined;
     const options = parseServiceOptions(service.options);
     const zone = calendarOf(service, options).hours.timeZone;
-    const counts = await queueStatisticCounts(this.pool, tenant.id, service.id, options.executionBufferSec, new Date(startOfLocalDay(now, zone)), this.retentionDays);
+    const counts = await queueStatisticCounts(
+      this.pool,
+      tenant.id,
+      service.id,
+      options.executionBufferSec,
+      new Date(startOfLocalDay(now, zone)),
+      this.retentionDays,
+    );
     const observation = (await this.waits?.queueWait(tenant.id, tenant.name, service.id, 'mode3'))?.obs ?? idleObservation(now);
     return {
-      observation, scheduled: counts.scheduled, routing: counts.routing, processing: counts.processing,
-      completedToday: counts.completedToday, estimatorError: counts.estimatorError,
+      observation,
+      scheduled: counts.scheduled,
+      routing: counts.routing,
+      processing: counts.processing,
+      completedToday: counts.completedToday,
+      estimatorError: counts.estimatorError,
       ...(counts.oldestQueuedAt === undefined ? {} : { oldestQueuedAt: counts.oldestQueuedAt }),
     };
   }

@@ -24,23 +24,42 @@ import { listCorsOrigins, replaceCorsOrigins } from '../store/cors-origin-store.
  * a YAML or JSON file (`ges config apply/export`) or sent to the admin API. Applying is idempotent:
  * named items are created or replaced; items the document does not mention are left alone.
  */
-export const TenantConfigDoc = Type.Object({
-  tenant: Type.String({ minLength: 1, maxLength: 63, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }),
-  businessHours: Type.Optional(Type.Array(BusinessHoursDoc, { maxItems: 1000 })),
-  capacityRules: Type.Optional(Type.Array(CapacityRuleDoc, { maxItems: 1000 })),
-  services: Type.Optional(Type.Array(Type.Object({
-    name: Type.String({ minLength: 1, maxLength: MAX_SERVICE_NAME_LENGTH, description: 'At most 100 characters: the name is part of URL paths' }),
-    businessHours: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: 'Business hours name; null or absent: open 24x7 (UTC)' })),
-    capacityRule: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: 'Capacity rule name; null or absent: slotMinutes/slotCapacity options' })),
-    numberRule: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: 'Number validation rule name; null or absent: every number the phone options accept' })),
-    options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  }, { additionalProperties: false }), { maxItems: 1000 })),
-  callInGroups: Type.Optional(Type.Array(CallInGroupDoc, { maxItems: 1000 })),
-  /** The tenant's own API rate limits (docs/API.md "Limits"); null: back to the node defaults; absent: unchanged. */
-  apiLimits: Type.Optional(Type.Union([ApiLimitsDoc, Type.Null()])),
-  numberRules: Type.Optional(Type.Array(NumberRuleDoc, { maxItems: 1000 })),
-  cors: Type.Optional(CorsDoc),
-}, { additionalProperties: false });
+export const TenantConfigDoc = Type.Object(
+  {
+    tenant: Type.String({ minLength: 1, maxLength: 63, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }),
+    businessHours: Type.Optional(Type.Array(BusinessHoursDoc, { maxItems: 1000 })),
+    capacityRules: Type.Optional(Type.Array(CapacityRuleDoc, { maxItems: 1000 })),
+    services: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: MAX_SERVICE_NAME_LENGTH, description: 'At most 100 characters: the name is part of URL paths' }),
+            businessHours: Type.Optional(
+              Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: 'Business hours name; null or absent: open 24x7 (UTC)' }),
+            ),
+            capacityRule: Type.Optional(
+              Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: 'Capacity rule name; null or absent: slotMinutes/slotCapacity options' }),
+            ),
+            numberRule: Type.Optional(
+              Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+                description: 'Number validation rule name; null or absent: every number the phone options accept',
+              }),
+            ),
+            options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 1000 },
+      ),
+    ),
+    callInGroups: Type.Optional(Type.Array(CallInGroupDoc, { maxItems: 1000 })),
+    /** The tenant's own API rate limits (docs/API.md "Limits"); null: back to the node defaults; absent: unchanged. */
+    apiLimits: Type.Optional(Type.Union([ApiLimitsDoc, Type.Null()])),
+    numberRules: Type.Optional(Type.Array(NumberRuleDoc, { maxItems: 1000 })),
+    cors: Type.Optional(CorsDoc),
+  },
+  { additionalProperties: false },
+);
 export type TenantConfigDoc = Static<typeof TenantConfigDoc>;
 
 export interface ApplyReport {
@@ -69,12 +88,27 @@ export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<
   const doc = input as TenantConfigDoc;
   doc.businessHours?.forEach((h) => parseBusinessHours(h));
   doc.capacityRules?.forEach((r) => parseCapacityRule(r));
-  duplicates((doc.businessHours ?? []).map((h) => h.name), 'businessHours');
-  duplicates((doc.capacityRules ?? []).map((r) => r.name), 'capacityRule');
-  duplicates((doc.services ?? []).map((s) => s.name), 'service');
-  duplicates((doc.callInGroups ?? []).map((g) => g.name), 'callInGroup');
+  duplicates(
+    (doc.businessHours ?? []).map((h) => h.name),
+    'businessHours',
+  );
+  duplicates(
+    (doc.capacityRules ?? []).map((r) => r.name),
+    'capacityRule',
+  );
+  duplicates(
+    (doc.services ?? []).map((s) => s.name),
+    'service',
+  );
+  duplicates(
+    (doc.callInGroups ?? []).map((g) => g.name),
+    'callInGroup',
+  );
   const callInGroups = (doc.callInGroups ?? []).map((g) => parseCallInGroup(g));
-  duplicates((doc.numberRules ?? []).map((r) => r.name), 'numberRule');
+  duplicates(
+    (doc.numberRules ?? []).map((r) => r.name),
+    'numberRule',
+  );
   const numberRules = (doc.numberRules ?? []).map((r) => parseNumberRule(r));
   const corsOrigins = doc.cors ? parseCorsOrigins(doc.cors) : undefined;
   const serviceOptions = (doc.services ?? []).map((s) => {
@@ -114,10 +148,17 @@ export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<
     if (doc.apiLimits !== undefined) await setTenantApiLimits(tx, tenant.id, doc.apiLimits);
     // Checked after the upserts, so groups the document does not mention count too.
     const shared = callInGroups.length > 0 ? await sharedCallInNumber(tx, tenant.id) : undefined;
-    if (shared) throw new GesError('GES_VALIDATION', `callInGroup ${shared.groups.join(' and ')}: dnis ${shared.dnis} is in more than one group (a call to it could not tell which group it is for)`);
+    if (shared)
+      throw new GesError(
+        'GES_VALIDATION',
+        `callInGroup ${shared.groups.join(' and ')}: dnis ${shared.dnis} is in more than one group (a call to it could not tell which group it is for)`,
+      );
     if (corsOrigins) await replaceCorsOrigins(tx, tenant.id, corsOrigins);
     return {
-      tenantCreated, businessHours: doc.businessHours?.length ?? 0, capacityRules: doc.capacityRules?.length ?? 0, services: services.length,
+      tenantCreated,
+      businessHours: doc.businessHours?.length ?? 0,
+      capacityRules: doc.capacityRules?.length ?? 0,
+      services: services.length,
       callInGroups: callInGroups.length,
       ...(doc.numberRules ? { numberRules: numberRules.length } : {}),
       ...(corsOrigins ? { corsOrigins: corsOrigins.length } : {}),
@@ -130,8 +171,13 @@ export async function exportTenantConfig(pool: pg.Pool, tenantName: string): Pro
   const tenant = await findTenantByName(pool, tenantName);
   if (!tenant) throw new GesError('GES_VALIDATION', `no tenant named ${tenantName}`);
   const [hours, rules, services, groups, apiLimits, numberRules, origins] = await Promise.all([
-    listBusinessHours(pool, tenant.id), listCapacityRules(pool, tenant.id), listServices(pool, tenant.id), listCallInGroups(pool, tenant.id),
-    getTenantApiLimits(pool, tenant.id), listNumberRules(pool, tenant.id), listCorsOrigins(pool, tenant.id),
+    listBusinessHours(pool, tenant.id),
+    listCapacityRules(pool, tenant.id),
+    listServices(pool, tenant.id),
+    listCallInGroups(pool, tenant.id),
+    getTenantApiLimits(pool, tenant.id),
+    listNumberRules(pool, tenant.id),
+    listCorsOrigins(pool, tenant.id),
   ]);
   return {
     tenant: tenant.name,

@@ -34,7 +34,9 @@ export function parseConfigText(text: string, format: ConfigFormat, source: stri
     value = format === 'json' ? JSON.parse(text) : YAML.parse(text, { schema: 'core', uniqueKeys: true, maxAliasCount: 100 });
   } catch (err) {
     // yaml's messages end with a multi-line excerpt of the source; the first line names the place.
-    const first = String((err as Error).message).split('\n')[0]!.replace(/:$/, '');
+    const first = String((err as Error).message)
+      .split('\n')[0]!
+      .replace(/:$/, '');
     throw new ConfigFileError(`${source} is not valid ${format === 'json' ? 'JSON' : 'YAML'}: ${first}`);
   }
   if (value === null || value === undefined) throw new ConfigFileError(`${source} is empty`);
@@ -110,9 +112,11 @@ export function formatConfig(doc: TenantConfigDoc, format: ConfigFormat): string
 /** The one-line outcome of `ges config apply`. */
 export function describeApplyReport(tenant: string, report: ApplyReport): string {
   const n = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
-  return `configuration of tenant ${tenant} applied${report.tenantCreated ? ' (tenant created)' : ''}: `
-    + `${n(report.businessHours, 'business hours', 'business hours')}, ${n(report.capacityRules, 'capacity rule', 'capacity rules')}, ${n(report.services, 'service', 'services')}`
-    + (report.callInGroups > 0 ? `, ${n(report.callInGroups, 'call-in group', 'call-in groups')}` : '')
-    + (report.numberRules ? `, ${n(report.numberRules, 'number rule', 'number rules')}` : '')
-    + (report.corsOrigins !== undefined ? `, ${n(report.corsOrigins, 'browser origin', 'browser origins')}` : '');
+  return (
+    `configuration of tenant ${tenant} applied${report.tenantCreated ? ' (tenant created)' : ''}: ` +
+    `${n(report.businessHours, 'business hours', 'business hours')}, ${n(report.capacityRules, 'capacity rule', 'capacity rules')}, ${n(report.services, 'service', 'services')}` +
+    (report.callInGroups > 0 ? `, ${n(report.callInGroups, 'call-in group', 'call-in groups')}` : '') +
+    (report.numberRules ? `, ${n(report.numberRules, 'number rule', 'number rules')}` : '') +
+    (report.corsOrigins !== undefined ? `, ${n(report.corsOrigins, 'browser origin', 'browser origins')}` : '')
+  );
 }

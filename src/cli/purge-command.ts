@@ -11,8 +11,9 @@ export async function runPurge(config: Config, progressTo: ProgressTarget = proc
   return withDatabase(config, async (pool) => {
     const bar = progressBar('purge', progressTo);
     try {
-      return await new Maintenance(pool, new DbClock(), createLogger('silent'), config.RETENTION_DAYS, 60_000)
-        .runOnce((done, total, step) => bar.update(done, total, step));
+      return await new Maintenance(pool, new DbClock(), createLogger('silent'), config.RETENTION_DAYS, 60_000).runOnce((done, total, step) =>
+        bar.update(done, total, step),
+      );
     } finally {
       bar.done();
     }
@@ -20,13 +21,17 @@ export async function runPurge(config: Config, progressTo: ProgressTarget = proc
 }
 
 export function describePurge(r: MaintenanceReport): string {
-  return `dropped ${r.partitionsDropped} expired day(s); removed ${r.idempotencyKeysPurged} idempotency key(s), `
-    + `${r.slotCountersPurged} slot counter(s), ${r.callInPurged} call-in request(s) and ${r.failedRequestsPurged} failed-request record(s); `
-    + `marked ${r.callInExpired} call-in request(s) expired; prepared ${r.partitionsCreated} new day(s)`;
+  return (
+    `dropped ${r.partitionsDropped} expired day(s); removed ${r.idempotencyKeysPurged} idempotency key(s), ` +
+    `${r.slotCountersPurged} slot counter(s), ${r.callInPurged} call-in request(s) and ${r.failedRequestsPurged} failed-request record(s); ` +
+    `marked ${r.callInExpired} call-in request(s) expired; prepared ${r.partitionsCreated} new day(s)`
+  );
 }
 
 export function addPurgeCommand(program: Command, config: () => Config): void {
-  program.command('purge').description('apply the 14-day retention now (drop expired days, stale keys, counters and call-in requests)')
+  program
+    .command('purge')
+    .description('apply the 14-day retention now (drop expired days, stale keys, counters and call-in requests)')
     .action(async () => {
       console.log(describePurge(await runPurge(config())));
     });

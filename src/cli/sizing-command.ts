@@ -1,5 +1,13 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { SIZING_DEFAULTS, SizingInputError, estimateSizing, formatBytes, formatCount, type SizingEstimate, type SizingInput } from '../domain/sizing/sizing-estimate.ts';
+import {
+  SIZING_DEFAULTS,
+  SizingInputError,
+  estimateSizing,
+  formatBytes,
+  formatCount,
+  type SizingEstimate,
+  type SizingInput,
+} from '../domain/sizing/sizing-estimate.ts';
 
 function num(flag: string) {
   return (value: string) => {
@@ -37,8 +45,9 @@ export function renderSizingTable(e: SizingEstimate): string {
 
 export function addSizingCommand(program: Command): void {
   const d = SIZING_DEFAULTS;
-  program.command('sizing')
-    .description('estimate Postgres disk, Redis memory and Redis operations for a callback load, beside the seed\'s sizing formulas')
+  program
+    .command('sizing')
+    .description("estimate Postgres disk, Redis memory and Redis operations for a callback load, beside the seed's sizing formulas")
     .requiredOption('--callbacks-per-day <n>', 'callbacks created per day', num('--callbacks-per-day'))
     .requiredOption('--user-data-kb <k>', 'average userData per callback, in kB (1 kB = 1,000 bytes)', num('--user-data-kb'))
     .option('--days <n>', 'days each callback is kept after its desired time (the retention)', num('--days'), d.days)

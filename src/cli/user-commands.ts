@@ -26,7 +26,9 @@ async function passwordFromStdin(): Promise<string> {
 export function addUserCommands(program: Command, config: () => Config): void {
   const user = program.command('user').description('manage console users (sign-in at /ges/; passwords hashed with argon2id)');
 
-  user.command('create <tenant> <login>').description('create a console user; prints a generated password once unless --password-stdin')
+  user
+    .command('create <tenant> <login>')
+    .description('create a console user; prints a generated password once unless --password-stdin')
     .requiredOption('--role <role>', `one of ${ROLES.map((r) => r.toLowerCase()).join(', ')}`, role)
     .option('--password-stdin', 'read the password (12 to 256 characters) from the first line of standard input')
     .action(async (tenantName: string, login: string, o: { role: Role; passwordStdin?: boolean }) => {
@@ -39,20 +41,33 @@ export function addUserCommands(program: Command, config: () => Config): void {
       }
     });
 
-  user.command('list <tenant>').description('list console users with role and status').action(async (tenantName: string) => {
-    const users = await withDatabase(config(), (pool) => new ConsoleUserService(pool).listInTenant(tenantName));
-    for (const u of users) console.log(`${u.login}  ${ROLE_LABELS[u.role]}  ${u.disabledAt ? `disabled ${u.disabledAt.toISOString()}` : 'enabled'}  created ${u.createdAt.toISOString()}`);
-  });
+  user
+    .command('list <tenant>')
+    .description('list console users with role and status')
+    .action(async (tenantName: string) => {
+      const users = await withDatabase(config(), (pool) => new ConsoleUserService(pool).listInTenant(tenantName));
+      for (const u of users)
+        console.log(
+          `${u.login}  ${ROLE_LABELS[u.role]}  ${u.disabledAt ? `disabled ${u.disabledAt.toISOString()}` : 'enabled'}  created ${u.createdAt.toISOString()}`,
+        );
+    });
 
-  for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
-    user.command(`${name} <tenant> <login>`).description(disabled ? 'stop a user from signing in (an open session ends at its next request)' : 'let a disabled user sign in again')
+  for (const [name, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    user
+      .command(`${name} <tenant> <login>`)
+      .description(disabled ? 'stop a user from signing in (an open session ends at its next request)' : 'let a disabled user sign in again')
       .action(async (tenantName: string, login: string) => {
         await withDatabase(config(), (pool) => new ConsoleUserService(pool).setDisabledInTenant(tenantName, login, disabled));
         console.log(`console user ${login} of ${tenantName} ${disabled ? 'disabled' : 'enabled'}`);
       });
   }
 
-  user.command('password <tenant> <login>').description('set a new password; prints a generated one once unless --password-stdin')
+  user
+    .command('password <tenant> <login>')
+    .description('set a new password; prints a generated one once unless --password-stdin')
     .option('--password-stdin', 'read the password from the first line of standard input')
     .action(async (tenantName: string, login: string, o: { passwordStdin?: boolean }) => {
       const password = o.passwordStdin ? await passwordFromStdin() : undefined;

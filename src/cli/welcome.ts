@@ -8,7 +8,12 @@ export function printWelcome(ges: RunningGes): void {
     lines.push('  GES is running in EMBEDDED MODE: one node, PGlite database in DATA_DIR, for trying GES out.');
     lines.push('  For production set DATABASE_URL (PostgreSQL).');
   }
-  lines.push(`  Engagement API:  ${base}/engagement/v3`, `  API docs:        ${base}/ges/docs`, `  Console:         ${base}/ges/`, `  Health:          ${ges.internalUrl.replace('0.0.0.0', '127.0.0.1')}/health/ready`);
+  lines.push(
+    `  Engagement API:  ${base}/engagement/v3`,
+    `  API docs:        ${base}/ges/docs`,
+    `  Console:         ${base}/ges/`,
+    `  Health:          ${ges.internalUrl.replace('0.0.0.0', '127.0.0.1')}/health/ready`,
+  );
   if (ges.demo) {
     const key = ges.demo.apiKey ?? '<the key printed at first start>';
     lines.push('', `  Demo tenant "${ges.demo.tenant}", service "${ges.demo.service}", API key:`, `    ${key}`, '', '  Try it:');

@@ -19,48 +19,103 @@ export const ConfigSchema = Type.Object({
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'PostgreSQL connections per node (embedded mode always uses 1)' }),
   DATABASE_SCHEMA: Type.String({ default: '', pattern: '^$|^[a-z_][a-z0-9_]{0,62}$', description: 'Schema to use (empty: the server default search_path)' }),
   DATA_DIR: Type.String({ default: './data', description: 'Folder of the embedded database' }),
-  MIGRATE_ON_START: Type.Boolean({ default: true, description: 'Apply pending migrations at start, under an advisory lock (the Helm chart runs a migration Job instead)' }),
+  MIGRATE_ON_START: Type.Boolean({
+    default: true,
+    description: 'Apply pending migrations at start, under an advisory lock (the Helm chart runs a migration Job instead)',
+  }),
   DEMO_SEED: Type.Enum(['auto', 'true', 'false'], {
     default: 'auto',
     description: 'Create a demo tenant, service and API key on first start (auto: only in embedded mode)',
   }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'pino log level' }),
-  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10 * 1024 * 1024, default: 1024 * 1024, description: 'Largest request body; larger ones get 413 in the GES envelope' }),
+  BODY_LIMIT_BYTES: Type.Integer({
+    minimum: 1024,
+    maximum: 10 * 1024 * 1024,
+    default: 1024 * 1024,
+    description: 'Largest request body; larger ones get 413 in the GES envelope',
+  }),
   RETENTION_DAYS: Type.Integer({ minimum: 14, maximum: 14, default: 14, description: 'Fixed at 14 days after the desired time, as in GES' }),
-  API_KEY_CACHE_SEC: Type.Integer({ minimum: 0, maximum: 300, default: 5, description: 'Seconds a node remembers a valid API key (a revoked key works that long at most); 0 = look up every request' }),
-  MAINTENANCE_INTERVAL_SEC: Type.Integer({ minimum: 10, maximum: 86400, default: 3600, description: 'How often a node prepares daily partitions, applies retention and re-measures clock skew' }),
-  SHUTDOWN_DELAY_SEC: Type.Integer({ minimum: 0, maximum: 120, default: 0, description: 'On SIGTERM, seconds to keep serving while readiness reports 503, so load balancers stop routing first (the Helm chart sets 5)' }),
+  API_KEY_CACHE_SEC: Type.Integer({
+    minimum: 0,
+    maximum: 300,
+    default: 5,
+    description: 'Seconds a node remembers a valid API key (a revoked key works that long at most); 0 = look up every request',
+  }),
+  MAINTENANCE_INTERVAL_SEC: Type.Integer({
+    minimum: 10,
+    maximum: 86400,
+    default: 3600,
+    description: 'How often a node prepares daily partitions, applies retention and re-measures clock skew',
+  }),
+  SHUTDOWN_DELAY_SEC: Type.Integer({
+    minimum: 0,
+    maximum: 120,
+    default: 0,
+    description: 'On SIGTERM, seconds to keep serving while readiness reports 503, so load balancers stop routing first (the Helm chart sets 5)',
+  }),
   SECRETS_DIRS: Type.String({ default: '', description: 'Comma-separated folders whose files are read as settings' }),
-  REDIS_URL: Type.String({ default: '', description: 'Redis for the engine\'s hot state (redis://host:port); empty: in-process hot state (embedded, single node only)' }),
+  REDIS_URL: Type.String({
+    default: '',
+    description: "Redis for the engine's hot state (redis://host:port); empty: in-process hot state (embedded, single node only)",
+  }),
   REDIS_CLUSTER_NODES: Type.String({ default: '', description: 'Comma-separated host:port seeds of a Redis Cluster; used instead of REDIS_URL when set' }),
   REDIS_KEY_PREFIX: Type.String({ default: 'ges:', pattern: '^[A-Za-z0-9:_.-]{0,64}$', description: 'Prefix of every Redis key GES writes' }),
   REDIS_COMMAND_TIMEOUT_MS: Type.Integer({
-    minimum: 100, maximum: 60000, default: 2000,
-    description: 'A Redis command without an answer after this long fails (blocking stream reads excepted), so a silent Redis cannot hold a create or an engine round; the create is already committed and the engine takes it up from PostgreSQL once Redis answers',
+    minimum: 100,
+    maximum: 60000,
+    default: 2000,
+    description:
+      'A Redis command without an answer after this long fails (blocking stream reads excepted), so a silent Redis cannot hold a create or an engine round; the create is already committed and the engine takes it up from PostgreSQL once Redis answers',
   }),
   ENGINE_ENABLED: Type.Boolean({ default: true, description: 'Run the callback engine on this node (dispatch, dialing, retries); false for an API-only node' }),
-  ENGINE_POLL_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 2000, description: 'How often an idle engine asks Redis for due work (one command per poll, whatever the number of tenants)' }),
-  ENGINE_WATCHDOG_SEC: Type.Integer({
-    minimum: 0, maximum: 3600, default: 0,
-    description: 'Caps how long an attempt may go without news from the voice platform before the engine re-sends its command or gives it up (0: the built-in 120-180 s per phase, 4 h while talking); lower it only for a platform that answers in seconds (tests, a sped-up simulator)',
+  ENGINE_POLL_MS: Type.Integer({
+    minimum: 100,
+    maximum: 60000,
+    default: 2000,
+    description: 'How often an idle engine asks Redis for due work (one command per poll, whatever the number of tenants)',
   }),
-  VOICE_PLATFORM: Type.Enum(['simulator', 'redis-stream'], { default: 'simulator', description: 'Voice platform adapter: the built-in contact-center simulator, or a real platform over Redis streams (docs/VOICE-CONTRACT.md)' }),
-  VOICE_CLAIM_IDLE_MS: Type.Integer({ minimum: 1000, maximum: 3600000, default: 60000, description: 'redis-stream: a voice event left pending this long by a node (one that died) is taken over by another; keep it above the slowest event handling' }),
+  ENGINE_WATCHDOG_SEC: Type.Integer({
+    minimum: 0,
+    maximum: 3600,
+    default: 0,
+    description:
+      'Caps how long an attempt may go without news from the voice platform before the engine re-sends its command or gives it up (0: the built-in 120-180 s per phase, 4 h while talking); lower it only for a platform that answers in seconds (tests, a sped-up simulator)',
+  }),
+  VOICE_PLATFORM: Type.Enum(['simulator', 'redis-stream'], {
+    default: 'simulator',
+    description: 'Voice platform adapter: the built-in contact-center simulator, or a real platform over Redis streams (docs/VOICE-CONTRACT.md)',
+  }),
+  VOICE_CLAIM_IDLE_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 3600000,
+    default: 60000,
+    description:
+      'redis-stream: a voice event left pending this long by a node (one that died) is taken over by another; keep it above the slowest event handling',
+  }),
   VOICE_CLAIM_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 30000, description: 'redis-stream: how often a node looks for such events' }),
   SIMULATOR_AGENTS: Type.Integer({ minimum: 0, maximum: 1000, default: 3, description: 'Simulator: agents per callback service' }),
   TEST_CLOCK_SKEW_MS: Type.Integer({
-    minimum: -60000, maximum: 60000, default: 0,
-    description: 'Tests only (the fault suite): this node acts as if its clock were that many ms ahead of its measured database clock, as a node with a badly measured skew would; never set it in production',
+    minimum: -60000,
+    maximum: 60000,
+    default: 0,
+    description:
+      'Tests only (the fault suite): this node acts as if its clock were that many ms ahead of its measured database clock, as a node with a badly measured skew would; never set it in production',
   }),
   ADMIN_TOKEN: Type.String({
     default: '',
     pattern: '^$|^[!-~]{16,512}$',
     description: 'Bearer token of the admin API on INTERNAL_PORT (16 to 512 visible ASCII characters); empty disables the admin API',
   }),
-  CONSOLE_SESSION_IDLE_MIN: Type.Integer({ minimum: 1, maximum: 1440, default: 20, description: 'Minutes of inactivity after which a console session ends (as in GES: 20)' }),
+  CONSOLE_SESSION_IDLE_MIN: Type.Integer({
+    minimum: 1,
+    maximum: 1440,
+    default: 20,
+    description: 'Minutes of inactivity after which a console session ends (as in GES: 20)',
+  }),
   CONSOLE_SECURE_COOKIE: Type.Enum(['auto', 'true', 'false'], {
     default: 'auto',
-    description: 'Secure flag of the console session cookie: auto (when the request came over TLS), true (always: set it behind a TLS-terminating ingress), false',
+    description:
+      'Secure flag of the console session cookie: auto (when the request came over TLS), true (always: set it behind a TLS-terminating ingress), false',
   }),
   ...EDGE_SETTINGS,
 });
@@ -82,7 +137,10 @@ const KNOWN = Object.keys(ConfigSchema.properties);
 /** Files in the secrets folders named after a setting (either spelling: DB_PASSWORD or DB-PASSWORD). */
 function readSecretFiles(dirs: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const dir of dirs.split(',').map((d) => d.trim()).filter(Boolean)) {
+  for (const dir of dirs
+    .split(',')
+    .map((d) => d.trim())
+    .filter(Boolean)) {
     let names: string[];
     try {
       names = readdirSync(dir);
@@ -119,5 +177,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     });
     throw new ConfigError([...new Set(problems)]);
   }
-  return Object.freeze(withDefaults as Static<typeof ConfigSchema>);
+  return Object.freeze(withDefaults);
 }

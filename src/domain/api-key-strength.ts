@@ -35,10 +35,12 @@ export function customApiKeyProblem(key: string, clearPrefixLength: number): str
   const bits = estimatedSecretBits(secret);
   const distinct = new Set(secret).size;
   if (bits < MIN_SECRET_BITS || distinct < MIN_DISTINCT) {
-    return `the key carries about ${bits} bits of secret past its first ${clearPrefixLength} characters (which are stored in clear), ` +
+    return (
+      `the key carries about ${bits} bits of secret past its first ${clearPrefixLength} characters (which are stored in clear), ` +
       `with ${distinct} different characters; at least ${MIN_SECRET_BITS} bits of random secret and ${MIN_DISTINCT} different characters are required ` +
       `(e.g. 32 random hex digits or 22 random base64url characters after the first ${clearPrefixLength}; a UUID is not enough). ` +
-      'Leave out --key to get a generated 256-bit key.';
+      'Leave out --key to get a generated 256-bit key.'
+    );
   }
   return undefined;
 }

@@ -14,15 +14,19 @@ export interface ApiLimits {
 
 export type RequestKind = 'create' | 'other';
 
-const perMinute = (what: string) => Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: `${what} per minute; 0: no limit; absent: the node default` }));
+const perMinute = (what: string) =>
+  Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: `${what} per minute; 0: no limit; absent: the node default` }));
 
 /** The `apiLimits` item of a tenant's configuration document: absent fields take the node defaults. */
-export const ApiLimitsDoc = Type.Object({
-  createPerKey: perMinute('Creates one API key may send'),
-  createPerTenant: perMinute('Creates all keys of the tenant may send'),
-  otherPerKey: perMinute('Other requests one API key may send'),
-  otherPerTenant: perMinute('Other requests all keys of the tenant may send'),
-}, { additionalProperties: false });
+export const ApiLimitsDoc = Type.Object(
+  {
+    createPerKey: perMinute('Creates one API key may send'),
+    createPerTenant: perMinute('Creates all keys of the tenant may send'),
+    otherPerKey: perMinute('Other requests one API key may send'),
+    otherPerTenant: perMinute('Other requests all keys of the tenant may send'),
+  },
+  { additionalProperties: false },
+);
 export type ApiLimitsDoc = Static<typeof ApiLimitsDoc>;
 
 /** The tenant's limits: its own where it set them, the node defaults elsewhere. */

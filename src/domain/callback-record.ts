@@ -26,5 +26,7 @@ export interface CallbackRecord {
 }
 
 /** What a list of callbacks shows of each: no userData, no request extras. */
-export type CallbackSummary = Pick<CallbackRecord,
-  'id' | 'serviceName' | 'phoneNumber' | 'desiredTime' | 'createdAt' | 'updatedAt' | 'state' | 'reason' | 'scheduled'>;
+export type CallbackSummary = Pick<
+  CallbackRecord,
+  'id' | 'serviceName' | 'phoneNumber' | 'desiredTime' | 'createdAt' | 'updatedAt' | 'state' | 'reason' | 'scheduled'
+>;

@@ -31,7 +31,9 @@ export interface CreateCallbackInput {
 }
 
 /** Optional request fields kept with the callback for reporting and later stages. */
-export type CallbackExtras = Partial<Omit<CreateCallbackInput, 'serviceName' | 'phoneNumber' | 'desiredTime' | 'userData' | 'priority' | 'pushChannel' | 'pushTarget'>>;
+export type CallbackExtras = Partial<
+  Omit<CreateCallbackInput, 'serviceName' | 'phoneNumber' | 'desiredTime' | 'userData' | 'priority' | 'pushChannel' | 'pushTarget'>
+>;
 
 /** A validated create, ready for the store. */
 export interface CreatePlan {
@@ -64,8 +66,17 @@ export function offerType(value: string | undefined): string | undefined {
 }
 
 const EXTRA_FIELDS = [
-  'cbOfferType', 'language', 'inboundVQ', 'offerThreshold', 'channel', 'offerTiming',
-  'cbOriginationIxnId', 'surveyRP', 'routePoint', 'captchaToken', 'alwaysCheckCapacity',
+  'cbOfferType',
+  'language',
+  'inboundVQ',
+  'offerThreshold',
+  'channel',
+  'offerTiming',
+  'cbOriginationIxnId',
+  'surveyRP',
+  'routePoint',
+  'captchaToken',
+  'alwaysCheckCapacity',
 ] as const;
 
 /**
@@ -85,8 +96,10 @@ export function planCreate(input: CreateCallbackInput, options: ServiceOptions, 
     if (!alwaysCheckCapacity && options.immediateEnabled && isDueAtOnce(desiredTime, options, now)) desiredTime = undefined;
   }
   const scheduled = desiredTime !== undefined;
-  if (scheduled && !options.scheduledEnabled) throw new GesError('GES_SCHEDULED_DISABLED', `service ${input.serviceName} does not accept scheduled callbacks (desiredTime given)`);
-  if (!scheduled && !options.immediateEnabled) throw new GesError('GES_IMMEDIATE_DISABLED', `service ${input.serviceName} does not accept immediate callbacks; give a desiredTime`);
+  if (scheduled && !options.scheduledEnabled)
+    throw new GesError('GES_SCHEDULED_DISABLED', `service ${input.serviceName} does not accept scheduled callbacks (desiredTime given)`);
+  if (!scheduled && !options.immediateEnabled)
+    throw new GesError('GES_IMMEDIATE_DISABLED', `service ${input.serviceName} does not accept immediate callbacks; give a desiredTime`);
 
   // Both push forms are accepted; the older single pair becomes one entry of pushTargets.
   const pushTargets = [...(input.pushTargets ?? [])];

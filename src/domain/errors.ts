@@ -11,11 +11,19 @@ export const ERRORS = Object.freeze({
   GES_CALLIN_GROUP_UNKNOWN: { http: 400, summary: 'groupName is not a Click-To-Call-In group of this tenant.' },
   GES_PHONE_INVALID: { http: 400, summary: 'phoneNumber cannot be parsed, or is impossible for its country and the service refuses impossible numbers.' },
   GES_PHONE_PREMIUM: { http: 400, summary: 'phoneNumber is a premium-rate number and the service refuses them.' },
-  GES_PHONE_NOT_PERMITTED: { http: 400, summary: 'phoneNumber (or a call-in fromPhoneNumber) is refused by the number validation rule of the service: a blocked number or prefix, or a country the rule does not allow.' },
+  GES_PHONE_NOT_PERMITTED: {
+    http: 400,
+    summary:
+      'phoneNumber (or a call-in fromPhoneNumber) is refused by the number validation rule of the service: a blocked number or prefix, or a country the rule does not allow.',
+  },
   GES_DESIRED_TIME_INVALID: { http: 400, summary: 'desiredTime is not an ISO 8601 instant with Z or an offset.' },
   GES_DESIRED_TIME_PAST: { http: 400, summary: 'desiredTime lies in the past (beyond the clock tolerance).' },
   GES_DESIRED_TIME_TOO_SOON: { http: 400, summary: 'desiredTime is sooner than the service minimum notice.' },
-  GES_OUTSIDE_BUSINESS_HOURS: { http: 400, summary: 'desiredTime is outside business hours (or an immediate request came while closed or in the immediate blackout) and the service or alwaysCheckCapacity refuses off-hours requests, or there is no opening within its horizon.' },
+  GES_OUTSIDE_BUSINESS_HOURS: {
+    http: 400,
+    summary:
+      'desiredTime is outside business hours (or an immediate request came while closed or in the immediate blackout) and the service or alwaysCheckCapacity refuses off-hours requests, or there is no opening within its horizon.',
+  },
   GES_TIMEZONE_INVALID: { http: 400, summary: 'A timezone is not a known IANA time zone.' },
   GES_CONFIG_REFERENCE_UNKNOWN: { http: 400, summary: 'A configuration item names business hours, a capacity rule or a number rule that does not exist.' },
   GES_DESIRED_TIME_BEYOND_HORIZON: { http: 400, summary: 'desiredTime lies beyond the service booking horizon.' },
@@ -36,21 +44,40 @@ export const ERRORS = Object.freeze({
   GES_CONSOLE_SIGN_IN_FAILED: { http: 401, summary: 'Console: unknown tenant or login, wrong password, or a disabled user (the answer does not say which).' },
   GES_CONSOLE_FORBIDDEN: { http: 403, summary: 'Console: the role of the signed-in user does not allow this action (docs/CONSOLE.md).' },
   GES_CONSOLE_CSRF_INVALID: { http: 403, summary: 'Console: a state-changing form came without the CSRF token of the session, or with another one.' },
-  GES_CORS_ORIGIN_REFUSED: { http: 403, summary: 'The request comes from a browser Origin that no tenant allows (preflight) or that the tenant of the API key does not allow.' },
+  GES_CORS_ORIGIN_REFUSED: {
+    http: 403,
+    summary: 'The request comes from a browser Origin that no tenant allows (preflight) or that the tenant of the API key does not allow.',
+  },
   GES_CALLBACK_NOT_FOUND: { http: 404, summary: 'No callback with this id exists for this tenant.' },
   GES_ROUTE_NOT_FOUND: { http: 404, summary: 'No such path or method.' },
   GES_CONSOLE_NOT_FOUND: { http: 404, summary: 'Console: no such user, business hours, capacity rule, service or API key in this tenant.' },
   GES_IDEMPOTENCY_KEY_REUSED: { http: 409, summary: 'The Idempotency-Key was used in the last 24 h with a different body.' },
   GES_CONSOLE_USER_EXISTS: { http: 409, summary: 'Console: a user with this login already exists in the tenant.' },
-  GES_REQUEST_TIMEOUT: { http: 408, summary: 'The request (headers or body) did not fully arrive within HTTP_HEADERS_TIMEOUT_MS / HTTP_REQUEST_TIMEOUT_MS; the connection is closed.' },
+  GES_REQUEST_TIMEOUT: {
+    http: 408,
+    summary: 'The request (headers or body) did not fully arrive within HTTP_HEADERS_TIMEOUT_MS / HTTP_REQUEST_TIMEOUT_MS; the connection is closed.',
+  },
   GES_BODY_TOO_LARGE: { http: 413, summary: 'The request body exceeds BODY_LIMIT_BYTES.' },
   GES_UNSUPPORTED_MEDIA_TYPE: { http: 415, summary: 'The body is not application/json.' },
-  GES_URI_TOO_LONG: { http: 414, summary: 'A path parameter (such as a service name) is longer than the router accepts (100 characters as sent, percent-encoding included).' },
-  GES_SLOT_FULL: { http: 429, summary: 'The slot of desiredTime is fully booked and the request or service asks alwaysCheckCapacity (or no slot has room for 7 days); data.slots proposes the next available slots.' },
-  GES_NUMBER_THROTTLED: { http: 429, summary: 'The number reached the per-24-hour request limit of the service; data.slots is empty (the capacity 429 shape).' },
+  GES_URI_TOO_LONG: {
+    http: 414,
+    summary: 'A path parameter (such as a service name) is longer than the router accepts (100 characters as sent, percent-encoding included).',
+  },
+  GES_SLOT_FULL: {
+    http: 429,
+    summary:
+      'The slot of desiredTime is fully booked and the request or service asks alwaysCheckCapacity (or no slot has room for 7 days); data.slots proposes the next available slots.',
+  },
+  GES_NUMBER_THROTTLED: {
+    http: 429,
+    summary: 'The number reached the per-24-hour request limit of the service; data.slots is empty (the capacity 429 shape).',
+  },
   GES_CALLIN_GROUP_FULL: { http: 429, summary: 'Every access code of every number of the call-in group is held by a waiting request; retry later.' },
   GES_CONSOLE_SIGN_IN_THROTTLED: { http: 429, summary: 'Console: too many failed sign-ins for this login from this address; wait before trying again.' },
-  GES_RATE_LIMITED: { http: 429, summary: 'The API key or the tenant sent more requests per minute than its rate limit (docs/API.md "Limits"); Retry-After says when to retry.' },
+  GES_RATE_LIMITED: {
+    http: 429,
+    summary: 'The API key or the tenant sent more requests per minute than its rate limit (docs/API.md "Limits"); Retry-After says when to retry.',
+  },
   GES_HEADERS_TOO_LARGE: { http: 431, summary: 'The request line and headers exceed the size Node accepts (16 KiB); the connection is closed.' },
   GES_INTERNAL: { http: 500, summary: 'Unexpected server error; the corrId identifies it in the logs.' },
   GES_UNAVAILABLE: { http: 503, summary: 'The node is shutting down or its database is unreachable.' },

@@ -11,7 +11,10 @@ export function parseInstant(text: string, field: string): Date {
   try {
     ms = Temporal.Instant.from(text).epochMilliseconds;
   } catch {
-    throw new GesError(field === 'desiredTime' ? 'GES_DESIRED_TIME_INVALID' : 'GES_VALIDATION', `${field} must be an ISO 8601 date-time with Z or an offset, e.g. 2030-06-10T22:05:00.000Z (got ${JSON.stringify(text.slice(0, 40))})`);
+    throw new GesError(
+      field === 'desiredTime' ? 'GES_DESIRED_TIME_INVALID' : 'GES_VALIDATION',
+      `${field} must be an ISO 8601 date-time with Z or an offset, e.g. 2030-06-10T22:05:00.000Z (got ${JSON.stringify(text.slice(0, 40))})`,
+    );
   }
   assertInstantInRange(ms, field);
   return new Date(ms);

@@ -20,7 +20,8 @@ export function firstSchemaProblem(schema: TSchema, value: unknown, what: string
   if (!e) return `${what}: invalid`;
   const place = `${what}${e.instancePath}`;
   if (e.keyword === 'boolean' || e.keyword === 'additionalProperties') {
-    const extra = e.keyword === 'boolean' ? e.instancePath.split('/').pop() : String((e.params as { additionalProperties?: string[] }).additionalProperties?.[0] ?? '');
+    const extra =
+      e.keyword === 'boolean' ? e.instancePath.split('/').pop() : String((e.params as { additionalProperties?: string[] }).additionalProperties?.[0] ?? '');
     return `${what}${e.keyword === 'boolean' ? e.instancePath.replace(/\/[^/]*$/, '') : e.instancePath}: ${extra} is not a known field`;
   }
   const pattern = (e.params as { pattern?: string }).pattern;

@@ -10,7 +10,9 @@ export const MAX_SERVICE_NAME_LENGTH = 100;
 
 export function checkServiceName(name: string): string {
   if (name.length === 0 || name.trim() !== name) throw new GesError('GES_VALIDATION', 'service name must be non-empty, without leading or trailing spaces');
-  if (name.length > MAX_SERVICE_NAME_LENGTH) throw new GesError('GES_VALIDATION', `service name is ${name.length} characters; at most ${MAX_SERVICE_NAME_LENGTH} (it is part of URL paths)`);
-  if (/[\u0000-\u001f\u007f]/.test(name) || hasLoneSurrogate(name)) throw new GesError('GES_VALIDATION', 'service name must not contain control characters or lone surrogates');
+  if (name.length > MAX_SERVICE_NAME_LENGTH)
+    throw new GesError('GES_VALIDATION', `service name is ${name.length} characters; at most ${MAX_SERVICE_NAME_LENGTH} (it is part of URL paths)`);
+  if (/[\u0000-\u001f\u007f]/.test(name) || hasLoneSurrogate(name))
+    throw new GesError('GES_VALIDATION', 'service name must not contain control characters or lone surrogates');
   return name;
 }

@@ -21,25 +21,85 @@ export const ServiceOptionsSchema = Type.Object(
     scheduledEnabled: Type.Boolean({ default: true, description: '_scheduled_enabled' }),
     horizonDays: Type.Integer({ minimum: 1, maximum: 30, default: 14, description: 'How far ahead a scheduled callback may be booked' }),
     minNoticeMinutes: Type.Integer({ minimum: 0, maximum: 10080, default: 0, description: '_min_time_before_callback: how soon a scheduled callback may be' }),
-    rejectOutOfHours: Type.Boolean({ default: false, description: '_enable_reject_out_of_office_hours: refuse requests outside business hours (scheduled ones for their desired time, immediate ones while closed or in the immediate blackout) instead of booking the next opening' }),
-    immediateBlackoutMinutes: Type.Integer({ minimum: 0, maximum: 1440, default: 0, description: '_immediate_blackout: immediate callbacks are not taken this many minutes before closing (treated as out of hours)' }),
-    alwaysCheckCapacity: Type.Boolean({ default: false, description: 'Treat every request as if it set alwaysCheckCapacity: a full or closed desired slot is refused (429/400) instead of moved to the next slot with room' }),
-    slotMinutes: Type.Enum([5, 10, 15, 20, 30, 60, 120], { default: 5, description: '_request_time_bucket: slot length when the service has no capacity rule' }),
-    slotCapacity: Type.Integer({ minimum: 0, maximum: 100000, default: 100, description: '_max_request_by_time_bucket: capacity per slot when the service has no capacity rule' }),
+    rejectOutOfHours: Type.Boolean({
+      default: false,
+      description:
+        '_enable_reject_out_of_office_hours: refuse requests outside business hours (scheduled ones for their desired time, immediate ones while closed or in the immediate blackout) instead of booking the next opening',
+    }),
+    immediateBlackoutMinutes: Type.Integer({
+      minimum: 0,
+      maximum: 1440,
+      default: 0,
+      description: '_immediate_blackout: immediate callbacks are not taken this many minutes before closing (treated as out of hours)',
+    }),
+    alwaysCheckCapacity: Type.Boolean({
+      default: false,
+      description:
+        'Treat every request as if it set alwaysCheckCapacity: a full or closed desired slot is refused (429/400) instead of moved to the next slot with room',
+    }),
+    slotMinutes: Type.Enum([5, 10, 15, 20, 30, 60, 120], {
+      default: 5,
+      description: '_request_time_bucket: slot length when the service has no capacity rule',
+    }),
+    slotCapacity: Type.Integer({
+      minimum: 0,
+      maximum: 100000,
+      default: 100,
+      description: '_max_request_by_time_bucket: capacity per slot when the service has no capacity rule',
+    }),
     callDirection: Type.Enum(['USERTERMINATED', 'USERORIGINATED'], { default: 'USERTERMINATED', description: '_call_direction' }),
-    executionBufferSec: Type.Integer({ minimum: 0, maximum: 3600, default: 120, description: '_request_execution_time_buffer: a scheduled callback joins its queue this long before its desired time' }),
-    firstConnectParty: Type.Enum(['CUSTOMER', 'AGENT'], { default: 'CUSTOMER', description: '_userterminated_first_connect_party: CUSTOMER dials the customer first and connects the next free agent on answer; AGENT reserves an agent, then dials' }),
-    ttlSec: Type.Integer({ minimum: 60, maximum: 1209600, default: 86400, description: '_ttl: a callback not served this long after its desired time completes FAIL_TIMEOUT_TTL' }),
-    priorityStepSec: Type.Integer({ minimum: 0, maximum: 3600, default: 60, description: 'Each priority point moves a callback this much earlier in its queue (docs/ENGINE.md)' }),
+    executionBufferSec: Type.Integer({
+      minimum: 0,
+      maximum: 3600,
+      default: 120,
+      description: '_request_execution_time_buffer: a scheduled callback joins its queue this long before its desired time',
+    }),
+    firstConnectParty: Type.Enum(['CUSTOMER', 'AGENT'], {
+      default: 'CUSTOMER',
+      description:
+        '_userterminated_first_connect_party: CUSTOMER dials the customer first and connects the next free agent on answer; AGENT reserves an agent, then dials',
+    }),
+    ttlSec: Type.Integer({
+      minimum: 60,
+      maximum: 1209600,
+      default: 86400,
+      description: '_ttl: a callback not served this long after its desired time completes FAIL_TIMEOUT_TTL',
+    }),
+    priorityStepSec: Type.Integer({
+      minimum: 0,
+      maximum: 3600,
+      default: 60,
+      description: 'Each priority point moves a callback this much earlier in its queue (docs/ENGINE.md)',
+    }),
     retry: Type.Object(
       {
-        busy: Type.Object({ maxAttempts: Type.Integer({ minimum: 1, maximum: 10, default: 3 }), delaySec: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }) }, { default: {}, additionalProperties: false }),
-        noAnswer: Type.Object({ maxAttempts: Type.Integer({ minimum: 1, maximum: 10, default: 3 }), delaySec: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }) }, { default: {}, additionalProperties: false }),
-        machine: Type.Object({ maxAttempts: Type.Integer({ minimum: 1, maximum: 10, default: 3 }), delaySec: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }) }, { default: {}, additionalProperties: false }),
-        invalidNumber: Type.Object({ maxAttempts: Type.Integer({ minimum: 1, maximum: 10, default: 1 }), delaySec: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }) }, { default: {}, additionalProperties: false }),
-        failed: Type.Object({ maxAttempts: Type.Integer({ minimum: 1, maximum: 10, default: 3 }), delaySec: Type.Integer({ minimum: 0, maximum: 86400, default: 60 }) }, { default: {}, additionalProperties: false }),
+        busy: Type.Object(
+          { maxAttempts: Type.Integer({ minimum: 1, maximum: 10, default: 3 }), delaySec: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }) },
+          { default: {}, additionalProperties: false },
+        ),
+        noAnswer: Type.Object(
+          { maxAttempts: Type.Integer({ minimum: 1, maximum: 10, default: 3 }), delaySec: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }) },
+          { default: {}, additionalProperties: false },
+        ),
+        machine: Type.Object(
+          { maxAttempts: Type.Integer({ minimum: 1, maximum: 10, default: 3 }), delaySec: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }) },
+          { default: {}, additionalProperties: false },
+        ),
+        invalidNumber: Type.Object(
+          { maxAttempts: Type.Integer({ minimum: 1, maximum: 10, default: 1 }), delaySec: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }) },
+          { default: {}, additionalProperties: false },
+        ),
+        failed: Type.Object(
+          { maxAttempts: Type.Integer({ minimum: 1, maximum: 10, default: 3 }), delaySec: Type.Integer({ minimum: 0, maximum: 86400, default: 60 }) },
+          { default: {}, additionalProperties: false },
+        ),
       },
-      { default: {}, additionalProperties: false, description: '_max_dial_attempts / _dial_retry_timeout per dial outcome: attempts in all (the first included) and the pause before the next; an invalid number fails at once by default' },
+      {
+        default: {},
+        additionalProperties: false,
+        description:
+          '_max_dial_attempts / _dial_retry_timeout per dial outcome: attempts in all (the first included) and the pause before the next; an invalid number fails at once by default',
+      },
     ),
   },
   { additionalProperties: false },

@@ -58,10 +58,16 @@ export class AttemptDriver {
       this.#hooks.heard(event.dialKey);
       const attemptEvent = toAttemptEvent(event);
       if (!attemptEvent) return;
-      const step = decideAttemptStep({
-        phase: row.phase, first: service.options.firstConnectParty, attempt: row.attempt, predicted: row.ewtAt !== null,
-        expired: row.desiredAt.getTime() + service.options.ttlSec * 1000 <= this.#ctx.clock.nowMs(),
-      }, attemptEvent);
+      const step = decideAttemptStep(
+        {
+          phase: row.phase,
+          first: service.options.firstConnectParty,
+          attempt: row.attempt,
+          predicted: row.ewtAt !== null,
+          expired: row.desiredAt.getTime() + service.options.ttlSec * 1000 <= this.#ctx.clock.nowMs(),
+        },
+        attemptEvent,
+      );
       await this.#carryOut(row, service, step);
     } catch (err) {
       this.#ctx.logger.error({ err, event: event.type }, 'voice event handling failed');
@@ -78,7 +84,8 @@ export class AttemptDriver {
     const waiting = this.#askAgain.get(service.id);
     if (waiting) for (const w of [...waiting.values()]) w.run();
     // Every node hears every agent_ready: a queue this node has seen empty costs one look, not a take.
-    if (ctx.activeServices.has(service.id) || await ctx.hot.hasWaiting(service.tenantId, service.id)) await this.#hooks.dispatch(service.tenantId, service.id);
+    if (ctx.activeServices.has(service.id) || (await ctx.hot.hasWaiting(service.tenantId, service.id)))
+      await this.#hooks.dispatch(service.tenantId, service.id);
   }
 
   async #carryOut(row: EngineRow, service: EngineService, step: AttemptStep): Promise<void> {
@@ -98,8 +105,10 @@ export class AttemptDriver {
         if (step.holds !== undefined) this.#held.hold(key, step.holds);
         if (step.agentFound) await ctx.hot.agentFound(row.tenantId, row.serviceId, row.id);
         const then = step.then;
-        if (then.type === 'dial') await ctx.send({ type: 'dial', dialKey: key, tenant: row.tenantName, queue: row.serviceName, phone: row.phone, agentId: then.agentId });
-        else if (then.type === 'connect') await ctx.send(then.agentId === undefined ? { type: 'connect', dialKey: key } : { type: 'connect', dialKey: key, agentId: then.agentId });
+        if (then.type === 'dial')
+          await ctx.send({ type: 'dial', dialKey: key, tenant: row.tenantName, queue: row.serviceName, phone: row.phone, agentId: then.agentId });
+        else if (then.type === 'connect')
+          await ctx.send(then.agentId === undefined ? { type: 'connect', dialKey: key } : { type: 'connect', dialKey: key, agentId: then.agentId });
         else await ctx.send({ type: 'reserve_agent', dialKey: key, tenant: row.tenantName, queue: row.serviceName });
         return;
       }
@@ -110,15 +119,25 @@ export class AttemptDriver {
         if (step.measureWait && row.ewtAt) {
           const queuedAt = queueEntryMs(row, service);
           ctx.observer.waitMeasured?.({
-            tenant: row.tenantName, service: row.serviceName,
-            predictedSec: Math.max(0, (row.ewtAt.getTime() - queuedAt) / 1000), actualSec: Math.max(0, (ctx.clock.nowMs() - queuedAt) / 1000),
+            tenant: row.tenantName,
+            service: row.serviceName,
+            predictedSec: Math.max(0, (row.ewtAt.getTime() - queuedAt) / 1000),
+            actualSec: Math.max(0, (ctx.clock.nowMs() - queuedAt) / 1000),
           });
         }
         if (step.agentFound) await ctx.hot.agentFound(row.tenantId, row.serviceId, row.id);
         return;
       }
       case 'complete': {
-        const done = await store.completeAttempt(ctx.db, row.id, row.attempt, step.from, 'AGENT_CONNECTED', `talk ${Math.round(step.talkSeconds)} s`, ctx.clock.sqlNow());
+        const done = await store.completeAttempt(
+          ctx.db,
+          row.id,
+          row.attempt,
+          step.from,
+          'AGENT_CONNECTED',
+          `talk ${Math.round(step.talkSeconds)} s`,
+          ctx.clock.sqlNow(),
+        );
         if (!done) return;
         this.#held.forget(key);
         const now = ctx.clock.nowMs();
@@ -182,10 +201,21 @@ export class AttemptDriver {
   }
 
   /** Moves an attempt on to its next phase, with that phase's watchdog; undefined when fenced out. */
-  async advance(row: EngineRow, from: readonly AttemptPhase[], to: AttemptPhase, kind: 'STATE' | 'DIAL', detail: string, first: FirstConnectParty): Promise<EngineRow | undefined> {
+  async advance(
+    row: EngineRow,
+    from: readonly AttemptPhase[],
+    to: AttemptPhase,
+    kind: 'STATE' | 'DIAL',
+    detail: string,
+    first: FirstConnectParty,
+  ): Promise<EngineRow | undefined> {
     const ctx = this.#ctx;
     const state = stateOfPhase(to, first);
-    const next = await store.advanceAttempt(ctx.db, { id: row.id, attempt: row.attempt, from, to, state, watchdogSec: ctx.watchdogSec(to as WatchedPhase), kind, detail }, ctx.clock.sqlNow());
+    const next = await store.advanceAttempt(
+      ctx.db,
+      { id: row.id, attempt: row.attempt, from, to, state, watchdogSec: ctx.watchdogSec(to as WatchedPhase), kind, detail },
+      ctx.clock.sqlNow(),
+    );
     if (next && next.dueAt) {
       // The due entry is not moved on each step: if this node times it, it moves it when it falls
       // due; otherwise the watchdog fires early, sees the later due_at in Postgres and re-arms itself.
@@ -223,8 +253,14 @@ function toAttemptEvent(e: VoiceEvent): AttemptEvent | undefined {
       return { type: e.type, agentId: e.agentId };
     case 'call_ended':
       return { type: e.type, talkSeconds: e.talkSeconds };
-    case 'answered': case 'no_agent': case 'connected':
-    case 'busy': case 'no_answer': case 'machine': case 'invalid_number': case 'failed':
+    case 'answered':
+    case 'no_agent':
+    case 'connected':
+    case 'busy':
+    case 'no_answer':
+    case 'machine':
+    case 'invalid_number':
+    case 'failed':
       return { type: e.type };
     default:
       return undefined;

@@ -60,7 +60,8 @@ export class AttemptWatchdog {
     if (!extended) return;
     await ctx.hot.moveDue(row.tenantId, [{ id: row.id, atMs: extended.dueAt!.getTime() }]);
     if (row.phase === 'DIALING') await ctx.send({ type: 'dial', dialKey: key, tenant: row.tenantName, queue: row.serviceName, phone: row.phone });
-    else if (row.phase === 'RESERVING' || row.phase === 'AWAITING_AGENT') await ctx.send({ type: 'reserve_agent', dialKey: key, tenant: row.tenantName, queue: row.serviceName });
+    else if (row.phase === 'RESERVING' || row.phase === 'AWAITING_AGENT')
+      await ctx.send({ type: 'reserve_agent', dialKey: key, tenant: row.tenantName, queue: row.serviceName });
     // Without agentId the platform bridges the agent it holds for the key; a call already bridged is left as it is.
     else if (row.phase === 'CONNECTING') await ctx.send({ type: 'connect', dialKey: key });
   }

@@ -48,11 +48,15 @@ export class CallbackEngine {
     this.#waits = new WaitPredictions(ctx, new WaitView(options.hot, options.voice, () => options.clock.nowMs()));
     this.#dispatcher = new Dispatcher(ctx);
     this.#held = new HeldAgents(ctx);
-    this.#driver = new AttemptDriver(ctx, {
-      dispatch: (tenantId, serviceId) => this.#dispatcher.dispatch(tenantId, serviceId),
-      wake: (atMs) => this.#due.wake(atMs),
-      heard: (dialKey) => this.#watchdog.heard(dialKey),
-    }, this.#held);
+    this.#driver = new AttemptDriver(
+      ctx,
+      {
+        dispatch: (tenantId, serviceId) => this.#dispatcher.dispatch(tenantId, serviceId),
+        wake: (atMs) => this.#due.wake(atMs),
+        heard: (dialKey) => this.#watchdog.heard(dialKey),
+      },
+      this.#held,
+    );
     this.#watchdog = new AttemptWatchdog(ctx, this.#driver, this.#held);
     this.#due = new DueWork(ctx, {
       dispatch: (tenantId, serviceId) => this.#dispatcher.dispatch(tenantId, serviceId),
@@ -125,28 +129,42 @@ export class CallbackEngine {
   // ---- hooks from the API side ----------------------------------------------------------------------
 
   /** A callback was created: immediate ones join the queue at once, scheduled ones wait for their due time. */
-  created(c: { id: string; tenantId: number; serviceId: number; scheduled: boolean; createdAt: Date; desiredAt: Date; dueAt: Date | null; priority: number; priorityStepSec: number }): Promise<void> {
+  created(c: {
+    id: string;
+    tenantId: number;
+    serviceId: number;
+    scheduled: boolean;
+    createdAt: Date;
+    desiredAt: Date;
+    dueAt: Date | null;
+    priority: number;
+    priorityStepSec: number;
+  }): Promise<void> {
     const ctx = this.#ctx;
-    return ctx.track((async () => {
-      if (c.scheduled && c.dueAt) {
-        await ctx.hot.setDue(c.tenantId, [{ id: c.id, atMs: c.dueAt.getTime() }]);
-        this.#due.wake(c.dueAt.getTime());
-        return;
-      }
-      await ctx.hot.enqueue(c.tenantId, c.serviceId, [{ id: c.id, score: callbackQueueScore({ ...c, scheduled: false }, c.priorityStepSec) }]);
-      ctx.activeServices.set(c.serviceId, c.tenantId);
-      await this.#waits.predict(c.tenantId, c.serviceId, [c.id]);
-      await this.#dispatcher.dispatch(c.tenantId, c.serviceId);
-    })());
+    return ctx.track(
+      (async () => {
+        if (c.scheduled && c.dueAt) {
+          await ctx.hot.setDue(c.tenantId, [{ id: c.id, atMs: c.dueAt.getTime() }]);
+          this.#due.wake(c.dueAt.getTime());
+          return;
+        }
+        await ctx.hot.enqueue(c.tenantId, c.serviceId, [{ id: c.id, score: callbackQueueScore({ ...c, scheduled: false }, c.priorityStepSec) }]);
+        ctx.activeServices.set(c.serviceId, c.tenantId);
+        await this.#waits.predict(c.tenantId, c.serviceId, [c.id]);
+        await this.#dispatcher.dispatch(c.tenantId, c.serviceId);
+      })(),
+    );
   }
 
   /** A scheduled callback moved: its due entry follows. */
   rescheduled(c: { id: string; tenantId: number; dueAt: Date }): Promise<void> {
     const ctx = this.#ctx;
-    return ctx.track((async () => {
-      await ctx.hot.setDue(c.tenantId, [{ id: c.id, atMs: c.dueAt.getTime() }]);
-      this.#due.wake(c.dueAt.getTime());
-    })());
+    return ctx.track(
+      (async () => {
+        await ctx.hot.setDue(c.tenantId, [{ id: c.id, atMs: c.dueAt.getTime() }]);
+        this.#due.wake(c.dueAt.getTime());
+      })(),
+    );
   }
 
   /**
@@ -155,14 +173,16 @@ export class CallbackEngine {
    */
   cancelled(c: { id: string; tenantId: number; serviceId: number; attempt: number }): Promise<void> {
     const ctx = this.#ctx;
-    return ctx.track((async () => {
-      if (c.attempt > 0) {
-        const dialKey = dialKeyOf(c.id, c.attempt);
-        await ctx.send({ type: 'cancel', dialKey });
-        await this.#held.release(dialKey);
-      }
-      await ctx.hot.finish(c.tenantId, c.serviceId, c.id);
-    })());
+    return ctx.track(
+      (async () => {
+        if (c.attempt > 0) {
+          const dialKey = dialKeyOf(c.id, c.attempt);
+          await ctx.send({ type: 'cancel', dialKey });
+          await this.#held.release(dialKey);
+        }
+        await ctx.hot.finish(c.tenantId, c.serviceId, c.id);
+      })(),
+    );
   }
 
   /** Live place and wait of an active callback (retrieve's positionInQueue and estimatedWaitTime). */

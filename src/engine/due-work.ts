@@ -63,7 +63,7 @@ export class DueWork {
       for (const tenantId of hot.tenants()) await hot.settleWakeup(tenantId);
       await hot.retire(this.#node);
     } catch (err) {
-      logger.warn({ err }, 'could not hand over this node\'s watchdogs; its liveness entry will lapse and another node will rebuild');
+      logger.warn({ err }, "could not hand over this node's watchdogs; its liveness entry will lapse and another node will rebuild");
     }
   }
 
@@ -179,9 +179,16 @@ export class DueWork {
       const entries = [];
       for (const r of list) entries.push({ id: r.id, score: await ctx.services.queueScore(r) });
       await ctx.hot.enqueue(tenantId, serviceId, entries);
-      await ctx.hot.removeDue(tenantId, list.map((r) => r.id));
+      await ctx.hot.removeDue(
+        tenantId,
+        list.map((r) => r.id),
+      );
       ctx.activeServices.set(serviceId, tenantId);
-      await this.#hooks.predict(tenantId, serviceId, list.filter((r) => r.attempt === 0 && r.ewtAt === null).map((r) => r.id));
+      await this.#hooks.predict(
+        tenantId,
+        serviceId,
+        list.filter((r) => r.attempt === 0 && r.ewtAt === null).map((r) => r.id),
+      );
       await this.#hooks.dispatch(tenantId, serviceId);
     }
   }

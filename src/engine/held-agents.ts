@@ -51,7 +51,7 @@ export class HeldAgents {
    * reservation: the agent is the call's, or free again, and not this node's to release).
    */
   async late(row: store.EngineRow | undefined, attempt: number, dialKey: DialKey, agentId: string): Promise<void> {
-    if (row && row.attempt === attempt && row.state === 'COMPLETED' && await this.#connected(row, attempt)) return;
+    if (row && row.attempt === attempt && row.state === 'COMPLETED' && (await this.#connected(row, attempt))) return;
     await this.#ctx.send({ type: 'release_agent', dialKey, agentId });
   }
 
@@ -68,7 +68,8 @@ export class HeldAgents {
         continue;
       }
       if (row.attempt === attempt.attempt && row.state !== 'COMPLETED') {
-        if (row.phase === 'TALKING') this.forget(key); // connected: the call has the agent now
+        if (row.phase === 'TALKING')
+          this.forget(key); // connected: the call has the agent now
         else if (attemptOver(row.phase)) await this.release(key);
         continue;
       }

@@ -21,7 +21,10 @@ const PAGE = 2000;
  * hears the number of callbacks put back so far after each page (`ges recover`'s progress bar).
  */
 export async function rebuildHotState(
-  db: Queryable, hot: HotState, scoreOf: (row: EngineRow) => Promise<number>, onProgress?: (done: number) => void,
+  db: Queryable,
+  hot: HotState,
+  scoreOf: (row: EngineRow) => Promise<number>,
+  onProgress?: (done: number) => void,
 ): Promise<RebuildCounts> {
   const counts: RebuildCounts = { scheduled: 0, queued: 0, retrying: 0, inFlight: 0, services: new Map() };
   let after: string | null = null;

@@ -37,7 +37,12 @@ export class WaitPredictions {
   }
 
   /** The queue's estimated wait for a callback booked now (estimated-wait-time, queue-status, statistics). */
-  async queueWait(tenantId: number, tenantName: string, serviceId: number, mode: WaitMode): Promise<{ estimate: WaitEstimate; obs: QueueObservation } | undefined> {
+  async queueWait(
+    tenantId: number,
+    tenantName: string,
+    serviceId: number,
+    mode: WaitMode,
+  ): Promise<{ estimate: WaitEstimate; obs: QueueObservation } | undefined> {
     const service = await this.#ctx.services.byId(serviceId);
     if (!service) return undefined;
     const obs = await this.#observe(tenantId, tenantName, service);

@@ -22,7 +22,14 @@ export class WaitView {
     private readonly nowMs: () => number,
   ) {}
 
-  async observe(tenantId: number, tenantName: string, serviceId: number, serviceName: string, agentFirst: boolean, maxAgeMs = CACHE_MS): Promise<QueueObservation> {
+  async observe(
+    tenantId: number,
+    tenantName: string,
+    serviceId: number,
+    serviceName: string,
+    agentFirst: boolean,
+    maxAgeMs = CACHE_MS,
+  ): Promise<QueueObservation> {
     const key = `${tenantId}:${serviceId}`;
     const now = this.nowMs();
     const hit = this.#cache.get(key);

@@ -1,4 +1,14 @@
-import { MAX_PENDING, PENDING_STALE_MS, SAMPLES_KEPT, type DueEntry, type HotState, type InteractionSample, type QueueEntry, type Taken, type Wakeups } from './hot-state.ts';
+import {
+  MAX_PENDING,
+  PENDING_STALE_MS,
+  SAMPLES_KEPT,
+  type DueEntry,
+  type HotState,
+  type InteractionSample,
+  type QueueEntry,
+  type Taken,
+  type Wakeups,
+} from './hot-state.ts';
 import { SortedSet } from './sorted-set.ts';
 
 /** Members of the wake-up index that are node liveness entries, not tenants (as on Redis). */

@@ -16,7 +16,11 @@ export class MemoryRateLimiter implements RateLimiter {
     const now = this.now();
     if (++this.#calls % 1000 === 0) this.#sweep(now);
     const keys = rules.map((r) => `${tenantId}:${r.bucket}`);
-    const { verdict, tats } = decide(keys.map((k) => this.#tats.get(k)?.tat), now, rules);
+    const { verdict, tats } = decide(
+      keys.map((k) => this.#tats.get(k)?.tat),
+      now,
+      rules,
+    );
     tats?.forEach((tat, i) => this.#tats.set(keys[i]!, { tat, periodMs: rules[i]!.periodMs }));
     return verdict;
   }

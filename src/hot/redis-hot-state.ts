@@ -1,6 +1,18 @@
 import type { Cluster, Redis } from 'ioredis';
 import { loadLuaScripts } from './lua-scripts.ts';
-import { MAX_PENDING, PENDING_STALE_MS, SAMPLES_KEPT, decodeSample, encodeSample, type DueEntry, type HotState, type InteractionSample, type QueueEntry, type Taken, type Wakeups } from './hot-state.ts';
+import {
+  MAX_PENDING,
+  PENDING_STALE_MS,
+  SAMPLES_KEPT,
+  decodeSample,
+  encodeSample,
+  type DueEntry,
+  type HotState,
+  type InteractionSample,
+  type QueueEntry,
+  type Taken,
+  type Wakeups,
+} from './hot-state.ts';
 import { callbackIdFromHex } from '../domain/callback-id.ts';
 
 /**
@@ -190,8 +202,12 @@ export class RedisHotState implements HotState {
   /** 1 script: 2 ZREM, or with a sample ZREM and RPUSH (rarely LTRIM): 3 commands. */
   async finish(tenantId: number, serviceId: number, id: string, sample?: InteractionSample): Promise<void> {
     await this.#scripts.finish(
-      this.#queue(tenantId, serviceId), this.#due(tenantId), this.#samples(tenantId, serviceId),
-      idToMember(id), sample ? encodeSample(sample) : '', SAMPLES_KEPT,
+      this.#queue(tenantId, serviceId),
+      this.#due(tenantId),
+      this.#samples(tenantId, serviceId),
+      idToMember(id),
+      sample ? encodeSample(sample) : '',
+      SAMPLES_KEPT,
     );
   }
 

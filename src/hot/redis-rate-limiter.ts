@@ -16,7 +16,10 @@ interface ScriptClient {
 export class RedisRateLimiter implements RateLimiter {
   readonly #scripts: ScriptClient;
 
-  constructor(redis: Redis | Cluster, private readonly prefix = 'ges:') {
+  constructor(
+    redis: Redis | Cluster,
+    private readonly prefix = 'ges:',
+  ) {
     redis.defineCommand('rateLimit2', { numberOfKeys: 2, lua: SCRIPT });
     this.#scripts = redis as unknown as ScriptClient;
   }
@@ -30,8 +33,12 @@ export class RedisRateLimiter implements RateLimiter {
     if (rules.length > 2) throw new Error('RedisRateLimiter takes at most two rules');
     const [a, b] = rules;
     const [allowed, refused, wait] = await this.#scripts.rateLimit2(
-      this.keyOf(tenantId, a!.bucket), this.keyOf(tenantId, b?.bucket ?? `${a!.bucket}:unused`),
-      a!.limit, a!.periodMs, b?.limit ?? 0, b?.periodMs ?? 1,
+      this.keyOf(tenantId, a!.bucket),
+      this.keyOf(tenantId, b?.bucket ?? `${a!.bucket}:unused`),
+      a!.limit,
+      a!.periodMs,
+      b?.limit ?? 0,
+      b?.periodMs ?? 1,
     );
     return allowed === 1 ? { allowed: true, retryAfterMs: 0 } : { allowed: false, refusedBy: refused - 1, retryAfterMs: Number(wait) };
   }

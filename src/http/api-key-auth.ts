@@ -23,7 +23,10 @@ export function apiKeyAuth(tenantForApiKey: TenantForApiKey, cacheSeconds = 0) {
     for (const header of ['ccid', 'contactcenterid']) {
       const value = request.headers[header];
       if (value !== undefined && String(value).trim() !== '') {
-        throw new GesError('GES_CCID_HEADER_REFUSED', `the ${header === 'ccid' ? 'ccid' : 'ContactCenterID'} header must be empty: the tenant is identified by X-API-Key`);
+        throw new GesError(
+          'GES_CCID_HEADER_REFUSED',
+          `the ${header === 'ccid' ? 'ccid' : 'ContactCenterID'} header must be empty: the tenant is identified by X-API-Key`,
+        );
       }
     }
     const raw = request.headers['x-api-key'];

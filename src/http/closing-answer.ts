@@ -17,5 +17,9 @@ export function answerUnavailableWhileClosing(app: FastifyInstance): { markClosi
     reply.header('connection', 'close');
     throw new GesError('GES_UNAVAILABLE', 'this node is shutting down; retry, another node answers');
   });
-  return { markClosing: () => { closing = true; } };
+  return {
+    markClosing: () => {
+      closing = true;
+    },
+  };
 }

@@ -69,10 +69,14 @@ export function registerPreflight(app: FastifyInstance, policy: OriginPolicy): v
         // Not a CORS preflight: say what the path takes, as OPTIONS is meant to.
         if (origin === undefined || !request.headers['access-control-request-method']) return reply.code(204).header('allow', `${p.method}, OPTIONS`).send();
         if (!origin || !(await policy.anyTenantAllows(origin))) {
-          throw new GesError('GES_CORS_ORIGIN_REFUSED', 'this origin is not allowed to call the API from a browser (no tenant lists it in cors.allowedOrigins)');
+          throw new GesError(
+            'GES_CORS_ORIGIN_REFUSED',
+            'this origin is not allowed to call the API from a browser (no tenant lists it in cors.allowedOrigins)',
+          );
         }
         allowHeaders(reply, origin);
-        return reply.code(204)
+        return reply
+          .code(204)
           .header('access-control-allow-methods', p.method)
           .header('access-control-allow-headers', headers)
           .header('access-control-max-age', String(PREFLIGHT_MAX_AGE_SEC))
@@ -95,14 +99,15 @@ export function checkActualRequests(api: FastifyInstance, policy: OriginPolicy):
       request.corsOrigin = origin;
       return;
     }
-    throw new GesError('GES_CORS_ORIGIN_REFUSED', 'this origin is not allowed to call the API with this API key (add it to the tenant\'s cors.allowedOrigins)');
+    throw new GesError('GES_CORS_ORIGIN_REFUSED', "this origin is not allowed to call the API with this API key (add it to the tenant's cors.allowedOrigins)");
   });
   api.addHook('onSend', async (request, reply, payload) => {
     const origin = originOf(request);
     if (origin === undefined) return payload;
     reply.header('vary', 'Origin');
     if (request.corsOrigin) allowHeaders(reply, request.corsOrigin);
-    else if (origin && reply.statusCode >= 400 && !isSameOrigin(origin, request.headers.host) && (await policy.anyTenantAllows(origin))) allowHeaders(reply, origin);
+    else if (origin && reply.statusCode >= 400 && !isSameOrigin(origin, request.headers.host) && (await policy.anyTenantAllows(origin)))
+      allowHeaders(reply, origin);
     return payload;
   });
 }

@@ -27,7 +27,9 @@ export const DEFAULT_EDGE_LIMITS: EdgeLimits = Object.freeze({
  * An expired request reaches the clientError handler (src/http/raw-answers.ts) as
  * ERR_HTTP_REQUEST_TIMEOUT, which answers 408 in the envelope and closes the connection.
  */
-export function edgeServerOptions(limits: EdgeLimits): Pick<FastifyServerOptions, 'requestTimeout' | 'keepAliveTimeout'> & { http: { headersTimeout: number; connectionsCheckingInterval: number } } {
+export function edgeServerOptions(
+  limits: EdgeLimits,
+): Pick<FastifyServerOptions, 'requestTimeout' | 'keepAliveTimeout'> & { http: { headersTimeout: number; connectionsCheckingInterval: number } } {
   const headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
   return {
     requestTimeout: limits.requestTimeoutMs,

@@ -81,10 +81,7 @@ export async function buildInternalApp(deps: InternalAppDeps): Promise<FastifyIn
   app.get('/health/ready', async (_request, reply) => {
     const checks: Record<string, string> = {};
     if (deps.isShuttingDown()) checks.lifecycle = 'shutting down';
-    const [database, redis] = await Promise.all([
-      deps.databaseHealth?.check(),
-      deps.redisUp?.().catch(() => false),
-    ]);
+    const [database, redis] = await Promise.all([deps.databaseHealth?.check(), deps.redisUp?.().catch(() => false)]);
     if (!database) checks.database = 'DOWN: no health probe configured';
     else if (!database.up) checks.database = `DOWN: ${database.error ?? 'no answer'}`;
     else {
@@ -111,26 +108,29 @@ export async function buildInternalApp(deps: InternalAppDeps): Promise<FastifyIn
   }
 
   if (deps.adminToken !== '') {
-    await app.register(async (admin) => {
-      admin.removeContentTypeParser('text/plain'); // JSON only: a wrong Content-Type is a 415
-      admin.addHook('onRequest', adminAuth(deps.adminToken));
-      admin.addHook('preValidation', guardRequestBody);
-      admin.addHook('onSend', async (request, reply) => {
-        reply.header('x-correlation-id', String(request.id));
-      });
+    await app.register(
+      async (admin) => {
+        admin.removeContentTypeParser('text/plain'); // JSON only: a wrong Content-Type is a 415
+        admin.addHook('onRequest', adminAuth(deps.adminToken));
+        admin.addHook('preValidation', guardRequestBody);
+        admin.addHook('onSend', async (request, reply) => {
+          reply.header('x-correlation-id', String(request.id));
+        });
 
-      // The document is validated by applyTenantConfig itself (not by a route schema, whose
-      // defaults would drop unknown keys instead of refusing them), then applied all or nothing.
-      admin.put('/config', async (request) => {
-        const report = await applyTenantConfig(deps.pool, request.body);
-        request.log.info({ tenant: (request.body as { tenant: string }).tenant, report }, 'tenant configuration applied');
-        return success(String(request.id), report);
-      });
+        // The document is validated by applyTenantConfig itself (not by a route schema, whose
+        // defaults would drop unknown keys instead of refusing them), then applied all or nothing.
+        admin.put('/config', async (request) => {
+          const report = await applyTenantConfig(deps.pool, request.body);
+          request.log.info({ tenant: (request.body as { tenant: string }).tenant, report }, 'tenant configuration applied');
+          return success(String(request.id), report);
+        });
 
-      admin.get<{ Params: { tenant: string } }>('/tenants/:tenant/config', async (request) => {
-        return success(String(request.id), await exportTenantConfig(deps.pool, request.params.tenant));
-      });
-    }, { prefix: '/admin/v1' });
+        admin.get<{ Params: { tenant: string } }>('/tenants/:tenant/config', async (request) => {
+          return success(String(request.id), await exportTenantConfig(deps.pool, request.params.tenant));
+        });
+      },
+      { prefix: '/admin/v1' },
+    );
   }
   return app;
 }

@@ -58,7 +58,7 @@ export function clientErrorHandler(log: FastifyBaseLogger, observe?: ClientError
       const body = JSON.stringify({ status: { code: http, message, corrId, errorCode: code } });
       socket.write(
         `HTTP/1.1 ${http} ${STATUS_CODES[http]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nX-Correlation-Id: ${corrId}\r\nConnection: close\r\n\r\n${body}`,
+          `Content-Length: ${Buffer.byteLength(body)}\r\nX-Correlation-Id: ${corrId}\r\nConnection: close\r\n\r\n${body}`,
       );
     }
     socket.destroy();
@@ -88,5 +88,9 @@ export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest
   }
   const http = ERRORS[code].http;
   // onSend hooks do not run for these early answers: the correlation header is set here.
-  void reply.code(http).type('application/json').header('x-correlation-id', String(request.id)).send({ status: { code: http, message, corrId: String(request.id), errorCode: code } });
+  void reply
+    .code(http)
+    .type('application/json')
+    .header('x-correlation-id', String(request.id))
+    .send({ status: { code: http, message, corrId: String(request.id), errorCode: code } });
 }

@@ -71,18 +71,30 @@ export async function startEngineRuntime(config: Config, pool: pg.Pool, dbClock:
   if (config.VOICE_PLATFORM === 'redis-stream') {
     if (!redis) throw new Error('VOICE_PLATFORM=redis-stream needs REDIS_URL or REDIS_CLUSTER_NODES');
     voice = new RedisStreamVoicePort(redis, {
-      prefix: config.REDIS_KEY_PREFIX, logger, claimIdleMs: config.VOICE_CLAIM_IDLE_MS, claimIntervalMs: config.VOICE_CLAIM_INTERVAL_MS,
+      prefix: config.REDIS_KEY_PREFIX,
+      logger,
+      claimIdleMs: config.VOICE_CLAIM_IDLE_MS,
+      claimIntervalMs: config.VOICE_CLAIM_INTERVAL_MS,
     });
   } else {
     simClock = new SimClock(Date.now());
-    const queues = Object.fromEntries((await allServiceQueues(pool)).map((q) => [
-      `${q.tenant}/${q.service}`, { agents: config.SIMULATOR_AGENTS, handleTimeSec: { mean: 90, sd: 30 }, wrapUpSec: 5 },
-    ]));
+    const queues = Object.fromEntries(
+      (await allServiceQueues(pool)).map((q) => [
+        `${q.tenant}/${q.service}`,
+        { agents: config.SIMULATOR_AGENTS, handleTimeSec: { mean: 90, sd: 30 }, wrapUpSec: 5 },
+      ]),
+    );
     voice = new ContactCenterSimulator({ seed: Date.now(), clock: simClock, queues });
     simClock.startRealTime(1);
   }
   const engine = new CallbackEngine({
-    db: pool, hot, voice, clock: databaseEngineClock(dbClock), logger, pollMs: config.ENGINE_POLL_MS, observer,
+    db: pool,
+    hot,
+    voice,
+    clock: databaseEngineClock(dbClock),
+    logger,
+    pollMs: config.ENGINE_POLL_MS,
+    observer,
     ...(config.ENGINE_WATCHDOG_SEC > 0 ? { watchdogCapSec: config.ENGINE_WATCHDOG_SEC } : {}),
   });
   // Any node may receive an inbound call, so call-in matching runs whether or not the engine does.
@@ -91,7 +103,10 @@ export async function startEngineRuntime(config: Config, pool: pg.Pool, dbClock:
   await voice.start();
   if (config.ENGINE_ENABLED) await engine.start();
   return {
-    engine, hot, voice, redis,
+    engine,
+    hot,
+    voice,
+    redis,
     async redisUp() {
       if (!redis) return true;
       let timer: NodeJS.Timeout | undefined;
@@ -99,7 +114,13 @@ export async function startEngineRuntime(config: Config, pool: pg.Pool, dbClock:
         timer = setTimeout(() => resolve(false), REDIS_PROBE_TIMEOUT_MS);
       });
       try {
-        return await Promise.race([redis.ping().then((r) => r === 'PONG', () => false), timeout]);
+        return await Promise.race([
+          redis.ping().then(
+            (r) => r === 'PONG',
+            () => false,
+          ),
+          timeout,
+        ]);
       } finally {
         clearTimeout(timer);
       }

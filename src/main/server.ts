@@ -95,13 +95,38 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     const availability = new AvailabilityService(pool, clock);
     const failedRequests = new FailedRequestLog(pool, logger);
     const api = await buildApiApp({
-      pool, logger, bodyLimitBytes: config.BODY_LIMIT_BYTES, apiKeyCacheSeconds: config.API_KEY_CACHE_SEC,
-      callbacks: callbackService, availability, metrics, engine: runtime.engine, failedRequests, retentionDays: config.RETENTION_DAYS,
-      edge: edgeLimits(config), rateLimits: apiRateLimits(config, pool, runtime.redis, logger, metrics.edge),
-      console: consoleOptions(config, { pool, callbacks: callbackService, availability, failedRequests, redis: runtime.redis, engine: runtime.engine, redisUp }),
+      pool,
+      logger,
+      bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      apiKeyCacheSeconds: config.API_KEY_CACHE_SEC,
+      callbacks: callbackService,
+      availability,
+      metrics,
+      engine: runtime.engine,
+      failedRequests,
+      retentionDays: config.RETENTION_DAYS,
+      edge: edgeLimits(config),
+      rateLimits: apiRateLimits(config, pool, runtime.redis, logger, metrics.edge),
+      console: consoleOptions(config, {
+        pool,
+        callbacks: callbackService,
+        availability,
+        failedRequests,
+        redis: runtime.redis,
+        engine: runtime.engine,
+        redisUp,
+      }),
     });
     apps.push(api);
-    const internal = await buildInternalApp({ pool, logger, isShuttingDown: () => shuttingDown, adminToken: config.ADMIN_TOKEN, metrics, redisUp, databaseHealth });
+    const internal = await buildInternalApp({
+      pool,
+      logger,
+      isShuttingDown: () => shuttingDown,
+      adminToken: config.ADMIN_TOKEN,
+      metrics,
+      redisUp,
+      databaseHealth,
+    });
     if (config.ADMIN_TOKEN) logger.info('admin API enabled on the internal port (/admin/v1)');
     apps.push(internal);
     const apiUrl = await api.listen({ port: config.PORT, host: config.HOST });
@@ -110,7 +135,12 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
 
     let stopped: Promise<void> | undefined;
     return {
-      apiUrl, internalUrl, embedded: embedded !== undefined, demo, logger, pool,
+      apiUrl,
+      internalUrl,
+      embedded: embedded !== undefined,
+      demo,
+      logger,
+      pool,
       stop() {
         stopped ??= (async () => {
           // Readiness turns 503 first and the node keeps serving for SHUTDOWN_DELAY_SEC, so load

@@ -71,7 +71,7 @@ export function createEdgeMetrics(registers: Registry[]): EdgeMetrics {
     }),
     rateLimiterFallbacks: new Counter({
       name: 'ges_rate_limiter_fallbacks_total',
-      help: 'Rate-limit decisions taken by the node\'s in-process limiter because Redis did not answer in time (limits then hold per node)',
+      help: "Rate-limit decisions taken by the node's in-process limiter because Redis did not answer in time (limits then hold per node)",
       registers,
     }),
   };

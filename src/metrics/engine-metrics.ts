@@ -22,7 +22,7 @@ export function engineMetrics(registry: Registry) {
   const registers = [registry];
   const dispatchLateness = new Histogram({
     name: 'ges_dispatch_lateness_seconds',
-    help: 'Seconds from a scheduled callback\'s due time to the engine making it QUEUED, by tenant',
+    help: "Seconds from a scheduled callback's due time to the engine making it QUEUED, by tenant",
     labelNames: ['tenant'] as const,
     buckets: DISPATCH_LATENESS_BUCKETS,
     registers,

@@ -26,7 +26,7 @@ export function healthMetrics(registry: Registry, database: DatabaseHealthSource
   };
   const databaseUp = new Gauge({
     name: 'ges_database_up',
-    help: '1 when the database answered SELECT 1 at the node\'s last health check (every few seconds, and at each readiness probe), else 0; NaN before any check',
+    help: "1 when the database answered SELECT 1 at the node's last health check (every few seconds, and at each readiness probe), else 0; NaN before any check",
     registers,
     collect: readDatabase,
   });
@@ -45,7 +45,12 @@ export function healthMetrics(registry: Registry, database: DatabaseHealthSource
   // One PING per scrape, shared by the gauges that report it (the registry collects them concurrently).
   const runRedisProbe = (): Promise<void> => {
     if (!redisCheck) return Promise.resolve();
-    redisProbe ??= redisCheck().catch(() => false).then(setRedisHealth).finally(() => { redisProbe = undefined; });
+    redisProbe ??= redisCheck()
+      .catch(() => false)
+      .then(setRedisHealth)
+      .finally(() => {
+        redisProbe = undefined;
+      });
     return redisProbe;
   };
   const redisUp = new Gauge({

@@ -19,8 +19,13 @@ export function queueSizeMetric(registry: Registry, read: (() => Promise<QueueSi
   const current = async (): Promise<QueueSizeRow[] | undefined> => {
     if (last && Date.now() - last.at < maxAgeMs) return last.rows;
     pending ??= withTimeout(read!(), timeoutMs)
-      .then((rows) => (last = { at: Date.now(), rows }), () => undefined)
-      .finally(() => { pending = undefined; });
+      .then(
+        (rows) => (last = { at: Date.now(), rows }),
+        () => undefined,
+      )
+      .finally(() => {
+        pending = undefined;
+      });
     return (await pending)?.rows;
   };
   new Gauge({
@@ -28,17 +33,19 @@ export function queueSizeMetric(registry: Registry, read: (() => Promise<QueueSi
     help: 'Callbacks waiting, by tenant, service and state (scheduled: booked, not yet due; queued: waiting for an agent or a retry); read from the database, the same on every node',
     labelNames: ['tenant', 'service', 'state'] as const,
     registers: [registry],
-    ...(read ? {
-      async collect() {
-        const rows = await current();
-        if (!rows) return; // the database did not answer: keep the last reading
-        this.reset(); // a deleted service's series go away
-        for (const r of rows) {
-          this.set({ tenant: r.tenant, service: r.service, state: 'scheduled' }, r.scheduled);
-          this.set({ tenant: r.tenant, service: r.service, state: 'queued' }, r.queued);
+    ...(read
+      ? {
+          async collect() {
+            const rows = await current();
+            if (!rows) return; // the database did not answer: keep the last reading
+            this.reset(); // a deleted service's series go away
+            for (const r of rows) {
+              this.set({ tenant: r.tenant, service: r.service, state: 'scheduled' }, r.scheduled);
+              this.set({ tenant: r.tenant, service: r.service, state: 'queued' }, r.queued);
+            }
+          },
         }
-      },
-    } : {}),
+      : {}),
   });
 }
 

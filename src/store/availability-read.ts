@@ -9,7 +9,11 @@ import { bookedSlotsSql, parseBookings } from './slot-booking-store.ts';
  * (bench/availability). Writes stay in service-store and slot-booking-store.
  */
 export async function serviceWithBookings(
-  db: Queryable, tenantId: number, serviceName: string, from: Date, to: Date,
+  db: Queryable,
+  tenantId: number,
+  serviceName: string,
+  from: Date,
+  to: Date,
 ): Promise<{ service: ServiceRow; booked: Map<number, number> } | undefined> {
   const { rows } = await db.query<ServiceRow & { bookings: string | null }>(
     `${serviceSelect(`${bookedSlotsSql('s.id', '$3', '$4')} AS bookings`)}

@@ -154,8 +154,17 @@ export async function insertCallInRequest(db: Queryable, r: InsertCallInRequest)
        FROM choice, clock
      RETURNING id, to_number, access_code, created_at, expires_at`,
     [
-      r.tenantId, r.groupId, r.dnisPreference.map(phoneToStored), r.accessCodes ? [...r.accessCodes] : null, r.expirySeconds,
-      r.fromNumber ? phoneToStored(r.fromNumber) : null, id, r.callbackServiceId ?? null, userData.inline, r.now ?? null, packed,
+      r.tenantId,
+      r.groupId,
+      r.dnisPreference.map(phoneToStored),
+      r.accessCodes ? [...r.accessCodes] : null,
+      r.expirySeconds,
+      r.fromNumber ? phoneToStored(r.fromNumber) : null,
+      id,
+      r.callbackServiceId ?? null,
+      userData.inline,
+      r.now ?? null,
+      packed,
     ],
   );
   const row = rows[0];
@@ -211,8 +220,13 @@ export async function matchInboundCall(pool: pg.Pool, m: InboundMatchInput): Pro
 
 async function matchStatement(db: Queryable, m: InboundMatchInput): Promise<MatchedCallInRequest | undefined> {
   const { rows } = await db.query<{
-    id: string; replay: boolean; group_name: string; target_service: string | null;
-    user_data: Record<string, unknown> | null; user_data_z: Buffer | null; callback_id: string | null;
+    id: string;
+    replay: boolean;
+    group_name: string;
+    target_service: string | null;
+    user_data: Record<string, unknown> | null;
+    user_data_z: Buffer | null;
+    callback_id: string | null;
   }>(
     `WITH clock AS (
        SELECT date_trunc('milliseconds', coalesce($6::timestamptz, now())) AS now
@@ -251,7 +265,7 @@ async function matchStatement(db: Queryable, m: InboundMatchInput): Promise<Matc
     id: row.id,
     groupName: row.group_name,
     targetService: row.target_service,
-    userData: row.user_data_z ? await decodeUserData([row.user_data_z]) : row.user_data ?? undefined,
+    userData: row.user_data_z ? await decodeUserData([row.user_data_z]) : (row.user_data ?? undefined),
     callbackServiceId: row.callback_id ?? undefined,
     replay: row.replay,
   };
@@ -274,9 +288,19 @@ export interface CallInRequestRecord {
 }
 
 interface CallInRequestRow {
-  id: string; group_name: string; to_number: string; from_number: string | null; access_code: string | null; callback_id: string | null;
-  user_data: Record<string, unknown> | null; user_data_z: Buffer | null; state: number; created_at: Date; expires_at: Date;
-  matched_at: Date | null; matched_call_id: string | null;
+  id: string;
+  group_name: string;
+  to_number: string;
+  from_number: string | null;
+  access_code: string | null;
+  callback_id: string | null;
+  user_data: Record<string, unknown> | null;
+  user_data_z: Buffer | null;
+  state: number;
+  created_at: Date;
+  expires_at: Date;
+  matched_at: Date | null;
+  matched_call_id: string | null;
 }
 
 const REQUEST_SELECT = `SELECT r.id, g.name AS group_name, r.to_number, r.from_number, r.access_code, r.callback_id, r.user_data, r.user_data_z,
@@ -292,7 +316,7 @@ async function toRequestRecord(r: CallInRequestRow): Promise<CallInRequestRecord
     fromNumber: r.from_number === null ? undefined : phoneFromStored(r.from_number),
     accessCode: r.access_code === null ? undefined : Number(r.access_code),
     callbackServiceId: r.callback_id ?? undefined,
-    userData: r.user_data_z ? await decodeUserData([r.user_data_z]) : r.user_data ?? undefined,
+    userData: r.user_data_z ? await decodeUserData([r.user_data_z]) : (r.user_data ?? undefined),
     state: callInStateName(r.state),
     createdAt: r.created_at,
     expiresAt: r.expires_at,
@@ -309,8 +333,10 @@ export async function getCallInRequest(db: Queryable, tenantId: number, id: stri
 
 /** Data-protection export: every call-in request the number made with the tenant, oldest first. */
 export async function callInRequestsOfNumber(db: Queryable, tenantId: number, phone: string): Promise<CallInRequestRecord[]> {
-  const { rows } = await db.query<CallInRequestRow>(
-    `${REQUEST_SELECT} WHERE r.tenant_id = $1 AND r.from_number = $2 ORDER BY r.created_at, r.id`, [tenantId, phoneToStored(phone)]);
+  const { rows } = await db.query<CallInRequestRow>(`${REQUEST_SELECT} WHERE r.tenant_id = $1 AND r.from_number = $2 ORDER BY r.created_at, r.id`, [
+    tenantId,
+    phoneToStored(phone),
+  ]);
   return Promise.all(rows.map(toRequestRecord));
 }
 

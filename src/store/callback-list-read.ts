@@ -59,7 +59,11 @@ function where(tenantId: number, f: CallbackListFilter, params: unknown[]): stri
     conditions.push(sql(`$${params.length}`));
   };
   if (f.serviceId !== undefined) add((p) => `c.service_id = ${p}`, f.serviceId);
-  if (f.states && f.states.length > 0 && f.states.length < Object.keys(STATES).length) add((p) => `c.state = ANY(${p}::smallint[])`, f.states.map((s) => STATES[s]));
+  if (f.states && f.states.length > 0 && f.states.length < Object.keys(STATES).length)
+    add(
+      (p) => `c.state = ANY(${p}::smallint[])`,
+      f.states.map((s) => STATES[s]),
+    );
   if (f.from) add((p) => `c.desired_at >= ${p}`, f.from);
   if (f.to) add((p) => `c.desired_at < ${p}`, f.to);
   if (f.phone) add((p) => `c.phone = ${p}::bigint`, phoneToStored(f.phone));
@@ -73,13 +77,20 @@ function where(tenantId: number, f: CallbackListFilter, params: unknown[]): stri
 /** The cursor value of a row for a sort key, as text the SQL casts back. */
 export function sortValueOf(row: CallbackListRow, sort: SortKey): string {
   switch (sort) {
-    case 'desired': return row.desiredTime.toISOString();
-    case 'updated': return row.updatedAt.toISOString();
-    case 'created': return row.createdAt.toISOString();
-    case 'state': return String(STATES[row.state]);
-    case 'phone': return phoneToStored(row.phoneNumber);
-    case 'service': return row.serviceName;
-    case 'id': return '';
+    case 'desired':
+      return row.desiredTime.toISOString();
+    case 'updated':
+      return row.updatedAt.toISOString();
+    case 'created':
+      return row.createdAt.toISOString();
+    case 'state':
+      return String(STATES[row.state]);
+    case 'phone':
+      return phoneToStored(row.phoneNumber);
+    case 'service':
+      return row.serviceName;
+    case 'id':
+      return '';
   }
 }
 

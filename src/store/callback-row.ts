@@ -62,11 +62,13 @@ export async function toRecords(db: Queryable, rows: CallbackRow[]): Promise<Cal
     );
     for (const r of res.rows) chunks.set(r.callback_id, [...(chunks.get(r.callback_id) ?? []), r.chunk]);
   }
-  return Promise.all(rows.map(async (r) => {
-    const record = toRecord(r);
-    const parts = chunks.get(r.id);
-    return parts ? { ...record, userData: await decodeUserData(parts) } : record;
-  }));
+  return Promise.all(
+    rows.map(async (r) => {
+      const record = toRecord(r);
+      const parts = chunks.get(r.id);
+      return parts ? { ...record, userData: await decodeUserData(parts) } : record;
+    }),
+  );
 }
 
 function toRecord(r: CallbackRow): CallbackRecord {

@@ -50,7 +50,15 @@ export type InsertResult =
 export async function insertCallback(db: Queryable, c: InsertCallback): Promise<InsertResult> {
   const initial = c.scheduled ? STATES.SCHEDULED : STATES.QUEUED;
   const userData = await encodeUserData(c.userData);
-  const { rows } = await db.query<{ id: string | null; desired_at: Date | null; created_at: Date | null; due_at: Date | null; active: string; recent: string; allowed: boolean }>(
+  const { rows } = await db.query<{
+    id: string | null;
+    desired_at: Date | null;
+    created_at: Date | null;
+    due_at: Date | null;
+    active: string;
+    recent: string;
+    allowed: boolean;
+  }>(
     `WITH counts AS (
        SELECT count(*) FILTER (WHERE state < ${STATES.COMPLETED} AND service_id = $3) AS active,
               count(*) FILTER (WHERE service_id = $3 AND created_at > now() - interval '24 hours') AS recent
@@ -73,14 +81,27 @@ export async function insertCallback(db: Queryable, c: InsertCallback): Promise<
      SELECT ins.id, ins.desired_at, ins.created_at, ins.due_at, counts.active, counts.recent, EXISTS (SELECT 1 FROM allowed) AS allowed
        FROM counts LEFT JOIN ins ON true`,
     [
-      phoneToStored(c.phone), c.tenantId, c.serviceId, c.desiredTime ?? null, c.priority, initial, c.scheduled,
-      c.extras ? JSON.stringify(c.extras) : null, userData.inline,
-      c.maxActivePerNumber ?? null, c.maxRequestsPer24h ?? null, newCallbackId(), userData.chunks,
-      c.slot?.start ?? null, c.slot?.capacity ?? 0, c.executionBufferSec,
+      phoneToStored(c.phone),
+      c.tenantId,
+      c.serviceId,
+      c.desiredTime ?? null,
+      c.priority,
+      initial,
+      c.scheduled,
+      c.extras ? JSON.stringify(c.extras) : null,
+      userData.inline,
+      c.maxActivePerNumber ?? null,
+      c.maxRequestsPer24h ?? null,
+      newCallbackId(),
+      userData.chunks,
+      c.slot?.start ?? null,
+      c.slot?.capacity ?? 0,
+      c.executionBufferSec,
     ],
   );
   const r = rows[0]!;
-  if (r.id && r.desired_at && r.created_at) return { ok: true, id: r.id, desiredTime: r.desired_at, createdAt: r.created_at, dueAt: r.due_at, state: stateName(initial) };
+  if (r.id && r.desired_at && r.created_at)
+    return { ok: true, id: r.id, desiredTime: r.desired_at, createdAt: r.created_at, dueAt: r.due_at, state: stateName(initial) };
   if (r.allowed) return { ok: false, refusal: 'slot-full' };
   const active = Number(r.active);
   if (c.maxActivePerNumber !== undefined && active >= c.maxActivePerNumber) return { ok: false, refusal: 'duplicate', active };
@@ -110,7 +131,12 @@ export type TransitionResult = { ok: true; record: CallbackRecord } | { ok: fals
  * exists and its state, so the caller can say why.
  */
 export async function cancelCallback(
-  db: Queryable, tenantId: number, id: string, from: readonly CallbackState[], reason: CompletionReason, actor: Actor,
+  db: Queryable,
+  tenantId: number,
+  id: string,
+  from: readonly CallbackState[],
+  reason: CompletionReason,
+  actor: Actor,
 ): Promise<TransitionResult> {
   if (!isCallbackId(id)) return { ok: false, found: false };
   const { rows } = await db.query<CallbackRow & { changed: boolean }>(
@@ -139,8 +165,14 @@ export type RescheduleResult = TransitionResult | { ok: false; found: true; slot
  * history and its userData chunks to the partition of the new day.
  */
 export async function rescheduleCallback(
-  db: Queryable, tenantId: number, id: string, from: readonly CallbackState[], desired: Date,
-  slot: { start: Date; capacity: number } | undefined, actor: Actor, executionBufferSec: number,
+  db: Queryable,
+  tenantId: number,
+  id: string,
+  from: readonly CallbackState[],
+  desired: Date,
+  slot: { start: Date; capacity: number } | undefined,
+  actor: Actor,
+  executionBufferSec: number,
 ): Promise<RescheduleResult> {
   if (!isCallbackId(id)) return { ok: false, found: false };
   const { rows } = await db.query<CallbackRow & { matched: number }>(
@@ -209,8 +241,15 @@ export async function findCallbacks(db: Queryable, tenantId: number, f: FindFilt
       ORDER BY c.desired_at, c.id
       LIMIT $9`,
     [
-      tenantId, f.serviceId ?? null, f.phone ? phoneToStored(f.phone) : null, f.states ? f.states.map((s) => STATES[s]) : null,
-      f.from ?? null, f.to ?? null, f.after?.desiredTime ?? null, f.after?.id ?? null, f.limit,
+      tenantId,
+      f.serviceId ?? null,
+      f.phone ? phoneToStored(f.phone) : null,
+      f.states ? f.states.map((s) => STATES[s]) : null,
+      f.from ?? null,
+      f.to ?? null,
+      f.after?.desiredTime ?? null,
+      f.after?.id ?? null,
+      f.limit,
     ],
   );
   return toRecords(db, rows);

@@ -42,9 +42,11 @@ export class DatabaseHealth {
 
   /** Checks now (or joins the check already running). Never rejects. */
   check(): Promise<DatabaseReading> {
-    this.#running ??= this.#probe().then((reading) => (this.#last = reading)).finally(() => {
-      this.#running = undefined;
-    });
+    this.#running ??= this.#probe()
+      .then((reading) => (this.#last = reading))
+      .finally(() => {
+        this.#running = undefined;
+      });
     return this.#running;
   }
 

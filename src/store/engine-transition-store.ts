@@ -37,8 +37,21 @@ export interface EngineRow {
 }
 
 interface EngineDbRow {
-  id: string; tenant_id: number; tenant_name: string; service_id: number; service_name: string; state: number; phase: number;
-  attempt: number; due_at: Date | null; desired_at: Date; created_at: Date; priority: number; scheduled: boolean; phone: string; ewt_at: Date | null;
+  id: string;
+  tenant_id: number;
+  tenant_name: string;
+  service_id: number;
+  service_name: string;
+  state: number;
+  phase: number;
+  attempt: number;
+  due_at: Date | null;
+  desired_at: Date;
+  created_at: Date;
+  priority: number;
+  scheduled: boolean;
+  phone: string;
+  ewt_at: Date | null;
 }
 
 const ENGINE_COLUMNS = `c.id, c.tenant_id, t.name AS tenant_name, c.service_id, s.name AS service_name, c.state, c.phase,
@@ -47,9 +60,20 @@ const ENGINE_JOIN = 'JOIN callback_service s ON s.id = c.service_id JOIN tenant 
 
 function toEngineRow(r: EngineDbRow): EngineRow {
   return {
-    id: r.id, tenantId: r.tenant_id, tenantName: r.tenant_name, serviceId: r.service_id, serviceName: r.service_name,
-    state: stateName(r.state), phase: phaseName(r.phase), attempt: r.attempt, dueAt: r.due_at, desiredAt: r.desired_at,
-    createdAt: r.created_at, priority: r.priority, scheduled: r.scheduled, phone: phoneFromStored(r.phone),
+    id: r.id,
+    tenantId: r.tenant_id,
+    tenantName: r.tenant_name,
+    serviceId: r.service_id,
+    serviceName: r.service_name,
+    state: stateName(r.state),
+    phase: phaseName(r.phase),
+    attempt: r.attempt,
+    dueAt: r.due_at,
+    desiredAt: r.desired_at,
+    createdAt: r.created_at,
+    priority: r.priority,
+    scheduled: r.scheduled,
+    phone: phoneFromStored(r.phone),
     ewtAt: r.ewt_at,
   };
 }
@@ -78,7 +102,8 @@ export async function engineRows(db: Queryable, ids: readonly string[]): Promise
 export async function queueDueScheduled(db: Queryable, ids: readonly string[], now: Date | null): Promise<EngineRow[]> {
   const valid = ids.filter(isCallbackId);
   if (valid.length === 0) return [];
-  return engineQuery(db,
+  return engineQuery(
+    db,
     `WITH upd AS (
        UPDATE callback SET state = ${STATES.QUEUED}, phase = ${PHASES.WAITING}, due_at = NULL, updated_at = ${NOW}
         WHERE id = ANY($1::uuid[]) AND state = ${STATES.SCHEDULED} AND due_at <= ${NOW}
@@ -88,19 +113,24 @@ export async function queueDueScheduled(db: Queryable, ids: readonly string[], n
        SELECT desired_at, ${NOW}, id, ${EVENT_KIND.STATE}, state, attempt FROM upd
      )
      SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
-    [valid], now);
+    [valid],
+    now,
+  );
 }
 
 /** A retry pause that has ended: the callback waits in its queue again. */
 export async function endRetryPause(db: Queryable, id: string, attempt: number, now: Date | null): Promise<EngineRow | undefined> {
-  const rows = await engineQuery(db,
+  const rows = await engineQuery(
+    db,
     `WITH upd AS (
        UPDATE callback SET phase = ${PHASES.WAITING}, due_at = NULL, updated_at = ${NOW}
         WHERE id = $1 AND state = ${STATES.QUEUED} AND phase = ${PHASES.RETRY_WAIT} AND attempt = $2 AND due_at <= ${NOW}
         RETURNING *
      )
      SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
-    [id, attempt], now);
+    [id, attempt],
+    now,
+  );
   return rows[0];
 }
 
@@ -110,10 +140,16 @@ export async function endRetryPause(db: Queryable, id: string, attempt: number, 
  * live has ended (the caller then expires it).
  */
 export async function startAttempt(
-  db: Queryable, id: string, first: 'CUSTOMER' | 'AGENT', watchdogSec: number, ttlSec: number, now: Date | null,
+  db: Queryable,
+  id: string,
+  first: 'CUSTOMER' | 'AGENT',
+  watchdogSec: number,
+  ttlSec: number,
+  now: Date | null,
 ): Promise<EngineRow | undefined> {
   const phase = first === 'AGENT' ? PHASES.RESERVING : PHASES.DIALING;
-  const rows = await engineQuery(db,
+  const rows = await engineQuery(
+    db,
     `WITH upd AS (
        UPDATE callback SET attempt = attempt + 1, phase = $2, due_at = ${NOW} + make_interval(secs => $3), updated_at = ${NOW}
         WHERE id = $1 AND state = ${STATES.QUEUED} AND phase = ${PHASES.WAITING}
@@ -126,7 +162,9 @@ export async function startAttempt(
          FROM upd
      )
      SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
-    [id, phase, watchdogSec, ttlSec], now);
+    [id, phase, watchdogSec, ttlSec],
+    now,
+  );
   return rows[0];
 }
 
@@ -144,7 +182,8 @@ export interface PhaseChange {
 
 /** Moves an attempt on to its next phase (and API state) after a platform event. */
 export async function advanceAttempt(db: Queryable, c: PhaseChange, now: Date | null): Promise<EngineRow | undefined> {
-  const rows = await engineQuery(db,
+  const rows = await engineQuery(
+    db,
     `WITH upd AS (
        UPDATE callback SET phase = $4, state = $5, due_at = ${NOW} + make_interval(secs => $6), updated_at = ${NOW}
         WHERE id = $1 AND attempt = $2 AND phase = ANY($3::smallint[]) AND state IN (${STATES.QUEUED}, ${STATES.ROUTING}, ${STATES.PROCESSING})
@@ -154,43 +193,74 @@ export async function advanceAttempt(db: Queryable, c: PhaseChange, now: Date | 
        SELECT desired_at, ${NOW}, id, $7, state, attempt, $8 FROM upd
      )
      SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
-    [c.id, c.attempt, c.from.map((p) => PHASES[p]), PHASES[c.to], STATES[c.state], c.watchdogSec, EVENT_KIND[c.kind], c.detail], now);
+    [c.id, c.attempt, c.from.map((p) => PHASES[p]), PHASES[c.to], STATES[c.state], c.watchdogSec, EVENT_KIND[c.kind], c.detail],
+    now,
+  );
   return rows[0];
 }
 
 /** Extends an attempt's watchdog without changing it (a phase that legitimately lasts long). */
-export async function extendWatchdog(db: Queryable, id: string, attempt: number, phase: AttemptPhase, seconds: number, now: Date | null): Promise<EngineRow | undefined> {
-  const rows = await engineQuery(db,
+export async function extendWatchdog(
+  db: Queryable,
+  id: string,
+  attempt: number,
+  phase: AttemptPhase,
+  seconds: number,
+  now: Date | null,
+): Promise<EngineRow | undefined> {
+  const rows = await engineQuery(
+    db,
     `WITH upd AS (
        UPDATE callback SET due_at = ${NOW} + make_interval(secs => $4)
         WHERE id = $1 AND attempt = $2 AND phase = $3 AND state < ${STATES.COMPLETED}
         RETURNING *
      )
      SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
-    [id, attempt, PHASES[phase], seconds], now);
+    [id, attempt, PHASES[phase], seconds],
+    now,
+  );
   return rows[0];
 }
 
 /** Ends an attempt that did not reach an agent; the callback pauses until `retryAt`, out of its queue. */
 export function pauseForRetry(
-  db: Queryable, id: string, attempt: number, from: readonly AttemptPhase[], retryAt: Date, detail: string, now: Date | null,
+  db: Queryable,
+  id: string,
+  attempt: number,
+  from: readonly AttemptPhase[],
+  retryAt: Date,
+  detail: string,
+  now: Date | null,
 ): Promise<EngineRow | undefined> {
   return endAttemptWithoutAgent(db, id, attempt, from, 'RETRY_WAIT', retryAt, 'DIAL', detail, now);
 }
 
 /** Puts an attempt that never dialed (no agent could be reserved) back in its queue at once. */
 export function returnToQueue(
-  db: Queryable, id: string, attempt: number, from: readonly AttemptPhase[], detail: string, now: Date | null,
+  db: Queryable,
+  id: string,
+  attempt: number,
+  from: readonly AttemptPhase[],
+  detail: string,
+  now: Date | null,
 ): Promise<EngineRow | undefined> {
   return endAttemptWithoutAgent(db, id, attempt, from, 'WAITING', null, 'STATE', detail, now);
 }
 
 /** The callback is QUEUED again after an attempt ended before an agent took it: waiting, or pausing until `dueAt`. */
 async function endAttemptWithoutAgent(
-  db: Queryable, id: string, attempt: number, from: readonly AttemptPhase[], to: 'WAITING' | 'RETRY_WAIT', dueAt: Date | null,
-  kind: 'STATE' | 'DIAL', detail: string, now: Date | null,
+  db: Queryable,
+  id: string,
+  attempt: number,
+  from: readonly AttemptPhase[],
+  to: 'WAITING' | 'RETRY_WAIT',
+  dueAt: Date | null,
+  kind: 'STATE' | 'DIAL',
+  detail: string,
+  now: Date | null,
 ): Promise<EngineRow | undefined> {
-  const rows = await engineQuery(db,
+  const rows = await engineQuery(
+    db,
     `WITH upd AS (
        UPDATE callback SET phase = $4, state = ${STATES.QUEUED}, due_at = $5, updated_at = ${NOW}
         WHERE id = $1 AND attempt = $2 AND phase = ANY($3::smallint[]) AND state IN (${STATES.QUEUED}, ${STATES.ROUTING})
@@ -200,7 +270,9 @@ async function endAttemptWithoutAgent(
        SELECT desired_at, ${NOW}, id, $6, state, attempt, $7 FROM upd
      )
      SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
-    [id, attempt, from.map((p) => PHASES[p]), PHASES[to], dueAt, EVENT_KIND[kind], detail], now);
+    [id, attempt, from.map((p) => PHASES[p]), PHASES[to], dueAt, EVENT_KIND[kind], detail],
+    now,
+  );
   return rows[0];
 }
 
@@ -210,9 +282,16 @@ async function endAttemptWithoutAgent(
  * callback that is waiting whatever its attempt (TTL expiry of a queued callback).
  */
 export async function completeAttempt(
-  db: Queryable, id: string, attempt: number | null, from: readonly AttemptPhase[], reason: CompletionReason, detail: string, now: Date | null,
+  db: Queryable,
+  id: string,
+  attempt: number | null,
+  from: readonly AttemptPhase[],
+  reason: CompletionReason,
+  detail: string,
+  now: Date | null,
 ): Promise<EngineRow | undefined> {
-  const rows = await engineQuery(db,
+  const rows = await engineQuery(
+    db,
     `WITH upd AS (
        UPDATE callback SET state = ${STATES.COMPLETED}, reason = $4, phase = ${PHASES.WAITING}, due_at = NULL, updated_at = ${NOW}
         WHERE id = $1 AND ($2::smallint IS NULL OR attempt = $2) AND phase = ANY($3::smallint[]) AND state < ${STATES.COMPLETED}
@@ -224,14 +303,18 @@ export async function completeAttempt(
        SELECT desired_at, ${NOW}, id, ${EVENT_KIND.STATE}, state, reason, attempt, $5 FROM upd
      )
      SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
-    [id, attempt, from.map((p) => PHASES[p]), REASONS[reason], detail], now);
+    [id, attempt, from.map((p) => PHASES[p]), REASONS[reason], detail],
+    now,
+  );
   return rows[0];
 }
 
 /** Dials placed for a callback so far (the retry policies cap this). */
 export async function dialCount(db: Queryable, id: string): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM callback_event WHERE callback_id = $1 AND kind = ${EVENT_KIND.DIAL} AND detail = 'dial'`, [id]);
+    `SELECT count(*)::int AS n FROM callback_event WHERE callback_id = $1 AND kind = ${EVENT_KIND.DIAL} AND detail = 'dial'`,
+    [id],
+  );
   return rows[0]!.n;
 }
 
@@ -241,7 +324,8 @@ export async function dialCount(db: Queryable, id: string): Promise<number> {
  * WHERE repeats the index's predicate (waiting-index.ts).
  */
 export async function expireOverdue(db: Queryable, now: Date | null, limit = 1000): Promise<EngineRow[]> {
-  return engineQuery(db,
+  return engineQuery(
+    db,
     `WITH due AS (
        SELECT c.id FROM callback c JOIN callback_service s ON s.id = c.service_id
         WHERE ${WAITING_INDEX_PREDICATE}
@@ -259,16 +343,21 @@ export async function expireOverdue(db: Queryable, now: Date | null, limit = 100
        SELECT desired_at, ${NOW}, id, ${EVENT_KIND.STATE}, state, reason, attempt, 'ttl' FROM upd
      )
      SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
-    [limit], now);
+    [limit],
+    now,
+  );
 }
 
 /** Unfinished callbacks in id order, a page at a time: what the hot state is rebuilt from. */
 export async function activeCallbacks(db: Queryable, afterId: string | null, limit: number, tenantId?: number): Promise<EngineRow[]> {
-  return engineQuery(db,
+  return engineQuery(
+    db,
     `SELECT ${ENGINE_COLUMNS} FROM callback c ${ENGINE_JOIN}
       WHERE c.state < ${STATES.COMPLETED} AND ($1::uuid IS NULL OR c.id > $1) AND ($3::int IS NULL OR c.tenant_id = $3)
       ORDER BY c.id LIMIT $2`,
-    [afterId, limit, tenantId ?? null], null);
+    [afterId, limit, tenantId ?? null],
+    null,
+  );
 }
 
 /**
@@ -280,6 +369,7 @@ export async function recordPrediction(db: Queryable, id: string, predictedSec: 
   const { rowCount } = await db.query(
     `UPDATE callback SET ewt_at = coalesce($3::timestamptz, now()) + make_interval(secs => $2)
       WHERE id = $1 AND ewt_at IS NULL AND state < ${STATES.COMPLETED}`,
-    [id, predictedSec, now]);
+    [id, predictedSec, now],
+  );
   return rowCount === 1;
 }

@@ -25,25 +25,27 @@ export interface NewFailedRequest {
 const COLUMNS = `at, corr_id AS "corrId", method, path, status_code AS "statusCode", error_code AS "errorCode", message`;
 
 export async function insertFailedRequest(db: Queryable, r: NewFailedRequest): Promise<void> {
-  await db.query(
-    `INSERT INTO failed_request (tenant_id, corr_id, method, path, status_code, error_code, message) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [r.tenantId, r.corrId, r.method, r.path, r.statusCode, r.errorCode ?? null, r.message ?? null],
-  );
+  await db.query(`INSERT INTO failed_request (tenant_id, corr_id, method, path, status_code, error_code, message) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
+    r.tenantId,
+    r.corrId,
+    r.method,
+    r.path,
+    r.statusCode,
+    r.errorCode ?? null,
+    r.message ?? null,
+  ]);
 }
 
 export async function failedRequestsByCorrId(db: Queryable, tenantId: number, corrId: string): Promise<FailedRequest[]> {
-  const { rows } = await db.query<FailedRequest>(
-    `SELECT ${COLUMNS} FROM failed_request WHERE tenant_id = $1 AND corr_id = $2 ORDER BY at DESC LIMIT 20`,
-    [tenantId, corrId],
-  );
+  const { rows } = await db.query<FailedRequest>(`SELECT ${COLUMNS} FROM failed_request WHERE tenant_id = $1 AND corr_id = $2 ORDER BY at DESC LIMIT 20`, [
+    tenantId,
+    corrId,
+  ]);
   return rows;
 }
 
 export async function recentFailedRequests(db: Queryable, tenantId: number, limit: number): Promise<FailedRequest[]> {
-  const { rows } = await db.query<FailedRequest>(
-    `SELECT ${COLUMNS} FROM failed_request WHERE tenant_id = $1 ORDER BY at DESC LIMIT $2`,
-    [tenantId, limit],
-  );
+  const { rows } = await db.query<FailedRequest>(`SELECT ${COLUMNS} FROM failed_request WHERE tenant_id = $1 ORDER BY at DESC LIMIT $2`, [tenantId, limit]);
   return rows;
 }
 

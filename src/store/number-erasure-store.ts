@@ -15,7 +15,14 @@ export interface ErasedCallbacks {
  * the capacity their unfinished callbacks held; and writes the audit event, which names the number
  * only by `subjectHash` (with `callInRequests`, the number's call-in requests erased beside it).
  */
-export async function eraseNumber(db: Queryable, tenantId: number, phone: string, subjectHash: string, actor: string, callInRequests = 0): Promise<ErasedCallbacks> {
+export async function eraseNumber(
+  db: Queryable,
+  tenantId: number,
+  phone: string,
+  subjectHash: string,
+  actor: string,
+  callInRequests = 0,
+): Promise<ErasedCallbacks> {
   const { rows } = await db.query<{ erased: number; unfinished: { id: string; serviceId: number }[] }>(
     `WITH gone AS (
        DELETE FROM callback WHERE tenant_id = $1 AND phone = $2

@@ -23,8 +23,23 @@ export interface QueueStatisticCounts {
  * The estimator's error compares each prediction (ewt_at) with the moment an agent was connected at
  * the first attempt (its history event).
  */
-export async function queueStatisticCounts(db: Queryable, tenantId: number, serviceId: number, executionBufferSec: number, since: Date, retentionDays: number): Promise<QueueStatisticCounts> {
-  const { rows } = await db.query<{ scheduled: number; routing: number; processing: number; completed_today: number; oldest: Date | null; mae: number | null; n: number }>(
+export async function queueStatisticCounts(
+  db: Queryable,
+  tenantId: number,
+  serviceId: number,
+  executionBufferSec: number,
+  since: Date,
+  retentionDays: number,
+): Promise<QueueStatisticCounts> {
+  const { rows } = await db.query<{
+    scheduled: number;
+    routing: number;
+    processing: number;
+    completed_today: number;
+    oldest: Date | null;
+    mae: number | null;
+    n: number;
+  }>(
     `WITH c AS (
        SELECT * FROM callback
         WHERE tenant_id = $1 AND service_id = $2 AND desired_at >= now() - make_interval(days => $5)
@@ -40,10 +55,14 @@ export async function queueStatisticCounts(db: Queryable, tenantId: number, serv
      FROM (SELECT avg(abs(extract(epoch FROM ev.at - c.ewt_at)))::float8 AS mae, count(*)::int AS n
              FROM c JOIN callback_event ev ON ev.callback_id = c.id AND ev.desired_at = c.desired_at
             WHERE c.ewt_at IS NOT NULL AND ev.at >= $4 AND ev.attempt = 1 AND ev.detail = '${AGENT_CONNECTED_DETAIL}') e`,
-    [tenantId, serviceId, executionBufferSec, since, retentionDays]);
+    [tenantId, serviceId, executionBufferSec, since, retentionDays],
+  );
   const r = rows[0]!;
   return {
-    scheduled: r.scheduled, routing: r.routing, processing: r.processing, completedToday: r.completed_today,
+    scheduled: r.scheduled,
+    routing: r.routing,
+    processing: r.processing,
+    completedToday: r.completed_today,
     ...(r.oldest ? { oldestQueuedAt: r.oldest.getTime() } : {}),
     estimatorError: { meanAbsSec: r.mae ?? 0, count: r.n },
   };

@@ -50,8 +50,17 @@ export async function upsertService(db: Queryable, tenantId: number, name: strin
        capacity_rule_id = CASE WHEN $7 THEN EXCLUDED.capacity_rule_id ELSE callback_service.capacity_rule_id END,
        number_rule_id = CASE WHEN $9 THEN EXCLUDED.number_rule_id ELSE callback_service.number_rule_id END
      RETURNING id`,
-    [tenantId, name, JSON.stringify(options), links.businessHoursId ?? null, links.capacityRuleId ?? null,
-      links.businessHoursId !== undefined, links.capacityRuleId !== undefined, links.numberRuleId ?? null, links.numberRuleId !== undefined],
+    [
+      tenantId,
+      name,
+      JSON.stringify(options),
+      links.businessHoursId ?? null,
+      links.capacityRuleId ?? null,
+      links.businessHoursId !== undefined,
+      links.capacityRuleId !== undefined,
+      links.numberRuleId ?? null,
+      links.numberRuleId !== undefined,
+    ],
   );
   return (await serviceById(db, rows[0]!.id))!;
 }
@@ -83,6 +92,7 @@ export async function findServiceByNames(db: Queryable, tenantName: string, serv
 /** Every service as the voice platform names its queue: `tenant/service`. */
 export async function allServiceQueues(db: Queryable): Promise<{ tenant: string; service: string }[]> {
   const { rows } = await db.query<{ tenant: string; service: string }>(
-    'SELECT t.name AS tenant, s.name AS service FROM callback_service s JOIN tenant t ON t.id = s.tenant_id ORDER BY 1, 2');
+    'SELECT t.name AS tenant, s.name AS service FROM callback_service s JOIN tenant t ON t.id = s.tenant_id ORDER BY 1, 2',
+  );
   return rows;
 }

@@ -36,12 +36,22 @@ export async function buildConsoleApp(db: TestDb, o: { idleMs?: number; sessions
   const availability = new AvailabilityService(db.pool, db.clock);
   const failedRequests = new FailedRequestLog(db.pool);
   const app = await buildApiApp({
-    pool: db.pool, callbacks, availability, logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bodyLimitBytes: 256 * 1024,
+    pool: db.pool,
+    callbacks,
+    availability,
+    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    bodyLimitBytes: 256 * 1024,
     failedRequests,
     console: {
-      pool: db.pool, callbacks, availability, failedRequests,
-      sessions: o.sessions ?? sessions, loginAttempts: new MemoryAttemptCounter(clock.now),
-      sessionIdleMs: o.idleMs ?? 20 * 60_000, secureCookie: 'false', now: clock.now,
+      pool: db.pool,
+      callbacks,
+      availability,
+      failedRequests,
+      sessions: o.sessions ?? sessions,
+      loginAttempts: new MemoryAttemptCounter(clock.now),
+      sessionIdleMs: o.idleMs ?? 20 * 60_000,
+      secureCookie: 'false',
+      now: clock.now,
     },
   });
   await app.ready();
@@ -79,7 +89,9 @@ export async function loginForm(app: FastifyInstance): Promise<{ token: string; 
 export async function postLogin(app: FastifyInstance, tenant: string, login: string, password: string) {
   const form = await loginForm(app);
   return app.inject({
-    method: 'POST', url: '/ges/login', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: form.cookie },
+    method: 'POST',
+    url: '/ges/login',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: form.cookie },
     payload: new URLSearchParams({ _csrf: form.token, tenant, login, password, next: '' }).toString(),
   });
 }
@@ -100,7 +112,12 @@ export function postForm(app: FastifyInstance, s: Signed, url: string, fields: R
   const body = new URLSearchParams();
   if (!('_csrf' in fields)) body.append('_csrf', s.csrf);
   for (const [k, v] of Object.entries(fields)) for (const one of Array.isArray(v) ? v : [v]) body.append(k, one);
-  return app.inject({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: s.cookie, ...headers }, payload: body.toString() });
+  return app.inject({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: s.cookie, ...headers },
+    payload: body.toString(),
+  });
 }
 
 export function get(app: FastifyInstance, s: Signed | undefined, url: string, headers: Record<string, string> = {}) {

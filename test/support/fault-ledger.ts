@@ -26,7 +26,14 @@ export interface LedgerFigures {
   worstRetryLateSec: number;
 }
 
-interface EventRow { callback_id: string; kind: number; state: number; attempt: number; detail: string | null; at: Date }
+interface EventRow {
+  callback_id: string;
+  kind: number;
+  state: number;
+  attempt: number;
+  detail: string | null;
+  at: Date;
+}
 
 /**
  * Every callback of `ids` (or of the database) is checked: COMPLETED (0 lost); each attempt dialed
@@ -34,13 +41,21 @@ interface EventRow { callback_id: string; kind: number; state: number; attempt: 
  * put through to an agent, on the last attempt, and then the reason AGENT_CONNECTED; and every retry
  * dialed within `retrySlackSec` of the end of its pause (`retryDelaySec` after the attempt ended).
  */
-export async function checkLedger(pool: pg.Pool, ledger: DialLedgerFile, opts: { ids?: readonly string[]; retryDelaySec: number; retrySlackSec: number }): Promise<LedgerFigures> {
+export async function checkLedger(
+  pool: pg.Pool,
+  ledger: DialLedgerFile,
+  opts: { ids?: readonly string[]; retryDelaySec: number; retrySlackSec: number },
+): Promise<LedgerFigures> {
   const { rows: callbacks } = await pool.query<{ id: string; state: number; reason: number | null; attempt: number }>(
     opts.ids ? 'SELECT id, state, reason, attempt FROM callback WHERE id = ANY($1::uuid[])' : 'SELECT id, state, reason, attempt FROM callback',
-    opts.ids ? [opts.ids] : []);
+    opts.ids ? [opts.ids] : [],
+  );
   const { rows: events } = await pool.query<EventRow>(
-    opts.ids ? 'SELECT callback_id, kind, state, attempt, detail, at FROM callback_event WHERE callback_id = ANY($1::uuid[]) ORDER BY at'
-      : 'SELECT callback_id, kind, state, attempt, detail, at FROM callback_event ORDER BY at', opts.ids ? [opts.ids] : []);
+    opts.ids
+      ? 'SELECT callback_id, kind, state, attempt, detail, at FROM callback_event WHERE callback_id = ANY($1::uuid[]) ORDER BY at'
+      : 'SELECT callback_id, kind, state, attempt, detail, at FROM callback_event ORDER BY at',
+    opts.ids ? [opts.ids] : [],
+  );
   const eventsOf = new Map<string, EventRow[]>();
   for (const e of events) eventsOf.set(e.callback_id, [...(eventsOf.get(e.callback_id) ?? []), e]);
   const byCallback = new Map<string, { attempt: number; dialed: boolean; connected: boolean }[]>();

@@ -28,12 +28,15 @@ export function spawnProc(name: string, args: string[], env: Record<string, stri
     for (const line of String(chunk).split('\n')) if (line.trim() !== '') lines.push(line);
     if (lines.length > 20_000) lines.splice(0, lines.length - 20_000);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   let code: number | null | undefined;
   const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve((code = c))));
   return {
-    name, child, lines, exited,
+    name,
+    child,
+    lines,
+    exited,
     exitCode: () => code,
     async stop(ms = 15_000) {
       if (code !== undefined) return code;
@@ -67,13 +70,17 @@ export async function startNode(name: string, env: Record<string, string>): Prom
   return Object.assign(proc, { apiUrl: urls!.apiUrl, internalUrl: urls!.internalUrl, consumer: `${hostname()}-${proc.child.pid}` });
 
   async function waitForListening() {
-  await waitFor(() => {
-    if (proc.exitCode() !== undefined) throw new Error(`${name} exited with ${proc.exitCode()}:\n${proc.lines.slice(-30).join('\n')}`);
-    const line = proc.lines.find((l) => l.includes('"GES listening"'));
-    if (line) urls = JSON.parse(line) as { apiUrl: string; internalUrl: string };
-    return urls !== undefined;
-  }, `${name} to listen`, 90_000);
-  await waitFor(async () => (await fetch(`${urls!.internalUrl}/health/ready`).catch(() => undefined))?.status === 200, `${name} ready`, 30_000);
+    await waitFor(
+      () => {
+        if (proc.exitCode() !== undefined) throw new Error(`${name} exited with ${proc.exitCode()}:\n${proc.lines.slice(-30).join('\n')}`);
+        const line = proc.lines.find((l) => l.includes('"GES listening"'));
+        if (line) urls = JSON.parse(line) as { apiUrl: string; internalUrl: string };
+        return urls !== undefined;
+      },
+      `${name} to listen`,
+      90_000,
+    );
+    await waitFor(async () => (await fetch(`${urls!.internalUrl}/health/ready`).catch(() => undefined))?.status === 200, `${name} ready`, 30_000);
   }
 }
 
@@ -88,14 +95,40 @@ export interface PlatformOptions {
 
 /** The stand-in contact center (platform-process.ts); resolves once it printed READY. */
 export async function startPlatform(o: PlatformOptions): Promise<Proc> {
-  const proc = spawnProc('platform', [
-    '--import', 'tsx', PLATFORM, '--redis', o.redisUrl, '--prefix', o.prefix, '--queues', JSON.stringify(o.queues),
-    '--seed', '20261202', '--speed', String(o.speed), '--ledger-file', o.ledgerFile, '--sim', JSON.stringify(o.sim),
-    '--heartbeat-ms', '2000', '--log-level', 'warn',
-  ], {});
-  await waitFor(() => {
-    if (proc.exitCode() !== undefined) throw new Error(`platform exited with ${proc.exitCode()}:\n${proc.lines.join('\n')}`);
-    return proc.lines.includes('READY');
-  }, 'the platform to print READY', 60_000);
+  const proc = spawnProc(
+    'platform',
+    [
+      '--import',
+      'tsx',
+      PLATFORM,
+      '--redis',
+      o.redisUrl,
+      '--prefix',
+      o.prefix,
+      '--queues',
+      JSON.stringify(o.queues),
+      '--seed',
+      '20261202',
+      '--speed',
+      String(o.speed),
+      '--ledger-file',
+      o.ledgerFile,
+      '--sim',
+      JSON.stringify(o.sim),
+      '--heartbeat-ms',
+      '2000',
+      '--log-level',
+      'warn',
+    ],
+    {},
+  );
+  await waitFor(
+    () => {
+      if (proc.exitCode() !== undefined) throw new Error(`platform exited with ${proc.exitCode()}:\n${proc.lines.join('\n')}`);
+      return proc.lines.includes('READY');
+    },
+    'the platform to print READY',
+    60_000,
+  );
   return proc;
 }

@@ -21,7 +21,11 @@ export async function sparePort(): Promise<number> {
 
 function postgresBin(): string {
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   if (versions.length === 0) throw new Error('the fault suite needs PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql/<version>/bin');
   return join(root, versions[0]!, 'bin');
 }
@@ -50,7 +54,8 @@ export async function startPostgres(dir: string): Promise<OwnPostgres> {
     chownSync(dir, uid, gid);
     chownSync(data, uid, gid);
   }
-  const command = (tool: string, args: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]] : [join(bin, tool), args]);
+  const command = (tool: string, args: string[]): [string, string[]] =>
+    asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]] : [join(bin, tool), args];
   const run = (tool: string, args: string[]) => {
     execFileSync(...command(tool, args), { stdio: ['ignore', 'ignore', 'pipe'] });
   };
@@ -91,13 +96,21 @@ export async function startRedis(dir: string): Promise<OwnRedis> {
   let proc: ChildProcess | undefined;
   const up = async () => {
     proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-    await waitFor(() => {
-      try {
-        return execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() === 'PONG';
-      } catch {
-        return false;
-      }
-    }, `redis-server on ${port}`, 15_000);
+    await waitFor(
+      () => {
+        try {
+          return (
+            execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] })
+              .toString()
+              .trim() === 'PONG'
+          );
+        } catch {
+          return false;
+        }
+      },
+      `redis-server on ${port}`,
+      15_000,
+    );
   };
   const down = async () => {
     const p = proc;

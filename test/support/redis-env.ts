@@ -51,10 +51,30 @@ export async function startRedisCluster(): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'ges-cluster-'));
   const base = 17000 + Math.floor(Math.random() * 20000);
   const ports = [base, base + 1, base + 2];
-  const procs: ChildProcess[] = ports.map((port) => spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`),
-    '--save', '', '--appendonly', 'no', '--dir', dir, '--cluster-node-timeout', '5000',
-  ], { stdio: 'ignore' }));
+  const procs: ChildProcess[] = ports.map((port) =>
+    spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        '--cluster-node-timeout',
+        '5000',
+      ],
+      { stdio: 'ignore' },
+    ),
+  );
   const stop = async () => {
     for (const p of procs) p.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -62,10 +82,23 @@ export async function startRedisCluster(): Promise<TestCluster> {
   try {
     for (const port of ports) await waitFor(() => ping(port), `redis-server on ${port}`);
     execFileSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore' });
-    await waitFor(() => execFileSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info']).toString().includes('cluster_state:ok'), 'cluster_state:ok');
+    await waitFor(
+      () =>
+        execFileSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'])
+          .toString()
+          .includes('cluster_state:ok'),
+      'cluster_state:ok',
+    );
     const client = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })));
     await client.ping();
-    return { client, ports, async stop() { client.disconnect(); await stop(); } };
+    return {
+      client,
+      ports,
+      async stop() {
+        client.disconnect();
+        await stop();
+      },
+    };
   } catch (err) {
     await stop();
     throw err;
@@ -74,9 +107,12 @@ export async function startRedisCluster(): Promise<TestCluster> {
 
 function ping(port: number): boolean {
   try {
-    return execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() === 'PONG';
+    return (
+      execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim() === 'PONG'
+    );
   } catch {
     return false;
   }
 }
-

@@ -12,7 +12,10 @@ export class TcpProxy {
   #holed = false;
   readonly #pairs = new Set<{ client: Socket; upstream: Socket; held: [Socket, Buffer][] }>();
 
-  constructor(private readonly targetPort: number, private readonly targetHost = '127.0.0.1') {}
+  constructor(
+    private readonly targetPort: number,
+    private readonly targetHost = '127.0.0.1',
+  ) {}
 
   async start(port = 0): Promise<number> {
     const server = createServer((client) => this.#accept(client));

@@ -61,7 +61,11 @@ export interface TestTenant {
   apiKey: string;
 }
 
-export async function createTestTenant(db: TestDb, name = `tenant-${randomBytes(3).toString('hex')}`, services: Record<string, Partial<ServiceOptions>> = { sales: {} }): Promise<TestTenant> {
+export async function createTestTenant(
+  db: TestDb,
+  name = `tenant-${randomBytes(3).toString('hex')}`,
+  services: Record<string, Partial<ServiceOptions>> = { sales: {} },
+): Promise<TestTenant> {
   const tenant = await createTenant(db.pool, name);
   const apiKey = generateApiKey();
   await addApiKey(db.pool, tenant.id, apiKey);
@@ -74,7 +78,8 @@ export async function createTestTenant(db: TestDb, name = `tenant-${randomBytes(
 export async function buildTestApi(db: TestDb, bodyLimitBytes = 256 * 1024): Promise<FastifyInstance> {
   const app = await buildApiApp({
     pool: db.pool,
-    callbacks: new CallbackService(db.pool, db.clock), availability: new AvailabilityService(db.pool, db.clock),
+    callbacks: new CallbackService(db.pool, db.clock),
+    availability: new AvailabilityService(db.pool, db.clock),
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     bodyLimitBytes,
   });
@@ -90,7 +95,11 @@ export async function post(app: FastifyInstance, path: string, body: unknown, he
     headers: { 'content-type': 'application/json', ...headers },
     payload: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { statusCode: res.statusCode, headers: res.headers, body: res.json() as { status: { code: number; message: string; corrId: string; errorCode?: string }; data?: any } };
+  return {
+    statusCode: res.statusCode,
+    headers: res.headers,
+    body: res.json() as { status: { code: number; message: string; corrId: string; errorCode?: string }; data?: any },
+  };
 }
 
 /** An ISO time `minutes` from now. */

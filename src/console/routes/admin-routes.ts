@@ -133,8 +133,14 @@ export function adminRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       const corrId = field(request.query, 'corrId', 64);
       const tenant = tenantOf(request);
       const [found, recent, redis] = await Promise.all([
-        corrId ? ctx.failed.find(tenant.id, corrId) : Promise.resolve([]), ctx.failed.recent(tenant.id, 50),
-        ctx.redisUp ? ctx.redisUp().then((up) => (up ? 'UP' : 'DOWN'), () => 'DOWN') : Promise.resolve('not used'),
+        corrId ? ctx.failed.find(tenant.id, corrId) : Promise.resolve([]),
+        ctx.failed.recent(tenant.id, 50),
+        ctx.redisUp
+          ? ctx.redisUp().then(
+              (up) => (up ? 'UP' : 'DOWN'),
+              () => 'DOWN',
+            )
+          : Promise.resolve('not used'),
       ]);
       return ctx.page(request, reply, 'developer', { title: 'Developer', section: 'developer', corrId, found, recent, searched: corrId !== '', redis });
     });

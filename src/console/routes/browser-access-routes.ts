@@ -10,10 +10,21 @@ export function browserAccessRoutes(ctx: ConsoleContext): FastifyPluginAsync {
     async function page(request: FastifyRequest, reply: FastifyReply, o: { text?: string; error?: string; status?: number } = {}) {
       const origins = await cors.origins(tenantOf(request));
       const q = request.query as Record<string, string | undefined>;
-      return ctx.page(request, reply, 'browser-access', {
-        title: 'Browser access', section: 'config', sub: 'browser', origins, text: o.text ?? origins.join('\n'), error: o.error ?? '',
-        notice: q.saved ? 'Browser origins saved.' : '',
-      }, o.status);
+      return ctx.page(
+        request,
+        reply,
+        'browser-access',
+        {
+          title: 'Browser access',
+          section: 'config',
+          sub: 'browser',
+          origins,
+          text: o.text ?? origins.join('\n'),
+          error: o.error ?? '',
+          notice: q.saved ? 'Browser origins saved.' : '',
+        },
+        o.status,
+      );
     }
 
     app.get('/config/browser-access', needs('config.view'), async (request, reply) => page(request, reply));

@@ -159,38 +159,77 @@ export function configRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       });
     });
 
-    async function serviceForm(request: FastifyRequest, reply: FastifyReply, values: { name: string; businessHours: string; capacityRule: string; numberRule: string; options: unknown }, existing: boolean, error = '', status = 200) {
+    async function serviceForm(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      values: { name: string; businessHours: string; capacityRule: string; numberRule: string; options: unknown },
+      existing: boolean,
+      error = '',
+      status = 200,
+    ) {
       const tenant = tenantOf(request);
-      const [hours, rules, numberRules] = await Promise.all([ctx.config.businessHours(tenant), ctx.config.capacityRules(tenant), ctx.config.numberRuleNames(tenant)]);
+      const [hours, rules, numberRules] = await Promise.all([
+        ctx.config.businessHours(tenant),
+        ctx.config.capacityRules(tenant),
+        ctx.config.numberRuleNames(tenant),
+      ]);
       let options;
       try {
         options = parseServiceOptions(values.options);
       } catch {
         options = parseServiceOptions({});
       }
-      return ctx.page(request, reply, 'service-edit', {
-        title: existing ? `Service ${values.name}` : 'New service', section: 'config', sub: 'services',
-        values, existing, error, fields: optionFields(options), hours: hours.map((h) => h.name), rules: rules.map((r) => r.name), numberRules,
-      }, status);
+      return ctx.page(
+        request,
+        reply,
+        'service-edit',
+        {
+          title: existing ? `Service ${values.name}` : 'New service',
+          section: 'config',
+          sub: 'services',
+          values,
+          existing,
+          error,
+          fields: optionFields(options),
+          hours: hours.map((h) => h.name),
+          rules: rules.map((r) => r.name),
+          numberRules,
+        },
+        status,
+      );
     }
 
     app.get('/config/services/edit', needs('config.edit'), async (request, reply) => {
       const name = field(request.query, 'name', 255);
       if (!name) return serviceForm(request, reply, { name: '', businessHours: '', capacityRule: '', numberRule: '', options: {} }, false);
       const s = await ctx.config.service(tenantOf(request), name);
-      return serviceForm(request, reply, { name: s.name, businessHours: s.businessHours ?? '', capacityRule: s.capacityRule ?? '', numberRule: s.numberRule ?? '', options: s.options }, true);
+      return serviceForm(
+        request,
+        reply,
+        { name: s.name, businessHours: s.businessHours ?? '', capacityRule: s.capacityRule ?? '', numberRule: s.numberRule ?? '', options: s.options },
+        true,
+      );
     });
 
     app.post('/config/services', needs('config.edit'), async (request, reply) => {
       const body = request.body as Record<string, unknown>;
       const values = {
-        name: field(body, 'name', 255), businessHours: field(body, 'businessHours', 100), capacityRule: field(body, 'capacityRule', 100),
-        numberRule: field(body, 'numberRule', 40), options: optionsFromForm(body),
+        name: field(body, 'name', 255),
+        businessHours: field(body, 'businessHours', 100),
+        capacityRule: field(body, 'capacityRule', 100),
+        numberRule: field(body, 'numberRule', 40),
+        options: optionsFromForm(body),
       };
       const existing = field(body, 'existing') === '1';
       try {
         if (!values.name) throw new GesError('GES_VALIDATION', 'a service needs a name');
-        await ctx.config.saveService(tenantOf(request), { name: values.name, businessHours: values.businessHours || null, capacityRule: values.capacityRule || null, numberRule: values.numberRule || null, options: values.options });
+        await ctx.config.saveService(tenantOf(request), {
+          name: values.name,
+          businessHours: values.businessHours || null,
+          capacityRule: values.capacityRule || null,
+          numberRule: values.numberRule || null,
+          options: values.options,
+        });
       } catch (err) {
         return rerenderRefused(reply, err, (refusal) => serviceForm(request, reply, values, existing, refusal.message, refusal.http));
       }

@@ -22,12 +22,18 @@ const DECIDED_BY: Record<string, string> = {
   'any-country': 'no restriction (every country allowed, no exception matched)',
 };
 
-const list = (text: string) => text.split(/[\s,;]+/).map((s) => s.trim()).filter(Boolean);
+const list = (text: string) =>
+  text
+    .split(/[\s,;]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function formOf(rule: NumberRule | undefined): RuleForm {
   return {
-    name: rule?.name ?? '', allowedCountries: rule?.allowedCountries.join(', ') ?? '',
-    permitted: rule?.permitted.join('\n') ?? '', blocked: rule?.blocked.join('\n') ?? '',
+    name: rule?.name ?? '',
+    allowedCountries: rule?.allowedCountries.join(', ') ?? '',
+    permitted: rule?.permitted.join('\n') ?? '',
+    blocked: rule?.blocked.join('\n') ?? '',
   };
 }
 
@@ -36,16 +42,32 @@ export function numberRuleRoutes(ctx: ConsoleContext): FastifyPluginAsync {
   return async (app) => {
     const rules = ctx.numberRules;
 
-    async function listPage(request: FastifyRequest, reply: FastifyReply, o: { test?: { number: string; target: string; country: string }; result?: NumberTestResult; error?: string; status?: number } = {}) {
+    async function listPage(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      o: { test?: { number: string; target: string; country: string }; result?: NumberTestResult; error?: string; status?: number } = {},
+    ) {
       const tenant = tenantOf(request);
       const [all, services] = await Promise.all([rules.rules(tenant), ctx.config.services(tenant)]);
       const q = request.query as Record<string, string | undefined>;
-      return ctx.page(request, reply, 'number-rules', {
-        title: 'Number rules', section: 'config', sub: 'numbers', rules: all, services, decidedBy: DECIDED_BY,
-        test: o.test ?? { number: '', target: all[0] ? `rule:${all[0].name}` : services[0] ? `service:${services[0].name}` : '', country: 'US' },
-        result: o.result, error: o.error ?? '',
-        notice: q.saved ? `Number rule ${q.saved} saved.` : '',
-      }, o.status);
+      return ctx.page(
+        request,
+        reply,
+        'number-rules',
+        {
+          title: 'Number rules',
+          section: 'config',
+          sub: 'numbers',
+          rules: all,
+          services,
+          decidedBy: DECIDED_BY,
+          test: o.test ?? { number: '', target: all[0] ? `rule:${all[0].name}` : services[0] ? `service:${services[0].name}` : '', country: 'US' },
+          result: o.result,
+          error: o.error ?? '',
+          notice: q.saved ? `Number rule ${q.saved} saved.` : '',
+        },
+        o.status,
+      );
     }
 
     app.get('/config/number-rules', needs('config.view'), async (request, reply) => listPage(request, reply));
@@ -58,7 +80,8 @@ export function numberRuleRoutes(ctx: ConsoleContext): FastifyPluginAsync {
       const name = test.target.slice(colon + 1);
       try {
         if (!test.number) throw new GesError('GES_VALIDATION', 'enter a phone number to test');
-        if (colon < 0 || !name || (kind !== 'rule' && kind !== 'service')) throw new GesError('GES_VALIDATION', 'choose a rule or a service to test the number against');
+        if (colon < 0 || !name || (kind !== 'rule' && kind !== 'service'))
+          throw new GesError('GES_VALIDATION', 'choose a rule or a service to test the number against');
         const target: NumberTest['target'] = kind === 'rule' ? { kind, name, defaultCountry: test.country } : { kind: 'service', name };
         // Never logged: the number tested is a customer's number as often as not.
         return listPage(request, reply, { test, result: await rules.test(tenantOf(request), { number: test.number, target }) });
@@ -70,9 +93,20 @@ export function numberRuleRoutes(ctx: ConsoleContext): FastifyPluginAsync {
     });
 
     async function editPage(request: FastifyRequest, reply: FastifyReply, form: RuleForm, existing: boolean, error = '', status = 200) {
-      return ctx.page(request, reply, 'number-rule-edit', {
-        title: existing ? `Number rule ${form.name}` : 'New number rule', section: 'config', sub: 'numbers', form, existing, error,
-      }, status);
+      return ctx.page(
+        request,
+        reply,
+        'number-rule-edit',
+        {
+          title: existing ? `Number rule ${form.name}` : 'New number rule',
+          section: 'config',
+          sub: 'numbers',
+          form,
+          existing,
+          error,
+        },
+        status,
+      );
     }
 
     app.get('/config/number-rules/edit', needs('config.edit'), async (request, reply) => {
@@ -84,13 +118,18 @@ export function numberRuleRoutes(ctx: ConsoleContext): FastifyPluginAsync {
     app.post('/config/number-rules', needs('config.edit'), async (request, reply) => {
       const body = request.body as Record<string, unknown>;
       const form: RuleForm = {
-        name: field(body, 'name', 40), allowedCountries: field(body, 'allowedCountries', 2000),
-        permitted: field(body, 'permitted', 200_000), blocked: field(body, 'blocked', 200_000),
+        name: field(body, 'name', 40),
+        allowedCountries: field(body, 'allowedCountries', 2000),
+        permitted: field(body, 'permitted', 200_000),
+        blocked: field(body, 'blocked', 200_000),
       };
       const existing = field(body, 'existing') === '1';
       try {
         await rules.save(tenantOf(request), {
-          name: form.name, allowedCountries: list(form.allowedCountries.toUpperCase()), permitted: list(form.permitted), blocked: list(form.blocked),
+          name: form.name,
+          allowedCountries: list(form.allowedCountries.toUpperCase()),
+          permitted: list(form.permitted),
+          blocked: list(form.blocked),
         });
       } catch (err) {
         if (!(err instanceof GesError)) throw err;

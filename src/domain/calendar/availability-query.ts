@@ -50,7 +50,10 @@ export function parseDateTimeParam(text: string, zone: string, name: string): nu
     assertInstantInRange(ms, name);
     return ms;
   }
-  throw new GesError('GES_VALIDATION', `${name} must be an ISO 8601 date-time, e.g. 2030-06-10T09:00:00.000Z, or a local time like 2030-06-10T09:00:00.000 with timezone (got ${JSON.stringify(text.slice(0, 40))})`);
+  throw new GesError(
+    'GES_VALIDATION',
+    `${name} must be an ISO 8601 date-time, e.g. 2030-06-10T09:00:00.000Z, or a local time like 2030-06-10T09:00:00.000 with timezone (got ${JSON.stringify(text.slice(0, 40))})`,
+  );
 }
 
 /** Applies GES's rules for combining start/startMS with end/endMS/numberOfDays. */
@@ -58,7 +61,8 @@ export function resolveAvailabilityRange(p: AvailabilityParams, nowMs: number): 
   // The HTTP schema already bounds these; a query-string coercion of "1e999" to Infinity slipped
   // past it once, so the domain checks them again before any date arithmetic.
   const whole = (v: number | undefined, name: string, min: number, max: number) => {
-    if (v !== undefined && !(Number.isSafeInteger(v) && v >= min && v <= max)) throw new GesError('GES_VALIDATION', `${name} must be a whole number from ${min} to ${max}`);
+    if (v !== undefined && !(Number.isSafeInteger(v) && v >= min && v <= max))
+      throw new GesError('GES_VALIDATION', `${name} must be a whole number from ${min} to ${max}`);
   };
   whole(p.numberOfDays, 'numberOfDays', 0, MAX_RANGE_DAYS);
   whole(p.maxTimeSlots, 'maxTimeSlots', 1, 10_000);

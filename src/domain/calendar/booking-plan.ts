@@ -24,7 +24,7 @@ export function serviceCalendar(hoursDoc: unknown | null, ruleDoc: unknown | nul
   if (hit) return hit;
   const cal = {
     hours: hoursDoc ? parseBusinessHours(hoursDoc) : ALWAYS_OPEN,
-    rule: ruleDoc ? parseCapacityRule(ruleDoc) : uniformRule(options.slotMinutes as SlotMinutes, options.slotCapacity),
+    rule: ruleDoc ? parseCapacityRule(ruleDoc) : uniformRule(options.slotMinutes, options.slotCapacity),
   };
   if (parsed.size > 1000) parsed.clear();
   parsed.set(key, cal);
@@ -62,7 +62,11 @@ export function chooseSlot(cal: ServiceCalendar, options: ServiceOptions, desire
     throw new GesError('GES_OUTSIDE_BUSINESS_HOURS', `desiredTime ${new Date(desired).toISOString()} is outside business hours`);
   }
   const next = nextSlotFrom(cal, desired, now + options.horizonDays * DAY_MS);
-  if (!next) throw new GesError('GES_OUTSIDE_BUSINESS_HOURS', `desiredTime ${new Date(desired).toISOString()} is outside business hours and there is no opening within ${options.horizonDays} days`);
+  if (!next)
+    throw new GesError(
+      'GES_OUTSIDE_BUSINESS_HOURS',
+      `desiredTime ${new Date(desired).toISOString()} is outside business hours and there is no opening within ${options.horizonDays} days`,
+    );
   return { slot: next, desiredTime: next.start };
 }
 

@@ -81,4 +81,3 @@ export function openForSeconds(hours: BusinessHours, t: number): number {
     horizon = Math.min(horizon * 4, OPEN_FOR_CAP_DAYS);
   }
 }
-

@@ -18,38 +18,69 @@ const TIME_RANGE = '^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9
 const TIME = '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$';
 const DATE = '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$';
 
-const RangeList = Type.Array(Type.String({ pattern: TIME_RANGE, description: 'HH:MM-HH:MM; an end at or before the start runs past midnight' }), { maxItems: 24 });
-const Weekly = <T extends ReturnType<typeof Type.Array>>(item: T) => Type.Object(Object.fromEntries(WEEKDAYS.map((d) => [d, Type.Optional(item)])), { additionalProperties: false });
+const RangeList = Type.Array(Type.String({ pattern: TIME_RANGE, description: 'HH:MM-HH:MM; an end at or before the start runs past midnight' }), {
+  maxItems: 24,
+});
+const Weekly = <T extends ReturnType<typeof Type.Array>>(item: T) =>
+  Type.Object(Object.fromEntries(WEEKDAYS.map((d) => [d, Type.Optional(item)])), { additionalProperties: false });
 
-export const BusinessHoursDoc = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9 _.-]*$' }),
-  timeZone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone, e.g. Europe/Paris' }),
-  weekly: Weekly(RangeList),
-  specialDays: Type.Optional(Type.Array(Type.Object({
-    date: Type.String({ pattern: DATE }),
-    closed: Type.Optional(Type.Boolean()),
-    hours: Type.Optional(RangeList),
-    note: Type.Optional(Type.String({ maxLength: 200 })),
-  }, { additionalProperties: false }), { maxItems: 1000 })),
-}, { additionalProperties: false });
+export const BusinessHoursDoc = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9 _.-]*$' }),
+    timeZone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone, e.g. Europe/Paris' }),
+    weekly: Weekly(RangeList),
+    specialDays: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            date: Type.String({ pattern: DATE }),
+            closed: Type.Optional(Type.Boolean()),
+            hours: Type.Optional(RangeList),
+            note: Type.Optional(Type.String({ maxLength: 200 })),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 1000 },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
 export type BusinessHoursDoc = Static<typeof BusinessHoursDoc>;
 
-const CapacityList = Type.Array(Type.Object({
-  from: Type.String({ pattern: TIME }),
-  to: Type.String({ pattern: TIME }),
-  capacity: Type.Integer({ minimum: 0, maximum: 100_000 }),
-}, { additionalProperties: false }), { maxItems: 288 });
+const CapacityList = Type.Array(
+  Type.Object(
+    {
+      from: Type.String({ pattern: TIME }),
+      to: Type.String({ pattern: TIME }),
+      capacity: Type.Integer({ minimum: 0, maximum: 100_000 }),
+    },
+    { additionalProperties: false },
+  ),
+  { maxItems: 288 },
+);
 
-export const CapacityRuleDoc = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9 _.-]*$' }),
-  slotMinutes: Type.Union(SLOT_MINUTES.map((m) => Type.Literal(m))),
-  defaultCapacity: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, default: 0 })),
-  weekly: Weekly(CapacityList),
-  exceptions: Type.Optional(Type.Array(Type.Object({
-    date: Type.String({ pattern: DATE }),
-    capacity: CapacityList,
-  }, { additionalProperties: false }), { maxItems: 1000 })),
-}, { additionalProperties: false });
+export const CapacityRuleDoc = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9 _.-]*$' }),
+    slotMinutes: Type.Union(SLOT_MINUTES.map((m) => Type.Literal(m))),
+    defaultCapacity: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, default: 0 })),
+    weekly: Weekly(CapacityList),
+    exceptions: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            date: Type.String({ pattern: DATE }),
+            capacity: CapacityList,
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 1000 },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
 export type CapacityRuleDoc = Static<typeof CapacityRuleDoc>;
 
 function minutes(hhmm: string): number {
@@ -98,7 +129,7 @@ function capacityRanges(list: CapacityRuleDoc['weekly']['mon'], where: string): 
 export function parseCapacityRule(input: unknown): CapacityRule {
   const doc = check<CapacityRuleDoc>(CapacityRuleDoc, input, 'capacityRule');
   return {
-    slotMinutes: doc.slotMinutes as SlotMinutes,
+    slotMinutes: doc.slotMinutes,
     defaultCapacity: doc.defaultCapacity ?? 0,
     weekly: WEEKDAYS.map((d) => capacityRanges(doc.weekly[d], `capacityRule ${doc.name} ${d}`)),
     exceptions: new Map((doc.exceptions ?? []).map((e) => [dayOfIsoDate(e.date), capacityRanges(e.capacity, `capacityRule ${doc.name} ${e.date}`)])),

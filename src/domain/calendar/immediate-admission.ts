@@ -31,13 +31,17 @@ export function admitImmediate(cal: ServiceCalendar, options: ServiceOptions, no
   if (immediateSecondsLeft(cal.hours, options, now) > 0) return { kind: 'now' };
   const blackout = options.immediateBlackoutMinutes > 0 ? ` or within its ${options.immediateBlackoutMinutes}-minute immediate blackout before closing` : '';
   if (options.rejectOutOfHours) {
-    throw new GesError('GES_OUTSIDE_BUSINESS_HOURS', `service ${serviceName} takes no immediate callbacks now: it is outside business hours${blackout}; ask again when it opens, or book a desiredTime`);
+    throw new GesError(
+      'GES_OUTSIDE_BUSINESS_HOURS',
+      `service ${serviceName} takes no immediate callbacks now: it is outside business hours${blackout}; ask again when it opens, or book a desiredTime`,
+    );
   }
   // In the blackout the current opening is over for immediate callbacks: look from its end.
   const open = openForSeconds(cal.hours, now);
   const from = open > 0 ? now + (open + 1) * 1000 : now;
   const next = nextSlotFrom(cal, from, now + options.horizonDays * DAY_MS);
-  if (!next) throw new GesError('GES_OUTSIDE_BUSINESS_HOURS', `service ${serviceName} is closed${blackout} and does not open within ${options.horizonDays} days`);
+  if (!next)
+    throw new GesError('GES_OUTSIDE_BUSINESS_HOURS', `service ${serviceName} is closed${blackout} and does not open within ${options.horizonDays} days`);
   const desiredTime = next.start + Math.min(options.executionBufferSec * 1000, next.end - next.start - 1);
   return { kind: 'at-opening', slot: next, desiredTime };
 }

@@ -19,19 +19,33 @@ export const MAX_DNIS = 100;
 
 const E164 = '^\\+[1-9][0-9]{1,14}$';
 
-export const CallInGroupDoc = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9 _.-]*$' }),
-  dnis: Type.Array(Type.String({ pattern: E164, description: 'A number to dial, E.164 (e.g. +442079460100)' }), {
-    minItems: 1, maxItems: MAX_DNIS, description: 'The pool of numbers requests are spread over',
-  }),
-  accessCode: Type.Optional(Type.Boolean({ default: true, description: 'Give each request an access code the caller keys in' })),
-  accessCodeLength: Type.Optional(Type.Integer({ default: 4, description: `Digits of the access code, ${ACCESS_CODE_LENGTH.min}-${ACCESS_CODE_LENGTH.max}` })),
-  expirySeconds: Type.Optional(Type.Integer({ default: 600, description: `How long a request waits for its call, ${EXPIRY_SECONDS.min}-${EXPIRY_SECONDS.max} s` })),
-  targetService: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Null()], {
-    description: 'Queue (virtual queue or callback service name) matched calls are routed to; null: the platform default treatment, with the userData attached',
-  })),
-  defaultCountry: Type.Optional(Type.String({ pattern: '^[A-Z]{2}$', default: 'US', description: 'ISO 3166 country for a fromPhoneNumber in national format' })),
-}, { additionalProperties: false });
+export const CallInGroupDoc = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9 _.-]*$' }),
+    dnis: Type.Array(Type.String({ pattern: E164, description: 'A number to dial, E.164 (e.g. +442079460100)' }), {
+      minItems: 1,
+      maxItems: MAX_DNIS,
+      description: 'The pool of numbers requests are spread over',
+    }),
+    accessCode: Type.Optional(Type.Boolean({ default: true, description: 'Give each request an access code the caller keys in' })),
+    accessCodeLength: Type.Optional(
+      Type.Integer({ default: 4, description: `Digits of the access code, ${ACCESS_CODE_LENGTH.min}-${ACCESS_CODE_LENGTH.max}` }),
+    ),
+    expirySeconds: Type.Optional(
+      Type.Integer({ default: 600, description: `How long a request waits for its call, ${EXPIRY_SECONDS.min}-${EXPIRY_SECONDS.max} s` }),
+    ),
+    targetService: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Null()], {
+        description:
+          'Queue (virtual queue or callback service name) matched calls are routed to; null: the platform default treatment, with the userData attached',
+      }),
+    ),
+    defaultCountry: Type.Optional(
+      Type.String({ pattern: '^[A-Z]{2}$', default: 'US', description: 'ISO 3166 country for a fromPhoneNumber in national format' }),
+    ),
+  },
+  { additionalProperties: false },
+);
 export type CallInGroupDoc = Static<typeof CallInGroupDoc>;
 
 /** A validated group with every field set. */

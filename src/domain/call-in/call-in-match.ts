@@ -53,11 +53,13 @@ export interface InboundCallFacts {
 }
 
 export function matches(request: MatchableRequest, call: InboundCallFacts, nowMs: number): boolean {
-  return request.tenantId === call.tenantId
-    && request.toNumber === call.toNumber
-    && request.state === 'WAITING'
-    && request.expiresAtMs > nowMs
-    && (request.accessCode === undefined || request.accessCode === call.accessCode);
+  return (
+    request.tenantId === call.tenantId &&
+    request.toNumber === call.toNumber &&
+    request.state === 'WAITING' &&
+    request.expiresAtMs > nowMs &&
+    (request.accessCode === undefined || request.accessCode === call.accessCode)
+  );
 }
 
 /** The request the call is matched to, or undefined. */

@@ -34,9 +34,12 @@ export interface NumberLoad {
  * taken on every number.
  */
 export function choosePlacement(
-  preference: readonly string[], load: ReadonlyMap<string, NumberLoad>, codes: readonly number[] | undefined,
+  preference: readonly string[],
+  load: ReadonlyMap<string, NumberLoad>,
+  codes: readonly number[] | undefined,
 ): { dnis: string; accessCode: number | undefined } | undefined {
-  const ranked = preference.map((dnis, order) => ({ dnis, order, l: load.get(dnis) ?? { waiting: 0, codesInUse: new Set<number>() } }))
+  const ranked = preference
+    .map((dnis, order) => ({ dnis, order, l: load.get(dnis) ?? { waiting: 0, codesInUse: new Set<number>() } }))
     .sort((a, b) => a.l.waiting - b.l.waiting || a.order - b.order);
   for (const { dnis, l } of ranked) {
     if (codes === undefined) return { dnis, accessCode: undefined };

@@ -10,11 +10,15 @@ import { GesError } from '../errors.ts';
 
 export const MAX_ORIGINS = 100;
 
-export const CorsDoc = Type.Object({
-  allowedOrigins: Type.Array(Type.String({ minLength: 1, maxLength: 300 }), {
-    maxItems: MAX_ORIGINS, description: 'Origins (scheme://host[:port]) whose pages may call the API with this tenant\'s keys; empty: none',
-  }),
-}, { additionalProperties: false, description: 'Browser access (CORS). Given: replaces the tenant\'s list; absent: left as is' });
+export const CorsDoc = Type.Object(
+  {
+    allowedOrigins: Type.Array(Type.String({ minLength: 1, maxLength: 300 }), {
+      maxItems: MAX_ORIGINS,
+      description: "Origins (scheme://host[:port]) whose pages may call the API with this tenant's keys; empty: none",
+    }),
+  },
+  { additionalProperties: false, description: "Browser access (CORS). Given: replaces the tenant's list; absent: left as is" },
+);
 export type CorsDoc = Static<typeof CorsDoc>;
 
 /**
@@ -27,9 +31,13 @@ export function normalizeOrigin(raw: string): string {
   try {
     url = new URL(text);
   } catch {
-    throw new GesError('GES_VALIDATION', `cors: ${JSON.stringify(text.slice(0, 100))} is not an origin (write scheme://host[:port], e.g. https://shop.example.com)`);
+    throw new GesError(
+      'GES_VALIDATION',
+      `cors: ${JSON.stringify(text.slice(0, 100))} is not an origin (write scheme://host[:port], e.g. https://shop.example.com)`,
+    );
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new GesError('GES_VALIDATION', `cors: ${url.protocol} origins are not allowed (http or https only)`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new GesError('GES_VALIDATION', `cors: ${url.protocol} origins are not allowed (http or https only)`);
   if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
     throw new GesError('GES_VALIDATION', `cors: ${JSON.stringify(text.slice(0, 100))} is not an origin: leave out path, query and credentials`);
   }

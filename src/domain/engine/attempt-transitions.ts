@@ -31,16 +31,23 @@ export interface AttemptSituation {
 }
 
 /** What the platform is told after the step's transition. */
-export type FollowUp =
-  | { type: 'dial'; agentId: string }
-  | { type: 'connect'; agentId?: string }
-  | { type: 'reserve_agent' };
+export type FollowUp = { type: 'dial'; agentId: string } | { type: 'connect'; agentId?: string } | { type: 'reserve_agent' };
 
 export type AttemptStep =
   /** Nothing to do: the event is a duplicate, late, or means nothing in this phase. */
   | { step: 'ignore' }
   /** The attempt moves on; `then` goes to the platform once it has (an agent found leaves dial pacing; `holds`: GES now holds that agent). */
-  | { step: 'advance'; from: readonly AttemptPhase[]; to: AttemptPhase; history: 'STATE' | 'DIAL'; detail: string; agentFound: boolean; then: FollowUp; holds?: string; outcome?: 'answered' }
+  | {
+      step: 'advance';
+      from: readonly AttemptPhase[];
+      to: AttemptPhase;
+      history: 'STATE' | 'DIAL';
+      detail: string;
+      agentFound: boolean;
+      then: FollowUp;
+      holds?: string;
+      outcome?: 'answered';
+    }
   /** Customer and agent are connected. */
   | { step: 'talk'; from: readonly AttemptPhase[]; agentFound: boolean; measureWait: boolean }
   /** The call ended after customer and agent talked: the callback is served. */
@@ -80,10 +87,28 @@ export function decideAttemptStep(a: AttemptSituation, event: AttemptEvent): Att
   switch (event.type) {
     case 'agent_reserved':
       if (phase === 'RESERVING') {
-        return { step: 'advance', from: ['RESERVING'], to: 'DIALING', history: 'DIAL', detail: 'dial', agentFound: true, then: { type: 'dial', agentId: event.agentId }, holds: event.agentId };
+        return {
+          step: 'advance',
+          from: ['RESERVING'],
+          to: 'DIALING',
+          history: 'DIAL',
+          detail: 'dial',
+          agentFound: true,
+          then: { type: 'dial', agentId: event.agentId },
+          holds: event.agentId,
+        };
       }
       if (phase === 'AWAITING_AGENT') {
-        return { step: 'advance', from: ['AWAITING_AGENT'], to: 'CONNECTING', history: 'STATE', detail: 'agent reserved', agentFound: true, then: { type: 'connect', agentId: event.agentId }, holds: event.agentId };
+        return {
+          step: 'advance',
+          from: ['AWAITING_AGENT'],
+          to: 'CONNECTING',
+          history: 'STATE',
+          detail: 'agent reserved',
+          agentFound: true,
+          then: { type: 'connect', agentId: event.agentId },
+          holds: event.agentId,
+        };
       }
       return IGNORE;
     case 'no_agent':
@@ -98,8 +123,26 @@ export function decideAttemptStep(a: AttemptSituation, event: AttemptEvent): Att
     case 'answered':
       if (phase !== 'DIALING') return IGNORE;
       return first === 'AGENT'
-        ? { step: 'advance', from: ['DIALING'], to: 'CONNECTING', history: 'DIAL', detail: 'answered', agentFound: false, then: { type: 'connect' }, outcome: 'answered' }
-        : { step: 'advance', from: ['DIALING'], to: 'AWAITING_AGENT', history: 'DIAL', detail: 'answered', agentFound: false, then: { type: 'reserve_agent' }, outcome: 'answered' };
+        ? {
+            step: 'advance',
+            from: ['DIALING'],
+            to: 'CONNECTING',
+            history: 'DIAL',
+            detail: 'answered',
+            agentFound: false,
+            then: { type: 'connect' },
+            outcome: 'answered',
+          }
+        : {
+            step: 'advance',
+            from: ['DIALING'],
+            to: 'AWAITING_AGENT',
+            history: 'DIAL',
+            detail: 'answered',
+            agentFound: false,
+            then: { type: 'reserve_agent' },
+            outcome: 'answered',
+          };
     case 'connected':
       if (phase !== 'CONNECTING' && phase !== 'AWAITING_AGENT') return IGNORE;
       // From CONNECTING the agent was found at agent_reserved already. Retries are left out of the

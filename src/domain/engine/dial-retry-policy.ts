@@ -28,8 +28,12 @@ const OPENING_SEARCH_MS = 8 * 24 * 60 * 60 * 1000;
  * after the callback's time-to-live has ended is not made.
  */
 export function decideRetry(
-  outcome: FailedDialOutcome, dials: number, options: Pick<ServiceOptions, 'retry'>, hours: BusinessHours,
-  nowMs: number, expiresAtMs: number,
+  outcome: FailedDialOutcome,
+  dials: number,
+  options: Pick<ServiceOptions, 'retry'>,
+  hours: BusinessHours,
+  nowMs: number,
+  expiresAtMs: number,
 ): RetryDecision {
   const policy = options.retry[POLICY_OF[outcome]];
   const failReason: CompletionReason = outcome === 'failed' ? 'FAIL_ERROR' : outcome === 'abandoned' ? 'FAIL_AGENT_CONNECT' : 'FAIL_CALL_TO_CUSTOMER';

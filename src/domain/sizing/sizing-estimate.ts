@@ -28,7 +28,13 @@ export interface SizingInput {
 }
 
 export const SIZING_DEFAULTS: Omit<SizingInput, 'callbacksPerDay' | 'userDataKb'> = Object.freeze({
-  days: 14, scheduledShare: 0, bookedAheadDays: 14, busyHours: 24, ewtMinutes: 10, nodes: 2, tenants: 1,
+  days: 14,
+  scheduledShare: 0,
+  bookedAheadDays: 14,
+  busyHours: 24,
+  ewtMinutes: 10,
+  nodes: 2,
+  tenants: 1,
 });
 
 export interface SizingSide {
@@ -50,7 +56,11 @@ export interface SizingEstimate {
 }
 
 export class SizingInputError extends Error {
-  constructor(readonly field: keyof SizingInput, readonly rule: string, readonly value: number) {
+  constructor(
+    readonly field: keyof SizingInput,
+    readonly rule: string,
+    readonly value: number,
+  ) {
     super(`${field} must be ${rule} (got ${value})`);
   }
 }
@@ -119,9 +129,10 @@ export function estimateSizing(input: SizingInput, figures: SizingFigures = GES_
     postgresBytes: callbacksHeld * (s.postgresKbPerCallback + s.postgresKbPerUserDataKb * input.userDataKb) * KB,
     redisBytes: callbacksHeld * (s.redisKbPerCallback + s.redisKbPerUserDataKb * input.userDataKb) * KB,
     // (50 × 60) per node and tenant + upcoming scheduled callbacks + (active callbacks / EWT) × 110.
-    redisOpsPerMinute: s.redisOpsPerSecondIdle * 60 * input.nodes * input.tenants
-      + Math.max(0, scheduledWaiting - activeScheduled) * s.redisOpsPerMinutePerScheduled
-      + (active / input.ewtMinutes) * s.redisOpsPerCallback,
+    redisOpsPerMinute:
+      s.redisOpsPerSecondIdle * 60 * input.nodes * input.tenants +
+      Math.max(0, scheduledWaiting - activeScheduled) * s.redisOpsPerMinutePerScheduled +
+      (active / input.ewtMinutes) * s.redisOpsPerCallback,
   };
   return { input, callbacksHeld, scheduledWaiting, active, ges, seed };
 }

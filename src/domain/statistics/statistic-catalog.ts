@@ -124,10 +124,12 @@ export const STATISTICS = Object.freeze({
   EstimatedWaitTimeError: {
     objectTypes: QUEUE,
     unit: 'seconds',
-    description: 'Mean absolute error of the wait predicted as each callback joined the queue against the wait it had, over callbacks connected at their first attempt since midnight in the service\'s time zone.',
-    compute: (i) => (i.estimatorError === undefined || i.estimatorError.count === 0
-      ? { value: -1, message: 'no predicted callback connected today' }
-      : { value: tenths(i.estimatorError.meanAbsSec) }),
+    description:
+      "Mean absolute error of the wait predicted as each callback joined the queue against the wait it had, over callbacks connected at their first attempt since midnight in the service's time zone.",
+    compute: (i) =>
+      i.estimatorError === undefined || i.estimatorError.count === 0
+        ? { value: -1, message: 'no predicted callback connected today' }
+        : { value: tenths(i.estimatorError.meanAbsSec) },
   },
   CallbacksCompletedToday: {
     objectTypes: QUEUE,

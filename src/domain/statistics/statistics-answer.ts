@@ -28,13 +28,21 @@ export interface StatisticsAnswer {
  * undefined for a name that is no service of the tenant, which is refused (GES_SERVICE_UNKNOWN)
  * naming the statistic: answering zeros would hide a typo in a dashboard.
  */
-export function answerStatistics(requests: readonly StatisticRequest[], inputFor: (serviceName: string) => QueueStatisticsInput | undefined, now: number): StatisticsAnswer {
+export function answerStatistics(
+  requests: readonly StatisticRequest[],
+  inputFor: (serviceName: string) => QueueStatisticsInput | undefined,
+  now: number,
+): StatisticsAnswer {
   const inputs = new Map<string, QueueStatisticsInput>();
   const statistics = requests.map((request, index): StatisticItem => {
     let input = inputs.get(request.objectId);
     if (input === undefined) {
       input = inputFor(request.objectId);
-      if (input === undefined) throw new GesError('GES_SERVICE_UNKNOWN', `statistics[${index}].objectId: ${JSON.stringify(request.objectId)} is not a callback service of this tenant`);
+      if (input === undefined)
+        throw new GesError(
+          'GES_SERVICE_UNKNOWN',
+          `statistics[${index}].objectId: ${JSON.stringify(request.objectId)} is not a callback service of this tenant`,
+        );
       inputs.set(request.objectId, input);
     }
     const definition: StatisticDefinition = STATISTICS[request.name];

@@ -55,7 +55,9 @@ function parseOne(item: unknown, where: string): StatisticRequest {
   if (typeof name !== 'string' || name === '') return refuse(`${where}.name must be a statistic name`);
   const canonical = canonicalStatistic(name);
   if (canonical === undefined) {
-    const why = Object.hasOwn(GWS_STATISTICS_NOT_COMPUTABLE, name) ? `the GWS statistic ${name} ${GWS_STATISTICS_NOT_COMPUTABLE[name]}` : `${JSON.stringify(name.slice(0, 100))} is not a statistic GES provides`;
+    const why = Object.hasOwn(GWS_STATISTICS_NOT_COMPUTABLE, name)
+      ? `the GWS statistic ${name} ${GWS_STATISTICS_NOT_COMPUTABLE[name]}`
+      : `${JSON.stringify(name.slice(0, 100))} is not a statistic GES provides`;
     return refuse(`${where}.name: ${why} (supported: ${SUPPORTED_NAMES.join(', ')})`);
   }
   if (typeof objectId !== 'string' || objectId === '') return refuse(`${where}.objectId must be the name of a callback service`);
@@ -84,13 +86,21 @@ function canonicalStatistic(name: string): StatisticName | undefined {
 }
 
 /** The statistics an empty request answers for each service (docs/STATISTICS.md, "Empty body"). */
-export const DEFAULT_STATISTICS: readonly StatisticName[] = Object.freeze(['CurrentWaitingCallbacks', 'CurrentScheduledCallbacks', 'ExpectedWaitTime', 'AgentsLoggedIn', 'AgentsAvailable']);
+export const DEFAULT_STATISTICS: readonly StatisticName[] = Object.freeze([
+  'CurrentWaitingCallbacks',
+  'CurrentScheduledCallbacks',
+  'ExpectedWaitTime',
+  'AgentsLoggedIn',
+  'AgentsAvailable',
+]);
 
 /** Services an empty request covers, in name order; the rest must be named in the body. */
 export const MAX_DEFAULT_SERVICES = Math.floor(MAX_STATISTICS_PER_REQUEST / DEFAULT_STATISTICS.length);
 
 /** The default set for a tenant's services: DEFAULT_STATISTICS of each of the first MAX_DEFAULT_SERVICES. */
 export function defaultStatisticRequests(serviceNames: readonly string[]): StatisticRequest[] {
-  return [...serviceNames].sort().slice(0, MAX_DEFAULT_SERVICES)
+  return [...serviceNames]
+    .sort()
+    .slice(0, MAX_DEFAULT_SERVICES)
     .flatMap((objectId) => DEFAULT_STATISTICS.map((name) => ({ name, objectId, objectType: 'Queue' as const })));
 }

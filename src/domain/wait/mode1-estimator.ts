@@ -43,7 +43,8 @@ export function throughputPerSec(obs: QueueObservation): number | undefined {
   if (first === undefined || last === undefined) return undefined;
   const firstEnd = completedAt(first);
   const lastEnd = completedAt(last);
-  const connectsPerSec = recent.length >= 2 && lastEnd > firstEnd ? (recent.length - 1) / ((lastEnd - firstEnd) / 1000) : recent.length / Math.max(1, (obs.now - firstEnd) / 1000);
+  const connectsPerSec =
+    recent.length >= 2 && lastEnd > firstEnd ? (recent.length - 1) / ((lastEnd - firstEnd) / 1000) : recent.length / Math.max(1, (obs.now - firstEnd) / 1000);
   const failure = Math.min(MAX_FAILURE_RATE, ewmaMean(obs.measures.dialFailure) ?? 0);
   return connectsPerSec / (1 - failure);
 }

@@ -37,7 +37,7 @@ export interface QueueMeasures {
 }
 
 export const EMPTY_MEASURES: QueueMeasures = Object.freeze({
-  recent: Object.freeze([]) as readonly CompletedInteraction[],
+  recent: Object.freeze([]),
   handleSec: EMPTY_EWMA,
   reachSec: EMPTY_EWMA,
   dialFailure: EMPTY_EWMA,
@@ -53,7 +53,8 @@ export function recordCompletion(m: QueueMeasures, done: CompletedInteraction): 
     throw new RangeError(`completed interaction needs queuedAt <= connectedAt (got ${done.queuedAt}, ${done.connectedAt})`);
   }
   if (!(done.handleSec >= 0) || !Number.isFinite(done.handleSec)) throw new RangeError(`handleSec must be >= 0 (got ${done.handleSec})`);
-  if (!Number.isInteger(done.agentsLoggedIn) || done.agentsLoggedIn < 0) throw new RangeError(`agentsLoggedIn must be an integer >= 0 (got ${done.agentsLoggedIn})`);
+  if (!Number.isInteger(done.agentsLoggedIn) || done.agentsLoggedIn < 0)
+    throw new RangeError(`agentsLoggedIn must be an integer >= 0 (got ${done.agentsLoggedIn})`);
   // Kept in completion order, never re-sorted by connect time: sorting and then keeping the 32 latest
   // connects would drop every long call (connected before 32 shorter ones that ended first), and the
   // handle-time samples would lean short; the residual times of mode3 measurably did.

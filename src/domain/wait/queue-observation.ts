@@ -53,7 +53,8 @@ export function checkObservation(obs: QueueObservation): void {
     throw new RangeError(`agentsFree + agentsBusy (${obs.agentsFree} + ${obs.agentsBusy}) exceeds agentsLoggedIn (${obs.agentsLoggedIn})`);
   }
   if (obs.busyElapsedSec !== undefined) {
-    if (obs.busyElapsedSec.length !== obs.agentsBusy) throw new RangeError(`busyElapsedSec has ${obs.busyElapsedSec.length} entries for ${obs.agentsBusy} busy agents`);
+    if (obs.busyElapsedSec.length !== obs.agentsBusy)
+      throw new RangeError(`busyElapsedSec has ${obs.busyElapsedSec.length} entries for ${obs.agentsBusy} busy agents`);
     for (const e of obs.busyElapsedSec) if (!(e >= 0) || !Number.isFinite(e)) throw new RangeError(`busyElapsedSec entries must be >= 0 (got ${e})`);
   }
 }

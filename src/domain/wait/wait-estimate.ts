@@ -13,8 +13,7 @@ export const NO_ESTIMATE_REASONS = Object.freeze({
 export type NoEstimateReason = keyof typeof NO_ESTIMATE_REASONS;
 
 export type WaitEstimate =
-  | { readonly seconds: number; readonly reason?: undefined }
-  | { readonly seconds: undefined; readonly reason: NoEstimateReason; readonly message: string };
+  { readonly seconds: number; readonly reason?: undefined } | { readonly seconds: undefined; readonly reason: NoEstimateReason; readonly message: string };
 
 export function estimated(seconds: number): WaitEstimate {
   // Negative or NaN would be an estimator bug; the API must never show a wait below 0.

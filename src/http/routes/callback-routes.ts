@@ -6,8 +6,15 @@ import type { CallbackRecord } from '../../domain/callback-record.ts';
 import { maskPhone } from '../../domain/phone-number.ts';
 import { ErrorEnvelope, success } from '../envelope.ts';
 import {
-  CallbackIdBody, CallbackResponse, CancelResponse, CreateCallbackBody, CreateResponse, FindBody, FindResponse,
-  HistoryResponse, RescheduleBody,
+  CallbackIdBody,
+  CallbackResponse,
+  CancelResponse,
+  CreateCallbackBody,
+  CreateResponse,
+  FindBody,
+  FindResponse,
+  HistoryResponse,
+  RescheduleBody,
 } from '../schemas/callback-schemas.ts';
 
 const errors = { 400: ErrorEnvelope, 401: ErrorEnvelope, 404: ErrorEnvelope, 500: ErrorEnvelope };
@@ -54,71 +61,111 @@ export function callbackRoutes(service: CallbackService): FastifyPluginAsync {
   return async (parent) => {
     const app = parent.withTypeProvider<TypeBoxTypeProvider>();
 
-    app.post('/callbacks/create', {
-      schema: {
-        summary: 'Create (book) a callback',
-        description: 'Without desiredTime the callback is immediate. Extension: an Idempotency-Key header makes retries safe for 24 h.',
-        tags: ['callbacks'],
-        body: CreateCallbackBody,
-        response: { 200: CreateResponse, ...errors, 409: ErrorEnvelope, 413: ErrorEnvelope, 429: ErrorEnvelope },
+    app.post(
+      '/callbacks/create',
+      {
+        schema: {
+          summary: 'Create (book) a callback',
+          description: 'Without desiredTime the callback is immediate. Extension: an Idempotency-Key header makes retries safe for 24 h.',
+          tags: ['callbacks'],
+          body: CreateCallbackBody,
+          response: { 200: CreateResponse, ...errors, 409: ErrorEnvelope, 413: ErrorEnvelope, 429: ErrorEnvelope },
+        },
       },
-    }, async (request, reply) => {
-      const outcome = await service.create(request.tenant, request.body, idempotencyKey(request.headers['idempotency-key']));
-      if (outcome.replayed) reply.header('idempotent-replayed', 'true');
-      request.log.info({ callbackId: outcome.id, phone: maskPhone(request.body.phoneNumber.replace(/[^+0-9]/g, '')), replayed: outcome.replayed }, 'callback created');
-      return success(String(request.id), {
-        id: outcome.id,
-        ...(outcome.desiredTime ? { desiredTime: outcome.desiredTime.toISOString() } : {}),
-        ...(outcome.droppedUserDataKeys.length > 0 ? { ignoredUserDataKeys: outcome.droppedUserDataKeys } : {}),
-      });
-    });
-
-    app.post('/callbacks/retrieve', {
-      schema: { summary: 'Query one callback by id', tags: ['callbacks'], body: CallbackIdBody, response: { 200: CallbackResponse, ...errors } },
-    }, async (request) => success(String(request.id), toApiCallback(await service.retrieveLive(request.tenant, request.body.id))));
-
-    app.post('/callbacks/cancel', {
-      schema: {
-        summary: 'Cancel a callback',
-        description: 'Completes it with reason CANCELLED. Refused (400) while PROCESSING and once COMPLETED.',
-        tags: ['callbacks'], body: CallbackIdBody, response: { 200: CancelResponse, ...errors },
+      async (request, reply) => {
+        const outcome = await service.create(request.tenant, request.body, idempotencyKey(request.headers['idempotency-key']));
+        if (outcome.replayed) reply.header('idempotent-replayed', 'true');
+        request.log.info(
+          { callbackId: outcome.id, phone: maskPhone(request.body.phoneNumber.replace(/[^+0-9]/g, '')), replayed: outcome.replayed },
+          'callback created',
+        );
+        return success(String(request.id), {
+          id: outcome.id,
+          ...(outcome.desiredTime ? { desiredTime: outcome.desiredTime.toISOString() } : {}),
+          ...(outcome.droppedUserDataKeys.length > 0 ? { ignoredUserDataKeys: outcome.droppedUserDataKeys } : {}),
+        });
       },
-    }, async (request) => {
-      const record = await service.cancel(request.tenant, request.body.id);
-      return success(String(request.id), { id: record.id });
-    });
+    );
 
-    app.post('/callbacks/reschedule', {
-      schema: {
-        summary: 'Extension: move a SCHEDULED callback to another desired time',
-        tags: ['extensions'], body: RescheduleBody, response: { 200: CallbackResponse, ...errors },
+    app.post(
+      '/callbacks/retrieve',
+      {
+        schema: { summary: 'Query one callback by id', tags: ['callbacks'], body: CallbackIdBody, response: { 200: CallbackResponse, ...errors } },
       },
-    }, async (request) => success(String(request.id), toApiCallback(await service.reschedule(request.tenant, request.body.id, request.body.desiredTime))));
+      async (request) => success(String(request.id), toApiCallback(await service.retrieveLive(request.tenant, request.body.id))),
+    );
 
-    app.post('/callbacks/find', {
-      schema: {
-        summary: 'Extension: list callbacks by service, number, states and desired-time range, with cursor paging',
-        tags: ['extensions'], body: FindBody, response: { 200: FindResponse, ...errors },
+    app.post(
+      '/callbacks/cancel',
+      {
+        schema: {
+          summary: 'Cancel a callback',
+          description: 'Completes it with reason CANCELLED. Refused (400) while PROCESSING and once COMPLETED.',
+          tags: ['callbacks'],
+          body: CallbackIdBody,
+          response: { 200: CancelResponse, ...errors },
+        },
       },
-    }, async (request) => {
-      const page = await service.find(request.tenant, request.body);
-      return success(String(request.id), { callbacks: page.callbacks.map(toApiCallback), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
-    });
+      async (request) => {
+        const record = await service.cancel(request.tenant, request.body.id);
+        return success(String(request.id), { id: record.id });
+      },
+    );
 
-    app.post('/callbacks/history', {
-      schema: {
-        summary: 'Extension: every state change, reschedule and dial attempt of a callback',
-        tags: ['extensions'], body: CallbackIdBody, response: { 200: HistoryResponse, ...errors },
+    app.post(
+      '/callbacks/reschedule',
+      {
+        schema: {
+          summary: 'Extension: move a SCHEDULED callback to another desired time',
+          tags: ['extensions'],
+          body: RescheduleBody,
+          response: { 200: CallbackResponse, ...errors },
+        },
       },
-    }, async (request) => {
-      const events = await service.history(request.tenant, request.body.id);
-      return success(String(request.id), {
-        id: request.body.id,
-        events: events.map((e) => ({
-          time: e.at.toISOString(), kind: e.kind, state: e.state, attempt: e.attempt, actor: e.actor,
-          ...(e.reason ? { reason: e.reason } : {}), ...(e.detail ? { detail: e.detail } : {}),
-        })),
-      });
-    });
+      async (request) => success(String(request.id), toApiCallback(await service.reschedule(request.tenant, request.body.id, request.body.desiredTime))),
+    );
+
+    app.post(
+      '/callbacks/find',
+      {
+        schema: {
+          summary: 'Extension: list callbacks by service, number, states and desired-time range, with cursor paging',
+          tags: ['extensions'],
+          body: FindBody,
+          response: { 200: FindResponse, ...errors },
+        },
+      },
+      async (request) => {
+        const page = await service.find(request.tenant, request.body);
+        return success(String(request.id), { callbacks: page.callbacks.map(toApiCallback), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
+      },
+    );
+
+    app.post(
+      '/callbacks/history',
+      {
+        schema: {
+          summary: 'Extension: every state change, reschedule and dial attempt of a callback',
+          tags: ['extensions'],
+          body: CallbackIdBody,
+          response: { 200: HistoryResponse, ...errors },
+        },
+      },
+      async (request) => {
+        const events = await service.history(request.tenant, request.body.id);
+        return success(String(request.id), {
+          id: request.body.id,
+          events: events.map((e) => ({
+            time: e.at.toISOString(),
+            kind: e.kind,
+            state: e.state,
+            attempt: e.attempt,
+            actor: e.actor,
+            ...(e.reason ? { reason: e.reason } : {}),
+            ...(e.detail ? { detail: e.detail } : {}),
+          })),
+        });
+      },
+    );
   };
 }

@@ -20,12 +20,14 @@ export const ServiceNameParams = Type.Object({ serviceName: Type.String({ minLen
 export const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) });
 
 export const Availabilities = Type.Object({
-  slots: Type.Array(Type.Object({
-    utcTime: Type.String({ format: 'date-time' }),
-    localTime: Type.String({ description: 'Slot start in timezone, with its offset' }),
-    capacity: Type.Integer({ description: 'Places still bookable' }),
-    total: Type.Integer({ description: 'Capacity of the slot' }),
-  })),
+  slots: Type.Array(
+    Type.Object({
+      utcTime: Type.String({ format: 'date-time' }),
+      localTime: Type.String({ description: 'Slot start in timezone, with its offset' }),
+      capacity: Type.Integer({ description: 'Places still bookable' }),
+      total: Type.Integer({ description: 'Capacity of the slot' }),
+    }),
+  ),
   durationMin: Type.Integer({ description: 'Slot length in minutes' }),
   timezone: Type.String(),
 });

@@ -5,8 +5,14 @@ import { Envelope } from '../envelope.ts';
 
 export const CreateCallInBody = Type.Object({
   groupName: Type.String({ minLength: 1, maxLength: 100, description: 'Click-To-Call-In group of the tenant' }),
-  fromPhoneNumber: Type.Optional(Type.String({ maxLength: 64, description: "Customer's number (national numbers in the group's default country); normalised to E.164. Empty: not given" })),
-  userData: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Attached to the inbound call once matched. Keys that are not JavaScript identifiers are dropped' })),
+  fromPhoneNumber: Type.Optional(
+    Type.String({ maxLength: 64, description: "Customer's number (national numbers in the group's default country); normalised to E.164. Empty: not given" }),
+  ),
+  userData: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), {
+      description: 'Attached to the inbound call once matched. Keys that are not JavaScript identifiers are dropped',
+    }),
+  ),
   callbackServiceId: Type.Optional(Type.String({ maxLength: 255, description: 'Id of an existing callback to associate; stored as given. Empty: not given' })),
 });
 

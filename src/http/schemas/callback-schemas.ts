@@ -14,7 +14,9 @@ export const CreateCallbackBody = Type.Object({
   serviceName: Type.String({ minLength: 1, maxLength: 255, description: 'Callback service (virtual queue) of the tenant' }),
   phoneNumber: Type.String({ minLength: 1, maxLength: 64, description: 'Number to call back; normalised to E.164' }),
   desiredTime: Type.Optional(Text(64, 'ISO 8601 UTC, e.g. 2030-06-10T22:05:00.000Z; absent means an immediate callback')),
-  cbOfferType: Type.Optional(Text(1024, 'Reporting only: ASAP, SCHEDULED or COMBINED_SCHEDULED_AND_ASAP (any case); any other value is ignored and derived from the callback type')),
+  cbOfferType: Type.Optional(
+    Text(1024, 'Reporting only: ASAP, SCHEDULED or COMBINED_SCHEDULED_AND_ASAP (any case); any other value is ignored and derived from the callback type'),
+  ),
   language: Type.Optional(Text(35, 'Prompt language, e.g. en-US')),
   inboundVQ: Type.Optional(Text(255)),
   offerThreshold: Type.Optional(Type.Number({ description: 'EWT threshold (s) that made the callback offered' })),
@@ -22,7 +24,9 @@ export const CreateCallbackBody = Type.Object({
   offerTiming: Type.Optional(Text(32, 'OFF-HOURS or ON-HOURS')),
   cbOriginationIxnId: Type.Optional(Text(255)),
   surveyRP: Type.Optional(Text(255)),
-  priority: Type.Optional(Type.Integer({ minimum: -1_000_000, maximum: 1_000_000, description: 'A fraction is rounded to the nearest integer (the client types it Number)' })),
+  priority: Type.Optional(
+    Type.Integer({ minimum: -1_000_000, maximum: 1_000_000, description: 'A fraction is rounded to the nearest integer (the client types it Number)' }),
+  ),
   routePoint: Type.Optional(Text(255)),
   userData: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Keys that are not JavaScript identifiers are dropped' })),
   captchaToken: Type.Optional(Text(4096)),
@@ -34,7 +38,13 @@ export const CreateCallbackBody = Type.Object({
 
 export const CreateCallbackData = Type.Object({
   id: Type.String({ description: 'Callback id' }),
-  desiredTime: Type.Optional(Type.String({ format: 'date-time', description: 'Extension, scheduled callbacks only: the desired time booked; later than asked when the slot was full, the time off-hours, or an immediate request came while closed' })),
+  desiredTime: Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description:
+        'Extension, scheduled callbacks only: the desired time booked; later than asked when the slot was full, the time off-hours, or an immediate request came while closed',
+    }),
+  ),
   ignoredUserDataKeys: Type.Optional(Type.Array(Type.String(), { description: 'Extension: userData keys dropped as not JavaScript identifiers' })),
 });
 

@@ -11,20 +11,31 @@ import { MAX_OBJECT_ID_LENGTH, MAX_STATISTICS_PER_REQUEST, SUPPORTED_NAMES } fro
  */
 
 export const StatisticsBody = Type.Object({
-  data: Type.Optional(Type.Object({
-    statistics: Type.Array(
-      Type.Object({
-        name: Type.String({ minLength: 1, maxLength: 255, description: `One of: ${SUPPORTED_NAMES.join(', ')}, any case (docs/STATISTICS.md)` }),
-        objectId: Type.String({ minLength: 1, maxLength: MAX_OBJECT_ID_LENGTH, description: 'The callback service (queue) name' }),
-        objectType: Type.String({ minLength: 1, maxLength: 64, description: `${STATISTIC_OBJECT_TYPES.join(' or ')}; AgentGroup only for the agent counts` }),
-      }),
-      { minItems: 1, maxItems: MAX_STATISTICS_PER_REQUEST },
+  data: Type.Optional(
+    Type.Object(
+      {
+        statistics: Type.Array(
+          Type.Object({
+            name: Type.String({ minLength: 1, maxLength: 255, description: `One of: ${SUPPORTED_NAMES.join(', ')}, any case (docs/STATISTICS.md)` }),
+            objectId: Type.String({ minLength: 1, maxLength: MAX_OBJECT_ID_LENGTH, description: 'The callback service (queue) name' }),
+            objectType: Type.String({
+              minLength: 1,
+              maxLength: 64,
+              description: `${STATISTIC_OBJECT_TYPES.join(' or ')}; AgentGroup only for the agent counts`,
+            }),
+          }),
+          { minItems: 1, maxItems: MAX_STATISTICS_PER_REQUEST },
+        ),
+      },
+      { description: "Absent (or no body at all, as GES's client sends): the default set of docs/STATISTICS.md" },
     ),
-  }, { description: 'Absent (or no body at all, as GES\'s client sends): the default set of docs/STATISTICS.md' })),
+  ),
 });
 
 export const StatisticsCacheControlHeaders = Type.Object({
-  'cache-control': Type.Optional(Type.String({ maxLength: 256, description: 'max-age=N: accept a kept answer at most N seconds old (N raised to 15); answers are kept 5 minutes' })),
+  'cache-control': Type.Optional(
+    Type.String({ maxLength: 256, description: 'max-age=N: accept a kept answer at most N seconds old (N raised to 15); answers are kept 5 minutes' }),
+  ),
 });
 
 export const StatisticsData = Type.Object({

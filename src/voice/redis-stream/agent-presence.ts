@@ -153,7 +153,16 @@ export class AgentPresence {
     while (session.active) {
       try {
         if (failures > 0) await this.#loadSnapshot();
-        const reply = await session.blocking.call('XREAD', 'COUNT', String(o.count), 'BLOCK', String(o.blockMs), 'STREAMS', o.keys.presenceChanges, this.#lastId);
+        const reply = await session.blocking.call(
+          'XREAD',
+          'COUNT',
+          String(o.count),
+          'BLOCK',
+          String(o.blockMs),
+          'STREAMS',
+          o.keys.presenceChanges,
+          this.#lastId,
+        );
         failures = 0;
         const changed: AgentPresenceEvent[] = [];
         for (const entry of entriesOfReadReply(reply)) {

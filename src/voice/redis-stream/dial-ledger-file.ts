@@ -34,7 +34,16 @@ export function ledgerSnapshot(ledger: ReadonlyDialLedger, holds: HoldCounts): D
   const keys: Record<string, { received: number; dialed: boolean }> = {};
   for (const [key, entry] of ledger.entries()) keys[key] = { received: entry.received, dialed: entry.dialed };
   const results: Record<string, DialResult> = Object.fromEntries(ledger.results());
-  return { writtenAt: Date.now(), dialsPlaced: ledger.dialsPlaced, duplicates: ledger.duplicates, replays: ledger.replays, keys, results, agentsHeld: holds.agentsHeld, holdsExpired: holds.holdsExpired };
+  return {
+    writtenAt: Date.now(),
+    dialsPlaced: ledger.dialsPlaced,
+    duplicates: ledger.duplicates,
+    replays: ledger.replays,
+    keys,
+    results,
+    agentsHeld: holds.agentsHeld,
+    holdsExpired: holds.holdsExpired,
+  };
 }
 
 export function writeLedgerFile(path: string, ledger: ReadonlyDialLedger, holds: HoldCounts): void {

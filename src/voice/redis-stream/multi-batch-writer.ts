@@ -81,7 +81,11 @@ export class MultiBatchWriter<T> {
           if (refused) o.logger.error({ stream: o.label, items: batch.length, err: errorMessage(refused[0]) }, 'batch refused by Redis; dropped');
           this.#queue.splice(0, batch.length);
           failures = 0;
-          if (!refused) o.written?.(batch, results.map(([, reply]) => reply));
+          if (!refused)
+            o.written?.(
+              batch,
+              results.map(([, reply]) => reply),
+            );
         } catch (error) {
           failures += 1;
           o.logger.warn({ stream: o.label, err: errorMessage(error), failures, queued: this.#queue.length }, 'write failed; retrying');

@@ -35,7 +35,10 @@ import { StreamPlatform } from './stream-platform.ts';
 const LEDGER_POLL_MS = 20;
 
 /** Simulator settings a run may set through --sim (JSON). */
-type SimSettings = Pick<ContactCenterSimulatorConfig, 'customers' | 'timeToAnswerSec' | 'ringTimeoutSec' | 'customerPatienceSec' | 'commandLatencyMs' | 'inboundCalls' | 'holdExpirySec'> & {
+type SimSettings = Pick<
+  ContactCenterSimulatorConfig,
+  'customers' | 'timeToAnswerSec' | 'ringTimeoutSec' | 'customerPatienceSec' | 'commandLatencyMs' | 'inboundCalls' | 'holdExpirySec'
+> & {
   /** Outcome overrides by phone number (see mixCustomerOutcomes). */
   perNumber?: Record<string, Partial<CustomerOutcomes>>;
 };

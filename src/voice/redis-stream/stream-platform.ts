@@ -180,7 +180,10 @@ export class StreamPlatform {
           await this.#port.send(command);
         } catch (error) {
           if (!(error instanceof TypeError)) throw error;
-          this.#logger.warn({ stream: 'voice commands', id: entry.id, type: command.type, dialKey: command.dialKey, err: error.message }, 'voice command refused by the platform; dropped');
+          this.#logger.warn(
+            { stream: 'voice commands', id: entry.id, type: command.type, dialKey: command.dialKey, err: error.message },
+            'voice command refused by the platform; dropped',
+          );
         }
       },
     };

@@ -27,7 +27,10 @@ export function documentedSchemaGroups(): ReadonlyArray<{ heading: string; strea
 /** The generated section, markers included. */
 export function schemaSectionMarkdown(): string {
   const out: string[] = [SCHEMA_SECTION_BEGIN, ''];
-  out.push(`Contract version \`${VOICE_CONTRACT_VERSION}\`. Each schema is the JSON Schema (draft 2020-12 subset) of the \`data\` field of one entry type.`, '');
+  out.push(
+    `Contract version \`${VOICE_CONTRACT_VERSION}\`. Each schema is the JSON Schema (draft 2020-12 subset) of the \`data\` field of one entry type.`,
+    '',
+  );
   for (const group of documentedSchemaGroups()) {
     out.push(`### ${group.heading} (${group.stream})`, '');
     for (const [type, schema] of Object.entries(group.schemas)) {
@@ -51,7 +54,10 @@ function rewrite(): void {
   const document = readFileSync(VOICE_CONTRACT_DOC, 'utf8');
   const current = schemaSectionOf(document);
   if (current === undefined) throw new Error(`${VOICE_CONTRACT_DOC} has no schema section markers`);
-  writeFileSync(VOICE_CONTRACT_DOC, document.replace(current, () => schemaSectionMarkdown()));
+  writeFileSync(
+    VOICE_CONTRACT_DOC,
+    document.replace(current, () => schemaSectionMarkdown()),
+  );
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1] && process.argv.includes('--write')) rewrite();

@@ -41,31 +41,61 @@ export const DialCommandSchema = Type.Object(
     phone: Type.String({ minLength: 1, maxLength: 64, description: 'Number to call, E.164 as GES stored it.' }),
     agentId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Agent-first: the agent reserved for this attempt places the call.' })),
   },
-  { ...closed, title: 'dial', description: 'Place the outbound call of one attempt. A platform that has seen the dialKey before must not dial again: it answers the repeat with the latest event of that call, or with nothing while the call still rings. A platform that cannot tell (its dial ledger lost) answers failed with reason ledger_lost and does not dial.' },
+  {
+    ...closed,
+    title: 'dial',
+    description:
+      'Place the outbound call of one attempt. A platform that has seen the dialKey before must not dial again: it answers the repeat with the latest event of that call, or with nothing while the call still rings. A platform that cannot tell (its dial ledger lost) answers failed with reason ledger_lost and does not dial.',
+  },
 );
 
 export const ConnectCommandSchema = Type.Object(
   {
     type: Type.Literal('connect'),
     dialKey: DialKey,
-    agentId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The agent to bridge to (held for the attempt, or free); absent: the agent held for this dialKey.' })),
+    agentId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 256,
+        description: 'The agent to bridge to (held for the attempt, or free); absent: the agent held for this dialKey.',
+      }),
+    ),
   },
-  { ...closed, title: 'connect', description: 'Bridge the answered customer of the attempt to an agent. For a call already connected or over, answered with the latest event of the call.' },
+  {
+    ...closed,
+    title: 'connect',
+    description: 'Bridge the answered customer of the attempt to an agent. For a call already connected or over, answered with the latest event of the call.',
+  },
 );
 
 export const ReserveAgentCommandSchema = Type.Object(
   { type: Type.Literal('reserve_agent'), dialKey: DialKey, tenant: Tenant, queue: Queue },
-  { ...closed, title: 'reserve_agent', description: 'Hold a free agent of the queue for the attempt. Answered by where the attempt stands, first match wins, whether or not it is a repeat: the call connected or over, or the attempt cancelled: the latest event of the call (failed once cancelled), no agent held; an agent already held for the dialKey: agent_reserved naming that agent; otherwise a free agent is held (agent_reserved), or no_agent.' },
+  {
+    ...closed,
+    title: 'reserve_agent',
+    description:
+      'Hold a free agent of the queue for the attempt. Answered by where the attempt stands, first match wins, whether or not it is a repeat: the call connected or over, or the attempt cancelled: the latest event of the call (failed once cancelled), no agent held; an agent already held for the dialKey: agent_reserved naming that agent; otherwise a free agent is held (agent_reserved), or no_agent.',
+  },
 );
 
 export const ReleaseAgentCommandSchema = Type.Object(
   { type: Type.Literal('release_agent'), dialKey: DialKey, agentId: AgentId },
-  { ...closed, title: 'release_agent', description: 'Free the agent held for the attempt. GES sends it for every agent it reserved whenever the attempt ends without that agent being connected (customer busy, no answer, machine, invalid number, failed; abandoned; cancelled; expired; given up by a watchdog). Produces no call event (the agent becomes ready on the presence stream); a release of an agent not held for the dialKey changes nothing.' },
+  {
+    ...closed,
+    title: 'release_agent',
+    description:
+      'Free the agent held for the attempt. GES sends it for every agent it reserved whenever the attempt ends without that agent being connected (customer busy, no answer, machine, invalid number, failed; abandoned; cancelled; expired; given up by a watchdog). Produces no call event (the agent becomes ready on the presence stream); a release of an agent not held for the dialKey changes nothing.',
+  },
 );
 
 export const CancelCommandSchema = Type.Object(
   { type: Type.Literal('cancel'), dialKey: DialKey },
-  { ...closed, title: 'cancel', description: 'Abandon the attempt: stop dialing or hang up its call, and free any agent held for it. Produces no event, not even call_ended: GES has finished the attempt before sending it and ignores any event of it still on its way. The dialKey is spent: a later command for it dials nobody and holds no agent.' },
+  {
+    ...closed,
+    title: 'cancel',
+    description:
+      'Abandon the attempt: stop dialing or hang up its call, and free any agent held for it. Produces no event, not even call_ended: GES has finished the attempt before sending it and ignores any event of it still on its way. The dialKey is spent: a later command for it dials nobody and holds no agent.',
+  },
 );
 
 export const RouteInboundCommandSchema = Type.Object(
@@ -74,10 +104,20 @@ export const RouteInboundCommandSchema = Type.Object(
     dialKey: DialKey,
     callId: CallId,
     tenant: Tenant,
-    queue: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Queue whose next free agent takes the call; absent when GES matched no call-in request (the platform plays its default treatment).' })),
+    queue: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 256,
+        description: 'Queue whose next free agent takes the call; absent when GES matched no call-in request (the platform plays its default treatment).',
+      }),
+    ),
     userData: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'userData of the matched call-in request, attached to the call.' })),
   },
-  { ...closed, title: 'route_inbound', description: 'Route an inbound call announced by inbound_call. Keyed `in:<callId>`: its connected / call_ended events carry that dialKey.' },
+  {
+    ...closed,
+    title: 'route_inbound',
+    description: 'Route an inbound call announced by inbound_call. Keyed `in:<callId>`: its connected / call_ended events carry that dialKey.',
+  },
 );
 
 export const COMMAND_SCHEMAS = Object.freeze({
@@ -101,11 +141,15 @@ const FAILURE_MEANING: Readonly<Record<DialFailure, string>> = {
   no_answer: 'Nobody answered before the ring timeout.',
   machine: 'An answering machine or voicemail took the call.',
   invalid_number: 'The network refused the number.',
-  failed: 'The command could not be carried out (unknown queue, agent not available, connect to a call never answered), or the call was lost with the platform (reason).',
+  failed:
+    'The command could not be carried out (unknown queue, agent not available, connect to a call never answered), or the call was lost with the platform (reason).',
 };
 
 function failureEventSchema<T extends Exclude<DialFailure, 'failed'>>(type: T) {
-  return Type.Object({ type: Type.Literal(type), dialKey: DialKey, at: At }, { ...closed, title: type, description: `${FAILURE_MEANING[type]} Ends the attempt.` });
+  return Type.Object(
+    { type: Type.Literal(type), dialKey: DialKey, at: At },
+    { ...closed, title: type, description: `${FAILURE_MEANING[type]} Ends the attempt.` },
+  );
 }
 
 export const BusyEventSchema = failureEventSchema('busy');
@@ -119,7 +163,8 @@ export const FailedEventSchema = Type.Object(
     at: At,
     reason: Type.Optional(
       Type.Union([Type.Literal('platform_restart'), Type.Literal('ledger_lost')], {
-        description: 'Set when the cause is the platform, not the command: platform_restart for a call it had in flight when it went down (reported once it is back), ledger_lost for a dial it refused because it cannot tell whether it placed that call already.',
+        description:
+          'Set when the cause is the platform, not the command: platform_restart for a call it had in flight when it went down (reported once it is back), ledger_lost for a dial it refused because it cannot tell whether it placed that call already.',
       }),
     ),
   },
@@ -142,7 +187,12 @@ export const ConnectedEventSchema = Type.Object(
 );
 
 export const CallEndedEventSchema = Type.Object(
-  { type: Type.Literal('call_ended'), dialKey: DialKey, at: At, talkSeconds: Type.Number({ minimum: 0, description: 'Seconds customer and agent talked (0 when never connected).' }) },
+  {
+    type: Type.Literal('call_ended'),
+    dialKey: DialKey,
+    at: At,
+    talkSeconds: Type.Number({ minimum: 0, description: 'Seconds customer and agent talked (0 when never connected).' }),
+  },
   { ...closed, title: 'call_ended', description: 'The call of the attempt is over.' },
 );
 
@@ -190,14 +240,22 @@ export const AgentNotReadyEventSchema = Type.Object(
 
 export const PresenceResetSchema = Type.Object(
   { type: Type.Literal('presence_reset'), at: At },
-  { ...closed, title: 'presence_reset', description: 'Forget every agent: the platform (re)starts or stops. Written together with deleting the presence hash.' },
+  {
+    ...closed,
+    title: 'presence_reset',
+    description: 'Forget every agent: the platform (re)starts or stops. Written together with deleting the presence hash.',
+  },
 );
 
 export const PresenceHeartbeatSchema = Type.Object(
   {
     type: Type.Literal('presence_heartbeat'),
     at: At,
-    intervalMs: Type.Integer({ minimum: 100, maximum: 600_000, description: 'Time to the next heartbeat. Presence counts for 3 intervals after a heartbeat, then reads as no agent.' }),
+    intervalMs: Type.Integer({
+      minimum: 100,
+      maximum: 600_000,
+      description: 'Time to the next heartbeat. Presence counts for 3 intervals after a heartbeat, then reads as no agent.',
+    }),
   },
   { ...closed, title: 'presence_heartbeat', description: 'The platform is alive and its presence is current.' },
 );

@@ -82,19 +82,34 @@ export class ContactCenterSimulator implements VoicePort {
     this.clock = config.clock;
     this.#s = resolveSettings(config);
     const prng = new Prng(config.seed);
-    const draw = new DialOutcomeDraw({ prng, customers: this.#s.customers, perNumber: config.perNumber, timeToAnswer: this.#s.timeToAnswer, ringTimeoutMs: this.#s.ringTimeoutMs });
+    const draw = new DialOutcomeDraw({
+      prng,
+      customers: this.#s.customers,
+      perNumber: config.perNumber,
+      timeToAnswer: this.#s.timeToAnswer,
+      ringTimeoutMs: this.#s.ringTimeoutMs,
+    });
     this.#inbound = [...(config.inboundCalls ?? [])];
     this.#onChange = config.onLedgerChange;
     this.#session = new SimSession(this.clock, () => this.#logOut());
     const session = this.#session;
-    this.#pool = new AgentPool(buildQueues(config.queues, this.clock.now()), {
-      now: () => this.clock.now(),
-      emit: (event) => session.emit(event),
-      after: (delayMs, fn) => session.after(delayMs, fn),
-      lineWaiting: (queue) => session.after(0, () => this.#serveInboundLine(queue)),
-    }, this.#s.holdExpiryMs);
+    this.#pool = new AgentPool(
+      buildQueues(config.queues, this.clock.now()),
+      {
+        now: () => this.clock.now(),
+        emit: (event) => session.emit(event),
+        after: (delayMs, fn) => session.after(delayMs, fn),
+        lineWaiting: (queue) => session.after(0, () => this.#serveInboundLine(queue)),
+      },
+      this.#s.holdExpiryMs,
+    );
     this.#life = new CallLife({
-      pool: this.#pool, session, draw, prng, ledger: this.#ledger, patienceMs: this.#s.patienceMs,
+      pool: this.#pool,
+      session,
+      draw,
+      prng,
+      ledger: this.#ledger,
+      patienceMs: this.#s.patienceMs,
       now: () => this.clock.now(),
       note: (change) => this.#onChange?.(change),
     });
@@ -150,7 +165,8 @@ export class ContactCenterSimulator implements VoicePort {
     for (const agent of this.#pool.agents.values()) agent.freeSince = now;
     this.#session.after(0, () => {
       for (const queue of this.#pool.queues.values()) {
-        for (const agent of queue.agents) this.#session.emit({ type: 'agent_ready', tenant: queue.tenant, queue: queue.queue, agentId: agent.id, at: this.clock.now() });
+        for (const agent of queue.agents)
+          this.#session.emit({ type: 'agent_ready', tenant: queue.tenant, queue: queue.queue, agentId: agent.id, at: this.clock.now() });
       }
       const reports = this.#restartReports;
       this.#restartReports = [];
@@ -164,7 +180,15 @@ export class ContactCenterSimulator implements VoicePort {
       this.#session.at(call.atMs, () => {
         this.#inboundDelivered.add(index);
         this.#inboundAnnounced.add(`inbound-${index + 1}`);
-        this.#session.emit({ type: 'inbound_call', callId: `inbound-${index + 1}`, tenant: call.tenant, toNumber: call.toNumber, fromNumber: call.fromNumber, ...(call.digits === undefined ? {} : { digits: call.digits }), at: this.clock.now() });
+        this.#session.emit({
+          type: 'inbound_call',
+          callId: `inbound-${index + 1}`,
+          tenant: call.tenant,
+          toNumber: call.toNumber,
+          fromNumber: call.fromNumber,
+          ...(call.digits === undefined ? {} : { digits: call.digits }),
+          at: this.clock.now(),
+        });
       });
     });
     return Promise.resolve();
@@ -326,7 +350,8 @@ export class ContactCenterSimulator implements VoicePort {
     const call = this.#life.calls.get(dialKey);
     // Already bridged, or over: a retried or late connect is told where the call is. The agent
     // held for the attempt stays held: GES releases it (release_agent) when it learns the end.
-    if (call === undefined || call.phase !== 'answered') return this.#session.emit(this.#life.movedOn(dialKey) ?? { type: 'failed', dialKey, at: this.clock.now() });
+    if (call === undefined || call.phase !== 'answered')
+      return this.#session.emit(this.#life.movedOn(dialKey) ?? { type: 'failed', dialKey, at: this.clock.now() });
     // Without an agent id, the agent held for this attempt (agent first) is meant.
     const agent = this.#pool.agents.get(requestedAgentId ?? this.#pool.heldFor(dialKey)?.id ?? '');
     const heldHere = agent !== undefined && agent.state === 'reserved' && agent.dialKey === dialKey;

@@ -79,7 +79,8 @@ export class QueueStats {
 
   snapshot(): QueueStatsSnapshot {
     const n = this.#completed;
-    const recent = this.#recent.length < RECENT_WINDOW ? [...this.#recent] : [...this.#recent.slice(this.#recentNext), ...this.#recent.slice(0, this.#recentNext)];
+    const recent =
+      this.#recent.length < RECENT_WINDOW ? [...this.#recent] : [...this.#recent.slice(this.#recentNext), ...this.#recent.slice(0, this.#recentNext)];
     return {
       dials: this.#dials,
       outcomes: { ...this.#outcomes },
