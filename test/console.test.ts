@@ -627,6 +627,7 @@ describe('failed API requests', () => {
     const page = await get(c.app, await as('DEVELOPER'), `/ges/developer?corrId=${corrId}`);
     assert.match(page.body, new RegExp(`<td><code>${corrId}</code></td>`));
     assert.match(page.body, /GES_SERVICE_UNKNOWN/);
+    assert.match(page.body, /id="redis-health">not used</, "the node's Redis health is shown (this one has none)");
     const otherTenant = await signIn(c.app, 'globex', 'administrator');
     const other = (await get(c.app, otherTenant, `/ges/developer?corrId=${corrId}`)).body;
     assert.match(other, /No failed request with correlation id/);

@@ -408,7 +408,9 @@ test('monitoring: ServiceMonitor, alerts and dashboard, on metrics GES exposes',
     assert.equal(typeof valueAt(`monitoring.prometheusRule.${key}`), 'number', key);
   }
   // The labels those alerts group by exist on the metrics they read.
-  const failedLabels = (createMetrics({ defaultMetrics: false }).httpFailedRequests as unknown as { labelNames: string[] }).labelNames;
+  const failedLabels = (
+    createMetrics({ defaultMetrics: false }).registry.getSingleMetric('ges_http_failed_requests_total') as unknown as { labelNames: string[] }
+  ).labelNames;
   for (const label of ['httpCode', 'path', 'exported_tenant']) assert.ok(failedLabels.includes(label), label);
   assert.match(sm, /metricRelabelings:\n\s*- sourceLabels: \[tenant\]\n\s*regex: \(\.\+\)\n\s*targetLabel: exported_tenant/);
   assert.equal(valueAt('monitoring.serviceMonitor.originalTenantLabel'), true);

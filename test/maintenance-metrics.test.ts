@@ -9,7 +9,7 @@ import { createTestDb } from './support/test-env.ts';
 
 test('maintenance rounds move their metrics, and a failed round is counted', async () => {
   const db = await createTestDb();
-  const metrics = createMetrics({ database: db.pool, defaultMetrics: false });
+  const metrics = createMetrics({ defaultMetrics: false });
   try {
     await new Maintenance(db.pool, new DbClock(), createLogger('silent'), 14, 60_000, metrics).runOnce();
     const dead = createPool({ url: 'postgres://root@127.0.0.1:1/none', max: 1 });

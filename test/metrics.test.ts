@@ -9,7 +9,9 @@ import { buildInternalApp } from '../src/http/internal-app.ts';
 import { CallbackService } from '../src/app/callback-service.ts';
 import { AvailabilityService } from '../src/app/availability-service.ts';
 import { createLogger } from '../src/logging/logger.ts';
-import { createPool } from '../src/store/db.ts';
+import { createPool, type Queryable } from '../src/store/db.ts';
+import { DatabaseHealth } from '../src/store/database-health.ts';
+import { waitingByService } from '../src/store/callback-counts-read.ts';
 import { createMetrics, type Metrics } from '../src/metrics/metrics.ts';
 import { createTestDb, createTestTenant, inMinutes, post, type TestDb } from './support/test-env.ts';
 import { connectRedis, dropPrefix, testPrefix } from './support/redis-env.ts';
@@ -28,7 +30,14 @@ after(() => db.close());
 
 const silent = createLogger('silent');
 
-async function buildApps(metrics: Metrics): Promise<{ api: FastifyInstance; internal: FastifyInstance }> {
+/** The node's shared probe and the metrics on it, wired as the composition root does. */
+function metricsOn(database: Queryable, options: { defaultMetrics?: boolean; queueSizeMaxAgeMs?: number; timeoutMs?: number } = {}) {
+  const databaseHealth = new DatabaseHealth(database, options.timeoutMs ?? 1000);
+  const metrics = createMetrics({ databaseHealth, queueSizes: () => waitingByService(database), ...options });
+  return { metrics, databaseHealth };
+}
+
+async function buildApps(metrics: Metrics, databaseHealth?: DatabaseHealth): Promise<{ api: FastifyInstance; internal: FastifyInstance }> {
   const api = await buildApiApp({
     pool: db.pool,
     logger: silent,
@@ -37,7 +46,7 @@ async function buildApps(metrics: Metrics): Promise<{ api: FastifyInstance; inte
     callbacks: new CallbackService(db.pool, db.clock, metrics),
     availability: new AvailabilityService(db.pool, db.clock),
   });
-  const internal = await buildInternalApp({ pool: db.pool, logger: silent, isShuttingDown: () => false, adminToken: '', metrics });
+  const internal = await buildInternalApp({ pool: db.pool, logger: silent, isShuttingDown: () => false, adminToken: '', metrics, databaseHealth });
   return { api, internal };
 }
 
@@ -81,8 +90,8 @@ const CREATE = '/engagement/v3/callbacks/create';
 const RETRIEVE = '/engagement/v3/callbacks/retrieve';
 
 test('HTTP and business counters move with bounded labels, and the health gauges are set', async () => {
-  const metrics = createMetrics({ database: db.pool });
-  const { api, internal } = await buildApps(metrics);
+  const { metrics, databaseHealth } = metricsOn(db.pool);
+  const { api, internal } = await buildApps(metrics, databaseHealth);
   const tenant = await createTestTenant(db, 'metrics-co', { sales: {}, support: {} });
   const key = { 'x-api-key': tenant.apiKey };
   const phones = ['+12125550141', '+12125550142', '+12125550143', '+12125550144', '+12125550145'];
@@ -110,6 +119,7 @@ test('HTTP and business counters move with bounded labels, and the health gauges
   const strayPath = `/engagement/v3/callbacks/${unknownId}/phone/+12125550199`;
   assert.equal((await api.inject({ method: 'GET', url: strayPath })).statusCode, 404);
 
+  await databaseHealth.check(); // as the node's background check does every few seconds
   const { text, samples } = await scrape(internal);
 
   assert.match(text, /^# TYPE ges_http_requests_total counter$/m);
@@ -190,11 +200,12 @@ test('HTTP and business counters move with bounded labels, and the health gauges
   await internal.close();
 });
 
-test('database_up is 0 when the database is unreachable or too slow, and readiness sets it too', async () => {
+test('database_up is 0 when the database is unreachable or too slow, and a scrape runs no SQL: it reads the probe readiness shares', async () => {
   const dead = createPool({ url: 'postgres://root@127.0.0.1:1/none', max: 1 });
   try {
-    const metrics = createMetrics({ database: dead, probeTimeoutMs: 2000, defaultMetrics: false });
-    const internal = await buildInternalApp({ pool: dead, logger: silent, isShuttingDown: () => false, adminToken: '', metrics });
+    const { metrics, databaseHealth } = metricsOn(dead, { timeoutMs: 2000, defaultMetrics: false });
+    const internal = await buildInternalApp({ pool: dead, logger: silent, isShuttingDown: () => false, adminToken: '', metrics, databaseHealth });
+    assert.equal((await internal.inject('/health/ready')).statusCode, 503);
     const { text, samples } = await scrape(internal);
     assert.equal(value(samples, 'ges_database_up'), 0);
     assert.match(text, /^ges_migrations_pending nan$/im, 'unknown while the database never answered');
@@ -203,16 +214,37 @@ test('database_up is 0 when the database is unreachable or too slow, and readine
     await dead.end();
   }
 
-  // A database that never answers: the scrape is not held hostage, it reports 0 after the timeout.
-  const hanging = createMetrics({ database: { query: () => new Promise<never>(() => undefined) }, probeTimeoutMs: 50, defaultMetrics: false });
+  // A database that never answers: the probe reports it down after its timeout, and a scrape
+  // never asks it anything (it would hang otherwise).
+  let queries = 0;
+  const hangingDb = {
+    query: () => {
+      queries += 1;
+      return new Promise<never>(() => undefined);
+    },
+  } as unknown as Queryable;
+  const hanging = createMetrics({ databaseHealth: new DatabaseHealth(hangingDb, 50), defaultMetrics: false });
   const started = Date.now();
   const text = await hanging.registry.metrics();
   assert.ok(Date.now() - started < 1000);
-  assert.equal(value(parse(text), 'ges_database_up'), 0);
+  assert.equal(queries, 0, 'the scrape ran no SQL');
+  assert.match(text, /^ges_database_up nan$/im, 'unknown before the first check');
+  const slowHealth = new DatabaseHealth(hangingDb, 50);
+  const slow = createMetrics({ databaseHealth: slowHealth, defaultMetrics: false });
+  assert.equal((await slowHealth.check()).up, false);
+  assert.equal(value(parse(await slow.registry.metrics()), 'ges_database_up'), 0);
 
-  // Without a database to probe at scrape time, the readiness check keeps the gauges current.
-  const byReadiness = createMetrics({ defaultMetrics: false });
-  const internal = await buildInternalApp({ pool: db.pool, logger: silent, isShuttingDown: () => false, adminToken: '', metrics: byReadiness });
+  // The readiness check and the gauges share one probe: a readiness check moves the gauges.
+  const shared = new DatabaseHealth(db.pool);
+  const byReadiness = createMetrics({ databaseHealth: shared, defaultMetrics: false });
+  const internal = await buildInternalApp({
+    pool: db.pool,
+    logger: silent,
+    isShuttingDown: () => false,
+    adminToken: '',
+    metrics: byReadiness,
+    databaseHealth: shared,
+  });
   assert.match((await scrape(internal)).text, /^ges_database_up nan$/im, 'unknown before the first check');
   assert.equal((await internal.inject('/health/ready')).statusCode, 200);
   const { samples } = await scrape(internal);
@@ -222,8 +254,8 @@ test('database_up is 0 when the database is unreachable or too slow, and readine
 });
 
 test('each app has its own registry: two in one process neither collide nor share counts', async () => {
-  const first = createMetrics({ database: db.pool });
-  const second = createMetrics({ database: db.pool }); // would throw "already registered" on a shared registry
+  const first = metricsOn(db.pool).metrics;
+  const second = metricsOn(db.pool).metrics; // would throw "already registered" on a shared registry
   const a = await buildApps(first);
   const b = await buildApps(second);
   const tenant = await createTestTenant(db, 'metrics-two');
@@ -266,7 +298,7 @@ test('callbacks worked by the engine move the engine metrics; queue sizes and Re
   const own = await createTestDb();
   const redis = await connectRedis();
   const prefix = testPrefix();
-  const metrics = createMetrics({ database: own.pool, defaultMetrics: false, queueSizeMaxAgeMs: 0 });
+  const { metrics } = metricsOn(own.pool, { defaultMetrics: false, queueSizeMaxAgeMs: 0 });
   metrics.watchRedis(async () => (await redis.ping()) === 'PONG');
   const BUSY = '+14155550177';
   const t = await createTestTenant(own, 'engine-metrics', { sales: { executionBufferSec: 60 }, backlog: {} });

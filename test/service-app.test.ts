@@ -9,6 +9,7 @@ import { CallbackService } from '../src/app/callback-service.ts';
 import { AvailabilityService } from '../src/app/availability-service.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { createPool } from '../src/store/db.ts';
+import { DatabaseHealth } from '../src/store/database-health.ts';
 import { createTestDb, createTestTenant, TEST_DATABASE_URL, type TestDb } from './support/test-env.ts';
 
 let db: TestDb;
@@ -19,7 +20,13 @@ after(() => db.close());
 
 test('readiness needs the database and every migration, and turns 503 at shutdown', async () => {
   let shuttingDown = false;
-  const app = await buildInternalApp({ pool: db.pool, logger: createLogger('silent'), isShuttingDown: () => shuttingDown, adminToken: '' });
+  const app = await buildInternalApp({
+    pool: db.pool,
+    logger: createLogger('silent'),
+    isShuttingDown: () => shuttingDown,
+    adminToken: '',
+    databaseHealth: new DatabaseHealth(db.pool),
+  });
   assert.equal((await app.inject('/health/live')).statusCode, 200);
   const ready = await app.inject('/health/ready');
   assert.equal(ready.statusCode, 200);
@@ -34,7 +41,13 @@ test('readiness needs the database and every migration, and turns 503 at shutdow
   await admin.query(`CREATE SCHEMA ${schema}`);
   const bare = createPool({ url: TEST_DATABASE_URL, max: 1, schema });
   try {
-    const unmigrated = await buildInternalApp({ pool: bare, logger: createLogger('silent'), isShuttingDown: () => false, adminToken: '' });
+    const unmigrated = await buildInternalApp({
+      pool: bare,
+      logger: createLogger('silent'),
+      isShuttingDown: () => false,
+      adminToken: '',
+      databaseHealth: new DatabaseHealth(bare),
+    });
     const res = await unmigrated.inject('/health/ready');
     assert.equal(res.statusCode, 503);
     assert.match(res.json().checks.migrations, /pending: 0001_core\.sql/);
@@ -46,7 +59,13 @@ test('readiness needs the database and every migration, and turns 503 at shutdow
   }
 
   const dead = createPool({ url: 'postgres://root@127.0.0.1:1/none', max: 1 });
-  const down = await buildInternalApp({ pool: dead, logger: createLogger('silent'), isShuttingDown: () => false, adminToken: '' });
+  const down = await buildInternalApp({
+    pool: dead,
+    logger: createLogger('silent'),
+    isShuttingDown: () => false,
+    adminToken: '',
+    databaseHealth: new DatabaseHealth(dead),
+  });
   assert.equal((await down.inject('/health/ready')).statusCode, 503);
   await down.close();
   await dead.end();

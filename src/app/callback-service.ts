@@ -86,6 +86,13 @@ export class CallbackService {
     private readonly pool: pg.Pool,
     private readonly clock: DbClock,
     private readonly observer?: CreateObserver,
+    /**
+     * How long a request waits for the engine to hear of its committed change (none: as long as it
+     * takes). The engine's Redis commands are bounded one by one; this bounds them all together,
+     * so a slow Redis cannot make a create slow: the change is in Postgres, and a hook that does
+     * not finish in time counts as failed (the repair picks the callback up from Postgres).
+     */
+    private readonly hookTimeoutMs?: number,
   ) {}
 
   /** Connects the engine (set once at start-up; without one, callbacks are stored and not worked). */
@@ -98,10 +105,31 @@ export class CallbackService {
 
   async #tell(fn: (l: CallbackLifecycle) => Promise<void>): Promise<void> {
     if (!this.#lifecycle) return;
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    const hook = fn(this.#lifecycle);
     try {
-      await fn(this.#lifecycle);
+      if (this.hookTimeoutMs === undefined) await hook;
+      else {
+        await Promise.race([
+          hook,
+          new Promise<void>((resolve) => {
+            timer = setTimeout(() => {
+              timedOut = true;
+              resolve();
+            }, this.hookTimeoutMs);
+          }),
+        ]);
+        if (timedOut) {
+          // It goes on in the background; a late failure there is already repaired by this one.
+          hook.catch(() => undefined);
+          this.#lifecycleError(new Error(`the engine did not take the change within ${this.hookTimeoutMs} ms`));
+        }
+      }
     } catch (err) {
       this.#lifecycleError(err);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

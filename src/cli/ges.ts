@@ -33,6 +33,9 @@ async function tenantId(pool: import('pg').Pool, name: string): Promise<number> 
   return tenant.id;
 }
 
+/** Seconds an orderly stop may take after SHUTDOWN_DELAY_SEC before the process exits regardless. */
+const STOP_GRACE_SEC = 25;
+
 export function buildCli(config: () => Config): Command {
   const program = new Command('ges').description('GES: Engagement Service for contact-center callbacks').showHelpAfterError();
 
@@ -40,10 +43,18 @@ export function buildCli(config: () => Config): Command {
     .command('start')
     .description('start the service (embedded PGlite when DATABASE_URL is not set)')
     .action(async () => {
-      const ges = await startGes(config());
+      const settings = config();
+      const ges = await startGes(settings);
       printWelcome(ges);
       const shutdown = (signal: string) => {
         ges.logger.info({ signal }, 'shutting down');
+        // One signal must end the process: if something holds the orderly stop (a request or a
+        // database answer that never comes), exit anyway once the delay and a grace period are over.
+        const deadlineMs = (settings.SHUTDOWN_DELAY_SEC + STOP_GRACE_SEC) * 1000;
+        setTimeout(() => {
+          ges.logger.error({ seconds: deadlineMs / 1000 }, 'shutdown did not finish in time; exiting');
+          process.exit(1);
+        }, deadlineMs).unref();
         ges.stop().then(
           () => process.exit(0),
           (err: unknown) => {

@@ -16,7 +16,7 @@ export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3005, description: 'External API (and UI) port' }),
   INTERNAL_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3050, description: 'Health and metrics port' }),
   DATABASE_URL: Type.String({ default: '', description: 'PostgreSQL URL; empty means the embedded PGlite database' }),
-  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'PostgreSQL connections per node (at most 4 in embedded mode)' }),
+  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'PostgreSQL connections per node (embedded mode always uses 1)' }),
   DATABASE_SCHEMA: Type.String({ default: '', pattern: '^$|^[a-z_][a-z0-9_]{0,62}$', description: 'Schema to use (empty: the server default search_path)' }),
   DATA_DIR: Type.String({ default: './data', description: 'Folder of the embedded database' }),
   MIGRATE_ON_START: Type.Boolean({
@@ -60,6 +60,13 @@ export const ConfigSchema = Type.Object({
   }),
   REDIS_CLUSTER_NODES: Type.String({ default: '', description: 'Comma-separated host:port seeds of a Redis Cluster; used instead of REDIS_URL when set' }),
   REDIS_KEY_PREFIX: Type.String({ default: 'ges:', pattern: '^[A-Za-z0-9:_.-]{0,64}$', description: 'Prefix of every Redis key GES writes' }),
+  REDIS_COMMAND_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 60000,
+    default: 2000,
+    description:
+      'A Redis command without an answer after this long fails (blocking stream reads excepted), so a silent Redis cannot hold a create or an engine round; the create is already committed and the engine takes it up from PostgreSQL once Redis answers',
+  }),
   ENGINE_ENABLED: Type.Boolean({ default: true, description: 'Run the callback engine on this node (dispatch, dialing, retries); false for an API-only node' }),
   ENGINE_POLL_MS: Type.Integer({
     minimum: 100,
@@ -87,6 +94,13 @@ export const ConfigSchema = Type.Object({
   }),
   VOICE_CLAIM_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 30000, description: 'redis-stream: how often a node looks for such events' }),
   SIMULATOR_AGENTS: Type.Integer({ minimum: 0, maximum: 1000, default: 3, description: 'Simulator: agents per callback service' }),
+  TEST_CLOCK_SKEW_MS: Type.Integer({
+    minimum: -60000,
+    maximum: 60000,
+    default: 0,
+    description:
+      'Tests only (the fault suite): this node acts as if its clock were that many ms ahead of its measured database clock, as a node with a badly measured skew would; never set it in production',
+  }),
   ADMIN_TOKEN: Type.String({
     default: '',
     pattern: '^$|^[!-~]{16,512}$',

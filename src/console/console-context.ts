@@ -41,6 +41,8 @@ export interface ConsoleContext {
   numberRules: NumberRuleConfig;
   monitor: QueueMonitorSource;
   failed: FailedRequestLog;
+  /** Redis health for the Developer page; undefined on a node without Redis. */
+  redisUp: (() => Promise<boolean>) | undefined;
   sessions: SessionStore;
   throttle: LoginThrottle;
   idleMs: number;

@@ -55,6 +55,8 @@ export interface ConsoleServices {
   /** Failed sign-in counters; default in memory (per node). */
   loginAttempts?: AttemptCounter;
   loginThrottle?: LoginThrottleOptions;
+  /** Whether the node's Redis answers, within a bounded time; absent on a node without Redis (the Developer page shows it). */
+  redisUp?: () => Promise<boolean>;
   /** Idle timeout of a session (CONSOLE_SESSION_IDLE_MIN). */
   sessionIdleMs: number;
   /** CONSOLE_SECURE_COOKIE. */
@@ -101,6 +103,7 @@ export function consolePlugin(opts: ConsoleServices): FastifyPluginAsync {
       numberRules: opts.numberRules,
       monitor: opts.queueMonitor,
       failed: opts.failedRequests,
+      redisUp: opts.redisUp,
       sessions: opts.sessions,
       throttle: new LoginThrottle(opts.loginAttempts ?? new MemoryAttemptCounter(now), opts.loginThrottle ?? DEFAULT_LOGIN_THROTTLE),
       idleMs: opts.sessionIdleMs,

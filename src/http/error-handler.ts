@@ -34,16 +34,30 @@ function classify(err: FastifyError): { code: ErrorCode; message: string } {
   }
   if (err.statusCode === 413) return { code: 'GES_BODY_TOO_LARGE', message: 'request body is larger than the limit' };
   if (err.statusCode === 415) return { code: 'GES_UNSUPPORTED_MEDIA_TYPE', message: 'Content-Type must be application/json' };
-  // The database going away is an outage, not a bug: clients should retry, so 503 rather than 500.
-  const pgCode = (err as { code?: string }).code ?? '';
-  if (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '53300', '08006', '08001'].includes(pgCode) ||
-    /Connection terminated|timeout exceeded when trying to connect/.test(err.message)
-  ) {
-    return { code: 'GES_UNAVAILABLE', message: 'database unavailable; retry later' };
-  }
+  // The database or Redis going away is an outage, not a bug: clients should retry, so 503 rather than 500.
+  const outage = outageOf(err);
+  if (outage) return { code: 'GES_UNAVAILABLE', message: `${outage} unavailable; retry later` };
   if (err.statusCode === 503) return { code: 'GES_UNAVAILABLE', message: 'service unavailable' };
   return { code: 'GES_INTERNAL', message: 'internal error; quote the corrId to the operator' };
+}
+
+/**
+ * PostgreSQL error classes and socket errors that mean "the server is not there right now":
+ * 08 connection exceptions, 57P01-57P03 (terminated by an administrator or a shutdown, cannot
+ * connect now), 53300 (too many connections), and Node's socket errors.
+ */
+const DATABASE_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300']);
+/** What pg says when a client lost its server (its own messages carry no code). */
+const DATABASE_DOWN_MESSAGES = /Connection terminated|is not queryable|timeout exceeded when trying to connect|terminating connection/;
+/** What ioredis says when Redis does not answer in time (commandTimeout), or is not connected. */
+const REDIS_DOWN_MESSAGES = /^Command timed out$|Stream isn't writeable|^Connection is closed|max retries per request limit/;
+
+function outageOf(err: Error): 'database' | 'Redis' | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (DATABASE_DOWN_CODES.has(code) || code.startsWith('08'))) return 'database';
+  if (DATABASE_DOWN_MESSAGES.test(err.message)) return 'database';
+  if (REDIS_DOWN_MESSAGES.test(err.message) || err.name === 'MaxRetriesPerRequestError') return 'Redis';
+  return undefined;
 }
 
 /** Every error leaves in the GES envelope; only unexpected ones are logged as errors. */

@@ -3,7 +3,6 @@ import Fastify, { LogController, type FastifyInstance, type FastifyRequest } fro
 import { fastifyLogger } from './fastify-logger.ts';
 import type { Logger } from 'pino';
 import type pg from 'pg';
-import { pendingMigrations } from '../store/migrator.ts';
 import { applyTenantConfig, exportTenantConfig } from '../app/tenant-config.ts';
 import { GesError } from '../domain/errors.ts';
 import { installErrorHandling } from './error-handler.ts';
@@ -21,8 +20,15 @@ export interface InternalAppDeps {
   /** Exposed at GET /metrics (Prometheus text format); absent: no /metrics route. */
   metrics?: Metrics;
   /**
+   * The node's database-health probe (src/store/database-health.ts), shared with the metrics;
+   * absent: readiness cannot vouch for the database and answers 503.
+   */
+  databaseHealth?: { check(): Promise<{ up: boolean; pending: readonly string[] | undefined; error?: string }> };
+  /**
    * Whether Redis answers, within a bounded time (src/main/engine-runtime.ts); absent on a node
-   * without Redis (in-process hot state), whose readiness then does not mention Redis.
+   * without Redis (in-process hot state). Reported by readiness for information only: a node whose
+   * Redis is away still serves the API (creates commit to PostgreSQL), so it must stay in the
+   * load balancer.
    */
   redisUp?: () => Promise<boolean>;
 }
@@ -47,9 +53,9 @@ function adminAuth(token: string) {
 /**
  * The internal application (INTERNAL_PORT): probes for the orchestrator. Liveness says the event
  * loop answers (nothing else: a dependency that is down must not get the container restarted);
- * readiness that the database answers, Redis answers when the node uses it, and every shipped
- * migration is applied, and turns false as soon as shutdown begins so the load balancer stops
- * sending traffic. With metrics,
+ * readiness that the node can serve the API: the database answers and every shipped migration is
+ * applied (Redis is reported beside, not required), and it turns false as soon as shutdown begins
+ * so the load balancer stops sending traffic. With metrics,
  * it serves them to Prometheus at GET /metrics (see docs/METRICS.md).
  *
  * With an admin token it also serves the admin API under /admin/v1: a tenant's configuration
@@ -65,41 +71,36 @@ export async function buildInternalApp(deps: InternalAppDeps): Promise<FastifyIn
     ...edgeServerOptions(DEFAULT_EDGE_LIMITS),
   });
   installErrorHandling(app);
-  let migrationsApplied = false;
 
   app.get('/health/live', async () => ({ status: 'UP' }));
 
+  // Readiness answers what a load balancer needs: can this node serve the API? That takes the
+  // database with every migration applied, and not shutting down. Redis is reported beside the
+  // checks, never in them: when Redis is away every node would turn unready at once and the whole
+  // API would go, while creates still succeed (docs/DEPLOYMENT.md, "What each fault does").
   app.get('/health/ready', async (_request, reply) => {
     const checks: Record<string, string> = {};
     if (deps.isShuttingDown()) checks.lifecycle = 'shutting down';
-    try {
-      await deps.pool.query('SELECT 1');
+    const [database, redis] = await Promise.all([deps.databaseHealth?.check(), deps.redisUp?.().catch(() => false)]);
+    if (!database) checks.database = 'DOWN: no health probe configured';
+    else if (!database.up) checks.database = `DOWN: ${database.error ?? 'no answer'}`;
+    else {
       checks.database = 'UP';
-      if (!migrationsApplied) {
-        const pending = await pendingMigrations(deps.pool);
-        migrationsApplied = pending.length === 0;
-        checks.migrations = migrationsApplied ? 'UP' : `pending: ${pending.join(', ')}`;
-        deps.metrics?.setDatabaseHealth(true, pending.length);
-      } else {
-        checks.migrations = 'UP';
-        deps.metrics?.setDatabaseHealth(true, 0);
-      }
-    } catch (err) {
-      checks.database = `DOWN: ${(err as Error).message}`;
-      deps.metrics?.setDatabaseHealth(false);
-    }
-    if (deps.redisUp) {
-      const up = await deps.redisUp().catch(() => false);
-      checks.redis = up ? 'UP' : 'DOWN';
-      deps.metrics?.setRedisHealth(up);
+      const pending = database.pending ?? [];
+      checks.migrations = pending.length === 0 ? 'UP' : `pending: ${pending.join(', ')}`;
     }
     const ready = Object.values(checks).every((v) => v === 'UP');
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'UP' : 'DOWN', checks });
+    const body: Record<string, unknown> = { status: ready ? 'UP' : 'DOWN', checks };
+    if (redis !== undefined) {
+      body.redis = redis ? 'UP' : 'DOWN';
+      deps.metrics?.setRedisHealth(redis);
+    }
+    return reply.code(ready ? 200 : 503).send(body);
   });
 
   const metrics = deps.metrics;
   if (metrics) {
-    // Collecting runs the scrape-time database probe, so the health gauges are current.
+    // Collecting reads the last database-health reading (no SQL) and PINGs Redis, bounded.
     app.get('/metrics', async (_request, reply) => {
       const body = await metrics.registry.metrics();
       return reply.type(metrics.registry.contentType).send(body);

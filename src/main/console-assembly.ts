@@ -35,6 +35,8 @@ export interface ConsoleOptions {
   apiKeyCacheSeconds?: number;
   /** The clock of sessions and the login throttle (tests move it forward). */
   now?: () => number;
+  /** Whether the node's Redis answers, within a bounded time; absent on a node without Redis. */
+  redisUp?: () => Promise<boolean>;
 }
 
 /**

@@ -20,6 +20,8 @@ export interface ConsoleParts {
   redis: Redis | Cluster | undefined;
   /** The callback engine, for EWT, agents and queue positions. */
   engine: Pick<CallbackEngine, 'queueWait' | 'live'> | undefined;
+  /** Whether Redis answers (bounded); absent on a node without Redis. */
+  redisUp?: () => Promise<boolean>;
 }
 
 /**
@@ -40,5 +42,6 @@ export function consoleOptions(config: Config, parts: ConsoleParts): ConsoleOpti
     sessionIdleMs: config.CONSOLE_SESSION_IDLE_MIN * 60_000,
     secureCookie: config.CONSOLE_SECURE_COOKIE,
     apiKeyCacheSeconds: config.API_KEY_CACHE_SEC,
+    ...(parts.redisUp ? { redisUp: parts.redisUp } : {}),
   };
 }

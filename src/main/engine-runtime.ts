@@ -34,6 +34,16 @@ export interface EngineRuntime {
 /** A readiness probe or a scrape must not wait on a Redis that does not answer. */
 export const REDIS_PROBE_TIMEOUT_MS = 1000;
 
+/**
+ * Every command is bounded (REDIS_COMMAND_TIMEOUT_MS): a Redis that is there but silent (a network
+ * partition, a frozen server) would otherwise hold every create and every engine round until the
+ * socket gives up, which can take minutes. The blocking stream reads use their own connection
+ * without this timeout (src/voice/redis-stream/redis-client.ts).
+ */
+function redisOptions(config: Config) {
+  return { maxRetriesPerRequest: 3, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS };
+}
+
 /** The Redis client the settings ask for, or none (in-process hot state). */
 export function connectRedisFromConfig(config: Config): Redis | Cluster | undefined {
   if (config.REDIS_CLUSTER_NODES) {
@@ -41,9 +51,9 @@ export function connectRedisFromConfig(config: Config): Redis | Cluster | undefi
       const [host, port] = n.trim().split(':');
       return { host: host!, port: Number(port ?? 6379) };
     });
-    return new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 3 } });
+    return new Cluster(nodes, { redisOptions: redisOptions(config) });
   }
-  if (config.REDIS_URL) return new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  if (config.REDIS_URL) return new Redis(config.REDIS_URL, redisOptions(config));
   return undefined;
 }
 

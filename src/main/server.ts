@@ -7,6 +7,9 @@ import { createPool } from '../store/db.ts';
 import { migrate } from '../store/migrator.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../store/embedded-postgres.ts';
 import { DbClock } from '../store/db-clock.ts';
+import { DatabaseHealth } from '../store/database-health.ts';
+import { waitingByService } from '../store/callback-counts-read.ts';
+import { HotStateRepair } from '../app/hot-state-repair.ts';
 import { CallbackService } from '../app/callback-service.ts';
 import { AvailabilityService } from '../app/availability-service.ts';
 import { Maintenance } from '../app/maintenance.ts';
@@ -50,17 +53,22 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
   }
   const pool = createPool({
     url,
-    // PGlite is one session behind a socket: a small pool avoids queueing behind long transactions.
-    max: embedded ? Math.min(config.DATABASE_POOL_MAX, 4) : config.DATABASE_POOL_MAX,
+    // PGlite is one session behind a socket server that interleaves the protocol messages of its
+    // connections outside transactions (an unnamed statement of one runs with another's Bind):
+    // one connection is the only correct pool (docs/BENCHMARKS.md, embedded default).
+    max: embedded ? 1 : config.DATABASE_POOL_MAX,
     schema: config.DATABASE_SCHEMA || undefined,
   });
 
-  const clock = new DbClock();
-  const metrics = createMetrics({ database: pool });
+  const clock = new DbClock(config.TEST_CLOCK_SKEW_MS);
+  const databaseHealth = new DatabaseHealth(pool);
+  databaseHealth.start(5000);
+  const metrics = createMetrics({ databaseHealth, queueSizes: () => waitingByService(pool) });
   const maintenance = new Maintenance(pool, clock, logger, config.RETENTION_DAYS, config.MAINTENANCE_INTERVAL_SEC * 1000, metrics);
   let shuttingDown = false;
   const apps: FastifyInstance[] = [];
   let runtime: EngineRuntime | undefined;
+  let repair: HotStateRepair | undefined;
   try {
     if (config.MIGRATE_ON_START) {
       const applied = await migrate(pool);
@@ -75,8 +83,15 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     runtime = await startEngineRuntime(config, pool, clock, logger, metrics.engine);
     const redisUp = runtime.redis ? runtime.redisUp : undefined;
     if (redisUp) metrics.watchRedis(redisUp);
-    const callbackService = new CallbackService(pool, clock, metrics);
-    callbackService.attach(runtime.engine, (err) => logger.error({ err }, 'engine hook failed; the rebuild repairs the hot state'));
+    // With Redis, a request waits for the engine hook at most two command timeouts (it goes on in
+    // the background; a hook that misses this is repaired from Postgres).
+    const callbackService = new CallbackService(pool, clock, metrics, runtime.redis ? 2 * config.REDIS_COMMAND_TIMEOUT_MS : undefined);
+    const engine = runtime.engine;
+    repair = new HotStateRepair(() => engine.rebuild(), logger);
+    callbackService.attach(engine, (err) => {
+      logger.warn({ err: (err as Error).message }, 'engine hook failed; a rebuild from the database repairs the hot state');
+      repair!.request();
+    });
     const availability = new AvailabilityService(pool, clock);
     const failedRequests = new FailedRequestLog(pool, logger);
     const api = await buildApiApp({
@@ -92,10 +107,26 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
       retentionDays: config.RETENTION_DAYS,
       edge: edgeLimits(config),
       rateLimits: apiRateLimits(config, pool, runtime.redis, logger, metrics.edge),
-      console: consoleOptions(config, { pool, callbacks: callbackService, availability, failedRequests, redis: runtime.redis, engine: runtime.engine }),
+      console: consoleOptions(config, {
+        pool,
+        callbacks: callbackService,
+        availability,
+        failedRequests,
+        redis: runtime.redis,
+        engine: runtime.engine,
+        redisUp,
+      }),
     });
     apps.push(api);
-    const internal = await buildInternalApp({ pool, logger, isShuttingDown: () => shuttingDown, adminToken: config.ADMIN_TOKEN, metrics, redisUp });
+    const internal = await buildInternalApp({
+      pool,
+      logger,
+      isShuttingDown: () => shuttingDown,
+      adminToken: config.ADMIN_TOKEN,
+      metrics,
+      redisUp,
+      databaseHealth,
+    });
     if (config.ADMIN_TOKEN) logger.info('admin API enabled on the internal port (/admin/v1)');
     apps.push(internal);
     const apiUrl = await api.listen({ port: config.PORT, host: config.HOST });
@@ -117,6 +148,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
           // open connections get 503 while in-flight ones finish.
           shuttingDown = true;
           maintenance.stop();
+          databaseHealth.stop();
           if (config.SHUTDOWN_DELAY_SEC > 0) {
             logger.info({ seconds: config.SHUTDOWN_DELAY_SEC }, 'not ready; serving until the load balancer has noticed');
             await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_SEC * 1000));
@@ -125,6 +157,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
           // The engine finishes the work in hand, which settles the due entries it leased, so other
           // nodes take over at once instead of after the lease. The internal port keeps answering
           // (readiness 503, metrics) until then.
+          await repair?.stop();
           await runtime?.stop();
           await internal.close();
           await pool.end();
@@ -136,6 +169,8 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     };
   } catch (err) {
     maintenance.stop();
+    databaseHealth.stop();
+    await repair?.stop();
     await Promise.allSettled(apps.map((a) => a.close()));
     await runtime?.stop().catch(() => undefined);
     await pool.end().catch(() => undefined);

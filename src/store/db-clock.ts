@@ -8,6 +8,12 @@ import type { Queryable } from './db.ts';
 export class DbClock {
   #offsetMs = 0;
 
+  /**
+   * `testSkewMs` (TEST_CLOCK_SKEW_MS, tests only): added to every reading, so this node acts as if
+   * its clock ran that far ahead of the database's, as a node whose skew was measured wrong would.
+   */
+  constructor(private readonly testSkewMs = 0) {}
+
   /** Measures node-to-database skew, compensating half the round trip. Returns the offset in ms. */
   async sync(db: Queryable): Promise<number> {
     const before = Date.now();
@@ -27,6 +33,6 @@ export class DbClock {
   }
 
   now(): Date {
-    return new Date(Date.now() + this.#offsetMs);
+    return new Date(Date.now() + this.#offsetMs + this.testSkewMs);
   }
 }

@@ -27,19 +27,38 @@ export function createPool(opts: PoolOptions): pg.Pool {
   return pool;
 }
 
-/** Runs `fn` in one transaction on one connection; rolls back on any error. */
+/**
+ * Runs `fn` in one transaction on one connection; rolls back on any error.
+ *
+ * While a client is checked out, pg-pool takes its own 'error' listener off it, and a pg Client
+ * emits 'error' when its server goes away (a restart, a failover, pg_terminate_backend, a cut
+ * network), even after failing the query in flight. Unheard, that event would end the process, so
+ * the checkout carries its own listener, and a client that failed is handed back with the error so
+ * the pool drops it instead of lending it out again. The caller sees the query's own rejection
+ * (or the connection error, if it came between two statements): the API answers 503 for it.
+ */
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (err: Error) => {
+    broken ??= err;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
+    if (broken) throw broken;
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+      broken ??= rollbackErr;
+    });
     throw err;
   } finally {
-    client.release();
+    // The pool puts its idle listener back on release; ours must go, or every checkout adds one.
+    client.removeListener('error', onError);
+    client.release(broken);
   }
 }
 

@@ -132,8 +132,17 @@ export function adminRoutes(ctx: ConsoleContext): FastifyPluginAsync {
     app.get('/developer', needs('developer.view'), async (request, reply) => {
       const corrId = field(request.query, 'corrId', 64);
       const tenant = tenantOf(request);
-      const [found, recent] = await Promise.all([corrId ? ctx.failed.find(tenant.id, corrId) : Promise.resolve([]), ctx.failed.recent(tenant.id, 50)]);
-      return ctx.page(request, reply, 'developer', { title: 'Developer', section: 'developer', corrId, found, recent, searched: corrId !== '' });
+      const [found, recent, redis] = await Promise.all([
+        corrId ? ctx.failed.find(tenant.id, corrId) : Promise.resolve([]),
+        ctx.failed.recent(tenant.id, 50),
+        ctx.redisUp
+          ? ctx.redisUp().then(
+              (up) => (up ? 'UP' : 'DOWN'),
+              () => 'DOWN',
+            )
+          : Promise.resolve('not used'),
+      ]);
+      return ctx.page(request, reply, 'developer', { title: 'Developer', section: 'developer', corrId, found, recent, searched: corrId !== '', redis });
     });
   };
 }
