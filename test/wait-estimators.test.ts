@@ -204,11 +204,12 @@ describe('estimators', () => {
     );
   });
 
-  test('the API mode parameter: mode2 by default, only mode1-3 accepted', () => {
+  test('the API mode parameter: mode2 by default, only mode1-3 accepted, in any case', () => {
     assert.equal(parseApiWaitMode(undefined), 'mode2');
     assert.equal(parseApiWaitMode('mode3'), 'mode3');
     assert.equal(parseApiWaitMode('naive'), undefined);
-    assert.equal(parseApiWaitMode('MODE1'), undefined);
+    assert.equal(parseApiWaitMode('MODE1'), 'mode1'); // clients differ in case (issue 11 leniency)
+    assert.equal(parseApiWaitMode('mode4'), undefined);
     assert.deepEqual(apiWaitTime({ seconds: 41.6 }), { estimatedWaitTime: 42 });
   });
 });

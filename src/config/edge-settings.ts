@@ -35,27 +35,27 @@ export const EDGE_SETTINGS = {
   RATE_LIMIT_CREATE_PER_KEY: Type.Integer({
     minimum: 0,
     maximum: 1000000,
-    default: 120,
+    default: 600,
     description:
       "Creates (callbacks/create, call-in/requests/create) one API key may send per minute, as a burst of this size refilled evenly; beyond: 429 GES_RATE_LIMITED with Retry-After (0: no limit). A tenant's apiLimits.createPerKey overrides it",
   }),
   RATE_LIMIT_CREATE_PER_TENANT: Type.Integer({
     minimum: 0,
     maximum: 1000000,
-    default: 600,
+    default: 3000,
     description: 'Creates all keys of one tenant may send per minute, across all nodes (0: no limit); apiLimits.createPerTenant overrides it',
   }),
   RATE_LIMIT_OTHER_PER_KEY: Type.Integer({
     minimum: 0,
     maximum: 1000000,
-    default: 1200,
+    default: 6000,
     description:
       'Other Engagement API requests (retrieve, availability, statistics ...) one API key may send per minute (0: no limit); apiLimits.otherPerKey overrides it',
   }),
   RATE_LIMIT_OTHER_PER_TENANT: Type.Integer({
     minimum: 0,
     maximum: 1000000,
-    default: 6000,
+    default: 30000,
     description: 'Other Engagement API requests all keys of one tenant may send per minute (0: no limit); apiLimits.otherPerTenant overrides it',
   }),
 };

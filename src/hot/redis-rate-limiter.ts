@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import type { RateLimiter, RateRule, RateVerdict } from './rate-limiter.ts';
+import { loadLuaScripts } from './lua-scripts.ts';
 
-const SCRIPT = readFileSync(new URL('./lua/rate-limit-2.lua', import.meta.url), 'utf8');
+const SCRIPT = loadLuaScripts().find((s) => s.name === 'rateLimit')!;
 
 interface ScriptClient {
   rateLimit2(a: string, b: string, limitA: number, periodA: number, limitB: number, periodB: number): Promise<[number, number, number]>;
@@ -20,7 +20,7 @@ export class RedisRateLimiter implements RateLimiter {
     redis: Redis | Cluster,
     private readonly prefix = 'ges:',
   ) {
-    redis.defineCommand('rateLimit2', { numberOfKeys: 2, lua: SCRIPT });
+    redis.defineCommand('rateLimit2', { numberOfKeys: SCRIPT.numberOfKeys, lua: SCRIPT.lua });
     this.#scripts = redis as unknown as ScriptClient;
   }
 
