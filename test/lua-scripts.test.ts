@@ -7,7 +7,7 @@ test('each Lua script uses exactly the keys its name declares, and documents its
   const scripts = loadLuaScripts();
   assert.deepEqual(
     scripts.map((s) => s.name),
-    ['claimDue', 'finish', 'pause', 'requeue', 'take'],
+    ['claimDue', 'finish', 'pause', 'rateLimit', 'requeue', 'take'],
   );
   for (const s of scripts) {
     const [header, body] = s.lua.split(/\n\]\]\n/, 2) as [string, string];
