@@ -50,7 +50,7 @@ function open(port: number): Promise<{ socket: Socket; received: () => string; c
     const socket = connect(port, '127.0.0.1');
     let data = '';
     socket.setEncoding('utf8');
-    socket.on('data', (d) => {
+    socket.on('data', (d: string) => {
       data += d;
     });
     const closed = new Promise<number>((r) => socket.on('close', () => r(Date.now())));

@@ -84,7 +84,7 @@ async function assertCountersMatchCallbacks(): Promise<void> {
 
 describe('availability', () => {
   test('lists the open slots of the service with capacity, in the requested zone', async () => {
-    const res = await availability('cal', { start: `${day1}T00:00:00.000`, timezone: ZONE, numberOfDays: 1 });
+    const res = await availability('cal', { start: `${day1.toString()}T00:00:00.000`, timezone: ZONE, numberOfDays: 1 });
     assert.equal(res.statusCode, 200, JSON.stringify(res.body));
     assert.equal(res.body.status.code, 200);
     const data = res.body.data;
@@ -92,7 +92,7 @@ describe('availability', () => {
     assert.equal(data.timezone, ZONE);
     assert.equal(data.slots.length, 32, '09:00-17:00 in 15-minute slots');
     assert.equal(data.slots[0].utcTime, at(day1, '09:00'));
-    assert.match(data.slots[0].localTime, new RegExp(`^${day1}T09:00:00\\.000-0[45]:00$`));
+    assert.match(data.slots[0].localTime, new RegExp(`^${day1.toString()}T09:00:00\\.000-0[45]:00$`));
     assert.equal(data.slots[31].localTime.slice(11, 16), '16:45');
     assert.ok(data.slots.every((s: { capacity: number; total: number }) => s.capacity === 2 && s.total === 2));
     assert.ok(Value.Check(AvailabilityResponse, res.body), 'the hand-written bytes match the documented schema');
@@ -114,7 +114,7 @@ describe('availability', () => {
   });
 
   test('closed days, past times and days beyond the horizon offer nothing', async () => {
-    const closed = await availability('cal', { start: `${holiday}T00:00:00`, timezone: ZONE, numberOfDays: 1 });
+    const closed = await availability('cal', { start: `${holiday.toString()}T00:00:00`, timezone: ZONE, numberOfDays: 1 });
     assert.deepEqual(closed.body.data.slots, []);
     const past = await availability('cal', { start: '2020-01-06T00:00:00Z', numberOfDays: 5 });
     assert.deepEqual(past.body.data.slots, []);
@@ -355,7 +355,7 @@ describe('open-for', () => {
 
   test('seconds until closing, by service or by business-hours name; 0 when closed', async () => {
     assert.deepEqual((await openFor('cal', { start: at(day1, '16:00') })).body.data, { openFor: 3600 });
-    assert.deepEqual((await openFor('ny-office', { start: `${day1}T16:30:00`, timezone: ZONE })).body.data, { openFor: 1800 });
+    assert.deepEqual((await openFor('ny-office', { start: `${day1.toString()}T16:30:00`, timezone: ZONE })).body.data, { openFor: 1800 });
     assert.equal((await openFor('cal', { start: at(day1, '17:00') })).body.data.openFor, 0);
     assert.equal((await openFor('cal', { start: at(holiday, '12:00') })).body.data.openFor, 0);
     const legacy = await app.inject({ method: 'GET', url: `/engagement/v3/callbacks/openfor/cal?start=${at(day1, '16:00')}`, headers });

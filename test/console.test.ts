@@ -220,7 +220,7 @@ describe('permissions', () => {
   test('a JSON client gets the refusal in the GES envelope', async () => {
     const res = await postForm(c.app, await as('MONITOR'), '/ges/callbacks/cancel', { id: await scheduled(), confirm: 'yes' }, { accept: 'application/json' });
     assert.equal(res.statusCode, 403);
-    const body = res.json() as { status: { code: number; errorCode: string; corrId: string } };
+    const body = res.json<{ status: { code: number; errorCode: string; corrId: string } }>();
     assert.equal(body.status.code, 403);
     assert.equal(body.status.errorCode, 'GES_CONSOLE_FORBIDDEN');
     assert.ok(body.status.corrId);

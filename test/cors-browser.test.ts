@@ -72,7 +72,9 @@ after(async () => {
   await db?.close();
 });
 
-type Outcome = { status: number; body: any; corrId: string | null } | { blocked: string };
+/** The parts of a GES envelope these tests read. */
+type Envelope = { status?: { errorCode?: unknown }; data?: { id?: unknown } };
+type Outcome = { status: number; body: Envelope; corrId: string | null } | { blocked: string };
 
 /** Runs fetch inside the page, as the site's own script would; a CORS refusal surfaces as a TypeError. */
 async function callFrom(page: Page, url: string, init: { method: string; headers: Record<string, string>; body?: string }): Promise<Outcome> {
@@ -80,7 +82,7 @@ async function callFrom(page: Page, url: string, init: { method: string; headers
     async ({ url, init }) => {
       try {
         const res = await fetch(url, init);
-        return { status: res.status, body: await res.json(), corrId: res.headers.get('x-correlation-id') };
+        return { status: res.status, body: (await res.json()) as Envelope, corrId: res.headers.get('x-correlation-id') };
       } catch (err) {
         return { blocked: String(err) };
       }
@@ -109,7 +111,7 @@ describe('from a real page in chromium', () => {
     const out = await callFrom(page, `${api}/engagement/v3/callbacks/create`, create(acme.apiKey));
     assert.ok('status' in out, `blocked: ${'blocked' in out ? out.blocked : ''}`);
     assert.equal(out.status, 200);
-    assert.equal(typeof out.body.data.id, 'string');
+    assert.equal(typeof out.body.data?.id, 'string');
     assert.ok(out.corrId, 'x-correlation-id is exposed to the page');
     assert.equal(await count(acme), before + 1);
     const slots = await callFrom(page, `${api}/engagement/v3/callbacks/availability/sales`, { method: 'GET', headers: { 'x-api-key': acme.apiKey } });
@@ -133,7 +135,7 @@ describe('from a real page in chromium', () => {
     const out = await callFrom(page, `${api}/engagement/v3/callbacks/create`, create(globex.apiKey));
     assert.ok('status' in out, JSON.stringify(out));
     assert.equal(out.status, 403);
-    assert.equal(out.body.status.errorCode, 'GES_CORS_ORIGIN_REFUSED');
+    assert.equal(out.body.status?.errorCode, 'GES_CORS_ORIGIN_REFUSED');
     assert.equal(await count(globex), before);
     await page.context().close();
   });

@@ -79,7 +79,7 @@ async function served(path: string, method?: string): Promise<{ served: boolean;
       headers: { 'x-api-key': acme.apiKey, ...(m === 'GET' ? {} : { 'content-type': 'application/json' }) },
       ...(m === 'GET' ? {} : { payload: '{}' }),
     });
-    const code = (res.json() as { status?: { errorCode?: string } }).status?.errorCode;
+    const code = res.json<{ status?: { errorCode?: string } }>().status?.errorCode;
     answers.push(`${m} ${res.statusCode} ${code ?? ''}`.trim());
     if (!(res.statusCode === 404 && code === 'GES_ROUTE_NOT_FOUND')) return { served: true, answers: answers.join(', ') };
   }
@@ -112,7 +112,7 @@ test('every endpoint the docs name is served, and says so: no doc calls a served
 });
 
 test('every operation of the OpenAPI document is named in the docs', async () => {
-  const spec = (await app.inject({ method: 'GET', url: '/ges/docs/json' })).json() as { paths: Record<string, Record<string, unknown>> };
+  const spec = (await app.inject({ method: 'GET', url: '/ges/docs/json' })).json<{ paths: Record<string, Record<string, unknown>> }>();
   const named = new Set(mentions().map((m) => m.path));
   const missing = Object.keys(spec.paths)
     .filter((p) => p.startsWith('/engagement/v3/'))

@@ -87,7 +87,7 @@ async function send(w: Wire, basePath = '/engagement/v3') {
     },
     ...(w.body === undefined ? {} : { payload: w.body }),
   });
-  let json: any;
+  let json: unknown;
   assert.doesNotThrow(
     () => {
       json = res.json();
@@ -205,13 +205,28 @@ const models = {
   },
 } satisfies Record<string, Shape>;
 
+/**
+ * The `data` of an answer that `expect` has checked against its model: the tests read the fields
+ * the model names, the way the generated client's callers do.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- shape checked at run time by problems(); the tests read the model's fields
+type CheckedData = any;
+
+/** One queue of an estimated-wait-time answer. */
+interface WaitItem {
+  virtualQueue: string;
+  estimatedWaitTime: number;
+  message?: string;
+}
+
 /** The answer has `status` and parses into `shape`; status.code mirrors the HTTP status. */
-function expect(res: { status: number; json: any }, http: number, shape: Shape): any {
+function expect(res: { status: number; json: unknown }, http: number, shape: Shape): CheckedData {
   assert.equal(res.status, http, JSON.stringify(res.json));
   assert.deepEqual(problems(res.json, shape, 'response'), [], JSON.stringify(res.json));
-  assert.equal(res.json.status.code, http);
-  if (http === 200) assert.equal(res.json.status.message, 'Successful');
-  return res.json.data;
+  const answer = res.json as { status: { code: unknown; message: unknown }; data?: unknown };
+  assert.equal(answer.status.code, http);
+  if (http === 200) assert.equal(answer.status.message, 'Successful');
+  return answer.data;
 }
 
 const later = (hours: number) => new Date(Math.ceil((Date.now() + hours * 3_600_000) / 3_600_000) * 3_600_000);
@@ -388,14 +403,14 @@ describe('EstimatedWaitTimeApi and QueueStatusApi', () => {
       models.EstimatedWaitTimeResponse200,
     );
     assert.deepEqual(
-      items.map((i: any) => [i.virtualQueue, i.estimatedWaitTime]),
+      items.map((i: WaitItem) => [i.virtualQueue, i.estimatedWaitTime]),
       [
         ['CB_VQ_Sales', -1],
         ['CB_VQ_Nope', -1],
       ],
     );
     assert.ok(
-      items.every((i: any) => i.estimatedWaitTime >= 0 || typeof i.message === 'string'),
+      items.every((i: WaitItem) => i.estimatedWaitTime >= 0 || typeof i.message === 'string'),
       'the tutorial prints message when the estimate is < 0',
     );
     expect(await send({ method: 'GET', path: '/estimated-wait-time', query: { 'virtual-queues': 'CB_VQ_Sales' } }), 200, models.EstimatedWaitTimeResponse200);
@@ -420,7 +435,7 @@ describe('StatisticsApi and CallInApi', () => {
     const variants: Record<string, string>[] = [{ 'cache-control': 'max-age=15', 'content-length': '0' }, { 'content-length': '0' }];
     for (const headers of variants) {
       const data = expect(await send({ method: 'POST', path: '/statistics/operations/get-statistic-ex', headers }), 200, models.StatisticsResponse200);
-      assert.deepEqual([...new Set(data.statistics.map((s: any) => s.objectId))], ['CB_VQ_Once', 'CB_VQ_Push', 'CB_VQ_Sales', 'CB_VQ_Tiny']);
+      assert.deepEqual([...new Set(data.statistics.map((s: { objectId: string }) => s.objectId))], ['CB_VQ_Once', 'CB_VQ_Push', 'CB_VQ_Sales', 'CB_VQ_Tiny']);
     }
   });
 

@@ -61,6 +61,11 @@ function obj(value: Json | undefined, what: string): Obj {
   return value;
 }
 
+/** A scalar as text, the way a template renders it; a mapping or list as its JSON, for a readable failure. */
+function text(value: Json | undefined): string {
+  return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+}
+
 const PROMQL_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset']);
 
 /**
@@ -139,12 +144,12 @@ function alertsOfTemplate(text: string): Alert[] {
 function dashboardExprs(dash: Obj): string[] {
   const exprs: string[] = [];
   for (const panel of (dash.panels ?? []) as Obj[]) {
-    for (const target of (panel.targets ?? []) as Obj[]) exprs.push(String(target.expr));
+    for (const target of (panel.targets ?? []) as Obj[]) exprs.push(text(target.expr));
   }
   for (const variable of (obj(dash.templating ?? {}, 'templating').list ?? []) as Obj[]) {
     if (variable.type !== 'query') continue;
     const query = variable.query;
-    exprs.push(typeof query === 'string' ? query : String(obj(query, 'variable query').query));
+    exprs.push(typeof query === 'string' ? query : text(obj(query, 'variable query').query));
   }
   return exprs;
 }
@@ -200,7 +205,7 @@ test('Chart.yaml: a v2 application chart whose appVersion is the GES version', (
   assert.equal(chart.apiVersion, 'v2');
   assert.equal(chart.name, 'ges');
   assert.equal(chart.type, 'application');
-  assert.match(String(chart.version), /^\d+\.\d+\.\d+/);
+  assert.match(text(chart.version), /^\d+\.\d+\.\d+/);
   assert.equal(chart.appVersion, pkg.version, 'appVersion (the default image tag) follows package.json');
 });
 
@@ -234,8 +239,8 @@ test('values: sizing, autoscaling, disruption budget and ports of the original d
   });
   assert.deepEqual(valueAt('podDisruptionBudget'), { enabled: true, minAvailable: 1 });
   assert.deepEqual(valueAt('service.ports'), { external: 3005, internal: 3050 });
-  assert.equal(String(valueAt('config.env.PORT')), '3005');
-  assert.equal(String(valueAt('config.env.INTERNAL_PORT')), '3050');
+  assert.equal(text(valueAt('config.env.PORT')), '3005');
+  assert.equal(text(valueAt('config.env.INTERNAL_PORT')), '3050');
 
   const hpa = template('hpa.yaml');
   assert.match(hpa, /apiVersion: autoscaling\/v2\n/);
@@ -279,8 +284,8 @@ test('settings: every name the pods and the migration Job get is a GES setting; 
   assert.ok(names.has('SECRETS_DIRS'));
   for (const name of names) assert.ok(SETTINGS.has(name), `${name} is not a GES setting (src/config/config.ts)`);
 
-  assert.equal(String(env.MIGRATE_ON_START), 'false', 'the migration Job migrates, not the pods');
-  assert.equal(String(env.DEMO_SEED), 'false');
+  assert.equal(text(env.MIGRATE_ON_START), 'false', 'the migration Job migrates, not the pods');
+  assert.equal(text(env.DEMO_SEED), 'false');
   for (const name of ['PORT', 'INTERNAL_PORT', 'LOG_LEVEL', 'DATABASE_SCHEMA', 'API_KEY_CACHE_SEC', 'BODY_LIMIT_BYTES']) {
     assert.ok(name in env, `config.env.${name}`);
   }
@@ -308,10 +313,10 @@ test('migration Job: a pre-install and pre-upgrade hook running ges migrate', ()
 });
 
 test('ingress: only the Engagement API paths, and requests naming a contact center refused', () => {
-  const paths = (valueAt('ingress.paths') as Obj[]).map((p) => String(p.path));
+  const paths = (valueAt('ingress.paths') as Obj[]).map((p) => text(p.path));
   assert.deepEqual([...paths].sort(), [...GES_INGRESS_PATHS, ...EXTENSION_PATHS].sort(), 'ingress.paths is limited to these');
   for (const p of valueAt('ingress.paths') as Obj[]) {
-    assert.equal(p.pathType, String(p.path).endsWith('/') ? 'Prefix' : 'Exact', `${String(p.path)}: folders by Prefix, operations Exact`);
+    assert.equal(p.pathType, text(p.path).endsWith('/') ? 'Prefix' : 'Exact', `${text(p.path)}: folders by Prefix, operations Exact`);
   }
   assert.equal(valueAt('ingress.refuseContactCenterHeaders'), true);
   assert.deepEqual(valueAt('ingress.external.hosts'), ['ges.example.com']);
@@ -508,7 +513,7 @@ if (HELM)
         return d.toJS() as Obj | null;
       })
       .filter((d): d is Obj => d !== null);
-    const kinds = docs.map((d) => `${String(d.kind)}/${String(obj(d.metadata, 'metadata').name)}`).sort();
+    const kinds = docs.map((d) => `${text(d.kind)}/${text(obj(d.metadata, 'metadata').name)}`).sort();
     assert.deepEqual(kinds, [
       'ConfigMap/ges-config',
       'ConfigMap/ges-dashboard',
@@ -548,7 +553,7 @@ if (HELM)
 
     for (const name of ['ges-external', 'ges-internal']) {
       const ingress = find('Ingress', name);
-      const snippet = String(obj(obj(ingress.metadata, 'metadata').annotations, 'annotations')['nginx.ingress.kubernetes.io/configuration-snippet']);
+      const snippet = text(obj(obj(ingress.metadata, 'metadata').annotations, 'annotations')['nginx.ingress.kubernetes.io/configuration-snippet']);
       assert.match(snippet, /if \(\$http_ccid != ""\) \{ return 400; \}/);
       assert.match(snippet, /if \(\$http_contactcenterid != ""\) \{ return 400; \}/);
       const rules = obj(ingress.spec, 'spec').rules as Obj[];
@@ -560,8 +565,8 @@ if (HELM)
     }
 
     const groups = obj(find('PrometheusRule', 'ges-rules').spec, 'spec').groups as Obj[];
-    const exprs = groups.flatMap((g) => (g.rules as Obj[]).map((r) => String(r.expr)));
+    const exprs = groups.flatMap((g) => (g.rules as Obj[]).map((r) => text(r.expr)));
     assertKnownMetrics(exprs, 'rendered PrometheusRule');
-    const dash = JSON.parse(String(obj(find('ConfigMap', 'ges-dashboard').data, 'data')['ges-overview.json'])) as Obj;
+    const dash = JSON.parse(text(obj(find('ConfigMap', 'ges-dashboard').data, 'data')['ges-overview.json'])) as Obj;
     assertKnownMetrics(dashboardExprs(dash), 'rendered dashboard');
   });

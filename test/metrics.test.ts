@@ -336,7 +336,7 @@ test('callbacks worked by the engine move the engine metrics; queue sizes and Re
     const at = (minutes: number) => new Date(clock.now() + minutes * 60_000).toISOString();
     await callbacks.create(tenant, { serviceName: 'sales', phoneNumber: '+14155550170' });
     await callbacks.create(tenant, { serviceName: 'sales', phoneNumber: BUSY });
-    const scheduled = await callbacks.create(tenant, { serviceName: 'sales', phoneNumber: '+14155550171', desiredTime: at(5) });
+    await callbacks.create(tenant, { serviceName: 'sales', phoneNumber: '+14155550171', desiredTime: at(5) });
     const cancelled = await callbacks.create(tenant, { serviceName: 'sales', phoneNumber: '+14155550172', desiredTime: at(50) });
     await callbacks.create(tenant, { serviceName: 'backlog', phoneNumber: '+14155550173' });
     await callbacks.create(tenant, { serviceName: 'backlog', phoneNumber: '+14155550174' });

@@ -18,9 +18,18 @@ import { STATISTIC_NAMES } from '../src/domain/statistics/statistic-catalog.ts';
 const stat = (name: string, objectId = 'sales', objectType = 'Queue') => ({ name, objectId, objectType });
 const ask = (api: FastifyInstance, tenant: TestTenant, stats: unknown[], headers: Record<string, string> = {}) =>
   post(api, '/statistics/operations/get-statistic-ex', { data: { statistics: stats } }, { 'x-api-key': tenant.apiKey, ...headers });
-const valueOf = (body: { data?: any }, i: number) => body.data.statistics[i].value as number;
+/** One statistic of an answer, as the tests read it. */
+interface StatItem {
+  name: string;
+  objectId: string;
+  objectType: string;
+  value: unknown;
+  unit?: unknown;
+  message?: unknown;
+}
+const valueOf = (body: { data?: { statistics: StatItem[] } }, i: number) => body.data!.statistics[i]!.value as number;
 /** The value with its extensions, as the route answers it: value is the number, unit and message beside it. */
-const valued = (s: any) => ({ value: s.value, unit: s.unit, ...(s.message === undefined ? {} : { message: s.message }) });
+const valued = (s: StatItem) => ({ value: s.value, unit: s.unit, ...(s.message === undefined ? {} : { message: s.message }) });
 
 describe('get-statistic-ex without an engine (API-only node)', () => {
   let db: TestDb;
@@ -55,7 +64,7 @@ describe('get-statistic-ex without an engine (API-only node)', () => {
     assert.equal(res.body.status.code, 200);
     const items = res.body.data.statistics;
     assert.deepEqual(
-      items.map((s: any) => [s.name, s.objectId, s.objectType]),
+      items.map((s: StatItem) => [s.name, s.objectId, s.objectType]),
       [
         ['CurrentScheduledCallbacks', 'sales', 'Queue'],
         ['AgentsLoggedIn', 'sales', 'AgentGroup'],
@@ -77,7 +86,7 @@ describe('get-statistic-ex without an engine (API-only node)', () => {
     );
     assert.equal(res.statusCode, 200);
     assert.equal(res.body.data.statistics.length, STATISTIC_NAMES.length);
-    const error = res.body.data.statistics.find((s: any) => s.name === 'EstimatedWaitTimeError');
+    const error = res.body.data.statistics.find((s: StatItem) => s.name === 'EstimatedWaitTimeError');
     assert.deepEqual(valued(error), { value: -1, unit: 'seconds', message: 'no predicted callback connected today' });
   });
 
@@ -107,7 +116,7 @@ describe('get-statistic-ex without an engine (API-only node)', () => {
         headers: { 'x-api-key': tenant.apiKey, ...headers },
       });
       assert.equal(res.statusCode, 200, res.body);
-      const items = res.json().data.statistics as any[];
+      const items = res.json<{ data: { statistics: StatItem[] } }>().data.statistics;
       assert.deepEqual([...new Set(items.map((s) => s.objectId))], ['sales', 'support']);
       assert.deepEqual(
         items.filter((s) => s.objectId === 'sales').map((s) => s.name),
@@ -121,7 +130,7 @@ describe('get-statistic-ex without an engine (API-only node)', () => {
     const res = await ask(api, tenant, [stat('CurrNumberWaitingCalls'), stat('ExpectedWaitTime', 'sales', 'queue')]);
     assert.equal(res.statusCode, 200, JSON.stringify(res.body));
     assert.deepEqual(
-      res.body.data.statistics.map((s: any) => [s.name, s.objectType, typeof s.value]),
+      res.body.data.statistics.map((s: StatItem) => [s.name, s.objectType, typeof s.value]),
       [
         ['CurrNumberWaitingCalls', 'Queue', 'number'],
         ['ExpectedWaitTime', 'Queue', 'number'],
@@ -231,7 +240,7 @@ describe('get-statistic-ex on a working contact center (simulator)', () => {
         names.map((n) => stat(n)),
       );
       assert.equal(res.statusCode, 200);
-      const v = Object.fromEntries(res.body.data.statistics.map((s: any) => [s.name, valued(s)]));
+      const v = Object.fromEntries(res.body.data.statistics.map((s: StatItem) => [s.name, valued(s)]));
       // "Today" is since midnight in the service's zone (UTC here); a run across midnight counts only what came after it.
       const midnight = new Date(clock.now()).setUTCHours(0, 0, 0, 0);
       const { rows: done } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM callback WHERE state = 5 AND updated_at >= $1', [

@@ -40,11 +40,11 @@ const silent = createLogger('silent');
 // ---- helpers -------------------------------------------------------------------------------------
 
 /** Clean-up steps of one test, run last-registered first (node:test runs after hooks in registration order). */
-const cleanups = new WeakMap<TestContext, (() => Promise<unknown> | unknown)[]>();
-function defer(t: TestContext, step: () => Promise<unknown> | unknown): void {
+const cleanups = new WeakMap<TestContext, (() => unknown)[]>();
+function defer(t: TestContext, step: () => unknown): void {
   let steps = cleanups.get(t);
   if (steps === undefined) {
-    const list: (() => Promise<unknown> | unknown)[] = [];
+    const list: (() => unknown)[] = [];
     cleanups.set(t, (steps = list));
     t.after(async () => {
       for (const run of list.reverse()) await run();
@@ -60,7 +60,7 @@ async function connectRedis(t: TestContext): Promise<Redis> {
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`Redis is required for the tests and is unreachable at ${REDIS_URL}: ${(error as Error).message}`);
+    throw new Error(`Redis is required for the tests and is unreachable at ${REDIS_URL}: ${(error as Error).message}`, { cause: error });
   }
   defer(t, () =>
     client.quit().then(

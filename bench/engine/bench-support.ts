@@ -50,7 +50,7 @@ export async function benchRedis(): Promise<BenchRedis> {
       await probe.connect();
       break;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`no Redis at ${url}: ${(err as Error).message}`);
+      if (Date.now() > deadline) throw new Error(`no Redis at ${url}: ${(err as Error).message}`, { cause: err });
       await new Promise((r) => setTimeout(r, 50));
     }
   }

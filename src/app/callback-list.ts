@@ -54,7 +54,7 @@ function decodeCursor(token: string, sort: SortKey): { value: string; id: string
   } catch {
     parsed = undefined;
   }
-  const [value, id] = Array.isArray(parsed) ? parsed : [];
+  const [value, id] = Array.isArray(parsed) ? (parsed as unknown[]) : [];
   const valueOk =
     typeof value === 'string' &&
     value.length <= 255 &&

@@ -65,7 +65,7 @@ export function addSizingCommand(program: Command): void {
         estimate = estimateSizing(input);
       } catch (err) {
         if (!(err instanceof SizingInputError)) throw err;
-        throw new Error(`--${err.field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be ${err.rule} (got ${err.value})`);
+        throw new Error(`--${err.field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be ${err.rule} (got ${err.value})`, { cause: err });
       }
       console.log(json ? JSON.stringify(estimate, null, 2) : renderSizingTable(estimate));
     });

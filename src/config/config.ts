@@ -163,7 +163,9 @@ function readSecretFiles(dirs: string): Record<string, string> {
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof Config, unknown>> = {}): Config {
   const raw: Record<string, unknown> = {};
-  const secrets = readSecretFiles(String(overrides.SECRETS_DIRS ?? env.SECRETS_DIRS ?? ''));
+  const secretDirs = overrides.SECRETS_DIRS ?? env.SECRETS_DIRS ?? '';
+  if (typeof secretDirs !== 'string') throw new ConfigError(['SECRETS_DIRS: must be a comma-separated list of folders']);
+  const secrets = readSecretFiles(secretDirs);
   for (const key of KNOWN) {
     const value = (overrides as Record<string, unknown>)[key] ?? env[key] ?? secrets[key];
     if (value !== undefined && value !== '') raw[key] = value;

@@ -12,6 +12,7 @@ export function checkServiceName(name: string): string {
   if (name.length === 0 || name.trim() !== name) throw new GesError('GES_VALIDATION', 'service name must be non-empty, without leading or trailing spaces');
   if (name.length > MAX_SERVICE_NAME_LENGTH)
     throw new GesError('GES_VALIDATION', `service name is ${name.length} characters; at most ${MAX_SERVICE_NAME_LENGTH} (it is part of URL paths)`);
+  // eslint-disable-next-line no-control-regex -- the point is to find control characters in the name
   if (/[\u0000-\u001f\u007f]/.test(name) || hasLoneSurrogate(name))
     throw new GesError('GES_VALIDATION', 'service name must not contain control characters or lone surrogates');
   return name;

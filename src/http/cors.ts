@@ -48,8 +48,10 @@ declare module 'fastify' {
 }
 
 function originOf(request: FastifyRequest): string | undefined {
-  const raw = request.headers.origin;
-  const origin = Array.isArray(raw) ? raw[0] : raw;
+  // Typed loosely by fastify; Node gives a string, an array only if a proxy repeats the header.
+  const raw: unknown = request.headers.origin;
+  const first: unknown = Array.isArray(raw) ? raw[0] : raw;
+  const origin = typeof first === 'string' ? first : undefined;
   return origin && origin.length <= MAX_ORIGIN_LENGTH ? origin : origin ? '' : undefined;
 }
 

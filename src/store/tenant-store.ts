@@ -53,9 +53,10 @@ export async function revokeApiKeys(db: Queryable, tenantId: number, prefix: str
 }
 
 export async function listApiKeys(db: Queryable, tenantId: number): Promise<{ prefix: string; createdAt: Date; revokedAt: Date | null }[]> {
-  const { rows } = await db.query('SELECT prefix, created_at AS "createdAt", revoked_at AS "revokedAt" FROM api_key WHERE tenant_id = $1 ORDER BY created_at', [
-    tenantId,
-  ]);
+  const { rows } = await db.query<{ prefix: string; createdAt: Date; revokedAt: Date | null }>(
+    'SELECT prefix, created_at AS "createdAt", revoked_at AS "revokedAt" FROM api_key WHERE tenant_id = $1 ORDER BY created_at',
+    [tenantId],
+  );
   return rows;
 }
 

@@ -22,7 +22,7 @@ export async function connectRedis(): Promise<Redis> {
     await redis.ping();
   } catch (err) {
     redis.disconnect();
-    throw new Error(`Redis is required for the tests and is unreachable at ${TEST_REDIS_URL}: ${(err as Error).message}`);
+    throw new Error(`Redis is required for the tests and is unreachable at ${TEST_REDIS_URL}: ${(err as Error).message}`, { cause: err });
   }
   return redis;
 }

@@ -33,7 +33,7 @@ export async function createTestDb(): Promise<TestDb> {
   try {
     await admin.connect();
   } catch (err) {
-    throw new Error(`PostgreSQL is required for the tests and is unreachable at ${TEST_DATABASE_URL}: ${(err as Error).message}`);
+    throw new Error(`PostgreSQL is required for the tests and is unreachable at ${TEST_DATABASE_URL}: ${(err as Error).message}`, { cause: err });
   }
   await admin.query(`CREATE SCHEMA ${schema}`);
   await admin.end();
@@ -98,7 +98,8 @@ export async function post(app: FastifyInstance, path: string, body: unknown, he
   return {
     statusCode: res.statusCode,
     headers: res.headers,
-    body: res.json() as { status: { code: number; message: string; corrId: string; errorCode?: string }; data?: any },
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each test reads the data of the endpoint it calls and asserts it field by field
+    body: res.json<{ status: { code: number; message: string; corrId: string; errorCode?: string }; data?: any }>(),
   };
 }
 

@@ -2,7 +2,7 @@ import { GesError } from '../errors.ts';
 import type { ServiceOptions } from '../service-options.ts';
 import { ALWAYS_OPEN } from './business-hours.ts';
 import { parseBusinessHours, parseCapacityRule } from './calendar-config.ts';
-import { uniformRule, type SlotMinutes } from './capacity-rule.ts';
+import { uniformRule } from './capacity-rule.ts';
 import { cachedSlotsBetween, nextSlotFrom, slotAt, type ServiceCalendar, type Slot } from './slot-calendar.ts';
 import { DAY_MS, MINUTE_MS } from './time-zone.ts';
 
@@ -18,7 +18,7 @@ const parsed = new Map<string, ServiceCalendar>();
  * bucket options. Parsed calendars are kept by content, since every availability request and
  * booking needs one and the documents rarely change.
  */
-export function serviceCalendar(hoursDoc: unknown | null, ruleDoc: unknown | null, options: ServiceOptions): ServiceCalendar {
+export function serviceCalendar(hoursDoc: unknown, ruleDoc: unknown, options: ServiceOptions): ServiceCalendar {
   const key = JSON.stringify([hoursDoc, ruleDoc, ruleDoc ? null : [options.slotMinutes, options.slotCapacity]]);
   const hit = parsed.get(key);
   if (hit) return hit;

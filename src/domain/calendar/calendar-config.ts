@@ -2,7 +2,7 @@ import { Type, type Static, type TSchema } from 'typebox';
 import { firstSchemaProblem } from '../schema-errors.ts';
 import { GesError } from '../errors.ts';
 import type { BusinessHours, WallRange } from './business-hours.ts';
-import { SLOT_MINUTES, type CapacityRange, type CapacityRule, type SlotMinutes } from './capacity-rule.ts';
+import { SLOT_MINUTES, type CapacityRange, type CapacityRule } from './capacity-rule.ts';
 import { dayOfIsoDate, isValidTimeZone } from './time-zone.ts';
 
 /**

@@ -94,7 +94,7 @@ const MAX_TILES_PER_CALENDAR = 4000;
  */
 export function cachedSlotsBetween(cal: ServiceCalendar, fromMs: number, toMs: number): Slot[] {
   let byDay = tiles.get(cal);
-  if (!byDay) tiles.set(cal, (byDay = new Map()));
+  if (!byDay) tiles.set(cal, (byDay = new Map<number, readonly Slot[]>()));
   if (byDay.size > MAX_TILES_PER_CALENDAR) byDay.clear();
   const zone = cal.hours.timeZone;
   const segments = offsetSegments(zone, fromMs, Math.max(toMs, fromMs + 1));

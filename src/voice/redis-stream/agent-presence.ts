@@ -211,7 +211,7 @@ export class AgentPresence {
     } else if (agents?.delete(agentId)) {
       if (agents.size === 0) this.#ready.delete(key);
       let busy = this.#busySince.get(key);
-      if (busy === undefined) this.#busySince.set(key, (busy = new Map()));
+      if (busy === undefined) this.#busySince.set(key, (busy = new Map<string, number>()));
       busy.set(agentId, performance.now());
     }
   }

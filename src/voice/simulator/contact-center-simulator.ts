@@ -41,7 +41,7 @@
  *   Only a malformed command, or one sent while stopped, is refused (rejected promise).
  */
 import { commandDecoder } from '../voice-contract.ts';
-import type { DialKey, VoiceCommand, VoiceEvent, VoiceEventHandler, VoicePort } from '../voice-port.ts';
+import type { DialKey, VoiceCommand, VoiceEventHandler, VoicePort } from '../voice-port.ts';
 import { AgentPool } from './agent-pool.ts';
 import { CallLife } from './call-life.ts';
 import { buildQueues, longestIdleFree, type AgentState, type QueueRuntime } from './contact-floor.ts';

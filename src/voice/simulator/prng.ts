@@ -76,7 +76,7 @@ export class Prng {
   pick<K extends string>(weights: Readonly<Record<K, number>>): K;
   pick(weights: readonly number[] | Readonly<Record<string, number>>): number | string {
     const entries: [number | string, number][] = Array.isArray(weights)
-      ? weights.map((w, i): [number, number] => [i, w])
+      ? (weights as readonly number[]).map((w, i): [number, number] => [i, w])
       : Object.entries(weights as Record<string, number>);
     let total = 0;
     for (const [key, w] of entries) {
