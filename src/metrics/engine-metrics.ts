@@ -82,7 +82,7 @@ export function engineMetrics(registry: Registry) {
   return {
     engine,
     /** Counts a callback completed outside the engine (a cancel through the API or the console). */
-    callbackCompleted(event: { tenant: string; service: string; reason: CompletionReason }): void {
+    callbackCompleted: (event: { tenant: string; service: string; reason: CompletionReason }): void => {
       completed(event.tenant, event.service, event.reason);
     },
   };

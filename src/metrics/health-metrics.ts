@@ -88,7 +88,7 @@ export function healthMetrics(registry: Registry, database: DatabaseHealthSource
     /** `ges_redis_up` from a check made elsewhere (the readiness probe). */
     setRedisHealth,
     /** Checks Redis on every scrape for `ges_redis_up` (only a node that uses Redis calls this). */
-    watchRedis(check: () => Promise<boolean>): void {
+    watchRedis: (check: () => Promise<boolean>): void => {
       redisCheck = check;
     },
   };

@@ -33,7 +33,7 @@ export function httpMetrics(registry: Registry) {
   });
   return {
     /** Records one answered API request; `route` undefined means no route matched (404); `tenant` once authenticated. */
-    observeHttp(method: string, route: string | undefined, status: number, seconds: number, tenant?: string): void {
+    observeHttp: (method: string, route: string | undefined, status: number, seconds: number, tenant?: string): void => {
       const labels = { method: METHODS.has(method) ? method : 'OTHER', route: route ?? 'unmatched' };
       const code = String(status);
       const counted = { ...labels, status: code, ...originalHttpLabels(labels.route, code, tenant) };

@@ -37,7 +37,7 @@ export function maintenanceMetrics(registry: Registry) {
   });
   return {
     /** Records a maintenance round (retention, partitions, clock skew). */
-    maintenanceDone(report: RetentionFigures): void {
+    maintenanceDone: (report: RetentionFigures): void => {
       runs.inc({ result: 'ok' });
       partitionsDropped.inc(report.partitionsDropped);
       rowsPurged.inc({ kind: 'idempotency_key' }, report.idempotencyKeysPurged ?? 0);
@@ -46,7 +46,7 @@ export function maintenanceMetrics(registry: Registry) {
       rowsPurged.inc({ kind: 'failed_request' }, report.failedRequestsPurged ?? 0);
       clockSkew.set(report.clockOffsetMs / 1000);
     },
-    maintenanceFailed(): void {
+    maintenanceFailed: (): void => {
       runs.inc({ result: 'failed' });
     },
   };

@@ -31,15 +31,15 @@ export function requestMetrics(registry: Registry) {
     callInRequestsCreated: callInCreated,
     callInInboundCalls: inboundCalls,
     /** Counts a callback really created (never an idempotent replay). */
-    callbackCreated({ tenant, service, type }: { tenant: string; service: string; type: CallbackType }): void {
+    callbackCreated: ({ tenant, service, type }: { tenant: string; service: string; type: CallbackType }): void => {
       callbacksCreated.inc({ tenant, service, type });
     },
     /** Counts a Click-To-Call-In request created. */
-    callInCreated({ tenant }: { tenant: string }): void {
+    callInCreated: ({ tenant }: { tenant: string }): void => {
       callInCreated.inc({ tenant });
     },
     /** Counts an inbound call the call-in router handled, by result. */
-    inboundCallRouted({ result }: { result: 'matched' | 'unmatched' | 'failed' }): void {
+    inboundCallRouted: ({ result }: { result: 'matched' | 'unmatched' | 'failed' }): void => {
       inboundCalls.inc({ result });
     },
   };
