@@ -10,6 +10,8 @@ import { ContactCenterSimulator } from '../src/voice/simulator/contact-center-si
 import type { VoiceCommand, VoiceEventHandler, VoicePort } from '../src/voice/voice-port.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { findTenantByName } from '../src/store/tenant-store.ts';
+import { parseServiceOptions } from '../src/domain/service-options.ts';
+import { advanceAttempt, pauseForRetry, startAttempt, takeForgottenAgents, takeHeldAgent } from '../src/store/engine-transition-store.ts';
 
 /**
  * The engine keeps its side of "Holding agents" (docs/VOICE-CONTRACT.md): every agent it reserved
@@ -92,6 +94,7 @@ async function agentFirst(t: TestContext, customers: ReturnType<typeof ALWAYS>, 
 test('agent first, every customer busy: each attempt releases its agent, none is left held or freed by the safety net [needs the engine release_agent change]', async (t) => {
   const { sim, voice, step, retrieve } = await agentFirst(t, ALWAYS('busy'), { retry: { busy: { maxAttempts: 3, delaySec: 60 } } });
   for (let s = 0; s < 3600 && (await retrieve()).state !== 'COMPLETED'; s += 5) await step(5000);
+  await step(1000); // the simulator carries a command out after its latency: the last release_agent too
   const record = await retrieve();
   assert.equal(record.state, 'COMPLETED');
   assert.equal(record.reason, 'FAIL_CALL_TO_CUSTOMER');
@@ -115,4 +118,109 @@ test('agent first, the callback cancelled while its call rings: the agent held f
   await step(60_000);
   assert.equal(sim.holdsExpired(), 0);
   assert.equal(sim.dialsPlaced(), 1);
+});
+
+test('the node that heard agent_reserved stops; another node ends the attempt and releases that very agent (its id is in Postgres)', async (t) => {
+  const db = await createTestDb();
+  t.after(() => db.close());
+  const t0 = await createTestTenant(db, undefined, {
+    sales: { firstConnectParty: 'AGENT', retry: { ...parseServiceOptions({}).retry, busy: { maxAttempts: 1, delaySec: 60 } } },
+  });
+  const tenant = (await findTenantByName(db.pool, t0.name))!;
+  const clock = new SimClock(Math.ceil(Date.now() / 1000) * 1000);
+  const sim = new ContactCenterSimulator({
+    seed: 7,
+    clock,
+    customers: ALWAYS('busy'),
+    queues: { [`${tenant.name}/sales`]: { agents: 1, handleTimeSec: { mean: 60, sd: 5 } } },
+  });
+  const hot = new MemoryHotState(); // the shared hot state (Redis in production)
+  const node = (voice: RecordingPort) =>
+    new CallbackEngine({
+      db: db.pool,
+      hot,
+      voice,
+      clock: simulatedEngineClock(clock),
+      logger: createLogger('silent'),
+      pollMs: 1000,
+      watchdogCapSec: 600,
+    });
+  const portA = new RecordingPort(sim);
+  const portB = new RecordingPort(sim);
+  const a = node(portA);
+  db.clock.__test__pretendNow(clock.now());
+  const callbacks = new CallbackService(db.pool, db.clock);
+  callbacks.attach(a, (err) => {
+    throw err;
+  });
+  await portA.start();
+  await a.start();
+  const b: CallbackEngine | undefined;
+  t.after(async () => {
+    await b?.stop();
+    await portA.stop();
+  });
+  const who = { id: tenant.id, name: tenant.name };
+  const { id } = await callbacks.create(who, { serviceName: 'sales', phoneNumber: '+14155552002' });
+  const step = async (engine: CallbackEngine, ms: number) => {
+    clock.advanceBy(ms);
+    await engine.idle();
+    db.clock.__test__pretendNow(clock.now());
+  };
+  // Node A applies agent_reserved and dials; then it is gone before the customer's line answers busy.
+  for (let s = 0; s < 50 && !portA.sent.some((c) => c.type === 'dial'); s++) await step(a, 100);
+  const dial = portA.sent.find((c) => c.type === 'dial');
+  assert.ok(dial && dial.type === 'dial' && dial.agentId, 'node A dialed with the agent it was given');
+  await a.stop();
+  b = node(portB);
+  await b.start();
+  for (let s = 0; s < 600 && (await callbacks.retrieve(who, id)).state !== 'COMPLETED'; s++) await step(b, 1000);
+  assert.equal((await callbacks.retrieve(who, id)).reason, 'FAIL_CALL_TO_CUSTOMER', 'node B heard busy and ended the callback');
+  const releases = portB.sent.filter((c) => c.type === 'release_agent');
+  assert.deepEqual(
+    releases,
+    [{ type: 'release_agent', dialKey: dial.dialKey, agentId: dial.agentId }],
+    'node B released the agent node A heard reserved, once',
+  );
+  assert.equal(portA.sent.filter((c) => c.type === 'release_agent').length, 0);
+  await step(b, 1000); // the simulator's command latency
+  assert.equal(sim.agentsHeld(), 0);
+  await step(b, 60_000);
+  assert.equal(sim.holdsExpired(), 0, 'released by GES, not by the safety net');
+  assert.equal(portB.sent.filter((c) => c.type === 'release_agent').length, 1, 'the sweep does not release it again');
+});
+
+test('an agent held for an attempt that is over is taken out of Postgres once, however many nodes try', async (t) => {
+  const db = await createTestDb();
+  t.after(() => db.close());
+  const t0 = await createTestTenant(db, undefined, { sales: { firstConnectParty: 'AGENT' } });
+  const tenant = (await findTenantByName(db.pool, t0.name))!;
+  db.clock.__test__pretendNow(Date.now());
+  const callbacks = new CallbackService(db.pool, db.clock);
+  const { id } = await callbacks.create({ id: tenant.id, name: tenant.name }, { serviceName: 'sales', phoneNumber: '+14155552003' });
+  const started = await startAttempt(db.pool, id, 'AGENT', 60, 86400, null);
+  assert.ok(started);
+  const reserved = await advanceAttempt(
+    db.pool,
+    {
+      id,
+      attempt: 1,
+      from: ['RESERVING'],
+      to: 'DIALING',
+      state: 'ROUTING',
+      watchdogSec: 60,
+      kind: 'STATE',
+      detail: 'agent reserved',
+      agent: { holds: 'agent-7' },
+    },
+    null,
+  );
+  assert.ok(reserved);
+  assert.equal(await takeHeldAgent(db.pool, id, 1), undefined, 'not while the attempt is in flight');
+  assert.deepEqual(await takeForgottenAgents(db.pool), [], 'nor by the sweep');
+  assert.ok(await pauseForRetry(db.pool, id, 1, ['DIALING'], new Date(Date.now() + 60_000), 'busy', null));
+  const takes = await Promise.all([takeHeldAgent(db.pool, id, 1), takeHeldAgent(db.pool, id, 1), takeForgottenAgents(db.pool)]);
+  const got = [takes[0], takes[1], ...takes[2]].filter((h) => h !== undefined);
+  assert.deepEqual(got, [{ id, attempt: 1, agentId: 'agent-7' }], 'exactly one taker gets the agent');
+  assert.equal(await takeHeldAgent(db.pool, id, 1), undefined);
 });

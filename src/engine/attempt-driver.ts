@@ -1,6 +1,7 @@
 import * as store from '../store/engine-transition-store.ts';
 import type { EngineRow } from '../store/engine-transition-store.ts';
-import type { VoiceEvent } from '../voice/voice-port.ts';
+import type { DialKey, VoiceEvent } from '../voice/voice-port.ts';
+import { dialWindow } from '../domain/calendar/dial-window.ts';
 import { dialKeyOf } from '../voice/voice-port.ts';
 import { stateOfPhase, type AttemptPhase, type FirstConnectParty } from '../domain/engine/attempt-phase.ts';
 import { decideRetry, type FailedDialOutcome } from '../domain/engine/dial-retry-policy.ts';
@@ -99,10 +100,23 @@ export class AttemptDriver {
       case 'ignore':
         return;
       case 'advance': {
+        // Agent first, the agent found after closing: the customer is not dialed after hours.
+        if (step.then.type === 'dial' && dialWindow(service.hours, ctx.clock.nowMs()).kind === 'hold') {
+          await this.#closedBeforeDial(row, step.from, key, step.then.agentId);
+          return;
+        }
         report(step.outcome);
-        const next = await this.advance(row, step.from, step.to, step.history, step.detail, first);
+        // An agent reserved is recorded in the same statement: any node can give it back later.
+        const next = await this.advance(
+          row,
+          step.from,
+          step.to,
+          step.history,
+          step.detail,
+          first,
+          step.holds === undefined ? undefined : { holds: step.holds },
+        );
         if (!next) return;
-        if (step.holds !== undefined) this.#held.hold(key, step.holds);
         if (step.agentFound) await ctx.hot.agentFound(row.tenantId, row.serviceId, row.id);
         const then = step.then;
         if (then.type === 'dial')
@@ -113,9 +127,8 @@ export class AttemptDriver {
         return;
       }
       case 'talk': {
-        const next = await this.advance(row, step.from, 'TALKING', 'STATE', store.AGENT_CONNECTED_DETAIL, first);
+        const next = await this.advance(row, step.from, 'TALKING', 'STATE', store.AGENT_CONNECTED_DETAIL, first, 'connected');
         if (!next) return;
-        this.#held.forget(key);
         if (step.measureWait && row.ewtAt) {
           const queuedAt = queueEntryMs(row, service);
           ctx.observer.waitMeasured?.({
@@ -139,7 +152,6 @@ export class AttemptDriver {
           ctx.clock.sqlNow(),
         );
         if (!done) return;
-        this.#held.forget(key);
         const now = ctx.clock.nowMs();
         const queuedAt = queueEntryMs(row, service);
         const connectedAt = now - step.talkSeconds * 1000;
@@ -170,6 +182,21 @@ export class AttemptDriver {
         return;
       }
     }
+  }
+
+  /**
+   * An agent was reserved for an attempt whose office has closed meanwhile: no dial was made, so the
+   * callback waits in its queue again with its attempt unspent (the dispatcher then holds it until
+   * the opening), and the agent is given back at once.
+   */
+  async #closedBeforeDial(row: EngineRow, from: readonly AttemptPhase[], key: DialKey, agentId: string): Promise<void> {
+    const ctx = this.#ctx;
+    const back = await store.returnToQueue(ctx.db, row.id, row.attempt, from, 'closed before the dial', ctx.clock.sqlNow());
+    if (!back) return;
+    await ctx.send({ type: 'release_agent', dialKey: key, agentId });
+    await ctx.hot.requeue(row.tenantId, row.serviceId, row.id, await ctx.services.queueScore(row));
+    ctx.activeServices.set(row.serviceId, row.tenantId);
+    await this.#hooks.dispatch(row.tenantId, row.serviceId);
   }
 
   /** Drops the asks this node has not made yet (stopping: the watchdogs of those attempts stay in the due index). */
@@ -208,12 +235,13 @@ export class AttemptDriver {
     kind: 'STATE' | 'DIAL',
     detail: string,
     first: FirstConnectParty,
+    agent?: store.PhaseChange['agent'],
   ): Promise<EngineRow | undefined> {
     const ctx = this.#ctx;
     const state = stateOfPhase(to, first);
     const next = await store.advanceAttempt(
       ctx.db,
-      { id: row.id, attempt: row.attempt, from, to, state, watchdogSec: ctx.watchdogSec(to as WatchedPhase), kind, detail },
+      { id: row.id, attempt: row.attempt, from, to, state, watchdogSec: ctx.watchdogSec(to as WatchedPhase), kind, detail, agent },
       ctx.clock.sqlNow(),
     );
     if (next && next.dueAt) {

@@ -46,7 +46,7 @@ export class CallbackEngine {
     const ctx = new EngineContext(options);
     this.#ctx = ctx;
     this.#waits = new WaitPredictions(ctx, new WaitView(options.hot, options.voice, () => options.clock.nowMs()));
-    this.#dispatcher = new Dispatcher(ctx);
+    this.#dispatcher = new Dispatcher(ctx, (atMs) => this.#due.wake(atMs));
     this.#held = new HeldAgents(ctx);
     this.#driver = new AttemptDriver(
       ctx,

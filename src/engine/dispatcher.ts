@@ -1,5 +1,6 @@
 import * as store from '../store/engine-transition-store.ts';
 import { dialKeyOf } from '../voice/voice-port.ts';
+import { dialWindow } from '../domain/calendar/dial-window.ts';
 import type { EngineContext } from './engine-context.ts';
 
 /**
@@ -10,11 +11,14 @@ import type { EngineContext } from './engine-context.ts';
  */
 export class Dispatcher {
   readonly #ctx: EngineContext;
+  /** Due work at `atMs` (a held callback's opening): the node's next tick comes no later. */
+  readonly #wake: (atMs: number) => void;
   /** Services being dispatched (`tenant:service`), and whether news arrived meanwhile. */
   readonly #dispatching = new Map<string, boolean>();
 
-  constructor(ctx: EngineContext) {
+  constructor(ctx: EngineContext, wake: (atMs: number) => void) {
     this.#ctx = ctx;
+    this.#wake = wake;
   }
 
   /** Offers a service's queue to its free agents. */
@@ -55,7 +59,18 @@ export class Dispatcher {
       const taken = await ctx.hot.take(tenantId, serviceId, free, now + watchdog * 1000);
       if (taken.drained) ctx.activeServices.delete(serviceId); // empty: nothing to sweep here until something joins
       let refused = false;
+      // Business hours are checked as late as possible, here: a callback that waited while the office closed is not dialed now.
+      const window = dialWindow(service.hours, now);
       for (const id of taken.ids) {
+        if (window.kind === 'hold') {
+          const held = await store.holdUntilOpening(ctx.db, id, new Date(window.untilMs), service.options.ttlSec, ctx.clock.sqlNow());
+          if (held) {
+            await ctx.hot.pause(tenantId, serviceId, id, held.dueAt!.getTime());
+            this.#wake(held.dueAt!.getTime());
+          } else await this.#notStarted(id, tenantId, serviceId);
+          refused = true; // the pacing place is free again: hold the rest of the queue too
+          continue;
+        }
         const row = await store.startAttempt(ctx.db, id, first, watchdog, service.options.ttlSec, ctx.clock.sqlNow());
         if (!row) {
           await this.#notStarted(id, tenantId, serviceId);
@@ -71,7 +86,7 @@ export class Dispatcher {
     }
   }
 
-  /** A queued entry that could not start: cancelled meanwhile, already started elsewhere, or expired. */
+  /** A queued entry that could not start (or be held): cancelled meanwhile, already started elsewhere, or expired. */
   async #notStarted(id: string, tenantId: number, serviceId: number): Promise<void> {
     const ctx = this.#ctx;
     const [row] = await store.engineRows(ctx.db, [id]);

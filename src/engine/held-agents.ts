@@ -1,81 +1,53 @@
 import * as store from '../store/engine-transition-store.ts';
 import { listEvents } from '../store/callback-history.ts';
-import type { DialKey } from '../voice/voice-port.ts';
-import { attemptOver } from '../domain/engine/attempt-transitions.ts';
+import { dialKeyOf, type DialKey } from '../voice/voice-port.ts';
 import type { EngineContext } from './engine-context.ts';
 import { parseDialKey } from './dial-key.ts';
 
-/** Agents remembered at most: past this the oldest are forgotten (their attempts are long over, or the platform's own hold time frees them). */
-const MAX_HELD = 10_000;
-
 /**
- * The agents this node heard reserved for attempts (agent_reserved applied here) and not yet
- * connected to their customer. GES gives such an agent back with `release_agent` whenever its
- * attempt ends without the connection (a failed or abandoned call, a cancel, a watchdog giving up),
- * so a platform that waits for that command does not lose an agent per failed attempt
- * (docs/ENGINE.md, "Agents held for an attempt").
+ * Gives back the agents held for attempts that ended without the connection (a failed or
+ * abandoned call, a cancel, a watchdog giving up), so that a platform that waits for
+ * `release_agent` does not lose an agent per failed attempt (docs/ENGINE.md, "Agents held for an
+ * attempt").
  *
- * Kept in memory: the platform's event that ends an attempt may reach another node, so the sweep
- * also looks the remembered attempts up in Postgres and releases those that are over.
+ * The agent held for an attempt lives in Postgres (callback.held_agent, written by the statement
+ * that applies agent_reserved), not in the memory of the node that heard it: whichever node ends
+ * the attempt releases it, and if that node dies first the sweep of any node does. Taking the
+ * agent out of the row and sending release_agent is done by one node only (the statement's
+ * fence), so an agent is released once.
  */
 export class HeldAgents {
   readonly #ctx: EngineContext;
-  readonly #byKey = new Map<DialKey, string>();
 
   constructor(ctx: EngineContext) {
     this.#ctx = ctx;
   }
 
-  hold(dialKey: DialKey, agentId: string): void {
-    this.#byKey.delete(dialKey);
-    this.#byKey.set(dialKey, agentId);
-    if (this.#byKey.size > MAX_HELD) this.#byKey.delete(this.#byKey.keys().next().value!);
-  }
-
-  /** The agent was connected to the customer: it is the call's now, nothing to give back. */
-  forget(dialKey: DialKey): void {
-    this.#byKey.delete(dialKey);
-  }
-
-  /** The attempt ended without the connection: its agent, if this node holds one, is given back. */
+  /** The attempt ended without the connection: the agent held for it, if any and not given back yet, is. */
   async release(dialKey: DialKey): Promise<void> {
-    const agentId = this.#byKey.get(dialKey);
-    if (agentId === undefined) return;
-    this.#byKey.delete(dialKey);
-    await this.#ctx.send({ type: 'release_agent', dialKey, agentId });
+    const attempt = parseDialKey(dialKey);
+    if (!attempt) return;
+    const held = await store.takeHeldAgent(this.#ctx.db, attempt.id, attempt.attempt);
+    if (held) await this.#ctx.send({ type: 'release_agent', dialKey, agentId: held.agentId });
   }
 
   /**
-   * An agent_reserved for an attempt that is over (the row as read, if the callback exists): the
-   * agent is given back at once, unless that very attempt connected an agent (a duplicate of its
-   * reservation: the agent is the call's, or free again, and not this node's to release).
+   * An agent_reserved for an attempt that is over (the row as read, if the callback exists): never
+   * recorded, the agent is given back at once, unless that very attempt connected an agent (a
+   * duplicate of its reservation: the agent is the call's, or free again, and not GES's to release).
    */
   async late(row: store.EngineRow | undefined, attempt: number, dialKey: DialKey, agentId: string): Promise<void> {
     if (row && row.attempt === attempt && row.state === 'COMPLETED' && (await this.#connected(row, attempt))) return;
     await this.#ctx.send({ type: 'release_agent', dialKey, agentId });
   }
 
-  /** Gives back the agents of remembered attempts that ended on another node (one read for all of them). */
+  /** Gives back the agents of attempts that are over but kept their agent (the node that ended them died, or failed to send). */
   async sweep(): Promise<void> {
-    if (this.#byKey.size === 0) return;
-    const attempts = [...this.#byKey.keys()].map((key) => ({ key, attempt: parseDialKey(key) }));
-    const rows = await store.engineRows(this.#ctx.db, [...new Set(attempts.map((a) => a.attempt?.id ?? ''))]);
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    for (const { key, attempt } of attempts) {
-      const row = attempt && byId.get(attempt.id);
-      if (!attempt || !row) {
-        this.forget(key);
-        continue;
-      }
-      if (row.attempt === attempt.attempt && row.state !== 'COMPLETED') {
-        if (row.phase === 'TALKING')
-          this.forget(key); // connected: the call has the agent now
-        else if (attemptOver(row.phase)) await this.release(key);
-        continue;
-      }
-      // A later attempt, or completed: released unless this very attempt connected its agent.
-      if (await this.#connected(row, attempt.attempt)) this.forget(key);
-      else await this.release(key);
+    const batch = 500;
+    for (;;) {
+      const forgotten = await store.takeForgottenAgents(this.#ctx.db, batch);
+      for (const h of forgotten) await this.#ctx.send({ type: 'release_agent', dialKey: dialKeyOf(h.id, h.attempt), agentId: h.agentId });
+      if (forgotten.length < batch) return;
     }
   }
 

@@ -168,6 +168,31 @@ export async function startAttempt(
   return rows[0];
 }
 
+/**
+ * Holds a waiting callback out of its queue while its service is closed, as a pause between
+ * attempts: same attempt number, no dial spent, due again at `until` (the next opening) or at the
+ * end of its time to live if that comes first, when it rejoins its queue as a retry pause does (or
+ * expires). Fenced like startAttempt: only a callback still waiting in its queue, and alive.
+ */
+export async function holdUntilOpening(db: Queryable, id: string, until: Date, ttlSec: number, now: Date | null): Promise<EngineRow | undefined> {
+  const rows = await engineQuery(
+    db,
+    `WITH upd AS (
+       UPDATE callback SET phase = ${PHASES.RETRY_WAIT}, due_at = least($2::timestamptz, desired_at + make_interval(secs => $3)), updated_at = ${NOW}
+        WHERE id = $1 AND state = ${STATES.QUEUED} AND phase = ${PHASES.WAITING}
+          AND desired_at + make_interval(secs => $3) > ${NOW}
+        RETURNING *
+     ), ev AS (
+       INSERT INTO callback_event (desired_at, at, callback_id, kind, state, attempt, detail)
+       SELECT desired_at, ${NOW}, id, ${EVENT_KIND.STATE}, state, attempt, 'closed: held until opening' FROM upd
+     )
+     SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
+    [id, until, ttlSec],
+    now,
+  );
+  return rows[0];
+}
+
 export interface PhaseChange {
   id: string;
   attempt: number;
@@ -178,6 +203,8 @@ export interface PhaseChange {
   watchdogSec: number;
   kind: 'STATE' | 'DIAL';
   detail: string;
+  /** The agent the platform now holds for this attempt (agent_reserved), or 'connected': the agent is the call's now. */
+  agent?: { holds: string } | 'connected';
 }
 
 /** Moves an attempt on to its next phase (and API state) after a platform event. */
@@ -185,7 +212,9 @@ export async function advanceAttempt(db: Queryable, c: PhaseChange, now: Date | 
   const rows = await engineQuery(
     db,
     `WITH upd AS (
-       UPDATE callback SET phase = $4, state = $5, due_at = ${NOW} + make_interval(secs => $6), updated_at = ${NOW}
+       UPDATE callback SET phase = $4, state = $5, due_at = ${NOW} + make_interval(secs => $6), updated_at = ${NOW},
+              held_agent = CASE WHEN $9::text IS NOT NULL THEN $9 WHEN $10 THEN NULL ELSE held_agent END,
+              held_attempt = CASE WHEN $9::text IS NOT NULL THEN attempt WHEN $10 THEN NULL ELSE held_attempt END
         WHERE id = $1 AND attempt = $2 AND phase = ANY($3::smallint[]) AND state IN (${STATES.QUEUED}, ${STATES.ROUTING}, ${STATES.PROCESSING})
         RETURNING *
      ), ev AS (
@@ -193,7 +222,18 @@ export async function advanceAttempt(db: Queryable, c: PhaseChange, now: Date | 
        SELECT desired_at, ${NOW}, id, $7, state, attempt, $8 FROM upd
      )
      SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
-    [c.id, c.attempt, c.from.map((p) => PHASES[p]), PHASES[c.to], STATES[c.state], c.watchdogSec, EVENT_KIND[c.kind], c.detail],
+    [
+      c.id,
+      c.attempt,
+      c.from.map((p) => PHASES[p]),
+      PHASES[c.to],
+      STATES[c.state],
+      c.watchdogSec,
+      EVENT_KIND[c.kind],
+      c.detail,
+      typeof c.agent === 'object' ? c.agent.holds : null,
+      c.agent === 'connected',
+    ],
     now,
   );
   return rows[0];
@@ -293,7 +333,10 @@ export async function completeAttempt(
   const rows = await engineQuery(
     db,
     `WITH upd AS (
-       UPDATE callback SET state = ${STATES.COMPLETED}, reason = $4, phase = ${PHASES.WAITING}, due_at = NULL, updated_at = ${NOW}
+       UPDATE callback SET state = ${STATES.COMPLETED}, reason = $4, phase = ${PHASES.WAITING}, due_at = NULL, updated_at = ${NOW},
+              -- Served: the agent talked to the customer, it is not GES's to give back.
+              held_agent = CASE WHEN $4::smallint = ${REASONS.AGENT_CONNECTED} THEN NULL ELSE held_agent END,
+              held_attempt = CASE WHEN $4::smallint = ${REASONS.AGENT_CONNECTED} THEN NULL ELSE held_attempt END
         WHERE id = $1 AND ($2::smallint IS NULL OR attempt = $2) AND phase = ANY($3::smallint[]) AND state < ${STATES.COMPLETED}
         RETURNING *
      ), freed AS (
@@ -372,4 +415,63 @@ export async function recordPrediction(db: Queryable, id: string, predictedSec: 
     [id, predictedSec, now],
   );
   return rowCount === 1;
+}
+
+// ---- agents held for attempts ---------------------------------------------------------------------
+
+/**
+ * Agents held for attempts (migrations/0010_held_agent.sql): advanceAttempt records the agent of an
+ * agent_reserved and clears it at the connection, completeAttempt clears it when the callback was
+ * served; these two give the others back. A release clears the agent and returns it in one
+ * statement, so of the nodes that try to release it (the one that ended the attempt, a cancel,
+ * the sweep of any node) exactly one gets it and sends release_agent.
+ */
+
+export interface HeldAgent {
+  id: string;
+  attempt: number;
+  agentId: string;
+}
+
+/** The attempt the agent was held for is over: the callback completed, a later attempt started, or it waits again. */
+const ATTEMPT_OVER = `(c.state = ${STATES.COMPLETED} OR c.attempt <> c.held_attempt OR c.phase IN (${PHASES.WAITING}, ${PHASES.RETRY_WAIT}))`;
+
+/**
+ * Takes the agent held for attempt `attempt` of a callback, if that attempt is over and nobody took
+ * it yet. The row lock of the first statement makes a concurrent one see the cleared column.
+ */
+export async function takeHeldAgent(db: Queryable, id: string, attempt: number): Promise<HeldAgent | undefined> {
+  const { rows } = await db.query<{ id: string; attempt: number; agent_id: string }>(
+    `WITH old AS (
+       SELECT c.id, c.held_agent, c.held_attempt FROM callback c
+        WHERE c.id = $1 AND c.held_attempt = $2 AND c.held_agent IS NOT NULL AND ${ATTEMPT_OVER}
+        FOR UPDATE
+     )
+     UPDATE callback c SET held_agent = NULL, held_attempt = NULL
+       FROM old WHERE c.id = old.id AND c.held_agent IS NOT NULL AND c.held_attempt = $2
+     RETURNING c.id, old.held_attempt AS attempt, old.held_agent AS agent_id`,
+    [id, attempt],
+  );
+  const r = rows[0];
+  return r && { id: r.id, attempt: r.attempt, agentId: r.agent_id };
+}
+
+/**
+ * Takes up to `limit` agents whose attempts are over and were not given back (the node that ended
+ * the attempt died before it could, or its command was lost): the sweep's share. Rows another node
+ * is changing right now are skipped, not waited for.
+ */
+export async function takeForgottenAgents(db: Queryable, limit = 500): Promise<HeldAgent[]> {
+  const { rows } = await db.query<{ id: string; attempt: number; agent_id: string }>(
+    `WITH old AS (
+       SELECT c.id, c.held_agent, c.held_attempt FROM callback c
+        WHERE c.held_agent IS NOT NULL AND ${ATTEMPT_OVER}
+        LIMIT $1 FOR UPDATE SKIP LOCKED
+     )
+     UPDATE callback c SET held_agent = NULL, held_attempt = NULL
+       FROM old WHERE c.id = old.id AND c.held_agent IS NOT NULL
+     RETURNING c.id, old.held_attempt AS attempt, old.held_agent AS agent_id`,
+    [limit],
+  );
+  return rows.map((r) => ({ id: r.id, attempt: r.attempt, agentId: r.agent_id }));
 }
