@@ -92,6 +92,9 @@ async function agentFirst(t: TestContext, customers: ReturnType<typeof ALWAYS>, 
 test('agent first, every customer busy: each attempt releases its agent, none is left held or freed by the safety net [needs the engine release_agent change]', async (t) => {
   const { sim, voice, step, retrieve } = await agentFirst(t, ALWAYS('busy'), { retry: { busy: { maxAttempts: 3, delaySec: 60 } } });
   for (let s = 0; s < 3600 && (await retrieve()).state !== 'COMPLETED'; s += 5) await step(5000);
+  // The last attempt's release_agent is sent as the callback completes and, like every command, is
+  // carried out on the simulator's clock, never inside send: one more step lets it land.
+  await step(0);
   const record = await retrieve();
   assert.equal(record.state, 'COMPLETED');
   assert.equal(record.reason, 'FAIL_CALL_TO_CUSTOMER');
