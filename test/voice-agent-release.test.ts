@@ -94,7 +94,9 @@ async function agentFirst(t: TestContext, customers: ReturnType<typeof ALWAYS>, 
 test('agent first, every customer busy: each attempt releases its agent, none is left held or freed by the safety net [needs the engine release_agent change]', async (t) => {
   const { sim, voice, step, retrieve } = await agentFirst(t, ALWAYS('busy'), { retry: { busy: { maxAttempts: 3, delaySec: 60 } } });
   for (let s = 0; s < 3600 && (await retrieve()).state !== 'COMPLETED'; s += 5) await step(5000);
-  await step(1000); // the simulator carries a command out after its latency: the last release_agent too
+  // The last attempt's release_agent is sent as the callback completes and, like every command, is
+  // carried out on the simulator's clock, never inside send: one more step lets it land.
+  await step(0);
   const record = await retrieve();
   assert.equal(record.state, 'COMPLETED');
   assert.equal(record.reason, 'FAIL_CALL_TO_CUSTOMER');
@@ -155,7 +157,8 @@ test('the node that heard agent_reserved stops; another node ends the attempt an
   });
   await portA.start();
   await a.start();
-  const b: CallbackEngine | undefined;
+  // eslint-disable-next-line prefer-const -- the cleanup below is registered before node B exists
+  let b: CallbackEngine | undefined;
   t.after(async () => {
     await b?.stop();
     await portA.stop();

@@ -18,9 +18,10 @@ const HOUR = 3_600_000;
 
 /**
  * A day of one callback queue on the contact-center simulator, driven by a minimal agent-first
- * dispatcher (FIFO; reserve an agent, dial for them, connect on answer), which keeps the measures
- * and counts exactly as the engine is asked to. Every callback queued gets each mode's estimate at
- * arrival; when it is connected its real wait is tallied against them.
+ * dispatcher (FIFO; reserve an agent, dial for them, connect on answer, release the agent of a
+ * failed dial), which keeps the measures and counts exactly as the engine is asked to. Every
+ * callback queued gets each mode's estimate at arrival; when it is connected its real wait is
+ * tallied against them.
  */
 export function simulatedDay(seed: string, agents: number): EstimatorErrorTally {
   const clock = new SimClock(T0);
@@ -76,6 +77,9 @@ export function simulatedDay(seed: string, agents: number): EstimatorErrorTally 
         const d = dialing.get(e.dialKey)!;
         dialing.delete(e.dialKey);
         measures = recordDial(measures, { answered: false, failSec: (now - d.dialAt) / 1000 });
+        // The platform keeps the agent held for a failed attempt until it is given back, as GES does
+        // (docs/VOICE-CONTRACT.md, "Holding agents"); otherwise only the safety-net expiry frees it.
+        fire({ type: 'release_agent', dialKey: e.dialKey, agentId: d.agentId });
         return;
       }
       case 'connected': {
@@ -140,5 +144,7 @@ export function simulatedDay(seed: string, agents: number): EstimatorErrorTally 
   void sim.start();
   clock.runUntilIdle(16 * HOUR);
   if (waiting.length + dialing.size + talking.size !== 0) throw new Error('the day must end with every callback served');
+  // A hold freed by the safety net is a release this dispatcher owed: the day would not be the engine's.
+  if (sim.holdsExpired() !== 0) throw new Error(`the day must give back every agent it held (${sim.holdsExpired()} holds expired)`);
   return tally;
 }
