@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { hashRequest } from './request-hash.ts';
+import { decodeCursor, encodeCursor } from './find-cursor.ts';
 import type pg from 'pg';
 import { GesError } from '../domain/errors.ts';
 import { planCreate, checkDesiredTime, type CreateCallbackInput } from '../domain/callback-request.ts';
@@ -15,7 +16,6 @@ import { listEvents, type CallbackEvent } from '../store/callback-history.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, lookupIdempotencyKey } from '../store/idempotency-key-store.ts';
 import { slotBookings } from '../store/slot-booking-store.ts';
 import { ACTOR, type Actor } from '../domain/actor.ts';
-import { isCallbackId } from '../domain/callback-id.ts';
 import { findService, type ServiceRow } from '../store/service-store.ts';
 import { availableSlots, calendarOf, chooseSlot, proposedSlots, type OpenSlot } from '../domain/calendar/booking-plan.ts';
 import { admitImmediate } from '../domain/calendar/immediate-admission.ts';
@@ -388,34 +388,4 @@ function notFound(id: string): GesError {
 
 function idempotencyConflict(): GesError {
   return new GesError('GES_IDEMPOTENCY_KEY_REUSED', 'Idempotency-Key was already used in the last 24 hours with a different request body');
-}
-
-/** Canonical JSON (keys sorted) so that key order in the client's body does not matter. */
-export function hashRequest(value: unknown): Buffer {
-  const canonical = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(canonical)
-      : v && typeof v === 'object'
-        ? Object.fromEntries(
-            Object.keys(v)
-              .sort()
-              .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
-          )
-        : v;
-  return createHash('sha256')
-    .update(JSON.stringify(canonical(value)))
-    .digest();
-}
-
-export function encodeCursor(desiredTime: Date, id: string): string {
-  return Buffer.from(`${desiredTime.toISOString()}|${id}`).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): { desiredTime: Date; id: string } {
-  const [time, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const desiredTime = new Date(time ?? '');
-  if (!id || !isCallbackId(id) || Number.isNaN(desiredTime.getTime())) {
-    throw new GesError('GES_CURSOR_INVALID', 'cursor is not one returned by find');
-  }
-  return { desiredTime, id };
 }
