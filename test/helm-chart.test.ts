@@ -370,7 +370,7 @@ test('monitoring: ServiceMonitor, alerts and dashboard, on metrics GES exposes',
     ['ges_database_up', 'ges_migrations_pending'],
     'readiness: database and migrations (Redis is GES_REDIS_DOWN, not readiness)',
   );
-  assert.deepEqual(new Set(metricNames(byName.get('GES_NOT_READY_CRITICAL')!.expr)), new Set(['ges_database_up', 'ges_redis_up', 'ges_migrations_pending']));
+  assert.deepEqual(new Set(metricNames(byName.get('GES_NOT_READY_CRITICAL')!.expr)), new Set(['ges_database_up', 'ges_migrations_pending']));
   assert.deepEqual(metricNames(byName.get('GES_REDIS_DOWN')!.expr), ['ges_redis_up']);
   assert.deepEqual(metricNames(byName.get('GES_DISPATCH_LAGGING_BEHIND')!.expr), ['ges_dispatch_lateness_seconds_bucket']);
   assert.equal(valueAt('monitoring.prometheusRule.dispatchLateSeconds'), 30);
