@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { applyTenantConfig, exportTenantConfig, type TenantConfigDoc } from '../src/app/tenant-config.ts';
 import { GesError, type ErrorCode } from '../src/domain/errors.ts';
 import { buildInternalApp } from '../src/http/internal-app.ts';
+import { DatabaseHealth } from '../src/store/database-health.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { ConfigError, ConfigSchema, loadConfig } from '../src/config/config.ts';
 import { formatConfig, parseConfigText } from '../src/cli/config-file.ts';
@@ -328,13 +329,25 @@ describe('applyTenantConfig', () => {
 describe('admin API (internal port)', () => {
   let app: FastifyInstance;
   before(async () => {
-    app = await buildInternalApp({ pool: db.pool, logger: createLogger('silent'), isShuttingDown: () => false, adminToken: ADMIN_TOKEN });
+    app = await buildInternalApp({
+      pool: db.pool,
+      logger: createLogger('silent'),
+      isShuttingDown: () => false,
+      adminToken: ADMIN_TOKEN,
+      databaseHealth: new DatabaseHealth(db.pool),
+    });
   });
   after(() => app.close());
   const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
   test('does not exist while ADMIN_TOKEN is empty; the probes are unchanged', async () => {
-    const off = await buildInternalApp({ pool: db.pool, logger: createLogger('silent'), isShuttingDown: () => false, adminToken: '' });
+    const off = await buildInternalApp({
+      pool: db.pool,
+      logger: createLogger('silent'),
+      isShuttingDown: () => false,
+      adminToken: '',
+      databaseHealth: new DatabaseHealth(db.pool),
+    });
     for (const req of [
       { method: 'PUT' as const, url: '/admin/v1/config', payload: example('off') },
       { method: 'GET' as const, url: '/admin/v1/tenants/acme/config' },

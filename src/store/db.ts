@@ -24,6 +24,13 @@ export function createPool(opts: PoolOptions): pg.Pool {
   // An idle client that loses its server emits 'error' on the pool; without a listener the
   // process would crash. The next query simply gets a fresh connection.
   pool.on('error', () => undefined);
+  // pg-pool guards a client only at certain moments (idle, or inside pool.query until its first
+  // error); a dying connection can emit 'error' more than once (the failed query, then the server's
+  // FATAL message), and an unheard one ends the process. Every client therefore keeps one listener
+  // for its whole life; the query in flight still gets its own error, and the pool still drops it.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return pool;
 }
 
@@ -56,9 +63,15 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
     });
     throw err;
   } finally {
-    // The pool puts its idle listener back on release; ours must go, or every checkout adds one.
-    client.removeListener('error', onError);
-    client.release(broken);
+    if (broken) {
+      // The pool destroys a client handed back with an error, but the dying socket may still emit
+      // (the FATAL message of pg_terminate_backend can trail the failed query): our listener stays.
+      client.release(broken);
+    } else {
+      // The pool puts its idle listener back on release; ours must go, or every checkout adds one.
+      client.removeListener('error', onError);
+      client.release();
+    }
   }
 }
 
