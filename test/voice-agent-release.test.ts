@@ -11,7 +11,8 @@ import type { VoiceCommand, VoiceEventHandler, VoicePort } from '../src/voice/vo
 import { createLogger } from '../src/logging/logger.ts';
 import { findTenantByName } from '../src/store/tenant-store.ts';
 import { parseServiceOptions } from '../src/domain/service-options.ts';
-import { advanceAttempt, pauseForRetry, startAttempt, takeForgottenAgents, takeHeldAgent } from '../src/store/engine-transition-store.ts';
+import { advanceAttempt, pauseForRetry, startAttempt } from '../src/store/engine-transition-store.ts';
+import { takeForgottenAgents, takeHeldAgent } from '../src/store/held-agent-store.ts';
 
 /**
  * The engine keeps its side of "Holding agents" (docs/VOICE-CONTRACT.md): every agent it reserved

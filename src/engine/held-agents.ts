@@ -1,4 +1,5 @@
 import * as store from '../store/engine-transition-store.ts';
+import { takeForgottenAgents, takeHeldAgent } from '../store/held-agent-store.ts';
 import { listEvents } from '../store/callback-history.ts';
 import { dialKeyOf, type DialKey } from '../voice/voice-port.ts';
 import type { EngineContext } from './engine-context.ts';
@@ -27,7 +28,7 @@ export class HeldAgents {
   async release(dialKey: DialKey): Promise<void> {
     const attempt = parseDialKey(dialKey);
     if (!attempt) return;
-    const held = await store.takeHeldAgent(this.#ctx.db, attempt.id, attempt.attempt);
+    const held = await takeHeldAgent(this.#ctx.db, attempt.id, attempt.attempt);
     if (held) await this.#ctx.send({ type: 'release_agent', dialKey, agentId: held.agentId });
   }
 
@@ -45,7 +46,7 @@ export class HeldAgents {
   async sweep(): Promise<void> {
     const batch = 500;
     for (;;) {
-      const forgotten = await store.takeForgottenAgents(this.#ctx.db, batch);
+      const forgotten = await takeForgottenAgents(this.#ctx.db, batch);
       for (const h of forgotten) await this.#ctx.send({ type: 'release_agent', dialKey: dialKeyOf(h.id, h.attempt), agentId: h.agentId });
       if (forgotten.length < batch) return;
     }

@@ -1,11 +1,13 @@
 import type { Queryable } from './db.ts';
-import { STATES, stateName, type CallbackState, type CompletionReason, REASONS } from '../domain/callback-state.ts';
-import { phoneFromStored } from '../domain/phone-number.ts';
+import { STATES, type CallbackState, type CompletionReason, REASONS } from '../domain/callback-state.ts';
 import { isCallbackId } from '../domain/callback-id.ts';
-import { PHASES, phaseName, type AttemptPhase } from '../domain/engine/attempt-phase.ts';
+import { PHASES, type AttemptPhase } from '../domain/engine/attempt-phase.ts';
 import { EVENT_KIND } from './callback-history.ts';
 import { freePlaceSql } from './slot-booking-store.ts';
 import { WAITING_INDEX_PREDICATE } from './waiting-index.ts';
+import { ENGINE_COLUMNS, ENGINE_JOIN, NOW, engineQuery, type EngineRow } from './engine-row.ts';
+
+export { engineRows, type EngineRow } from './engine-row.ts';
 
 /**
  * The engine's transitions of callbacks, with the row type it reads them as. Every statement is
@@ -16,87 +18,8 @@ import { WAITING_INDEX_PREDICATE } from './waiting-index.ts';
  * simulated time in simulations. The API's changes are in callback-store.ts.
  */
 
-/** What the engine needs of a callback, with the names the voice platform is told. */
-export interface EngineRow {
-  id: string;
-  tenantId: number;
-  tenantName: string;
-  serviceId: number;
-  serviceName: string;
-  state: CallbackState;
-  phase: AttemptPhase;
-  attempt: number;
-  dueAt: Date | null;
-  desiredAt: Date;
-  createdAt: Date;
-  priority: number;
-  scheduled: boolean;
-  phone: string; // E.164
-  /** When the prediction made as the callback first joined its queue said an agent would take it. */
-  ewtAt: Date | null;
-}
-
-interface EngineDbRow {
-  id: string;
-  tenant_id: number;
-  tenant_name: string;
-  service_id: number;
-  service_name: string;
-  state: number;
-  phase: number;
-  attempt: number;
-  due_at: Date | null;
-  desired_at: Date;
-  created_at: Date;
-  priority: number;
-  scheduled: boolean;
-  phone: string;
-  ewt_at: Date | null;
-}
-
-const ENGINE_COLUMNS = `c.id, c.tenant_id, t.name AS tenant_name, c.service_id, s.name AS service_name, c.state, c.phase,
-  c.attempt, c.due_at, c.desired_at, c.created_at, c.priority, c.scheduled, c.phone, c.ewt_at`;
-const ENGINE_JOIN = 'JOIN callback_service s ON s.id = c.service_id JOIN tenant t ON t.id = c.tenant_id';
-
-function toEngineRow(r: EngineDbRow): EngineRow {
-  return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    tenantName: r.tenant_name,
-    serviceId: r.service_id,
-    serviceName: r.service_name,
-    state: stateName(r.state),
-    phase: phaseName(r.phase),
-    attempt: r.attempt,
-    dueAt: r.due_at,
-    desiredAt: r.desired_at,
-    createdAt: r.created_at,
-    priority: r.priority,
-    scheduled: r.scheduled,
-    phone: phoneFromStored(r.phone),
-    ewtAt: r.ewt_at,
-  };
-}
-
-const NOW = 'coalesce($NOW::timestamptz, now())';
-
 /** The history detail of the step where customer and agent are connected (the estimator's error is measured at it). */
 export const AGENT_CONNECTED_DETAIL = 'agent connected';
-
-/** Runs an engine statement whose clock parameter is written $NOW (appended as the last parameter). */
-async function engineQuery(db: Queryable, sql: string, params: unknown[], now: Date | null): Promise<EngineRow[]> {
-  const usesNow = sql.includes('$NOW');
-  const text = usesNow ? sql.replaceAll('$NOW', `$${params.length + 1}`) : sql;
-  const { rows } = await db.query<EngineDbRow>(text, usesNow ? [...params, now] : params);
-  return rows.map(toEngineRow);
-}
-
-/** The engine's view of some callbacks (any state), for reconciling due entries. */
-export async function engineRows(db: Queryable, ids: readonly string[]): Promise<EngineRow[]> {
-  const valid = ids.filter(isCallbackId);
-  if (valid.length === 0) return [];
-  return engineQuery(db, `SELECT ${ENGINE_COLUMNS} FROM callback c ${ENGINE_JOIN} WHERE c.id = ANY($1::uuid[])`, [valid], null);
-}
 
 /** SCHEDULED callbacks among `ids` whose due time has come join their queue (QUEUED, waiting). */
 export async function queueDueScheduled(db: Queryable, ids: readonly string[], now: Date | null): Promise<EngineRow[]> {
@@ -418,60 +341,3 @@ export async function recordPrediction(db: Queryable, id: string, predictedSec: 
 }
 
 // ---- agents held for attempts ---------------------------------------------------------------------
-
-/**
- * Agents held for attempts (migrations/0010_held_agent.sql): advanceAttempt records the agent of an
- * agent_reserved and clears it at the connection, completeAttempt clears it when the callback was
- * served; these two give the others back. A release clears the agent and returns it in one
- * statement, so of the nodes that try to release it (the one that ended the attempt, a cancel,
- * the sweep of any node) exactly one gets it and sends release_agent.
- */
-
-export interface HeldAgent {
-  id: string;
-  attempt: number;
-  agentId: string;
-}
-
-/** The attempt the agent was held for is over: the callback completed, a later attempt started, or it waits again. */
-const ATTEMPT_OVER = `(c.state = ${STATES.COMPLETED} OR c.attempt <> c.held_attempt OR c.phase IN (${PHASES.WAITING}, ${PHASES.RETRY_WAIT}))`;
-
-/**
- * Takes the agent held for attempt `attempt` of a callback, if that attempt is over and nobody took
- * it yet. The row lock of the first statement makes a concurrent one see the cleared column.
- */
-export async function takeHeldAgent(db: Queryable, id: string, attempt: number): Promise<HeldAgent | undefined> {
-  const { rows } = await db.query<{ id: string; attempt: number; agent_id: string }>(
-    `WITH old AS (
-       SELECT c.id, c.held_agent, c.held_attempt FROM callback c
-        WHERE c.id = $1 AND c.held_attempt = $2 AND c.held_agent IS NOT NULL AND ${ATTEMPT_OVER}
-        FOR UPDATE
-     )
-     UPDATE callback c SET held_agent = NULL, held_attempt = NULL
-       FROM old WHERE c.id = old.id AND c.held_agent IS NOT NULL AND c.held_attempt = $2
-     RETURNING c.id, old.held_attempt AS attempt, old.held_agent AS agent_id`,
-    [id, attempt],
-  );
-  const r = rows[0];
-  return r && { id: r.id, attempt: r.attempt, agentId: r.agent_id };
-}
-
-/**
- * Takes up to `limit` agents whose attempts are over and were not given back (the node that ended
- * the attempt died before it could, or its command was lost): the sweep's share. Rows another node
- * is changing right now are skipped, not waited for.
- */
-export async function takeForgottenAgents(db: Queryable, limit = 500): Promise<HeldAgent[]> {
-  const { rows } = await db.query<{ id: string; attempt: number; agent_id: string }>(
-    `WITH old AS (
-       SELECT c.id, c.held_agent, c.held_attempt FROM callback c
-        WHERE c.held_agent IS NOT NULL AND ${ATTEMPT_OVER}
-        LIMIT $1 FOR UPDATE SKIP LOCKED
-     )
-     UPDATE callback c SET held_agent = NULL, held_attempt = NULL
-       FROM old WHERE c.id = old.id AND c.held_agent IS NOT NULL
-     RETURNING c.id, old.held_attempt AS attempt, old.held_agent AS agent_id`,
-    [limit],
-  );
-  return rows.map((r) => ({ id: r.id, attempt: r.attempt, agentId: r.agent_id }));
-}
