@@ -1,14 +1,10 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { startSimulatedEngine } from './support/simulated-engine.ts';
 import { createTestDb, createTestTenant } from './support/test-env.ts';
-import { CallbackService } from '../src/app/callback-service.ts';
-import { CallbackEngine } from '../src/engine/callback-engine.ts';
-import { simulatedEngineClock } from '../src/engine/engine-clock.ts';
-import { MemoryHotState } from '../src/hot/memory-hot-state.ts';
 import { SimClock } from '../src/voice/simulator/sim-clock.ts';
 import { ContactCenterSimulator, type ContactCenterSimulatorConfig } from '../src/voice/simulator/contact-center-simulator.ts';
 import type { VoiceCommand, VoiceEvent, VoiceEventHandler, VoicePort } from '../src/voice/voice-port.ts';
-import { createLogger } from '../src/logging/logger.ts';
 import { findTenantByName } from '../src/store/tenant-store.ts';
 import * as store from '../src/store/callback-history.ts';
 
@@ -76,27 +72,7 @@ async function oneCallback(t: TestContext, first: 'CUSTOMER' | 'AGENT', lose: Vo
     ...setup.sim,
   });
   const voice = new LossyVoicePort(sim, new Set(lose));
-  const engine = new CallbackEngine({
-    db: db.pool,
-    hot: new MemoryHotState(),
-    voice,
-    clock: simulatedEngineClock(clock),
-    logger: createLogger('silent'),
-    pollMs: 1000,
-    // Watchdogs of at most 10 minutes (the talking one is 4 h), so a stalled talk is looked at soon.
-    watchdogCapSec: 600,
-  });
-  db.clock.__test__pretendNow(clock.now());
-  const callbacks = new CallbackService(db.pool, db.clock);
-  callbacks.attach(engine, (err) => {
-    throw err;
-  });
-  await voice.start();
-  await engine.start();
-  t.after(async () => {
-    await engine.stop();
-    await voice.stop();
-  });
+  const { engine, callbacks } = await startSimulatedEngine(t, db, voice, clock);
   const { id } = await callbacks.create({ id: tenant.id, name: tenant.name }, { serviceName: 'sales', phoneNumber: '+14155552001' });
   // Up to an hour of simulated time: several watchdog rounds.
   for (let s = 0; s < 3600; s += 5) {

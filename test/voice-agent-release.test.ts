@@ -1,5 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { startSimulatedEngine } from './support/simulated-engine.ts';
 import { createTestDb, createTestTenant } from './support/test-env.ts';
 import { CallbackService } from '../src/app/callback-service.ts';
 import { CallbackEngine } from '../src/engine/callback-engine.ts';
@@ -62,26 +63,7 @@ async function agentFirst(t: TestContext, customers: ReturnType<typeof ALWAYS>, 
     queues: { [`${tenant.name}/sales`]: { agents: 1, handleTimeSec: { mean: 60, sd: 5 } } },
   });
   const voice = new RecordingPort(sim);
-  const engine = new CallbackEngine({
-    db: db.pool,
-    hot: new MemoryHotState(),
-    voice,
-    clock: simulatedEngineClock(clock),
-    logger: createLogger('silent'),
-    pollMs: 1000,
-    watchdogCapSec: 600,
-  });
-  db.clock.__test__pretendNow(clock.now());
-  const callbacks = new CallbackService(db.pool, db.clock);
-  callbacks.attach(engine, (err) => {
-    throw err;
-  });
-  await voice.start();
-  await engine.start();
-  t.after(async () => {
-    await engine.stop();
-    await voice.stop();
-  });
+  const { engine, callbacks } = await startSimulatedEngine(t, db, voice, clock);
   const who = { id: tenant.id, name: tenant.name };
   const { id } = await callbacks.create(who, { serviceName: 'sales', phoneNumber: '+14155552001' });
   const step = async (ms: number) => {
