@@ -14,6 +14,7 @@ import { AvailabilityService } from '../src/app/availability-service.ts';
 import { FailedRequestLog } from '../src/app/failed-request-log.ts';
 import { MemoryAttemptCounter, MemorySessionStore } from '../src/console/memory-session-store.ts';
 import { createMetrics } from '../src/metrics/metrics.ts';
+import { isClientAbort } from '../src/http/client-abort.ts';
 import { createTestDb, createTestTenant, type TestDb, type TestTenant } from './support/test-env.ts';
 
 interface LogLine {
@@ -231,6 +232,17 @@ describe('API edge over TCP', () => {
     assert.deepEqual(errorLines(), [], 'nothing at warn or above');
     assert.ok(!logs.lines.some((l) => /unavailable/.test(l.msg)));
     assert.ok(((await metrics.edge.abortedRequests.get()).values[0]?.value ?? 0) >= 1);
+  });
+
+  test('a connection reset after the body arrived whole is an outage, not a client abort', () => {
+    // What the fault suite met: a PostgreSQL restart resets pg's socket (ECONNRESET) while the
+    // handler runs; the request message is already destroyed because its body was read.
+    const request = (raw: Record<string, unknown>) => ({ raw }) as unknown as Parameters<typeof isClientAbort>[1];
+    const reset = { code: 'ECONNRESET', message: 'read ECONNRESET' };
+    assert.equal(isClientAbort(reset, request({ complete: true, destroyed: true, aborted: false })), false);
+    assert.equal(isClientAbort(reset, request({ complete: false, destroyed: true, aborted: false })), true);
+    assert.equal(isClientAbort({ message: 'aborted' }, request({ complete: false, aborted: true })), true);
+    assert.equal(isClientAbort(reset, request({ complete: false, destroyed: false, aborted: false, socket: { destroyed: false } })), false);
   });
 
   test('path traversal under /ges/docs/static/ answers 404 and logs nothing at warn or above', async () => {

@@ -10,6 +10,10 @@ const STREAM_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'ERR_STREAM_PREMATUR
  */
 export function isClientAbort(err: { code?: string; message?: string }, request: FastifyRequest): boolean {
   const raw = request.raw;
+  // A request whose body arrived whole cannot have been aborted while sending it: its message is
+  // destroyed once read (autoDestroy), so `destroyed` alone would take a database ECONNRESET in a
+  // handler for an abort and answer 400 where the truth is 503 (seen in the fault suite).
+  if (raw.complete) return false;
   const gone = raw.aborted || raw.destroyed || raw.socket?.destroyed === true;
   return gone && (STREAM_CODES.has(err.code ?? '') || err.message === 'aborted');
 }
