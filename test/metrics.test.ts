@@ -12,6 +12,7 @@ import { createLogger } from '../src/logging/logger.ts';
 import { createPool, type Queryable } from '../src/store/db.ts';
 import { DatabaseHealth } from '../src/store/database-health.ts';
 import { waitingByService } from '../src/store/callback-counts-read.ts';
+import { QueueSizeReading } from '../src/metrics/queue-size-reading.ts';
 import { createMetrics, type Metrics } from '../src/metrics/metrics.ts';
 import { createTestDb, createTestTenant, inMinutes, post, type TestDb } from './support/test-env.ts';
 import { connectRedis, dropPrefix, testPrefix } from './support/redis-env.ts';
@@ -31,10 +32,11 @@ after(() => db.close());
 const silent = createLogger('silent');
 
 /** The node's shared probe and the metrics on it, wired as the composition root does. */
-function metricsOn(database: Queryable, options: { defaultMetrics?: boolean; queueSizeMaxAgeMs?: number; timeoutMs?: number } = {}) {
+function metricsOn(database: Queryable, options: { defaultMetrics?: boolean; timeoutMs?: number } = {}) {
   const databaseHealth = new DatabaseHealth(database, options.timeoutMs ?? 1000);
-  const metrics = createMetrics({ databaseHealth, queueSizes: () => waitingByService(database), ...options });
-  return { metrics, databaseHealth };
+  const queueSizes = new QueueSizeReading(() => waitingByService(database), options.timeoutMs ?? 1000);
+  const metrics = createMetrics({ databaseHealth, queueSizes, ...options });
+  return { metrics, databaseHealth, queueSizes };
 }
 
 async function buildApps(metrics: Metrics, databaseHealth?: DatabaseHealth): Promise<{ api: FastifyInstance; internal: FastifyInstance }> {
@@ -253,6 +255,41 @@ test('database_up is 0 when the database is unreachable or too slow, and a scrap
   await internal.close();
 });
 
+test('ges_queue_size: a scrape copies the last reading and runs no SQL; a failed or hanging read keeps the last reading', async () => {
+  let reads = 0;
+  let next: () => Promise<{ tenant: string; service: string; scheduled: number; queued: number }[]> = async () => [
+    { tenant: 't', service: 'sales', scheduled: 3, queued: 1 },
+  ];
+  const reading = new QueueSizeReading(() => {
+    reads += 1;
+    return next();
+  }, 50);
+  const metrics = createMetrics({ queueSizes: reading, defaultMetrics: false });
+  const size = async (state: string) => value(parse(await metrics.registry.metrics()), 'ges_queue_size', { tenant: 't', service: 'sales', state });
+
+  assert.equal(await size('scheduled'), undefined, 'no series before the first reading');
+  assert.equal(reads, 0, 'a scrape never reads');
+  await reading.refresh();
+  for (let i = 0; i < 20; i++) assert.equal(await size('scheduled'), 3);
+  assert.equal(await size('queued'), 1);
+  assert.equal(reads, 1, 'twenty scrapes, one read');
+
+  next = () => new Promise(() => undefined); // the database hangs
+  await reading.refresh(); // ends after the 50 ms timeout
+  assert.equal(await size('scheduled'), 3, 'the last reading stays');
+  next = async () => {
+    throw new Error('connection terminated');
+  };
+  await reading.refresh();
+  assert.equal(await size('queued'), 1);
+
+  next = async () => [{ tenant: 't', service: 'support', scheduled: 0, queued: 2 }];
+  await Promise.all([reading.refresh(), reading.refresh()]);
+  assert.equal(reads, 4, 'concurrent refreshes share one read');
+  assert.equal(await size('scheduled'), undefined, 'a service that is gone loses its series');
+  assert.equal(value(parse(await metrics.registry.metrics()), 'ges_queue_size', { tenant: 't', service: 'support', state: 'queued' }), 2);
+});
+
 test('each app has its own registry: two in one process neither collide nor share counts', async () => {
   const first = metricsOn(db.pool).metrics;
   const second = metricsOn(db.pool).metrics; // would throw "already registered" on a shared registry
@@ -294,11 +331,11 @@ test('docs/METRICS.md lists every metric with its type and labels', () => {
   }
 });
 
-test('callbacks worked by the engine move the engine metrics; queue sizes and Redis health are read at scrape', async () => {
+test('callbacks worked by the engine move the engine metrics; queue sizes from the last reading, Redis health at scrape', async () => {
   const own = await createTestDb();
   const redis = await connectRedis();
   const prefix = testPrefix();
-  const { metrics } = metricsOn(own.pool, { defaultMetrics: false, queueSizeMaxAgeMs: 0 });
+  const { metrics, queueSizes } = metricsOn(own.pool, { defaultMetrics: false });
   metrics.watchRedis(async () => (await redis.ping()) === 'PONG');
   const BUSY = '+14155550177';
   const t = await createTestTenant(own, 'engine-metrics', { sales: { executionBufferSec: 60 }, backlog: {} });
@@ -342,6 +379,7 @@ test('callbacks worked by the engine move the engine metrics; queue sizes and Re
     await callbacks.create(tenant, { serviceName: 'backlog', phoneNumber: '+14155550174' });
     await engine.idle();
 
+    await queueSizes.refresh(); // the node's timer does this every 10 s
     let samples = parse(await metrics.registry.metrics());
     const size = (service: string, state: string) => value(samples, 'ges_queue_size', { tenant: 'engine-metrics', service, state });
     assert.equal(size('sales', 'scheduled'), 2);
@@ -357,6 +395,7 @@ test('callbacks worked by the engine move the engine metrics; queue sizes and Re
       await engine.idle();
       own.clock.__test__pretendNow(clock.now());
     }
+    await queueSizes.refresh();
     samples = parse(await metrics.registry.metrics());
     const labels = { tenant: 'engine-metrics', service: 'sales' };
 

@@ -9,6 +9,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../store/embedded-
 import { DbClock } from '../store/db-clock.ts';
 import { DatabaseHealth } from '../store/database-health.ts';
 import { waitingByService } from '../store/callback-counts-read.ts';
+import { QueueSizeReading } from '../metrics/queue-size-reading.ts';
 import { HotStateRepair } from '../app/hot-state-repair.ts';
 import { CallbackService } from '../app/callback-service.ts';
 import { AvailabilityService } from '../app/availability-service.ts';
@@ -63,7 +64,9 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
   const clock = new DbClock(config.TEST_CLOCK_SKEW_MS);
   const databaseHealth = new DatabaseHealth(pool);
   databaseHealth.start(5000);
-  const metrics = createMetrics({ databaseHealth, queueSizes: () => waitingByService(pool) });
+  // Refreshed every 10 s off the scrape path (started once the schema is there): a scrape reads memory only.
+  const queueSizes = new QueueSizeReading(() => waitingByService(pool));
+  const metrics = createMetrics({ databaseHealth, queueSizes });
   const maintenance = new Maintenance(pool, clock, logger, config.RETENTION_DAYS, config.MAINTENANCE_INTERVAL_SEC * 1000, metrics);
   let shuttingDown = false;
   const apps: FastifyInstance[] = [];
@@ -76,6 +79,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     }
     await maintenance.runOnce();
     maintenance.start();
+    queueSizes.start(10_000);
 
     const seed = config.DEMO_SEED === 'true' || (config.DEMO_SEED === 'auto' && embedded !== undefined);
     const demo = seed ? await ensureDemoTenant(pool, config.DATA_DIR) : undefined;
@@ -149,6 +153,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
           shuttingDown = true;
           maintenance.stop();
           databaseHealth.stop();
+          queueSizes.stop();
           if (config.SHUTDOWN_DELAY_SEC > 0) {
             logger.info({ seconds: config.SHUTDOWN_DELAY_SEC }, 'not ready; serving until the load balancer has noticed');
             await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_SEC * 1000));
@@ -170,6 +175,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
   } catch (err) {
     maintenance.stop();
     databaseHealth.stop();
+    queueSizes.stop();
     await repair?.stop();
     await Promise.allSettled(apps.map((a) => a.close()));
     await runtime?.stop().catch(() => undefined);

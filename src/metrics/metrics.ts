@@ -7,13 +7,14 @@ import { requestMetrics, type CallbackType } from './request-metrics.ts';
 import { healthMetrics, type DatabaseHealthSource } from './health-metrics.ts';
 import { maintenanceMetrics, type RetentionFigures } from './maintenance-metrics.ts';
 import { engineMetrics } from './engine-metrics.ts';
-import { queueSizeMetric, type QueueSizeRow } from './queue-size-metric.ts';
+import { queueSizeMetric, type QueueSizeSource } from './queue-size-metric.ts';
 import { createEdgeMetrics, type EdgeMetrics } from './edge-metrics.ts';
 
 export type { CallbackType } from './request-metrics.ts';
 export type { RetentionFigures } from './maintenance-metrics.ts';
 export type { DatabaseHealthSource } from './health-metrics.ts';
-export type { QueueSizeRow } from './queue-size-metric.ts';
+export type { QueueSizeRow } from './queue-size-reading.ts';
+export type { QueueSizeSource } from './queue-size-metric.ts';
 export { HTTP_DURATION_BUCKETS } from './http-metrics.ts';
 export { DISPATCH_LATENESS_BUCKETS, WAIT_ERROR_BUCKETS } from './engine-metrics.ts';
 
@@ -32,12 +33,8 @@ export { DISPATCH_LATENESS_BUCKETS, WAIT_ERROR_BUCKETS } from './engine-metrics.
 export interface MetricsOptions {
   /** The node's database-health probe (src/store/database-health.ts); none: the gauges stay NaN. */
   databaseHealth?: DatabaseHealthSource;
-  /** Reads the waiting callbacks per service for `ges_queue_size`; none: the gauge stays empty. */
-  queueSizes?: () => Promise<QueueSizeRow[]>;
-  /** How long a `ges_queue_size` reading is reused by later scrapes (default 10 s). */
-  queueSizeMaxAgeMs?: number;
-  /** How long the queue-size read may take before the last reading is kept (default 1 s). */
-  queueSizeTimeoutMs?: number;
+  /** The last reading of the waiting callbacks per service (src/metrics/queue-size-reading.ts); none: `ges_queue_size` stays empty. */
+  queueSizes?: QueueSizeSource;
   /** `ges_build_info{version}`; defaults to the version in package.json. */
   version?: string;
   /** prom-client's process and Node.js metrics, prefixed `ges_` (default true). */
@@ -84,7 +81,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   }).set({ version: options.version ?? packageVersion() }, 1);
   const maintenance = maintenanceMetrics(registry);
   const engine = engineMetrics(registry);
-  queueSizeMetric(registry, options.queueSizes, options.queueSizeMaxAgeMs ?? 10_000, options.queueSizeTimeoutMs ?? 1000);
+  queueSizeMetric(registry, options.queueSizes);
   const edge = createEdgeMetrics([registry]);
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'ges_' });
   return {
