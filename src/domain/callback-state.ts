@@ -14,7 +14,26 @@ export const REASONS = Object.freeze({
   FAIL_TIMEOUT_TTL: 5,
   FAIL_AGENT_CONNECT: 6,
   FAIL_ERROR: 7,
+  // The call flows (docs/ENGINE.md, "Call flows"). Codes are reserved here once, so that flows
+  // built side by side never give one number two meanings.
+  FAIL_USER_NO_CONFIRM: 8, // the customer did not confirm (press 1, or a push left unanswered)
+  MESSAGE_LEFT: 9, // an answering machine took the service's message (GES extension)
+  AGENT_PREVIEW_CANCEL_AFTER_1REJECTS: 21, // 20 + n: n agents rejected the preview
+  AGENT_PREVIEW_CANCEL_AFTER_2REJECTS: 22,
+  AGENT_PREVIEW_CANCEL_AFTER_3REJECTS: 23,
+  AGENT_PREVIEW_CANCEL_AFTER_4REJECTS: 24,
+  AGENT_PREVIEW_CANCEL_AFTER_5REJECTS: 25,
+  AGENT_PREVIEW_CANCEL_AFTER_6REJECTS: 26,
+  AGENT_PREVIEW_CANCEL_AFTER_7REJECTS: 27,
+  AGENT_PREVIEW_CANCEL_AFTER_8REJECTS: 28,
+  AGENT_PREVIEW_CANCEL_AFTER_9REJECTS: 29,
 } as const);
+
+/** The completion reason after `n` preview rejects (1-9; the service option is bounded to that). */
+export function previewRejectReason(n: number): CompletionReason {
+  const k = Math.min(9, Math.max(1, Math.round(n)));
+  return `AGENT_PREVIEW_CANCEL_AFTER_${k}REJECTS` as CompletionReason;
+}
 export type CompletionReason = keyof typeof REASONS;
 
 /** States in which a callback still holds a place in its queue (counted by in-queue checking). */
