@@ -14,6 +14,8 @@ import { HotStateRepair } from '../app/hot-state-repair.ts';
 import { CallbackService } from '../app/callback-service.ts';
 import { AvailabilityService } from '../app/availability-service.ts';
 import { Maintenance } from '../app/maintenance.ts';
+import { TenantSecrets } from '../app/tenant-secrets.ts';
+import { secretBoxFor } from './tenant-secret-key.ts';
 import { ensureDemoTenant, type DemoCredentials } from '../app/demo-seed.ts';
 import { buildApiApp } from './api-app-assembly.ts';
 import { buildInternalApp } from '../http/internal-app.ts';
@@ -30,6 +32,8 @@ export interface RunningGes {
   demo: DemoCredentials | undefined;
   logger: Logger;
   pool: pg.Pool;
+  /** Tenants' sealed secrets (CAPTCHA secret, push credentials), opened with this node's TENANT_SECRET_KEY. */
+  tenantSecrets: TenantSecrets;
   stop(): Promise<void>;
 }
 
@@ -62,6 +66,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
   });
 
   const clock = new DbClock(config.TEST_CLOCK_SKEW_MS);
+  const tenantSecrets = new TenantSecrets(pool, secretBoxFor(config, embedded !== undefined));
   const databaseHealth = new DatabaseHealth(pool);
   databaseHealth.start(5000);
   // Refreshed every 10 s off the scrape path (started once the schema is there): a scrape reads memory only.
@@ -145,6 +150,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
       demo,
       logger,
       pool,
+      tenantSecrets,
       stop() {
         stopped ??= (async () => {
           // Readiness turns 503 first and the node keeps serving for SHUTDOWN_DELAY_SEC, so load
