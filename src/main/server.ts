@@ -98,7 +98,8 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     const engine = runtime.engine;
     repair = new HotStateRepair(() => engine.rebuild(), logger);
     callbackService.attach(engine, (err) => {
-      logger.warn({ err: (err as Error).message }, 'engine hook failed; a rebuild from the database repairs the hot state');
+      // The error itself, not its message: the logger's serializer strips what a database error quotes.
+      logger.warn({ err }, 'engine hook failed; a rebuild from the database repairs the hot state');
       repair!.request();
     });
     const availability = new AvailabilityService(pool, clock);
