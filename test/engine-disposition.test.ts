@@ -8,6 +8,7 @@ import type { VoiceCommand, VoiceEvent, VoiceEventHandler, VoicePort } from '../
 import type { ServiceOptions } from '../src/domain/service-options.ts';
 import type { DispositionCode } from '../src/domain/disposition.ts';
 import { listEvents } from '../src/store/callback-history.ts';
+import { buildConsoleApp, createRoleUsers, get, signIn } from './support/console-env.ts';
 
 /**
  * The disposition flow on Postgres, the engine and the simulated contact center (docs/ENGINE.md,
@@ -142,6 +143,15 @@ test('call me back later: one new scheduled callback at the agent’s time, link
   const link = (await cc.history(recreated.id)).filter((e) => e.detail === `recreated from ${id}`);
   assert.equal(link.length, 1, 'the new callback names the one it was recreated from, once');
   assert.deepEqual(cc.recorded, ['CALL_BACK_LATER'], 'counted once');
+
+  // The console's callback page shows the disposition, with the link to the recreated callback.
+  const ui = await buildConsoleApp(cc.db);
+  t.after(() => ui.app.close());
+  await createRoleUsers(ui.users, cc.who);
+  const page = await get(ui.app, await signIn(ui.app, cc.who.name, 'supervisor'), `/ges/callbacks/${id}`);
+  assert.equal(page.statusCode, 200);
+  assert.match(page.body, /<td>DISPOSITION<\/td>/);
+  assert.ok(page.body.includes(`recreated as <a href="/ges/callbacks/${recreated.id}">${recreated.id}</a>: after the meeting`), 'linked to the new callback');
 });
 
 test('call me back later without a time: the service’s delay after the dialog was shown', async (t) => {
