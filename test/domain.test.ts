@@ -171,6 +171,9 @@ describe('service options', () => {
         invalidNumber: { maxAttempts: 1, delaySec: 300 },
         failed: { maxAttempts: 3, delaySec: 60 },
       },
+      enableDispositionDialog: false,
+      agentDispositionTimeoutSec: 45,
+      callBackLaterDelaySec: 3600,
     });
     assert.equal(parseServiceOptions({ retry: { busy: { maxAttempts: 5 } } }).retry.busy.maxAttempts, 5);
     assert.throws(() => parseServiceOptions({ horizonDays: 90 }), /horizonDays/);

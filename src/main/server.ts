@@ -11,6 +11,7 @@ import { DatabaseHealth } from '../store/database-health.ts';
 import { waitingByService } from '../store/callback-counts-read.ts';
 import { QueueSizeReading } from '../metrics/queue-size-reading.ts';
 import { HotStateRepair } from '../app/hot-state-repair.ts';
+import { callbackRecreate } from '../app/callback-recreate.ts';
 import { CallbackService } from '../app/callback-service.ts';
 import { AvailabilityService } from '../app/availability-service.ts';
 import { Maintenance } from '../app/maintenance.ts';
@@ -96,6 +97,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     // the background; a hook that misses this is repaired from Postgres).
     const callbackService = new CallbackService(pool, clock, metrics, runtime.redis ? 2 * config.REDIS_COMMAND_TIMEOUT_MS : undefined);
     const engine = runtime.engine;
+    engine.attachRecreate(callbackRecreate(pool, callbackService));
     repair = new HotStateRepair(() => engine.rebuild(), logger);
     callbackService.attach(engine, (err) => {
       // The error itself, not its message: the logger's serializer strips what a database error quotes.

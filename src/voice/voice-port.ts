@@ -6,6 +6,7 @@
  * Commands are idempotent by `dialKey` (callback id + ":" + attempt): a platform that sees the same
  * key twice must not dial twice, so a command retried after a crash or a lost reply is harmless.
  */
+import type { AgentDispositionCode } from '../domain/disposition.ts';
 
 /** A dial attempt's identity: `${callbackId}:${attempt}`. */
 export type DialKey = string;
@@ -34,7 +35,12 @@ export type VoiceCommand =
    * events flow like an outbound attempt's. Without `queue` the platform plays its own default
    * treatment (the call was not matched).
    */
-  | { type: 'route_inbound'; dialKey: DialKey; callId: string; tenant: string; queue?: string; userData?: Record<string, unknown> };
+  | { type: 'route_inbound'; dialKey: DialKey; callId: string; tenant: string; queue?: string; userData?: Record<string, unknown> }
+  /**
+   * After a served call (call_ended with talk time), show the agent who talked on the attempt the
+   * disposition dialog for `timeoutSec`; the choice comes back as `disposition`, nothing at the timeout.
+   */
+  | { type: 'disposition_request'; dialKey: DialKey; timeoutSec: number };
 
 export type DialFailure = 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 'failed';
 
@@ -54,7 +60,9 @@ export type VoiceEvent =
   | { type: 'connected'; dialKey: DialKey; agentId: string; at: number }
   | { type: 'call_ended'; dialKey: DialKey; at: number; talkSeconds: number }
   | { type: 'agent_ready' | 'agent_not_ready'; tenant: string; queue: string; agentId: string; at: number }
-  | { type: 'inbound_call'; callId: string; tenant: string; toNumber: string; fromNumber: string; digits?: string; at: number };
+  | { type: 'inbound_call'; callId: string; tenant: string; toNumber: string; fromNumber: string; digits?: string; at: number }
+  /** The agent's outcome of a served call, answering disposition_request (desiredTime: ISO 8601, for CALL_BACK_LATER). */
+  | { type: 'disposition'; dialKey: DialKey; agentId: string; code: AgentDispositionCode; note?: string; desiredTime?: string; at: number };
 
 /**
  * An event subscriber. An adapter with durable delivery (the Redis stream) acknowledges an event
