@@ -12,6 +12,10 @@ export interface EngineObserver {
   dispatchLateness?(e: { tenant: string; seconds: number }): void;
   /** A callback reached an agent at its first attempt: the wait predicted as it joined the queue against the real one. */
   waitMeasured?(e: { tenant: string; service: string; predictedSec: number; actualSec: number }): void;
+  /** The customer answered the confirmation prompt (userConfirm): confirmed, declined, or timeout. */
+  customerConfirm?(e: { tenant: string; service: string; outcome: 'confirmed' | 'declined' | 'timeout' }): void;
+  /** An agent rejected a preview (or let it time out). */
+  previewRejected?(e: { tenant: string; service: string; why: 'rejected' | 'timeout' }): void;
 }
 
 export interface EngineOptions {
