@@ -174,7 +174,20 @@ describe('service options', () => {
       enableDispositionDialog: false,
       agentDispositionTimeoutSec: 45,
       callBackLaterDelaySec: 3600,
+      userConfirm: false,
+      userConfirmTimeoutSec: 30,
+      onUserConfirmTimeout: 'CONNECT',
+      confirmPrompt: 'ges-confirm-press-1',
+      agentPreview: false,
+      agentPreviewTimeoutSec: 30,
+      agentPreviewAllowReject: true,
+      agentRejectRetryTimeoutSec: 5,
+      maxPreviewRejects: 3,
+      previewTimeoutSetsNotReady: false,
     });
+    assert.throws(() => parseServiceOptions({ maxPreviewRejects: 10 }), /maxPreviewRejects/);
+    assert.throws(() => parseServiceOptions({ onUserConfirmTimeout: 'MAYBE' }), /onUserConfirmTimeout/);
+    assert.throws(() => parseServiceOptions({ confirmPrompt: 'x'.repeat(257) }), /confirmPrompt/);
     assert.equal(parseServiceOptions({ retry: { busy: { maxAttempts: 5 } } }).retry.busy.maxAttempts, 5);
     assert.throws(() => parseServiceOptions({ horizonDays: 90 }), /horizonDays/);
     assert.throws(() => parseServiceOptions({ defaultCountry: 'usa' }), /defaultCountry/);

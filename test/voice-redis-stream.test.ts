@@ -200,9 +200,11 @@ test('docs/VOICE-CONTRACT.md carries exactly the schemas of voice-contract.ts', 
 test('the contract has a schema for every command and event of the voice port', () => {
   assert.deepEqual(Object.keys(COMMAND_SCHEMAS).sort(), [
     'cancel',
+    'confirm_customer',
     'connect',
     'dial',
     'disposition_request',
+    'preview',
     'release_agent',
     'reserve_agent',
     'route_inbound',
@@ -213,6 +215,8 @@ test('the contract has a schema for every command and event of the voice port', 
     'busy',
     'call_ended',
     'connected',
+    'customer_confirmed',
+    'customer_not_confirmed',
     'disposition',
     'failed',
     'inbound_call',
@@ -220,6 +224,8 @@ test('the contract has a schema for every command and event of the voice port', 
     'machine',
     'no_agent',
     'no_answer',
+    'preview_accepted',
+    'preview_rejected',
   ]);
   assert.deepEqual(Object.keys(PRESENCE_SCHEMAS).sort(), ['agent_not_ready', 'agent_ready', 'presence_heartbeat', 'presence_reset']);
   // inbound_call carries its callId; route_inbound names it back.
@@ -239,12 +245,19 @@ test('contract validation accepts every well-formed body and refuses bad ones wi
     { type: 'route_inbound', dialKey: 'in:c-9', callId: 'c-9', tenant: 'acme', queue: 'sales', userData: { orderId: 'A-1' } },
     { type: 'route_inbound', dialKey: 'in:c-9', callId: 'c-9', tenant: 'acme' },
     { type: 'disposition_request', dialKey: 'cb:1', timeoutSec: 45 },
+    { type: 'reserve_agent', dialKey: 'cb:1', tenant: 'acme', queue: 'sales', excludeAgents: ['a-1', 'a-2'] },
+    { type: 'confirm_customer', dialKey: 'cb:1', prompt: 'press-1', timeoutSec: 30 },
+    { type: 'preview', dialKey: 'cb:1', agentId: 'a-1', timeoutSec: 30, allowReject: true, timeoutSetsNotReady: false },
   ];
   for (const command of good) assert.ok(commandDecoder.check(command).ok, JSON.stringify(command));
   const events: VoiceEvent[] = [
     { type: 'answered', dialKey: 'cb:1', at: 1 },
     { type: 'no_answer', dialKey: 'cb:1', at: 1 },
     { type: 'call_ended', dialKey: 'cb:1', at: 1, talkSeconds: 12.5 },
+    { type: 'customer_confirmed', dialKey: 'cb:1', at: 1 },
+    { type: 'customer_not_confirmed', dialKey: 'cb:1', why: 'timeout', at: 1 },
+    { type: 'preview_accepted', dialKey: 'cb:1', agentId: 'a-1', at: 1 },
+    { type: 'preview_rejected', dialKey: 'cb:1', agentId: 'a-1', why: 'rejected', at: 1 },
     { type: 'inbound_call', callId: 'c-9', tenant: 'acme', toNumber: '+18005550100', fromNumber: SECRET_PHONE, digits: '42', at: 1 },
     { type: 'disposition', dialKey: 'cb:1', agentId: 'a-1', code: 'DONE', at: 1 },
     { type: 'disposition', dialKey: 'cb:1', agentId: 'a-1', code: 'CALL_BACK_LATER', note: 'x'.repeat(500), desiredTime: '2030-01-07T10:00:00.000Z', at: 1 },
@@ -260,6 +273,9 @@ test('contract validation accepts every well-formed body and refuses bad ones wi
     { ...dial('cb:1'), phone: 14155550199 },
     { type: 'teleport', dialKey: 'cb:1' },
     { type: 'route_inbound', dialKey: 'in:x', tenant: 'acme', userData: { phone: SECRET_PHONE } },
+    { type: 'confirm_customer', dialKey: 'cb:1', prompt: 'press-1', timeoutSec: 0 },
+    { type: 'preview', dialKey: 'cb:1', agentId: 'a-1', timeoutSec: 30 },
+    { type: 'reserve_agent', dialKey: 'cb:1', tenant: 'acme', queue: 'sales', excludeAgents: Array.from({ length: 17 }, (_, i) => `a-${i}`) },
     'dial',
   ];
   for (const body of bad) {
@@ -687,4 +703,85 @@ test('presence older than its heartbeat window is not used: a heartbeat is dated
 test("entry age comes from the id's milliseconds, never negative", () => {
   assert.equal(entryAgeMs('1000-5', 46_000), 45_000);
   assert.equal(entryAgeMs('50000-0', 46_000), 0, 'a node whose clock is behind takes it as just written');
+});
+
+// ---- the call flows over Redis: customer confirmation and agent preview ---------------------------
+
+test('customer confirmation over Redis: the platform plays the prompt and answers confirmed or not confirmed; a repeat is told the same', async (t) => {
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  await startPlatform(t, prefix, { sim: { customers: ALWAYS_ANSWER, perNumberConfirm: { '+14155550101': 'decline', '+14155550102': 'confirm' } } });
+  const a = await startAdapter(t, redis, prefix, 'node-a');
+
+  await a.port.send(dial('cf-1:1', '+14155550101'));
+  await waitFor(() => a.eventsOf('cf-1:1').some((e) => e.type === 'answered'), 'answered');
+  await a.port.send({ type: 'confirm_customer', dialKey: 'cf-1:1', prompt: 'press-1', timeoutSec: 20 });
+  const declined = await waitFor(() => a.eventsOf('cf-1:1').find((e) => e.type === 'customer_not_confirmed'), 'customer_not_confirmed');
+  assert.ok(declined.type === 'customer_not_confirmed' && declined.why === 'declined');
+  await a.port.send({ type: 'confirm_customer', dialKey: 'cf-1:1', prompt: 'press-1', timeoutSec: 20 });
+  await waitFor(() => a.eventsOf('cf-1:1').filter((e) => e.type === 'customer_not_confirmed').length === 2, 'the repeat answered with the same outcome');
+  await a.port.send({ type: 'cancel', dialKey: 'cf-1:1' });
+
+  // Confirmed: the customer waits on the line for an agent as before.
+  await a.port.send(dial('cf-2:1', '+14155550102'));
+  await waitFor(() => a.eventsOf('cf-2:1').some((e) => e.type === 'answered'), 'answered');
+  await a.port.send({ type: 'confirm_customer', dialKey: 'cf-2:1', prompt: 'press-1', timeoutSec: 20 });
+  await waitFor(() => a.eventsOf('cf-2:1').some((e) => e.type === 'customer_confirmed'), 'customer_confirmed');
+  await a.port.send({ type: 'reserve_agent', dialKey: 'cf-2:1', tenant: 'acme', queue: 'sales' });
+  const reserved = await waitFor(() => a.eventsOf('cf-2:1').find((e) => e.type === 'agent_reserved'), 'agent_reserved');
+  await a.port.send({ type: 'connect', dialKey: 'cf-2:1', agentId: reserved.type === 'agent_reserved' ? reserved.agentId : '' });
+  await waitFor(() => a.eventsOf('cf-2:1').some((e) => e.type === 'call_ended'), 'call_ended');
+  assert.deepEqual(
+    a.eventsOf('cf-2:1').map((e) => e.type),
+    ['answered', 'customer_confirmed', 'agent_reserved', 'connected', 'call_ended'],
+  );
+});
+
+test('agent preview over Redis: a rejecting agent is released and excluded, the next one accepts; a timeout with timeoutSetsNotReady makes the agent not ready', async (t) => {
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  await startPlatform(t, prefix, {
+    sim: { customers: ALWAYS_ANSWER, perAgentPreview: { 'acme/sales/agent-1': 'reject', 'acme/sales/agent-2': 'accept', 'acme/sales/agent-3': 'timeout' } },
+  });
+  const a = await startAdapter(t, redis, prefix, 'node-a');
+  const preview = (dialKey: string, agentId: string, timeoutSetsNotReady = false): VoiceCommand => ({
+    type: 'preview',
+    dialKey,
+    agentId,
+    timeoutSec: 5,
+    allowReject: true,
+    timeoutSetsNotReady,
+  });
+  const agentOf = (e: VoiceEvent | undefined) => (e?.type === 'agent_reserved' ? e.agentId : '');
+
+  await a.port.send({ type: 'reserve_agent', dialKey: 'pv-1:1', tenant: 'acme', queue: 'sales' });
+  const first = agentOf(await waitFor(() => a.eventsOf('pv-1:1').find((e) => e.type === 'agent_reserved'), 'agent_reserved'));
+  assert.equal(first, 'acme/sales/agent-1');
+  await a.port.send(preview('pv-1:1', first));
+  const rejected = await waitFor(() => a.eventsOf('pv-1:1').find((e) => e.type === 'preview_rejected'), 'preview_rejected');
+  assert.deepEqual(rejected.type === 'preview_rejected' && [rejected.agentId, rejected.why], [first, 'rejected']);
+  await a.port.send({ type: 'release_agent', dialKey: 'pv-1:1', agentId: first });
+  // agent-1 is free again and has waited longest, but it rejected this callback.
+  await a.port.send({ type: 'reserve_agent', dialKey: 'pv-1:1', tenant: 'acme', queue: 'sales', excludeAgents: [first] });
+  const second = agentOf(await waitFor(() => a.eventsOf('pv-1:1').filter((e) => e.type === 'agent_reserved')[1], 'a second agent_reserved'));
+  assert.equal(second, 'acme/sales/agent-2');
+  await a.port.send(preview('pv-1:1', second));
+  await waitFor(() => a.eventsOf('pv-1:1').some((e) => e.type === 'preview_accepted'), 'preview_accepted');
+  await a.port.send(dial('pv-1:1', '+14155550103', second));
+  await waitFor(() => a.eventsOf('pv-1:1').some((e) => e.type === 'answered'), 'answered');
+  await a.port.send({ type: 'connect', dialKey: 'pv-1:1', agentId: second });
+  const connected = await waitFor(() => a.eventsOf('pv-1:1').find((e) => e.type === 'connected'), 'connected');
+  assert.ok(connected.type === 'connected' && connected.agentId === second);
+
+  // A preview left to time out, with timeoutSetsNotReady: rejected (timeout), and the agent not ready on the presence stream.
+  await a.port.send({ type: 'reserve_agent', dialKey: 'pv-2:1', tenant: 'acme', queue: 'sales', excludeAgents: ['acme/sales/agent-1'] });
+  const third = agentOf(await waitFor(() => a.eventsOf('pv-2:1').find((e) => e.type === 'agent_reserved'), 'agent_reserved'));
+  assert.equal(third, 'acme/sales/agent-3');
+  await a.port.send(preview('pv-2:1', third, true));
+  const timedOut = await waitFor(() => a.eventsOf('pv-2:1').find((e) => e.type === 'preview_rejected'), 'preview_rejected (timeout)');
+  assert.ok(timedOut.type === 'preview_rejected' && timedOut.why === 'timeout');
+  await waitFor(
+    () => a.events.some((e) => e.type === 'agent_not_ready' && e.agentId === third && e.at >= timedOut.at),
+    'agent_not_ready for the agent who let the preview time out',
+  );
 });

@@ -119,6 +119,59 @@ export const ServiceOptionsSchema = Type.Object(
       description:
         'GES extension: a CALL_BACK_LATER disposition without a time asks for the recreated callback this long after the dialog was shown (then moved by the calendar and slot rules)',
     }),
+    // ---- Customer confirmation (customer first) and agent preview (docs/ENGINE.md, "Call flows") ----
+    userConfirm: Type.Boolean({
+      default: false,
+      description:
+        '_user_confirm_timeout / _on_user_confirm_timeout flow (no _option of its own): customer first, the answered customer hears confirmPrompt and presses 1 before an agent is asked for',
+    }),
+    userConfirmTimeoutSec: Type.Integer({
+      minimum: 1,
+      maximum: 120,
+      default: 30,
+      description: '_user_confirm_timeout: seconds the platform waits for the key press after the prompt',
+    }),
+    onUserConfirmTimeout: Type.Enum(['CONNECT', 'END'], {
+      default: 'CONNECT',
+      description:
+        "_on_user_confirm_timeout: a customer who declined or did not press in time is connected anyway (CONNECT, the reference's CONNECT-ANYWAY) or hung up on, the callback completing FAIL_USER_NO_CONFIRM (END)",
+    }),
+    confirmPrompt: Type.String({
+      minLength: 1,
+      maxLength: 256,
+      default: 'ges-confirm-press-1',
+      description: 'Prompt the platform plays to ask for the confirmation: a prompt id of the platform, or text for its text-to-speech',
+    }),
+    agentPreview: Type.Boolean({
+      default: false,
+      description: '_agent_preview: each agent reserved for a callback previews it and accepts (or rejects) before the customer is dialed or connected',
+    }),
+    agentPreviewTimeoutSec: Type.Integer({
+      minimum: 1,
+      maximum: 120,
+      default: 30,
+      description: '_agent_preview_timeout: seconds an agent has to answer the preview; a preview left unanswered counts as a reject',
+    }),
+    agentPreviewAllowReject: Type.Boolean({
+      default: true,
+      description: '_agent_preview_allow_reject: the preview offers a reject button (without it the agent can only accept, or let it time out)',
+    }),
+    agentRejectRetryTimeoutSec: Type.Integer({
+      minimum: 0,
+      maximum: 600,
+      default: 5,
+      description: '_agent_reject_retry_timeout: seconds after a reject before another agent is asked for',
+    }),
+    maxPreviewRejects: Type.Integer({
+      minimum: 1,
+      maximum: 9,
+      default: 3,
+      description: 'Rejects (timeouts included, over all attempts) after which the callback completes AGENT_PREVIEW_CANCEL_AFTER_<n>REJECTS',
+    }),
+    previewTimeoutSetsNotReady: Type.Boolean({
+      default: false,
+      description: '_agent_preview_timeout_set_notready: an agent who lets a preview time out is set not ready by the platform',
+    }),
   },
   { additionalProperties: false },
 );

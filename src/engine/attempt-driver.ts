@@ -11,6 +11,7 @@ import type { EngineService } from './service-directory.ts';
 import type { WatchedPhase } from './watchdog-times.ts';
 import type { HeldAgents } from './held-agents.ts';
 import { parseDialKey } from './dial-key.ts';
+import { confirmCustomerCommand, previewCommand, reserveAgentCommand } from './attempt-commands.ts';
 
 /** An attempt waiting for an agent (no_agent) asks the platform again this often, or at the next agent_ready of its queue. */
 const AGENT_RETRY_MS = 3000;
@@ -37,6 +38,8 @@ export class AttemptDriver {
   readonly #held: HeldAgents;
   /** Attempts of this node that wait to ask for an agent again, by service: news of a free agent asks at once. */
   readonly #askAgain = new Map<number, Map<string, { cancel(): void; run(): void }>>();
+  /** Attempts of this node waiting out agentRejectRetryTimeoutSec after a preview reject, by dial key. */
+  readonly #afterReject = new Map<string, () => void>();
 
   constructor(ctx: EngineContext, hooks: AttemptDriverHooks, held: HeldAgents) {
     this.#ctx = ctx;
@@ -61,6 +64,12 @@ export class AttemptDriver {
       this.#hooks.heard(event.dialKey);
       const attemptEvent = toAttemptEvent(event);
       if (!attemptEvent) return;
+      if (row.phase === 'CONFIRMING' && (event.type === 'customer_confirmed' || event.type === 'customer_not_confirmed'))
+        this.#ctx.observer.customerConfirm?.({
+          tenant: row.tenantName,
+          service: row.serviceName,
+          outcome: event.type === 'customer_confirmed' ? 'confirmed' : event.why,
+        });
       const step = decideAttemptStep(
         {
           phase: row.phase,
@@ -68,6 +77,10 @@ export class AttemptDriver {
           attempt: row.attempt,
           predicted: row.ewtAt !== null,
           expired: row.desiredAt.getTime() + service.options.ttlSec * 1000 <= this.#ctx.clock.nowMs(),
+          ...(service.options.userConfirm && service.options.firstConnectParty === 'CUSTOMER'
+            ? { confirm: { onNoConfirm: service.options.onUserConfirmTimeout } }
+            : {}),
+          ...(service.options.agentPreview ? { preview: { rejects: row.previewRejects.length, maxRejects: service.options.maxPreviewRejects } } : {}),
         },
         attemptEvent,
       );
@@ -125,7 +138,9 @@ export class AttemptDriver {
           await ctx.send({ type: 'dial', dialKey: key, tenant: row.tenantName, queue: row.serviceName, phone: row.phone, agentId: then.agentId });
         else if (then.type === 'connect')
           await ctx.send(then.agentId === undefined ? { type: 'connect', dialKey: key } : { type: 'connect', dialKey: key, agentId: then.agentId });
-        else await ctx.send({ type: 'reserve_agent', dialKey: key, tenant: row.tenantName, queue: row.serviceName });
+        else if (then.type === 'confirm_customer') await ctx.send(confirmCustomerCommand(next, service.options));
+        else if (then.type === 'preview') await ctx.send(previewCommand(next, then.agentId, service.options));
+        else await ctx.send(reserveAgentCommand(next));
         return;
       }
       case 'talk': {
@@ -172,8 +187,50 @@ export class AttemptDriver {
         report(step.reported);
         const back = await store.returnToQueue(ctx.db, row.id, row.attempt, step.from, step.detail, ctx.clock.sqlNow());
         if (!back) return;
+        if (step.releaseAgent) await this.#held.release(key);
         await ctx.hot.requeue(row.tenantId, row.serviceId, row.id, await ctx.services.queueScore(row));
         ctx.activeServices.set(row.serviceId, row.tenantId);
+        return;
+      }
+      case 'end': {
+        const done = await store.completeAttempt(
+          ctx.db,
+          row.id,
+          row.attempt,
+          step.from,
+          step.reason,
+          step.detail,
+          ctx.clock.sqlNow(),
+          step.rejectedBy?.agentId,
+        );
+        if (!done) return;
+        if (step.rejectedBy) ctx.observer.previewRejected?.({ tenant: row.tenantName, service: row.serviceName, why: step.rejectedBy.why });
+        // The customer may be on the line (customer first): the call is hung up, the key spent.
+        await ctx.send({ type: 'cancel', dialKey: key });
+        await this.#held.release(key);
+        await ctx.finished(row, step.reason);
+        return;
+      }
+      case 'rejected': {
+        const delaySec = service.options.agentRejectRetryTimeoutSec;
+        const next = await store.recordPreviewReject(
+          ctx.db,
+          {
+            id: row.id,
+            attempt: row.attempt,
+            agentId: step.agentId,
+            to: step.to === 'RESERVING' ? 'RESERVING' : 'AWAITING_AGENT',
+            watchdogSec: ctx.watchdogSec(step.to as WatchedPhase) + delaySec,
+            detail: `preview ${step.why}`,
+          },
+          ctx.clock.sqlNow(),
+        );
+        if (!next) return;
+        ctx.observer.previewRejected?.({ tenant: row.tenantName, service: row.serviceName, why: step.why });
+        if (next.dueAt) ctx.hot.later(row.id, next.dueAt.getTime());
+        if (next.state !== row.state) ctx.observer.transition?.({ tenant: row.tenantName, service: row.serviceName, to: next.state });
+        await this.#held.release(key);
+        this.#askAfterReject(next, delaySec * 1000);
         return;
       }
       case 'askAgain':
@@ -206,6 +263,24 @@ export class AttemptDriver {
   cancelTimers(): void {
     for (const waiting of this.#askAgain.values()) for (const w of waiting.values()) w.cancel();
     this.#askAgain.clear();
+    for (const cancel of this.#afterReject.values()) cancel();
+    this.#afterReject.clear();
+  }
+
+  /**
+   * After a preview reject, asks for another agent once agentRejectRetryTimeoutSec has passed (not
+   * sooner on agent_ready: the agent who rejected is about to be ready again). If this node dies
+   * meanwhile, the attempt's watchdog asks, with the same agents excluded.
+   */
+  #askAfterReject(row: EngineRow, delayMs: number): void {
+    const ctx = this.#ctx;
+    const key = dialKeyOf(row.id, row.attempt);
+    this.#afterReject.get(key)?.();
+    const cancel = ctx.clock.at(ctx.clock.nowMs() + delayMs, () => {
+      if (this.#afterReject.get(key) === cancel) this.#afterReject.delete(key);
+      void ctx.track(ctx.send(reserveAgentCommand(row)));
+    });
+    this.#afterReject.set(key, cancel);
   }
 
   /**
@@ -223,7 +298,7 @@ export class AttemptDriver {
       cancel();
       if (waiting.get(key) === entry) waiting.delete(key);
       if (waiting.size === 0 && this.#askAgain.get(row.serviceId) === waiting) this.#askAgain.delete(row.serviceId);
-      void ctx.track(ctx.send({ type: 'reserve_agent', dialKey: key, tenant: row.tenantName, queue: row.serviceName }));
+      void ctx.track(ctx.send(reserveAgentCommand(row)));
     };
     const cancel = ctx.clock.at(ctx.clock.nowMs() + AGENT_RETRY_MS, run);
     const entry = { cancel, run };
@@ -284,6 +359,14 @@ function toAttemptEvent(e: VoiceEvent): AttemptEvent | undefined {
       return { type: e.type, agentId: e.agentId };
     case 'call_ended':
       return { type: e.type, talkSeconds: e.talkSeconds };
+    case 'customer_confirmed':
+      return { type: e.type };
+    case 'customer_not_confirmed':
+      return { type: e.type, why: e.why };
+    case 'preview_accepted':
+      return { type: e.type, agentId: e.agentId };
+    case 'preview_rejected':
+      return { type: e.type, agentId: e.agentId, why: e.why };
     case 'answered':
     case 'no_agent':
     case 'connected':

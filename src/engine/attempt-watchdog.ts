@@ -5,6 +5,7 @@ import type { EngineContext } from './engine-context.ts';
 import type { AttemptDriver } from './attempt-driver.ts';
 import type { WatchedPhase } from './watchdog-times.ts';
 import type { HeldAgents } from './held-agents.ts';
+import { confirmCustomerCommand, previewCommand, reserveAgentCommand } from './attempt-commands.ts';
 
 /** A stalled attempt is re-sent its command this many times, then given up as a platform failure. */
 const MAX_STALLS = 3;
@@ -60,8 +61,10 @@ export class AttemptWatchdog {
     if (!extended) return;
     await ctx.hot.moveDue(row.tenantId, [{ id: row.id, atMs: extended.dueAt!.getTime() }]);
     if (row.phase === 'DIALING') await ctx.send({ type: 'dial', dialKey: key, tenant: row.tenantName, queue: row.serviceName, phone: row.phone });
-    else if (row.phase === 'RESERVING' || row.phase === 'AWAITING_AGENT')
-      await ctx.send({ type: 'reserve_agent', dialKey: key, tenant: row.tenantName, queue: row.serviceName });
+    else if (row.phase === 'RESERVING' || row.phase === 'AWAITING_AGENT') await ctx.send(reserveAgentCommand(row));
+    // The platform answers a repeat with the outcome once decided, and nothing while the prompt or preview still runs.
+    else if (row.phase === 'CONFIRMING') await ctx.send(confirmCustomerCommand(row, service.options));
+    else if (row.phase === 'PREVIEWING' && row.heldAgent !== null) await ctx.send(previewCommand(row, row.heldAgent, service.options));
     // Without agentId the platform bridges the agent it holds for the key; a call already bridged is left as it is.
     else if (row.phase === 'CONNECTING') await ctx.send({ type: 'connect', dialKey: key });
   }

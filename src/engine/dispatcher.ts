@@ -1,4 +1,5 @@
 import * as store from '../store/engine-transition-store.ts';
+import { reserveAgentCommand } from './attempt-commands.ts';
 import { dialKeyOf } from '../voice/voice-port.ts';
 import { dialWindow } from '../domain/calendar/dial-window.ts';
 import type { EngineContext } from './engine-context.ts';
@@ -78,7 +79,7 @@ export class Dispatcher {
           continue;
         }
         const dialKey = dialKeyOf(row.id, row.attempt);
-        if (first === 'AGENT') await ctx.send({ type: 'reserve_agent', dialKey, tenant: row.tenantName, queue: row.serviceName });
+        if (first === 'AGENT') await ctx.send(reserveAgentCommand(row));
         else await ctx.send({ type: 'dial', dialKey, tenant: row.tenantName, queue: row.serviceName, phone: row.phone });
       }
       // A callback that could not start gave its pacing place back: take again while the queue has more.

@@ -15,6 +15,10 @@ export interface EngineObserver {
   waitMeasured?(e: { tenant: string; service: string; predictedSec: number; actualSec: number }): void;
   /** A disposition was recorded (once per served callback): the agent's code, or TIMEOUT. */
   disposition?(e: { tenant: string; service: string; code: DispositionCode }): void;
+  /** The customer answered the confirmation prompt (userConfirm): confirmed, declined, or timeout. */
+  customerConfirm?(e: { tenant: string; service: string; outcome: 'confirmed' | 'declined' | 'timeout' }): void;
+  /** An agent rejected a preview (or let it time out). */
+  previewRejected?(e: { tenant: string; service: string; why: 'rejected' | 'timeout' }): void;
 }
 
 export interface EngineOptions {

@@ -10,6 +10,9 @@ export const WATCHDOG_SEC: Readonly<Record<WatchedPhase, number>> = Object.freez
   AWAITING_AGENT: 180,
   CONNECTING: 120,
   TALKING: 4 * 3600,
+  // Longer than the platform's own timeouts (userConfirmTimeoutSec, agentPreviewTimeoutSec: at most 120 s).
+  CONFIRMING: 180,
+  PREVIEWING: 180,
 });
 
 /** A phase's watchdog (seconds), capped by `capSec` when it is positive (the watchdogCapSec option). */

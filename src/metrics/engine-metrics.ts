@@ -13,6 +13,8 @@ const DIAL_OUTCOMES = new Set(['answered', 'busy', 'no_answer', 'machine', 'inva
 const STATE_NAMES = new Set<string>(Object.keys(STATES));
 const REASON_NAMES = new Set<string>(Object.keys(REASONS));
 const DISPOSITION_NAMES = new Set<string>(DISPOSITION_CODES);
+const CONFIRM_OUTCOMES = new Set(['confirmed', 'declined', 'timeout']);
+const REJECT_WHYS = new Set(['rejected', 'timeout']);
 const oneOf = (allowed: Set<string>, value: string | undefined, other: string) => (value !== undefined && allowed.has(value) ? value : other);
 
 /**
@@ -67,6 +69,18 @@ export function engineMetrics(registry: Registry) {
     labelNames: ['tenant', 'service', 'code'] as const,
     registers,
   });
+  const customerConfirmations = new Counter({
+    name: 'ges_customer_confirmations_total',
+    help: 'Answers of customers to the confirmation prompt (userConfirm), by tenant, service and outcome (confirmed, declined, timeout)',
+    labelNames: ['tenant', 'service', 'outcome'] as const,
+    registers,
+  });
+  const previewRejects = new Counter({
+    name: 'ges_preview_rejects_total',
+    help: 'Agent previews rejected (agentPreview), by tenant, service and why (rejected, timeout)',
+    labelNames: ['tenant', 'service', 'why'] as const,
+    registers,
+  });
 
   function completed(tenant: string, service: string, reason: string | undefined): void {
     transitions.inc({ tenant, service, state: 'COMPLETED' });
@@ -89,6 +103,12 @@ export function engineMetrics(registry: Registry) {
     waitMeasured({ tenant, service, predictedSec, actualSec }) {
       waitsMeasured.inc({ tenant, service });
       waitEstimateError.observe({ tenant, service }, Math.abs(predictedSec - actualSec));
+    },
+    customerConfirm({ tenant, service, outcome }) {
+      customerConfirmations.inc({ tenant, service, outcome: oneOf(CONFIRM_OUTCOMES, outcome, 'other') });
+    },
+    previewRejected({ tenant, service, why }) {
+      previewRejects.inc({ tenant, service, why: oneOf(REJECT_WHYS, why, 'other') });
     },
   };
   return {

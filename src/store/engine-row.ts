@@ -25,6 +25,11 @@ export interface EngineRow {
   phone: string; // E.164
   /** When the prediction made as the callback first joined its queue said an agent would take it. */
   ewtAt: Date | null;
+  /** Agents who rejected this callback's preview, over all attempts (never held for it again). */
+  previewRejects: string[];
+  /** The agent the platform holds for the attempt `heldAttempt`, when GES has not given it back. */
+  heldAgent: string | null;
+  heldAttempt: number | null;
 }
 
 interface EngineDbRow {
@@ -43,10 +48,14 @@ interface EngineDbRow {
   scheduled: boolean;
   phone: string;
   ewt_at: Date | null;
+  preview_rejects: string[] | null;
+  held_agent: string | null;
+  held_attempt: number | null;
 }
 
 export const ENGINE_COLUMNS = `c.id, c.tenant_id, t.name AS tenant_name, c.service_id, s.name AS service_name, c.state, c.phase,
-  c.attempt, c.due_at, c.desired_at, c.created_at, c.priority, c.scheduled, c.phone, c.ewt_at`;
+  c.attempt, c.due_at, c.desired_at, c.created_at, c.priority, c.scheduled, c.phone, c.ewt_at,
+  c.preview_rejects, c.held_agent, c.held_attempt`;
 export const ENGINE_JOIN = 'JOIN callback_service s ON s.id = c.service_id JOIN tenant t ON t.id = c.tenant_id';
 
 function toEngineRow(r: EngineDbRow): EngineRow {
@@ -66,6 +75,9 @@ function toEngineRow(r: EngineDbRow): EngineRow {
     scheduled: r.scheduled,
     phone: phoneFromStored(r.phone),
     ewtAt: r.ewt_at,
+    previewRejects: r.preview_rejects ?? [],
+    heldAgent: r.held_agent,
+    heldAttempt: r.held_attempt,
   };
 }
 

@@ -252,11 +252,14 @@ export async function completeAttempt(
   reason: CompletionReason,
   detail: string,
   now: Date | null,
+  /** The agent whose preview reject ends the callback: recorded with it (recordPreviewReject). */
+  rejectedBy?: string,
 ): Promise<EngineRow | undefined> {
   const rows = await engineQuery(
     db,
     `WITH upd AS (
        UPDATE callback SET state = ${STATES.COMPLETED}, reason = $4, phase = ${PHASES.WAITING}, due_at = NULL, updated_at = ${NOW},
+              preview_rejects = ${appendRejectSql('$6')},
               -- Served: the agent talked to the customer, it is not GES's to give back.
               held_agent = CASE WHEN $4::smallint = ${REASONS.AGENT_CONNECTED} THEN NULL ELSE held_agent END,
               held_attempt = CASE WHEN $4::smallint = ${REASONS.AGENT_CONNECTED} THEN NULL ELSE held_attempt END
@@ -269,7 +272,50 @@ export async function completeAttempt(
        SELECT desired_at, ${NOW}, id, ${EVENT_KIND.STATE}, state, reason, attempt, $5 FROM upd
      )
      SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
-    [id, attempt, from.map((p) => PHASES[p]), REASONS[reason], detail],
+    [id, attempt, from.map((p) => PHASES[p]), REASONS[reason], detail, rejectedBy ?? null],
+    now,
+  );
+  return rows[0];
+}
+
+/** preview_rejects with the agent of parameter `param` added once (unchanged when it is null). */
+function appendRejectSql(param: string): string {
+  return `CASE WHEN ${param}::text IS NULL OR ${param}::text = ANY(coalesce(preview_rejects, '{}')) THEN preview_rejects
+              ELSE array_append(coalesce(preview_rejects, '{}'), ${param}::text) END`;
+}
+
+export interface PreviewReject {
+  id: string;
+  attempt: number;
+  agentId: string;
+  /** Where the attempt asks for another agent: RESERVING (agent first) or AWAITING_AGENT (customer on the line). */
+  to: 'RESERVING' | 'AWAITING_AGENT';
+  /** Seconds until the watchdog looks at the attempt (the retry pause included). */
+  watchdogSec: number;
+  detail: string;
+}
+
+/**
+ * An agent rejected the preview (or let it time out): the attempt goes back to asking for an
+ * agent (QUEUED again, the same attempt, no dial spent) and the agent joins the callback's
+ * rejects, in one statement fenced on PREVIEWING. The agent stays in held_agent until it is given
+ * back (takeHeldAgent takes an agent who rejected), so a node that dies before the release leaves
+ * it to the sweep.
+ */
+export async function recordPreviewReject(db: Queryable, r: PreviewReject, now: Date | null): Promise<EngineRow | undefined> {
+  const rows = await engineQuery(
+    db,
+    `WITH upd AS (
+       UPDATE callback SET phase = $3, state = ${STATES.QUEUED}, due_at = ${NOW} + make_interval(secs => $4), updated_at = ${NOW},
+              preview_rejects = ${appendRejectSql('$5')}
+        WHERE id = $1 AND attempt = $2 AND phase = ${PHASES.PREVIEWING} AND state IN (${STATES.QUEUED}, ${STATES.ROUTING})
+        RETURNING *
+     ), ev AS (
+       INSERT INTO callback_event (desired_at, at, callback_id, kind, state, attempt, detail)
+       SELECT desired_at, ${NOW}, id, ${EVENT_KIND.STATE}, state, attempt, $6 FROM upd
+     )
+     SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
+    [r.id, r.attempt, PHASES[r.to], r.watchdogSec, r.agentId, r.detail],
     now,
   );
   return rows[0];

@@ -16,8 +16,13 @@ export interface HeldAgent {
   agentId: string;
 }
 
-/** The attempt the agent was held for is over: the callback completed, a later attempt started, or it waits again. */
-const ATTEMPT_OVER = `(c.state = ${STATES.COMPLETED} OR c.attempt <> c.held_attempt OR c.phase IN (${PHASES.WAITING}, ${PHASES.RETRY_WAIT}))`;
+/**
+ * The agent is not the attempt's any more: the attempt is over (the callback completed, a later
+ * attempt started, or it waits again), or the agent rejected the callback's preview (the attempt
+ * goes on with another agent).
+ */
+const ATTEMPT_OVER = `(c.state = ${STATES.COMPLETED} OR c.attempt <> c.held_attempt OR c.phase IN (${PHASES.WAITING}, ${PHASES.RETRY_WAIT})
+  OR c.held_agent = ANY(c.preview_rejects))`;
 
 /**
  * Takes the agent held for attempt `attempt` of a callback, if that attempt is over and nobody took

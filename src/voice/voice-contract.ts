@@ -70,7 +70,19 @@ export const ConnectCommandSchema = Type.Object(
 );
 
 export const ReserveAgentCommandSchema = Type.Object(
-  { type: Type.Literal('reserve_agent'), dialKey: DialKey, tenant: Tenant, queue: Queue },
+  {
+    type: Type.Literal('reserve_agent'),
+    dialKey: DialKey,
+    tenant: Tenant,
+    queue: Queue,
+    excludeAgents: Type.Optional(
+      Type.Array(AgentId, {
+        maxItems: 16,
+        description:
+          'Agents who rejected this callback in a preview (over all its attempts): the platform never holds one of them for it, even one still held for the dialKey.',
+      }),
+    ),
+  },
   {
     ...closed,
     title: 'reserve_agent',
@@ -135,6 +147,38 @@ export const DispositionRequestCommandSchema = Type.Object(
   },
 );
 
+export const ConfirmCustomerCommandSchema = Type.Object(
+  {
+    type: Type.Literal('confirm_customer'),
+    dialKey: DialKey,
+    prompt: Type.String({ minLength: 1, maxLength: 256, description: 'Prompt to play: a prompt id of the platform, or text for its text-to-speech.' }),
+    timeoutSec: Type.Integer({ minimum: 1, maximum: 120, description: 'How long to wait for the key press after the prompt.' }),
+  },
+  {
+    ...closed,
+    title: 'confirm_customer',
+    description:
+      'Customer first, with confirmation: play the prompt to the answered customer of the attempt and wait for "1". Answered with customer_confirmed, or customer_not_confirmed (another key: declined; nothing in time: timeout). The customer stays on the line either way, waiting for reserve_agent / connect or cancel. A repeat while the prompt plays changes nothing; once decided it is answered with the same outcome; for a call not answered, connected or over, with the latest event of the call (failed if none).',
+  },
+);
+
+export const PreviewCommandSchema = Type.Object(
+  {
+    type: Type.Literal('preview'),
+    dialKey: DialKey,
+    agentId: AgentId,
+    timeoutSec: Type.Integer({ minimum: 1, maximum: 120, description: 'How long the agent has to accept (or reject).' }),
+    allowReject: Type.Boolean({ description: 'The preview offers a reject button.' }),
+    timeoutSetsNotReady: Type.Boolean({ description: 'An agent who lets the preview time out is set not ready (agent_not_ready), and no longer held.' }),
+  },
+  {
+    ...closed,
+    title: 'preview',
+    description:
+      "Show the callback to the agent held for the attempt (agent_reserved) and wait for the agent's answer: preview_accepted, or preview_rejected (why rejected, or timeout). The agent stays held either way: after a reject GES sends release_agent (except a timeout with timeoutSetsNotReady, where the platform has let the agent go not ready itself). The agent not held for the dialKey: no_agent. A repeat while the agent decides changes nothing; once decided it is answered with the same outcome.",
+  },
+);
+
 export const COMMAND_SCHEMAS = Object.freeze({
   dial: DialCommandSchema,
   connect: ConnectCommandSchema,
@@ -143,6 +187,8 @@ export const COMMAND_SCHEMAS = Object.freeze({
   cancel: CancelCommandSchema,
   route_inbound: RouteInboundCommandSchema,
   disposition_request: DispositionRequestCommandSchema,
+  confirm_customer: ConfirmCustomerCommandSchema,
+  preview: PreviewCommandSchema,
 });
 
 // ---- Events (platform → GES) ----------------------------------------------------------------------
@@ -256,6 +302,45 @@ export const DispositionEventSchema = Type.Object(
   },
 );
 
+export const CustomerConfirmedEventSchema = Type.Object(
+  { type: Type.Literal('customer_confirmed'), dialKey: DialKey, at: At },
+  { ...closed, title: 'customer_confirmed', description: 'Answer to confirm_customer: the customer pressed 1 and waits for an agent.' },
+);
+
+export const CustomerNotConfirmedEventSchema = Type.Object(
+  {
+    type: Type.Literal('customer_not_confirmed'),
+    dialKey: DialKey,
+    why: Type.Union([Type.Literal('declined'), Type.Literal('timeout')], { description: 'declined: another key; timeout: no key in time.' }),
+    at: At,
+  },
+  {
+    ...closed,
+    title: 'customer_not_confirmed',
+    description: 'Answer to confirm_customer: no confirmation. The customer is still on the line; GES connects anyway or cancels (onUserConfirmTimeout).',
+  },
+);
+
+export const PreviewAcceptedEventSchema = Type.Object(
+  { type: Type.Literal('preview_accepted'), dialKey: DialKey, agentId: AgentId, at: At },
+  { ...closed, title: 'preview_accepted', description: 'Answer to preview: the agent takes the callback (still held for the attempt).' },
+);
+
+export const PreviewRejectedEventSchema = Type.Object(
+  {
+    type: Type.Literal('preview_rejected'),
+    dialKey: DialKey,
+    agentId: AgentId,
+    why: Type.Union([Type.Literal('rejected'), Type.Literal('timeout')], { description: 'rejected: the agent refused; timeout: no answer in time.' }),
+    at: At,
+  },
+  {
+    ...closed,
+    title: 'preview_rejected',
+    description: 'Answer to preview: the agent refused the callback, or let the preview time out. GES never offers this callback to this agent again.',
+  },
+);
+
 /** Events of the event stream: each is handled by one GES node (consumer group). */
 export const CALL_EVENT_SCHEMAS = Object.freeze({
   answered: AnsweredEventSchema,
@@ -270,6 +355,10 @@ export const CALL_EVENT_SCHEMAS = Object.freeze({
   call_ended: CallEndedEventSchema,
   inbound_call: InboundCallEventSchema,
   disposition: DispositionEventSchema,
+  customer_confirmed: CustomerConfirmedEventSchema,
+  customer_not_confirmed: CustomerNotConfirmedEventSchema,
+  preview_accepted: PreviewAcceptedEventSchema,
+  preview_rejected: PreviewRejectedEventSchema,
 });
 
 // ---- Presence (platform → every GES node, presence stream) -----------------------------------------

@@ -21,7 +21,14 @@ export type VoiceCommand =
   /** Bridge an answered customer call to an agent: the one named, or without agentId the one held for this dial key. */
   | { type: 'connect'; dialKey: DialKey; agentId?: string }
   /** Hold an available agent of the queue for this attempt (agent-first, or before connecting). */
-  | { type: 'reserve_agent'; dialKey: DialKey; tenant: string; queue: string }
+  | {
+      type: 'reserve_agent';
+      dialKey: DialKey;
+      tenant: string;
+      queue: string;
+      /** Agents who rejected this callback's preview (any attempt): never to be held for it again. */
+      excludeAgents?: string[];
+    }
   /**
    * Give back an agent held for the attempt. GES sends it for every agent it reserved whenever the
    * attempt ends without that agent being connected (docs/VOICE-CONTRACT.md, "Holding agents").
@@ -40,7 +47,17 @@ export type VoiceCommand =
    * After a served call (call_ended with talk time), show the agent who talked on the attempt the
    * disposition dialog for `timeoutSec`; the choice comes back as `disposition`, nothing at the timeout.
    */
-  | { type: 'disposition_request'; dialKey: DialKey; timeoutSec: number };
+  | { type: 'disposition_request'; dialKey: DialKey; timeoutSec: number }
+  /**
+   * Customer first, userConfirm: play `prompt` to the answered customer and wait `timeoutSec` for
+   * the key press; answered with customer_confirmed or customer_not_confirmed.
+   */
+  | { type: 'confirm_customer'; dialKey: DialKey; prompt: string; timeoutSec: number }
+  /**
+   * agentPreview: show the callback to the agent held for the attempt for `timeoutSec`; answered
+   * with preview_accepted or preview_rejected (no_agent when that agent is not held for the key).
+   */
+  | { type: 'preview'; dialKey: DialKey; agentId: string; timeoutSec: number; allowReject: boolean; timeoutSetsNotReady: boolean };
 
 export type DialFailure = 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 'failed';
 
@@ -62,7 +79,11 @@ export type VoiceEvent =
   | { type: 'agent_ready' | 'agent_not_ready'; tenant: string; queue: string; agentId: string; at: number }
   | { type: 'inbound_call'; callId: string; tenant: string; toNumber: string; fromNumber: string; digits?: string; at: number }
   /** The agent's outcome of a served call, answering disposition_request (desiredTime: ISO 8601, for CALL_BACK_LATER). */
-  | { type: 'disposition'; dialKey: DialKey; agentId: string; code: AgentDispositionCode; note?: string; desiredTime?: string; at: number };
+  | { type: 'disposition'; dialKey: DialKey; agentId: string; code: AgentDispositionCode; note?: string; desiredTime?: string; at: number }
+  | { type: 'customer_confirmed'; dialKey: DialKey; at: number }
+  | { type: 'customer_not_confirmed'; dialKey: DialKey; why: 'declined' | 'timeout'; at: number }
+  | { type: 'preview_accepted'; dialKey: DialKey; agentId: string; at: number }
+  | { type: 'preview_rejected'; dialKey: DialKey; agentId: string; why: 'rejected' | 'timeout'; at: number };
 
 /**
  * An event subscriber. An adapter with durable delivery (the Redis stream) acknowledges an event

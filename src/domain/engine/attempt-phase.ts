@@ -8,6 +8,9 @@ import type { CallbackState } from '../callback-state.ts';
  * Customer first: WAITING → DIALING → AWAITING_AGENT (customer on the line, agent asked for)
  *   → CONNECTING (agent reserved: ROUTING) → TALKING (PROCESSING).
  * Agent first: WAITING → RESERVING → DIALING (agent held: ROUTING) → CONNECTING → TALKING.
+ * With customer confirmation (userConfirm), customer first: DIALING → CONFIRMING (the prompt plays,
+ * QUEUED) → AWAITING_AGENT. With agent preview (agentPreview), each agent reserved first previews
+ * the callback: … → PREVIEWING (ROUTING) → DIALING (agent first) or CONNECTING (customer first).
  */
 export const PHASES = Object.freeze({
   WAITING: 0,
@@ -18,6 +21,10 @@ export const PHASES = Object.freeze({
   TALKING: 5,
   /** Between attempts: out of the queue until due_at, then WAITING again. */
   RETRY_WAIT: 6,
+  /** Customer first, userConfirm: the customer answered and hears the prompt; GES waits for customer_confirmed / customer_not_confirmed. */
+  CONFIRMING: 7,
+  /** agentPreview: an agent is held and previews the callback; GES waits for preview_accepted / preview_rejected. */
+  PREVIEWING: 8,
 } as const);
 export type AttemptPhase = keyof typeof PHASES;
 
@@ -38,10 +45,12 @@ export function stateOfPhase(phase: AttemptPhase, first: FirstConnectParty): Exc
     case 'RETRY_WAIT':
     case 'RESERVING':
     case 'AWAITING_AGENT':
+    case 'CONFIRMING':
       return 'QUEUED';
     case 'DIALING':
       return first === 'AGENT' ? 'ROUTING' : 'QUEUED';
     case 'CONNECTING':
+    case 'PREVIEWING':
       return 'ROUTING';
     case 'TALKING':
       return 'PROCESSING';

@@ -1,5 +1,6 @@
 import type { AttemptPhase, FirstConnectParty } from './attempt-phase.ts';
 import type { FailedDialOutcome } from './dial-retry-policy.ts';
+import { previewRejectReason, type CompletionReason } from '../callback-state.ts';
 
 /**
  * The decision table of an attempt: which platform event, in which phase, does what. Pure: it
@@ -18,7 +19,11 @@ export type AttemptEvent =
   | { type: 'agent_reserved'; agentId: string }
   | { type: 'no_agent' }
   | { type: 'connected' }
-  | { type: 'call_ended'; talkSeconds: number };
+  | { type: 'call_ended'; talkSeconds: number }
+  | { type: 'customer_confirmed' }
+  | { type: 'customer_not_confirmed'; why: 'declined' | 'timeout' }
+  | { type: 'preview_accepted'; agentId: string }
+  | { type: 'preview_rejected'; agentId: string; why: 'rejected' | 'timeout' };
 
 export interface AttemptSituation {
   phase: AttemptPhase;
@@ -28,10 +33,19 @@ export interface AttemptSituation {
   predicted: boolean;
   /** The callback's time to live has ended. */
   expired: boolean;
+  /** Customer first, userConfirm on: what a customer who did not confirm leads to (onUserConfirmTimeout). Absent: no confirmation. */
+  confirm?: { onNoConfirm: 'CONNECT' | 'END' };
+  /** agentPreview on: rejects of this callback so far (every attempt, from Postgres) and the most it takes (maxPreviewRejects). Absent: no preview. */
+  preview?: { rejects: number; maxRejects: number };
 }
 
 /** What the platform is told after the step's transition. */
-export type FollowUp = { type: 'dial'; agentId: string } | { type: 'connect'; agentId?: string } | { type: 'reserve_agent' };
+export type FollowUp =
+  | { type: 'dial'; agentId: string }
+  | { type: 'connect'; agentId?: string }
+  | { type: 'reserve_agent' }
+  | { type: 'confirm_customer' }
+  | { type: 'preview'; agentId: string };
 
 export type AttemptStep =
   /** Nothing to do: the event is a duplicate, late, or means nothing in this phase. */
@@ -55,17 +69,29 @@ export type AttemptStep =
   /** The call failed (or the customer left before an agent came): retry by policy or complete. */
   | { step: 'fail'; from: readonly AttemptPhase[]; outcome: FailedDialOutcome; releaseAgent: boolean; reported?: DialFailure }
   /** No dial was made: the callback waits in its queue again. */
-  | { step: 'requeue'; from: readonly AttemptPhase[]; detail: string; reported?: DialFailure }
+  | { step: 'requeue'; from: readonly AttemptPhase[]; detail: string; reported?: DialFailure; releaseAgent?: boolean }
   /** No agent yet: the same attempt asks again shortly (no new attempt number, no dial spent). */
   | { step: 'askAgain' }
   /** Its time to live ended while it still had no agent and no call: the callback completes FAIL_TIMEOUT_TTL. */
-  | { step: 'expire'; from: readonly AttemptPhase[] };
+  | { step: 'expire'; from: readonly AttemptPhase[] }
+  /**
+   * The flow ends the callback on purpose (no confirmation with onUserConfirmTimeout END, n preview
+   * rejects): it completes with `reason`, its call is hung up (cancel) and any agent held given back.
+   * `rejectedBy`: the agent whose reject this was, recorded in the same statement.
+   */
+  | { step: 'end'; from: readonly AttemptPhase[]; reason: CompletionReason; detail: string; rejectedBy?: { agentId: string; why: 'rejected' | 'timeout' } }
+  /**
+   * An agent rejected the preview (or let it time out): recorded in Postgres with the transition back
+   * to asking for an agent (`to`), that agent given back, and another asked for after
+   * agentRejectRetryTimeoutSec, never one who rejected this callback before.
+   */
+  | { step: 'rejected'; from: readonly AttemptPhase[]; to: AttemptPhase; agentId: string; why: 'rejected' | 'timeout' };
 
 /** Phases in which the attempt's call is placed: a call_ended with talk time completes it from any of them. */
-export const CALL_PHASES: readonly AttemptPhase[] = Object.freeze(['DIALING', 'AWAITING_AGENT', 'CONNECTING', 'TALKING']);
+export const CALL_PHASES: readonly AttemptPhase[] = Object.freeze(['DIALING', 'AWAITING_AGENT', 'CONNECTING', 'TALKING', 'CONFIRMING', 'PREVIEWING']);
 
 /** Phases whose failure outcomes end a live attempt. */
-const FAILING_PHASES: readonly AttemptPhase[] = ['DIALING', 'CONNECTING', 'AWAITING_AGENT', 'RESERVING'];
+const FAILING_PHASES: readonly AttemptPhase[] = ['DIALING', 'CONNECTING', 'AWAITING_AGENT', 'RESERVING', 'CONFIRMING', 'PREVIEWING'];
 
 const IGNORE: AttemptStep = Object.freeze({ step: 'ignore' });
 
@@ -74,7 +100,80 @@ const IGNORE: AttemptStep = Object.freeze({ step: 'ignore' });
  * connected to the customer): an attempt that ends there gives the agent back (release_agent).
  */
 export function holdsAgent(phase: AttemptPhase, first: FirstConnectParty): boolean {
-  return phase === 'CONNECTING' || (phase === 'DIALING' && first === 'AGENT');
+  return phase === 'CONNECTING' || phase === 'PREVIEWING' || (phase === 'DIALING' && first === 'AGENT');
+}
+
+/** Where an attempt asks for an agent: before the dial (agent first), or with the customer on the line. */
+function askingPhase(first: FirstConnectParty): AttemptPhase {
+  return first === 'AGENT' ? 'RESERVING' : 'AWAITING_AGENT';
+}
+
+/** The events of the confirmation and preview flows (null for the others). */
+function decideFlowStep(a: AttemptSituation, event: AttemptEvent): AttemptStep | null {
+  const { phase, first } = a;
+  switch (event.type) {
+    case 'customer_confirmed':
+      if (phase !== 'CONFIRMING') return IGNORE;
+      return askForAgent('customer confirmed');
+    case 'customer_not_confirmed': {
+      if (phase !== 'CONFIRMING') return IGNORE;
+      const detail = `not confirmed (${event.why})`;
+      // Without the confirm options (changed meanwhile) the reference's default, connect anyway.
+      if (a.confirm?.onNoConfirm === 'END') return { step: 'end', from: ['CONFIRMING'], reason: 'FAIL_USER_NO_CONFIRM', detail };
+      return askForAgent(`${detail}: connecting anyway`);
+    }
+    case 'preview_accepted':
+      if (phase !== 'PREVIEWING') return IGNORE;
+      return first === 'AGENT'
+        ? {
+            step: 'advance',
+            from: ['PREVIEWING'],
+            to: 'DIALING',
+            history: 'DIAL',
+            detail: 'dial',
+            agentFound: false,
+            then: { type: 'dial', agentId: event.agentId },
+          }
+        : {
+            step: 'advance',
+            from: ['PREVIEWING'],
+            to: 'CONNECTING',
+            history: 'STATE',
+            detail: 'preview accepted',
+            agentFound: false,
+            then: { type: 'connect', agentId: event.agentId },
+          };
+    case 'preview_rejected': {
+      if (phase !== 'PREVIEWING') return IGNORE;
+      const rejects = (a.preview?.rejects ?? 0) + 1;
+      const max = a.preview?.maxRejects ?? 1;
+      if (rejects >= max) {
+        return {
+          step: 'end',
+          from: ['PREVIEWING'],
+          reason: previewRejectReason(rejects),
+          detail: `preview ${event.why}`,
+          rejectedBy: { agentId: event.agentId, why: event.why },
+        };
+      }
+      return { step: 'rejected', from: ['PREVIEWING'], to: askingPhase(first), agentId: event.agentId, why: event.why };
+    }
+    default:
+      return null;
+  }
+}
+
+/** Customer first, the customer on the line: ask for an agent. */
+function askForAgent(detail: string): AttemptStep {
+  return {
+    step: 'advance',
+    from: ['CONFIRMING'],
+    to: 'AWAITING_AGENT',
+    history: 'STATE',
+    detail,
+    agentFound: false,
+    then: { type: 'reserve_agent' },
+  };
 }
 
 /** Phases in which the attempt of the row's number is over: a late agent_reserved for it holds an agent for nothing. */
@@ -84,8 +183,23 @@ export function attemptOver(phase: AttemptPhase): boolean {
 
 export function decideAttemptStep(a: AttemptSituation, event: AttemptEvent): AttemptStep {
   const { phase, first } = a;
+  const flow = decideFlowStep(a, event);
+  if (flow) return flow;
   switch (event.type) {
     case 'agent_reserved':
+      // agentPreview: the agent held previews the callback before anyone is dialed or connected.
+      if (a.preview && (phase === 'RESERVING' || phase === 'AWAITING_AGENT')) {
+        return {
+          step: 'advance',
+          from: [phase],
+          to: 'PREVIEWING',
+          history: 'STATE',
+          detail: 'agent reserved: preview',
+          agentFound: true,
+          then: { type: 'preview', agentId: event.agentId },
+          holds: event.agentId,
+        };
+      }
       if (phase === 'RESERVING') {
         return {
           step: 'advance',
@@ -119,6 +233,18 @@ export function decideAttemptStep(a: AttemptSituation, event: AttemptEvent): Att
       // The customer is on the line: ask again shortly (their patience is the platform's to judge).
       if (phase === 'AWAITING_AGENT') return { step: 'askAgain' };
       if (phase === 'CONNECTING') return { step: 'fail', from: ['CONNECTING'], outcome: 'abandoned', releaseAgent: true };
+      // The agent to preview is not held any more (the platform let it go): ask again, no reject counted.
+      if (phase === 'PREVIEWING') {
+        return {
+          step: 'advance',
+          from: ['PREVIEWING'],
+          to: askingPhase(first),
+          history: 'STATE',
+          detail: 'preview agent lost',
+          agentFound: false,
+          then: { type: 'reserve_agent' },
+        };
+      }
       return IGNORE;
     case 'answered':
       if (phase !== 'DIALING') return IGNORE;
@@ -133,16 +259,27 @@ export function decideAttemptStep(a: AttemptSituation, event: AttemptEvent): Att
             then: { type: 'connect' },
             outcome: 'answered',
           }
-        : {
-            step: 'advance',
-            from: ['DIALING'],
-            to: 'AWAITING_AGENT',
-            history: 'DIAL',
-            detail: 'answered',
-            agentFound: false,
-            then: { type: 'reserve_agent' },
-            outcome: 'answered',
-          };
+        : a.confirm
+          ? {
+              step: 'advance',
+              from: ['DIALING'],
+              to: 'CONFIRMING',
+              history: 'DIAL',
+              detail: 'answered',
+              agentFound: false,
+              then: { type: 'confirm_customer' },
+              outcome: 'answered',
+            }
+          : {
+              step: 'advance',
+              from: ['DIALING'],
+              to: 'AWAITING_AGENT',
+              history: 'DIAL',
+              detail: 'answered',
+              agentFound: false,
+              then: { type: 'reserve_agent' },
+              outcome: 'answered',
+            };
     case 'connected':
       if (phase !== 'CONNECTING' && phase !== 'AWAITING_AGENT') return IGNORE;
       // From CONNECTING the agent was found at agent_reserved already. Retries are left out of the
@@ -156,15 +293,29 @@ export function decideAttemptStep(a: AttemptSituation, event: AttemptEvent): Att
         // `connected` never applied: the callback may still count as pending an agent.
         return { step: 'complete', from: CALL_PHASES, talkSeconds: event.talkSeconds, agentFound: phase === 'DIALING' || phase === 'AWAITING_AGENT' };
       }
-      if (phase === 'AWAITING_AGENT' || phase === 'CONNECTING' || phase === 'DIALING') {
+      if (
+        phase === 'AWAITING_AGENT' ||
+        phase === 'CONNECTING' ||
+        phase === 'DIALING' ||
+        phase === 'CONFIRMING' ||
+        (phase === 'PREVIEWING' && first === 'CUSTOMER')
+      ) {
         return { step: 'fail', from: [phase], outcome: 'abandoned', releaseAgent: holdsAgent(phase, first) };
       }
       return IGNORE;
+    case 'customer_confirmed':
+    case 'customer_not_confirmed':
+    case 'preview_accepted':
+    case 'preview_rejected':
+      return IGNORE; // decided by decideFlowStep
     default: {
       const outcome: DialFailure = event.type;
       if (!FAILING_PHASES.includes(phase)) return IGNORE;
       // The reservation itself failed: no dial was made, so the retry policy's count is untouched.
       if (phase === 'RESERVING') return { step: 'requeue', from: ['RESERVING'], detail: 'reservation failed', reported: outcome };
+      // Agent first, the preview failed on the platform: nobody was dialed; the agent is given back.
+      if (phase === 'PREVIEWING' && first === 'AGENT')
+        return { step: 'requeue', from: ['PREVIEWING'], detail: 'preview failed', reported: outcome, releaseAgent: true };
       return { step: 'fail', from: [phase], outcome: phase === 'DIALING' ? outcome : 'abandoned', releaseAgent: holdsAgent(phase, first), reported: outcome };
     }
   }

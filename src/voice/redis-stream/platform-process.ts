@@ -8,7 +8,8 @@
  *     --queues '{"acme/sales":{"agents":3,"handleTimeSec":{"mean":120,"sd":40}}}' \
  *     --seed 42 --speed 60 [--start <epoch ms>] [--ledger-file ledger.json] [--journal dials.jsonl] \
  *     [--quarantine-ms 900000] \
- *     [--sim '{"customers":{...},"perNumber":{"+1555...":{"busy":1}},"inboundCalls":[...],"holdExpirySec":600}'] \
+ *     [--sim '{"customers":{...},"perNumber":{"+1555...":{"busy":1}},"inboundCalls":[...],"holdExpirySec":600,
+ *             "confirmation":{...},"perNumberConfirm":{"+1555...":"decline"},"preview":{...},"perAgentPreview":{"t/q/agent-1":"reject"}}'] \
  *     [--heartbeat-ms 15000] [--block-ms 30000] [--claim-idle-ms 60000] [--consumer name] [--log-level info]
  *
  * Prints `READY` on stdout once it takes commands; logs go to stderr. The dial ledger (every dial
@@ -26,6 +27,7 @@ import { Redis } from 'ioredis';
 import { createLogger } from '../../logging/logger.ts';
 import { ContactCenterSimulator, type ContactCenterSimulatorConfig } from '../simulator/contact-center-simulator.ts';
 import type { CustomerOutcomes } from '../simulator/customer-outcomes.ts';
+import type { ConfirmationChoice, PreviewChoice } from '../simulator/call-flows.ts';
 import { SimClock } from '../simulator/sim-clock.ts';
 import { DialJournalFile } from './dial-journal-file.ts';
 import { writeLedgerFile } from './dial-ledger-file.ts';
@@ -37,10 +39,24 @@ const LEDGER_POLL_MS = 20;
 /** Simulator settings a run may set through --sim (JSON). */
 type SimSettings = Pick<
   ContactCenterSimulatorConfig,
-  'customers' | 'timeToAnswerSec' | 'ringTimeoutSec' | 'customerPatienceSec' | 'commandLatencyMs' | 'inboundCalls' | 'holdExpirySec' | 'dispositions'
+  | 'customers'
+  | 'timeToAnswerSec'
+  | 'ringTimeoutSec'
+  | 'customerPatienceSec'
+  | 'commandLatencyMs'
+  | 'inboundCalls'
+  | 'holdExpirySec'
+  | 'confirmation'
+  | 'preview'
+  | 'notReadyAfterPreviewSec'
+  | 'dispositions'
 > & {
   /** Outcome overrides by phone number (see mixCustomerOutcomes). */
   perNumber?: Record<string, Partial<CustomerOutcomes>>;
+  /** Fixed confirmation answers by phone number. */
+  perNumberConfirm?: Record<string, ConfirmationChoice>;
+  /** Fixed preview answers by agent id. */
+  perAgentPreview?: Record<string, PreviewChoice>;
 };
 
 function parseJson<T>(text: string, what: string): T {
@@ -85,7 +101,7 @@ async function main(): Promise<void> {
   const speed = positiveNumber(values.speed, '--speed', 1);
   const startMs = values.start === undefined ? Date.now() : Number(values.start);
   const sim = parseJson<SimSettings>(values.sim, '--sim');
-  const { perNumber, ...simConfig } = sim;
+  const { perNumber, perNumberConfirm, perAgentPreview, ...simConfig } = sim;
 
   const clock = new SimClock(startMs);
   const journal = values.journal === undefined ? undefined : new DialJournalFile(values.journal);
@@ -97,6 +113,8 @@ async function main(): Promise<void> {
     clock,
     queues: parseJson(values.queues, '--queues'),
     ...(perNumber === undefined ? {} : { perNumber: (phone: string) => perNumber[phone] }),
+    ...(perNumberConfirm === undefined ? {} : { perNumberConfirm: (phone: string) => perNumberConfirm[phone] }),
+    ...(perAgentPreview === undefined ? {} : { perAgentPreview: (agentId: string) => perAgentPreview[agentId] }),
     ...(journal === undefined ? {} : { onLedgerChange: (change) => journal.append(change) }),
     ...(resume === undefined ? {} : { resume }),
     ...(quarantineMs === undefined ? {} : { refuseDialsUntilMs: startMs + quarantineMs }),

@@ -121,9 +121,26 @@ export class AgentPool {
       // reserve a subscriber sends on hearing it.
       if (agent.queue.inboundLine.length > 0) this.#hooks.lineWaiting(agent.queue);
       if (before !== 'free') this.#hooks.emit({ type: 'agent_ready', tenant, queue, agentId: agent.id, at });
-    } else if (before === 'free') {
+    } else if (before === 'free' || state === 'not_ready') {
+      // Not ready after a preview timeout is said even by an agent who was held (not free) before.
       this.#hooks.emit({ type: 'agent_not_ready', tenant, queue, agentId: agent.id, at });
     }
+  }
+
+  /**
+   * The agent held for the key let its preview time out and the service asks for not ready: the
+   * hold ends (nothing left for GES to release) and the agent is not ready for `forMs`, then free.
+   */
+  setNotReady(dialKey: DialKey, forMs: number): void {
+    const hold = this.#holds.get(dialKey);
+    if (hold === undefined) return;
+    hold.expiry?.cancel();
+    this.#holds.delete(dialKey);
+    const agent = hold.agent;
+    this.setState(agent, 'not_ready', undefined);
+    this.#hooks.after(forMs, () => {
+      if (agent.state === 'not_ready') this.setState(agent, 'free', undefined);
+    });
   }
 
   /** Everyone logged out (the simulator stopped): nobody held, talking or waiting, no event. */
@@ -135,7 +152,7 @@ export class AgentPool {
         agent.state = 'free';
         agent.dialKey = undefined;
       }
-      Object.assign(queue.counts, { free: queue.agents.length, reserved: 0, talking: 0, wrap_up: 0 });
+      Object.assign(queue.counts, { free: queue.agents.length, reserved: 0, talking: 0, wrap_up: 0, not_ready: 0 });
       queue.inboundLine.length = 0;
     }
   }

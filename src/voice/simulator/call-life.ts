@@ -102,6 +102,18 @@ export class CallLife {
     call.timer = this.#d.session.after(talkMs, () => this.#hangUp(call));
   }
 
+  /**
+   * The answered customer listens to a prompt: their patience waits (the prompt's own timer is the
+   * call's timer, so a cancel stops it), and starts again from zero once `decided` has run.
+   */
+  prompt(call: Call, afterMs: number, decided: () => void): void {
+    call.timer?.cancel();
+    call.timer = this.#d.session.after(afterMs, () => {
+      call.timer = this.#d.session.after(this.#d.patienceMs, () => this.#abandon(call));
+      decided();
+    });
+  }
+
   /** Drops the key's call without an event (cancel): the customer is hung up on, its agent goes to wrap-up. */
   drop(dialKey: DialKey): void {
     const call = this.calls.get(dialKey);

@@ -42,11 +42,18 @@
  * - `disposition_request` shows the dialog to the agent who talked on the key (disposition-desk.ts):
  *   a seeded choice, or the number's override, sent as `disposition` after the agent's drawn time,
  *   or nothing when the agent lets it time out; a stop withdraws choices not yet sent.
+ * - `confirm_customer` (call-flows.ts): the answered customer hears the prompt, their patience
+ *   paused, and confirms, declines or lets it time out (the `confirmation` mix, or `perNumberConfirm`);
+ *   they stay on the line either way. `preview`: the agent held for the key accepts, rejects or lets
+ *   it time out (`preview` mix, `perAgentPreview`); the hold stays for GES's release, except a
+ *   timeout with timeoutSetsNotReady, which ends the hold and sets the agent not ready for
+ *   `notReadyAfterPreviewSec`. `reserve_agent` never holds an agent of its `excludeAgents`.
  */
 import { commandDecoder } from '../voice-contract.ts';
 import type { DialKey, VoiceCommand, VoiceEventHandler, VoicePort } from '../voice-port.ts';
 import { AgentPool } from './agent-pool.ts';
 import { CallLife } from './call-life.ts';
+import { CallFlows } from './call-flows.ts';
 import { buildQueues, longestIdleFree, type AgentState, type QueueRuntime } from './contact-floor.ts';
 import { DialLedger, type ReadonlyDialLedger } from './dial-ledger.ts';
 import { DialOutcomeDraw } from './dial-outcome-draw.ts';
@@ -83,6 +90,9 @@ export class ContactCenterSimulator implements VoicePort {
   #restartReports: CallReport[] = [];
   readonly #ledger = new DialLedger();
   readonly #desk: DispositionDesk;
+  readonly #flows: CallFlows;
+  /** The number dialed for each key (what perNumberConfirm is asked about). */
+  readonly #phones = new Map<DialKey, string>();
 
   constructor(config: ContactCenterSimulatorConfig) {
     this.clock = config.clock;
@@ -123,6 +133,19 @@ export class ContactCenterSimulator implements VoicePort {
     // The desk learns who talked on each key from the simulator's own events.
     session.subscribe((event) => {
       if (event.type === 'connected') this.#desk.connected(event.dialKey, event.agentId);
+    });
+    this.#flows = new CallFlows({
+      pool: this.#pool,
+      life: this.#life,
+      session,
+      prng,
+      confirmation: this.#s.confirmation,
+      preview: this.#s.preview,
+      perNumberConfirm: config.perNumberConfirm,
+      perAgentPreview: config.perAgentPreview,
+      notReadyMs: this.#s.notReadyMs,
+      phoneOf: (dialKey) => this.#phones.get(dialKey),
+      now: () => this.clock.now(),
     });
     if (config.resume !== undefined) this.#resume(config.resume);
   }
@@ -303,7 +326,7 @@ export class ContactCenterSimulator implements VoicePort {
         this.#desk.dialed(command.dialKey, command.phone);
         return this.#dial(command.dialKey, command.tenant, command.queue, command.phone, command.agentId);
       case 'reserve_agent':
-        return this.#reserve(command.dialKey, command.tenant, command.queue);
+        return this.#reserve(command.dialKey, command.tenant, command.queue, command.excludeAgents);
       case 'connect':
         return this.#connect(command.dialKey, command.agentId);
       case 'release_agent':
@@ -314,6 +337,12 @@ export class ContactCenterSimulator implements VoicePort {
         return this.#routeInbound(command.dialKey, command.callId, command.tenant, command.queue);
       case 'disposition_request':
         return this.#desk.request(command.dialKey, command.timeoutSec);
+      case 'confirm_customer':
+        return this.#flows.confirm(command.dialKey, command.timeoutSec);
+      case 'preview':
+        if (this.#cancelled.has(command.dialKey))
+          return this.#session.emit(this.#life.latest.get(command.dialKey) ?? { type: 'failed', dialKey: command.dialKey, at: this.clock.now() });
+        return this.#flows.preview(command.dialKey, command.agentId, command.timeoutSec, command.allowReject, command.timeoutSetsNotReady);
     }
   }
 
@@ -333,6 +362,7 @@ export class ContactCenterSimulator implements VoicePort {
       }
       if (!heldHere) this.#pool.hold(agent, dialKey, true);
     }
+    this.#phones.set(dialKey, phone);
     this.#life.place(dialKey, queue, phone);
   }
 
@@ -345,16 +375,19 @@ export class ContactCenterSimulator implements VoicePort {
   }
 
   /** The rule of docs/VOICE-CONTRACT.md for every reserve_agent, first or repeated: where the attempt stands decides. */
-  #reserve(dialKey: DialKey, tenant: string, queueName: string): void {
+  #reserve(dialKey: DialKey, tenant: string, queueName: string, excludeAgents: readonly string[] | undefined): void {
     const at = this.clock.now();
     const movedOn = this.#life.movedOn(dialKey);
     if (movedOn !== undefined) return this.#session.emit(movedOn);
+    const exclude = excludeAgents === undefined || excludeAgents.length === 0 ? undefined : new Set(excludeAgents);
+    // An agent who rejected the callback is not kept for it, even if its release has not come yet.
+    if (exclude?.has(this.#pool.heldFor(dialKey)?.id ?? '')) this.#pool.free(dialKey);
     const held = this.#pool.heldFor(dialKey);
     if (held !== undefined) return this.#session.emit({ type: 'agent_reserved', dialKey, agentId: held.id, at });
     // An attempt already over without an event would hold the agent for nothing: it stays free.
     if (this.#ledger.get(dialKey)?.dialed === true && !this.#life.calls.has(dialKey)) return this.#session.emit({ type: 'no_agent', dialKey, at });
     const queue = this.#pool.queues.get(`${tenant}/${queueName}`);
-    const best = queue === undefined ? undefined : longestIdleFree(queue);
+    const best = queue === undefined ? undefined : longestIdleFree(queue, exclude);
     if (best === undefined) return this.#session.emit({ type: 'no_agent', dialKey, at });
     this.#pool.hold(best, dialKey, this.#life.calls.has(dialKey));
     this.#session.emit({ type: 'agent_reserved', dialKey, agentId: best.id, at });

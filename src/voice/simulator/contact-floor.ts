@@ -8,7 +8,8 @@ import { QueueStats } from './queue-stats.ts';
 import type { ScheduledTask } from './sim-clock.ts';
 import type { MeanSd, SimQueueConfig } from './simulator-config.ts';
 
-export type AgentState = 'free' | 'reserved' | 'talking' | 'wrap_up';
+/** not_ready: set so by the platform after letting a preview time out (previewTimeoutSetsNotReady), for a while. */
+export type AgentState = 'free' | 'reserved' | 'talking' | 'wrap_up' | 'not_ready';
 
 export interface QueueRuntime {
   readonly key: string;
@@ -56,7 +57,7 @@ export function buildQueues(queues: Readonly<Record<string, SimQueueConfig>>, no
       handleTimeSec: { ...q.handleTimeSec },
       wrapUpSec: q.wrapUpSec ?? 0,
       agents: [],
-      counts: { free: q.agents, reserved: 0, talking: 0, wrap_up: 0 },
+      counts: { free: q.agents, reserved: 0, talking: 0, wrap_up: 0, not_ready: 0 },
       stats: new QueueStats(),
       inboundLine: [],
     };
@@ -66,10 +67,11 @@ export function buildQueues(queues: Readonly<Record<string, SimQueueConfig>>, no
   return built;
 }
 
-/** The free agent of the queue that has waited longest, as an ACD would choose. */
-export function longestIdleFree(queue: QueueRuntime): Agent | undefined {
+/** The free agent of the queue that has waited longest, as an ACD would choose; never one of `exclude` (agents who rejected the callback). */
+export function longestIdleFree(queue: QueueRuntime, exclude?: ReadonlySet<string>): Agent | undefined {
   let best: Agent | undefined;
   for (const agent of queue.agents) {
+    if (exclude?.has(agent.id)) continue;
     if (agent.state === 'free' && (best === undefined || agent.freeSince < best.freeSince)) best = agent;
   }
   return best;

@@ -8,6 +8,15 @@ import { DEFAULT_CUSTOMER_OUTCOMES, validateCustomerOutcomes } from './customer-
 
 import type { SimDispositionConfig } from './disposition-desk.ts';
 import type { Seed } from './prng.ts';
+import {
+  DEFAULT_CONFIRMATION_MIX,
+  DEFAULT_PREVIEW_MIX,
+  validateMix,
+  type ConfirmationChoice,
+  type ConfirmationMix,
+  type PreviewChoice,
+  type PreviewMix,
+} from './call-flows.ts';
 import type { SimClock } from './sim-clock.ts';
 import type { LedgerChange, SimulatorResume } from './simulator-resume.ts';
 
@@ -67,6 +76,16 @@ export interface ContactCenterSimulatorConfig {
   resume?: SimulatorResume;
   /** The agents' disposition dialog (disposition_request): their choices and how long they take (disposition-desk.ts). */
   dispositions?: SimDispositionConfig;
+  /** How answered customers react to confirm_customer. Default DEFAULT_CONFIRMATION_MIX (0.9 confirm, 0.05 decline, 0.05 timeout). */
+  confirmation?: ConfirmationMix;
+  /** How agents answer a preview. Default DEFAULT_PREVIEW_MIX (0.85 accept, 0.1 reject, 0.05 timeout). */
+  preview?: PreviewMix;
+  /** A fixed confirmation answer for some numbers (deterministic tests); undefined: drawn from the mix. */
+  perNumberConfirm?: (phone: string) => ConfirmationChoice | undefined;
+  /** A fixed preview answer for some agents (deterministic tests); undefined: drawn from the mix. */
+  perAgentPreview?: (agentId: string) => PreviewChoice | undefined;
+  /** How long an agent set not ready after a preview timeout stays so. Default 300 s. */
+  notReadyAfterPreviewSec?: number;
 }
 
 export interface SimulatorSettings {
@@ -77,18 +96,26 @@ export interface SimulatorSettings {
   readonly latencyMs: number;
   readonly holdExpiryMs: number;
   readonly refuseDialsUntilMs: number;
+  readonly confirmation: ConfirmationMix;
+  readonly preview: PreviewMix;
+  readonly notReadyMs: number;
 }
 
 const DEFAULT_TIME_TO_ANSWER: MeanSd = { mean: 8, sd: 4 };
 const DEFAULT_RING_TIMEOUT_SEC = 30;
 const DEFAULT_PATIENCE_SEC = 60;
 const DEFAULT_HOLD_EXPIRY_SEC = 600;
+const DEFAULT_NOT_READY_AFTER_PREVIEW_SEC = 300;
 
 export function resolveSettings(config: ContactCenterSimulatorConfig): SimulatorSettings {
   const customers = { ...(config.customers ?? DEFAULT_CUSTOMER_OUTCOMES) };
   validateCustomerOutcomes(customers);
   const timeToAnswer = { ...(config.timeToAnswerSec ?? DEFAULT_TIME_TO_ANSWER) };
   checkMeanSd(timeToAnswer, 'timeToAnswerSec');
+  const confirmation = { ...(config.confirmation ?? DEFAULT_CONFIRMATION_MIX) };
+  validateMix(confirmation, ['confirm', 'decline', 'timeout'], 'confirmation');
+  const preview = { ...(config.preview ?? DEFAULT_PREVIEW_MIX) };
+  validateMix(preview, ['accept', 'reject', 'timeout'], 'preview');
   for (const [key, q] of Object.entries(config.queues)) {
     const slash = key.indexOf('/');
     if (slash <= 0 || slash === key.length - 1) throw new RangeError(`queue key must be "tenant/queue" (got ${JSON.stringify(key)})`);
@@ -104,6 +131,9 @@ export function resolveSettings(config: ContactCenterSimulatorConfig): Simulator
     latencyMs: nonNegative(config.commandLatencyMs ?? 0, 'commandLatencyMs'),
     holdExpiryMs: secondsToMs(positive(config.holdExpirySec ?? DEFAULT_HOLD_EXPIRY_SEC, 'holdExpirySec')),
     refuseDialsUntilMs: config.refuseDialsUntilMs ?? Number.NEGATIVE_INFINITY,
+    confirmation,
+    preview,
+    notReadyMs: secondsToMs(positive(config.notReadyAfterPreviewSec ?? DEFAULT_NOT_READY_AFTER_PREVIEW_SEC, 'notReadyAfterPreviewSec')),
   };
 }
 
