@@ -10,6 +10,8 @@ export const WATCHDOG_SEC: Readonly<Record<WatchedPhase, number>> = Object.freez
   AWAITING_AGENT: 180,
   CONNECTING: 120,
   TALKING: 4 * 3600,
+  /** Not used as such: a push's due time is its service's pushedCallbackExpiryTimeSec. */
+  PUSHED: 86400,
 });
 
 /** A phase's watchdog (seconds), capped by `capSec` when it is positive (the watchdogCapSec option). */

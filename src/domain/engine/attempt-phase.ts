@@ -18,6 +18,8 @@ export const PHASES = Object.freeze({
   TALKING: 5,
   /** Between attempts: out of the queue until due_at, then WAITING again. */
   RETRY_WAIT: 6,
+  /** USERORIGINATED: pushed to the customer's app, taken from the queue, waiting for confirm or snooze until due_at (the push's expiry). */
+  PUSHED: 7,
 } as const);
 export type AttemptPhase = keyof typeof PHASES;
 
@@ -38,6 +40,7 @@ export function stateOfPhase(phase: AttemptPhase, first: FirstConnectParty): Exc
     case 'RETRY_WAIT':
     case 'RESERVING':
     case 'AWAITING_AGENT':
+    case 'PUSHED':
       return 'QUEUED';
     case 'DIALING':
       return first === 'AGENT' ? 'ROUTING' : 'QUEUED';
