@@ -171,6 +171,12 @@ describe('service options', () => {
         invalidNumber: { maxAttempts: 1, delaySec: 300 },
         failed: { maxAttempts: 3, delaySec: 60 },
       },
+      pushNotificationThresholdSec: 0,
+      pushedCallbackExpiryTimeSec: 300,
+      snoozeDurationSec: 300,
+      waitForUserConfirm: true,
+      maxNumberOfUserAvailabilityConfirmationAttempts: 3,
+      pushCallInGroup: '',
     });
     assert.equal(parseServiceOptions({ retry: { busy: { maxAttempts: 5 } } }).retry.busy.maxAttempts, 5);
     assert.throws(() => parseServiceOptions({ horizonDays: 90 }), /horizonDays/);
