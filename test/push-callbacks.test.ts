@@ -226,6 +226,36 @@ test('snooze: out of the queue for the snooze duration, then pushed again before
   assert.ok(details.includes('PUSH_SNOOZED'));
 });
 
+test('a confirm racing a snooze: exactly one moves the callback, the other is refused', async (t) => {
+  const pc = await pushCenter(t);
+  const id = await pc.create('tok-race', '+14155553041');
+  await pc.run(5_000, () => pc.pushesTo(id).length === 1);
+  const answers = await Promise.all([pc.post('/callbacks/confirm', { id }), pc.post('/callbacks/snooze', { id })]);
+  assert.deepEqual(answers.map((a) => a.status).sort(), [200, 400], JSON.stringify(answers.map((a) => a.json)));
+  const loser = answers.find((a) => a.status === 400)!;
+  assert.equal(loser.json.status.errorCode, 'GES_PUSH_ANSWER_NOT_ALLOWED');
+  const details = (await pc.history(id)).map((e) => e.detail);
+  assert.equal(details.filter((d) => d === 'PUSH_CONFIRMED' || d === 'PUSH_SNOOZED').length, 1, details.join(' | '));
+});
+
+test('waitForUserConfirm false: the push only informs and GES goes on at once (dials, or puts the call-in number in the push)', async (t) => {
+  const dial = await pushCenter(t, { service: { waitForUserConfirm: false } });
+  const id = await dial.create('tok-info', '+14155553051');
+  await dial.run(300_000, async () => (await dial.retrieve(id)).callbackState === 'COMPLETED', 1000);
+  assert.equal((await dial.retrieve(id)).callbackReason, 'AGENT_CONNECTED');
+  assert.equal(dial.pushesTo(id)[0]!.body.message.data!.actions, 'CANCEL');
+  assert.equal(dial.sim.dialsPlaced(), 1, 'dialed without a confirm');
+
+  const callIn = await pushCenter(t, { service: { waitForUserConfirm: false, pushCallInGroup: 'Push' } });
+  const other = await callIn.create('tok-info-2', '+14155553052');
+  await callIn.run(5_000, async () => (await callIn.retrieve(other)).callbackState === 'COMPLETED');
+  assert.equal((await callIn.retrieve(other)).callbackReason, 'CALL_IN_GIVEN');
+  const data = callIn.pushesTo(other)[0]!.body.message.data!;
+  assert.equal(data.toPhoneNumber, '+18005550142');
+  assert.match(data.accessCode!, /^[1-9][0-9]+$/);
+  assert.equal(callIn.sim.dialsPlaced(), 0);
+});
+
 test('no answer until the push expiry: FAIL_USER_NO_CONFIRM, never dialed', async (t) => {
   const pc = await pushCenter(t, { service: { pushedCallbackExpiryTimeSec: 30 } });
   const id = await pc.create('tok-x', '+14155553021');

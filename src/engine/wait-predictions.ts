@@ -5,6 +5,7 @@ import type { WaitEstimate } from '../domain/wait/wait-estimate.ts';
 import type { QueueObservation } from '../domain/wait/queue-observation.ts';
 import type { EngineContext } from './engine-context.ts';
 import type { EngineService } from './service-directory.ts';
+import { MAX_PENDING } from '../hot/hot-state.ts';
 import { WaitView } from './wait-view.ts';
 
 /** How old a queue observation a wait prediction may use. */
@@ -88,7 +89,7 @@ export class WaitPredictions {
       if (wait === undefined || wait > threshold) break;
       within++;
     }
-    return Math.max(obs.agentsFree, obs.inFlight + within);
+    return Math.min(MAX_PENDING, Math.max(obs.agentsFree, obs.inFlight + within));
   }
 
   #observe(tenantId: number, tenantName: string, service: EngineService, maxAgeMs?: number): Promise<QueueObservation> {
