@@ -9,6 +9,11 @@ import {
   type AttemptStep,
 } from '../src/domain/engine/attempt-transitions.ts';
 import type { AttemptPhase, FirstConnectParty } from '../src/domain/engine/attempt-phase.ts';
+import { PHASES } from '../src/domain/engine/attempt-phase.ts';
+import { decidePushStep, pushActions, type PushAnswer, type PushSituation } from '../src/domain/engine/push-answer.ts';
+import { fcmMessage, MAX_PUSH_DATA_BYTES } from '../src/domain/push-message.ts';
+import { generateKeyPairSync, verify } from 'node:crypto';
+import { signedAssertion } from '../src/app/google-access-token.ts';
 
 /**
  * The decision table of attempts, row by row: which event in which phase does what. Pure, so it
@@ -270,4 +275,61 @@ test('an agent is held by GES from agent_reserved until it is connected: while c
     (['WAITING', 'RESERVING', 'DIALING', 'AWAITING_AGENT', 'CONNECTING', 'TALKING', 'RETRY_WAIT'] as const).filter((p) => holdsAgent(p, first));
   assert.deepEqual(held('CUSTOMER'), ['CONNECTING']);
   assert.deepEqual(held('AGENT'), ['DIALING', 'CONNECTING']);
+});
+
+// ---- USERORIGINATED (push) callbacks: src/domain/engine/push-answer.ts -------------------------
+
+test('push answers: the table of confirm, snooze and expiry in each phase', () => {
+  const at = (phase: AttemptPhase, answer: PushAnswer, over: Partial<PushSituation> = {}) =>
+    decidePushStep({ phase, pushes: 1, maxPushes: 3, callIn: false, ...over }, answer).step;
+  assert.equal(at('PUSHED', 'confirm'), 'dial');
+  assert.equal(at('PUSHED', 'confirm', { callIn: true }), 'callIn');
+  assert.equal(at('PUSHED', 'snooze'), 'snooze');
+  assert.equal(at('PUSHED', 'snooze', { pushes: 3 }), 'refuse', 'the last push cannot be snoozed');
+  assert.equal(at('PUSHED', 'expired'), 'giveUp');
+  // Anywhere else an answer is late or early: nothing moves.
+  for (const phase of Object.keys(PHASES) as AttemptPhase[]) {
+    if (phase === 'PUSHED') continue;
+    for (const answer of ['confirm', 'snooze', 'expired'] as const) assert.equal(at(phase, answer), 'refuse', `${answer} in ${phase}`);
+  }
+  assert.deepEqual(pushActions(1, 3), ['CONFIRM', 'SNOOZE', 'CANCEL']);
+  assert.deepEqual(pushActions(3, 3), ['CONFIRM', 'CANCEL']);
+});
+
+test('push message: a string-only data message, bounded, with its time to live; no number, no userData', () => {
+  const now = Date.UTC(2030, 0, 1);
+  const m = fcmMessage(
+    'reg-token',
+    { callbackId: 'cb-1', serviceName: 'app', actions: ['CONFIRM'], push: 1, maxPushes: 3, expiresAt: new Date(now + 300_000) },
+    now,
+  );
+  assert.equal(m.token, 'reg-token');
+  assert.equal(m.android.ttl, '300s');
+  assert.ok(Object.values(m.data).every((v) => typeof v === 'string'));
+  assert.deepEqual(Object.keys(m.data).sort(), ['actions', 'callbackId', 'expiresAt', 'maxPushes', 'push', 'serviceName', 'type']);
+  assert.throws(
+    () => fcmMessage('t', { callbackId: 'x', serviceName: 's'.repeat(MAX_PUSH_DATA_BYTES), actions: [], push: 1, maxPushes: 1, expiresAt: new Date(now) }, now),
+    /exceeds/,
+  );
+});
+
+test('the OAuth assertion is an RS256 JWT of the service account, for the FCM scope, at most one hour', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const account = {
+    projectId: 'p',
+    clientEmail: 'a@p.iam.gserviceaccount.com',
+    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    tokenUri: 'https://oauth2.googleapis.com/token',
+  };
+  const jwt = signedAssertion(account, 'https://token.example/t', 1_900_000_000);
+  const [h, c, sig] = jwt.split('.');
+  assert.ok(verify('RSA-SHA256', Buffer.from(`${h}.${c}`), publicKey, Buffer.from(sig!, 'base64url')));
+  assert.deepEqual(JSON.parse(Buffer.from(h!, 'base64url').toString()), { alg: 'RS256', typ: 'JWT' });
+  assert.deepEqual(JSON.parse(Buffer.from(c!, 'base64url').toString()), {
+    iss: 'a@p.iam.gserviceaccount.com',
+    scope: 'https://www.googleapis.com/auth/firebase.messaging',
+    aud: 'https://token.example/t',
+    iat: 1_900_000_000,
+    exp: 1_900_003_600,
+  });
 });

@@ -184,6 +184,12 @@ describe('service options', () => {
       agentRejectRetryTimeoutSec: 5,
       maxPreviewRejects: 3,
       previewTimeoutSetsNotReady: false,
+      pushNotificationThresholdSec: 0,
+      pushedCallbackExpiryTimeSec: 300,
+      snoozeDurationSec: 300,
+      waitForUserConfirm: true,
+      maxNumberOfUserAvailabilityConfirmationAttempts: 3,
+      pushCallInGroup: '',
     });
     assert.throws(() => parseServiceOptions({ maxPreviewRejects: 10 }), /maxPreviewRejects/);
     assert.throws(() => parseServiceOptions({ onUserConfirmTimeout: 'MAYBE' }), /onUserConfirmTimeout/);

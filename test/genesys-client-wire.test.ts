@@ -20,7 +20,8 @@ import { addApiKey, findTenantByName } from '../src/store/tenant-store.ts';
  * AvailabilityApi.queryAvailabilityV2, CallInApi.callInRequests, CallbacksApi.bookCallbackExternal,
  * CallbacksApi.cancelCallback, CallbacksApi.queryCallbackById, EstimatedWaitTimeApi.estimatedWaitTimeAPI1,
  * QueueStatusApi.queryQueueStatus, StatisticsApi.statistics. (CaptchaApi and NotificationApi were
- * shipped by 9.0.18-19 only and are retired; GES answers them 404 in the envelope.)
+ * shipped by 9.0.18-19 only: GES answers CaptchaApi 404 in the envelope; NotificationApi.notificationPublish
+ * is served, here for a tenant without push credentials, end to end in test/push-callbacks.test.ts.)
  */
 
 const API_KEY = 'wire-test-key-5f0c9a7e2b1d4c3a';
@@ -489,12 +490,12 @@ describe('every operation under the ingress prefix, and what the client never re
     );
   });
 
-  test('a wrong key is 401 and the retired captcha/notification operations are 404, all in the envelope', async () => {
+  test('a wrong key is 401, the retired captcha operation 404, notification/publish without credentials 400, all in the envelope', async () => {
     expect(await send({ method: 'GET', path: '/callbacks/queue-status/CB_VQ_Sales', headers: { 'x-api-key': 'wrong-key' } }), 401, ErrorResponse);
     expect(await send({ method: 'POST', path: '/captcha/verify', body: JSON.stringify({ siteKey: 's', captchaToken: 't' }) }), 404, ErrorResponse);
     expect(
       await send({ method: 'POST', path: '/notification/publish', body: JSON.stringify({ channel: 'FCM', target: 't', event: {}, validate_only: true }) }),
-      404,
+      400,
       ErrorResponse,
     );
   });

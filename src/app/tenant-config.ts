@@ -17,6 +17,9 @@ import { NumberRuleDoc, numberRuleDoc, parseNumberRule } from '../domain/numbers
 import { listNumberRules, upsertNumberRule } from '../store/number-rule-store.ts';
 import { CorsDoc, parseCorsOrigins } from '../domain/cors/origin.ts';
 import { listCorsOrigins, replaceCorsOrigins } from '../store/cors-origin-store.ts';
+import { MAX_SECRET_CHARS, type TenantSecrets } from './tenant-secrets.ts';
+import { PUSH_SECRET_NAME } from './fcm-push-sender.ts';
+import { parseServiceAccount } from './google-access-token.ts';
 
 /**
  * A tenant's declarative configuration: business hours, capacity rules, services, call-in groups, number
@@ -57,6 +60,11 @@ export const TenantConfigDoc = Type.Object(
     apiLimits: Type.Optional(Type.Union([ApiLimitsDoc, Type.Null()])),
     numberRules: Type.Optional(Type.Array(NumberRuleDoc, { maxItems: 1000 })),
     cors: Type.Optional(CorsDoc),
+    /**
+     * Write-only: the Firebase service-account JSON the tenant's pushes are sent with (USERORIGINATED
+     * callbacks, notification/publish), sealed in TenantSecrets; null removes it. Never exported.
+     */
+    pushServiceAccount: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: MAX_SECRET_CHARS }), Type.Null()])),
   },
   { additionalProperties: false },
 );
@@ -71,6 +79,8 @@ export interface ApplyReport {
   /** Present when the document has numberRules / cors, so older reports read the same. */
   numberRules?: number;
   corsOrigins?: number;
+  /** Present when the document has pushServiceAccount: what was done with it (never the value). */
+  pushServiceAccount?: 'set' | 'removed';
 }
 
 function duplicates(names: string[], what: string): void {
@@ -82,10 +92,26 @@ function duplicates(names: string[], what: string): void {
 }
 
 /** Validates the whole document first, then applies it in one transaction: all or nothing. */
-export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<ApplyReport> {
+export async function applyTenantConfig(pool: pg.Pool, input: unknown, secrets?: TenantSecrets): Promise<ApplyReport> {
   const problem = firstSchemaProblem(TenantConfigDoc, input, 'config');
   if (problem) throw new GesError('GES_VALIDATION', problem);
   const doc = input as TenantConfigDoc;
+  if (typeof doc.pushServiceAccount === 'string') parseServiceAccount(doc.pushServiceAccount);
+  if (doc.pushServiceAccount !== undefined && !secrets?.available) {
+    throw new GesError('GES_SECRET_STORAGE_OFF', 'pushServiceAccount cannot be stored: this deployment has no TENANT_SECRET_KEY');
+  }
+  const report = await applyConfigDoc(pool, doc);
+  if (doc.pushServiceAccount !== undefined) {
+    // After the document's transaction: the secret store has its own statements (sealed value, one row).
+    const tenant = (await findTenantByName(pool, doc.tenant))!;
+    if (doc.pushServiceAccount === null) await secrets!.remove(tenant.id, PUSH_SECRET_NAME);
+    else await secrets!.put(tenant.id, PUSH_SECRET_NAME, doc.pushServiceAccount);
+    report.pushServiceAccount = doc.pushServiceAccount === null ? 'removed' : 'set';
+  }
+  return report;
+}
+
+async function applyConfigDoc(pool: pg.Pool, doc: TenantConfigDoc): Promise<ApplyReport> {
   doc.businessHours?.forEach((h) => parseBusinessHours(h));
   doc.capacityRules?.forEach((r) => parseCapacityRule(r));
   duplicates(

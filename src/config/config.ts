@@ -64,6 +64,16 @@ export const ConfigSchema = Type.Object({
     pattern: '^$|^[0-9a-fA-F]{64}$|^[A-Za-z0-9+/_-]{43}=?$',
     description: 'During a key rotation, the key before TENANT_SECRET_KEY: secrets sealed under it still open, and each is re-sealed when written again',
   }),
+  FCM_API_URL: Type.String({
+    default: 'https://fcm.googleapis.com',
+    pattern: '^https?://[^\\s]+$',
+    description: 'Base URL of Firebase Cloud Messaging HTTP v1 (pushes of USERORIGINATED callbacks: {FCM_API_URL}/v1/projects/{project_id}/messages:send)',
+  }),
+  FCM_TOKEN_URL: Type.String({
+    default: '',
+    pattern: '^$|^https?://[^\\s]+$',
+    description: "OAuth token endpoint for the push service accounts; empty: each service account's token_uri (Google's)",
+  }),
   SECRETS_DIRS: Type.String({ default: '', description: 'Comma-separated folders whose files are read as settings' }),
   REDIS_URL: Type.String({
     default: '',

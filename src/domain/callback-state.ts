@@ -27,6 +27,7 @@ export const REASONS = Object.freeze({
   AGENT_PREVIEW_CANCEL_AFTER_7REJECTS: 27,
   AGENT_PREVIEW_CANCEL_AFTER_8REJECTS: 28,
   AGENT_PREVIEW_CANCEL_AFTER_9REJECTS: 29,
+  CALL_IN_GIVEN: 30, // a confirmed push callback was given a call-in number and access code: the customer calls (GES extension)
 } as const);
 
 /** The completion reason after `n` preview rejects (1-9; the service option is bounded to that). */

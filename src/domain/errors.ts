@@ -32,6 +32,16 @@ export const ERRORS = Object.freeze({
   GES_PUSH_TARGET_REQUIRED: { http: 400, summary: 'The service is USERORIGINATED and the request has no push target.' },
   GES_DUPLICATE_IN_QUEUE: { http: 400, summary: 'The number already has the maximum of active callbacks in this service (in-queue checking).' },
   GES_CANCEL_NOT_ALLOWED: { http: 400, summary: 'The callback is PROCESSING or COMPLETED and cannot be cancelled.' },
+  GES_PUSH_ANSWER_NOT_ALLOWED: {
+    http: 400,
+    summary:
+      'confirm or snooze of a callback that has no push waiting for an answer (not USERORIGINATED, not pushed yet, already answered, expired), or a snooze of the last push.',
+  },
+  GES_PUSH_NOT_CONFIGURED: {
+    http: 400,
+    summary: 'notification/publish: the tenant has no usable push credentials (pushServiceAccount of the tenant configuration).',
+  },
+  GES_PUSH_REFUSED: { http: 400, summary: 'notification/publish: FCM refused the message or the target token (its FCM status is named).' },
   GES_RESCHEDULE_NOT_ALLOWED: { http: 400, summary: 'Only a SCHEDULED callback can be rescheduled.' },
   GES_CURSOR_INVALID: { http: 400, summary: 'The paging cursor of find is malformed.' },
   GES_IDEMPOTENCY_KEY_INVALID: { http: 400, summary: 'The Idempotency-Key header is empty or longer than 255 characters.' },
@@ -84,6 +94,7 @@ export const ERRORS = Object.freeze({
   },
   GES_HEADERS_TOO_LARGE: { http: 431, summary: 'The request line and headers exceed the size Node accepts (16 KiB); the connection is closed.' },
   GES_INTERNAL: { http: 500, summary: 'Unexpected server error; the corrId identifies it in the logs.' },
+  GES_PUSH_UNAVAILABLE: { http: 502, summary: 'notification/publish: FCM or the OAuth token endpoint did not take the message after retries.' },
   GES_UNAVAILABLE: { http: 503, summary: 'The node is shutting down or its database is unreachable.' },
 } as const);
 

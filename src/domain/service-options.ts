@@ -172,6 +172,44 @@ export const ServiceOptionsSchema = Type.Object(
       default: false,
       description: '_agent_preview_timeout_set_notready: an agent who lets a preview time out is set not ready by the platform',
     }),
+    // USERORIGINATED (push) callbacks (docs/ENGINE.md, "Push callbacks"). Read only when callDirection is USERORIGINATED.
+    pushNotificationThresholdSec: Type.Integer({
+      minimum: 0,
+      maximum: 86400,
+      default: 0,
+      description:
+        '_push_notification_threshold: a USERORIGINATED callback is pushed once its estimated wait falls to this many seconds (0: when an agent is free for it)',
+    }),
+    pushedCallbackExpiryTimeSec: Type.Integer({
+      minimum: 10,
+      maximum: 86400,
+      default: 300,
+      description: '_pushed_callback_expiry_time: a push left unanswered this long completes the callback FAIL_USER_NO_CONFIRM',
+    }),
+    snoozeDurationSec: Type.Integer({
+      minimum: 10,
+      maximum: 86400,
+      default: 300,
+      description: '_snooze_duration: a snoozed push callback is out of its queue this long, then offered again at the place it had',
+    }),
+    waitForUserConfirm: Type.Boolean({
+      default: true,
+      description:
+        '_wait_for_user_confirm: true waits for the app to confirm (or snooze) the push; false proceeds at once as if confirmed (the push only informs)',
+    }),
+    maxNumberOfUserAvailabilityConfirmationAttempts: Type.Integer({
+      minimum: 1,
+      maximum: 10,
+      default: 3,
+      description:
+        '_max_number_of_user_availability_confirmation_attempts: pushes in all (the first, then one after each snooze); the last one cannot be snoozed',
+    }),
+    pushCallInGroup: Type.String({
+      maxLength: 100,
+      default: '',
+      description:
+        'GES extension: Click-To-Call-In group whose number and access code a confirmed push callback is given to call; empty: GES dials the customer instead',
+    }),
   },
   { additionalProperties: false },
 );

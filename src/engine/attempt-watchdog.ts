@@ -23,10 +23,14 @@ export class AttemptWatchdog {
   /** Stalls in a row per dial key; an event of the attempt clears its count. */
   readonly #stalls = new Map<string, number>();
 
-  constructor(ctx: EngineContext, driver: AttemptDriver, held: HeldAgents) {
+  /** A push whose expiry passed unanswered (push-callbacks.ts): not a stall, the customer's silence. */
+  readonly #pushExpired: ((row: EngineRow) => Promise<void>) | undefined;
+
+  constructor(ctx: EngineContext, driver: AttemptDriver, held: HeldAgents, pushExpired?: (row: EngineRow) => Promise<void>) {
     this.#ctx = ctx;
     this.#driver = driver;
     this.#held = held;
+    this.#pushExpired = pushExpired;
   }
 
   /** An event of the attempt arrived: it is not stalled. */
@@ -37,6 +41,10 @@ export class AttemptWatchdog {
   async stalled(row: EngineRow): Promise<void> {
     const ctx = this.#ctx;
     const key = dialKeyOf(row.id, row.attempt);
+    if (row.phase === 'PUSHED') {
+      await this.#pushExpired?.(row);
+      return;
+    }
     if (row.phase === 'TALKING') {
       // Customer and agent were connected, which is what the callback was for: an attempt whose end
       // is never reported (call_ended lost with the Redis that carried it) completes, instead of

@@ -16,6 +16,10 @@ import { AttemptWatchdog } from './attempt-watchdog.ts';
 import { DueWork } from './due-work.ts';
 import { HeldAgents } from './held-agents.ts';
 import { DispositionHandler, type Recreate } from './disposition-handler.ts';
+import { PushCallbacks, type PushAnswerOutcome } from './push-callbacks.ts';
+
+export type { PushAnswerOutcome } from './push-callbacks.ts';
+export type { PushSender, PushResult, CallInIssuer, GivenCallIn } from './push-sender.ts';
 
 export type { EngineObserver, EngineOptions } from './engine-options.ts';
 export { WATCHDOG_SEC } from './watchdog-times.ts';
@@ -42,6 +46,7 @@ export class CallbackEngine {
   readonly #watchdog: AttemptWatchdog;
   readonly #due: DueWork;
   readonly #dispositions: DispositionHandler;
+  readonly #push: PushCallbacks;
   #unsubscribe: (() => void) | undefined;
   #rebuilding: Promise<void> | undefined;
 
@@ -49,7 +54,16 @@ export class CallbackEngine {
     const ctx = new EngineContext(options);
     this.#ctx = ctx;
     this.#waits = new WaitPredictions(ctx, new WaitView(options.hot, options.voice, () => options.clock.nowMs()));
-    this.#dispatcher = new Dispatcher(ctx, (atMs) => this.#due.wake(atMs));
+    this.#push = new PushCallbacks(
+      ctx,
+      { wake: (atMs) => this.#due.wake(atMs), dispatch: (tenantId, serviceId) => this.#dispatcher.dispatch(tenantId, serviceId) },
+      options.push,
+      options.callIn,
+    );
+    this.#dispatcher = new Dispatcher(ctx, (atMs) => this.#due.wake(atMs), {
+      places: (tenantId, tenantName, service) => this.#waits.pushPlaces(tenantId, tenantName, service),
+      pushed: (row, service) => this.#push.pushed(row, service),
+    });
     this.#held = new HeldAgents(ctx);
     this.#dispositions = new DispositionHandler(ctx);
     this.#driver = new AttemptDriver(
@@ -62,7 +76,7 @@ export class CallbackEngine {
       },
       this.#held,
     );
-    this.#watchdog = new AttemptWatchdog(ctx, this.#driver, this.#held);
+    this.#watchdog = new AttemptWatchdog(ctx, this.#driver, this.#held, (row) => this.#push.expired(row));
     this.#due = new DueWork(ctx, {
       dispatch: (tenantId, serviceId) => this.#dispatcher.dispatch(tenantId, serviceId),
       dispatchActive: () => this.#dispatcher.dispatchActive(),
@@ -200,6 +214,14 @@ export class CallbackEngine {
         await ctx.hot.finish(c.tenantId, c.serviceId, c.id);
       })(),
     );
+  }
+
+  /**
+   * The customer's app answers the push of a USERORIGINATED callback: confirm (dialed, or given a
+   * call-in number) or snooze. Refused (GES_PUSH_ANSWER_NOT_ALLOWED) when no push waits for an answer.
+   */
+  answerPush(tenantId: number, id: string, answer: 'confirm' | 'snooze'): Promise<PushAnswerOutcome> {
+    return this.#ctx.track(this.#push.answer(tenantId, id, answer));
   }
 
   /** Live place and wait of an active callback (retrieve's positionInQueue and estimatedWaitTime). */

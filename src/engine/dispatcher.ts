@@ -3,6 +3,16 @@ import { reserveAgentCommand } from './attempt-commands.ts';
 import { dialKeyOf } from '../voice/voice-port.ts';
 import { dialWindow } from '../domain/calendar/dial-window.ts';
 import type { EngineContext } from './engine-context.ts';
+import type { EngineRow } from '../store/engine-transition-store.ts';
+import type { EngineService } from './service-directory.ts';
+
+/** How the dispatcher serves USERORIGINATED services: it pushes instead of dialing (push-callbacks.ts). */
+export interface PushDispatch {
+  /** Places of the queue, from its head, that may be pending a push answer or an agent now (estimated wait at most the threshold). */
+  places(tenantId: number, tenantName: string, service: EngineService): Promise<number>;
+  /** A push was started for the row: send it. */
+  pushed(row: EngineRow, service: EngineService): Promise<void>;
+}
 
 /**
  * Offers queues to free agents, with dial pacing: no more callbacks wait for an agent than the
@@ -17,9 +27,12 @@ export class Dispatcher {
   /** Services being dispatched (`tenant:service`), and whether news arrived meanwhile. */
   readonly #dispatching = new Map<string, boolean>();
 
-  constructor(ctx: EngineContext, wake: (atMs: number) => void) {
+  readonly #push: PushDispatch | undefined;
+
+  constructor(ctx: EngineContext, wake: (atMs: number) => void, push?: PushDispatch) {
     this.#ctx = ctx;
     this.#wake = wake;
+    this.#push = push;
   }
 
   /** Offers a service's queue to its free agents. */
@@ -50,11 +63,13 @@ export class Dispatcher {
     const service = await ctx.services.byId(serviceId);
     if (!service) return;
     const tenantName = await ctx.tenantName(tenantId, service);
+    // USERORIGINATED: the customer is pushed, not dialed; pacing counts the places whose wait is within the push threshold.
+    const push = service.options.callDirection === 'USERORIGINATED' ? this.#push : undefined;
     for (;;) {
-      const free = ctx.voice.availableAgents(tenantName, service.name);
+      const free = push ? await push.places(tenantId, tenantName, service) : ctx.voice.availableAgents(tenantName, service.name);
       if (free <= 0 || !ctx.running) return;
       const first = service.options.firstConnectParty;
-      const watchdog = ctx.watchdogSec(first === 'AGENT' ? 'RESERVING' : 'DIALING');
+      const watchdog = push ? service.options.pushedCallbackExpiryTimeSec : ctx.watchdogSec(first === 'AGENT' ? 'RESERVING' : 'DIALING');
       const now = ctx.clock.nowMs();
       // One take fills every place pacing allows, so a dispatch costs one script whatever it finds.
       const taken = await ctx.hot.take(tenantId, serviceId, free, now + watchdog * 1000);
@@ -72,10 +87,16 @@ export class Dispatcher {
           refused = true; // the pacing place is free again: hold the rest of the queue too
           continue;
         }
-        const row = await store.startAttempt(ctx.db, id, first, watchdog, service.options.ttlSec, ctx.clock.sqlNow());
+        const row = push
+          ? await store.startPush(ctx.db, id, watchdog, service.options.ttlSec, ctx.clock.sqlNow())
+          : await store.startAttempt(ctx.db, id, first, watchdog, service.options.ttlSec, ctx.clock.sqlNow());
         if (!row) {
           await this.#notStarted(id, tenantId, serviceId);
           refused = true;
+          continue;
+        }
+        if (push) {
+          await push.pushed(row, service);
           continue;
         }
         const dialKey = dialKeyOf(row.id, row.attempt);

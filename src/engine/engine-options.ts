@@ -5,6 +5,7 @@ import type { VoicePort } from '../voice/voice-port.ts';
 import type { CompletionReason } from '../domain/callback-state.ts';
 import type { DispositionCode } from '../domain/disposition.ts';
 import type { EngineClock } from './engine-clock.ts';
+import type { CallInIssuer, PushSender } from './push-sender.ts';
 
 /** What the engine reports as it works (metrics listen). */
 export interface EngineObserver {
@@ -38,6 +39,10 @@ export interface EngineOptions {
   /** Caps every phase's watchdog (seconds; 0: WATCHDOG_SEC as it is), for a platform that answers in seconds. */
   watchdogCapSec?: number;
   observer?: EngineObserver;
+  /** Sends the pushes of USERORIGINATED callbacks (FCM); absent: every push fails as unconfigured. */
+  push?: PushSender;
+  /** Gives a confirmed push callback a call-in number (services with pushCallInGroup); absent: such a confirm fails. */
+  callIn?: CallInIssuer;
 }
 
 /** The tunables of EngineOptions with their defaults applied. */

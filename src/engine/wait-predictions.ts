@@ -5,10 +5,13 @@ import type { WaitEstimate } from '../domain/wait/wait-estimate.ts';
 import type { QueueObservation } from '../domain/wait/queue-observation.ts';
 import type { EngineContext } from './engine-context.ts';
 import type { EngineService } from './service-directory.ts';
+import { MAX_PENDING } from '../hot/hot-state.ts';
 import { WaitView } from './wait-view.ts';
 
 /** How old a queue observation a wait prediction may use. */
 const PREDICTION_OBSERVATION_MS = 10_000;
+/** How deep into a USERORIGINATED queue one dispatch looks for callbacks within the push threshold. */
+const PUSH_LOOKAHEAD = 100;
 
 /**
  * Waits as the API and the engine ask for them: a callback's live place and wait (retrieve), a
@@ -69,6 +72,24 @@ export class WaitPredictions {
     } catch (err) {
       this.#ctx.logger.warn({ err }, 'recording a wait prediction failed');
     }
+  }
+
+  /**
+   * USERORIGINATED pacing: how many callbacks, from the head of the queue, may be pending now (pushed
+   * and not answered, or confirmed and not yet with an agent): those already in flight, plus the
+   * waiting ones whose estimated wait is at most the service's push threshold, and never fewer than
+   * the free agents. Looked at up to PUSH_LOOKAHEAD places deep per dispatch.
+   */
+  async pushPlaces(tenantId: number, tenantName: string, service: EngineService): Promise<number> {
+    const obs = await this.#observe(tenantId, tenantName, service);
+    const threshold = service.options.pushNotificationThresholdSec;
+    let within = 0;
+    while (within < Math.min(obs.waiting, PUSH_LOOKAHEAD)) {
+      const wait = this.#view.callback(obs, within + 1).seconds;
+      if (wait === undefined || wait > threshold) break;
+      within++;
+    }
+    return Math.min(MAX_PENDING, Math.max(obs.agentsFree, obs.inFlight + within));
   }
 
   #observe(tenantId: number, tenantName: string, service: EngineService, maxAgeMs?: number): Promise<QueueObservation> {

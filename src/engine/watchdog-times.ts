@@ -13,6 +13,8 @@ export const WATCHDOG_SEC: Readonly<Record<WatchedPhase, number>> = Object.freez
   // Longer than the platform's own timeouts (userConfirmTimeoutSec, agentPreviewTimeoutSec: at most 120 s).
   CONFIRMING: 180,
   PREVIEWING: 180,
+  /** Not used as such: a push's due time is its service's pushedCallbackExpiryTimeSec. */
+  PUSHED: 86400,
 });
 
 /** A phase's watchdog (seconds), capped by `capSec` when it is positive (the watchdogCapSec option). */

@@ -17,6 +17,8 @@ import { applyLeniency } from './lenient-input.ts';
 import { apiKeyAuth, type TenantForApiKey } from './api-key-auth.ts';
 import { callbackRoutes } from './routes/callback-routes.ts';
 import { callInRoutes } from './routes/call-in-routes.ts';
+import { pushRoutes } from './routes/push-routes.ts';
+import type { PushCallbackService } from '../app/push-callback-service.ts';
 import { guardRequestBody } from './body-guard.ts';
 import { queueRoutes } from './routes/queue-routes.ts';
 import { statisticsRoutes } from './routes/statistics-routes.ts';
@@ -41,6 +43,8 @@ export interface ApiServices {
   corsOrigins: OriginPolicy;
   /** Records failed API requests of authenticated tenants for the console's Developer page. */
   failedRequests?: FailedRequestLog;
+  /** Push answers and notification/publish; absent: those paths are 404 (no route). */
+  push?: PushCallbackService;
 }
 
 export interface ApiAppDeps extends ApiServices {
@@ -138,6 +142,7 @@ function engagementApi(deps: ApiAppDeps, origins: OriginPolicy, hidden: boolean)
     await v3.register(queueRoutes(deps.queueStatus));
     await v3.register(statisticsRoutes(deps.statistics));
     await v3.register(callInRoutes(deps.callIn));
+    if (deps.push) await v3.register(pushRoutes(deps.push));
   };
 }
 

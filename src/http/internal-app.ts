@@ -1,3 +1,4 @@
+import type { TenantSecrets } from '../app/tenant-secrets.ts';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { fastifyLogger } from './fastify-logger.ts';
@@ -31,6 +32,8 @@ export interface InternalAppDeps {
    * load balancer.
    */
   redisUp?: () => Promise<boolean>;
+  /** Where the admin API's config documents store their write-only secrets (pushServiceAccount); absent: such a document is refused. */
+  tenantSecrets?: TenantSecrets;
 }
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
@@ -120,7 +123,7 @@ export async function buildInternalApp(deps: InternalAppDeps): Promise<FastifyIn
         // The document is validated by applyTenantConfig itself (not by a route schema, whose
         // defaults would drop unknown keys instead of refusing them), then applied all or nothing.
         admin.put('/config', async (request) => {
-          const report = await applyTenantConfig(deps.pool, request.body);
+          const report = await applyTenantConfig(deps.pool, request.body, deps.tenantSecrets);
           request.log.info({ tenant: (request.body as { tenant: string }).tenant, report }, 'tenant configuration applied');
           return success(String(request.id), report);
         });

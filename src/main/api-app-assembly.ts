@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { CallbackService } from '../app/callback-service.ts';
+import type { PushCallbackService } from '../app/push-callback-service.ts';
 import type { AvailabilityService } from '../app/availability-service.ts';
 import { CallInService } from '../app/call-in-service.ts';
 import { StatisticsService } from '../app/statistics-service.ts';
@@ -41,6 +42,8 @@ export interface ApiAppParts {
   rateLimits?: RateLimitDeps;
   /** Browser origins allowed per tenant (CORS); absent: read from `pool`, cached like API keys. */
   corsOrigins?: OriginPolicy;
+  /** Push answers (confirm, snooze) and notification/publish; absent: those paths are 404. */
+  push?: PushCallbackService;
 }
 
 /**

@@ -10,7 +10,7 @@ import { RedisHotState } from '../hot/redis-hot-state.ts';
 import type { VoicePort } from '../voice/voice-port.ts';
 import { SimClock } from '../voice/simulator/sim-clock.ts';
 import { ContactCenterSimulator } from '../voice/simulator/contact-center-simulator.ts';
-import { CallbackEngine, type EngineObserver } from '../engine/callback-engine.ts';
+import { CallbackEngine, type CallInIssuer, type EngineObserver, type PushSender } from '../engine/callback-engine.ts';
 import { databaseEngineClock } from '../engine/engine-clock.ts';
 import { CallInRouter } from '../app/call-in-router.ts';
 import { RedisStreamVoicePort } from '../voice/redis-stream/redis-stream-voice-port.ts';
@@ -63,7 +63,15 @@ export function connectRedisFromConfig(config: Config): Redis | Cluster | undefi
  * service that exists at start, on real time so the demo can be watched), and the engine on the
  * database clock.
  */
-export async function startEngineRuntime(config: Config, pool: pg.Pool, dbClock: DbClock, logger: Logger, observer?: EngineObserver): Promise<EngineRuntime> {
+export async function startEngineRuntime(
+  config: Config,
+  pool: pg.Pool,
+  dbClock: DbClock,
+  logger: Logger,
+  observer?: EngineObserver,
+  /** USERORIGINATED callbacks: the FCM sender and the call-in requests of confirmed pushes. */
+  push?: { sender: PushSender; callIn: CallInIssuer },
+): Promise<EngineRuntime> {
   const redis = connectRedisFromConfig(config);
   const hot: HotState = redis ? new RedisHotState(redis, config.REDIS_KEY_PREFIX) : new MemoryHotState();
   let voice: VoicePort;
@@ -95,6 +103,7 @@ export async function startEngineRuntime(config: Config, pool: pg.Pool, dbClock:
     logger,
     pollMs: config.ENGINE_POLL_MS,
     observer,
+    ...(push ? { push: push.sender, callIn: push.callIn } : {}),
     ...(config.ENGINE_WATCHDOG_SEC > 0 ? { watchdogCapSec: config.ENGINE_WATCHDOG_SEC } : {}),
   });
   // Any node may receive an inbound call, so call-in matching runs whether or not the engine does.

@@ -16,6 +16,10 @@ import { CallbackService } from '../app/callback-service.ts';
 import { AvailabilityService } from '../app/availability-service.ts';
 import { Maintenance } from '../app/maintenance.ts';
 import { TenantSecrets } from '../app/tenant-secrets.ts';
+import { FcmPushSender } from '../app/fcm-push-sender.ts';
+import { CallInService } from '../app/call-in-service.ts';
+import { pushCallInIssuer } from '../app/push-call-in.ts';
+import { PushCallbackService } from '../app/push-callback-service.ts';
 import { secretBoxFor } from './tenant-secret-key.ts';
 import { ensureDemoTenant, type DemoCredentials } from '../app/demo-seed.ts';
 import { buildApiApp } from './api-app-assembly.ts';
@@ -90,7 +94,15 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     const seed = config.DEMO_SEED === 'true' || (config.DEMO_SEED === 'auto' && embedded !== undefined);
     const demo = seed ? await ensureDemoTenant(pool, config.DATA_DIR) : undefined;
 
-    runtime = await startEngineRuntime(config, pool, clock, logger, metrics.engine);
+    // Pushes of USERORIGINATED callbacks, with each tenant's service account opened from its sealed secret.
+    const pushSender = new FcmPushSender(
+      tenantSecrets,
+      { apiUrl: config.FCM_API_URL, tokenUrl: config.FCM_TOKEN_URL },
+      logger.child({ component: 'push' }),
+      metrics,
+    );
+    const callIn = new CallInService(pool, metrics);
+    runtime = await startEngineRuntime(config, pool, clock, logger, metrics.engine, { sender: pushSender, callIn: pushCallInIssuer(pool, callIn) });
     const redisUp = runtime.redis ? runtime.redisUp : undefined;
     if (redisUp) metrics.watchRedis(redisUp);
     // With Redis, a request waits for the engine hook at most two command timeouts (it goes on in
@@ -113,6 +125,8 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
       apiKeyCacheSeconds: config.API_KEY_CACHE_SEC,
       callbacks: callbackService,
       availability,
+      callIn,
+      push: new PushCallbackService(runtime.engine, pushSender),
       metrics,
       engine: runtime.engine,
       failedRequests,
@@ -138,6 +152,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
       metrics,
       redisUp,
       databaseHealth,
+      tenantSecrets,
     });
     if (config.ADMIN_TOKEN) logger.info('admin API enabled on the internal port (/admin/v1)');
     apps.push(internal);

@@ -7,6 +7,7 @@ import { requestMetrics, type CallbackType } from './request-metrics.ts';
 import { healthMetrics, type DatabaseHealthSource } from './health-metrics.ts';
 import { maintenanceMetrics, type RetentionFigures } from './maintenance-metrics.ts';
 import { engineMetrics } from './engine-metrics.ts';
+import { pushMetrics } from './push-metrics.ts';
 import { queueSizeMetric, type QueueSizeSource } from './queue-size-metric.ts';
 import { createEdgeMetrics, type EdgeMetrics } from './edge-metrics.ts';
 
@@ -66,6 +67,8 @@ export interface Metrics {
   /** Records a maintenance round (retention, partitions, clock skew), or its failure. */
   maintenanceDone(report: RetentionFigures): void;
   maintenanceFailed(): void;
+  /** Counts a push outcome or retry (`ges_push_notifications_sent`): the FCM sender's observer. */
+  pushSent(event: { tenant: string; result: string }): void;
 }
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
@@ -83,6 +86,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const engine = engineMetrics(registry);
   queueSizeMetric(registry, options.queueSizes);
   const edge = createEdgeMetrics([registry]);
+  const push = pushMetrics(registry);
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'ges_' });
   return {
     registry,
@@ -99,6 +103,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     watchRedis: health.watchRedis,
     maintenanceDone: maintenance.maintenanceDone,
     maintenanceFailed: maintenance.maintenanceFailed,
+    pushSent: push.pushSent,
   };
 }
 

@@ -1,3 +1,4 @@
+import { PushCallbackService } from '../../src/app/push-callback-service.ts';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
@@ -80,6 +81,8 @@ export async function buildTestApi(db: TestDb, bodyLimitBytes = 256 * 1024): Pro
     pool: db.pool,
     callbacks: new CallbackService(db.pool, db.clock),
     availability: new AvailabilityService(db.pool, db.clock),
+    // No engine and no FCM: push answers are 503 and notification/publish finds no credentials (test/push-callbacks.test.ts wires both).
+    push: new PushCallbackService(undefined, undefined),
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     bodyLimitBytes,
   });

@@ -25,6 +25,8 @@ export const PHASES = Object.freeze({
   CONFIRMING: 7,
   /** agentPreview: an agent is held and previews the callback; GES waits for preview_accepted / preview_rejected. */
   PREVIEWING: 8,
+  /** USERORIGINATED: pushed to the customer's app, taken from the queue, waiting for confirm or snooze until due_at (the push's expiry). */
+  PUSHED: 9,
 } as const);
 export type AttemptPhase = keyof typeof PHASES;
 
@@ -46,6 +48,7 @@ export function stateOfPhase(phase: AttemptPhase, first: FirstConnectParty): Exc
     case 'RESERVING':
     case 'AWAITING_AGENT':
     case 'CONFIRMING':
+    case 'PUSHED':
       return 'QUEUED';
     case 'DIALING':
       return first === 'AGENT' ? 'ROUTING' : 'QUEUED';
