@@ -174,6 +174,7 @@ describe('service options', () => {
       enableDispositionDialog: false,
       agentDispositionTimeoutSec: 45,
       callBackLaterDelaySec: 3600,
+      captcha: 'tenant',
     });
     assert.equal(parseServiceOptions({ retry: { busy: { maxAttempts: 5 } } }).retry.busy.maxAttempts, 5);
     assert.throws(() => parseServiceOptions({ horizonDays: 90 }), /horizonDays/);

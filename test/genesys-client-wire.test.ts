@@ -19,8 +19,9 @@ import { addApiKey, findTenantByName } from '../src/store/tenant-store.ts';
  * Classes and operations (src/api/*.js of the client): AvailabilityApi.openFor,
  * AvailabilityApi.queryAvailabilityV2, CallInApi.callInRequests, CallbacksApi.bookCallbackExternal,
  * CallbacksApi.cancelCallback, CallbacksApi.queryCallbackById, EstimatedWaitTimeApi.estimatedWaitTimeAPI1,
- * QueueStatusApi.queryQueueStatus, StatisticsApi.statistics. (CaptchaApi and NotificationApi were
- * shipped by 9.0.18-19 only and are retired; GES answers them 404 in the envelope.)
+ * QueueStatusApi.queryQueueStatus, StatisticsApi.statistics, and CaptchaApi.verifyCaptchaExternal
+ * (shipped by 9.0.18-19 only; test/captcha.test.ts replays it against a fake provider). NotificationApi,
+ * of the same releases, is retired; GES answers it 404 in the envelope.)
  */
 
 const API_KEY = 'wire-test-key-5f0c9a7e2b1d4c3a';
@@ -489,9 +490,14 @@ describe('every operation under the ingress prefix, and what the client never re
     );
   });
 
-  test('a wrong key is 401 and the retired captcha/notification operations are 404, all in the envelope', async () => {
+  test('CaptchaApi.verifyCaptchaExternal is served: a tenant without CAPTCHA gets 400 in the envelope (test/captcha.test.ts: with a provider)', async () => {
+    const res = await send({ method: 'POST', path: '/captcha/verify', body: JSON.stringify({ siteKey: 's', captchaToken: 't' }) });
+    expect(res, 400, ErrorResponse);
+    assert.equal((res.json as { status: { errorCode?: string } }).status.errorCode, 'GES_CAPTCHA_NOT_CONFIGURED');
+  });
+
+  test('a wrong key is 401 and the retired notification operation is 404, all in the envelope', async () => {
     expect(await send({ method: 'GET', path: '/callbacks/queue-status/CB_VQ_Sales', headers: { 'x-api-key': 'wrong-key' } }), 401, ErrorResponse);
-    expect(await send({ method: 'POST', path: '/captcha/verify', body: JSON.stringify({ siteKey: 's', captchaToken: 't' }) }), 404, ErrorResponse);
     expect(
       await send({ method: 'POST', path: '/notification/publish', body: JSON.stringify({ channel: 'FCM', target: 't', event: {}, validate_only: true }) }),
       404,

@@ -17,6 +17,10 @@ import { NumberRuleDoc, numberRuleDoc, parseNumberRule } from '../domain/numbers
 import { listNumberRules, upsertNumberRule } from '../store/number-rule-store.ts';
 import { CorsDoc, parseCorsOrigins } from '../domain/cors/origin.ts';
 import { listCorsOrigins, replaceCorsOrigins } from '../store/cors-origin-store.ts';
+import { CAPTCHA_SECRET_NAME, CaptchaDoc, captchaDoc, parseCaptchaSettings } from '../domain/captcha/captcha-settings.ts';
+import { getTenantCaptcha, setTenantCaptcha } from '../store/captcha-store.ts';
+import { deleteSecret, getSealedSecret } from '../store/tenant-secret-store.ts';
+import type { TenantSecrets } from './tenant-secrets.ts';
 
 /**
  * A tenant's declarative configuration: business hours, capacity rules, services, call-in groups, number
@@ -57,6 +61,8 @@ export const TenantConfigDoc = Type.Object(
     apiLimits: Type.Optional(Type.Union([ApiLimitsDoc, Type.Null()])),
     numberRules: Type.Optional(Type.Array(NumberRuleDoc, { maxItems: 1000 })),
     cors: Type.Optional(CorsDoc),
+    /** CAPTCHA on create (docs/API.md "CAPTCHA"); null: removed with its secret; absent: unchanged. */
+    captcha: Type.Optional(Type.Union([CaptchaDoc, Type.Null()])),
   },
   { additionalProperties: false },
 );
@@ -71,6 +77,8 @@ export interface ApplyReport {
   /** Present when the document has numberRules / cors, so older reports read the same. */
   numberRules?: number;
   corsOrigins?: number;
+  /** Present when the document has captcha: whether the tenant now has a CAPTCHA provider. */
+  captcha?: boolean;
 }
 
 function duplicates(names: string[], what: string): void {
@@ -81,8 +89,12 @@ function duplicates(names: string[], what: string): void {
   }
 }
 
-/** Validates the whole document first, then applies it in one transaction: all or nothing. */
-export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<ApplyReport> {
+/**
+ * Validates the whole document first, then applies it in one transaction: all or nothing.
+ * `secrets` seals write-only values (the CAPTCHA secret); without it a document carrying one is
+ * refused (GES_SECRET_STORAGE_OFF).
+ */
+export async function applyTenantConfig(pool: pg.Pool, input: unknown, secrets?: TenantSecrets): Promise<ApplyReport> {
   const problem = firstSchemaProblem(TenantConfigDoc, input, 'config');
   if (problem) throw new GesError('GES_VALIDATION', problem);
   const doc = input as TenantConfigDoc;
@@ -111,6 +123,10 @@ export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<
   );
   const numberRules = (doc.numberRules ?? []).map((r) => parseNumberRule(r));
   const corsOrigins = doc.cors ? parseCorsOrigins(doc.cors) : undefined;
+  const captcha = doc.captcha ? parseCaptchaSettings(doc.captcha) : doc.captcha;
+  const captchaSecret = doc.captcha?.secret;
+  if (captchaSecret !== undefined && !secrets?.available)
+    throw new GesError('GES_SECRET_STORAGE_OFF', 'captcha.secret cannot be stored: this deployment has no TENANT_SECRET_KEY');
   const serviceOptions = (doc.services ?? []).map((s) => {
     try {
       return parseServiceOptions(s.options ?? {});
@@ -154,6 +170,22 @@ export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<
         `callInGroup ${shared.groups.join(' and ')}: dnis ${shared.dnis} is in more than one group (a call to it could not tell which group it is for)`,
       );
     if (corsOrigins) await replaceCorsOrigins(tx, tenant.id, corsOrigins);
+    if (captcha === null) {
+      await setTenantCaptcha(tx, tenant.id, null);
+      await deleteSecret(tx, tenant.id, CAPTCHA_SECRET_NAME);
+    } else if (captcha) {
+      if (captchaSecret !== undefined) await secrets!.put(tenant.id, CAPTCHA_SECRET_NAME, captchaSecret, tx);
+      else if (!(await getSealedSecret(tx, tenant.id, CAPTCHA_SECRET_NAME)))
+        throw new GesError('GES_VALIDATION', 'captcha: a secret is needed the first time CAPTCHA is configured (captcha.secret, write-only)');
+      await setTenantCaptcha(tx, tenant.id, captcha);
+    }
+    // A service that requires a CAPTCHA of a tenant without one would refuse every create (503).
+    if (captcha !== undefined || services.length > 0) {
+      const hasCaptcha = captcha === undefined ? (await getTenantCaptcha(tx, tenant.id)) !== undefined : captcha !== null;
+      const requiring = hasCaptcha ? [] : (await listServices(tx, tenant.id)).filter((sv) => parseServiceOptions(sv.options).captcha === 'required');
+      if (requiring.length > 0)
+        throw new GesError('GES_VALIDATION', `service ${requiring[0]!.name}: option captcha is required, but tenant ${doc.tenant} has no captcha provider`);
+    }
     return {
       tenantCreated,
       businessHours: doc.businessHours?.length ?? 0,
@@ -162,6 +194,7 @@ export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<
       callInGroups: callInGroups.length,
       ...(doc.numberRules ? { numberRules: numberRules.length } : {}),
       ...(corsOrigins ? { corsOrigins: corsOrigins.length } : {}),
+      ...(captcha !== undefined ? { captcha: captcha !== null } : {}),
     };
   });
 }
@@ -170,7 +203,7 @@ export async function applyTenantConfig(pool: pg.Pool, input: unknown): Promise<
 export async function exportTenantConfig(pool: pg.Pool, tenantName: string): Promise<TenantConfigDoc> {
   const tenant = await findTenantByName(pool, tenantName);
   if (!tenant) throw new GesError('GES_VALIDATION', `no tenant named ${tenantName}`);
-  const [hours, rules, services, groups, apiLimits, numberRules, origins] = await Promise.all([
+  const [hours, rules, services, groups, apiLimits, numberRules, origins, captcha] = await Promise.all([
     listBusinessHours(pool, tenant.id),
     listCapacityRules(pool, tenant.id),
     listServices(pool, tenant.id),
@@ -178,6 +211,7 @@ export async function exportTenantConfig(pool: pg.Pool, tenantName: string): Pro
     getTenantApiLimits(pool, tenant.id),
     listNumberRules(pool, tenant.id),
     listCorsOrigins(pool, tenant.id),
+    getTenantCaptcha(pool, tenant.id),
   ]);
   return {
     tenant: tenant.name,
@@ -195,5 +229,7 @@ export async function exportTenantConfig(pool: pg.Pool, tenantName: string): Pro
     // Written only when there are some, so exports of tenants without them read as before.
     ...(numberRules.length > 0 ? { numberRules: numberRules.map((r) => numberRuleDoc(parseNumberRule(r.definition))) } : {}),
     ...(origins.length > 0 ? { cors: { allowedOrigins: origins } } : {}),
+    // Never the secret: it stays sealed, and applying this export keeps it.
+    ...(captcha ? { captcha: captchaDoc(captcha) } : {}),
   };
 }

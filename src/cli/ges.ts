@@ -11,6 +11,8 @@ import { GesError } from '../domain/errors.ts';
 import { printWelcome } from './welcome.ts';
 import { exportNumber, forgetNumber } from '../app/data-protection.ts';
 import { applyTenantConfig, exportTenantConfig } from '../app/tenant-config.ts';
+import { TenantSecrets } from '../app/tenant-secrets.ts';
+import { secretBoxFor } from '../main/tenant-secret-key.ts';
 import { ConfigFileError, describeApplyReport, formatConfig, readConfigFile, type ConfigFormat } from './config-file.ts';
 import { addUserCommands } from './user-commands.ts';
 import { addPurgeCommand } from './purge-command.ts';
@@ -177,7 +179,11 @@ export function buildCli(config: () => Config): Command {
     .description('create or replace what a .yaml, .yml or .json file names, all or nothing; items it does not mention are left alone')
     .action(async (file: string) => {
       const doc = await readConfigFile(file); // before opening the database: a bad file fails fast
-      const report = await withDatabase(config(), (pool) => applyTenantConfig(pool, doc));
+      const settings = config();
+      // The node's key seals write-only values (captcha.secret) as the nodes would.
+      const report = await withDatabase(settings, (pool) =>
+        applyTenantConfig(pool, doc, new TenantSecrets(pool, secretBoxFor(settings, !settings.DATABASE_URL))),
+      );
       console.log(describeApplyReport((doc as { tenant: string }).tenant, report));
     });
   configCmd

@@ -119,6 +119,11 @@ export const ServiceOptionsSchema = Type.Object(
       description:
         'GES extension: a CALL_BACK_LATER disposition without a time asks for the recreated callback this long after the dialog was shown (then moved by the calendar and slot rules)',
     }),
+    captcha: Type.Enum(['tenant', 'required', 'off'], {
+      default: 'tenant',
+      description:
+        'No _option of its own in the original (CAPTCHA is provisioned per tenant): tenant checks captchaToken on create when the tenant has a CAPTCHA provider; required always (refused 503 while the tenant has none); off never (a token sent is ignored)',
+    }),
   },
   { additionalProperties: false },
 );

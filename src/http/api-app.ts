@@ -17,6 +17,7 @@ import { applyLeniency } from './lenient-input.ts';
 import { apiKeyAuth, type TenantForApiKey } from './api-key-auth.ts';
 import { callbackRoutes } from './routes/callback-routes.ts';
 import { callInRoutes } from './routes/call-in-routes.ts';
+import { captchaRoutes, type CaptchaVerification } from './routes/captcha-routes.ts';
 import { guardRequestBody } from './body-guard.ts';
 import { queueRoutes } from './routes/queue-routes.ts';
 import { statisticsRoutes } from './routes/statistics-routes.ts';
@@ -41,6 +42,8 @@ export interface ApiServices {
   corsOrigins: OriginPolicy;
   /** Records failed API requests of authenticated tenants for the console's Developer page. */
   failedRequests?: FailedRequestLog;
+  /** POST /captcha/verify; absent: the route answers 404 like any unknown path. */
+  captcha?: CaptchaVerification;
 }
 
 export interface ApiAppDeps extends ApiServices {
@@ -138,6 +141,7 @@ function engagementApi(deps: ApiAppDeps, origins: OriginPolicy, hidden: boolean)
     await v3.register(queueRoutes(deps.queueStatus));
     await v3.register(statisticsRoutes(deps.statistics));
     await v3.register(callInRoutes(deps.callIn));
+    if (deps.captcha) await v3.register(captchaRoutes(deps.captcha));
   };
 }
 

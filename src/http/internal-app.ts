@@ -4,6 +4,7 @@ import { fastifyLogger } from './fastify-logger.ts';
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { applyTenantConfig, exportTenantConfig } from '../app/tenant-config.ts';
+import type { TenantSecrets } from '../app/tenant-secrets.ts';
 import { GesError } from '../domain/errors.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { guardRequestBody } from './body-guard.ts';
@@ -31,6 +32,8 @@ export interface InternalAppDeps {
    * load balancer.
    */
   redisUp?: () => Promise<boolean>;
+  /** Seals write-only values of configuration documents (the CAPTCHA secret); absent: a document carrying one is refused. */
+  tenantSecrets?: TenantSecrets;
 }
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
@@ -120,7 +123,7 @@ export async function buildInternalApp(deps: InternalAppDeps): Promise<FastifyIn
         // The document is validated by applyTenantConfig itself (not by a route schema, whose
         // defaults would drop unknown keys instead of refusing them), then applied all or nothing.
         admin.put('/config', async (request) => {
-          const report = await applyTenantConfig(deps.pool, request.body);
+          const report = await applyTenantConfig(deps.pool, request.body, deps.tenantSecrets);
           request.log.info({ tenant: (request.body as { tenant: string }).tenant, report }, 'tenant configuration applied');
           return success(String(request.id), report);
         });

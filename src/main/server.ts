@@ -16,6 +16,7 @@ import { CallbackService } from '../app/callback-service.ts';
 import { AvailabilityService } from '../app/availability-service.ts';
 import { Maintenance } from '../app/maintenance.ts';
 import { TenantSecrets } from '../app/tenant-secrets.ts';
+import { CaptchaGate } from '../app/captcha-gate.ts';
 import { secretBoxFor } from './tenant-secret-key.ts';
 import { ensureDemoTenant, type DemoCredentials } from '../app/demo-seed.ts';
 import { buildApiApp } from './api-app-assembly.ts';
@@ -96,6 +97,8 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     // With Redis, a request waits for the engine hook at most two command timeouts (it goes on in
     // the background; a hook that misses this is repaired from Postgres).
     const callbackService = new CallbackService(pool, clock, metrics, runtime.redis ? 2 * config.REDIS_COMMAND_TIMEOUT_MS : undefined);
+    const captcha = new CaptchaGate({ pool, secrets: tenantSecrets, logger, observer: metrics });
+    callbackService.useCaptcha(captcha);
     const engine = runtime.engine;
     engine.attachRecreate(callbackRecreate(pool, callbackService));
     repair = new HotStateRepair(() => engine.rebuild(), logger);
@@ -116,6 +119,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
       metrics,
       engine: runtime.engine,
       failedRequests,
+      captcha,
       retentionDays: config.RETENTION_DAYS,
       edge: edgeLimits(config),
       rateLimits: apiRateLimits(config, pool, runtime.redis, logger, metrics.edge),
@@ -138,6 +142,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
       metrics,
       redisUp,
       databaseHealth,
+      tenantSecrets,
     });
     if (config.ADMIN_TOKEN) logger.info('admin API enabled on the internal port (/admin/v1)');
     apps.push(internal);

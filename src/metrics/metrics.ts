@@ -9,6 +9,7 @@ import { maintenanceMetrics, type RetentionFigures } from './maintenance-metrics
 import { engineMetrics } from './engine-metrics.ts';
 import { queueSizeMetric, type QueueSizeSource } from './queue-size-metric.ts';
 import { createEdgeMetrics, type EdgeMetrics } from './edge-metrics.ts';
+import { captchaMetrics, type CaptchaCheckResult } from './captcha-metrics.ts';
 
 export type { CallbackType } from './request-metrics.ts';
 export type { RetentionFigures } from './maintenance-metrics.ts';
@@ -66,6 +67,8 @@ export interface Metrics {
   /** Records a maintenance round (retention, partitions, clock skew), or its failure. */
   maintenanceDone(report: RetentionFigures): void;
   maintenanceFailed(): void;
+  /** Counts a CAPTCHA check by result (`ges_captcha_checks_total`). */
+  captchaChecked(event: { result: CaptchaCheckResult }): void;
 }
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
@@ -83,6 +86,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const engine = engineMetrics(registry);
   queueSizeMetric(registry, options.queueSizes);
   const edge = createEdgeMetrics([registry]);
+  const captcha = captchaMetrics(registry);
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'ges_' });
   return {
     registry,
@@ -99,6 +103,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     watchRedis: health.watchRedis,
     maintenanceDone: maintenance.maintenanceDone,
     maintenanceFailed: maintenance.maintenanceFailed,
+    captchaChecked: captcha.captchaChecked,
   };
 }
 
