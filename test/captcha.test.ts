@@ -18,6 +18,7 @@ import { TenantSecrets } from '../src/app/tenant-secrets.ts';
 import { newSecretKey, parseSecretKey, SecretBox } from '../src/app/secret-box.ts';
 import { applyTenantConfig, exportTenantConfig } from '../src/app/tenant-config.ts';
 import { Maintenance } from '../src/app/maintenance.ts';
+import { buildInternalApp } from '../src/http/internal-app.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { createMetrics, type Metrics } from '../src/metrics/metrics.ts';
 import { addApiKey, findTenantByName } from '../src/store/tenant-store.ts';
@@ -398,6 +399,28 @@ describe('CAPTCHA settings', () => {
     const res = await create('leaving', { serviceName: 'web', captchaToken: token('good') });
     assert.equal(res.statusCode, 503);
     assert.equal(res.body.status.errorCode, 'GES_CAPTCHA_UNAVAILABLE');
+  });
+
+  test('the admin API takes the secret write-only and exports the settings without it', async () => {
+    const adminToken = 'captcha-admin-token-2b7e';
+    const internal = await buildInternalApp({ pool: db.pool, logger: createLogger('silent'), isShuttingDown: () => false, adminToken, tenantSecrets: secrets });
+    try {
+      const auth = { authorization: `Bearer ${adminToken}` };
+      const doc = { tenant: 'over-admin', captcha: { provider: 'hcaptcha', secret: SECRET, onVerifierDown: 'accept' }, services: [{ name: 'web' }] };
+      const put = await internal.inject({ method: 'PUT', url: '/admin/v1/config', headers: auth, payload: doc });
+      assert.equal(put.statusCode, 200, put.body);
+      assert.equal(put.json().data.captcha, true);
+      const got = await internal.inject({ method: 'GET', url: '/admin/v1/tenants/over-admin/config', headers: auth });
+      assert.deepEqual(got.json().data.captcha, { provider: 'hcaptcha', verifyUrl: 'https://api.hcaptcha.com/siteverify', onVerifierDown: 'accept' });
+      assert.ok(!got.body.includes(SECRET));
+      const keyless = await buildInternalApp({ pool: db.pool, logger: createLogger('silent'), isShuttingDown: () => false, adminToken });
+      const refused = await keyless.inject({ method: 'PUT', url: '/admin/v1/config', headers: auth, payload: doc });
+      await keyless.close();
+      assert.equal(refused.statusCode, 400);
+      assert.equal(refused.json().status.errorCode, 'GES_SECRET_STORAGE_OFF');
+    } finally {
+      await internal.close();
+    }
   });
 
   test('maintenance purges digests past their keeping time', async () => {
