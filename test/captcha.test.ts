@@ -8,7 +8,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { createTestDb, inMinutes, post, type TestDb } from './support/test-env.ts';
+import { createTestDb, inMinutes, post, TEST_DATABASE_URL, type TestDb } from './support/test-env.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { startGes } from '../src/main/server.ts';
 import { buildApiApp } from '../src/main/api-app-assembly.ts';
 import { CallbackService } from '../src/app/callback-service.ts';
 import { AvailabilityService } from '../src/app/availability-service.ts';
@@ -451,4 +453,49 @@ describe('CAPTCHA observability', () => {
 test('an immediate or scheduled create both pass the gate (the token is checked once per create)', async () => {
   const res = await create('shop', { serviceName: 'web', desiredTime: inMinutes(180), captchaToken: token('good') });
   assert.equal(res.statusCode, 200, JSON.stringify(res.body));
+});
+
+test('a running node wires it all: the secret given to the admin API checks creates on the API port, counted on /metrics', async () => {
+  const own = await createTestDb();
+  const adminToken = 'node-admin-token-8c1d';
+  const config = loadConfig(
+    {},
+    {
+      DATABASE_URL: TEST_DATABASE_URL,
+      DATABASE_SCHEMA: own.schema,
+      PORT: 0,
+      INTERNAL_PORT: 0,
+      HOST: '127.0.0.1',
+      DEMO_SEED: 'false',
+      LOG_LEVEL: 'silent',
+      ADMIN_TOKEN: adminToken,
+      SHUTDOWN_DELAY_SEC: 0,
+      TENANT_SECRET_KEY: newSecretKey(),
+    },
+  );
+  const ges = await startGes(config, createLogger('silent'));
+  try {
+    const admin = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+    const doc = { tenant: 'node-co', captcha: { provider: 'recaptcha', verifyUrl: `${base}/siteverify`, secret: SECRET }, services: [{ name: 'web' }] };
+    const put = await fetch(`${ges.internalUrl}/admin/v1/config`, { method: 'PUT', headers: admin, body: JSON.stringify(doc) });
+    assert.equal(put.status, 200, await put.text());
+    const t = (await findTenantByName(own.pool, 'node-co'))!;
+    await addApiKey(own.pool, t.id, 'node-co-api-key-3f9a1c7e5b2d');
+    const createOn = (captchaToken?: string) =>
+      fetch(`${ges.apiUrl}/engagement/v3/callbacks/create`, {
+        method: 'POST',
+        headers: { 'x-api-key': 'node-co-api-key-3f9a1c7e5b2d', 'content-type': 'application/json' },
+        body: JSON.stringify({ serviceName: 'web', phoneNumber: '+14155550123', ...(captchaToken ? { captchaToken } : {}) }),
+      });
+    assert.equal((await createOn(token('good'))).status, 200);
+    const bad = await createOn(token('bad'));
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { status: { errorCode: string } }).status.errorCode, 'GES_CAPTCHA_INVALID');
+    const scrape = await (await fetch(`${ges.internalUrl}/metrics`)).text();
+    assert.match(scrape, /^ges_captcha_checks_total\{result="accepted"\} 1$/m);
+    assert.match(scrape, /^ges_captcha_checks_total\{result="rejected"\} 1$/m);
+  } finally {
+    await ges.stop();
+    await own.close();
+  }
 });

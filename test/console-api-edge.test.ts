@@ -139,5 +139,11 @@ describe('CAPTCHA on the Browser access page', () => {
     assert.match(shown, /Minimum score 0\.3/);
     assert.match(shown, /refuse the create \(503\)/);
     assert.ok(!page.body.includes(secret), 'the secret never reaches the page');
+    // The API now asks for a solved challenge; a signed-in supervisor creating in the console does not.
+    const api = await post(c.app, '/callbacks/create', { serviceName: 'sales', phoneNumber: '+14155550188' }, { 'x-api-key': acme.apiKey });
+    assert.equal(api.body.status.errorCode, 'GES_CAPTCHA_REQUIRED');
+    const made = await postForm(c.app, admin, '/ges/callbacks', { type: 'immediate', service: 'sales', phone: '+14155550188' });
+    assert.equal(made.statusCode, 303, made.body);
+    assert.match(String(made.headers.location), /^\/ges\/callbacks\/[0-9a-f-]+\?created=1$/);
   });
 });

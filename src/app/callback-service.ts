@@ -149,7 +149,11 @@ export class CallbackService {
     }
   }
 
-  async create(tenant: Tenant, input: CreateCallbackInput, idempotencyKey?: string): Promise<CreateOutcome> {
+  /**
+   * `actor`: who asks. CAPTCHA guards the public API against bots; a signed-in console user (or
+   * GES itself, e.g. a recreate) has no challenge to solve and is not checked.
+   */
+  async create(tenant: Tenant, input: CreateCallbackInput, idempotencyKey?: string, actor: Actor = ACTOR.API): Promise<CreateOutcome> {
     // The token is proof of a solved challenge, not part of what is asked: a retry carrying a
     // fresh token is the same request and replays.
     const requestHash = idempotencyKey === undefined ? undefined : hashRequest({ ...input, captchaToken: undefined });
@@ -190,7 +194,7 @@ export class CallbackService {
     // does not spend the user's token at the provider.
     let captcha: CaptchaTicket | undefined;
     try {
-      captcha = await this.#captcha.checkCreate(tenant, options.captcha, input.captchaToken);
+      if (actor === ACTOR.API) captcha = await this.#captcha.checkCreate(tenant, options.captcha, input.captchaToken);
     } catch (err) {
       // A retry whose first try committed meanwhile answers that result, whatever its token.
       if (idempotencyKey !== undefined && requestHash && err instanceof GesError && err.code.startsWith('GES_CAPTCHA_')) {
