@@ -21,6 +21,7 @@ import { newSecretKey, parseSecretKey, SecretBox } from '../src/app/secret-box.t
 import { applyTenantConfig, exportTenantConfig } from '../src/app/tenant-config.ts';
 import { Maintenance } from '../src/app/maintenance.ts';
 import { buildInternalApp } from '../src/http/internal-app.ts';
+import { callbackRecreate } from '../src/app/callback-recreate.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { createMetrics, type Metrics } from '../src/metrics/metrics.ts';
 import { addApiKey, findTenantByName } from '../src/store/tenant-store.ts';
@@ -74,6 +75,7 @@ function fakeProvider() {
 
 let db: TestDb;
 let app: FastifyInstance;
+let callbacks: CallbackService;
 let metrics: Metrics;
 let secrets: TenantSecrets;
 const provider = fakeProvider();
@@ -130,7 +132,7 @@ before(async () => {
   );
   metrics = createMetrics({ defaultMetrics: false });
   const gate = new CaptchaGate({ pool: db.pool, secrets, client: new FetchSiteverifyClient(TIMEOUT_MS), logger, observer: metrics, settingsCacheMs: 0 });
-  const callbacks = new CallbackService(db.pool, db.clock);
+  callbacks = new CallbackService(db.pool, db.clock);
   callbacks.useCaptcha(gate);
   app = await buildApiApp({
     pool: db.pool,
@@ -248,6 +250,15 @@ describe('CAPTCHA on create', () => {
     const kept = await db.pool.query(`SELECT count(*)::int AS n FROM captcha_token WHERE digest = sha256(convert_to($1, 'UTF8'))`, [t]);
     assert.equal(kept.rows[0].n, 0);
     assert.equal((await create('shop', { serviceName: 'web', captchaToken: t })).statusCode, 200);
+  });
+
+  test('a disposition recreate (CALL_BACK_LATER) is made by GES itself and solves no CAPTCHA', async () => {
+    const first = await create('shop', { serviceName: 'web', captchaToken: token('good') });
+    const shop = (await findTenantByName(db.pool, 'shop'))!;
+    const before = provider.seen.length;
+    const outcome = await callbackRecreate(db.pool, callbacks)({ tenantId: shop.id, callbackId: first.body.data.id, desiredTime: inMinutes(120) });
+    assert.ok('created' in outcome, JSON.stringify(outcome));
+    assert.equal(provider.seen.length, before, 'the provider was not asked');
   });
 
   test("a service with captcha off ignores tokens, and a tenant without a provider needs none (today's behaviour)", async () => {
