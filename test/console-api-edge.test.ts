@@ -3,7 +3,9 @@
 // and the browser origins edited here are the ones the API then allows.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { exportTenantConfig } from '../src/app/tenant-config.ts';
+import { applyTenantConfig, exportTenantConfig } from '../src/app/tenant-config.ts';
+import { TenantSecrets } from '../src/app/tenant-secrets.ts';
+import { newSecretKey, parseSecretKey, SecretBox } from '../src/app/secret-box.ts';
 import { createTestDb, createTestTenant, post, type TestDb, type TestTenant } from './support/test-env.ts';
 import { buildConsoleApp, createRoleUsers, get, postForm, signIn, type ConsoleApp, type Signed } from './support/console-env.ts';
 
@@ -118,5 +120,30 @@ describe('Browser access page', () => {
     assert.equal(preflight.headers['access-control-allow-origin'], 'https://shop.example.com');
     const monitorPost = await postForm(c.app, monitor, '/ges/config/browser-access', { origins: '' });
     assert.equal(monitorPost.statusCode, 403);
+  });
+});
+
+describe('CAPTCHA on the Browser access page', () => {
+  test('the provider settings are shown read-only and the secret only as set', async () => {
+    const before = await get(c.app, monitor, '/ges/config/browser-access');
+    assert.match(text(before.body), /No CAPTCHA provider/);
+    const secret = 'console-never-shows-this-secret-9x';
+    const secrets = new TenantSecrets(db.pool, new SecretBox(parseSecretKey(newSecretKey())!));
+    await applyTenantConfig(db.pool, { tenant: 'acme-edge', captcha: { provider: 'turnstile', siteKey: '0x4AAA-site', secret, minScore: 0.3 } }, secrets);
+    const page = await get(c.app, monitor, '/ges/config/browser-access');
+    const shown = text(page.body);
+    assert.match(shown, /Provider turnstile/);
+    assert.match(shown, /challenges\.cloudflare\.com\/turnstile\/v0\/siteverify/);
+    assert.match(shown, /Site key 0x4AAA-site/);
+    assert.match(shown, /Secret set \(/);
+    assert.match(shown, /Minimum score 0\.3/);
+    assert.match(shown, /refuse the create \(503\)/);
+    assert.ok(!page.body.includes(secret), 'the secret never reaches the page');
+    // The API now asks for a solved challenge; a signed-in supervisor creating in the console does not.
+    const api = await post(c.app, '/callbacks/create', { serviceName: 'sales', phoneNumber: '+14155550188' }, { 'x-api-key': acme.apiKey });
+    assert.equal(api.body.status.errorCode, 'GES_CAPTCHA_REQUIRED');
+    const made = await postForm(c.app, admin, '/ges/callbacks', { type: 'immediate', service: 'sales', phone: '+14155550188' });
+    assert.equal(made.statusCode, 303, made.body);
+    assert.match(String(made.headers.location), /^\/ges\/callbacks\/[0-9a-f-]+\?created=1$/);
   });
 });

@@ -18,7 +18,7 @@ const DOCS = [
 ];
 
 /** Roots of the Engagement API below /engagement/v3, so "POST /callbacks/find" counts as a mention too. */
-const API_ROOTS = /^\/(callbacks|estimated-wait-time|call-in|statistics)(\/|$)/;
+const API_ROOTS = /^\/(callbacks|estimated-wait-time|call-in|statistics|captcha)(\/|$)/;
 
 interface Mention {
   doc: string;

@@ -7,6 +7,8 @@ import { parseServiceOptions, activeLimit } from '../src/domain/service-options.
 import { cancelRefusal, STATES, REASONS } from '../src/domain/callback-state.ts';
 import { GesError } from '../src/domain/errors.ts';
 import { parseInstant } from '../src/domain/instant.ts';
+import { captchaApplies, parseCaptchaSettings } from '../src/domain/captcha/captcha-settings.ts';
+import { judgeSiteverify, readSiteverifyAnswer } from '../src/domain/captcha/siteverify-verdict.ts';
 
 const strictRules = { defaultCountry: 'US', disallowImpossibleNumbers: true, disallowPremiumNumbers: true };
 
@@ -190,6 +192,7 @@ describe('service options', () => {
       waitForUserConfirm: true,
       maxNumberOfUserAvailabilityConfirmationAttempts: 3,
       pushCallInGroup: '',
+      captcha: 'tenant',
     });
     assert.throws(() => parseServiceOptions({ maxPreviewRejects: 10 }), /maxPreviewRejects/);
     assert.throws(() => parseServiceOptions({ onUserConfirmTimeout: 'MAYBE' }), /onUserConfirmTimeout/);
@@ -221,5 +224,42 @@ describe('states and instants', () => {
       code(() => parseInstant('2030-06-10', 'from')),
       'GES_VALIDATION',
     );
+  });
+});
+
+describe('CAPTCHA rules', () => {
+  test('a service checks when it requires it, or by default when its tenant has a provider; off never', () => {
+    assert.deepEqual(
+      (['tenant', 'required', 'off'] as const).map((m) => [captchaApplies(m, true), captchaApplies(m, false)]),
+      [
+        [true, false],
+        [true, true],
+        [false, false],
+      ],
+    );
+  });
+
+  test('settings: provider endpoints by default, https only (http to loopback), refuse on outage by default', () => {
+    assert.deepEqual(parseCaptchaSettings({ provider: 'turnstile' }), {
+      provider: 'turnstile',
+      verifyUrl: 'https://challenges.cloudflare.com/turnstile/v0/siteverify',
+      onVerifierDown: 'refuse',
+    });
+    assert.equal(parseCaptchaSettings({ provider: 'siteverify', verifyUrl: 'http://127.0.0.1:9000/v' }).verifyUrl, 'http://127.0.0.1:9000/v');
+    for (const verifyUrl of ['http://verify.example.com/', 'ftp://127.0.0.1/', 'https://user:pw@verify.example.com/', 'not a url'])
+      assert.throws(() => parseCaptchaSettings({ provider: 'siteverify', verifyUrl }), GesError, verifyUrl);
+    assert.throws(() => parseCaptchaSettings({ provider: 'siteverify' }), /needs a verifyUrl/);
+  });
+
+  test("answers: success, refusal, score below the minimum, and GES's own setup errors told apart", () => {
+    const judge = (json: unknown, minScore?: number) => judgeSiteverify(readSiteverifyAnswer(json)!, { minScore });
+    assert.deepEqual(judge({ success: true }), { kind: 'accepted' });
+    assert.deepEqual(judge({ success: false, 'error-codes': ['timeout-or-duplicate'] }), { kind: 'rejected', why: 'timeout-or-duplicate' });
+    assert.equal(judge({ success: true, score: 0.4 }, 0.5).kind, 'rejected');
+    assert.equal(judge({ success: true, score: 0.5 }, 0.5).kind, 'accepted');
+    assert.equal(judge({ success: true }, 0.5).kind, 'rejected', 'no score cannot meet a minimum');
+    assert.deepEqual(judge({ success: false, 'error-codes': ['invalid-input-secret'] }), { kind: 'misconfigured', why: 'invalid-input-secret' });
+    assert.equal(readSiteverifyAnswer({ ok: true }), undefined, 'not a siteverify answer');
+    assert.equal(readSiteverifyAnswer([true]), undefined);
   });
 });

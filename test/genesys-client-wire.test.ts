@@ -19,9 +19,10 @@ import { addApiKey, findTenantByName } from '../src/store/tenant-store.ts';
  * Classes and operations (src/api/*.js of the client): AvailabilityApi.openFor,
  * AvailabilityApi.queryAvailabilityV2, CallInApi.callInRequests, CallbacksApi.bookCallbackExternal,
  * CallbacksApi.cancelCallback, CallbacksApi.queryCallbackById, EstimatedWaitTimeApi.estimatedWaitTimeAPI1,
- * QueueStatusApi.queryQueueStatus, StatisticsApi.statistics. (CaptchaApi and NotificationApi were
- * shipped by 9.0.18-19 only: GES answers CaptchaApi 404 in the envelope; NotificationApi.notificationPublish
- * is served, here for a tenant without push credentials, end to end in test/push-callbacks.test.ts.)
+ * QueueStatusApi.queryQueueStatus, StatisticsApi.statistics, CaptchaApi.verifyCaptchaExternal and
+ * NotificationApi.notificationPublish (both shipped by 9.0.18-19 only; test/captcha.test.ts replays the first
+ * against a fake provider, test/push-callbacks.test.ts the second against a fake FCM; here both for a tenant
+ * without a provider or push credentials).
  */
 
 const API_KEY = 'wire-test-key-5f0c9a7e2b1d4c3a';
@@ -490,9 +491,14 @@ describe('every operation under the ingress prefix, and what the client never re
     );
   });
 
-  test('a wrong key is 401, the retired captcha operation 404, notification/publish without credentials 400, all in the envelope', async () => {
+  test('CaptchaApi.verifyCaptchaExternal is served: a tenant without CAPTCHA gets 400 in the envelope (test/captcha.test.ts: with a provider)', async () => {
+    const res = await send({ method: 'POST', path: '/captcha/verify', body: JSON.stringify({ siteKey: 's', captchaToken: 't' }) });
+    expect(res, 400, ErrorResponse);
+    assert.equal((res.json as { status: { errorCode?: string } }).status.errorCode, 'GES_CAPTCHA_NOT_CONFIGURED');
+  });
+
+  test('a wrong key is 401, notification/publish without credentials 400, all in the envelope', async () => {
     expect(await send({ method: 'GET', path: '/callbacks/queue-status/CB_VQ_Sales', headers: { 'x-api-key': 'wrong-key' } }), 401, ErrorResponse);
-    expect(await send({ method: 'POST', path: '/captcha/verify', body: JSON.stringify({ siteKey: 's', captchaToken: 't' }) }), 404, ErrorResponse);
     expect(
       await send({ method: 'POST', path: '/notification/publish', body: JSON.stringify({ channel: 'FCM', target: 't', event: {}, validate_only: true }) }),
       400,

@@ -167,7 +167,13 @@ const GES_INGRESS_PATHS = [
   '/engagement/v3/call-in/requests/create',
   '/engagement/v3/statistics/operations/get-statistic-ex',
 ];
-const EXTENSION_PATHS = ['/engagement/v3/callbacks/reschedule', '/engagement/v3/callbacks/find', '/engagement/v3/callbacks/history'];
+const EXTENSION_PATHS = [
+  '/engagement/v3/callbacks/reschedule',
+  '/engagement/v3/callbacks/find',
+  '/engagement/v3/callbacks/history',
+  // Served for Genesys' client 9.0.18-19 (CaptchaApi), not in the original's ingress list.
+  '/engagement/v3/captcha/verify',
+];
 
 test('the metric extractor finds metrics and skips functions, labels and variables', () => {
   assert.deepEqual(metricNames('(sum(up{{ $job }}) or vector(0)) < {{ $rule.minPodsUp }}'), ['up']);

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { GesError } from '../domain/errors.ts';
+import { ACTOR } from '../domain/actor.ts';
 import { recreateIdempotencyKey } from '../domain/disposition.ts';
 import { findTenantById } from '../store/tenant-store.ts';
 import { getCallback } from '../store/callback-store.ts';
@@ -30,6 +31,8 @@ export function callbackRecreate(pool: pg.Pool, callbacks: CallbackService): Rec
           ...(original.userData === null ? {} : { userData: original.userData }),
         },
         key,
+        // GES itself asks: no CAPTCHA to solve (the original create passed it).
+        ACTOR.SYSTEM,
       );
       return { created: outcome.id };
     } catch (err) {

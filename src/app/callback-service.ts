@@ -22,6 +22,7 @@ import { admitImmediate } from '../domain/calendar/immediate-admission.ts';
 import { DAY_MS } from '../domain/calendar/time-zone.ts';
 import { ensurePartitions, isMissingPartition } from '../store/partition-store.ts';
 import type { Tenant } from '../store/tenant-store.ts';
+import { CaptchaGate, type CaptchaTicket } from './captcha-gate.ts';
 
 /** What the use cases answer with; adapters (API, console) name it from here, not from the store. */
 export type { CallbackRecord } from '../domain/callback-record.ts';
@@ -95,6 +96,21 @@ export class CallbackService {
     private readonly hookTimeoutMs?: number,
   ) {}
 
+  /**
+   * CAPTCHA on create. The default gate can open no secret, so a tenant with a CAPTCHA provider
+   * fails closed until the composition root hands the real one in (useCaptcha).
+   */
+  #captchaGate: CaptchaGate | undefined;
+
+  /** Sets the CAPTCHA gate (once at start-up), with the tenants' secrets and the provider client. */
+  useCaptcha(gate: CaptchaGate): void {
+    this.#captchaGate = gate;
+  }
+
+  get #captcha(): CaptchaGate {
+    return (this.#captchaGate ??= new CaptchaGate({ pool: this.pool }));
+  }
+
   /** Connects the engine (set once at start-up; without one, callbacks are stored and not worked). */
   attach(lifecycle: CallbackLifecycle, onError: (err: unknown) => void): void {
     this.#lifecycle = lifecycle;
@@ -133,8 +149,14 @@ export class CallbackService {
     }
   }
 
-  async create(tenant: Tenant, input: CreateCallbackInput, idempotencyKey?: string): Promise<CreateOutcome> {
-    const requestHash = idempotencyKey === undefined ? undefined : hashRequest(input);
+  /**
+   * `actor`: who asks. CAPTCHA guards the public API against bots; a signed-in console user (or
+   * GES itself, e.g. a recreate) has no challenge to solve and is not checked.
+   */
+  async create(tenant: Tenant, input: CreateCallbackInput, idempotencyKey?: string, actor: Actor = ACTOR.API): Promise<CreateOutcome> {
+    // The token is proof of a solved challenge, not part of what is asked: a retry carrying a
+    // fresh token is the same request and replays.
+    const requestHash = idempotencyKey === undefined ? undefined : hashRequest({ ...input, captchaToken: undefined });
     if (idempotencyKey !== undefined && requestHash) {
       // A retried request must get its original answer even if its desiredTime has passed since.
       const seen = await lookupIdempotencyKey(this.pool, tenant.id, idempotencyKey, requestHash);
@@ -168,6 +190,19 @@ export class CallbackService {
         slot = { start: new Date(admission.slot.start), capacity: admission.slot.total };
       }
     }
+    // Checked last before booking, once every rule of the request has passed: a refused request
+    // does not spend the user's token at the provider.
+    let captcha: CaptchaTicket | undefined;
+    try {
+      if (actor === ACTOR.API) captcha = await this.#captcha.checkCreate(tenant, options.captcha, input.captchaToken);
+    } catch (err) {
+      // A retry whose first try committed meanwhile answers that result, whatever its token.
+      if (idempotencyKey !== undefined && requestHash && err instanceof GesError && err.code.startsWith('GES_CAPTCHA_')) {
+        const seen = await lookupIdempotencyKey(this.pool, tenant.id, idempotencyKey, requestHash);
+        if (seen.kind === 'replay') return { id: seen.callbackId, replayed: true, droppedUserDataKeys: [] };
+      }
+      throw err;
+    }
 
     const attempt = () =>
       retryOnConflict(() =>
@@ -177,6 +212,8 @@ export class CallbackService {
             if (claim.kind === 'replay') return { id: claim.callbackId, replayed: true, droppedUserDataKeys: [] };
             if (claim.kind === 'conflict') throw idempotencyConflict();
           }
+          // Spent in the transaction that books: rolled back with it when the create does not happen.
+          if (captcha) await this.#captcha.spend(tx, tenant.id, captcha);
           if (plan.maxActivePerNumber !== undefined || plan.maxRequestsPer24h !== undefined) {
             await callbacks.lockNumber(tx, tenant.id, plan.phone);
           }

@@ -5,6 +5,7 @@ import { purgeIdempotencyKeys } from '../store/idempotency-key-store.ts';
 import { purgeSlotBookings } from '../store/slot-booking-store.ts';
 import { purgeCallInRequests } from '../store/call-in-store.ts';
 import { purgeFailedRequests } from '../store/failed-request-store.ts';
+import { purgeCaptchaTokens } from '../store/captcha-store.ts';
 import type { DbClock } from '../store/db-clock.ts';
 import { MAX_HORIZON_DAYS } from '../domain/service-options.ts';
 
@@ -19,6 +20,8 @@ export interface MaintenanceReport {
   /** Failed API requests (console Developer page) older than the retention. */
   failedRequestsPurged: number;
   clockOffsetMs: number;
+  /** Digests of spent CAPTCHA tokens past their keeping time (a day). */
+  captchaTokensPurged: number;
 }
 
 /**
@@ -26,10 +29,10 @@ export interface MaintenanceReport {
  * database): keep daily partitions ready for every bookable day, apply the 14-day retention by
  * dropping whole partitions, forget idempotency keys older than 24 h and slot counters of days
  * past retention, mark expired call-in requests and delete those past retention, re-measure clock
- * skew.
+ * skew, forget spent CAPTCHA tokens after a day.
  */
 /** Steps of one round, for progress reports. */
-export const MAINTENANCE_STEPS = 7;
+export const MAINTENANCE_STEPS = 8;
 export type MaintenanceProgress = (done: number, total: number, step: string) => void;
 
 /** Told about every round, e.g. to move metrics. */
@@ -76,6 +79,7 @@ export class Maintenance {
     const callIn = await step('call-in requests purged', purgeCallInRequests(this.pool, this.retentionDays));
     const failedRequestsPurged = await step('failed requests purged', purgeFailedRequests(this.pool, this.retentionDays));
     const clockOffsetMs = await step('clock skew measured', this.clock.sync(this.pool));
+    const captchaTokensPurged = await step('captcha tokens purged', purgeCaptchaTokens(this.pool));
     return {
       partitionsCreated,
       partitionsDropped,
@@ -85,6 +89,7 @@ export class Maintenance {
       callInPurged: callIn.deleted,
       failedRequestsPurged,
       clockOffsetMs,
+      captchaTokensPurged,
     };
   }
 

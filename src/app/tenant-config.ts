@@ -20,6 +20,9 @@ import { listCorsOrigins, replaceCorsOrigins } from '../store/cors-origin-store.
 import { MAX_SECRET_CHARS, type TenantSecrets } from './tenant-secrets.ts';
 import { PUSH_SECRET_NAME } from './fcm-push-sender.ts';
 import { parseServiceAccount } from './google-access-token.ts';
+import { CAPTCHA_SECRET_NAME, CaptchaDoc, captchaDoc, parseCaptchaSettings } from '../domain/captcha/captcha-settings.ts';
+import { getTenantCaptcha, setTenantCaptcha } from '../store/captcha-store.ts';
+import { deleteSecret, getSealedSecret } from '../store/tenant-secret-store.ts';
 
 /**
  * A tenant's declarative configuration: business hours, capacity rules, services, call-in groups, number
@@ -65,6 +68,8 @@ export const TenantConfigDoc = Type.Object(
      * callbacks, notification/publish), sealed in TenantSecrets; null removes it. Never exported.
      */
     pushServiceAccount: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: MAX_SECRET_CHARS }), Type.Null()])),
+    /** CAPTCHA on create (docs/API.md "CAPTCHA"); null: removed with its secret; absent: unchanged. */
+    captcha: Type.Optional(Type.Union([CaptchaDoc, Type.Null()])),
   },
   { additionalProperties: false },
 );
@@ -81,6 +86,8 @@ export interface ApplyReport {
   corsOrigins?: number;
   /** Present when the document has pushServiceAccount: what was done with it (never the value). */
   pushServiceAccount?: 'set' | 'removed';
+  /** Present when the document has captcha: whether the tenant now has a CAPTCHA provider. */
+  captcha?: boolean;
 }
 
 function duplicates(names: string[], what: string): void {
@@ -91,7 +98,11 @@ function duplicates(names: string[], what: string): void {
   }
 }
 
-/** Validates the whole document first, then applies it in one transaction: all or nothing. */
+/**
+ * Validates the whole document first, then applies it in one transaction: all or nothing.
+ * `secrets` seals write-only values (the CAPTCHA secret, pushServiceAccount); without it a document
+ * carrying one is refused (GES_SECRET_STORAGE_OFF).
+ */
 export async function applyTenantConfig(pool: pg.Pool, input: unknown, secrets?: TenantSecrets): Promise<ApplyReport> {
   const problem = firstSchemaProblem(TenantConfigDoc, input, 'config');
   if (problem) throw new GesError('GES_VALIDATION', problem);
@@ -100,7 +111,7 @@ export async function applyTenantConfig(pool: pg.Pool, input: unknown, secrets?:
   if (doc.pushServiceAccount !== undefined && !secrets?.available) {
     throw new GesError('GES_SECRET_STORAGE_OFF', 'pushServiceAccount cannot be stored: this deployment has no TENANT_SECRET_KEY');
   }
-  const report = await applyConfigDoc(pool, doc);
+  const report = await applyConfigDoc(pool, doc, secrets);
   if (doc.pushServiceAccount !== undefined) {
     // After the document's transaction: the secret store has its own statements (sealed value, one row).
     const tenant = (await findTenantByName(pool, doc.tenant))!;
@@ -111,7 +122,7 @@ export async function applyTenantConfig(pool: pg.Pool, input: unknown, secrets?:
   return report;
 }
 
-async function applyConfigDoc(pool: pg.Pool, doc: TenantConfigDoc): Promise<ApplyReport> {
+async function applyConfigDoc(pool: pg.Pool, doc: TenantConfigDoc, secrets: TenantSecrets | undefined): Promise<ApplyReport> {
   doc.businessHours?.forEach((h) => parseBusinessHours(h));
   doc.capacityRules?.forEach((r) => parseCapacityRule(r));
   duplicates(
@@ -137,6 +148,10 @@ async function applyConfigDoc(pool: pg.Pool, doc: TenantConfigDoc): Promise<Appl
   );
   const numberRules = (doc.numberRules ?? []).map((r) => parseNumberRule(r));
   const corsOrigins = doc.cors ? parseCorsOrigins(doc.cors) : undefined;
+  const captcha = doc.captcha ? parseCaptchaSettings(doc.captcha) : doc.captcha;
+  const captchaSecret = doc.captcha?.secret;
+  if (captchaSecret !== undefined && !secrets?.available)
+    throw new GesError('GES_SECRET_STORAGE_OFF', 'captcha.secret cannot be stored: this deployment has no TENANT_SECRET_KEY');
   const serviceOptions = (doc.services ?? []).map((s) => {
     try {
       return parseServiceOptions(s.options ?? {});
@@ -180,6 +195,22 @@ async function applyConfigDoc(pool: pg.Pool, doc: TenantConfigDoc): Promise<Appl
         `callInGroup ${shared.groups.join(' and ')}: dnis ${shared.dnis} is in more than one group (a call to it could not tell which group it is for)`,
       );
     if (corsOrigins) await replaceCorsOrigins(tx, tenant.id, corsOrigins);
+    if (captcha === null) {
+      await setTenantCaptcha(tx, tenant.id, null);
+      await deleteSecret(tx, tenant.id, CAPTCHA_SECRET_NAME);
+    } else if (captcha) {
+      if (captchaSecret !== undefined) await secrets!.put(tenant.id, CAPTCHA_SECRET_NAME, captchaSecret, tx);
+      else if (!(await getSealedSecret(tx, tenant.id, CAPTCHA_SECRET_NAME)))
+        throw new GesError('GES_VALIDATION', 'captcha: a secret is needed the first time CAPTCHA is configured (captcha.secret, write-only)');
+      await setTenantCaptcha(tx, tenant.id, captcha);
+    }
+    // A service that requires a CAPTCHA of a tenant without one would refuse every create (503).
+    if (captcha !== undefined || services.length > 0) {
+      const hasCaptcha = captcha === undefined ? (await getTenantCaptcha(tx, tenant.id)) !== undefined : captcha !== null;
+      const requiring = hasCaptcha ? [] : (await listServices(tx, tenant.id)).filter((sv) => parseServiceOptions(sv.options).captcha === 'required');
+      if (requiring.length > 0)
+        throw new GesError('GES_VALIDATION', `service ${requiring[0]!.name}: option captcha is required, but tenant ${doc.tenant} has no captcha provider`);
+    }
     return {
       tenantCreated,
       businessHours: doc.businessHours?.length ?? 0,
@@ -188,6 +219,7 @@ async function applyConfigDoc(pool: pg.Pool, doc: TenantConfigDoc): Promise<Appl
       callInGroups: callInGroups.length,
       ...(doc.numberRules ? { numberRules: numberRules.length } : {}),
       ...(corsOrigins ? { corsOrigins: corsOrigins.length } : {}),
+      ...(captcha !== undefined ? { captcha: captcha !== null } : {}),
     };
   });
 }
@@ -196,7 +228,7 @@ async function applyConfigDoc(pool: pg.Pool, doc: TenantConfigDoc): Promise<Appl
 export async function exportTenantConfig(pool: pg.Pool, tenantName: string): Promise<TenantConfigDoc> {
   const tenant = await findTenantByName(pool, tenantName);
   if (!tenant) throw new GesError('GES_VALIDATION', `no tenant named ${tenantName}`);
-  const [hours, rules, services, groups, apiLimits, numberRules, origins] = await Promise.all([
+  const [hours, rules, services, groups, apiLimits, numberRules, origins, captcha] = await Promise.all([
     listBusinessHours(pool, tenant.id),
     listCapacityRules(pool, tenant.id),
     listServices(pool, tenant.id),
@@ -204,6 +236,7 @@ export async function exportTenantConfig(pool: pg.Pool, tenantName: string): Pro
     getTenantApiLimits(pool, tenant.id),
     listNumberRules(pool, tenant.id),
     listCorsOrigins(pool, tenant.id),
+    getTenantCaptcha(pool, tenant.id),
   ]);
   return {
     tenant: tenant.name,
@@ -221,5 +254,7 @@ export async function exportTenantConfig(pool: pg.Pool, tenantName: string): Pro
     // Written only when there are some, so exports of tenants without them read as before.
     ...(numberRules.length > 0 ? { numberRules: numberRules.map((r) => numberRuleDoc(parseNumberRule(r.definition))) } : {}),
     ...(origins.length > 0 ? { cors: { allowedOrigins: origins } } : {}),
+    // Never the secret: it stays sealed, and applying this export keeps it.
+    ...(captcha ? { captcha: captchaDoc(captcha) } : {}),
   };
 }

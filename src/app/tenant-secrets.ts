@@ -32,11 +32,12 @@ export class TenantSecrets {
     return this.#box !== undefined;
   }
 
-  async put(tenantId: number, name: string, value: string): Promise<void> {
+  /** `db`: a transaction to write in (a configuration document applies all or nothing); default the store's pool. */
+  async put(tenantId: number, name: string, value: string, db: Queryable = this.#db): Promise<void> {
     checkName(name);
     if (value.length === 0 || value.length > MAX_SECRET_CHARS) throw new GesError('GES_VALIDATION', `secret ${name}: 1 to ${MAX_SECRET_CHARS} characters`);
     if (!this.#box) throw new GesError('GES_SECRET_STORAGE_OFF', `secret ${name} cannot be stored: this deployment has no TENANT_SECRET_KEY`);
-    await putSealedSecret(this.#db, tenantId, name, this.#box.seal(value, contextOf(tenantId, name)));
+    await putSealedSecret(db, tenantId, name, this.#box.seal(value, contextOf(tenantId, name)));
     this.#cache.delete(cacheKey(tenantId, name));
   }
 

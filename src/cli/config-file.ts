@@ -117,6 +117,7 @@ export function describeApplyReport(tenant: string, report: ApplyReport): string
     `${n(report.businessHours, 'business hours', 'business hours')}, ${n(report.capacityRules, 'capacity rule', 'capacity rules')}, ${n(report.services, 'service', 'services')}` +
     (report.callInGroups > 0 ? `, ${n(report.callInGroups, 'call-in group', 'call-in groups')}` : '') +
     (report.numberRules ? `, ${n(report.numberRules, 'number rule', 'number rules')}` : '') +
-    (report.corsOrigins !== undefined ? `, ${n(report.corsOrigins, 'browser origin', 'browser origins')}` : '')
+    (report.corsOrigins !== undefined ? `, ${n(report.corsOrigins, 'browser origin', 'browser origins')}` : '') +
+    (report.captcha !== undefined ? `, CAPTCHA ${report.captcha ? 'set' : 'removed'}` : '')
   );
 }

@@ -179,9 +179,11 @@ export function buildCli(config: () => Config): Command {
     .description('create or replace what a .yaml, .yml or .json file names, all or nothing; items it does not mention are left alone')
     .action(async (file: string) => {
       const doc = await readConfigFile(file); // before opening the database: a bad file fails fast
-      const cfg = config();
-      // A pushServiceAccount in the file is sealed with the node key (the embedded default's generated one without DATABASE_URL).
-      const report = await withDatabase(cfg, (pool) => applyTenantConfig(pool, doc, new TenantSecrets(pool, secretBoxFor(cfg, !cfg.DATABASE_URL))));
+      const settings = config();
+      // The node's key seals write-only values (captcha.secret, pushServiceAccount) as the nodes would.
+      const report = await withDatabase(settings, (pool) =>
+        applyTenantConfig(pool, doc, new TenantSecrets(pool, secretBoxFor(settings, !settings.DATABASE_URL))),
+      );
       console.log(describeApplyReport((doc as { tenant: string }).tenant, report));
     });
   configCmd

@@ -1,4 +1,5 @@
 import type { CorsConfig } from '../app/cors-config.ts';
+import type { CaptchaConfig } from '../app/captcha-config.ts';
 import type { NumberRuleConfig } from '../app/number-rule-config.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CallbackService } from '../app/callback-service.ts';
@@ -39,6 +40,8 @@ export interface ConsoleContext {
   config: ConsoleConfig;
   cors: CorsConfig;
   numberRules: NumberRuleConfig;
+  /** The tenant's CAPTCHA provider (read-only); undefined: not shown. */
+  captcha: CaptchaConfig | undefined;
   monitor: QueueMonitorSource;
   failed: FailedRequestLog;
   /** Redis health for the Developer page; undefined on a node without Redis. */

@@ -36,6 +36,7 @@ import { browserAccessRoutes } from './routes/browser-access-routes.ts';
 /** What the console is given: its use cases (built by src/main/console-assembly.ts) and settings. */
 import type { CorsConfig } from '../app/cors-config.ts';
 import type { NumberRuleConfig } from '../app/number-rule-config.ts';
+import type { CaptchaConfig } from '../app/captcha-config.ts';
 
 export interface ConsoleServices {
   callbacks: CallbackService;
@@ -65,6 +66,8 @@ export interface ConsoleServices {
   apiKeyCacheSeconds?: number;
   /** The clock of sessions and the login throttle (tests move it forward). */
   now?: () => number;
+  /** The tenant's CAPTCHA provider, shown read-only on the Browser access page; absent: not shown. */
+  captcha?: CaptchaConfig;
 }
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -101,6 +104,7 @@ export function consolePlugin(opts: ConsoleServices): FastifyPluginAsync {
       config: opts.config,
       cors: opts.cors,
       numberRules: opts.numberRules,
+      captcha: opts.captcha,
       monitor: opts.queueMonitor,
       failed: opts.failedRequests,
       redisUp: opts.redisUp,

@@ -30,9 +30,12 @@ export interface CreateCallbackInput {
   alwaysCheckCapacity?: boolean;
 }
 
-/** Optional request fields kept with the callback for reporting and later stages. */
+/**
+ * Optional request fields kept with the callback for reporting and later stages. Not captchaToken:
+ * it is spent by the create (its digest is kept to refuse replays) and no read answers it.
+ */
 export type CallbackExtras = Partial<
-  Omit<CreateCallbackInput, 'serviceName' | 'phoneNumber' | 'desiredTime' | 'userData' | 'priority' | 'pushChannel' | 'pushTarget'>
+  Omit<CreateCallbackInput, 'serviceName' | 'phoneNumber' | 'desiredTime' | 'userData' | 'priority' | 'pushChannel' | 'pushTarget' | 'captchaToken'>
 >;
 
 /** A validated create, ready for the store. */
@@ -75,7 +78,6 @@ const EXTRA_FIELDS = [
   'cbOriginationIxnId',
   'surveyRP',
   'routePoint',
-  'captchaToken',
   'alwaysCheckCapacity',
 ] as const;
 

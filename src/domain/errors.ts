@@ -51,6 +51,16 @@ export const ERRORS = Object.freeze({
     http: 400,
     summary: 'A tenant secret (CAPTCHA secret, push credentials) was given, but this deployment has no TENANT_SECRET_KEY to seal it with.',
   },
+  GES_CAPTCHA_REQUIRED: { http: 400, summary: 'The service requires a CAPTCHA and the create has no captchaToken.' },
+  GES_CAPTCHA_INVALID: {
+    http: 400,
+    summary: "The CAPTCHA provider refused the captchaToken (wrong, expired, or its score below the tenant's minScore); the user solves a new challenge.",
+  },
+  GES_CAPTCHA_REUSED: {
+    http: 400,
+    summary: 'The captchaToken was already accepted once by GES (a token is good for one create); the user solves a new challenge.',
+  },
+  GES_CAPTCHA_NOT_CONFIGURED: { http: 400, summary: 'POST /captcha/verify: the tenant has no CAPTCHA provider configured.' },
   GES_API_KEY_MISSING: { http: 401, summary: 'No X-API-Key header.' },
   GES_API_KEY_INVALID: { http: 401, summary: 'The X-API-Key is unknown or revoked.' },
   GES_ADMIN_TOKEN_INVALID: { http: 401, summary: 'The admin API needs Authorization: Bearer <ADMIN_TOKEN>.' },
@@ -96,6 +106,11 @@ export const ERRORS = Object.freeze({
   GES_INTERNAL: { http: 500, summary: 'Unexpected server error; the corrId identifies it in the logs.' },
   GES_PUSH_UNAVAILABLE: { http: 502, summary: 'notification/publish: FCM or the OAuth token endpoint did not take the message after retries.' },
   GES_UNAVAILABLE: { http: 503, summary: 'The node is shutting down or its database is unreachable.' },
+  GES_CAPTCHA_UNAVAILABLE: {
+    http: 503,
+    summary:
+      "The CAPTCHA check could not be made: the provider did not answer in time or not in its protocol (onVerifierDown refuse, the default), or the tenant's CAPTCHA setup is incomplete or refused by the provider (no secret, wrong secret); retry later.",
+  },
 } as const);
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -210,6 +210,11 @@ export const ServiceOptionsSchema = Type.Object(
       description:
         'GES extension: Click-To-Call-In group whose number and access code a confirmed push callback is given to call; empty: GES dials the customer instead',
     }),
+    captcha: Type.Enum(['tenant', 'required', 'off'], {
+      default: 'tenant',
+      description:
+        'No _option of its own in the original (CAPTCHA is provisioned per tenant): tenant checks captchaToken on create when the tenant has a CAPTCHA provider; required always (refused 503 while the tenant has none); off never (a token sent is ignored)',
+    }),
   },
   { additionalProperties: false },
 );

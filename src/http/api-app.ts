@@ -19,6 +19,7 @@ import { callbackRoutes } from './routes/callback-routes.ts';
 import { callInRoutes } from './routes/call-in-routes.ts';
 import { pushRoutes } from './routes/push-routes.ts';
 import type { PushCallbackService } from '../app/push-callback-service.ts';
+import { captchaRoutes, type CaptchaVerification } from './routes/captcha-routes.ts';
 import { guardRequestBody } from './body-guard.ts';
 import { queueRoutes } from './routes/queue-routes.ts';
 import { statisticsRoutes } from './routes/statistics-routes.ts';
@@ -45,6 +46,8 @@ export interface ApiServices {
   failedRequests?: FailedRequestLog;
   /** Push answers and notification/publish; absent: those paths are 404 (no route). */
   push?: PushCallbackService;
+  /** POST /captcha/verify; absent: the route answers 404 like any unknown path. */
+  captcha?: CaptchaVerification;
 }
 
 export interface ApiAppDeps extends ApiServices {
@@ -143,6 +146,7 @@ function engagementApi(deps: ApiAppDeps, origins: OriginPolicy, hidden: boolean)
     await v3.register(statisticsRoutes(deps.statistics));
     await v3.register(callInRoutes(deps.callIn));
     if (deps.push) await v3.register(pushRoutes(deps.push));
+    if (deps.captcha) await v3.register(captchaRoutes(deps.captcha));
   };
 }
 

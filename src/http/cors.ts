@@ -29,6 +29,8 @@ export const BROWSER_PATHS: readonly { path: string; method: 'GET' | 'POST'; hea
   { path: '/estimated-wait-time', method: 'GET' },
   { path: '/call-in/requests/create', method: 'POST' },
   { path: '/statistics/operations/get-statistic-ex', method: 'POST', headers: ['cache-control'] },
+  // A page checks its user's CAPTCHA token before it creates (docs/API.md "CAPTCHA").
+  { path: '/captcha/verify', method: 'POST' },
 ]);
 
 /** Where the Engagement API answers: its own prefix and the one the original's ingress uses. */

@@ -32,7 +32,7 @@ export interface InternalAppDeps {
    * load balancer.
    */
   redisUp?: () => Promise<boolean>;
-  /** Where the admin API's config documents store their write-only secrets (pushServiceAccount); absent: such a document is refused. */
+  /** Seals write-only values of configuration documents (the CAPTCHA secret, pushServiceAccount); absent: a document carrying one is refused. */
   tenantSecrets?: TenantSecrets;
 }
 

@@ -16,6 +16,7 @@ import type { EdgeLimits } from '../http/edge-limits.ts';
 import type { RateLimitDeps } from '../http/rate-limit.ts';
 import { tenantForApiKey } from '../store/tenant-store.ts';
 import { assembleConsole, type ConsoleOptions } from './console-assembly.ts';
+import { CaptchaGate } from '../app/captcha-gate.ts';
 
 export interface ApiAppParts {
   pool: pg.Pool;
@@ -44,6 +45,11 @@ export interface ApiAppParts {
   corsOrigins?: OriginPolicy;
   /** Push answers (confirm, snooze) and notification/publish; absent: those paths are 404. */
   push?: PushCallbackService;
+  /**
+   * CAPTCHA (POST /captcha/verify; give the same gate to `callbacks.useCaptcha`); absent: a gate
+   * that opens no secret, so a tenant with a CAPTCHA provider gets 503 (fail closed).
+   */
+  captcha?: CaptchaGate;
 }
 
 /**
@@ -60,6 +66,7 @@ export async function buildApiApp(parts: ApiAppParts): Promise<FastifyInstance> 
     queueStatus: new QueueStatusService(pool, parts.availability.clock, engine),
     statistics: new StatisticsService(pool, parts.availability.clock, engine, retentionDays ?? 14),
     corsOrigins: parts.corsOrigins ?? new CorsOrigins(pool, parts.apiKeyCacheSeconds ?? 0),
+    captcha: parts.captcha ?? new CaptchaGate({ pool }),
   });
   if (consoleOptions) await app.register(consolePlugin(assembleConsole(consoleOptions)), { prefix: '/ges' });
   return app;

@@ -5,6 +5,7 @@ import { ConsoleUserService } from '../app/console-users.ts';
 import { CallbackList } from '../app/callback-list.ts';
 import { ConsoleConfig } from '../app/console-config.ts';
 import { CorsConfig } from '../app/cors-config.ts';
+import { CaptchaConfig } from '../app/captcha-config.ts';
 import { NumberRuleConfig } from '../app/number-rule-config.ts';
 import { FailedRequestLog } from '../app/failed-request-log.ts';
 import { DatabaseQueueMonitorSource } from '../app/database-queue-monitor-source.ts';
@@ -52,6 +53,7 @@ export function assembleConsole(o: ConsoleOptions): ConsoleServices {
     config: new ConsoleConfig(pool),
     cors: new CorsConfig(pool),
     numberRules: new NumberRuleConfig(pool),
+    captcha: new CaptchaConfig(pool),
     queueMonitor: queueMonitor ?? new DatabaseQueueMonitorSource(pool, { now: o.now ?? Date.now }),
     failedRequests: failedRequests ?? new FailedRequestLog(pool),
   };

@@ -20,6 +20,7 @@ import { FcmPushSender } from '../app/fcm-push-sender.ts';
 import { CallInService } from '../app/call-in-service.ts';
 import { pushCallInIssuer } from '../app/push-call-in.ts';
 import { PushCallbackService } from '../app/push-callback-service.ts';
+import { CaptchaGate } from '../app/captcha-gate.ts';
 import { secretBoxFor } from './tenant-secret-key.ts';
 import { ensureDemoTenant, type DemoCredentials } from '../app/demo-seed.ts';
 import { buildApiApp } from './api-app-assembly.ts';
@@ -108,6 +109,8 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     // With Redis, a request waits for the engine hook at most two command timeouts (it goes on in
     // the background; a hook that misses this is repaired from Postgres).
     const callbackService = new CallbackService(pool, clock, metrics, runtime.redis ? 2 * config.REDIS_COMMAND_TIMEOUT_MS : undefined);
+    const captcha = new CaptchaGate({ pool, secrets: tenantSecrets, logger, observer: metrics });
+    callbackService.useCaptcha(captcha);
     const engine = runtime.engine;
     engine.attachRecreate(callbackRecreate(pool, callbackService));
     repair = new HotStateRepair(() => engine.rebuild(), logger);
@@ -130,6 +133,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
       metrics,
       engine: runtime.engine,
       failedRequests,
+      captcha,
       retentionDays: config.RETENTION_DAYS,
       edge: edgeLimits(config),
       rateLimits: apiRateLimits(config, pool, runtime.redis, logger, metrics.edge),

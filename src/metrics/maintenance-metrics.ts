@@ -8,6 +8,7 @@ export interface RetentionFigures {
   slotCountersPurged?: number;
   callInPurged?: number;
   failedRequestsPurged?: number;
+  captchaTokensPurged?: number;
 }
 
 /** Maintenance rounds: partitions, retention purges and the measured clock skew. */
@@ -31,7 +32,7 @@ export function maintenanceMetrics(registry: Registry) {
   });
   const rowsPurged = new Counter({
     name: 'ges_retention_rows_purged_total',
-    help: 'Rows deleted by retention and maintenance, by kind (idempotency_key, slot_counter, callin_request, failed_request)',
+    help: 'Rows deleted by retention and maintenance, by kind (idempotency_key, slot_counter, callin_request, failed_request, captcha_token)',
     labelNames: ['kind'] as const,
     registers,
   });
@@ -44,6 +45,7 @@ export function maintenanceMetrics(registry: Registry) {
       rowsPurged.inc({ kind: 'slot_counter' }, report.slotCountersPurged ?? 0);
       rowsPurged.inc({ kind: 'callin_request' }, report.callInPurged ?? 0);
       rowsPurged.inc({ kind: 'failed_request' }, report.failedRequestsPurged ?? 0);
+      rowsPurged.inc({ kind: 'captcha_token' }, report.captchaTokensPurged ?? 0);
       clockSkew.set(report.clockOffsetMs / 1000);
     },
     maintenanceFailed: (): void => {

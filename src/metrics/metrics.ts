@@ -10,6 +10,7 @@ import { engineMetrics } from './engine-metrics.ts';
 import { pushMetrics } from './push-metrics.ts';
 import { queueSizeMetric, type QueueSizeSource } from './queue-size-metric.ts';
 import { createEdgeMetrics, type EdgeMetrics } from './edge-metrics.ts';
+import { captchaMetrics, type CaptchaCheckResult } from './captcha-metrics.ts';
 
 export type { CallbackType } from './request-metrics.ts';
 export type { RetentionFigures } from './maintenance-metrics.ts';
@@ -69,6 +70,8 @@ export interface Metrics {
   maintenanceFailed(): void;
   /** Counts a push outcome or retry (`ges_push_notifications_sent`): the FCM sender's observer. */
   pushSent(event: { tenant: string; result: string }): void;
+  /** Counts a CAPTCHA check by result (`ges_captcha_checks_total`). */
+  captchaChecked(event: { result: CaptchaCheckResult }): void;
 }
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
@@ -87,6 +90,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   queueSizeMetric(registry, options.queueSizes);
   const edge = createEdgeMetrics([registry]);
   const push = pushMetrics(registry);
+  const captcha = captchaMetrics(registry);
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'ges_' });
   return {
     registry,
@@ -104,6 +108,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     maintenanceDone: maintenance.maintenanceDone,
     maintenanceFailed: maintenance.maintenanceFailed,
     pushSent: push.pushSent,
+    captchaChecked: captcha.captchaChecked,
   };
 }
 

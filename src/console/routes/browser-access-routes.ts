@@ -2,13 +2,16 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { GesError } from '../../domain/errors.ts';
 import { field, needs, tenantOf, userOf, type ConsoleContext } from '../console-context.ts';
 
-/** Configuration > Browser access: the origins whose web pages may call the API with this tenant's keys (CORS). */
+/**
+ * Configuration > Browser access: the origins whose web pages may call the API with this tenant's
+ * keys (CORS), and the tenant's CAPTCHA provider (read-only; its secret shows only as "set").
+ */
 export function browserAccessRoutes(ctx: ConsoleContext): FastifyPluginAsync {
   return async (app) => {
     const cors = ctx.cors;
 
     async function page(request: FastifyRequest, reply: FastifyReply, o: { text?: string; error?: string; status?: number } = {}) {
-      const origins = await cors.origins(tenantOf(request));
+      const [origins, captcha] = await Promise.all([cors.origins(tenantOf(request)), ctx.captcha?.view(tenantOf(request))]);
       const q = request.query as Record<string, string | undefined>;
       return ctx.page(
         request,
@@ -19,6 +22,7 @@ export function browserAccessRoutes(ctx: ConsoleContext): FastifyPluginAsync {
           section: 'config',
           sub: 'browser',
           origins,
+          captcha,
           text: o.text ?? origins.join('\n'),
           error: o.error ?? '',
           notice: q.saved ? 'Browser origins saved.' : '',

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GesError } from '../../domain/errors.ts';
+import { ACTOR } from '../../domain/actor.ts';
 import { maskPhone } from '../../domain/phone-number.ts';
 import { field, needs, tenantOf, timeOf, type ConsoleContext } from '../console-context.ts';
 import { friendly } from '../friendly-error.ts';
@@ -73,12 +74,18 @@ export function callbackCreateRoutes(app: FastifyInstance, ctx: ConsoleContext):
       if (!values.phone) throw new GesError('GES_VALIDATION', 'Enter the number to call back.');
       if (values.type === 'scheduled' && !values.slot) throw new GesError('GES_VALIDATION', 'Choose a day and a free time slot.');
       const tenant = tenantOf(request);
-      const outcome = await ctx.callbacks.create(tenant, {
-        serviceName: values.service,
-        phoneNumber: values.phone,
-        channel: 'console',
-        ...(values.type === 'scheduled' ? { desiredTime: values.slot } : {}),
-      });
+      // A signed-in user solves no CAPTCHA: ACTOR.CONSOLE is not checked.
+      const outcome = await ctx.callbacks.create(
+        tenant,
+        {
+          serviceName: values.service,
+          phoneNumber: values.phone,
+          channel: 'console',
+          ...(values.type === 'scheduled' ? { desiredTime: values.slot } : {}),
+        },
+        undefined,
+        ACTOR.CONSOLE,
+      );
       request.log.info({ callbackId: outcome.id, phone: maskPhone(values.phone.replace(/[^+0-9]/g, '')) }, 'callback created in the console');
       return reply.redirect(`/ges/callbacks/${outcome.id}?created=1`, 303);
     } catch (err) {
