@@ -170,7 +170,13 @@ describe('service options', () => {
         machine: { maxAttempts: 3, delaySec: 300 },
         invalidNumber: { maxAttempts: 1, delaySec: 300 },
         failed: { maxAttempts: 3, delaySec: 60 },
+        fax: { maxAttempts: 1, delaySec: 300 },
+        sit: { maxAttempts: 1, delaySec: 300 },
+        networkFailure: { maxAttempts: 3, delaySec: 60 },
       },
+      attachUdata: 'single_json',
+      cpdEnable: true,
+      onMachine: 'RETRY',
     });
     assert.equal(parseServiceOptions({ retry: { busy: { maxAttempts: 5 } } }).retry.busy.maxAttempts, 5);
     assert.throws(() => parseServiceOptions({ horizonDays: 90 }), /horizonDays/);

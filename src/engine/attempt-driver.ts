@@ -66,6 +66,7 @@ export class AttemptDriver {
           attempt: row.attempt,
           predicted: row.ewtAt !== null,
           expired: row.desiredAt.getTime() + service.options.ttlSec * 1000 <= this.#ctx.clock.nowMs(),
+          onMachine: service.options.onMachine,
         },
         attemptEvent,
       );
@@ -118,12 +119,12 @@ export class AttemptDriver {
         );
         if (!next) return;
         if (step.agentFound) await ctx.hot.agentFound(row.tenantId, row.serviceId, row.id);
+        // Built from the row this event read: the context costs no second read.
         const then = step.then;
-        if (then.type === 'dial')
-          await ctx.send({ type: 'dial', dialKey: key, tenant: row.tenantName, queue: row.serviceName, phone: row.phone, agentId: then.agentId });
-        else if (then.type === 'connect')
-          await ctx.send(then.agentId === undefined ? { type: 'connect', dialKey: key } : { type: 'connect', dialKey: key, agentId: then.agentId });
-        else await ctx.send({ type: 'reserve_agent', dialKey: key, tenant: row.tenantName, queue: row.serviceName });
+        if (then.type === 'dial') await ctx.send(await ctx.calls.dial(row, service, then.agentId));
+        else if (then.type === 'connect') await ctx.send(await ctx.calls.connect(row, service, then.agentId));
+        else if (then.type === 'leave_message') await ctx.send(ctx.calls.leaveMessage(row, service));
+        else await ctx.send(await ctx.calls.reserveAgent(row, service));
         return;
       }
       case 'talk': {
@@ -174,11 +175,17 @@ export class AttemptDriver {
         return;
       }
       case 'askAgain':
-        this.#scheduleAskAgain(row);
+        this.#scheduleAskAgain(row, service);
         return;
       case 'expire': {
         const done = await store.completeAttempt(ctx.db, row.id, row.attempt, step.from, 'FAIL_TIMEOUT_TTL', 'ttl', ctx.clock.sqlNow());
         if (done) await ctx.finished(row, 'FAIL_TIMEOUT_TTL');
+        return;
+      }
+      case 'messageLeft': {
+        const done = await store.completeAttempt(ctx.db, row.id, row.attempt, step.from, 'MESSAGE_LEFT', 'message left', ctx.clock.sqlNow());
+        if (done) await ctx.finished(row, 'MESSAGE_LEFT');
+        if (step.releaseAgent) await this.#held.release(key);
         return;
       }
     }
@@ -210,7 +217,7 @@ export class AttemptDriver {
    * nobody for it yet), after AGENT_RETRY_MS or at the next agent_ready of its queue, whichever
    * comes first. The customer on the line, if any, waits as long as the platform lets them.
    */
-  #scheduleAskAgain(row: EngineRow): void {
+  #scheduleAskAgain(row: EngineRow, service: EngineService): void {
     const ctx = this.#ctx;
     const key = dialKeyOf(row.id, row.attempt);
     const waiting = this.#askAgain.get(row.serviceId) ?? new Map<string, { cancel(): void; run(): void }>();
@@ -220,7 +227,7 @@ export class AttemptDriver {
       cancel();
       if (waiting.get(key) === entry) waiting.delete(key);
       if (waiting.size === 0 && this.#askAgain.get(row.serviceId) === waiting) this.#askAgain.delete(row.serviceId);
-      void ctx.track(ctx.send({ type: 'reserve_agent', dialKey: key, tenant: row.tenantName, queue: row.serviceName }));
+      void ctx.track(ctx.calls.reserveAgent(row, service).then((command) => ctx.send(command)));
     };
     const cancel = ctx.clock.at(ctx.clock.nowMs() + AGENT_RETRY_MS, run);
     const entry = { cancel, run };
@@ -289,6 +296,10 @@ function toAttemptEvent(e: VoiceEvent): AttemptEvent | undefined {
     case 'machine':
     case 'invalid_number':
     case 'failed':
+    case 'fax':
+    case 'sit':
+    case 'network_failure':
+    case 'message_left':
       return { type: e.type };
     default:
       return undefined;

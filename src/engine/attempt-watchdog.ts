@@ -59,10 +59,10 @@ export class AttemptWatchdog {
     const extended = await store.extendWatchdog(ctx.db, row.id, row.attempt, row.phase, ctx.watchdogSec(row.phase as WatchedPhase), ctx.clock.sqlNow());
     if (!extended) return;
     await ctx.hot.moveDue(row.tenantId, [{ id: row.id, atMs: extended.dueAt!.getTime() }]);
-    if (row.phase === 'DIALING') await ctx.send({ type: 'dial', dialKey: key, tenant: row.tenantName, queue: row.serviceName, phone: row.phone });
-    else if (row.phase === 'RESERVING' || row.phase === 'AWAITING_AGENT')
-      await ctx.send({ type: 'reserve_agent', dialKey: key, tenant: row.tenantName, queue: row.serviceName });
+    // The same context again: a platform that never got the first command places the call as it would have.
+    if (row.phase === 'DIALING') await ctx.send(await ctx.calls.dial(row, service));
+    else if (row.phase === 'RESERVING' || row.phase === 'AWAITING_AGENT') await ctx.send(await ctx.calls.reserveAgent(row, service));
     // Without agentId the platform bridges the agent it holds for the key; a call already bridged is left as it is.
-    else if (row.phase === 'CONNECTING') await ctx.send({ type: 'connect', dialKey: key });
+    else if (row.phase === 'CONNECTING') await ctx.send(await ctx.calls.connect(row, service));
   }
 }

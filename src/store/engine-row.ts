@@ -25,6 +25,16 @@ export interface EngineRow {
   phone: string; // E.164
   /** When the prediction made as the callback first joined its queue said an agent would take it. */
   ewtAt: Date | null;
+  /** What the call's context is built from, when the statement selected it (CALL_COLUMNS): engineRows and startAttempt do. */
+  call?: CallColumns;
+}
+
+/** The callback's own part of its call's context, as stored (userData inline, or in `dataChunks` chunks of callback_data). */
+export interface CallColumns {
+  userData: Record<string, unknown> | null;
+  dataChunks: number;
+  language: string | undefined;
+  routePoint: string | undefined;
 }
 
 interface EngineDbRow {
@@ -43,10 +53,16 @@ interface EngineDbRow {
   scheduled: boolean;
   phone: string;
   ewt_at: Date | null;
+  user_data?: Record<string, unknown> | null;
+  data_chunks?: number;
+  language?: string | null;
+  route_point?: string | null;
 }
 
 export const ENGINE_COLUMNS = `c.id, c.tenant_id, t.name AS tenant_name, c.service_id, s.name AS service_name, c.state, c.phase,
   c.attempt, c.due_at, c.desired_at, c.created_at, c.priority, c.scheduled, c.phone, c.ewt_at`;
+/** The columns of a call's context (read with the rows that commands to the platform are built from, not with bulk reads). */
+export const CALL_COLUMNS = `c.user_data, c.data_chunks, c.extras->>'language' AS language, c.extras->>'routePoint' AS route_point`;
 export const ENGINE_JOIN = 'JOIN callback_service s ON s.id = c.service_id JOIN tenant t ON t.id = c.tenant_id';
 
 function toEngineRow(r: EngineDbRow): EngineRow {
@@ -66,6 +82,16 @@ function toEngineRow(r: EngineDbRow): EngineRow {
     scheduled: r.scheduled,
     phone: phoneFromStored(r.phone),
     ewtAt: r.ewt_at,
+    ...(r.data_chunks === undefined
+      ? {}
+      : {
+          call: {
+            userData: r.user_data ?? null,
+            dataChunks: r.data_chunks,
+            language: r.language ?? undefined,
+            routePoint: r.route_point ?? undefined,
+          },
+        }),
   };
 }
 
@@ -79,9 +105,12 @@ export async function engineQuery(db: Queryable, sql: string, params: unknown[],
   return rows.map(toEngineRow);
 }
 
-/** The engine's view of some callbacks (any state), for reconciling due entries. */
+/**
+ * The engine's view of some callbacks (any state), for platform events and reconciling due entries,
+ * with what their calls' context is built from: the command an event leads to needs no second read.
+ */
 export async function engineRows(db: Queryable, ids: readonly string[]): Promise<EngineRow[]> {
   const valid = ids.filter(isCallbackId);
   if (valid.length === 0) return [];
-  return engineQuery(db, `SELECT ${ENGINE_COLUMNS} FROM callback c ${ENGINE_JOIN} WHERE c.id = ANY($1::uuid[])`, [valid], null);
+  return engineQuery(db, `SELECT ${ENGINE_COLUMNS}, ${CALL_COLUMNS} FROM callback c ${ENGINE_JOIN} WHERE c.id = ANY($1::uuid[])`, [valid], null);
 }

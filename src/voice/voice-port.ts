@@ -6,6 +6,7 @@
  * Commands are idempotent by `dialKey` (callback id + ":" + attempt): a platform that sees the same
  * key twice must not dial twice, so a command retried after a crash or a lost reply is harmless.
  */
+import type { CallContext, CallProgress, MachineMessage } from '../domain/call-context.ts';
 
 /** A dial attempt's identity: `${callbackId}:${attempt}`. */
 export type DialKey = string;
@@ -16,11 +17,11 @@ export function dialKeyOf(callbackId: string, attempt: number): DialKey {
 
 export type VoiceCommand =
   /** Place an outbound call to the customer (customer-first), or, with agentId, for that reserved agent (agent-first). */
-  | { type: 'dial'; dialKey: DialKey; tenant: string; queue: string; phone: string; agentId?: string }
+  | { type: 'dial'; dialKey: DialKey; tenant: string; queue: string; phone: string; agentId?: string; context?: CallContext; progress?: CallProgress }
   /** Bridge an answered customer call to an agent: the one named, or without agentId the one held for this dial key. */
-  | { type: 'connect'; dialKey: DialKey; agentId?: string }
+  | { type: 'connect'; dialKey: DialKey; agentId?: string; context?: CallContext }
   /** Hold an available agent of the queue for this attempt (agent-first, or before connecting). */
-  | { type: 'reserve_agent'; dialKey: DialKey; tenant: string; queue: string }
+  | { type: 'reserve_agent'; dialKey: DialKey; tenant: string; queue: string; context?: CallContext }
   /**
    * Give back an agent held for the attempt. GES sends it for every agent it reserved whenever the
    * attempt ends without that agent being connected (docs/VOICE-CONTRACT.md, "Holding agents").
@@ -34,9 +35,14 @@ export type VoiceCommand =
    * events flow like an outbound attempt's. Without `queue` the platform plays its own default
    * treatment (the call was not matched).
    */
-  | { type: 'route_inbound'; dialKey: DialKey; callId: string; tenant: string; queue?: string; userData?: Record<string, unknown> };
+  | { type: 'route_inbound'; dialKey: DialKey; callId: string; tenant: string; queue?: string; userData?: Record<string, unknown> }
+  /**
+   * The attempt's call reached an answering machine that the platform kept on the line (the dial's
+   * progress.onMachine was `wait`): play the service's message to it, then hang up (`message_left`).
+   */
+  | { type: 'leave_message'; dialKey: DialKey; message: MachineMessage };
 
-export type DialFailure = 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 'failed';
+export type DialFailure = 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 'failed' | 'fax' | 'sit' | 'network_failure';
 
 /**
  * Why a platform reports `failed` when the cause is its own state rather than the command:
@@ -44,6 +50,9 @@ export type DialFailure = 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 
  * refuses because it cannot tell whether it placed that call already.
  */
 export type FailedReason = 'platform_restart' | 'ledger_lost';
+
+/** What dial, reserve_agent and connect tell of the callback (contract 2), and how a dial handles machines. */
+export type { CallContext, CallProgress, MachineMessage } from '../domain/call-context.ts';
 
 export type VoiceEvent =
   | { type: 'answered'; dialKey: DialKey; at: number }
@@ -54,7 +63,9 @@ export type VoiceEvent =
   | { type: 'connected'; dialKey: DialKey; agentId: string; at: number }
   | { type: 'call_ended'; dialKey: DialKey; at: number; talkSeconds: number }
   | { type: 'agent_ready' | 'agent_not_ready'; tenant: string; queue: string; agentId: string; at: number }
-  | { type: 'inbound_call'; callId: string; tenant: string; toNumber: string; fromNumber: string; digits?: string; at: number };
+  | { type: 'inbound_call'; callId: string; tenant: string; toNumber: string; fromNumber: string; digits?: string; at: number }
+  /** The message of a leave_message was played to the machine and the call hung up: the attempt is over. */
+  | { type: 'message_left'; dialKey: DialKey; at: number };
 
 /**
  * An event subscriber. An adapter with durable delivery (the Redis stream) acknowledges an event

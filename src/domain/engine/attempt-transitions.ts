@@ -9,7 +9,7 @@ import type { FailedDialOutcome } from './dial-retry-policy.ts';
  */
 
 /** The outcomes of a dial that reached no agent, as the platform names them. */
-export type DialFailure = 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 'failed';
+export type DialFailure = 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 'failed' | 'fax' | 'sit' | 'network_failure';
 
 /** An attempt's event, as far as the table needs it (the voice port's events keyed by a dial key). */
 export type AttemptEvent =
@@ -18,7 +18,8 @@ export type AttemptEvent =
   | { type: 'agent_reserved'; agentId: string }
   | { type: 'no_agent' }
   | { type: 'connected' }
-  | { type: 'call_ended'; talkSeconds: number };
+  | { type: 'call_ended'; talkSeconds: number }
+  | { type: 'message_left' };
 
 export interface AttemptSituation {
   phase: AttemptPhase;
@@ -28,10 +29,12 @@ export interface AttemptSituation {
   predicted: boolean;
   /** The callback's time to live has ended. */
   expired: boolean;
+  /** What a machine that answered gets (the service's onMachine); absent: RETRY. */
+  onMachine?: 'RETRY' | 'LEAVE_MESSAGE' | 'TREAT_AS_ANSWERED';
 }
 
 /** What the platform is told after the step's transition. */
-export type FollowUp = { type: 'dial'; agentId: string } | { type: 'connect'; agentId?: string } | { type: 'reserve_agent' };
+export type FollowUp = { type: 'dial'; agentId: string } | { type: 'connect'; agentId?: string } | { type: 'reserve_agent' } | { type: 'leave_message' };
 
 export type AttemptStep =
   /** Nothing to do: the event is a duplicate, late, or means nothing in this phase. */
@@ -46,7 +49,8 @@ export type AttemptStep =
       agentFound: boolean;
       then: FollowUp;
       holds?: string;
-      outcome?: 'answered';
+      /** The dial outcome to count (the platform's word for what answered). */
+      outcome?: 'answered' | 'machine';
     }
   /** Customer and agent are connected. */
   | { step: 'talk'; from: readonly AttemptPhase[]; agentFound: boolean; measureWait: boolean }
@@ -59,7 +63,9 @@ export type AttemptStep =
   /** No agent yet: the same attempt asks again shortly (no new attempt number, no dial spent). */
   | { step: 'askAgain' }
   /** Its time to live ended while it still had no agent and no call: the callback completes FAIL_TIMEOUT_TTL. */
-  | { step: 'expire'; from: readonly AttemptPhase[] };
+  | { step: 'expire'; from: readonly AttemptPhase[] }
+  /** The machine took the service's message: the callback completes MESSAGE_LEFT (an agent held for the dial is given back). */
+  | { step: 'messageLeft'; from: readonly AttemptPhase[]; releaseAgent: boolean };
 
 /** Phases in which the attempt's call is placed: a call_ended with talk time completes it from any of them. */
 export const CALL_PHASES: readonly AttemptPhase[] = Object.freeze(['DIALING', 'AWAITING_AGENT', 'CONNECTING', 'TALKING']);
@@ -122,27 +128,27 @@ export function decideAttemptStep(a: AttemptSituation, event: AttemptEvent): Att
       return IGNORE;
     case 'answered':
       if (phase !== 'DIALING') return IGNORE;
-      return first === 'AGENT'
-        ? {
-            step: 'advance',
-            from: ['DIALING'],
-            to: 'CONNECTING',
-            history: 'DIAL',
-            detail: 'answered',
-            agentFound: false,
-            then: { type: 'connect' },
-            outcome: 'answered',
-          }
-        : {
-            step: 'advance',
-            from: ['DIALING'],
-            to: 'AWAITING_AGENT',
-            history: 'DIAL',
-            detail: 'answered',
-            agentFound: false,
-            then: { type: 'reserve_agent' },
-            outcome: 'answered',
-          };
+      return answeredStep(first, 'answered', 'answered');
+    case 'machine':
+      // The platform kept the machine on the line (the dial said progress.onMachine wait): GES decides.
+      if (phase === 'DIALING' && a.onMachine === 'TREAT_AS_ANSWERED') return answeredStep(first, 'machine: treated as answered', 'machine');
+      if (phase === 'DIALING' && a.onMachine === 'LEAVE_MESSAGE') {
+        // Same phase, a fresh watchdog: a repeat of machine asks again (the platform plays it once).
+        return {
+          step: 'advance',
+          from: ['DIALING'],
+          to: 'DIALING',
+          history: 'DIAL',
+          detail: 'machine: leaving message',
+          agentFound: false,
+          then: { type: 'leave_message' },
+          outcome: 'machine',
+        };
+      }
+      return failureStep(a, 'machine');
+    case 'message_left':
+      if (phase !== 'DIALING') return IGNORE;
+      return { step: 'messageLeft', from: ['DIALING'], releaseAgent: holdsAgent(phase, first) };
     case 'connected':
       if (phase !== 'CONNECTING' && phase !== 'AWAITING_AGENT') return IGNORE;
       // From CONNECTING the agent was found at agent_reserved already. Retries are left out of the
@@ -160,12 +166,23 @@ export function decideAttemptStep(a: AttemptSituation, event: AttemptEvent): Att
         return { step: 'fail', from: [phase], outcome: 'abandoned', releaseAgent: holdsAgent(phase, first) };
       }
       return IGNORE;
-    default: {
-      const outcome: DialFailure = event.type;
-      if (!FAILING_PHASES.includes(phase)) return IGNORE;
-      // The reservation itself failed: no dial was made, so the retry policy's count is untouched.
-      if (phase === 'RESERVING') return { step: 'requeue', from: ['RESERVING'], detail: 'reservation failed', reported: outcome };
-      return { step: 'fail', from: [phase], outcome: phase === 'DIALING' ? outcome : 'abandoned', releaseAgent: holdsAgent(phase, first), reported: outcome };
-    }
+    default:
+      return failureStep(a, event.type);
   }
+}
+
+/** The customer (or a machine treated as one) answered: customer first asks for an agent, agent first bridges the held one. */
+function answeredStep(first: FirstConnectParty, detail: string, outcome: 'answered' | 'machine'): AttemptStep {
+  return first === 'AGENT'
+    ? { step: 'advance', from: ['DIALING'], to: 'CONNECTING', history: 'DIAL', detail, agentFound: false, then: { type: 'connect' }, outcome }
+    : { step: 'advance', from: ['DIALING'], to: 'AWAITING_AGENT', history: 'DIAL', detail, agentFound: false, then: { type: 'reserve_agent' }, outcome };
+}
+
+/** A dial outcome that reached nobody: retry by its policy, or give the reservation up. */
+function failureStep(a: AttemptSituation, outcome: DialFailure): AttemptStep {
+  const { phase, first } = a;
+  if (!FAILING_PHASES.includes(phase)) return IGNORE;
+  // The reservation itself failed: no dial was made, so the retry policy's count is untouched.
+  if (phase === 'RESERVING') return { step: 'requeue', from: ['RESERVING'], detail: 'reservation failed', reported: outcome };
+  return { step: 'fail', from: [phase], outcome: phase === 'DIALING' ? outcome : 'abandoned', releaseAgent: holdsAgent(phase, first), reported: outcome };
 }

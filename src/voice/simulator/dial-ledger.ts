@@ -1,4 +1,5 @@
 import type { DialKey } from '../voice-port.ts';
+import type { AgentScreen } from './agent-screen.ts';
 
 /**
  * The simulator's record of dial commands, by dial key. The voice port promises that a key seen
@@ -15,13 +16,17 @@ export interface DialLedgerEntry {
 }
 
 /** How the network answered a placed call. */
-export type DialOutcome = 'answered' | 'busy' | 'no_answer' | 'machine' | 'invalid_number';
+export type DialOutcome = 'answered' | 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 'fax' | 'sit' | 'network_failure';
 
 /** What became of a placed call: what a test compares with how GES completed the callback. */
 export interface DialResult {
   readonly outcome: DialOutcome;
   /** The answered customer was put through to an agent. */
   readonly connected: boolean;
+  /** The machine that took the call was left the service's message (leave_message). */
+  readonly messageLeft?: true;
+  /** What the agent saw of the callback when the call was put through (agent-screen.ts). */
+  readonly screen?: AgentScreen;
 }
 
 /** The read side, as the simulator exposes it. */
@@ -82,6 +87,22 @@ export class DialLedger implements ReadonlyDialLedger {
     const result = this.#results.get(dialKey);
     if (result === undefined || result.connected) return;
     this.#results.set(dialKey, { ...result, connected: true });
+    this.#changes += 1;
+  }
+
+  /** Records what the agent of the key's connected call was shown. */
+  recordScreen(dialKey: DialKey, screen: AgentScreen): void {
+    const result = this.#results.get(dialKey);
+    if (result === undefined) return;
+    this.#results.set(dialKey, { ...result, screen });
+    this.#changes += 1;
+  }
+
+  /** Records that the machine on the key's call was left the message. */
+  recordMessageLeft(dialKey: DialKey): void {
+    const result = this.#results.get(dialKey);
+    if (result === undefined || result.messageLeft) return;
+    this.#results.set(dialKey, { ...result, messageLeft: true });
     this.#changes += 1;
   }
 
