@@ -692,8 +692,8 @@ test('over Redis: the context of a dial reaches the platform, and its agent sees
   const reserved = await waitFor(() => a.eventsOf('cb-50:1').find((e) => e.type === 'agent_reserved'), 'agent_reserved');
   const agentId = reserved.type === 'agent_reserved' ? reserved.agentId : '';
   await a.port.send({ type: 'connect', dialKey: 'cb-50:1', agentId, context: CONTEXT });
-  const ledger = await waitFor(() => platform.ledger()?.results['cb-50:1']?.screen && platform.ledger(), 'the agent screen in the ledger file');
-  const screen = ledger.results['cb-50:1']!.screen!;
+  const ledger = await waitFor(() => platform.ledger()?.screens['cb-50:1'] && platform.ledger(), 'the agent screen in the ledger file');
+  const screen = ledger.screens['cb-50:1']!;
   assert.equal(screen.agentId, agentId);
   assert.equal(screen.userData.orderId, 'A-1');
   assert.deepEqual(screen.preview, [{ key: 'orderId', value: 'A-1' }]);
@@ -719,7 +719,10 @@ test('over Redis: a machine kept on the line (progress wait) takes the message o
   // Without detection the same machine is a person to the platform.
   await a.port.send({ ...dial('cb-52:1', '+14155550178'), context: CONTEXT, progress: { detect: false, onMachine: 'hang_up' } } as VoiceCommand);
   await waitFor(() => a.eventsOf('cb-52:1').some((e) => e.type === 'answered'), 'answered without detection');
-  const ledger = await waitFor(() => platform.ledger()?.results['cb-51:1']?.messageLeft && platform.ledger(), 'the message in the ledger file');
+  const ledger = await waitFor(() => {
+    const l = platform.ledger();
+    return l?.results['cb-51:1']?.messageLeft && l.results['cb-52:1'] !== undefined && l;
+  }, 'the message and the second call in the ledger file');
   assert.deepEqual(ledger.results['cb-51:1'], { outcome: 'machine', connected: false, messageLeft: true });
   assert.equal(ledger.results['cb-52:1']?.outcome, 'answered');
 });
@@ -750,8 +753,8 @@ test('GES over Redis: an orderId given at create reaches the agent of the platfo
   const who = { id: tenant.id, name: tenant.name };
   await waitFor(() => port.availableAgents(tenant.name, 'sales') > 0, 'the platform agent announced');
   const { id } = await callbacks.create(who, { serviceName: 'sales', phoneNumber: '+14155550160', userData: { orderId: 'A-1', note: 'call before noon' } });
-  const ledger = await waitFor(() => platform.ledger()?.results[`${id}:1`]?.screen && platform.ledger(), 'the agent screen in the ledger file', 60_000);
-  const screen = ledger.results[`${id}:1`]!.screen!;
+  const ledger = await waitFor(() => platform.ledger()?.screens[`${id}:1`] && platform.ledger(), 'the agent screen in the ledger file', 60_000);
+  const screen = ledger.screens[`${id}:1`]!;
   assert.deepEqual(screen.userData, { orderId: 'A-1', note: 'call before noon' });
   assert.deepEqual(screen.preview, [{ key: 'orderId', value: 'A-1' }]);
   await waitFor(async () => (await callbacks.retrieve(who, id)).state === 'COMPLETED', 'the callback completed', 60_000);

@@ -166,7 +166,7 @@ export const ReleaseAgentCommandSchema = Type.Object(
     ...closed,
     title: 'release_agent',
     description:
-      'Free the agent held for the attempt. GES sends it for every agent it reserved whenever the attempt ends without that agent being connected (customer busy, no answer, machine, invalid number, failed; abandoned; cancelled; expired; given up by a watchdog). Produces no call event (the agent becomes ready on the presence stream); a release of an agent not held for the dialKey changes nothing.',
+      'Free the agent held for the attempt. GES sends it for every agent it reserved whenever the attempt ends without that agent being connected (customer busy, no answer, machine, invalid number, fax, sit, network failure, failed; a message left on a machine; abandoned; cancelled; expired; given up by a watchdog). Produces no call event (the agent becomes ready on the presence stream); a release of an agent not held for the dialKey changes nothing.',
   },
 );
 

@@ -272,7 +272,7 @@ export class ContactCenterSimulator implements VoicePort {
 
   /** What the agent of the key's call saw of the callback when it was put through (undefined until then). */
   agentScreen(dialKey: DialKey): AgentScreen | undefined {
-    return this.#ledger.resultOf(dialKey)?.screen;
+    return this.#ledger.screenOf(dialKey);
   }
 
   /** State of one agent, or undefined for an unknown id. */

@@ -25,8 +25,6 @@ export interface DialResult {
   readonly connected: boolean;
   /** The machine that took the call was left the service's message (leave_message). */
   readonly messageLeft?: true;
-  /** What the agent saw of the callback when the call was put through (agent-screen.ts). */
-  readonly screen?: AgentScreen;
 }
 
 /** The read side, as the simulator exposes it. */
@@ -35,6 +33,9 @@ export interface ReadonlyDialLedger {
   /** The result of the key's call, once the network answered it (undefined before, or when never placed). */
   resultOf(dialKey: DialKey): DialResult | undefined;
   results(): IterableIterator<[DialKey, DialResult]>;
+  /** What the agent of the key's connected call saw of the callback (agent-screen.ts), when the call came with a context. */
+  screenOf(dialKey: DialKey): AgentScreen | undefined;
+  screens(): IterableIterator<[DialKey, AgentScreen]>;
   /** Grows with every change (a key, a duplicate, a dial, a result), so a copy can tell it is stale. */
   readonly changes: number;
   /** Distinct keys that were dialed. */
@@ -56,6 +57,7 @@ interface MutableEntry {
 export class DialLedger implements ReadonlyDialLedger {
   #entries = new Map<DialKey, MutableEntry>();
   #results = new Map<DialKey, DialResult>();
+  #screens = new Map<DialKey, AgentScreen>();
   #duplicates = 0;
   #replays = 0;
   #placed = 0;
@@ -92,10 +94,17 @@ export class DialLedger implements ReadonlyDialLedger {
 
   /** Records what the agent of the key's connected call was shown. */
   recordScreen(dialKey: DialKey, screen: AgentScreen): void {
-    const result = this.#results.get(dialKey);
-    if (result === undefined) return;
-    this.#results.set(dialKey, { ...result, screen });
+    if (!this.#results.has(dialKey)) return;
+    this.#screens.set(dialKey, screen);
     this.#changes += 1;
+  }
+
+  screenOf(dialKey: DialKey): AgentScreen | undefined {
+    return this.#screens.get(dialKey);
+  }
+
+  *screens(): IterableIterator<[DialKey, AgentScreen]> {
+    yield* this.#screens;
   }
 
   /** Records that the machine on the key's call was left the message. */
