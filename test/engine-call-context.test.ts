@@ -10,6 +10,8 @@ import { findTenantByName } from '../src/store/tenant-store.ts';
 import { listEvents } from '../src/store/callback-history.ts';
 import { CALL_CONTEXT_LIMITS } from '../src/domain/call-context.ts';
 import type { ServiceOptions } from '../src/domain/service-options.ts';
+import { Writable } from 'node:stream';
+import { createLogger } from '../src/logging/logger.ts';
 
 /**
  * The engine on Postgres and the simulated contact center: what a call carries (its context, from
@@ -45,6 +47,18 @@ class RecordingPort implements VoicePort {
 
 const ONLY = (outcome: keyof CustomerOutcomes): CustomerOutcomes => ({ answer: 0, busy: 0, noAnswer: 0, machine: 0, invalid: 0, [outcome]: 1 });
 
+/** Every line the engine logs, at its most talkative level. */
+function captureLog() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  return { logger: createLogger('trace', stream), lines };
+}
+
 async function contactCenter(t: TestContext, service: Partial<ServiceOptions>, sim: Partial<ContactCenterSimulatorConfig> = {}) {
   const db = await createTestDb();
   t.after(() => db.close());
@@ -60,7 +74,11 @@ async function contactCenter(t: TestContext, service: Partial<ServiceOptions>, s
   });
   const voice = new RecordingPort(simulator);
   const outcomes: string[] = [];
-  const { engine, callbacks } = await startSimulatedEngine(t, db, voice, clock, { observer: { dialOutcome: (e) => void outcomes.push(e.outcome) } });
+  const log = captureLog();
+  const { engine, callbacks } = await startSimulatedEngine(t, db, voice, clock, {
+    observer: { dialOutcome: (e) => void outcomes.push(e.outcome) },
+    logger: log.logger,
+  });
   const who = { id: tenant.id, name: tenant.name };
   return {
     clock,
@@ -69,6 +87,7 @@ async function contactCenter(t: TestContext, service: Partial<ServiceOptions>, s
     callbacks,
     who,
     outcomes,
+    logLines: log.lines,
     history: (id: string) => listEvents(db.pool, tenant.id, id),
     /** Lets the platform carry out what was sent last (its commands take effect after a latency). */
     async settle() {
@@ -146,6 +165,8 @@ test('an orderId given at create reaches the agent on connect; every dial, reser
   ]);
   assert.equal(screen.routePoint, '7100@SIP_Switch');
   assert.equal(screen.language, 'fr-FR');
+  // The context went to the platform and nowhere else (the engine logs little on a good day; the log at trace level is searched).
+  for (const line of cc.logLines) assert.ok(!line.includes('late delivery') && !line.includes('A-1') && !line.includes('4155553001'), line);
 });
 
 test("agent first, separate_keys: each userData key is its own attached key, and the service's route point is used when the callback gives none", async (t) => {
