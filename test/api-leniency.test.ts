@@ -282,5 +282,22 @@ describe('hostile input is a 400 in the envelope, nothing stored', () => {
     const serialized = serializeError(caught) as Record<string, unknown>;
     assert.equal(serialized.type, 'DatabaseError');
     assert.equal(serialized.detail, undefined);
+
+    // Carried by another error, as a cause or among an AggregateError's: pino's standard form would
+    // append the cause's message (and a wrapper may quote it), so the chain is scrubbed as well.
+    const quoting = await db.pool.query('SELECT $1::int', [secret]).catch((err: unknown) => err);
+    assert.match((quoting as Error).message, new RegExp(secret), 'this database error quotes the value in its message');
+    const wrapped = new Error(`could not store the callback: ${(quoting as Error).message}`, { cause: quoting });
+    const aggregate = new AggregateError([caught, new Error('other', { cause: quoting })], 'several attempts failed');
+    lines.length = 0;
+    logger.error({ err: wrapped }, 'unhandled error');
+    logger.warn({ err: aggregate }, 'retries failed');
+    logger.warn(wrapped, 'as the first argument');
+    const chained = lines.join('');
+    assert.ok(!chained.includes(secret) && !chained.includes('4111'), chained);
+    const [first] = lines.map((l) => JSON.parse(l) as { err: { type: string; cause: { type: string; code: string } } });
+    assert.deepEqual([first!.err.type, first!.err.cause.type, first!.err.cause.code], ['Error', 'DatabaseError', '22P02']);
+    const plain = serializeError(new Error('outer', { cause: new Error('inner') })) as { message: string };
+    assert.equal(plain.message, 'outer: inner', 'errors without a database error keep pino’s standard form');
   });
 });

@@ -634,6 +634,29 @@ describe('failed API requests', () => {
     assert.doesNotMatch(other, new RegExp(`<td><code>${corrId}</code></td>`));
   });
 
+  test("the Developer page shows this node's Redis health: UP, or DOWN (also when the check fails) with what that means", async () => {
+    let redis: boolean | Error = true;
+    const node = await buildConsoleApp(db, {
+      redisUp: async () => {
+        if (redis instanceof Error) throw redis;
+        return redis;
+      },
+    });
+    try {
+      const developer = await signIn(node.app, 'acme', 'developer');
+      const health = async () => (await get(node.app, developer, '/ges/developer')).body;
+      assert.match(await health(), /id="redis-health">UP</);
+      redis = false;
+      const down = await health();
+      assert.match(down, /id="redis-health">DOWN</);
+      assert.match(down, /the API still answers and creates are stored in PostgreSQL/);
+      redis = new Error('Command timed out');
+      assert.match(await health(), /id="redis-health">DOWN</, 'a check that fails reads as DOWN');
+    } finally {
+      await node.app.close();
+    }
+  });
+
   test('digit runs in messages are masked; rows older than 14 days are purged by maintenance', async () => {
     await c.failedRequests.record({
       tenantId: acme.id,

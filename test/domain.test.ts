@@ -177,6 +177,9 @@ describe('service options', () => {
       attachUdata: 'single_json',
       cpdEnable: true,
       onMachine: 'RETRY',
+      enableDispositionDialog: false,
+      agentDispositionTimeoutSec: 45,
+      callBackLaterDelaySec: 3600,
     });
     assert.equal(parseServiceOptions({ retry: { busy: { maxAttempts: 5 } } }).retry.busy.maxAttempts, 5);
     assert.throws(() => parseServiceOptions({ horizonDays: 90 }), /horizonDays/);

@@ -11,6 +11,7 @@ import type { VoiceCommand, VoiceEvent, VoiceEventHandler, VoicePort } from '../
 import { createLogger } from '../src/logging/logger.ts';
 import { findTenantByName } from '../src/store/tenant-store.ts';
 import * as store from '../src/store/callback-history.ts';
+import type { Queryable } from '../src/store/db.ts';
 
 /**
  * Rules of an attempt that involve the clock and the platform together, on Postgres, the engine
@@ -74,6 +75,8 @@ interface Setup {
   agents?: number;
   watchdogCapSec?: number;
   sweepMs?: number;
+  /** The engine's database: the pool by default, or what this makes of it (a test that fails statements). */
+  engineDb?: (pool: Queryable) => Queryable;
 }
 
 async function contactCenter(t: TestContext, setup: Setup = {}) {
@@ -101,7 +104,7 @@ async function contactCenter(t: TestContext, setup: Setup = {}) {
     },
   };
   const engine = new CallbackEngine({
-    db: db.pool,
+    db: setup.engineDb ? setup.engineDb(db.pool) : db.pool,
     hot: new MemoryHotState(),
     voice,
     clock: engineClock,
@@ -171,6 +174,39 @@ async function answerNoAgent(voice: RecordingPort, clock: SimClock, answeredBefo
   for (const c of reserves.slice(answeredBefore)) await voice.emit({ type: 'no_agent', dialKey: c.dialKey, at: clock.now() });
   return reserves.length;
 }
+
+test('a retry whose end meets a database error is looked at again a second later, not when its 30 s claim lease ends', async (t) => {
+  // The statement that ends a retry pause fails once, as it would with the database restarting or
+  // the backend terminated at that moment.
+  let failures = 0;
+  let armed = false;
+  const engineDb = (pool: Queryable): Queryable => ({
+    query: ((text: string, values?: unknown[]) => {
+      if (armed && typeof text === 'string' && /AND phase = \d+ AND attempt = \$2 AND due_at <=/.test(text)) {
+        armed = false;
+        failures += 1;
+        return Promise.reject(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }));
+      }
+      return pool.query(text, values);
+    }) as Queryable['query'],
+  });
+  const cc = await contactCenter(t, {
+    engineDb,
+    sim: { customers: { answer: 0, busy: 1, noAnswer: 0, machine: 0, invalid: 0 } },
+    service: { retry: { busy: { maxAttempts: 2, delaySec: 10 } } },
+  });
+  const { id } = await cc.callbacks.create(cc.who, { serviceName: 'sales', phoneNumber: '+14155552009' });
+  await cc.run(60_000, async () => (await cc.history(id)).some((e) => e.detail === 'busy'));
+  armed = true;
+  await cc.run(120_000, async () => (await cc.state(id)) === 'COMPLETED');
+  assert.equal(failures, 1, 'the end of the pause met the failure once');
+  const history = await cc.history(id);
+  const dials = history.filter((e) => e.kind === 'DIAL' && e.detail === 'dial');
+  const busy = history.filter((e) => e.kind === 'DIAL' && e.detail === 'busy');
+  assert.equal(dials.length, 2);
+  const pause = (dials[1]!.at.getTime() - busy[0]!.at.getTime()) / 1000;
+  assert.ok(pause >= 9 && pause <= 13, `the pause before attempt 2 lasted ${pause} s, configured 10 s`);
+});
 
 test('agent first: no_agent answers cost no attempt numbers; the same attempt asks again until an agent is held', async (t) => {
   const cc = await contactCenter(t, { first: 'AGENT', withheld: ['reserve_agent'] });

@@ -372,6 +372,21 @@ describe('AvailabilityApi', () => {
       models.AvailabilitiesResponse200,
     );
     assert.equal(byMs.slots.length, 2);
+    // opts.end is a Date too: the client sends it as toJSON(), like start.
+    const byEnd = expect(
+      await send({
+        method: 'GET',
+        path: '/callbacks/availability/CB_VQ_Sales',
+        query: { start, end: new Date(start.getTime() + 3_600_000), timezone: 'UTC', reportBusy: true },
+      }),
+      200,
+      models.AvailabilitiesResponse200,
+    );
+    assert.ok(byEnd.slots.length > 0, 'slots within the hour');
+    assert.ok(
+      byEnd.slots.every((s: { utcTime: string }) => Date.parse(s.utcTime) >= start.getTime() && Date.parse(s.utcTime) < start.getTime() + 3_600_000),
+      JSON.stringify(byEnd.slots.slice(0, 3)),
+    );
     expect(await send({ method: 'GET', path: '/callbacks/availability/CB_VQ_Sales', query: {} }), 200, models.AvailabilitiesResponse200);
     expect(await send({ method: 'GET', path: '/callbacks/availability/CB_VQ_Nope', query: {} }), 400, ErrorResponse);
     expect(await send({ method: 'GET', path: '/callbacks/availability/CB_VQ_Sales', query: { timezone: 'Mars/Olympus' } }), 400, ErrorResponse);

@@ -205,13 +205,23 @@ test('docs/VOICE-CONTRACT.md carries exactly the schemas of voice-contract.ts', 
 });
 
 test('the contract has a schema for every command and event of the voice port', () => {
-  assert.deepEqual(Object.keys(COMMAND_SCHEMAS).sort(), ['cancel', 'connect', 'dial', 'leave_message', 'release_agent', 'reserve_agent', 'route_inbound']);
+  assert.deepEqual(Object.keys(COMMAND_SCHEMAS).sort(), [
+    'cancel',
+    'connect',
+    'dial',
+    'disposition_request',
+    'leave_message',
+    'release_agent',
+    'reserve_agent',
+    'route_inbound',
+  ]);
   assert.deepEqual(Object.keys(CALL_EVENT_SCHEMAS).sort(), [
     'agent_reserved',
     'answered',
     'busy',
     'call_ended',
     'connected',
+    'disposition',
     'failed',
     'fax',
     'inbound_call',
@@ -240,6 +250,7 @@ test('contract validation accepts every well-formed body and refuses bad ones wi
     { type: 'cancel', dialKey: 'cb:1' },
     { type: 'route_inbound', dialKey: 'in:c-9', callId: 'c-9', tenant: 'acme', queue: 'sales', userData: { orderId: 'A-1' } },
     { type: 'route_inbound', dialKey: 'in:c-9', callId: 'c-9', tenant: 'acme' },
+    { type: 'disposition_request', dialKey: 'cb:1', timeoutSec: 45 },
   ];
   for (const command of good) assert.ok(commandDecoder.check(command).ok, JSON.stringify(command));
   const events: VoiceEvent[] = [
@@ -247,6 +258,9 @@ test('contract validation accepts every well-formed body and refuses bad ones wi
     { type: 'no_answer', dialKey: 'cb:1', at: 1 },
     { type: 'call_ended', dialKey: 'cb:1', at: 1, talkSeconds: 12.5 },
     { type: 'inbound_call', callId: 'c-9', tenant: 'acme', toNumber: '+18005550100', fromNumber: SECRET_PHONE, digits: '42', at: 1 },
+    { type: 'disposition', dialKey: 'cb:1', agentId: 'a-1', code: 'DONE', at: 1 },
+    { type: 'disposition', dialKey: 'cb:1', agentId: 'a-1', code: 'CALL_BACK_LATER', note: 'x'.repeat(500), desiredTime: '2030-01-07T10:00:00.000Z', at: 1 },
+    { type: 'disposition', dialKey: 'cb:1', agentId: 'a-1', code: 'CALL_BACK_LATER', desiredTime: '2030-01-07T10:00+01:00', at: 1 },
   ];
   for (const event of events) assert.ok(callEventDecoder.check(event).ok, JSON.stringify(event));
   assert.ok(presenceDecoder.check({ type: 'agent_ready', tenant: 'acme', queue: 'sales', agentId: 'a-1', at: 1 }).ok);
@@ -265,6 +279,15 @@ test('contract validation accepts every well-formed body and refuses bad ones wi
     assert.equal(checked.ok, false, JSON.stringify(body));
     if (!checked.ok) assert.ok(!checked.reason.includes('4155550199'), checked.reason);
   }
+  for (const body of [
+    { type: 'disposition', dialKey: 'cb:1', agentId: 'a-1', code: 'TIMEOUT', at: 1 },
+    { type: 'disposition', dialKey: 'cb:1', agentId: 'a-1', code: 'DONE', note: 'x'.repeat(501), at: 1 },
+    { type: 'disposition', dialKey: 'cb:1', agentId: 'a-1', code: 'CALL_BACK_LATER', desiredTime: 'tomorrow at ten', at: 1 },
+    { type: 'disposition', dialKey: 'cb:1', code: 'DONE', at: 1 },
+  ]) {
+    assert.equal(callEventDecoder.check(body).ok, false, JSON.stringify(body).slice(0, 120));
+  }
+  assert.equal(commandDecoder.check({ type: 'disposition_request', dialKey: 'cb:1', timeoutSec: 0 }).ok, false);
   // The presence events are not call events, and the other way round.
   assert.equal(callEventDecoder.check({ type: 'agent_ready', tenant: 'acme', queue: 'sales', agentId: 'a', at: 1 }).ok, false);
   assert.equal(presenceDecoder.check({ type: 'answered', dialKey: 'cb:1', at: 1 }).ok, false);
@@ -338,6 +361,55 @@ test('a dial reaches the simulator in the platform process and its events come b
   assert.equal(ledger.dialsPlaced, 1);
   assert.equal(await platform.stop(), 0, 'exits cleanly on SIGTERM');
   assert.equal(platform.ledger()?.dialsPlaced, 1);
+});
+
+test("a disposition_request shows the dialog to the agent who talked, and the agent's disposition comes back once", async (t) => {
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  const startMs = Date.UTC(2030, 0, 7, 9);
+  const later = '+14155550142';
+  const silentAgent = '+14155550143';
+  const dispositions = {
+    perNumber: {
+      [later]: { code: 'CALL_BACK_LATER', desiredInSec: 3600, note: 'after lunch', afterSec: 5 },
+      [silentAgent]: { code: 'none' },
+    },
+  };
+  await startPlatform(t, prefix, { sim: { customers: ALWAYS_ANSWER, dispositions }, extra: ['--start', String(startMs)] });
+  const a = await startAdapter(t, redis, prefix, 'node-a');
+
+  const talk = async (dialKey: string, phone: string) => {
+    await a.port.send({ type: 'reserve_agent', dialKey, tenant: 'acme', queue: 'sales' });
+    const reserved = await waitFor(() => a.eventsOf(dialKey).find((e) => e.type === 'agent_reserved'), `${dialKey} agent_reserved`);
+    const agentId = reserved.type === 'agent_reserved' ? reserved.agentId : '';
+    await a.port.send(dial(dialKey, phone, agentId));
+    await waitFor(() => a.eventsOf(dialKey).some((e) => e.type === 'answered'), `${dialKey} answered`);
+    await a.port.send({ type: 'connect', dialKey, agentId });
+    await waitFor(() => a.eventsOf(dialKey).some((e) => e.type === 'call_ended'), `${dialKey} call_ended`);
+    return agentId;
+  };
+  const agentId = await talk('cb-9:1', later);
+  await talk('cb-10:1', silentAgent);
+  for (const dialKey of ['cb-9:1', 'cb-9:1', 'cb-10:1', 'cb-never:1']) await a.port.send({ type: 'disposition_request', dialKey, timeoutSec: 45 });
+  const chosen = await waitFor(() => a.eventsOf('cb-9:1').find((e) => e.type === 'disposition'), 'the disposition');
+  assert.ok(chosen.type === 'disposition');
+  assert.deepEqual(
+    { ...chosen, at: 0 },
+    {
+      type: 'disposition',
+      dialKey: 'cb-9:1',
+      agentId,
+      code: 'CALL_BACK_LATER',
+      note: 'after lunch',
+      desiredTime: new Date(chosen.at + 3600_000).toISOString(),
+      at: 0,
+    },
+  );
+  assert.ok(chosen.at >= startMs, 'simulated time');
+  // Events come in the platform's time order: a later call's whole life (more than the 5 s the agent
+  // takes) ends after any answer to the repeated request would have been written.
+  await talk('cb-11:1', '+14155550144');
+  assert.equal(a.events.filter((e) => e.type === 'disposition').length, 1, 'one dialog answered once; the silent agent and the unknown key send nothing');
 });
 
 test('the same dial key sent twice is dialed once', async (t) => {

@@ -39,7 +39,8 @@ export class HotStateRepair {
         () => this.logger.info('hot state repaired from the database after a failed engine hook'),
         (err: unknown) => {
           this.#wanted = true;
-          this.logger.warn({ err: (err as Error).message }, 'hot state repair failed; trying again');
+          // The error itself, not its message: the logger's serializer strips what a database error quotes.
+          this.logger.warn({ err }, 'hot state repair failed; trying again');
         },
       )
       .finally(() => {

@@ -53,6 +53,17 @@ export const ConfigSchema = Type.Object({
     default: 0,
     description: 'On SIGTERM, seconds to keep serving while readiness reports 503, so load balancers stop routing first (the Helm chart sets 5)',
   }),
+  TENANT_SECRET_KEY: Type.String({
+    default: '',
+    pattern: '^$|^[0-9a-fA-F]{64}$|^[A-Za-z0-9+/_-]{43}=?$',
+    description:
+      "32-byte key (64 hex digits or base64) that seals tenants' secrets (CAPTCHA secret, push credentials) in the database with AES-256-GCM; every node needs the same one. Empty: embedded mode keeps a generated key in DATA_DIR, other deployments cannot store tenant secrets",
+  }),
+  TENANT_SECRET_KEY_PREVIOUS: Type.String({
+    default: '',
+    pattern: '^$|^[0-9a-fA-F]{64}$|^[A-Za-z0-9+/_-]{43}=?$',
+    description: 'During a key rotation, the key before TENANT_SECRET_KEY: secrets sealed under it still open, and each is re-sealed when written again',
+  }),
   SECRETS_DIRS: Type.String({ default: '', description: 'Comma-separated folders whose files are read as settings' }),
   REDIS_URL: Type.String({
     default: '',
@@ -121,7 +132,7 @@ export const ConfigSchema = Type.Object({
 });
 
 /** Settings whose values never appear in an error message. */
-const SECRET_SETTINGS: ReadonlySet<string> = new Set(['ADMIN_TOKEN']);
+const SECRET_SETTINGS: ReadonlySet<string> = new Set(['ADMIN_TOKEN', 'TENANT_SECRET_KEY', 'TENANT_SECRET_KEY_PREVIOUS']);
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
 

@@ -37,6 +37,10 @@ export const ERRORS = Object.freeze({
   GES_IDEMPOTENCY_KEY_INVALID: { http: 400, summary: 'The Idempotency-Key header is empty or longer than 255 characters.' },
   GES_BAD_URL: { http: 400, summary: 'The URL path is not valid percent-encoding (answered before any route runs).' },
   GES_BAD_REQUEST: { http: 400, summary: 'The request is not well-formed HTTP (framing, header syntax, Content-Length); the connection is closed.' },
+  GES_SECRET_STORAGE_OFF: {
+    http: 400,
+    summary: 'A tenant secret (CAPTCHA secret, push credentials) was given, but this deployment has no TENANT_SECRET_KEY to seal it with.',
+  },
   GES_API_KEY_MISSING: { http: 401, summary: 'No X-API-Key header.' },
   GES_API_KEY_INVALID: { http: 401, summary: 'The X-API-Key is unknown or revoked.' },
   GES_ADMIN_TOKEN_INVALID: { http: 401, summary: 'The admin API needs Authorization: Bearer <ADMIN_TOKEN>.' },

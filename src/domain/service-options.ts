@@ -166,6 +166,24 @@ export const ServiceOptionsSchema = Type.Object(
         description: "GES extension: text the platform speaks to a machine (onMachine LEAVE_MESSAGE), in the callback's language",
       }),
     ),
+    enableDispositionDialog: Type.Boolean({
+      default: false,
+      description:
+        '_enable_disposition_dialog: after a served call the platform shows the agent a disposition dialog (disposition_request); the outcome goes to the history, and CALL_BACK_LATER recreates the callback (docs/ENGINE.md, "Disposition")',
+    }),
+    agentDispositionTimeoutSec: Type.Integer({
+      minimum: 5,
+      maximum: 3600,
+      default: 45,
+      description: '_agent_disposition_timeout: seconds the agent has to record a disposition; none by then is recorded as TIMEOUT',
+    }),
+    callBackLaterDelaySec: Type.Integer({
+      minimum: 0,
+      maximum: 1209600,
+      default: 3600,
+      description:
+        'GES extension: a CALL_BACK_LATER disposition without a time asks for the recreated callback this long after the dialog was shown (then moved by the calendar and slot rules)',
+    }),
   },
   { additionalProperties: false },
 );

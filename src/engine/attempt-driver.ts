@@ -22,6 +22,8 @@ export interface AttemptDriverHooks {
   wake(atMs: number): void;
   /** An event of the attempt arrived: its watchdog's stall count starts again. */
   heard(dialKey: string): void;
+  /** The call_ended that completed the callback AGENT_CONNECTED was applied (the disposition dialog follows). */
+  served?(row: EngineRow, service: EngineService): Promise<void>;
 }
 
 /**
@@ -159,6 +161,7 @@ export class AttemptDriver {
         // Finishing with a sample leaves the pending entry to agentFound.
         if (step.agentFound) await ctx.hot.agentFound(row.tenantId, row.serviceId, row.id);
         await ctx.finished(row, 'AGENT_CONNECTED', { atMs: now, handleSec: step.talkSeconds, waitSec: Math.max(0, (connectedAt - queuedAt) / 1000) });
+        await this.#hooks.served?.(done, service);
         return;
       }
       case 'fail':

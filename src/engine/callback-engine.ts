@@ -15,10 +15,12 @@ import { AttemptDriver } from './attempt-driver.ts';
 import { AttemptWatchdog } from './attempt-watchdog.ts';
 import { DueWork } from './due-work.ts';
 import { HeldAgents } from './held-agents.ts';
+import { DispositionHandler, type Recreate } from './disposition-handler.ts';
 
 export type { EngineObserver, EngineOptions } from './engine-options.ts';
 export { WATCHDOG_SEC } from './watchdog-times.ts';
 export { parseDialKey } from './dial-key.ts';
+export type { Recreate, RecreateOutcome, RecreateRequest } from './disposition-handler.ts';
 
 /**
  * The callback engine of one node. It owns nothing: every decision is a fenced statement on the
@@ -39,6 +41,7 @@ export class CallbackEngine {
   readonly #driver: AttemptDriver;
   readonly #watchdog: AttemptWatchdog;
   readonly #due: DueWork;
+  readonly #dispositions: DispositionHandler;
   #unsubscribe: (() => void) | undefined;
   #rebuilding: Promise<void> | undefined;
 
@@ -48,12 +51,14 @@ export class CallbackEngine {
     this.#waits = new WaitPredictions(ctx, new WaitView(options.hot, options.voice, () => options.clock.nowMs()));
     this.#dispatcher = new Dispatcher(ctx, (atMs) => this.#due.wake(atMs));
     this.#held = new HeldAgents(ctx);
+    this.#dispositions = new DispositionHandler(ctx);
     this.#driver = new AttemptDriver(
       ctx,
       {
         dispatch: (tenantId, serviceId) => this.#dispatcher.dispatch(tenantId, serviceId),
         wake: (atMs) => this.#due.wake(atMs),
         heard: (dialKey) => this.#watchdog.heard(dialKey),
+        served: (row, service) => this.#dispositions.served(row, service),
       },
       this.#held,
     );
@@ -63,7 +68,10 @@ export class CallbackEngine {
       dispatchActive: () => this.#dispatcher.dispatchActive(),
       predict: (tenantId, serviceId, ids) => this.#waits.predict(tenantId, serviceId, ids),
       stalled: (row) => this.#watchdog.stalled(row),
-      sweep: () => this.#held.sweep(),
+      sweep: async () => {
+        await this.#held.sweep();
+        await this.#dispositions.sweep();
+      },
       rebuild: () => this.rebuild(),
     });
   }
@@ -77,7 +85,8 @@ export class CallbackEngine {
   async start(): Promise<void> {
     const ctx = this.#ctx;
     ctx.running = true;
-    this.#unsubscribe = ctx.voice.onEvent((event) => ctx.track(this.#driver.onEvent(event)));
+    // A disposition comes after its callback completed: its own handler, not the attempt's fence.
+    this.#unsubscribe = ctx.voice.onEvent((event) => ctx.track(event.type === 'disposition' ? this.#dispositions.onEvent(event) : this.#driver.onEvent(event)));
     const w = await ctx.hot.wakeups(1);
     if (!w.intact) await this.rebuild();
     await this.#due.start();
@@ -127,6 +136,14 @@ export class CallbackEngine {
   }
 
   // ---- hooks from the API side ----------------------------------------------------------------------
+
+  /**
+   * Connects the create path that a CALL_BACK_LATER disposition recreates callbacks through (set
+   * once at start-up); without it such a disposition is left unacknowledged for a node that has one.
+   */
+  attachRecreate(recreate: Recreate): void {
+    this.#dispositions.attachRecreate(recreate);
+  }
 
   /** A callback was created: immediate ones join the queue at once, scheduled ones wait for their due time. */
   created(c: {

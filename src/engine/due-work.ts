@@ -7,6 +7,8 @@ import { livenessMs } from './watchdog-times.ts';
 
 /** How soon a callback claimed a hair before Postgres saw it due is looked at again (ms). */
 const RECHECK_MS = 25;
+/** How soon entries claimed in a round that failed (the database or Redis went away) are looked at again (ms). */
+const FAILED_ROUND_RECHECK_MS = 1000;
 
 /** What due work asks of the other parts of the engine. */
 export interface DueWorkHooks {
@@ -147,26 +149,47 @@ export class DueWork {
       const now = ctx.clock.nowMs();
       const ids = await ctx.hot.claimDue(tenantId, now, ctx.settings.leaseMs, ctx.settings.batch);
       if (ids.length === 0) break;
-      const queued = await store.queueDueScheduled(ctx.db, ids, ctx.clock.sqlNow());
-      await this.joinQueues(queued);
-      for (const row of queued) {
-        ctx.observer.transition?.({ tenant: row.tenantName, service: row.serviceName, to: 'QUEUED' });
-        const service = await ctx.services.byId(row.serviceId);
-        if (service) ctx.observer.dispatchLateness?.({ tenant: row.tenantName, seconds: Math.max(0, (now - queueEntryMs(row, service)) / 1000) });
-      }
-      const done = new Set(queued.map((r) => r.id));
-      const rest = ids.filter((id) => !done.has(id));
-      if (rest.length > 0) {
-        const rows = await store.engineRows(ctx.db, rest);
-        const found = new Set(rows.map((r) => r.id));
-        const gone = rest.filter((id) => !found.has(id));
-        if (gone.length > 0) await ctx.hot.removeDue(tenantId, gone);
-        for (const row of rows) await this.#reconcile(row, now);
+      try {
+        await this.#handleClaimed(tenantId, ids, now);
+      } catch (err) {
+        // A statement failed with these in hand (a database restart, a terminated backend, Redis
+        // silent). Left alone they would wait out their lease (30 s), stretching a retry pause or a
+        // scheduled callback's start by that much for an outage of a second: look again soon. Only
+        // entries still there are moved (one handled and removed stays removed), and every step is
+        // fenced in SQL, so looking at one twice repeats nothing.
+        await ctx.hot
+          .moveDue(
+            tenantId,
+            ids.map((id) => ({ id, atMs: now + FAILED_ROUND_RECHECK_MS })),
+          )
+          .catch(() => undefined);
+        throw err;
       }
       if (ids.length < ctx.settings.batch) break;
     }
     if (ctx.running) ctx.hot.looked(tenantId, from);
     return settle ? ctx.hot.settleWakeup(tenantId) : undefined;
+  }
+
+  /** Claimed due entries: scheduled callbacks join their queues, the others are compared with Postgres. */
+  async #handleClaimed(tenantId: number, ids: readonly string[], now: number): Promise<void> {
+    const ctx = this.#ctx;
+    const queued = await store.queueDueScheduled(ctx.db, ids, ctx.clock.sqlNow());
+    await this.joinQueues(queued);
+    for (const row of queued) {
+      ctx.observer.transition?.({ tenant: row.tenantName, service: row.serviceName, to: 'QUEUED' });
+      const service = await ctx.services.byId(row.serviceId);
+      if (service) ctx.observer.dispatchLateness?.({ tenant: row.tenantName, seconds: Math.max(0, (now - queueEntryMs(row, service)) / 1000) });
+    }
+    const done = new Set(queued.map((r) => r.id));
+    const rest = ids.filter((id) => !done.has(id));
+    if (rest.length > 0) {
+      const rows = await store.engineRows(ctx.db, rest);
+      const found = new Set(rows.map((r) => r.id));
+      const gone = rest.filter((id) => !found.has(id));
+      if (gone.length > 0) await ctx.hot.removeDue(tenantId, gone);
+      for (const row of rows) await this.#reconcile(row, now);
+    }
   }
 
   /** Callbacks that just became QUEUED: into their queues (by virtual start time), out of the due index. */

@@ -3,6 +3,7 @@ import type { Queryable } from '../store/db.ts';
 import type { HotState } from '../hot/hot-state.ts';
 import type { VoicePort } from '../voice/voice-port.ts';
 import type { CompletionReason } from '../domain/callback-state.ts';
+import type { DispositionCode } from '../domain/disposition.ts';
 import type { EngineClock } from './engine-clock.ts';
 
 /** What the engine reports as it works (metrics listen). */
@@ -12,6 +13,8 @@ export interface EngineObserver {
   dispatchLateness?(e: { tenant: string; seconds: number }): void;
   /** A callback reached an agent at its first attempt: the wait predicted as it joined the queue against the real one. */
   waitMeasured?(e: { tenant: string; service: string; predictedSec: number; actualSec: number }): void;
+  /** A disposition was recorded (once per served callback): the agent's code, or TIMEOUT. */
+  disposition?(e: { tenant: string; service: string; code: DispositionCode }): void;
 }
 
 export interface EngineOptions {

@@ -6,7 +6,9 @@ import { stdSerializers } from 'pino';
  * JSON line holding the customer's userData; "Key (phone)=(+1415...) already exists") can carry
  * user data and phone numbers in full. So for a database error only what names the failure is
  * kept: SQLSTATE code, severity, routine and the schema objects involved, plus the message with
- * every quoted or parenthesised part blanked. Other errors keep pino's standard form.
+ * every quoted or parenthesised part blanked. The same holds for an error that carries a database
+ * error as its `cause` (or among an AggregateError's `errors`): pino's standard form would append the
+ * cause's message. Other errors keep pino's standard form.
  */
 
 type Serialized = Record<string, unknown>;
@@ -31,11 +33,50 @@ export function scrubDatabaseMessage(message: string): string {
     .slice(0, 200);
 }
 
-export function serializeError(err: unknown): unknown {
-  if (!isDatabaseError(err)) return err instanceof Error ? stdSerializers.err(err) : err;
-  const out: Serialized = { type: 'DatabaseError', message: scrubDatabaseMessage(err.message) };
-  for (const field of SAFE_DB_FIELDS) if (typeof err[field] === 'string') out[field] = err[field];
-  // The stack's first line repeats the message; the frames below it are code locations only.
-  if (typeof err.stack === 'string') out.stack = err.stack.split('\n').slice(1).join('\n');
+/** How deep a chain of `cause`s (and AggregateError `errors`) is followed. */
+const MAX_CHAIN_DEPTH = 8;
+
+/** Errors an error carries: its `cause`, and an AggregateError's `errors`. */
+function carried(err: Error): unknown[] {
+  const out: unknown[] = [];
+  if ('cause' in err) out.push(err.cause);
+  if (err instanceof AggregateError && Array.isArray(err.errors)) out.push(...(err.errors as unknown[]));
   return out;
+}
+
+/** Whether a database error is this error or anywhere among the errors it carries. */
+function carriesDatabaseError(err: unknown, depth = 0): boolean {
+  if (isDatabaseError(err)) return true;
+  if (!(err instanceof Error) || depth >= MAX_CHAIN_DEPTH) return false;
+  return carried(err).some((e) => carriesDatabaseError(e, depth + 1));
+}
+
+/** The stack's frames without its first line, which repeats the message. */
+const framesOf = (err: Error): string | undefined => (typeof err.stack === 'string' ? err.stack.split('\n').slice(1).join('\n') : undefined);
+
+function scrubbed(err: unknown, depth: number): unknown {
+  if (isDatabaseError(err)) {
+    const out: Serialized = { type: 'DatabaseError', message: scrubDatabaseMessage(err.message) };
+    for (const field of SAFE_DB_FIELDS) if (typeof err[field] === 'string') out[field] = err[field];
+    const stack = framesOf(err);
+    if (stack !== undefined) out.stack = stack;
+    return out;
+  }
+  if (!(err instanceof Error)) return typeof err === 'string' ? scrubDatabaseMessage(err) : undefined;
+  // An error wrapping a database error may repeat its message ("could not save: invalid input
+  // syntax for type json …"), and pino's standard form appends every cause's message: so the
+  // wrapper is scrubbed the same way and each carried error is serialized by these rules.
+  const out: Serialized = { type: err.name, message: scrubDatabaseMessage(err.message) };
+  const stack = framesOf(err);
+  if (stack !== undefined) out.stack = stack;
+  if (depth < MAX_CHAIN_DEPTH) {
+    if ('cause' in err) out.cause = scrubbed(err.cause, depth + 1);
+    if (err instanceof AggregateError && Array.isArray(err.errors)) out.errors = (err.errors as unknown[]).map((e) => scrubbed(e, depth + 1));
+  }
+  return out;
+}
+
+export function serializeError(err: unknown): unknown {
+  if (!carriesDatabaseError(err)) return err instanceof Error ? stdSerializers.err(err) : err;
+  return scrubbed(err, 0);
 }

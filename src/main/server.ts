@@ -11,9 +11,12 @@ import { DatabaseHealth } from '../store/database-health.ts';
 import { waitingByService } from '../store/callback-counts-read.ts';
 import { QueueSizeReading } from '../metrics/queue-size-reading.ts';
 import { HotStateRepair } from '../app/hot-state-repair.ts';
+import { callbackRecreate } from '../app/callback-recreate.ts';
 import { CallbackService } from '../app/callback-service.ts';
 import { AvailabilityService } from '../app/availability-service.ts';
 import { Maintenance } from '../app/maintenance.ts';
+import { TenantSecrets } from '../app/tenant-secrets.ts';
+import { secretBoxFor } from './tenant-secret-key.ts';
 import { ensureDemoTenant, type DemoCredentials } from '../app/demo-seed.ts';
 import { buildApiApp } from './api-app-assembly.ts';
 import { buildInternalApp } from '../http/internal-app.ts';
@@ -30,6 +33,8 @@ export interface RunningGes {
   demo: DemoCredentials | undefined;
   logger: Logger;
   pool: pg.Pool;
+  /** Tenants' sealed secrets (CAPTCHA secret, push credentials), opened with this node's TENANT_SECRET_KEY. */
+  tenantSecrets: TenantSecrets;
   stop(): Promise<void>;
 }
 
@@ -62,6 +67,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
   });
 
   const clock = new DbClock(config.TEST_CLOCK_SKEW_MS);
+  const tenantSecrets = new TenantSecrets(pool, secretBoxFor(config, embedded !== undefined));
   const databaseHealth = new DatabaseHealth(pool);
   databaseHealth.start(5000);
   // Refreshed every 10 s off the scrape path (started once the schema is there): a scrape reads memory only.
@@ -91,9 +97,11 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     // the background; a hook that misses this is repaired from Postgres).
     const callbackService = new CallbackService(pool, clock, metrics, runtime.redis ? 2 * config.REDIS_COMMAND_TIMEOUT_MS : undefined);
     const engine = runtime.engine;
+    engine.attachRecreate(callbackRecreate(pool, callbackService));
     repair = new HotStateRepair(() => engine.rebuild(), logger);
     callbackService.attach(engine, (err) => {
-      logger.warn({ err: (err as Error).message }, 'engine hook failed; a rebuild from the database repairs the hot state');
+      // The error itself, not its message: the logger's serializer strips what a database error quotes.
+      logger.warn({ err }, 'engine hook failed; a rebuild from the database repairs the hot state');
       repair!.request();
     });
     const availability = new AvailabilityService(pool, clock);
@@ -145,6 +153,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
       demo,
       logger,
       pool,
+      tenantSecrets,
       stop() {
         stopped ??= (async () => {
           // Readiness turns 503 first and the node keeps serving for SHUTDOWN_DELAY_SEC, so load

@@ -1,6 +1,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { EngineObserver } from '../engine/callback-engine.ts';
 import { REASONS, STATES, type CompletionReason } from '../domain/callback-state.ts';
+import { DISPOSITION_CODES } from '../domain/disposition.ts';
 
 /** Due time to QUEUED: a healthy engine is within its poll interval (ENGINE_POLL_MS, 2 s). */
 export const DISPATCH_LATENESS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
@@ -11,6 +12,7 @@ export const WAIT_ERROR_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 360
 const DIAL_OUTCOMES = new Set(['answered', 'busy', 'no_answer', 'machine', 'invalid_number', 'failed', 'fax', 'sit', 'network_failure']);
 const STATE_NAMES = new Set<string>(Object.keys(STATES));
 const REASON_NAMES = new Set<string>(Object.keys(REASONS));
+const DISPOSITION_NAMES = new Set<string>(DISPOSITION_CODES);
 const oneOf = (allowed: Set<string>, value: string | undefined, other: string) => (value !== undefined && allowed.has(value) ? value : other);
 
 /**
@@ -59,6 +61,13 @@ export function engineMetrics(registry: Registry) {
     registers,
   });
 
+  const dispositions = new Counter({
+    name: 'ges_dispositions_total',
+    help: "Dispositions of served callbacks recorded, by tenant, service and code (the agent's choice, or TIMEOUT)",
+    labelNames: ['tenant', 'service', 'code'] as const,
+    registers,
+  });
+
   function completed(tenant: string, service: string, reason: string | undefined): void {
     transitions.inc({ tenant, service, state: 'COMPLETED' });
     completions.inc({ tenant, service, reason: oneOf(REASON_NAMES, reason, 'OTHER') });
@@ -73,6 +82,9 @@ export function engineMetrics(registry: Registry) {
     },
     dispatchLateness({ tenant, seconds }) {
       dispatchLateness.observe({ tenant }, Math.max(0, seconds));
+    },
+    disposition({ tenant, service, code }) {
+      dispositions.inc({ tenant, service, code: oneOf(DISPOSITION_NAMES, code, 'OTHER') });
     },
     waitMeasured({ tenant, service, predictedSec, actualSec }) {
       waitsMeasured.inc({ tenant, service });

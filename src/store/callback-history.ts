@@ -11,11 +11,11 @@ import { ACTOR } from '../domain/actor.ts';
  */
 
 /** Stored in callback_event.kind; never renumber. */
-export const EVENT_KIND = Object.freeze({ STATE: 1, DIAL: 2, RESCHEDULE: 3 } as const);
+export const EVENT_KIND = Object.freeze({ STATE: 1, DIAL: 2, RESCHEDULE: 3, DISPOSITION: 4 } as const);
 
 export interface CallbackEvent {
   at: Date;
-  kind: 'STATE' | 'DIAL' | 'RESCHEDULE';
+  kind: 'STATE' | 'DIAL' | 'RESCHEDULE' | 'DISPOSITION';
   state: CallbackState;
   reason: CompletionReason | undefined;
   attempt: number;
@@ -25,7 +25,7 @@ export interface CallbackEvent {
 
 export async function listEvents(db: Queryable, tenantId: number, id: string): Promise<CallbackEvent[]> {
   if (!isCallbackId(id)) return [];
-  const kinds = ['', 'STATE', 'DIAL', 'RESCHEDULE'] as const;
+  const kinds = ['', 'STATE', 'DIAL', 'RESCHEDULE', 'DISPOSITION'] as const;
   const actors = ['SYSTEM', 'API', 'CONSOLE'] as const;
   const { rows } = await db.query<{ at: Date; kind: number; state: number; reason: number | null; attempt: number; actor: number; detail: string | null }>(
     `SELECT c.created_at AS at, ${EVENT_KIND.STATE} AS kind,

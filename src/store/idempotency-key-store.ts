@@ -44,3 +44,12 @@ export async function purgeIdempotencyKeys(db: Queryable): Promise<number> {
   const res = await db.query(`DELETE FROM idempotency_key WHERE created_at <= now() - interval '24 hours'`);
   return res.rowCount ?? 0;
 }
+
+/** The callback a live key made, whatever request made it (a recreate whose second delivery asked otherwise). */
+export async function idempotentCallbackId(db: Queryable, tenantId: number, key: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ callback_id: string | null }>(
+    `SELECT callback_id FROM idempotency_key WHERE tenant_id = $1 AND key = $2 AND created_at > now() - interval '24 hours'`,
+    [tenantId, key],
+  );
+  return rows[0]?.callback_id ?? undefined;
+}

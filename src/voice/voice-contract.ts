@@ -14,6 +14,7 @@ import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
 import type { DialFailure, VoiceCommand, VoiceEvent } from './voice-port.ts';
 import { CALL_CONTEXT_LIMITS, SINGLE_JSON_KEY } from '../domain/call-context.ts';
+import { DISPOSITION_NOTE_MAX } from '../domain/disposition.ts';
 
 export { CALL_CONTEXT_LIMITS } from '../domain/call-context.ts';
 
@@ -228,6 +229,20 @@ export const LeaveMessageCommandSchema = Type.Object(
   },
 );
 
+export const DispositionRequestCommandSchema = Type.Object(
+  {
+    type: Type.Literal('disposition_request'),
+    dialKey: DialKey,
+    timeoutSec: Type.Integer({ minimum: 1, maximum: 3600, description: "Seconds the dialog stays open (the service's agentDispositionTimeoutSec)." }),
+  },
+  {
+    ...closed,
+    title: 'disposition_request',
+    description:
+      "Show the agent who talked on the attempt the disposition dialog. Sent once, after the call_ended with talk time that completed the callback, for services with enableDispositionDialog. The agent's choice comes back as disposition; at timeoutSec the platform closes the dialog and sends nothing (GES records TIMEOUT itself). A repeat for a dialKey already asked shows nothing new; a dialKey whose call never reached an agent is ignored. Produces no other event.",
+  },
+);
+
 export const COMMAND_SCHEMAS = Object.freeze({
   dial: DialCommandSchema,
   connect: ConnectCommandSchema,
@@ -236,6 +251,7 @@ export const COMMAND_SCHEMAS = Object.freeze({
   cancel: CancelCommandSchema,
   route_inbound: RouteInboundCommandSchema,
   leave_message: LeaveMessageCommandSchema,
+  disposition_request: DispositionRequestCommandSchema,
 });
 
 // ---- Events (platform → GES) ----------------------------------------------------------------------
@@ -329,6 +345,37 @@ export const InboundCallEventSchema = Type.Object(
   { ...closed, title: 'inbound_call', description: 'A customer is calling in; GES answers with route_inbound keyed `in:<callId>`.' },
 );
 
+export const DispositionEventSchema = Type.Object(
+  {
+    type: Type.Literal('disposition'),
+    dialKey: DialKey,
+    agentId: AgentId,
+    code: Type.Union(
+      [Type.Literal('DONE'), Type.Literal('CALL_BACK_LATER'), Type.Literal('NOT_INTERESTED'), Type.Literal('WRONG_NUMBER'), Type.Literal('OTHER')],
+      {
+        description:
+          'The outcome the agent chose: DONE (resolved), CALL_BACK_LATER (GES recreates the callback as a new scheduled one), NOT_INTERESTED, WRONG_NUMBER, OTHER.',
+      },
+    ),
+    note: Type.Optional(Type.String({ maxLength: DISPOSITION_NOTE_MAX, description: 'Free text the agent typed; kept in the history.' })),
+    desiredTime: Type.Optional(
+      Type.String({
+        maxLength: 40,
+        pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,3})?)?(Z|[+-]\\d{2}:\\d{2})$',
+        description:
+          "CALL_BACK_LATER only (ignored otherwise): when the customer wants the new call, ISO 8601 with an offset or Z. Absent: the service's callBackLaterDelaySec after the dialog was shown.",
+      }),
+    ),
+    at: At,
+  },
+  {
+    ...closed,
+    title: 'disposition',
+    description:
+      'The agent recorded the outcome of a served call (answer to disposition_request), within its timeoutSec. GES records the first outcome of a callback once, however often the event is delivered; one arriving after GES recorded TIMEOUT is ignored.',
+  },
+);
+
 /** Events of the event stream: each is handled by one GES node (consumer group). */
 export const CALL_EVENT_SCHEMAS = Object.freeze({
   answered: AnsweredEventSchema,
@@ -346,6 +393,7 @@ export const CALL_EVENT_SCHEMAS = Object.freeze({
   sit: SitEventSchema,
   network_failure: NetworkFailureEventSchema,
   message_left: MessageLeftEventSchema,
+  disposition: DispositionEventSchema,
 });
 
 // ---- Presence (platform → every GES node, presence stream) -----------------------------------------

@@ -7,6 +7,7 @@
  * key twice must not dial twice, so a command retried after a crash or a lost reply is harmless.
  */
 import type { CallContext, CallProgress, MachineMessage } from '../domain/call-context.ts';
+import type { AgentDispositionCode } from '../domain/disposition.ts';
 
 /** A dial attempt's identity: `${callbackId}:${attempt}`. */
 export type DialKey = string;
@@ -40,7 +41,12 @@ export type VoiceCommand =
    * The attempt's call reached an answering machine that the platform kept on the line (the dial's
    * progress.onMachine was `wait`): play the service's message to it, then hang up (`message_left`).
    */
-  | { type: 'leave_message'; dialKey: DialKey; message: MachineMessage };
+  | { type: 'leave_message'; dialKey: DialKey; message: MachineMessage }
+  /**
+   * After a served call (call_ended with talk time), show the agent who talked on the attempt the
+   * disposition dialog for `timeoutSec`; the choice comes back as `disposition`, nothing at the timeout.
+   */
+  | { type: 'disposition_request'; dialKey: DialKey; timeoutSec: number };
 
 export type DialFailure = 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 'failed' | 'fax' | 'sit' | 'network_failure';
 
@@ -65,7 +71,9 @@ export type VoiceEvent =
   | { type: 'agent_ready' | 'agent_not_ready'; tenant: string; queue: string; agentId: string; at: number }
   | { type: 'inbound_call'; callId: string; tenant: string; toNumber: string; fromNumber: string; digits?: string; at: number }
   /** The message of a leave_message was played to the machine and the call hung up: the attempt is over. */
-  | { type: 'message_left'; dialKey: DialKey; at: number };
+  | { type: 'message_left'; dialKey: DialKey; at: number }
+  /** The agent's outcome of a served call, answering disposition_request (desiredTime: ISO 8601, for CALL_BACK_LATER). */
+  | { type: 'disposition'; dialKey: DialKey; agentId: string; code: AgentDispositionCode; note?: string; desiredTime?: string; at: number };
 
 /**
  * An event subscriber. An adapter with durable delivery (the Redis stream) acknowledges an event

@@ -29,7 +29,7 @@ export interface ConsoleApp {
 }
 
 /** The external app with the console, on in-memory sessions and a movable clock. */
-export async function buildConsoleApp(db: TestDb, o: { idleMs?: number; sessions?: SessionStore } = {}): Promise<ConsoleApp> {
+export async function buildConsoleApp(db: TestDb, o: { idleMs?: number; sessions?: SessionStore; redisUp?: () => Promise<boolean> } = {}): Promise<ConsoleApp> {
   const clock = new TestClock();
   const sessions = new MemorySessionStore(clock.now);
   const callbacks = new CallbackService(db.pool, db.clock);
@@ -52,6 +52,7 @@ export async function buildConsoleApp(db: TestDb, o: { idleMs?: number; sessions
       sessionIdleMs: o.idleMs ?? 20 * 60_000,
       secureCookie: 'false',
       now: clock.now,
+      ...(o.redisUp ? { redisUp: o.redisUp } : {}),
     },
   });
   await app.ready();

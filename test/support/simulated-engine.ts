@@ -1,5 +1,6 @@
 import type { TestContext } from 'node:test';
 import { CallbackService } from '../../src/app/callback-service.ts';
+import { callbackRecreate } from '../../src/app/callback-recreate.ts';
 import { CallbackEngine, type EngineOptions } from '../../src/engine/callback-engine.ts';
 import { simulatedEngineClock } from '../../src/engine/engine-clock.ts';
 import { MemoryHotState } from '../../src/hot/memory-hot-state.ts';
@@ -35,6 +36,7 @@ export async function startSimulatedEngine(
   callbacks.attach(engine, (err) => {
     throw err;
   });
+  engine.attachRecreate(callbackRecreate(db.pool, callbacks));
   await voice.start();
   await engine.start();
   t.after(async () => {

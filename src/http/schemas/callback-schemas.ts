@@ -106,7 +106,7 @@ export const HistoryData = Type.Object({
   events: Type.Array(
     Type.Object({
       time: Type.String({ format: 'date-time' }),
-      kind: Type.Enum(['STATE', 'DIAL', 'RESCHEDULE']),
+      kind: Type.Enum(['STATE', 'DIAL', 'RESCHEDULE', 'DISPOSITION']),
       state: StateName,
       reason: Type.Optional(Type.String()),
       attempt: Type.Integer(),

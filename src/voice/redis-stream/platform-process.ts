@@ -37,7 +37,7 @@ const LEDGER_POLL_MS = 20;
 /** Simulator settings a run may set through --sim (JSON). */
 type SimSettings = Pick<
   ContactCenterSimulatorConfig,
-  'customers' | 'timeToAnswerSec' | 'ringTimeoutSec' | 'customerPatienceSec' | 'commandLatencyMs' | 'inboundCalls' | 'holdExpirySec'
+  'customers' | 'timeToAnswerSec' | 'ringTimeoutSec' | 'customerPatienceSec' | 'commandLatencyMs' | 'inboundCalls' | 'holdExpirySec' | 'dispositions'
 > & {
   /** Outcome overrides by phone number (see mixCustomerOutcomes). */
   perNumber?: Record<string, Partial<CustomerOutcomes>>;

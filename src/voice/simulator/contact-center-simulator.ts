@@ -39,6 +39,9 @@
  *   call never answered → `failed`, an agent neither held nor free → `no_agent`); a `reserve_agent`
  *   or `connect` for a call already connected or over is answered with the call's latest event.
  *   Only a malformed command, or one sent while stopped, is refused (rejected promise).
+ * - `disposition_request` shows the dialog to the agent who talked on the key (disposition-desk.ts):
+ *   a seeded choice, or the number's override, sent as `disposition` after the agent's drawn time,
+ *   or nothing when the agent lets it time out; a stop withdraws choices not yet sent.
  */
 import { commandDecoder } from '../voice-contract.ts';
 import type { CallContext, CallProgress, DialKey, VoiceCommand, VoiceEventHandler, VoicePort } from '../voice-port.ts';
@@ -48,6 +51,7 @@ import { CallLife } from './call-life.ts';
 import { buildQueues, longestIdleFree, type AgentState, type QueueRuntime } from './contact-floor.ts';
 import { DialLedger, type ReadonlyDialLedger } from './dial-ledger.ts';
 import { DialOutcomeDraw } from './dial-outcome-draw.ts';
+import { DispositionDesk } from './disposition-desk.ts';
 import { Prng } from './prng.ts';
 import type { QueueStatsSnapshot } from './queue-stats.ts';
 import type { SimClock } from './sim-clock.ts';
@@ -58,6 +62,7 @@ import { queueSnapshot, type QueueSnapshot, type SimulatorSnapshot } from './sim
 
 export type { AgentState } from './contact-floor.ts';
 export type { ContactCenterSimulatorConfig, InboundCallSpec, MeanSd, SimQueueConfig } from './simulator-config.ts';
+export type { DispositionChoice, SimDispositionConfig } from './disposition-desk.ts';
 export type { QueueSnapshot, SimulatorSnapshot } from './simulator-snapshot.ts';
 
 /** How long the simulated platform plays a machine message (leave_message) before it hangs up. */
@@ -83,6 +88,7 @@ export class ContactCenterSimulator implements VoicePort {
   readonly #ledger = new DialLedger();
   /** The latest context each key's commands brought (dial, reserve_agent, connect). */
   readonly #contexts = new Map<DialKey, CallContext>();
+  readonly #desk: DispositionDesk;
 
   constructor(config: ContactCenterSimulatorConfig) {
     this.clock = config.clock;
@@ -120,6 +126,11 @@ export class ContactCenterSimulator implements VoicePort {
       now: () => this.clock.now(),
       contextOf: (dialKey) => this.#contexts.get(dialKey),
       note: (change) => this.#onChange?.(change),
+    });
+    this.#desk = new DispositionDesk({ session, seed: config.seed, config: config.dispositions, now: () => this.clock.now() });
+    // The desk learns who talked on each key from the simulator's own events.
+    session.subscribe((event) => {
+      if (event.type === 'connected') this.#desk.connected(event.dialKey, event.agentId);
     });
     if (config.resume !== undefined) this.#resume(config.resume);
   }
@@ -309,6 +320,7 @@ export class ContactCenterSimulator implements VoicePort {
   #execute(command: VoiceCommand): void {
     switch (command.type) {
       case 'dial':
+        this.#desk.dialed(command.dialKey, command.phone);
         return this.#dial(command.dialKey, command.tenant, command.queue, command.phone, command.agentId, command.progress);
       case 'reserve_agent':
         return this.#reserve(command.dialKey, command.tenant, command.queue);
@@ -322,6 +334,8 @@ export class ContactCenterSimulator implements VoicePort {
         return this.#routeInbound(command.dialKey, command.callId, command.tenant, command.queue);
       case 'leave_message':
         return this.#life.leaveMessage(command.dialKey);
+      case 'disposition_request':
+        return this.#desk.request(command.dialKey, command.timeoutSec);
     }
   }
 

@@ -6,6 +6,7 @@
 import type { CustomerOutcomes } from './customer-outcomes.ts';
 import { DEFAULT_CUSTOMER_OUTCOMES, validateCustomerOutcomes } from './customer-outcomes.ts';
 
+import type { SimDispositionConfig } from './disposition-desk.ts';
 import type { Seed } from './prng.ts';
 import type { SimClock } from './sim-clock.ts';
 import type { LedgerChange, SimulatorResume } from './simulator-resume.ts';
@@ -64,6 +65,8 @@ export interface ContactCenterSimulatorConfig {
   onLedgerChange?: (change: LedgerChange) => void;
   /** The ledger of an earlier run (see simulator-resume.ts): its keys are never dialed again. */
   resume?: SimulatorResume;
+  /** The agents' disposition dialog (disposition_request): their choices and how long they take (disposition-desk.ts). */
+  dispositions?: SimDispositionConfig;
 }
 
 export interface SimulatorSettings {
