@@ -20,7 +20,7 @@ import { signedAssertion } from '../src/app/google-access-token.ts';
  * needs no database; the engine tests check that the steps are carried out.
  */
 
-const FAILURES = ['busy', 'no_answer', 'machine', 'invalid_number', 'failed'] as const;
+const FAILURES = ['busy', 'no_answer', 'machine', 'invalid_number', 'failed', 'fax', 'sit', 'network_failure'] as const;
 
 function at(phase: AttemptPhase, first: FirstConnectParty = 'CUSTOMER', more: Partial<AttemptSituation> = {}): AttemptSituation {
   return { phase, first, attempt: 1, predicted: true, expired: false, ...more };
@@ -261,6 +261,7 @@ test('an attempt that is not in flight (waiting, pausing for a retry) ignores ev
     { type: 'connected' },
     { type: 'call_ended', talkSeconds: 0 },
     { type: 'call_ended', talkSeconds: 60 },
+    { type: 'message_left' },
     ...FAILURES.map((type) => ({ type })),
   ];
   for (const phase of ['WAITING', 'RETRY_WAIT'] as const) {
@@ -332,4 +333,119 @@ test('the OAuth assertion is an RS256 JWT of the service account, for the FCM sc
     iat: 1_900_000_000,
     exp: 1_900_003_600,
   });
+});
+
+// ---- machines: the service's onMachine decides (docs/ENGINE.md, "Call progress and machines") ----
+
+const MACHINE_TABLE: Row[] = [
+  {
+    name: 'RETRY (said outright) is the default: the dial failed with machine',
+    situation: at('DIALING', 'CUSTOMER', { onMachine: 'RETRY' }),
+    event: { type: 'machine' },
+    expected: { step: 'fail', from: ['DIALING'], outcome: 'machine', releaseAgent: false, reported: 'machine' },
+  },
+  {
+    name: 'LEAVE_MESSAGE: the machine is told the message, the attempt stays dialing with a fresh watchdog',
+    situation: at('DIALING', 'CUSTOMER', { onMachine: 'LEAVE_MESSAGE' }),
+    event: { type: 'machine' },
+    expected: {
+      step: 'advance',
+      from: ['DIALING'],
+      to: 'DIALING',
+      history: 'DIAL',
+      detail: 'machine: leaving message',
+      agentFound: false,
+      then: { type: 'leave_message' },
+      outcome: 'machine',
+    },
+  },
+  {
+    name: 'LEAVE_MESSAGE agent first: the same, the agent stays held until the message is left',
+    situation: at('DIALING', 'AGENT', { onMachine: 'LEAVE_MESSAGE' }),
+    event: { type: 'machine' },
+    expected: {
+      step: 'advance',
+      from: ['DIALING'],
+      to: 'DIALING',
+      history: 'DIAL',
+      detail: 'machine: leaving message',
+      agentFound: false,
+      then: { type: 'leave_message' },
+      outcome: 'machine',
+    },
+  },
+  {
+    name: 'TREAT_AS_ANSWERED customer first: an agent is asked for, as for a person',
+    situation: at('DIALING', 'CUSTOMER', { onMachine: 'TREAT_AS_ANSWERED' }),
+    event: { type: 'machine' },
+    expected: {
+      step: 'advance',
+      from: ['DIALING'],
+      to: 'AWAITING_AGENT',
+      history: 'DIAL',
+      detail: 'machine: treated as answered',
+      agentFound: false,
+      then: { type: 'reserve_agent' },
+      outcome: 'machine',
+    },
+  },
+  {
+    name: 'TREAT_AS_ANSWERED agent first: the held agent is bridged',
+    situation: at('DIALING', 'AGENT', { onMachine: 'TREAT_AS_ANSWERED' }),
+    event: { type: 'machine' },
+    expected: {
+      step: 'advance',
+      from: ['DIALING'],
+      to: 'CONNECTING',
+      history: 'DIAL',
+      detail: 'machine: treated as answered',
+      agentFound: false,
+      then: { type: 'connect' },
+      outcome: 'machine',
+    },
+  },
+  {
+    name: 'a machine reported after the dial (waiting for an agent) is a lost customer, whatever onMachine says',
+    situation: at('AWAITING_AGENT', 'CUSTOMER', { onMachine: 'LEAVE_MESSAGE' }),
+    event: { type: 'machine' },
+    expected: { step: 'fail', from: ['AWAITING_AGENT'], outcome: 'abandoned', releaseAgent: false, reported: 'machine' },
+  },
+  {
+    name: 'message_left while dialing completes the callback (customer first: no agent held)',
+    situation: at('DIALING', 'CUSTOMER', { onMachine: 'LEAVE_MESSAGE' }),
+    event: { type: 'message_left' },
+    expected: { step: 'messageLeft', from: ['DIALING'], releaseAgent: false },
+  },
+  {
+    name: 'message_left agent first gives the held agent back',
+    situation: at('DIALING', 'AGENT', { onMachine: 'LEAVE_MESSAGE' }),
+    event: { type: 'message_left' },
+    expected: { step: 'messageLeft', from: ['DIALING'], releaseAgent: true },
+  },
+  ...(['RESERVING', 'AWAITING_AGENT', 'CONNECTING', 'TALKING'] as const).map((phase): Row => ({
+    name: `message_left in ${phase} means nothing`,
+    situation: at(phase),
+    event: { type: 'message_left' },
+    expected: IGNORE,
+  })),
+];
+
+for (const row of MACHINE_TABLE) {
+  test(`${row.situation.phase} + ${row.event.type} (${row.situation.first} first, ${row.situation.onMachine ?? 'default'}): ${row.name}`, () => {
+    assert.deepEqual(decideAttemptStep(row.situation, row.event), row.expected);
+  });
+}
+
+test('fax, sit and network_failure are failures whatever onMachine says', () => {
+  for (const onMachine of ['RETRY', 'LEAVE_MESSAGE', 'TREAT_AS_ANSWERED'] as const) {
+    for (const outcome of ['fax', 'sit', 'network_failure'] as const) {
+      assert.deepEqual(decideAttemptStep(at('DIALING', 'CUSTOMER', { onMachine }), { type: outcome }), {
+        step: 'fail',
+        from: ['DIALING'],
+        outcome,
+        releaseAgent: false,
+        reported: outcome,
+      });
+    }
+  }
 });

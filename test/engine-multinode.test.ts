@@ -51,6 +51,9 @@ const RETRY: ServiceOptions['retry'] = {
   // Platform failures (an attempt given up by its watchdog after a lost event) are retried generously,
   // so that every callback ends on what the customer's phone did.
   failed: { maxAttempts: 10, delaySec: 1 },
+  fax: { maxAttempts: 1, delaySec: 1 },
+  sit: { maxAttempts: 1, delaySec: 1 },
+  networkFailure: { maxAttempts: 10, delaySec: 1 },
 };
 /** Open all day (no business hours), no per-number or per-slot limits, scheduled ones queue at their time. */
 const COMMON_OPTIONS = {

@@ -51,6 +51,9 @@ const SERVICE = {
     machine: { maxAttempts: 3, delaySec: RETRY_DELAY_SEC },
     invalidNumber: { maxAttempts: 1, delaySec: 1 },
     failed: { maxAttempts: 10, delaySec: RETRY_DELAY_SEC },
+    fax: { maxAttempts: 1, delaySec: 1 },
+    sit: { maxAttempts: 1, delaySec: 1 },
+    networkFailure: { maxAttempts: 10, delaySec: RETRY_DELAY_SEC },
   },
 } as const;
 

@@ -453,6 +453,7 @@ test('the estimator error is an absolute difference; the Redis gauge reads 0 whe
   metrics.engine.waitMeasured({ tenant: 'a', service: 's', predictedSec: 100, actualSec: 40 });
   metrics.engine.waitMeasured({ tenant: 'a', service: 's', predictedSec: 30, actualSec: 50 });
   metrics.engine.dialOutcome({ tenant: 'a', service: 's', outcome: 'something-new' });
+  for (const outcome of ['fax', 'sit', 'network_failure']) metrics.engine.dialOutcome({ tenant: 'a', service: 's', outcome });
   metrics.engine.transition({ tenant: 'a', service: 's', to: 'COMPLETED', reason: 'FAIL_ERROR' });
   assert.match(await metrics.registry.metrics(), /^ges_redis_up Nan$/m, 'unknown on a node without Redis');
   assert.match(await metrics.registry.metrics(), /^REDIS_CONNECTION 0$/m, 'no Redis, no Redis problem');
@@ -464,6 +465,8 @@ test('the estimator error is an absolute difference; the Redis gauge reads 0 whe
   assert.equal(value(samples, 'ges_wait_estimate_error_seconds_bucket', { ...labels, le: '30' }), 1);
   assert.equal(value(samples, 'ges_wait_estimate_error_seconds_bucket', { ...labels, le: '60' }), 2);
   assert.equal(value(samples, 'ges_dial_outcomes_total', { ...labels, outcome: 'other' }), 1, 'an unknown outcome is folded');
+  for (const outcome of ['fax', 'sit', 'network_failure'])
+    assert.equal(value(samples, 'ges_dial_outcomes_total', { ...labels, outcome }), 1, `${outcome} is an outcome of its own`);
   assert.equal(value(samples, 'ges_callbacks_completed_total', { ...labels, reason: 'FAIL_ERROR' }), 1);
 
   const dead = new (await import('ioredis')).Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });

@@ -24,6 +24,13 @@ import {
   entryFields,
   presenceDecoder,
 } from '../src/voice/voice-contract.ts';
+import { CALL_CONTEXT_LIMITS, type CallContext } from '../src/domain/call-context.ts';
+import { CallbackService } from '../src/app/callback-service.ts';
+import { CallbackEngine } from '../src/engine/callback-engine.ts';
+import { databaseEngineClock } from '../src/engine/engine-clock.ts';
+import { MemoryHotState } from '../src/hot/memory-hot-state.ts';
+import { findTenantByName } from '../src/store/tenant-store.ts';
+import { createTestDb, createTestTenant } from './support/test-env.ts';
 import { documentedSchemaGroups, schemaSectionMarkdown, schemaSectionOf, VOICE_CONTRACT_DOC } from '../src/voice/redis-stream/voice-contract-doc.ts';
 import { waitFor } from './support/wait-for.ts';
 
@@ -89,10 +96,10 @@ interface Platform {
 }
 
 /** The contact center as a separate process, ready once it printed READY. */
-async function startPlatform(t: TestContext, prefix: string, options: { sim?: object; extra?: string[] } = {}): Promise<Platform> {
+async function startPlatform(t: TestContext, prefix: string, options: { sim?: object; extra?: string[]; queues?: object } = {}): Promise<Platform> {
   const dir = mkdtempSync(join(tmpdir(), 'ges-voice-'));
   const ledgerFile = join(dir, 'ledger.json');
-  const args = ['--import', 'tsx', PLATFORM, '--redis', REDIS_URL, '--prefix', prefix, '--queues', JSON.stringify(QUEUES)];
+  const args = ['--import', 'tsx', PLATFORM, '--redis', REDIS_URL, '--prefix', prefix, '--queues', JSON.stringify(options.queues ?? QUEUES)];
   args.push('--seed', '42', '--speed', '60', '--ledger-file', ledgerFile, '--sim', JSON.stringify({ customerPatienceSec: 600, ...options.sim }));
   args.push('--log-level', 'warn', ...(options.extra ?? []));
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -204,6 +211,7 @@ test('the contract has a schema for every command and event of the voice port', 
     'connect',
     'dial',
     'disposition_request',
+    'leave_message',
     'preview',
     'release_agent',
     'reserve_agent',
@@ -219,13 +227,17 @@ test('the contract has a schema for every command and event of the voice port', 
     'customer_not_confirmed',
     'disposition',
     'failed',
+    'fax',
     'inbound_call',
     'invalid_number',
     'machine',
+    'message_left',
+    'network_failure',
     'no_agent',
     'no_answer',
     'preview_accepted',
     'preview_rejected',
+    'sit',
   ]);
   assert.deepEqual(Object.keys(PRESENCE_SCHEMAS).sort(), ['agent_not_ready', 'agent_ready', 'presence_heartbeat', 'presence_reset']);
   // inbound_call carries its callId; route_inbound names it back.
@@ -300,10 +312,12 @@ test('contract validation accepts every well-formed body and refuses bad ones wi
   const answered = { type: 'answered', dialKey: 'cb:1', at: 5 };
   assert.deepEqual(callEventDecoder.decode(fields(entryFields(answered))), { ok: true, value: answered });
   for (const [entry, reason] of [
-    [['v', '2', 'type', 'answered', 'data', JSON.stringify(answered)], /version/],
-    [['v', '1', 'type', 'busy', 'data', JSON.stringify(answered)], /disagrees/],
-    [['v', '1', 'type', 'answered', 'data', `{"phone":"${SECRET_PHONE}"`], /not JSON/],
-    [['v', '1', 'type', 'answered'], /no data/],
+    // Contract 1 entries are refused like any other version: a node and a platform upgrade together.
+    [['v', '1', 'type', 'answered', 'data', JSON.stringify(answered)], /version/],
+    [['v', '3', 'type', 'answered', 'data', JSON.stringify(answered)], /version/],
+    [['v', '2', 'type', 'busy', 'data', JSON.stringify(answered)], /disagrees/],
+    [['v', '2', 'type', 'answered', 'data', `{"phone":"${SECRET_PHONE}"`], /not JSON/],
+    [['v', '2', 'type', 'answered'], /no data/],
   ] as const) {
     const decoded = callEventDecoder.decode(fields([...entry]));
     assert.equal(decoded.ok, false);
@@ -581,20 +595,20 @@ test('a malformed event is acknowledged, logged without user data and dropped; t
 
   const userData = { secret: 'order-4711' };
   const malformed: string[][] = [
-    ['v', '1', 'type', 'answered', 'data', `{"dialKey":"cb:1","phone":"${SECRET_PHONE}"`],
-    ['v', '1', 'type', 'answered', 'data', JSON.stringify({ type: 'answered', dialKey: 'cb:1', at: 1, phone: SECRET_PHONE, userData })],
+    ['v', '2', 'type', 'answered', 'data', `{"dialKey":"cb:1","phone":"${SECRET_PHONE}"`],
+    ['v', '2', 'type', 'answered', 'data', JSON.stringify({ type: 'answered', dialKey: 'cb:1', at: 1, phone: SECRET_PHONE, userData })],
     [
       'v',
-      '1',
+      '2',
       'type',
       'inbound_call',
       'data',
       JSON.stringify({ type: 'inbound_call', tenant: 'acme', toNumber: '+18005550100', fromNumber: SECRET_PHONE, at: 1 }),
     ],
     ['v', '9', 'type', 'answered', 'data', JSON.stringify({ type: 'answered', dialKey: 'cb:1', at: 1 })],
-    ['v', '1', 'type', 'agent_ready', 'data', JSON.stringify({ type: 'agent_ready', tenant: 'acme', queue: 'sales', agentId: 'a', at: 1 })],
-    ['v', '1', 'phone', SECRET_PHONE],
-    ['v', '1', 'type', 'busy', 'data', JSON.stringify({ type: SECRET_PHONE, dialKey: 'cb:1', at: 1 })],
+    ['v', '2', 'type', 'agent_ready', 'data', JSON.stringify({ type: 'agent_ready', tenant: 'acme', queue: 'sales', agentId: 'a', at: 1 })],
+    ['v', '2', 'phone', SECRET_PHONE],
+    ['v', '2', 'type', 'busy', 'data', JSON.stringify({ type: SECRET_PHONE, dialKey: 'cb:1', at: 1 })],
   ];
   for (const fields of malformed) await redis.call('XADD', keys.events, '*', ...fields);
   const valid = { type: 'busy', dialKey: 'cb-10:1', at: 7 } as const;
@@ -784,4 +798,134 @@ test('agent preview over Redis: a rejecting agent is released and excluded, the 
     () => a.events.some((e) => e.type === 'agent_not_ready' && e.agentId === third && e.at >= timedOut.at),
     'agent_not_ready for the agent who let the preview time out',
   );
+});
+
+// ---- contract 2: context on the call, call progress and machines ----------------------------------
+
+const CONTEXT: CallContext = {
+  attachedData: { GES_UserData: JSON.stringify({ orderId: 'A-1', reason: 'late delivery' }) },
+  routePoint: '7100@SIP_Switch',
+  language: 'fr-FR',
+  priority: 2,
+  callerId: { number: '+18005550199', name: 'Acme Support' },
+  dialPrefix: '9',
+  trunkGroup: 'tg-1',
+  previewKeys: ['orderId'],
+};
+
+test('contract 2: the context, progress and leave_message are checked, and a refusal never echoes the data', () => {
+  const good: VoiceCommand[] = [
+    { ...dial('cb:1'), context: CONTEXT, progress: { detect: true, onMachine: 'wait' } } as VoiceCommand,
+    { type: 'reserve_agent', dialKey: 'cb:1', tenant: 'acme', queue: 'sales', context: CONTEXT },
+    { type: 'connect', dialKey: 'cb:1', agentId: 'a-1', context: { attachedData: {}, priority: 0 } },
+    { type: 'leave_message', dialKey: 'cb:1', message: { text: 'We called about your order.' } },
+    { type: 'leave_message', dialKey: 'cb:1', message: { id: 'prompt-42' } },
+  ];
+  for (const command of good) assert.ok(commandDecoder.check(command).ok, JSON.stringify(command));
+  for (const event of [
+    { type: 'fax', dialKey: 'cb:1', at: 1 },
+    { type: 'sit', dialKey: 'cb:1', at: 1 },
+    { type: 'network_failure', dialKey: 'cb:1', at: 1 },
+    { type: 'message_left', dialKey: 'cb:1', at: 1 },
+  ])
+    assert.ok(callEventDecoder.check(event).ok, event.type);
+
+  const secret = 'order-4711';
+  const big: Record<string, string> = {};
+  for (let i = 0; i < 20; i += 1) big[`k${i}`] = secret.padEnd(1000, 'x');
+  const bad: unknown[] = [
+    { ...dial('cb:1'), context: { ...CONTEXT, attachedData: big } }, // more bytes than the bound
+    { ...dial('cb:1'), context: { ...CONTEXT, secretField: secret } }, // closed object
+    { ...dial('cb:1'), context: { attachedData: { orderId: secret } } }, // priority missing
+    { ...dial('cb:1'), context: { ...CONTEXT, dialPrefix: secret } }, // not digits
+    { ...dial('cb:1'), context: { ...CONTEXT, previewKeys: Array.from({ length: CALL_CONTEXT_LIMITS.previewKeys + 1 }, (_, i) => `k${i}`) } },
+    { ...dial('cb:1'), progress: { detect: true, onMachine: secret } },
+    { type: 'leave_message', dialKey: 'cb:1', message: {} },
+    { type: 'leave_message', dialKey: 'cb:1', message: { text: secret.padEnd(CALL_CONTEXT_LIMITS.machineMessageText + 1, 'x') } },
+  ];
+  for (const body of bad) {
+    const checked = commandDecoder.check(body);
+    assert.equal(checked.ok, false, JSON.stringify(body).slice(0, 200));
+    if (!checked.ok) assert.ok(!checked.reason.includes(secret) && !checked.reason.includes('4155550100'), checked.reason);
+  }
+});
+
+test('over Redis: the context of a dial reaches the platform, and its agent sees the orderId on connect (the ledger file says so)', async (t) => {
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  const platform = await startPlatform(t, prefix, { sim: { customers: ALWAYS_ANSWER } });
+  const a = await startAdapter(t, redis, prefix, 'node-a');
+  await a.port.send({ ...dial('cb-50:1'), context: CONTEXT, progress: { detect: true, onMachine: 'hang_up' } } as VoiceCommand);
+  await waitFor(() => a.eventsOf('cb-50:1').some((e) => e.type === 'answered'), 'answered');
+  await a.port.send({ type: 'reserve_agent', dialKey: 'cb-50:1', tenant: 'acme', queue: 'sales', context: CONTEXT });
+  const reserved = await waitFor(() => a.eventsOf('cb-50:1').find((e) => e.type === 'agent_reserved'), 'agent_reserved');
+  const agentId = reserved.type === 'agent_reserved' ? reserved.agentId : '';
+  await a.port.send({ type: 'connect', dialKey: 'cb-50:1', agentId, context: CONTEXT });
+  const ledger = await waitFor(() => platform.ledger()?.screens['cb-50:1'] && platform.ledger(), 'the agent screen in the ledger file');
+  const screen = ledger.screens['cb-50:1']!;
+  assert.equal(screen.agentId, agentId);
+  assert.equal(screen.userData.orderId, 'A-1');
+  assert.deepEqual(screen.preview, [{ key: 'orderId', value: 'A-1' }]);
+  assert.equal(screen.routePoint, '7100@SIP_Switch');
+  assert.equal(screen.language, 'fr-FR');
+});
+
+test('over Redis: a machine kept on the line (progress wait) takes the message of leave_message, answered message_left', async (t) => {
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  const platform = await startPlatform(t, prefix, {
+    sim: { customers: ALWAYS_ANSWER, perNumber: { '+14155550177': { machine: 1 }, '+14155550178': { machine: 1 } } },
+  });
+  const a = await startAdapter(t, redis, prefix, 'node-a');
+  await a.port.send({ ...dial('cb-51:1', '+14155550177'), context: CONTEXT, progress: { detect: true, onMachine: 'wait' } } as VoiceCommand);
+  await waitFor(() => a.eventsOf('cb-51:1').some((e) => e.type === 'machine'), 'machine');
+  await a.port.send({ type: 'leave_message', dialKey: 'cb-51:1', message: { text: 'We called about your order.' } });
+  await waitFor(() => a.eventsOf('cb-51:1').some((e) => e.type === 'message_left'), 'message_left');
+  assert.deepEqual(
+    a.eventsOf('cb-51:1').map((e) => e.type),
+    ['machine', 'message_left'],
+  );
+  // Without detection the same machine is a person to the platform.
+  await a.port.send({ ...dial('cb-52:1', '+14155550178'), context: CONTEXT, progress: { detect: false, onMachine: 'hang_up' } } as VoiceCommand);
+  await waitFor(() => a.eventsOf('cb-52:1').some((e) => e.type === 'answered'), 'answered without detection');
+  const ledger = await waitFor(() => {
+    const l = platform.ledger();
+    return l?.results['cb-51:1']?.messageLeft && l.results['cb-52:1'] !== undefined && l;
+  }, 'the message and the second call in the ledger file');
+  assert.deepEqual(ledger.results['cb-51:1'], { outcome: 'machine', connected: false, messageLeft: true });
+  assert.equal(ledger.results['cb-52:1']?.outcome, 'answered');
+});
+
+test('GES over Redis: an orderId given at create reaches the agent of the platform process on connect', async (t) => {
+  const db = await createTestDb();
+  t.after(() => db.close());
+  const t0 = await createTestTenant(db, undefined, { sales: { executionBufferSec: 0, previewKeys: 'orderId' } });
+  const tenant = (await findTenantByName(db.pool, t0.name))!;
+  const redis = await connectRedis(t);
+  const prefix = newPrefix(t, redis);
+  const platform = await startPlatform(t, prefix, {
+    sim: { customers: ALWAYS_ANSWER },
+    queues: { [`${tenant.name}/sales`]: { agents: 1, handleTimeSec: { mean: 6, sd: 1 } } },
+  });
+  const port = new RedisStreamVoicePort(redis, { prefix, consumer: 'ges-node', logger: silent });
+  const engine = new CallbackEngine({ db: db.pool, hot: new MemoryHotState(), voice: port, clock: databaseEngineClock(db.clock), logger: silent, pollMs: 200 });
+  const callbacks = new CallbackService(db.pool, db.clock);
+  callbacks.attach(engine, (err) => {
+    throw err;
+  });
+  await port.start();
+  await engine.start();
+  defer(t, async () => {
+    await engine.stop();
+    await port.stop();
+  });
+  const who = { id: tenant.id, name: tenant.name };
+  await waitFor(() => port.availableAgents(tenant.name, 'sales') > 0, 'the platform agent announced');
+  const { id } = await callbacks.create(who, { serviceName: 'sales', phoneNumber: '+14155550160', userData: { orderId: 'A-1', note: 'call before noon' } });
+  const ledger = await waitFor(() => platform.ledger()?.screens[`${id}:1`] && platform.ledger(), 'the agent screen in the ledger file', 60_000);
+  const screen = ledger.screens[`${id}:1`]!;
+  assert.deepEqual(screen.userData, { orderId: 'A-1', note: 'call before noon' });
+  assert.deepEqual(screen.preview, [{ key: 'orderId', value: 'A-1' }]);
+  await waitFor(async () => (await callbacks.retrieve(who, id)).state === 'COMPLETED', 'the callback completed', 60_000);
+  assert.equal((await callbacks.retrieve(who, id)).reason, 'AGENT_CONNECTED');
 });

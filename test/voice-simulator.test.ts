@@ -1145,3 +1145,64 @@ test('a platform that lost its ledger refuses dials (failed, ledger_lost) for it
   );
   assert.equal(sim.dialsPlaced(), 1);
 });
+
+test('machines: kept on the line with progress wait, a message is left once; without detection a machine is answered; leave_message elsewhere is failed, never machine', async () => {
+  const machine = { answer: 0, busy: 0, noAnswer: 0, machine: 1, invalid: 0 };
+  const { clock, sim, events } = setup(5, { customers: machine });
+  await sim.start();
+  const send = (command: VoiceCommand) => sim.send(command);
+  await send({ type: 'dial', dialKey: 'm:1', tenant: 'acme', queue: 'sales', phone: '+14155550001', progress: { detect: true, onMachine: 'wait' } });
+  await send({ type: 'dial', dialKey: 'm:2', tenant: 'acme', queue: 'sales', phone: '+14155550002', progress: { detect: false, onMachine: 'hang_up' } });
+  await send({ type: 'dial', dialKey: 'm:3', tenant: 'acme', queue: 'sales', phone: '+14155550003' });
+  clock.advanceBy(10_000);
+  assert.deepEqual(
+    eventsOf(events, 'm:1').map((e) => e.type),
+    ['machine'],
+  );
+  assert.deepEqual(
+    eventsOf(events, 'm:2').map((e) => e.type),
+    ['answered'],
+    'no detection: a person to the platform',
+  );
+  assert.deepEqual(
+    eventsOf(events, 'm:3').map((e) => e.type),
+    ['machine'],
+    'no progress: contract 1, hung up',
+  );
+  await send({ type: 'leave_message', dialKey: 'm:1', message: { text: 'We called about your order.' } });
+  await send({ type: 'leave_message', dialKey: 'm:1', message: { text: 'We called about your order.' } });
+  await send({ type: 'leave_message', dialKey: 'm:3', message: { id: 'p-1' } });
+  clock.advanceBy(20_000);
+  assert.deepEqual(
+    eventsOf(events, 'm:1').map((e) => e.type),
+    ['machine', 'message_left'],
+    'played once',
+  );
+  assert.deepEqual(
+    eventsOf(events, 'm:3').map((e) => e.type),
+    ['machine', 'failed'],
+    'a machine already gone is never told as machine again',
+  );
+  await send({ type: 'leave_message', dialKey: 'm:1', message: { text: 'again' } });
+  clock.advanceBy(1_000);
+  assert.deepEqual(eventsOf(events, 'm:1').at(-1)?.type, 'message_left', 'a repeat after the end hears the end again');
+  assert.deepEqual(sim.ledger.resultOf('m:1'), { outcome: 'machine', connected: false, messageLeft: true });
+  assert.equal(sim.dialsPlaced(), 3);
+});
+
+test('the context of a key is kept, and what the connected agent saw is in the ledger', async () => {
+  const { clock, sim, events } = setup(6, { customers: { answer: 1, busy: 0, noAnswer: 0, machine: 0, invalid: 0 } });
+  await sim.start();
+  const context = { attachedData: { orderId: 'A-1', tier: 'gold' }, priority: 1, previewKeys: ['tier', 'missing'], language: 'de-DE' };
+  await sim.send({ type: 'dial', dialKey: 'c:1', tenant: 'acme', queue: 'sales', phone: '+14155550010', context });
+  while (!eventsOf(events, 'c:1').some((e) => e.type === 'answered')) clock.advanceBy(500);
+  await sim.send({ type: 'connect', dialKey: 'c:1', agentId: 'acme/sales/agent-1', context });
+  clock.advanceBy(1_000);
+  assert.deepEqual(sim.contextOf('c:1'), context);
+  const screen = sim.agentScreen('c:1');
+  assert.equal(screen?.agentId, 'acme/sales/agent-1');
+  assert.deepEqual(screen?.userData, { orderId: 'A-1', tier: 'gold' });
+  assert.deepEqual(screen?.preview, [{ key: 'tier', value: 'gold' }]);
+  assert.equal(screen?.language, 'de-DE');
+  assert.equal(sim.agentScreen('nope:1'), undefined);
+});

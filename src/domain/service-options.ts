@@ -93,13 +93,78 @@ export const ServiceOptionsSchema = Type.Object(
           { maxAttempts: Type.Integer({ minimum: 1, maximum: 10, default: 3 }), delaySec: Type.Integer({ minimum: 0, maximum: 86400, default: 60 }) },
           { default: {}, additionalProperties: false },
         ),
+        // A fax or a special information tone says the number will not reach a person: one attempt, like an invalid number.
+        fax: Type.Object(
+          { maxAttempts: Type.Integer({ minimum: 1, maximum: 10, default: 1 }), delaySec: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }) },
+          { default: {}, additionalProperties: false },
+        ),
+        sit: Type.Object(
+          { maxAttempts: Type.Integer({ minimum: 1, maximum: 10, default: 1 }), delaySec: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }) },
+          { default: {}, additionalProperties: false },
+        ),
+        // The path failed, not the customer: soon again, as a platform failure.
+        networkFailure: Type.Object(
+          { maxAttempts: Type.Integer({ minimum: 1, maximum: 10, default: 3 }), delaySec: Type.Integer({ minimum: 0, maximum: 86400, default: 60 }) },
+          { default: {}, additionalProperties: false },
+        ),
       },
       {
         default: {},
         additionalProperties: false,
         description:
-          '_max_dial_attempts / _dial_retry_timeout per dial outcome: attempts in all (the first included) and the pause before the next; an invalid number fails at once by default',
+          '_max_dial_attempts / _dial_retry_timeout per dial outcome: attempts in all (the first included) and the pause before the next; an invalid number, a fax and a special information tone fail at once by default',
       },
+    ),
+    // ---- Context on the call (docs/ENGINE.md, "Context on the call") ----
+    attachUdata: Type.Enum(['single_json', 'separate_keys'], {
+      default: 'single_json',
+      description: '_attach_udata: how userData travels with the call: single_json, one key GES_UserData holding it as JSON; separate_keys, each key its own',
+    }),
+    routePoint: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 255, description: "_route_point: route point of the service's calls; a callback's own routePoint overrides it" }),
+    ),
+    callerIdNumber: Type.Optional(
+      Type.String({
+        pattern: '^\\+?[0-9]{1,31}$',
+        description: '_calling_party_number (GES: _call_display_number): number the customer sees; absent: the platform default',
+      }),
+    ),
+    callerIdName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: '_calling_party_display_name (GES: _call_display_name): name the customer sees; absent: the platform default',
+      }),
+    ),
+    dialPrefix: Type.Optional(
+      Type.String({ pattern: '^[0-9*#]{1,16}$', description: "_prefix_dial_out: digits dialed before the customer's number for an outside line" }),
+    ),
+    trunkGroup: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: '_trunk_group: trunk group of outbound calls' })),
+    previewKeys: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z_$][A-Za-z0-9_$]{0,127}(,[A-Za-z_$][A-Za-z0-9_$]{0,127}){0,49}$',
+        description: '_agent_preview_data: userData keys an agent preview shows, comma-separated, in order (at most 50)',
+      }),
+    ),
+    // ---- Call progress and machines (docs/ENGINE.md, "Call progress and machines") ----
+    cpdEnable: Type.Boolean({
+      default: true,
+      description: '_cpd_enable: call progress detection; false: the platform reports a machine or fax as answered, and it is treated as a person',
+    }),
+    onMachine: Type.Enum(['RETRY', 'LEAVE_MESSAGE', 'TREAT_AS_ANSWERED'], {
+      default: 'RETRY',
+      description:
+        'GES extension: what an answering machine gets: RETRY, a later attempt (retry.machine); LEAVE_MESSAGE, the machine message, then the callback completes MESSAGE_LEFT; TREAT_AS_ANSWERED, the call goes on as if a person answered',
+    }),
+    machineMessageId: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'GES extension: id of the prompt the platform plays to a machine (onMachine LEAVE_MESSAGE)' }),
+    ),
+    machineMessageText: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 2000,
+        description: "GES extension: text the platform speaks to a machine (onMachine LEAVE_MESSAGE), in the callback's language",
+      }),
     ),
     enableDispositionDialog: Type.Boolean({
       default: false,
@@ -229,7 +294,10 @@ export function parseServiceOptions(input: unknown): ServiceOptions {
   const value = Value.Default(ServiceOptionsSchema, Value.Convert(ServiceOptionsSchema, structuredClone(input ?? {})));
   const problem = firstSchemaProblem(ServiceOptionsSchema, value, 'service options');
   if (problem) throw new GesError('GES_VALIDATION', problem);
-  return value as ServiceOptions;
+  const options = value as ServiceOptions;
+  if (options.onMachine === 'LEAVE_MESSAGE' && options.machineMessageId === undefined && options.machineMessageText === undefined)
+    throw new GesError('GES_VALIDATION', 'service options: onMachine LEAVE_MESSAGE needs machineMessageId or machineMessageText');
+  return options;
 }
 
 /** Maximum active callbacks per number in one service, or undefined for no limit. */

@@ -11,7 +11,6 @@ import type { EngineService } from './service-directory.ts';
 import type { WatchedPhase } from './watchdog-times.ts';
 import type { HeldAgents } from './held-agents.ts';
 import { parseDialKey } from './dial-key.ts';
-import { confirmCustomerCommand, previewCommand, reserveAgentCommand } from './attempt-commands.ts';
 
 /** An attempt waiting for an agent (no_agent) asks the platform again this often, or at the next agent_ready of its queue. */
 const AGENT_RETRY_MS = 3000;
@@ -81,6 +80,7 @@ export class AttemptDriver {
             ? { confirm: { onNoConfirm: service.options.onUserConfirmTimeout } }
             : {}),
           ...(service.options.agentPreview ? { preview: { rejects: row.previewRejects.length, maxRejects: service.options.maxPreviewRejects } } : {}),
+          onMachine: service.options.onMachine,
         },
         attemptEvent,
       );
@@ -133,14 +133,15 @@ export class AttemptDriver {
         );
         if (!next) return;
         if (step.agentFound) await ctx.hot.agentFound(row.tenantId, row.serviceId, row.id);
+        // Built from the row this event read: the context costs no second read.
         const then = step.then;
-        if (then.type === 'dial')
-          await ctx.send({ type: 'dial', dialKey: key, tenant: row.tenantName, queue: row.serviceName, phone: row.phone, agentId: then.agentId });
-        else if (then.type === 'connect')
-          await ctx.send(then.agentId === undefined ? { type: 'connect', dialKey: key } : { type: 'connect', dialKey: key, agentId: then.agentId });
-        else if (then.type === 'confirm_customer') await ctx.send(confirmCustomerCommand(next, service.options));
-        else if (then.type === 'preview') await ctx.send(previewCommand(next, then.agentId, service.options));
-        else await ctx.send(reserveAgentCommand(next));
+        if (then.type === 'dial') await ctx.send(await ctx.calls.dial(row, service, then.agentId));
+        else if (then.type === 'connect') await ctx.send(await ctx.calls.connect(row, service, then.agentId));
+        else if (then.type === 'leave_message') await ctx.send(ctx.calls.leaveMessage(row, service));
+        else if (then.type === 'confirm_customer') await ctx.send(ctx.calls.confirmCustomer(row, service));
+        else if (then.type === 'preview') await ctx.send(ctx.calls.preview(row, then.agentId, service));
+        // The row as the statement left it: its preview rejects are the ones to exclude.
+        else await ctx.send(await ctx.calls.reserveAgent({ ...next, call: next.call ?? row.call }, service));
         return;
       }
       case 'talk': {
@@ -230,15 +231,21 @@ export class AttemptDriver {
         if (next.dueAt) ctx.hot.later(row.id, next.dueAt.getTime());
         if (next.state !== row.state) ctx.observer.transition?.({ tenant: row.tenantName, service: row.serviceName, to: next.state });
         await this.#held.release(key);
-        this.#askAfterReject(next, delaySec * 1000);
+        this.#askAfterReject({ ...next, call: next.call ?? row.call }, service, delaySec * 1000);
         return;
       }
       case 'askAgain':
-        this.#scheduleAskAgain(row);
+        this.#scheduleAskAgain(row, service);
         return;
       case 'expire': {
         const done = await store.completeAttempt(ctx.db, row.id, row.attempt, step.from, 'FAIL_TIMEOUT_TTL', 'ttl', ctx.clock.sqlNow());
         if (done) await ctx.finished(row, 'FAIL_TIMEOUT_TTL');
+        return;
+      }
+      case 'messageLeft': {
+        const done = await store.completeAttempt(ctx.db, row.id, row.attempt, step.from, 'MESSAGE_LEFT', 'message left', ctx.clock.sqlNow());
+        if (done) await ctx.finished(row, 'MESSAGE_LEFT');
+        if (step.releaseAgent) await this.#held.release(key);
         return;
       }
     }
@@ -272,13 +279,13 @@ export class AttemptDriver {
    * sooner on agent_ready: the agent who rejected is about to be ready again). If this node dies
    * meanwhile, the attempt's watchdog asks, with the same agents excluded.
    */
-  #askAfterReject(row: EngineRow, delayMs: number): void {
+  #askAfterReject(row: EngineRow, service: EngineService, delayMs: number): void {
     const ctx = this.#ctx;
     const key = dialKeyOf(row.id, row.attempt);
     this.#afterReject.get(key)?.();
     const cancel = ctx.clock.at(ctx.clock.nowMs() + delayMs, () => {
       if (this.#afterReject.get(key) === cancel) this.#afterReject.delete(key);
-      void ctx.track(ctx.send(reserveAgentCommand(row)));
+      void ctx.track(ctx.calls.reserveAgent(row, service).then((command) => ctx.send(command)));
     });
     this.#afterReject.set(key, cancel);
   }
@@ -288,7 +295,7 @@ export class AttemptDriver {
    * nobody for it yet), after AGENT_RETRY_MS or at the next agent_ready of its queue, whichever
    * comes first. The customer on the line, if any, waits as long as the platform lets them.
    */
-  #scheduleAskAgain(row: EngineRow): void {
+  #scheduleAskAgain(row: EngineRow, service: EngineService): void {
     const ctx = this.#ctx;
     const key = dialKeyOf(row.id, row.attempt);
     const waiting = this.#askAgain.get(row.serviceId) ?? new Map<string, { cancel(): void; run(): void }>();
@@ -298,7 +305,7 @@ export class AttemptDriver {
       cancel();
       if (waiting.get(key) === entry) waiting.delete(key);
       if (waiting.size === 0 && this.#askAgain.get(row.serviceId) === waiting) this.#askAgain.delete(row.serviceId);
-      void ctx.track(ctx.send(reserveAgentCommand(row)));
+      void ctx.track(ctx.calls.reserveAgent(row, service).then((command) => ctx.send(command)));
     };
     const cancel = ctx.clock.at(ctx.clock.nowMs() + AGENT_RETRY_MS, run);
     const entry = { cancel, run };
@@ -375,6 +382,10 @@ function toAttemptEvent(e: VoiceEvent): AttemptEvent | undefined {
     case 'machine':
     case 'invalid_number':
     case 'failed':
+    case 'fax':
+    case 'sit':
+    case 'network_failure':
+    case 'message_left':
       return { type: e.type };
     default:
       return undefined;

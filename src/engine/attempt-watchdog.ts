@@ -5,7 +5,6 @@ import type { EngineContext } from './engine-context.ts';
 import type { AttemptDriver } from './attempt-driver.ts';
 import type { WatchedPhase } from './watchdog-times.ts';
 import type { HeldAgents } from './held-agents.ts';
-import { confirmCustomerCommand, previewCommand, reserveAgentCommand } from './attempt-commands.ts';
 
 /** A stalled attempt is re-sent its command this many times, then given up as a platform failure. */
 const MAX_STALLS = 3;
@@ -68,12 +67,13 @@ export class AttemptWatchdog {
     const extended = await store.extendWatchdog(ctx.db, row.id, row.attempt, row.phase, ctx.watchdogSec(row.phase as WatchedPhase), ctx.clock.sqlNow());
     if (!extended) return;
     await ctx.hot.moveDue(row.tenantId, [{ id: row.id, atMs: extended.dueAt!.getTime() }]);
-    if (row.phase === 'DIALING') await ctx.send({ type: 'dial', dialKey: key, tenant: row.tenantName, queue: row.serviceName, phone: row.phone });
-    else if (row.phase === 'RESERVING' || row.phase === 'AWAITING_AGENT') await ctx.send(reserveAgentCommand(row));
+    // The same context again: a platform that never got the first command places the call as it would have.
+    if (row.phase === 'DIALING') await ctx.send(await ctx.calls.dial(row, service));
+    else if (row.phase === 'RESERVING' || row.phase === 'AWAITING_AGENT') await ctx.send(await ctx.calls.reserveAgent(row, service));
     // The platform answers a repeat with the outcome once decided, and nothing while the prompt or preview still runs.
-    else if (row.phase === 'CONFIRMING') await ctx.send(confirmCustomerCommand(row, service.options));
-    else if (row.phase === 'PREVIEWING' && row.heldAgent !== null) await ctx.send(previewCommand(row, row.heldAgent, service.options));
+    else if (row.phase === 'CONFIRMING') await ctx.send(ctx.calls.confirmCustomer(row, service));
+    else if (row.phase === 'PREVIEWING' && row.heldAgent !== null) await ctx.send(ctx.calls.preview(row, row.heldAgent, service));
     // Without agentId the platform bridges the agent it holds for the key; a call already bridged is left as it is.
-    else if (row.phase === 'CONNECTING') await ctx.send({ type: 'connect', dialKey: key });
+    else if (row.phase === 'CONNECTING') await ctx.send(await ctx.calls.connect(row, service));
   }
 }

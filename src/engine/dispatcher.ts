@@ -1,6 +1,4 @@
 import * as store from '../store/engine-transition-store.ts';
-import { reserveAgentCommand } from './attempt-commands.ts';
-import { dialKeyOf } from '../voice/voice-port.ts';
 import { dialWindow } from '../domain/calendar/dial-window.ts';
 import type { EngineContext } from './engine-context.ts';
 import type { EngineRow } from '../store/engine-transition-store.ts';
@@ -99,9 +97,7 @@ export class Dispatcher {
           await push.pushed(row, service);
           continue;
         }
-        const dialKey = dialKeyOf(row.id, row.attempt);
-        if (first === 'AGENT') await ctx.send(reserveAgentCommand(row));
-        else await ctx.send({ type: 'dial', dialKey, tenant: row.tenantName, queue: row.serviceName, phone: row.phone });
+        await ctx.send(first === 'AGENT' ? await ctx.calls.reserveAgent(row, service) : await ctx.calls.dial(row, service));
       }
       // A callback that could not start gave its pacing place back: take again while the queue has more.
       if (!refused || taken.drained) return;

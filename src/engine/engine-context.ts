@@ -10,6 +10,7 @@ import { OwnDueEntries } from './own-due-entries.ts';
 import { ServiceDirectory, type EngineService } from './service-directory.ts';
 import { engineSettings, type EngineObserver, type EngineOptions, type EngineSettings } from './engine-options.ts';
 import { watchdogSec, type WatchedPhase } from './watchdog-times.ts';
+import { CallCommands } from './call-commands.ts';
 
 /**
  * What the parts of one node's engine share: its connections, its clock, the services and tenant
@@ -26,6 +27,8 @@ export class EngineContext {
   readonly observer: EngineObserver;
   readonly settings: EngineSettings;
   readonly services: ServiceDirectory;
+  /** The commands that carry a call's context (dial, reserve_agent, connect) and the machine message. */
+  readonly calls: CallCommands;
   /** Services this node has seen waiting callbacks in (serviceId → tenantId): swept for dispatch each poll. */
   readonly activeServices = new Map<number, number>();
   /** False once the node stops taking work (quiesce, stop). */
@@ -42,6 +45,7 @@ export class EngineContext {
     this.observer = o.observer ?? {};
     this.settings = engineSettings(o);
     this.services = new ServiceDirectory(o.db);
+    this.calls = new CallCommands(o.db);
   }
 
   /** Keeps count of work started, so that idle() can wait for it. */

@@ -9,7 +9,7 @@ export const DISPATCH_LATENESS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30,
 export const WAIT_ERROR_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600];
 
 /** Label values from closed sets: anything else is folded, so a stray value cannot add series. */
-const DIAL_OUTCOMES = new Set(['answered', 'busy', 'no_answer', 'machine', 'invalid_number', 'failed']);
+const DIAL_OUTCOMES = new Set(['answered', 'busy', 'no_answer', 'machine', 'invalid_number', 'failed', 'fax', 'sit', 'network_failure']);
 const STATE_NAMES = new Set<string>(Object.keys(STATES));
 const REASON_NAMES = new Set<string>(Object.keys(REASONS));
 const DISPOSITION_NAMES = new Set<string>(DISPOSITION_CODES);

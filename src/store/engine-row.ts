@@ -30,6 +30,16 @@ export interface EngineRow {
   /** The agent the platform holds for the attempt `heldAttempt`, when GES has not given it back. */
   heldAgent: string | null;
   heldAttempt: number | null;
+  /** What the call's context is built from, when the statement selected it (CALL_COLUMNS): engineRows and startAttempt do. */
+  call?: CallColumns;
+}
+
+/** The callback's own part of its call's context, as stored (userData inline, or in `dataChunks` chunks of callback_data). */
+export interface CallColumns {
+  userData: Record<string, unknown> | null;
+  dataChunks: number;
+  language: string | undefined;
+  routePoint: string | undefined;
 }
 
 interface EngineDbRow {
@@ -51,11 +61,17 @@ interface EngineDbRow {
   preview_rejects: string[] | null;
   held_agent: string | null;
   held_attempt: number | null;
+  user_data?: Record<string, unknown> | null;
+  data_chunks?: number;
+  language?: string | null;
+  route_point?: string | null;
 }
 
 export const ENGINE_COLUMNS = `c.id, c.tenant_id, t.name AS tenant_name, c.service_id, s.name AS service_name, c.state, c.phase,
   c.attempt, c.due_at, c.desired_at, c.created_at, c.priority, c.scheduled, c.phone, c.ewt_at,
   c.preview_rejects, c.held_agent, c.held_attempt`;
+/** The columns of a call's context (read with the rows that commands to the platform are built from, not with bulk reads). */
+export const CALL_COLUMNS = `c.user_data, c.data_chunks, c.extras->>'language' AS language, c.extras->>'routePoint' AS route_point`;
 export const ENGINE_JOIN = 'JOIN callback_service s ON s.id = c.service_id JOIN tenant t ON t.id = c.tenant_id';
 
 function toEngineRow(r: EngineDbRow): EngineRow {
@@ -78,6 +94,16 @@ function toEngineRow(r: EngineDbRow): EngineRow {
     previewRejects: r.preview_rejects ?? [],
     heldAgent: r.held_agent,
     heldAttempt: r.held_attempt,
+    ...(r.data_chunks === undefined
+      ? {}
+      : {
+          call: {
+            userData: r.user_data ?? null,
+            dataChunks: r.data_chunks,
+            language: r.language ?? undefined,
+            routePoint: r.route_point ?? undefined,
+          },
+        }),
   };
 }
 
@@ -91,9 +117,12 @@ export async function engineQuery(db: Queryable, sql: string, params: unknown[],
   return rows.map(toEngineRow);
 }
 
-/** The engine's view of some callbacks (any state), for reconciling due entries. */
+/**
+ * The engine's view of some callbacks (any state), for platform events and reconciling due entries,
+ * with what their calls' context is built from: the command an event leads to needs no second read.
+ */
 export async function engineRows(db: Queryable, ids: readonly string[]): Promise<EngineRow[]> {
   const valid = ids.filter(isCallbackId);
   if (valid.length === 0) return [];
-  return engineQuery(db, `SELECT ${ENGINE_COLUMNS} FROM callback c ${ENGINE_JOIN} WHERE c.id = ANY($1::uuid[])`, [valid], null);
+  return engineQuery(db, `SELECT ${ENGINE_COLUMNS}, ${CALL_COLUMNS} FROM callback c ${ENGINE_JOIN} WHERE c.id = ANY($1::uuid[])`, [valid], null);
 }

@@ -5,7 +5,7 @@ import { PHASES, type AttemptPhase } from '../domain/engine/attempt-phase.ts';
 import { EVENT_KIND } from './callback-history.ts';
 import { freePlaceSql } from './slot-booking-store.ts';
 import { WAITING_INDEX_PREDICATE } from './waiting-index.ts';
-import { ENGINE_COLUMNS, ENGINE_JOIN, NOW, engineQuery, type EngineRow } from './engine-row.ts';
+import { CALL_COLUMNS, ENGINE_COLUMNS, ENGINE_JOIN, NOW, engineQuery, type EngineRow } from './engine-row.ts';
 
 export { engineRows, type EngineRow } from './engine-row.ts';
 
@@ -84,7 +84,7 @@ export async function startAttempt(
               CASE WHEN $2 = ${PHASES.DIALING} THEN 'dial' ELSE 'reserve agent' END
          FROM upd
      )
-     SELECT ${ENGINE_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
+     SELECT ${ENGINE_COLUMNS}, ${CALL_COLUMNS} FROM upd c ${ENGINE_JOIN}`,
     [id, phase, watchdogSec, ttlSec],
     now,
   );

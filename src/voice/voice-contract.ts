@@ -4,7 +4,7 @@
  * prints these very schemas (its schema section is generated from this module and a test checks
  * it is current), so a platform team reads exactly what the adapter enforces.
  *
- * Every entry has three fields: `v` (contract version, "1"), `type` (a copy of the body's type,
+ * Every entry has three fields: `v` (contract version, "2"), `type` (a copy of the body's type,
  * so `redis-cli XRANGE` is readable and a platform can route without parsing) and `data` (the JSON
  * body). Bodies are closed (`additionalProperties: false`): a field added later comes with a new
  * contract version rather than being silently ignored, so a misspelt optional field is caught.
@@ -13,9 +13,17 @@ import { Type, type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
 import type { DialFailure, VoiceCommand, VoiceEvent } from './voice-port.ts';
+import { CALL_CONTEXT_LIMITS, SINGLE_JSON_KEY } from '../domain/call-context.ts';
 import { DISPOSITION_NOTE_MAX } from '../domain/disposition.ts';
 
-export const VOICE_CONTRACT_VERSION = '1';
+export { CALL_CONTEXT_LIMITS } from '../domain/call-context.ts';
+
+/**
+ * "2": dial, reserve_agent and connect carry the call's `context`, dial its `progress` (call
+ * progress detection, what to do on a machine); the command leave_message, the events fax, sit,
+ * network_failure and message_left are new. Everything of "1" is unchanged.
+ */
+export const VOICE_CONTRACT_VERSION = '2';
 
 /** Field names of a stream entry, in the order they are written. */
 export const ENTRY_FIELDS = Object.freeze({ version: 'v', type: 'type', data: 'data' } as const);
@@ -31,6 +39,77 @@ const CallId = Id('Platform id of an inbound call, unique per platform.');
 const At = Type.Integer({ minimum: 0, description: 'When it happened on the platform, epoch milliseconds.' });
 const closed = { additionalProperties: false } as const;
 
+// ---- Context on the call (contract 2) ------------------------------------------------------------
+
+const L = CALL_CONTEXT_LIMITS;
+
+export const CallContextSchema = Type.Object(
+  {
+    attachedData: Type.Record(Type.String({ minLength: 1, maxLength: L.attachedKeyLength }), Type.Unknown(), {
+      maxProperties: L.attachedKeys,
+      description: `The callback's userData as its service attaches it (_attach_udata): separate_keys, each userData key its own attached key with its JSON value; single_json, one key ${SINGLE_JSON_KEY} whose value is the userData as a JSON string. At most ${L.attachedKeys} keys of at most ${L.attachedKeyLength} characters, ${L.attachedBytes} bytes as JSON. Holds customer data: a platform must not log it.`,
+    }),
+    truncated: Type.Optional(
+      Type.Boolean({ description: 'true: userData keys that did not fit the bounds were left out (the first keys in order are kept).' }),
+    ),
+    routePoint: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: L.routePoint,
+        description: "Route point of the call: the callback's routePoint, else the service's _route_point.",
+      }),
+    ),
+    language: Type.Optional(
+      Type.String({ minLength: 1, maxLength: L.language, description: "Language of prompts to the customer: the callback's language (e.g. en-US)." }),
+    ),
+    priority: Type.Integer({ description: "The callback's priority (higher is served earlier)." }),
+    callerId: Type.Optional(
+      Type.Object(
+        {
+          number: Type.Optional(
+            Type.String({ minLength: 1, maxLength: L.callerIdNumber, description: 'Number shown to the customer (_calling_party_number).' }),
+          ),
+          name: Type.Optional(
+            Type.String({ minLength: 1, maxLength: L.callerIdName, description: 'Name shown to the customer (_calling_party_display_name).' }),
+          ),
+        },
+        { ...closed, description: 'Caller id the customer sees; absent: the platform default.' },
+      ),
+    ),
+    dialPrefix: Type.Optional(
+      Type.String({ pattern: '^[0-9*#]{1,16}$', description: "Digits dialed before the customer's number for an outside line (_prefix_dial_out)." }),
+    ),
+    trunkGroup: Type.Optional(Type.String({ minLength: 1, maxLength: L.trunkGroup, description: 'Trunk group of the outbound call (_trunk_group).' })),
+    previewKeys: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: L.attachedKeyLength }), {
+        maxItems: L.previewKeys,
+        description: 'userData keys an agent preview shows, in order (_agent_preview_data); absent when the service names none.',
+      }),
+    ),
+  },
+  {
+    ...closed,
+    title: 'context',
+    description:
+      "What platform and agent need of the callback, on every dial, reserve_agent and connect GES sends (contract 2). Optional in the schema so a platform's own tools may place test calls without one.",
+  },
+);
+
+export const CallProgressSchema = Type.Object(
+  {
+    detect: Type.Boolean({
+      description: 'Call progress detection (_cpd_enable): tell machines and faxes from people. false: a machine or fax is reported answered.',
+    }),
+    onMachine: Type.Union([Type.Literal('hang_up'), Type.Literal('wait')], {
+      description:
+        'hang_up: report machine and end the call. wait: report machine and keep the line for the next command of the attempt (leave_message; or reserve_agent / connect, as for an answered call; cancel hangs up).',
+    }),
+  },
+  { ...closed, title: 'progress', description: 'Call progress handling of a dial; absent: detect, hang_up (contract 1 behaviour).' },
+);
+
+const Context = Type.Optional(CallContextSchema);
+
 // ---- Commands (GES → platform, command stream) ---------------------------------------------------
 
 export const DialCommandSchema = Type.Object(
@@ -41,6 +120,8 @@ export const DialCommandSchema = Type.Object(
     queue: Queue,
     phone: Type.String({ minLength: 1, maxLength: 64, description: 'Number to call, E.164 as GES stored it.' }),
     agentId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Agent-first: the agent reserved for this attempt places the call.' })),
+    context: Context,
+    progress: Type.Optional(CallProgressSchema),
   },
   {
     ...closed,
@@ -61,6 +142,7 @@ export const ConnectCommandSchema = Type.Object(
         description: 'The agent to bridge to (held for the attempt, or free); absent: the agent held for this dialKey.',
       }),
     ),
+    context: Context,
   },
   {
     ...closed,
@@ -82,6 +164,7 @@ export const ReserveAgentCommandSchema = Type.Object(
           'Agents who rejected this callback in a preview (over all its attempts): the platform never holds one of them for it, even one still held for the dialKey.',
       }),
     ),
+    context: Context,
   },
   {
     ...closed,
@@ -97,7 +180,7 @@ export const ReleaseAgentCommandSchema = Type.Object(
     ...closed,
     title: 'release_agent',
     description:
-      'Free the agent held for the attempt. GES sends it for every agent it reserved whenever the attempt ends without that agent being connected (customer busy, no answer, machine, invalid number, failed; abandoned; cancelled; expired; given up by a watchdog). Produces no call event (the agent becomes ready on the presence stream); a release of an agent not held for the dialKey changes nothing.',
+      'Free the agent held for the attempt. GES sends it for every agent it reserved whenever the attempt ends without that agent being connected (customer busy, no answer, machine, invalid number, fax, sit, network failure, failed; a message left on a machine; abandoned; cancelled; expired; given up by a watchdog). Produces no call event (the agent becomes ready on the presence stream); a release of an agent not held for the dialKey changes nothing.',
   },
 );
 
@@ -130,6 +213,32 @@ export const RouteInboundCommandSchema = Type.Object(
     ...closed,
     title: 'route_inbound',
     description: 'Route an inbound call announced by inbound_call. Keyed `in:<callId>`: its connected / call_ended events carry that dialKey.',
+  },
+);
+
+export const LeaveMessageCommandSchema = Type.Object(
+  {
+    type: Type.Literal('leave_message'),
+    dialKey: DialKey,
+    message: Type.Object(
+      {
+        id: Type.Optional(Type.String({ minLength: 1, maxLength: L.machineMessageId, description: 'A prompt the platform knows by this id.' })),
+        text: Type.Optional(
+          Type.String({ minLength: 1, maxLength: L.machineMessageText, description: 'Text for the platform to speak (in the language of the context).' }),
+        ),
+      },
+      {
+        ...closed,
+        minProperties: 1,
+        description: "The service's message (options machineMessageId, machineMessageText): an id, a text, or both (the id wins where the platform knows it).",
+      },
+    ),
+  },
+  {
+    ...closed,
+    title: 'leave_message',
+    description:
+      'The answering machine of the attempt is on the line (machine reported after a dial with progress.onMachine wait): play the message after the beep, then hang up and answer message_left. A machine gone before the message is answered call_ended (0 talk seconds). A repeat while the message plays changes nothing; for a call over, its message_left or call_ended is told again; for any other call (never a machine kept on the line, cancelled, unknown) the answer is failed, never machine.',
   },
 );
 
@@ -186,6 +295,7 @@ export const COMMAND_SCHEMAS = Object.freeze({
   release_agent: ReleaseAgentCommandSchema,
   cancel: CancelCommandSchema,
   route_inbound: RouteInboundCommandSchema,
+  leave_message: LeaveMessageCommandSchema,
   disposition_request: DispositionRequestCommandSchema,
   confirm_customer: ConfirmCustomerCommandSchema,
   preview: PreviewCommandSchema,
@@ -201,8 +311,12 @@ export const AnsweredEventSchema = Type.Object(
 const FAILURE_MEANING: Readonly<Record<DialFailure, string>> = {
   busy: 'The line was busy.',
   no_answer: 'Nobody answered before the ring timeout.',
-  machine: 'An answering machine or voicemail took the call.',
+  machine:
+    'An answering machine or voicemail took the call (only with detection on). After a dial with progress.onMachine wait the line is kept for the next command; otherwise the call is over.',
   invalid_number: 'The network refused the number.',
+  fax: 'A fax machine answered (only with detection on).',
+  sit: 'A special information tone: the network says the number is unassigned, disconnected or unreachable (vacant code, intercept, no circuit).',
+  network_failure: 'The network or trunk failed to carry the call (no route, congestion, signalling error): nothing of the customer was reached.',
   failed:
     'The command could not be carried out (unknown queue, agent not available, connect to a call never answered), or the call was lost with the platform (reason).',
 };
@@ -210,7 +324,7 @@ const FAILURE_MEANING: Readonly<Record<DialFailure, string>> = {
 function failureEventSchema<T extends Exclude<DialFailure, 'failed'>>(type: T) {
   return Type.Object(
     { type: Type.Literal(type), dialKey: DialKey, at: At },
-    { ...closed, title: type, description: `${FAILURE_MEANING[type]} Ends the attempt.` },
+    { ...closed, title: type, description: type === 'machine' ? FAILURE_MEANING[type] : `${FAILURE_MEANING[type]} Ends the attempt.` },
   );
 }
 
@@ -218,6 +332,13 @@ export const BusyEventSchema = failureEventSchema('busy');
 export const NoAnswerEventSchema = failureEventSchema('no_answer');
 export const MachineEventSchema = failureEventSchema('machine');
 export const InvalidNumberEventSchema = failureEventSchema('invalid_number');
+export const FaxEventSchema = failureEventSchema('fax');
+export const SitEventSchema = failureEventSchema('sit');
+export const NetworkFailureEventSchema = failureEventSchema('network_failure');
+export const MessageLeftEventSchema = Type.Object(
+  { type: Type.Literal('message_left'), dialKey: DialKey, at: At },
+  { ...closed, title: 'message_left', description: 'Answer to leave_message: the message was played to the machine and the call hung up. Ends the attempt.' },
+);
 export const FailedEventSchema = Type.Object(
   {
     type: Type.Literal('failed'),
@@ -354,6 +475,10 @@ export const CALL_EVENT_SCHEMAS = Object.freeze({
   connected: ConnectedEventSchema,
   call_ended: CallEndedEventSchema,
   inbound_call: InboundCallEventSchema,
+  fax: FaxEventSchema,
+  sit: SitEventSchema,
+  network_failure: NetworkFailureEventSchema,
+  message_left: MessageLeftEventSchema,
   disposition: DispositionEventSchema,
   customer_confirmed: CustomerConfirmedEventSchema,
   customer_not_confirmed: CustomerNotConfirmedEventSchema,
@@ -486,9 +611,17 @@ export class ContractDecoder<T extends Body> {
 }
 
 /** The one validator of commands: the adapter checks what it sends, every platform stand-in what it takes. */
-export const commandDecoder = new ContractDecoder<VoiceCommand>(COMMAND_SCHEMAS, (command) =>
-  command.type === 'route_inbound' && command.dialKey !== `in:${command.callId}` ? '/dialKey must be "in:" followed by callId' : undefined,
-);
+export const commandDecoder = new ContractDecoder<VoiceCommand>(COMMAND_SCHEMAS, (command) => {
+  if (command.type === 'route_inbound' && command.dialKey !== `in:${command.callId}`) return '/dialKey must be "in:" followed by callId';
+  if ('context' in command && command.context !== undefined && attachedBytes(command.context.attachedData) > L.attachedBytes)
+    return `/context/attachedData must be at most ${L.attachedBytes} bytes as JSON`;
+  return undefined;
+});
+
+/** Bytes of attached data as it travels (JSON, UTF-8). */
+export function attachedBytes(data: Readonly<Record<string, unknown>>): number {
+  return Buffer.byteLength(JSON.stringify(data), 'utf8');
+}
 export const callEventDecoder = new ContractDecoder<CallEvent>(CALL_EVENT_SCHEMAS);
 export const presenceDecoder = new ContractDecoder<PresenceEntry>(PRESENCE_SCHEMAS);
 

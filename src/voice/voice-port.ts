@@ -6,6 +6,7 @@
  * Commands are idempotent by `dialKey` (callback id + ":" + attempt): a platform that sees the same
  * key twice must not dial twice, so a command retried after a crash or a lost reply is harmless.
  */
+import type { CallContext, CallProgress, MachineMessage } from '../domain/call-context.ts';
 import type { AgentDispositionCode } from '../domain/disposition.ts';
 
 /** A dial attempt's identity: `${callbackId}:${attempt}`. */
@@ -17,9 +18,9 @@ export function dialKeyOf(callbackId: string, attempt: number): DialKey {
 
 export type VoiceCommand =
   /** Place an outbound call to the customer (customer-first), or, with agentId, for that reserved agent (agent-first). */
-  | { type: 'dial'; dialKey: DialKey; tenant: string; queue: string; phone: string; agentId?: string }
+  | { type: 'dial'; dialKey: DialKey; tenant: string; queue: string; phone: string; agentId?: string; context?: CallContext; progress?: CallProgress }
   /** Bridge an answered customer call to an agent: the one named, or without agentId the one held for this dial key. */
-  | { type: 'connect'; dialKey: DialKey; agentId?: string }
+  | { type: 'connect'; dialKey: DialKey; agentId?: string; context?: CallContext }
   /** Hold an available agent of the queue for this attempt (agent-first, or before connecting). */
   | {
       type: 'reserve_agent';
@@ -28,6 +29,7 @@ export type VoiceCommand =
       queue: string;
       /** Agents who rejected this callback's preview (any attempt): never to be held for it again. */
       excludeAgents?: string[];
+      context?: CallContext;
     }
   /**
    * Give back an agent held for the attempt. GES sends it for every agent it reserved whenever the
@@ -44,6 +46,11 @@ export type VoiceCommand =
    */
   | { type: 'route_inbound'; dialKey: DialKey; callId: string; tenant: string; queue?: string; userData?: Record<string, unknown> }
   /**
+   * The attempt's call reached an answering machine that the platform kept on the line (the dial's
+   * progress.onMachine was `wait`): play the service's message to it, then hang up (`message_left`).
+   */
+  | { type: 'leave_message'; dialKey: DialKey; message: MachineMessage }
+  /**
    * After a served call (call_ended with talk time), show the agent who talked on the attempt the
    * disposition dialog for `timeoutSec`; the choice comes back as `disposition`, nothing at the timeout.
    */
@@ -59,7 +66,7 @@ export type VoiceCommand =
    */
   | { type: 'preview'; dialKey: DialKey; agentId: string; timeoutSec: number; allowReject: boolean; timeoutSetsNotReady: boolean };
 
-export type DialFailure = 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 'failed';
+export type DialFailure = 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 'failed' | 'fax' | 'sit' | 'network_failure';
 
 /**
  * Why a platform reports `failed` when the cause is its own state rather than the command:
@@ -67,6 +74,9 @@ export type DialFailure = 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 
  * refuses because it cannot tell whether it placed that call already.
  */
 export type FailedReason = 'platform_restart' | 'ledger_lost';
+
+/** What dial, reserve_agent and connect tell of the callback (contract 2), and how a dial handles machines. */
+export type { CallContext, CallProgress, MachineMessage } from '../domain/call-context.ts';
 
 export type VoiceEvent =
   | { type: 'answered'; dialKey: DialKey; at: number }
@@ -78,6 +88,8 @@ export type VoiceEvent =
   | { type: 'call_ended'; dialKey: DialKey; at: number; talkSeconds: number }
   | { type: 'agent_ready' | 'agent_not_ready'; tenant: string; queue: string; agentId: string; at: number }
   | { type: 'inbound_call'; callId: string; tenant: string; toNumber: string; fromNumber: string; digits?: string; at: number }
+  /** The message of a leave_message was played to the machine and the call hung up: the attempt is over. */
+  | { type: 'message_left'; dialKey: DialKey; at: number }
   /** The agent's outcome of a served call, answering disposition_request (desiredTime: ISO 8601, for CALL_BACK_LATER). */
   | { type: 'disposition'; dialKey: DialKey; agentId: string; code: AgentDispositionCode; note?: string; desiredTime?: string; at: number }
   | { type: 'customer_confirmed'; dialKey: DialKey; at: number }

@@ -10,7 +10,7 @@ import { previewRejectReason, type CompletionReason } from '../callback-state.ts
  */
 
 /** The outcomes of a dial that reached no agent, as the platform names them. */
-export type DialFailure = 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 'failed';
+export type DialFailure = 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 'failed' | 'fax' | 'sit' | 'network_failure';
 
 /** An attempt's event, as far as the table needs it (the voice port's events keyed by a dial key). */
 export type AttemptEvent =
@@ -23,7 +23,8 @@ export type AttemptEvent =
   | { type: 'customer_confirmed' }
   | { type: 'customer_not_confirmed'; why: 'declined' | 'timeout' }
   | { type: 'preview_accepted'; agentId: string }
-  | { type: 'preview_rejected'; agentId: string; why: 'rejected' | 'timeout' };
+  | { type: 'preview_rejected'; agentId: string; why: 'rejected' | 'timeout' }
+  | { type: 'message_left' };
 
 export interface AttemptSituation {
   phase: AttemptPhase;
@@ -37,6 +38,8 @@ export interface AttemptSituation {
   confirm?: { onNoConfirm: 'CONNECT' | 'END' };
   /** agentPreview on: rejects of this callback so far (every attempt, from Postgres) and the most it takes (maxPreviewRejects). Absent: no preview. */
   preview?: { rejects: number; maxRejects: number };
+  /** What a machine that answered gets (the service's onMachine); absent: RETRY. */
+  onMachine?: 'RETRY' | 'LEAVE_MESSAGE' | 'TREAT_AS_ANSWERED';
 }
 
 /** What the platform is told after the step's transition. */
@@ -45,7 +48,8 @@ export type FollowUp =
   | { type: 'connect'; agentId?: string }
   | { type: 'reserve_agent' }
   | { type: 'confirm_customer' }
-  | { type: 'preview'; agentId: string };
+  | { type: 'preview'; agentId: string }
+  | { type: 'leave_message' };
 
 export type AttemptStep =
   /** Nothing to do: the event is a duplicate, late, or means nothing in this phase. */
@@ -60,7 +64,8 @@ export type AttemptStep =
       agentFound: boolean;
       then: FollowUp;
       holds?: string;
-      outcome?: 'answered';
+      /** The dial outcome to count (the platform's word for what answered). */
+      outcome?: 'answered' | 'machine';
     }
   /** Customer and agent are connected. */
   | { step: 'talk'; from: readonly AttemptPhase[]; agentFound: boolean; measureWait: boolean }
@@ -85,7 +90,9 @@ export type AttemptStep =
    * to asking for an agent (`to`), that agent given back, and another asked for after
    * agentRejectRetryTimeoutSec, never one who rejected this callback before.
    */
-  | { step: 'rejected'; from: readonly AttemptPhase[]; to: AttemptPhase; agentId: string; why: 'rejected' | 'timeout' };
+  | { step: 'rejected'; from: readonly AttemptPhase[]; to: AttemptPhase; agentId: string; why: 'rejected' | 'timeout' }
+  /** The machine took the service's message: the callback completes MESSAGE_LEFT (an agent held for the dial is given back). */
+  | { step: 'messageLeft'; from: readonly AttemptPhase[]; releaseAgent: boolean };
 
 /** Phases in which the attempt's call is placed: a call_ended with talk time completes it from any of them. */
 export const CALL_PHASES: readonly AttemptPhase[] = Object.freeze(['DIALING', 'AWAITING_AGENT', 'CONNECTING', 'TALKING', 'CONFIRMING', 'PREVIEWING']);
@@ -248,38 +255,27 @@ export function decideAttemptStep(a: AttemptSituation, event: AttemptEvent): Att
       return IGNORE;
     case 'answered':
       if (phase !== 'DIALING') return IGNORE;
-      return first === 'AGENT'
-        ? {
-            step: 'advance',
-            from: ['DIALING'],
-            to: 'CONNECTING',
-            history: 'DIAL',
-            detail: 'answered',
-            agentFound: false,
-            then: { type: 'connect' },
-            outcome: 'answered',
-          }
-        : a.confirm
-          ? {
-              step: 'advance',
-              from: ['DIALING'],
-              to: 'CONFIRMING',
-              history: 'DIAL',
-              detail: 'answered',
-              agentFound: false,
-              then: { type: 'confirm_customer' },
-              outcome: 'answered',
-            }
-          : {
-              step: 'advance',
-              from: ['DIALING'],
-              to: 'AWAITING_AGENT',
-              history: 'DIAL',
-              detail: 'answered',
-              agentFound: false,
-              then: { type: 'reserve_agent' },
-              outcome: 'answered',
-            };
+      return answeredStep(a, 'answered', 'answered');
+    case 'machine':
+      // The platform kept the machine on the line (the dial said progress.onMachine wait): GES decides.
+      if (phase === 'DIALING' && a.onMachine === 'TREAT_AS_ANSWERED') return answeredStep(a, 'machine: treated as answered', 'machine');
+      if (phase === 'DIALING' && a.onMachine === 'LEAVE_MESSAGE') {
+        // Same phase, a fresh watchdog: a repeat of machine asks again (the platform plays it once).
+        return {
+          step: 'advance',
+          from: ['DIALING'],
+          to: 'DIALING',
+          history: 'DIAL',
+          detail: 'machine: leaving message',
+          agentFound: false,
+          then: { type: 'leave_message' },
+          outcome: 'machine',
+        };
+      }
+      return failureStep(a, 'machine');
+    case 'message_left':
+      if (phase !== 'DIALING') return IGNORE;
+      return { step: 'messageLeft', from: ['DIALING'], releaseAgent: holdsAgent(phase, first) };
     case 'connected':
       if (phase !== 'CONNECTING' && phase !== 'AWAITING_AGENT') return IGNORE;
       // From CONNECTING the agent was found at agent_reserved already. Retries are left out of the
@@ -308,15 +304,28 @@ export function decideAttemptStep(a: AttemptSituation, event: AttemptEvent): Att
     case 'preview_accepted':
     case 'preview_rejected':
       return IGNORE; // decided by decideFlowStep
-    default: {
-      const outcome: DialFailure = event.type;
-      if (!FAILING_PHASES.includes(phase)) return IGNORE;
-      // The reservation itself failed: no dial was made, so the retry policy's count is untouched.
-      if (phase === 'RESERVING') return { step: 'requeue', from: ['RESERVING'], detail: 'reservation failed', reported: outcome };
-      // Agent first, the preview failed on the platform: nobody was dialed; the agent is given back.
-      if (phase === 'PREVIEWING' && first === 'AGENT')
-        return { step: 'requeue', from: ['PREVIEWING'], detail: 'preview failed', reported: outcome, releaseAgent: true };
-      return { step: 'fail', from: [phase], outcome: phase === 'DIALING' ? outcome : 'abandoned', releaseAgent: holdsAgent(phase, first), reported: outcome };
-    }
+    default:
+      return failureStep(a, event.type);
   }
+}
+
+/** The customer (or a machine treated as one) answered: customer first asks for an agent, agent first bridges the held one. */
+function answeredStep(a: AttemptSituation, detail: string, outcome: 'answered' | 'machine'): AttemptStep {
+  const base = { step: 'advance', from: ['DIALING'], history: 'DIAL', detail, agentFound: false, outcome } as const;
+  if (a.first === 'AGENT') return { ...base, to: 'CONNECTING', then: { type: 'connect' } };
+  // Customer first with userConfirm: the customer presses 1 before any agent is taken for them.
+  if (a.confirm) return { ...base, to: 'CONFIRMING', then: { type: 'confirm_customer' } };
+  return { ...base, to: 'AWAITING_AGENT', then: { type: 'reserve_agent' } };
+}
+
+/** A dial outcome that reached nobody: retry by its policy, or give the reservation up. */
+function failureStep(a: AttemptSituation, outcome: DialFailure): AttemptStep {
+  const { phase, first } = a;
+  if (!FAILING_PHASES.includes(phase)) return IGNORE;
+  // The reservation itself failed: no dial was made, so the retry policy's count is untouched.
+  if (phase === 'RESERVING') return { step: 'requeue', from: ['RESERVING'], detail: 'reservation failed', reported: outcome };
+  // Agent first, the preview failed on the platform: nobody was dialed; the agent is given back.
+  if (phase === 'PREVIEWING' && first === 'AGENT')
+    return { step: 'requeue', from: ['PREVIEWING'], detail: 'preview failed', reported: outcome, releaseAgent: true };
+  return { step: 'fail', from: [phase], outcome: phase === 'DIALING' ? outcome : 'abandoned', releaseAgent: holdsAgent(phase, first), reported: outcome };
 }

@@ -3,7 +3,7 @@ import { openIntervals, type BusinessHours } from '../calendar/business-hours.ts
 import type { ServiceOptions } from '../service-options.ts';
 
 /** What the platform reported for a dial that did not reach an agent. */
-export type FailedDialOutcome = 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 'failed' | 'abandoned';
+export type FailedDialOutcome = 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 'failed' | 'abandoned' | 'fax' | 'sit' | 'network_failure';
 
 export type RetryDecision = { retry: true; atMs: number } | { retry: false; reason: CompletionReason };
 
@@ -15,7 +15,21 @@ const POLICY_OF: Record<FailedDialOutcome, keyof ServiceOptions['retry']> = {
   // A platform error and a customer who hung up before an agent came are both "try again soon".
   failed: 'failed',
   abandoned: 'failed',
+  fax: 'fax',
+  sit: 'sit',
+  network_failure: 'networkFailure',
 };
+
+/**
+ * The reason a callback completes with once its outcome's retries are spent: the platform's own
+ * failure and a network that could not carry the call are errors of the path (FAIL_ERROR), a
+ * customer who hung up before an agent came is FAIL_AGENT_CONNECT, everything the customer's line
+ * did (busy, no answer, machine, fax, tone, invalid number) is FAIL_CALL_TO_CUSTOMER.
+ */
+export function finalReason(outcome: FailedDialOutcome): CompletionReason {
+  if (outcome === 'failed' || outcome === 'network_failure') return 'FAIL_ERROR';
+  return outcome === 'abandoned' ? 'FAIL_AGENT_CONNECT' : 'FAIL_CALL_TO_CUSTOMER';
+}
 
 /** How far ahead a retry looks for the next opening before giving up. */
 const OPENING_SEARCH_MS = 8 * 24 * 60 * 60 * 1000;
@@ -36,7 +50,7 @@ export function decideRetry(
   expiresAtMs: number,
 ): RetryDecision {
   const policy = options.retry[POLICY_OF[outcome]];
-  const failReason: CompletionReason = outcome === 'failed' ? 'FAIL_ERROR' : outcome === 'abandoned' ? 'FAIL_AGENT_CONNECT' : 'FAIL_CALL_TO_CUSTOMER';
+  const failReason = finalReason(outcome);
   if (dials >= policy.maxAttempts) return { retry: false, reason: failReason };
   const earliest = nowMs + policy.delaySec * 1000;
   const opening = openIntervals(hours, earliest, earliest + OPENING_SEARCH_MS)[0];

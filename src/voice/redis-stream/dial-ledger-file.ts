@@ -6,6 +6,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { DialResult, ReadonlyDialLedger } from '../simulator/dial-ledger.ts';
+import type { AgentScreen } from '../simulator/agent-screen.ts';
 
 export interface DialLedgerFile {
   /** Wall-clock time of the write, epoch ms. */
@@ -18,6 +19,8 @@ export interface DialLedgerFile {
   readonly keys: Readonly<Record<string, { readonly received: number; readonly dialed: boolean }>>;
   /** By dial key, for calls the network has answered: the outcome, and whether an agent took the call. */
   readonly results: Readonly<Record<string, DialResult>>;
+  /** By dial key, for connected calls that came with a context: what the agent saw of the callback (customer data: a test artefact, not a log). */
+  readonly screens: Readonly<Record<string, AgentScreen>>;
   /** Agents held for an attempt at the time of the write (0 once every attempt ended and was released). */
   readonly agentsHeld: number;
   /** Holds freed by the safety-net expiry: each one a release_agent GES did not send. */
@@ -34,6 +37,7 @@ export function ledgerSnapshot(ledger: ReadonlyDialLedger, holds: HoldCounts): D
   const keys: Record<string, { received: number; dialed: boolean }> = {};
   for (const [key, entry] of ledger.entries()) keys[key] = { received: entry.received, dialed: entry.dialed };
   const results: Record<string, DialResult> = Object.fromEntries(ledger.results());
+  const screens: Record<string, AgentScreen> = Object.fromEntries(ledger.screens());
   return {
     writtenAt: Date.now(),
     dialsPlaced: ledger.dialsPlaced,
@@ -41,6 +45,7 @@ export function ledgerSnapshot(ledger: ReadonlyDialLedger, holds: HoldCounts): D
     replays: ledger.replays,
     keys,
     results,
+    screens,
     agentsHeld: holds.agentsHeld,
     holdsExpired: holds.holdsExpired,
   };

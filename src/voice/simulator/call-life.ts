@@ -4,7 +4,8 @@
  * drawn handle time, the agent's wrap-up; and the latest event of each call, which is what a
  * repeated or late command is answered with.
  */
-import type { DialKey, VoiceEvent } from '../voice-port.ts';
+import type { CallContext, CallProgress, DialKey, VoiceEvent } from '../voice-port.ts';
+import { agentScreen } from './agent-screen.ts';
 import type { AgentPool } from './agent-pool.ts';
 import { leaveLine, type Agent, type Call, type QueueRuntime } from './contact-floor.ts';
 import type { DialLedger } from './dial-ledger.ts';
@@ -21,7 +22,11 @@ export interface CallLifeDeps {
   readonly prng: Prng;
   readonly ledger: DialLedger;
   readonly patienceMs: number;
+  /** How long a machine message plays before the platform hangs up. */
+  readonly messageMs: number;
   now(): number;
+  /** The context the key's commands brought (the latest one), for what the agent sees. */
+  contextOf(dialKey: DialKey): CallContext | undefined;
   note(change: LedgerChange): void;
 }
 
@@ -39,20 +44,35 @@ export class CallLife {
   /** The call of the key is connected or over: its latest event, what a late reserve or connect is told. */
   movedOn(dialKey: DialKey): VoiceEvent | undefined {
     const latest = this.latest.get(dialKey);
-    return latest === undefined || latest.type === 'answered' ? undefined : latest;
+    if (latest === undefined || latest.type === 'answered') return undefined;
+    // A machine kept on the line waits for GES like an answered customer does.
+    if (latest.type === 'machine' && this.calls.get(dialKey)?.phase === 'machine') return undefined;
+    return latest;
   }
 
-  /** Places the outbound call of the key (the ledger already says it is new). */
-  place(dialKey: DialKey, queue: QueueRuntime, phone: string): void {
+  /** A call waiting on the line for GES: an answered customer, or a machine kept for the next command. */
+  static waiting(call: Call): boolean {
+    return call.phase === 'answered' || call.phase === 'machine';
+  }
+
+  /**
+   * Places the outbound call of the key (the ledger already says it is new). `progress` (absent:
+   * detect, hang up): without detection a machine or fax is a person to the platform (answered); with
+   * `wait` a machine keeps the line, for a message or an agent, until it hangs up itself after the
+   * patience time.
+   */
+  place(dialKey: DialKey, queue: QueueRuntime, phone: string, progress?: CallProgress): void {
     const { draw, ledger, session } = this.#d;
     ledger.markDialed(dialKey);
     this.#d.note({ kind: 'placed', dialKey });
     this.#d.pool.callStarted(dialKey);
     queue.stats.recordDial();
-    const outcome = draw.outcome(phone);
+    const drawn = draw.outcome(phone);
+    const detect = progress?.detect ?? true;
+    const outcome = !detect && (drawn === 'machine' || drawn === 'fax') ? 'answered' : drawn;
     const call: Call = { dialKey, queue, phase: 'ringing', timer: undefined, agent: undefined, connectedAt: 0 };
     this.calls.set(dialKey, call);
-    call.timer = session.after(draw.delayMs(outcome), () => {
+    call.timer = session.after(draw.delayMs(drawn), () => {
       call.timer = undefined;
       queue.stats.recordOutcome(outcome);
       ledger.recordOutcome(dialKey, outcome);
@@ -60,6 +80,12 @@ export class CallLife {
         call.phase = 'answered';
         call.timer = session.after(this.#d.patienceMs, () => this.#abandon(call));
         this.callEvent({ type: 'answered', dialKey, at: this.#d.now() });
+        return;
+      }
+      if (outcome === 'machine' && progress?.onMachine === 'wait') {
+        call.phase = 'machine';
+        call.timer = session.after(this.#d.patienceMs, () => this.#abandon(call));
+        this.callEvent({ type: 'machine', dialKey, at: this.#d.now() });
         return;
       }
       this.calls.delete(dialKey);
@@ -80,6 +106,31 @@ export class CallLife {
     call.timer = this.#d.session.after(this.#d.patienceMs, () => this.#abandon(call));
   }
 
+  /**
+   * Plays the message to the machine kept on the key's line, then hangs up (`message_left`). A
+   * repeat while it plays does nothing; for a call over, its `message_left` or `call_ended` again,
+   * anything else is `failed`.
+   */
+  leaveMessage(dialKey: DialKey): void {
+    const call = this.calls.get(dialKey);
+    if (call?.phase === 'message') return;
+    if (call === undefined || call.phase !== 'machine') {
+      // Only an end is told again: a machine already gone told as `machine` would have GES ask again, forever.
+      const latest = this.latest.get(dialKey);
+      const over = latest?.type === 'message_left' || latest?.type === 'call_ended';
+      this.#d.session.emit(over ? latest : { type: 'failed', dialKey, at: this.#d.now() });
+      return;
+    }
+    call.timer?.cancel();
+    call.phase = 'message';
+    call.timer = this.#d.session.after(this.#d.messageMs, () => {
+      this.calls.delete(dialKey);
+      this.#d.ledger.recordMessageLeft(dialKey);
+      this.callEvent({ type: 'message_left', dialKey, at: this.#d.now() });
+      this.#over(dialKey);
+    });
+  }
+
   /** Puts a waiting caller (answered outbound, or routed inbound) through to the agent. */
   bridge(call: Call, agent: Agent): void {
     const { pool } = this.#d;
@@ -95,6 +146,8 @@ export class CallLife {
     call.connectedAt = this.#d.now();
     call.queue.stats.recordConnected();
     this.#d.ledger.recordConnected(dialKey);
+    const screen = agentScreen(agent.id, this.#d.contextOf(dialKey));
+    if (screen !== undefined) this.#d.ledger.recordScreen(dialKey, screen);
     this.#d.note({ kind: 'connected', dialKey, at: call.connectedAt });
     this.callEvent({ type: 'connected', dialKey, agentId: agent.id, at: call.connectedAt });
     const handle = call.queue.handleTimeSec;
@@ -121,7 +174,7 @@ export class CallLife {
     call.timer?.cancel();
     leaveLine(call);
     this.calls.delete(dialKey);
-    if (call.phase === 'answered') call.queue.stats.recordAbandoned();
+    if (CallLife.waiting(call)) call.queue.stats.recordAbandoned();
     if (call.phase === 'connected') this.#endTalk(call);
   }
 

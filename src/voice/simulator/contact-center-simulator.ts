@@ -50,7 +50,8 @@
  *   `notReadyAfterPreviewSec`. `reserve_agent` never holds an agent of its `excludeAgents`.
  */
 import { commandDecoder } from '../voice-contract.ts';
-import type { DialKey, VoiceCommand, VoiceEventHandler, VoicePort } from '../voice-port.ts';
+import type { CallContext, CallProgress, DialKey, VoiceCommand, VoiceEventHandler, VoicePort } from '../voice-port.ts';
+import type { AgentScreen } from './agent-screen.ts';
 import { AgentPool } from './agent-pool.ts';
 import { CallLife } from './call-life.ts';
 import { CallFlows } from './call-flows.ts';
@@ -71,6 +72,9 @@ export type { ContactCenterSimulatorConfig, InboundCallSpec, MeanSd, SimQueueCon
 export type { DispositionChoice, SimDispositionConfig } from './disposition-desk.ts';
 export type { QueueSnapshot, SimulatorSnapshot } from './simulator-snapshot.ts';
 
+/** How long the simulated platform plays a machine message (leave_message) before it hangs up. */
+const MACHINE_MESSAGE_MS = 10_000;
+
 export class ContactCenterSimulator implements VoicePort {
   readonly clock: SimClock;
   readonly #s: SimulatorSettings;
@@ -89,6 +93,8 @@ export class ContactCenterSimulator implements VoicePort {
   /** What the next start reports for calls a stop (or an earlier run) cut off. */
   #restartReports: CallReport[] = [];
   readonly #ledger = new DialLedger();
+  /** The latest context each key's commands brought (dial, reserve_agent, connect). */
+  readonly #contexts = new Map<DialKey, CallContext>();
   readonly #desk: DispositionDesk;
   readonly #flows: CallFlows;
   /** The number dialed for each key (what perNumberConfirm is asked about). */
@@ -126,7 +132,9 @@ export class ContactCenterSimulator implements VoicePort {
       prng,
       ledger: this.#ledger,
       patienceMs: this.#s.patienceMs,
+      messageMs: MACHINE_MESSAGE_MS,
       now: () => this.clock.now(),
+      contextOf: (dialKey) => this.#contexts.get(dialKey),
       note: (change) => this.#onChange?.(change),
     });
     this.#desk = new DispositionDesk({ session, seed: config.seed, config: config.dispositions, now: () => this.clock.now() });
@@ -156,6 +164,8 @@ export class ContactCenterSimulator implements VoicePort {
     const checked = commandDecoder.check(command);
     if (!checked.ok) return Promise.reject(new TypeError(`invalid voice command: ${checked.reason}`));
     if (!this.#session.running) return Promise.reject(new Error(`contact-center simulator is not running (command ${command.type} ${command.dialKey})`));
+    if ((command.type === 'dial' || command.type === 'reserve_agent' || command.type === 'connect') && command.context !== undefined)
+      this.#contexts.set(command.dialKey, command.context);
     // The ledger is updated when the command is taken, not when it is carried out, so a repeat sent
     // before the first took effect is still recognised.
     if (command.type === 'dial') {
@@ -289,6 +299,16 @@ export class ContactCenterSimulator implements VoicePort {
     return this.#pool.holdsExpired;
   }
 
+  /** The context the key's commands brought (the latest one), or undefined when none came with one. */
+  contextOf(dialKey: DialKey): CallContext | undefined {
+    return this.#contexts.get(dialKey);
+  }
+
+  /** What the agent of the key's call saw of the callback when it was put through (undefined until then). */
+  agentScreen(dialKey: DialKey): AgentScreen | undefined {
+    return this.#ledger.screenOf(dialKey);
+  }
+
   /** State of one agent, or undefined for an unknown id. */
   agentState(agentId: string): AgentState | undefined {
     return this.#pool.agents.get(agentId)?.state;
@@ -324,7 +344,7 @@ export class ContactCenterSimulator implements VoicePort {
     switch (command.type) {
       case 'dial':
         this.#desk.dialed(command.dialKey, command.phone);
-        return this.#dial(command.dialKey, command.tenant, command.queue, command.phone, command.agentId);
+        return this.#dial(command.dialKey, command.tenant, command.queue, command.phone, command.agentId, command.progress);
       case 'reserve_agent':
         return this.#reserve(command.dialKey, command.tenant, command.queue, command.excludeAgents);
       case 'connect':
@@ -335,6 +355,8 @@ export class ContactCenterSimulator implements VoicePort {
         return this.#cancel(command.dialKey);
       case 'route_inbound':
         return this.#routeInbound(command.dialKey, command.callId, command.tenant, command.queue);
+      case 'leave_message':
+        return this.#life.leaveMessage(command.dialKey);
       case 'disposition_request':
         return this.#desk.request(command.dialKey, command.timeoutSec);
       case 'confirm_customer':
@@ -346,7 +368,7 @@ export class ContactCenterSimulator implements VoicePort {
     }
   }
 
-  #dial(dialKey: DialKey, tenant: string, queueName: string, phone: string, agentId: string | undefined): void {
+  #dial(dialKey: DialKey, tenant: string, queueName: string, phone: string, agentId: string | undefined, progress: CallProgress | undefined): void {
     const at = this.clock.now();
     // Spent by a cancel that came first: the customer is not called for an abandoned attempt.
     if (this.#cancelled.has(dialKey)) return this.#session.emit(this.#life.latest.get(dialKey) ?? { type: 'failed', dialKey, at });
@@ -363,7 +385,7 @@ export class ContactCenterSimulator implements VoicePort {
       if (!heldHere) this.#pool.hold(agent, dialKey, true);
     }
     this.#phones.set(dialKey, phone);
-    this.#life.place(dialKey, queue, phone);
+    this.#life.place(dialKey, queue, phone, progress);
   }
 
   /** A repeated dial: the call's latest event again, or nothing while it rings (or was never placed). */
@@ -397,7 +419,7 @@ export class ContactCenterSimulator implements VoicePort {
     const call = this.#life.calls.get(dialKey);
     // Already bridged, or over: a retried or late connect is told where the call is. The agent
     // held for the attempt stays held: GES releases it (release_agent) when it learns the end.
-    if (call === undefined || call.phase !== 'answered')
+    if (call === undefined || !CallLife.waiting(call))
       return this.#session.emit(this.#life.movedOn(dialKey) ?? { type: 'failed', dialKey, at: this.clock.now() });
     // Without an agent id, the agent held for this attempt (agent first) is meant.
     const agent = this.#pool.agents.get(requestedAgentId ?? this.#pool.heldFor(dialKey)?.id ?? '');

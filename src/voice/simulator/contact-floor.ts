@@ -34,7 +34,8 @@ export interface Agent {
   freeSince: number;
 }
 
-export type CallPhase = 'ringing' | 'answered' | 'connected';
+/** `machine`: a machine answered and the line is kept for GES's next command; `message`: the machine is being left the message. */
+export type CallPhase = 'ringing' | 'answered' | 'connected' | 'machine' | 'message';
 
 export interface Call {
   readonly dialKey: DialKey;

@@ -13,6 +13,12 @@ export interface CustomerOutcomes {
   machine: number;
   /** The network refuses the number. */
   invalid: number;
+  /** A fax machine answers (reported only with call progress detection on; else it counts as answered). Default 0. */
+  fax?: number;
+  /** The network plays a special information tone (number unassigned, disconnected, no circuit). Default 0. */
+  sit?: number;
+  /** The network or trunk fails to carry the call. Default 0. */
+  networkFailure?: number;
 }
 
 export type CustomerOutcome = keyof CustomerOutcomes;
@@ -27,13 +33,21 @@ export const DEFAULT_CUSTOMER_OUTCOMES: Readonly<CustomerOutcomes> = Object.free
 });
 
 /** Fixed key order: the PRNG maps a draw to an outcome through it, so it is part of determinism. */
-export const CUSTOMER_OUTCOME_KEYS: readonly CustomerOutcome[] = ['answer', 'busy', 'noAnswer', 'machine', 'invalid'];
+export const CUSTOMER_OUTCOME_KEYS: readonly CustomerOutcome[] = ['answer', 'busy', 'noAnswer', 'machine', 'invalid', 'fax', 'sit', 'networkFailure'];
+
+/** Outcomes a mix may leave out (they came later): absent means never. A zero weight is skipped by the draw, so mixes without them draw as before. */
+const OPTIONAL_OUTCOMES: ReadonlySet<CustomerOutcome> = new Set(['fax', 'sit', 'networkFailure']);
+
+/** The probability of an outcome in a mix (0 for a later outcome the mix leaves out). */
+export function weightOf(mix: Readonly<CustomerOutcomes>, key: CustomerOutcome): number {
+  return mix[key] ?? 0;
+}
 
 /** Throws unless every probability is in [0, 1] and they sum to 1 (within rounding). */
 export function validateCustomerOutcomes(outcomes: CustomerOutcomes, what = 'customers'): void {
   let sum = 0;
   for (const key of CUSTOMER_OUTCOME_KEYS) {
-    const p = outcomes[key];
+    const p = OPTIONAL_OUTCOMES.has(key) ? (outcomes[key] ?? 0) : outcomes[key];
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new RangeError(`${what}.${key} must be a probability in [0, 1] (got ${String(p)})`);
     sum += p;
   }
@@ -54,7 +68,7 @@ export function mixCustomerOutcomes(base: Readonly<CustomerOutcomes>, override: 
   for (const key of CUSTOMER_OUTCOME_KEYS) {
     const p = override[key];
     if (p === undefined) {
-      restBase += base[key];
+      restBase += weightOf(base, key);
     } else {
       if (!(p >= 0) || !Number.isFinite(p)) throw new RangeError(`perNumber override ${key} must be a probability >= 0 (got ${p})`);
       fixed += p;
@@ -62,14 +76,16 @@ export function mixCustomerOutcomes(base: Readonly<CustomerOutcomes>, override: 
   }
   const mixed = { ...base };
   const remaining = Math.max(0, 1 - fixed);
-  for (const key of CUSTOMER_OUTCOME_KEYS) {
+  // A later outcome neither mix names stays out of the result (absent is never).
+  const keys = CUSTOMER_OUTCOME_KEYS.filter((key) => !OPTIONAL_OUTCOMES.has(key) || base[key] !== undefined || override[key] !== undefined);
+  for (const key of keys) {
     const p = override[key];
     if (p !== undefined) mixed[key] = fixed > 1 ? p / fixed : p;
-    else mixed[key] = restBase > 0 ? (base[key] / restBase) * remaining : 0;
+    else mixed[key] = restBase > 0 ? (weightOf(base, key) / restBase) * remaining : 0;
   }
   // Named outcomes summing below 1 with nothing else to give the remainder to: scale them up.
-  const total = CUSTOMER_OUTCOME_KEYS.reduce((s, key) => s + mixed[key], 0);
+  const total = keys.reduce((s, key) => s + weightOf(mixed, key), 0);
   if (!(total > 0)) throw new RangeError('perNumber override leaves no outcome possible');
-  if (Math.abs(total - 1) > 1e-9) for (const key of CUSTOMER_OUTCOME_KEYS) mixed[key] /= total;
+  if (Math.abs(total - 1) > 1e-9) for (const key of keys) mixed[key] = weightOf(mixed, key) / total;
   return mixed;
 }

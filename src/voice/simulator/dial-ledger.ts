@@ -1,4 +1,5 @@
 import type { DialKey } from '../voice-port.ts';
+import type { AgentScreen } from './agent-screen.ts';
 
 /**
  * The simulator's record of dial commands, by dial key. The voice port promises that a key seen
@@ -15,13 +16,15 @@ export interface DialLedgerEntry {
 }
 
 /** How the network answered a placed call. */
-export type DialOutcome = 'answered' | 'busy' | 'no_answer' | 'machine' | 'invalid_number';
+export type DialOutcome = 'answered' | 'busy' | 'no_answer' | 'machine' | 'invalid_number' | 'fax' | 'sit' | 'network_failure';
 
 /** What became of a placed call: what a test compares with how GES completed the callback. */
 export interface DialResult {
   readonly outcome: DialOutcome;
   /** The answered customer was put through to an agent. */
   readonly connected: boolean;
+  /** The machine that took the call was left the service's message (leave_message). */
+  readonly messageLeft?: true;
 }
 
 /** The read side, as the simulator exposes it. */
@@ -30,6 +33,9 @@ export interface ReadonlyDialLedger {
   /** The result of the key's call, once the network answered it (undefined before, or when never placed). */
   resultOf(dialKey: DialKey): DialResult | undefined;
   results(): IterableIterator<[DialKey, DialResult]>;
+  /** What the agent of the key's connected call saw of the callback (agent-screen.ts), when the call came with a context. */
+  screenOf(dialKey: DialKey): AgentScreen | undefined;
+  screens(): IterableIterator<[DialKey, AgentScreen]>;
   /** Grows with every change (a key, a duplicate, a dial, a result), so a copy can tell it is stale. */
   readonly changes: number;
   /** Distinct keys that were dialed. */
@@ -51,6 +57,7 @@ interface MutableEntry {
 export class DialLedger implements ReadonlyDialLedger {
   #entries = new Map<DialKey, MutableEntry>();
   #results = new Map<DialKey, DialResult>();
+  #screens = new Map<DialKey, AgentScreen>();
   #duplicates = 0;
   #replays = 0;
   #placed = 0;
@@ -82,6 +89,29 @@ export class DialLedger implements ReadonlyDialLedger {
     const result = this.#results.get(dialKey);
     if (result === undefined || result.connected) return;
     this.#results.set(dialKey, { ...result, connected: true });
+    this.#changes += 1;
+  }
+
+  /** Records what the agent of the key's connected call was shown. */
+  recordScreen(dialKey: DialKey, screen: AgentScreen): void {
+    if (!this.#results.has(dialKey)) return;
+    this.#screens.set(dialKey, screen);
+    this.#changes += 1;
+  }
+
+  screenOf(dialKey: DialKey): AgentScreen | undefined {
+    return this.#screens.get(dialKey);
+  }
+
+  *screens(): IterableIterator<[DialKey, AgentScreen]> {
+    yield* this.#screens;
+  }
+
+  /** Records that the machine on the key's call was left the message. */
+  recordMessageLeft(dialKey: DialKey): void {
+    const result = this.#results.get(dialKey);
+    if (result === undefined || result.messageLeft) return;
+    this.#results.set(dialKey, { ...result, messageLeft: true });
     this.#changes += 1;
   }
 

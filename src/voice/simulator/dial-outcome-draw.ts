@@ -4,7 +4,7 @@
  * order of calls fixes every result.
  */
 import type { DialFailure } from '../voice-port.ts';
-import { CUSTOMER_OUTCOME_KEYS, mixCustomerOutcomes, type CustomerOutcome, type CustomerOutcomes } from './customer-outcomes.ts';
+import { CUSTOMER_OUTCOME_KEYS, mixCustomerOutcomes, weightOf, type CustomerOutcome, type CustomerOutcomes } from './customer-outcomes.ts';
 import type { Prng } from './prng.ts';
 import { secondsToMs, type MeanSd } from './simulator-config.ts';
 
@@ -17,12 +17,19 @@ const OUTCOME_EVENT: Record<CustomerOutcome, NetworkOutcome> = {
   noAnswer: 'no_answer',
   machine: 'machine',
   invalid: 'invalid_number',
+  fax: 'fax',
+  sit: 'sit',
+  networkFailure: 'network_failure',
 };
 
 /** How soon the network reports a busy line, an invalid number, a machine (uniform, seconds). */
 const BUSY_AFTER_SEC: readonly [number, number] = [1, 3];
 const INVALID_AFTER_SEC: readonly [number, number] = [0.2, 1];
 const MACHINE_AFTER_SEC: readonly [number, number] = [3, 8];
+/** A fax answers and whistles like a machine does; a tone or a failed route comes before any ringing. */
+const FAX_AFTER_SEC: readonly [number, number] = [2, 6];
+const SIT_AFTER_SEC: readonly [number, number] = [0.5, 2];
+const NETWORK_FAILURE_AFTER_SEC: readonly [number, number] = [0.2, 3];
 
 export interface DialOutcomeDrawOptions {
   readonly prng: Prng;
@@ -44,7 +51,7 @@ export class DialOutcomeDraw {
     if ((phone.match(/\d/g)?.length ?? 0) < 3) return 'invalid_number';
     const override = this.#o.perNumber?.(phone);
     const mix = override === undefined ? this.#o.customers : mixCustomerOutcomes(this.#o.customers, override);
-    const weights = CUSTOMER_OUTCOME_KEYS.map((key) => mix[key]);
+    const weights = CUSTOMER_OUTCOME_KEYS.map((key) => weightOf(mix, key));
     return OUTCOME_EVENT[CUSTOMER_OUTCOME_KEYS[this.#o.prng.pick(weights)]!];
   }
 
@@ -65,6 +72,12 @@ export class DialOutcomeDraw {
         return secondsToMs(prng.uniform(...INVALID_AFTER_SEC));
       case 'machine':
         return secondsToMs(prng.uniform(...MACHINE_AFTER_SEC));
+      case 'fax':
+        return secondsToMs(prng.uniform(...FAX_AFTER_SEC));
+      case 'sit':
+        return secondsToMs(prng.uniform(...SIT_AFTER_SEC));
+      case 'network_failure':
+        return secondsToMs(prng.uniform(...NETWORK_FAILURE_AFTER_SEC));
     }
   }
 }

@@ -34,7 +34,7 @@ export const RECENT_WINDOW = 1000;
 
 export class QueueStats {
   #dials = 0;
-  #outcomes: Record<DialOutcome, number> = { answered: 0, busy: 0, no_answer: 0, machine: 0, invalid_number: 0, failed: 0 };
+  #outcomes: Record<DialOutcome, number> = { answered: 0, busy: 0, no_answer: 0, machine: 0, invalid_number: 0, failed: 0, fax: 0, sit: 0, network_failure: 0 };
   #connected = 0;
   #abandoned = 0;
   #completed = 0;
