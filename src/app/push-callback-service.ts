@@ -16,13 +16,12 @@ export interface PushAnswerPort {
  */
 export class PushCallbackService {
   constructor(
-    private readonly engine: PushAnswerPort | undefined,
+    private readonly engine: PushAnswerPort,
     private readonly sender: FcmPushSender | undefined,
   ) {}
 
   answer(tenant: Tenant, id: string, answer: 'confirm' | 'snooze'): Promise<PushAnswerOutcome> {
     if (!isCallbackId(id)) throw new GesError('GES_CALLBACK_NOT_FOUND', `callback ${id} not found`);
-    if (!this.engine) throw new GesError('GES_UNAVAILABLE', 'this node runs no callback engine');
     return this.engine.answerPush(tenant.id, id, answer);
   }
 

@@ -1,4 +1,8 @@
 import { PushCallbackService } from '../../src/app/push-callback-service.ts';
+import { CallbackEngine } from '../../src/engine/callback-engine.ts';
+import { databaseEngineClock } from '../../src/engine/engine-clock.ts';
+import { MemoryHotState } from '../../src/hot/memory-hot-state.ts';
+import type { VoicePort } from '../../src/voice/voice-port.ts';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
@@ -76,13 +80,33 @@ export async function createTestTenant(
   return { ...tenant, apiKey };
 }
 
+/** No telephony behind the API under test: a command reaching it is a bug of the test. */
+const NO_PLATFORM: VoicePort = {
+  send: (command) => Promise.reject(new Error(`no voice platform in this API test (${command.type})`)),
+  onEvent: () => () => undefined,
+  availableAgents: () => 0,
+  start: () => Promise.resolve(),
+  stop: () => Promise.resolve(),
+};
+
+function apiOnlyEngine(db: TestDb): CallbackEngine {
+  return new CallbackEngine({
+    db: db.pool,
+    hot: new MemoryHotState(),
+    voice: NO_PLATFORM,
+    clock: databaseEngineClock(db.clock),
+    logger: createLogger('silent'),
+  });
+}
+
 export async function buildTestApi(db: TestDb, bodyLimitBytes = 256 * 1024): Promise<FastifyInstance> {
   const app = await buildApiApp({
     pool: db.pool,
     callbacks: new CallbackService(db.pool, db.clock),
     availability: new AvailabilityService(db.pool, db.clock),
-    // No engine and no FCM: push answers are 503 and notification/publish finds no credentials (test/push-callbacks.test.ts wires both).
-    push: new PushCallbackService(undefined, undefined),
+    // An engine as on an API-only node (never started, no platform) and no FCM: push answers are
+    // judged on the rows, notification/publish finds no credentials (test/push-callbacks.test.ts wires both).
+    push: new PushCallbackService(apiOnlyEngine(db), undefined),
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     bodyLimitBytes,
   });
