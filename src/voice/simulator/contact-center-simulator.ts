@@ -141,12 +141,14 @@ export class ContactCenterSimulator implements VoicePort {
     // The desk learns who talked on each key from the simulator's own events.
     session.subscribe((event) => {
       if (event.type === 'connected') this.#desk.connected(event.dialKey, event.agentId);
+      if (event.type === 'disposition') this.#ledger.recordDisposition(event.dialKey, event.code);
     });
     this.#flows = new CallFlows({
       pool: this.#pool,
       life: this.#life,
       session,
       prng,
+      ledger: this.#ledger,
       confirmation: this.#s.confirmation,
       preview: this.#s.preview,
       perNumberConfirm: config.perNumberConfirm,

@@ -1,5 +1,7 @@
 import type { DialKey } from '../voice-port.ts';
+import type { AgentDispositionCode } from '../../domain/disposition.ts';
 import type { AgentScreen } from './agent-screen.ts';
+import type { ConfirmationChoice, PreviewChoice } from './call-flows.ts';
 
 /**
  * The simulator's record of dial commands, by dial key. The voice port promises that a key seen
@@ -27,6 +29,12 @@ export interface DialResult {
   readonly messageLeft?: true;
 }
 
+/** One preview shown for a key: the agent, and their answer once given (undefined: the hold went first). */
+export interface PreviewOffer {
+  readonly agentId: string;
+  readonly answer?: PreviewChoice;
+}
+
 /** The read side, as the simulator exposes it. */
 export interface ReadonlyDialLedger {
   get(dialKey: DialKey): DialLedgerEntry | undefined;
@@ -36,6 +44,12 @@ export interface ReadonlyDialLedger {
   /** What the agent of the key's connected call saw of the callback (agent-screen.ts), when the call came with a context. */
   screenOf(dialKey: DialKey): AgentScreen | undefined;
   screens(): IterableIterator<[DialKey, AgentScreen]>;
+  /** How the customer of the key answered confirm_customer (once decided). */
+  confirmations(): IterableIterator<[DialKey, ConfirmationChoice]>;
+  /** The previews of the key, in the order shown: who was offered the callback and what they answered. */
+  previews(): IterableIterator<[DialKey, readonly PreviewOffer[]]>;
+  /** The code the agent of the key's call chose in the disposition dialog (once sent). */
+  dispositions(): IterableIterator<[DialKey, AgentDispositionCode]>;
   /** Grows with every change (a key, a duplicate, a dial, a result), so a copy can tell it is stale. */
   readonly changes: number;
   /** Distinct keys that were dialed. */
@@ -58,6 +72,9 @@ export class DialLedger implements ReadonlyDialLedger {
   #entries = new Map<DialKey, MutableEntry>();
   #results = new Map<DialKey, DialResult>();
   #screens = new Map<DialKey, AgentScreen>();
+  #confirmations = new Map<DialKey, ConfirmationChoice>();
+  #previews = new Map<DialKey, { agentId: string; answer?: PreviewChoice }[]>();
+  #dispositions = new Map<DialKey, AgentDispositionCode>();
   #duplicates = 0;
   #replays = 0;
   #placed = 0;
@@ -105,6 +122,51 @@ export class DialLedger implements ReadonlyDialLedger {
 
   *screens(): IterableIterator<[DialKey, AgentScreen]> {
     yield* this.#screens;
+  }
+
+  /** Records the customer's answer to the confirmation prompt (the first: a repeat is told the same answer). */
+  recordConfirmation(dialKey: DialKey, choice: ConfirmationChoice): void {
+    if (this.#confirmations.has(dialKey)) return;
+    this.#confirmations.set(dialKey, choice);
+    this.#changes += 1;
+  }
+
+  /** Records that the agent was shown a preview of the key's callback. */
+  recordPreviewOffer(dialKey: DialKey, agentId: string): void {
+    const offers = this.#previews.get(dialKey) ?? [];
+    offers.push({ agentId });
+    this.#previews.set(dialKey, offers);
+    this.#changes += 1;
+  }
+
+  /** Records the answer of the agent's latest preview of the key. */
+  recordPreviewAnswer(dialKey: DialKey, agentId: string, answer: PreviewChoice): void {
+    const offer = this.#previews
+      .get(dialKey)
+      ?.filter((o) => o.agentId === agentId)
+      .at(-1);
+    if (offer === undefined || offer.answer !== undefined) return;
+    offer.answer = answer;
+    this.#changes += 1;
+  }
+
+  /** Records the agent's disposition of the key's call (the first: a dialog is answered once). */
+  recordDisposition(dialKey: DialKey, code: AgentDispositionCode): void {
+    if (this.#dispositions.has(dialKey)) return;
+    this.#dispositions.set(dialKey, code);
+    this.#changes += 1;
+  }
+
+  *confirmations(): IterableIterator<[DialKey, ConfirmationChoice]> {
+    yield* this.#confirmations;
+  }
+
+  *previews(): IterableIterator<[DialKey, readonly PreviewOffer[]]> {
+    for (const [key, offers] of this.#previews) yield [key, offers.map((o) => ({ ...o }))];
+  }
+
+  *dispositions(): IterableIterator<[DialKey, AgentDispositionCode]> {
+    yield* this.#dispositions;
   }
 
   /** Records that the machine on the key's call was left the message. */
