@@ -5,7 +5,7 @@
  * previous version or the new one, never half of one.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { DialResult, PreviewOffer, ReadonlyDialLedger } from '../simulator/dial-ledger.ts';
+import type { AgentHold, DialResult, PreviewOffer, ReadonlyDialLedger } from '../simulator/dial-ledger.ts';
 import type { ConfirmationChoice } from '../simulator/call-flows.ts';
 import type { AgentDispositionCode } from '../../domain/disposition.ts';
 import type { AgentScreen } from '../simulator/agent-screen.ts';
@@ -27,6 +27,8 @@ export interface DialLedgerFile {
   readonly confirmations: Readonly<Record<string, ConfirmationChoice>>;
   /** By dial key: every preview shown, in order (agent, answer once given), so a test can tell no agent saw a callback again after rejecting it. */
   readonly previews: Readonly<Record<string, readonly PreviewOffer[]>>;
+  /** By dial key: every agent newly held for it, in order (ordered with the previews by `seq`). */
+  readonly holds: Readonly<Record<string, readonly AgentHold[]>>;
   /** By dial key: the disposition the agent sent. */
   readonly dispositions: Readonly<Record<string, AgentDispositionCode>>;
   /** Agents held for an attempt at the time of the write (0 once every attempt ended and was released). */
@@ -56,6 +58,7 @@ export function ledgerSnapshot(ledger: ReadonlyDialLedger, holds: HoldCounts): D
     screens,
     confirmations: Object.fromEntries(ledger.confirmations()),
     previews: Object.fromEntries(ledger.previews()),
+    holds: Object.fromEntries(ledger.holds()),
     dispositions: Object.fromEntries(ledger.dispositions()),
     agentsHeld: holds.agentsHeld,
     holdsExpired: holds.holdsExpired,

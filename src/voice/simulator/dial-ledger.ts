@@ -29,10 +29,22 @@ export interface DialResult {
   readonly messageLeft?: true;
 }
 
-/** One preview shown for a key: the agent, and their answer once given (undefined: the hold went first). */
+/**
+ * One preview shown for a key: the agent, and their answer once given (undefined: the hold went
+ * first). `seq` and `answeredSeq` are the ledger's change counter at the offer and at the answer, so
+ * a test can order previews and holds of one callback (AgentHold) without a clock.
+ */
 export interface PreviewOffer {
   readonly agentId: string;
+  readonly seq: number;
   readonly answer?: PreviewChoice;
+  readonly answeredSeq?: number;
+}
+
+/** An agent newly held for a key (reserve_agent, or an agent-first dial that took a free agent), in order. */
+export interface AgentHold {
+  readonly agentId: string;
+  readonly seq: number;
 }
 
 /** The read side, as the simulator exposes it. */
@@ -48,6 +60,8 @@ export interface ReadonlyDialLedger {
   confirmations(): IterableIterator<[DialKey, ConfirmationChoice]>;
   /** The previews of the key, in the order shown: who was offered the callback and what they answered. */
   previews(): IterableIterator<[DialKey, readonly PreviewOffer[]]>;
+  /** The agents held for the key, in order (a repeated reservation answered with the same hold is not a new one). */
+  holds(): IterableIterator<[DialKey, readonly AgentHold[]]>;
   /** The code the agent of the key's call chose in the disposition dialog (once sent). */
   dispositions(): IterableIterator<[DialKey, AgentDispositionCode]>;
   /** Grows with every change (a key, a duplicate, a dial, a result), so a copy can tell it is stale. */
@@ -73,7 +87,8 @@ export class DialLedger implements ReadonlyDialLedger {
   #results = new Map<DialKey, DialResult>();
   #screens = new Map<DialKey, AgentScreen>();
   #confirmations = new Map<DialKey, ConfirmationChoice>();
-  #previews = new Map<DialKey, { agentId: string; answer?: PreviewChoice }[]>();
+  #previews = new Map<DialKey, { agentId: string; seq: number; answer?: PreviewChoice; answeredSeq?: number }[]>();
+  #holds = new Map<DialKey, AgentHold[]>();
   #dispositions = new Map<DialKey, AgentDispositionCode>();
   #duplicates = 0;
   #replays = 0;
@@ -134,9 +149,9 @@ export class DialLedger implements ReadonlyDialLedger {
   /** Records that the agent was shown a preview of the key's callback. */
   recordPreviewOffer(dialKey: DialKey, agentId: string): void {
     const offers = this.#previews.get(dialKey) ?? [];
-    offers.push({ agentId });
-    this.#previews.set(dialKey, offers);
     this.#changes += 1;
+    offers.push({ agentId, seq: this.#changes });
+    this.#previews.set(dialKey, offers);
   }
 
   /** Records the answer of the agent's latest preview of the key. */
@@ -146,8 +161,21 @@ export class DialLedger implements ReadonlyDialLedger {
       ?.filter((o) => o.agentId === agentId)
       .at(-1);
     if (offer === undefined || offer.answer !== undefined) return;
-    offer.answer = answer;
     this.#changes += 1;
+    offer.answer = answer;
+    offer.answeredSeq = this.#changes;
+  }
+
+  /** Records that the agent was newly held for the key. */
+  recordHold(dialKey: DialKey, agentId: string): void {
+    const holds = this.#holds.get(dialKey) ?? [];
+    this.#changes += 1;
+    holds.push({ agentId, seq: this.#changes });
+    this.#holds.set(dialKey, holds);
+  }
+
+  *holds(): IterableIterator<[DialKey, readonly AgentHold[]]> {
+    for (const [key, holds] of this.#holds) yield [key, [...holds]];
   }
 
   /** Records the agent's disposition of the key's call (the first: a dialog is answered once). */
