@@ -20,10 +20,13 @@ import { AGENTS, assertEveryFlowPlayed, checkCallbacks, flowSim, phoneOf, recrea
  * through the HTTP API of all three nodes; mid-run one node is frozen and killed with SIGKILL while
  * it holds unacknowledged platform events, and later every Redis key of the deployment is deleted
  * (hot state, command and event streams, presence), as when Redis loses its data, while the other
- * two are frozen so that platform events in transit are lost with it. Every callback
+ * two are frozen so that platform events in transit are lost with it. The callbacks are spread over
+ * a service per voice flow (test/support/flow-day.ts: confirmation, preview, machines, disposition,
+ * context) beside the plain ones. Every callback
  * must still end COMPLETED with the reason that follows from what the platform's dial ledger says
  * happened to its calls, every attempt must have been dialed once, attempt numbers must follow one
- * another, and the killed node's pending events must have been taken over by the others.
+ * another, no agent may be shown or held for a callback again after rejecting it, and the killed
+ * node's pending events must have been taken over by the others.
  *
  * Time is compressed: the platform plays its contact center at SPEED times real time, services
  * retry after 1-2 s, and the engine's watchdogs and the adapter's claim of a dead node's events
