@@ -9,11 +9,9 @@ import type { Redis } from 'ioredis';
 import { createTestDb, createTestTenant, TEST_DATABASE_URL, type TestDb } from './support/test-env.ts';
 import { connectRedis, dropPrefix, testPrefix, TEST_REDIS_URL } from './support/redis-env.ts';
 import { waitFor } from './support/wait-for.ts';
-import { readLedgerFile, type DialLedgerFile } from '../src/voice/redis-stream/dial-ledger-file.ts';
+import { readLedgerFile } from '../src/voice/redis-stream/dial-ledger-file.ts';
 import { voiceStreamKeys } from '../src/voice/redis-stream/voice-stream-keys.ts';
-import { reasonName, stateName, type CompletionReason } from '../src/domain/callback-state.ts';
-import { parseServiceOptions, type ServiceOptions } from '../src/domain/service-options.ts';
-import type { DialResult } from '../src/voice/simulator/dial-ledger.ts';
+import { AGENTS, assertEveryFlowPlayed, checkCallbacks, flowSim, phoneOf, recreatedCallbacks, serviceOf, SERVICES, type Created } from './support/flow-day.ts';
 
 /**
  * Many nodes, nothing lost, nothing twice. Three GES processes share one database and one Redis
@@ -22,10 +20,13 @@ import type { DialResult } from '../src/voice/simulator/dial-ledger.ts';
  * through the HTTP API of all three nodes; mid-run one node is frozen and killed with SIGKILL while
  * it holds unacknowledged platform events, and later every Redis key of the deployment is deleted
  * (hot state, command and event streams, presence), as when Redis loses its data, while the other
- * two are frozen so that platform events in transit are lost with it. Every callback
+ * two are frozen so that platform events in transit are lost with it. The callbacks are spread over
+ * a service per voice flow (test/support/flow-day.ts: confirmation, preview, machines, disposition,
+ * context) beside the plain ones. Every callback
  * must still end COMPLETED with the reason that follows from what the platform's dial ledger says
  * happened to its calls, every attempt must have been dialed once, attempt numbers must follow one
- * another, and the killed node's pending events must have been taken over by the others.
+ * another, no agent may be shown or held for a callback again after rejecting it, and the killed
+ * node's pending events must have been taken over by the others.
  *
  * Time is compressed: the platform plays its contact center at SPEED times real time, services
  * retry after 1-2 s, and the engine's watchdogs and the adapter's claim of a dead node's events
@@ -42,41 +43,6 @@ const SPEED = 20;
 const NODES = 3;
 /** Callbacks created before the kill, between the kill and the flush, and after the flush. */
 const WAVES = [150, 90, 60] as const;
-
-const RETRY: ServiceOptions['retry'] = {
-  busy: { maxAttempts: 2, delaySec: 2 },
-  noAnswer: { maxAttempts: 2, delaySec: 2 },
-  machine: { maxAttempts: 3, delaySec: 1 },
-  invalidNumber: { maxAttempts: 1, delaySec: 1 },
-  // Platform failures (an attempt given up by its watchdog after a lost event) are retried generously,
-  // so that every callback ends on what the customer's phone did.
-  failed: { maxAttempts: 10, delaySec: 1 },
-  fax: { maxAttempts: 1, delaySec: 1 },
-  sit: { maxAttempts: 1, delaySec: 1 },
-  networkFailure: { maxAttempts: 10, delaySec: 1 },
-};
-/** Open all day (no business hours), no per-number or per-slot limits, scheduled ones queue at their time. */
-const COMMON_OPTIONS = {
-  inQueueChecking: 'false',
-  requestsPerNumberPer24h: 0,
-  slotCapacity: 100000,
-  executionBufferSec: 0,
-  retry: RETRY,
-} as const;
-const SERVICES = {
-  sales: { ...COMMON_OPTIONS, firstConnectParty: 'CUSTOMER' },
-  support: { ...COMMON_OPTIONS, firstConnectParty: 'AGENT' },
-} as const;
-const AGENTS = { sales: 6, support: 4 };
-
-/** The outcomes a dial can have on the platform, and the retry policy GES applies to each. */
-const POLICY_OF = { busy: 'busy', no_answer: 'noAnswer', machine: 'machine', invalid_number: 'invalidNumber' } as const;
-type CustomerFailure = keyof typeof POLICY_OF;
-const isCustomerFailure = (s: string | null | undefined): s is CustomerFailure => s != null && s in POLICY_OF;
-/** Details of the history event that ends an attempt without an agent (the engine's reading of it). */
-const ATTEMPT_END_DETAILS = new Set(['busy', 'no_answer', 'machine', 'invalid_number', 'failed', 'abandoned']);
-
-const KIND = { STATE: 1, DIAL: 2 } as const;
 
 // ---- processes ----------------------------------------------------------------------------------
 
@@ -149,15 +115,10 @@ async function startNode(t: TestContext, index: number, env: Record<string, stri
 
 /** The contact center in its own process; resolves once it printed READY. */
 async function startPlatform(t: TestContext, prefix: string, tenant: string, ledgerFile: string): Promise<Proc> {
-  const queues = {
-    [`${tenant}/sales`]: { agents: AGENTS.sales, handleTimeSec: { mean: 10, sd: 3 } },
-    [`${tenant}/support`]: { agents: AGENTS.support, handleTimeSec: { mean: 10, sd: 3 } },
-  };
-  const sim = {
-    customers: { answer: 0.6, busy: 0.12, noAnswer: 0.1, machine: 0.1, invalid: 0.08 },
-    // Answered customers wait for an agent far longer than the run: every answer is worked, none abandons.
-    customerPatienceSec: 7200,
-  };
+  const queues = Object.fromEntries(
+    Object.entries(AGENTS).map(([service, agents]) => [`${tenant}/${service}`, { agents, handleTimeSec: { mean: 10, sd: 3 } }]),
+  );
+  const sim = flowSim(WAVES[0] + WAVES[1] + WAVES[2]);
   const proc = spawnProc(
     t,
     'platform',
@@ -210,18 +171,11 @@ async function createCallback(node: GesNode, apiKey: string, body: Record<string
   return json.data!.id;
 }
 
-interface Created {
-  id: string;
-  service: keyof typeof SERVICES;
-  scheduled: boolean;
-  via: string;
-}
-
 /** Creates `count` callbacks, every 4th for support, every 3rd scheduled 2-12 s ahead, round-robin over `nodes`. */
 async function createWave(nodes: GesNode[], apiKey: string, first: number, count: number): Promise<Created[]> {
   const specs = Array.from({ length: count }, (_, i) => {
     const n = first + i;
-    const service: keyof typeof SERVICES = n % 4 === 3 ? 'support' : 'sales';
+    const service = serviceOf(n);
     const scheduled = n % 3 === 2;
     return { n, service, scheduled, node: nodes[i % nodes.length]! };
   });
@@ -230,9 +184,11 @@ async function createWave(nodes: GesNode[], apiKey: string, first: number, count
     out.push(
       ...(await Promise.all(
         specs.slice(i, i + 10).map(async ({ n, service, scheduled, node }) => {
-          const body: Record<string, unknown> = { serviceName: service, phoneNumber: `+1415555${2000 + n}` };
+          const body: Record<string, unknown> = { serviceName: service, phoneNumber: phoneOf(n) };
           if (scheduled) body.desiredTime = new Date(Date.now() + 2000 + (n % 11) * 1000).toISOString();
-          return { id: await createCallback(node, apiKey, body), service, scheduled, via: node.name };
+          const orderId = service === 'context' ? `A-${n}` : undefined;
+          if (orderId !== undefined) body.userData = { orderId, note: 'a context field' };
+          return { id: await createCallback(node, apiKey, body), service, scheduled, via: node.name, ...(orderId === undefined ? {} : { orderId }) };
         }),
       )),
     );
@@ -365,7 +321,8 @@ test('three GES nodes work a day of callbacks: one killed with SIGKILL, Redis fl
     let open = total;
     await waitFor(
       async () => {
-        const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM callback WHERE state < 5');
+        // A dialog still awaited (disposition 0) may yet recreate a callback.
+        const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM callback WHERE state < 5 OR disposition = 0');
         open = rows[0]!.n;
         return open === 0;
       },
@@ -395,13 +352,15 @@ test('three GES nodes work a day of callbacks: one killed with SIGKILL, Redis fl
       'a surviving node noticed the lost hot state and rebuilt it from Postgres',
     );
 
-    const summary = await checkCallbacks(db, created, final);
+    const recreated = await recreatedCallbacks(db, created);
+    const summary = await checkCallbacks(db, [...created, ...recreated], final);
+    assertEveryFlowPlayed(summary, recreated.length);
     assert.equal(summary.dialsPlaced, final.dialsPlaced, 'the ledger holds the dials of these callbacks and nothing else');
     t.diagnostic(
       `run ${runSec.toFixed(1)} s: ${total} callbacks, ${final.dialsPlaced} dials, ${final.duplicates} repeated dial commands (never dialed again; ${final.replays} answered with the call's latest event), ` +
         `${orphaned.length} events orphaned by the kill, ${flushed.length} keys flushed with ${pileUp} events written while the nodes were frozen, ` +
         `${summary.givenUp} attempts given up by a watchdog, ` +
-        `reasons ${JSON.stringify(summary.reasons)}`,
+        `${recreated.length} recreated by CALL_BACK_LATER, flows ${JSON.stringify(summary.flows)}, reasons ${JSON.stringify(summary.reasons)}`,
     );
   } catch (error) {
     for (const p of [platform, ...nodes]) {
@@ -413,140 +372,3 @@ test('three GES nodes work a day of callbacks: one killed with SIGKILL, Redis fl
     await Promise.all([platform, ...nodes].map((p) => stopProc(p)));
   }
 });
-
-interface EventRow {
-  callback_id: string;
-  kind: number;
-  state: number;
-  reason: number | null;
-  attempt: number;
-  detail: string | null;
-  at: Date;
-}
-
-/**
- * Checks every callback against the platform's ledger: its completion reason follows from what
- * happened to its last call, every earlier attempt ended the way the engine recorded it, each
- * attempt was dialed once, attempt numbers follow one another, and scheduled callbacks were not
- * queued before their time.
- */
-async function checkCallbacks(db: TestDb, created: Created[], final: DialLedgerFile) {
-  const { rows: callbacks } = await db.pool.query<{ id: string; state: number; reason: number | null; attempt: number; desired_at: Date }>(
-    'SELECT id, state, reason, attempt, desired_at FROM callback',
-  );
-  const { rows: events } = await db.pool.query<EventRow>('SELECT callback_id, kind, state, reason, attempt, detail, at FROM callback_event ORDER BY at');
-  const byId = new Map(callbacks.map((c) => [c.id, c]));
-  const eventsOf = new Map<string, EventRow[]>();
-  for (const e of events) eventsOf.set(e.callback_id, [...(eventsOf.get(e.callback_id) ?? []), e]);
-  const ledgerOf = new Map<string, Map<number, { received: number; dialed: boolean; result: DialResult | undefined }>>();
-  for (const [key, entry] of Object.entries(final.keys)) {
-    const colon = key.lastIndexOf(':');
-    const id = key.slice(0, colon);
-    assert.ok(byId.has(id), `ledger key ${key} belongs to a callback of this run`);
-    const attempts = ledgerOf.get(id) ?? new Map();
-    attempts.set(Number(key.slice(colon + 1)), { ...entry, result: final.results[key] });
-    ledgerOf.set(id, attempts);
-  }
-  const options = Object.fromEntries(Object.entries(SERVICES).map(([name, o]) => [name, parseServiceOptions(o)])) as Record<
-    keyof typeof SERVICES,
-    ServiceOptions
-  >;
-
-  let dialsPlaced = 0;
-  let givenUp = 0;
-  const reasons: Record<string, number> = {};
-  for (const c of created) {
-    const row = byId.get(c.id);
-    assert.ok(row, `${c.id} exists`);
-    const what = `${c.id} (${c.service}${c.scheduled ? ', scheduled' : ''}, created on ${c.via})`;
-    assert.equal(stateName(row.state), 'COMPLETED', `${what} completed`);
-    const reason = reasonName(row.reason)!;
-    reasons[reason] = (reasons[reason] ?? 0) + 1;
-    const history = eventsOf.get(c.id) ?? [];
-    const platformSide = ledgerOf.get(c.id) ?? new Map();
-    const last = row.attempt;
-    assert.ok(last >= 1, `${what} was attempted`);
-
-    // Each attempt is dialed at most once, and every dial GES recorded reached the platform.
-    const dialEvents = history.filter((e) => e.kind === KIND.DIAL && e.detail === 'dial');
-    const dialedAttempts = dialEvents.map((e) => e.attempt);
-    assert.equal(new Set(dialedAttempts).size, dialedAttempts.length, `${what}: no attempt dialed twice (${dialedAttempts.join(',')})`);
-    for (const n of dialedAttempts) assert.ok(platformSide.has(n), `${what}: the dial of attempt ${n} reached the platform`);
-    for (const [n, entry] of platformSide) {
-      assert.ok(dialedAttempts.includes(n), `${what}: the platform was asked to dial attempt ${n}, which GES recorded as dialed`);
-      if (entry.dialed) dialsPlaced += 1;
-    }
-    const placed = [...platformSide]
-      .filter(([, e]) => e.dialed)
-      .map(([n]) => n)
-      .sort((a, b) => a - b);
-    const ending = (n: number) =>
-      history.filter(
-        (e) =>
-          e.attempt === n &&
-          ((e.kind === KIND.DIAL && ATTEMPT_END_DETAILS.has(e.detail ?? '')) ||
-            (e.kind === KIND.STATE && (e.detail === 'no agent' || e.detail === 'reservation failed'))),
-      );
-    if (c.service === 'sales') {
-      // Customer first: every attempt is a dial, so attempts 1..n are exactly the keys dialed.
-      assert.deepEqual(
-        placed,
-        Array.from({ length: last }, (_, i) => i + 1),
-        `${what}: attempts dialed once each, in sequence`,
-      );
-    } else {
-      // Agent first: an attempt whose agent could not be held never dials; it must still be accounted for.
-      assert.ok(dialedAttempts.includes(last), `${what}: the last attempt dialed`);
-      for (let n = 1; n < last; n++) assert.ok(dialedAttempts.includes(n) || ending(n).length > 0, `${what}: attempt ${n} is accounted for`);
-    }
-
-    // The completion follows from what happened to the last call.
-    const result = platformSide.get(last)?.result;
-    const expected: CompletionReason = result?.connected
-      ? 'AGENT_CONNECTED'
-      : result && result.outcome !== 'answered'
-        ? 'FAIL_CALL_TO_CUSTOMER'
-        : result
-          ? 'FAIL_AGENT_CONNECT'
-          : 'FAIL_ERROR';
-    assert.equal(reason, expected, `${what}: completed ${reason}, but its last call (attempt ${last}) was ${JSON.stringify(result)}`);
-    if (reason === 'FAIL_CALL_TO_CUSTOMER') {
-      const done = history.find((e) => stateName(e.state) === 'COMPLETED')!;
-      assert.equal(done.detail, result!.outcome, `${what}: completed on the outcome of its last call`);
-      const policy = options[c.service].retry[POLICY_OF[result!.outcome as CustomerFailure]];
-      assert.ok(
-        dialEvents.length >= policy.maxAttempts,
-        `${what}: ${result!.outcome} retried to its limit (${dialEvents.length} of ${policy.maxAttempts} dials)`,
-      );
-    }
-
-    // Earlier attempts: nobody reached an agent (else the callback would have completed then), and
-    // the engine's reading of each matches the platform, or the attempt was given up by a watchdog
-    // after its events were lost; a retry happened only while the outcome's policy allowed one.
-    for (let n = 1; n < last; n++) {
-      const earlier = platformSide.get(n)?.result;
-      assert.ok(!earlier?.connected, `${what}: attempt ${n} reached an agent, yet the callback went on to attempt ${n + 1}`);
-      if (!dialedAttempts.includes(n)) continue;
-      const ends = ending(n).filter((e) => e.kind === KIND.DIAL);
-      assert.equal(ends.length, 1, `${what}: attempt ${n} ended once (${ends.map((e) => e.detail).join(',')})`);
-      const seen = ends[0]!.detail!;
-      if (seen === 'failed') {
-        givenUp += 1;
-        continue;
-      }
-      if (seen === 'abandoned') assert.equal(earlier?.outcome, 'answered', `${what}: attempt ${n} abandoned after an answer`);
-      else assert.equal(seen, earlier?.outcome, `${what}: attempt ${n} ended as the platform reported`);
-      if (isCustomerFailure(seen)) {
-        const dialsSoFar = dialEvents.filter((e) => e.attempt <= n).length;
-        assert.ok(dialsSoFar < options[c.service].retry[POLICY_OF[seen]].maxAttempts, `${what}: attempt ${n} (${seen}) retried within its policy`);
-      }
-    }
-
-    if (c.scheduled) {
-      const queued = history.find((e) => e.kind === KIND.STATE && stateName(e.state) === 'QUEUED');
-      assert.ok(queued, `${what} was queued`);
-      assert.ok(queued.at.getTime() >= row.desired_at.getTime(), `${what}: queued no earlier than its desired time`);
-    }
-  }
-  return { dialsPlaced, givenUp, reasons };
-}

@@ -5,7 +5,9 @@
  * previous version or the new one, never half of one.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { DialResult, ReadonlyDialLedger } from '../simulator/dial-ledger.ts';
+import type { AgentHold, DialResult, PreviewOffer, ReadonlyDialLedger } from '../simulator/dial-ledger.ts';
+import type { ConfirmationChoice } from '../simulator/call-flows.ts';
+import type { AgentDispositionCode } from '../../domain/disposition.ts';
 import type { AgentScreen } from '../simulator/agent-screen.ts';
 
 export interface DialLedgerFile {
@@ -21,6 +23,14 @@ export interface DialLedgerFile {
   readonly results: Readonly<Record<string, DialResult>>;
   /** By dial key, for connected calls that came with a context: what the agent saw of the callback (customer data: a test artefact, not a log). */
   readonly screens: Readonly<Record<string, AgentScreen>>;
+  /** By dial key: the customer's answer to confirm_customer. */
+  readonly confirmations: Readonly<Record<string, ConfirmationChoice>>;
+  /** By dial key: every preview shown, in order (agent, answer once given), so a test can tell no agent saw a callback again after rejecting it. */
+  readonly previews: Readonly<Record<string, readonly PreviewOffer[]>>;
+  /** By dial key: every agent newly held for it, in order (ordered with the previews by `seq`). */
+  readonly holds: Readonly<Record<string, readonly AgentHold[]>>;
+  /** By dial key: the disposition the agent sent. */
+  readonly dispositions: Readonly<Record<string, AgentDispositionCode>>;
   /** Agents held for an attempt at the time of the write (0 once every attempt ended and was released). */
   readonly agentsHeld: number;
   /** Holds freed by the safety-net expiry: each one a release_agent GES did not send. */
@@ -46,6 +56,10 @@ export function ledgerSnapshot(ledger: ReadonlyDialLedger, holds: HoldCounts): D
     keys,
     results,
     screens,
+    confirmations: Object.fromEntries(ledger.confirmations()),
+    previews: Object.fromEntries(ledger.previews()),
+    holds: Object.fromEntries(ledger.holds()),
+    dispositions: Object.fromEntries(ledger.dispositions()),
     agentsHeld: holds.agentsHeld,
     holdsExpired: holds.holdsExpired,
   };

@@ -13,8 +13,8 @@
  *     [--heartbeat-ms 15000] [--block-ms 30000] [--claim-idle-ms 60000] [--consumer name] [--log-level info]
  *
  * Prints `READY` on stdout once it takes commands; logs go to stderr. The dial ledger (every dial
- * key: commands received, dialed or not, the call's outcome and whether it reached an agent;
- * totals, agents held) is written to --ledger-file whenever it changes and at exit. --journal is the
+ * key: commands received, dialed or not, the call's outcome and whether it reached an agent, the
+ * confirmation answer, the previews and holds of agents, the disposition; totals, agents held) is written to --ledger-file whenever it changes and at exit. --journal is the
  * durable dial ledger (dial-journal-file.ts): kept across restarts, so a restarted platform never
  * dials a key of an earlier run and reports the calls that run had in flight (failed, reason
  * platform_restart; call_ended if connected). --quarantine-ms: the rule for a platform that lost its

@@ -8,6 +8,7 @@
 import type { DialKey, VoiceEvent } from '../voice-port.ts';
 import type { AgentPool } from './agent-pool.ts';
 import type { CallLife } from './call-life.ts';
+import type { DialLedger } from './dial-ledger.ts';
 import type { Prng } from './prng.ts';
 import type { SimSession } from './sim-session.ts';
 import { secondsToMs } from './simulator-config.ts';
@@ -54,6 +55,8 @@ export interface CallFlowsDeps {
   readonly life: CallLife;
   readonly session: SimSession;
   readonly prng: Prng;
+  /** Where the answers are recorded, for tests to compare with what GES made of them. */
+  readonly ledger: DialLedger;
   readonly confirmation: ConfirmationMix;
   readonly preview: PreviewMix;
   readonly perNumberConfirm: ((phone: string) => ConfirmationChoice | undefined) | undefined;
@@ -100,6 +103,7 @@ export class CallFlows {
     this.#confirms.set(dialKey, entry);
     life.prompt(call, this.#decideMs(choice === 'timeout', timeoutSec), () => {
       const at = this.#d.now();
+      this.#d.ledger.recordConfirmation(dialKey, choice);
       entry.outcome =
         choice === 'confirm'
           ? { type: 'customer_confirmed', dialKey, at }
@@ -125,6 +129,7 @@ export class CallFlows {
     if (choice === 'reject' && !allowReject) choice = 'accept';
     const entry: Pending = { agentId, outcome: undefined };
     this.#previews.set(dialKey, entry);
+    this.#d.ledger.recordPreviewOffer(dialKey, agentId);
     session.after(this.#decideMs(choice === 'timeout', timeoutSec), () => {
       // Released, cancelled or expired meanwhile: the preview closed with nobody to answer.
       if (pool.heldFor(dialKey)?.id !== agentId || this.#previews.get(dialKey) !== entry) {
@@ -132,6 +137,7 @@ export class CallFlows {
         return;
       }
       const at = this.#d.now();
+      this.#d.ledger.recordPreviewAnswer(dialKey, agentId, choice);
       if (choice === 'accept') entry.outcome = { type: 'preview_accepted', dialKey, agentId, at };
       else {
         entry.outcome = { type: 'preview_rejected', dialKey, agentId, why: choice === 'reject' ? 'rejected' : 'timeout', at };

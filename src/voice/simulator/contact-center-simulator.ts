@@ -141,12 +141,14 @@ export class ContactCenterSimulator implements VoicePort {
     // The desk learns who talked on each key from the simulator's own events.
     session.subscribe((event) => {
       if (event.type === 'connected') this.#desk.connected(event.dialKey, event.agentId);
+      if (event.type === 'disposition') this.#ledger.recordDisposition(event.dialKey, event.code);
     });
     this.#flows = new CallFlows({
       pool: this.#pool,
       life: this.#life,
       session,
       prng,
+      ledger: this.#ledger,
       confirmation: this.#s.confirmation,
       preview: this.#s.preview,
       perNumberConfirm: config.perNumberConfirm,
@@ -382,7 +384,10 @@ export class ContactCenterSimulator implements VoicePort {
         queue.stats.recordOutcome('failed');
         return this.#life.callEvent({ type: 'failed', dialKey, at });
       }
-      if (!heldHere) this.#pool.hold(agent, dialKey, true);
+      if (!heldHere) {
+        this.#pool.hold(agent, dialKey, true);
+        this.#ledger.recordHold(dialKey, agent.id);
+      }
     }
     this.#phones.set(dialKey, phone);
     this.#life.place(dialKey, queue, phone, progress);
@@ -412,6 +417,7 @@ export class ContactCenterSimulator implements VoicePort {
     const best = queue === undefined ? undefined : longestIdleFree(queue, exclude);
     if (best === undefined) return this.#session.emit({ type: 'no_agent', dialKey, at });
     this.#pool.hold(best, dialKey, this.#life.calls.has(dialKey));
+    this.#ledger.recordHold(dialKey, best.id);
     this.#session.emit({ type: 'agent_reserved', dialKey, agentId: best.id, at });
   }
 

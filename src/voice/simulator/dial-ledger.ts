@@ -1,5 +1,7 @@
 import type { DialKey } from '../voice-port.ts';
+import type { AgentDispositionCode } from '../../domain/disposition.ts';
 import type { AgentScreen } from './agent-screen.ts';
+import type { ConfirmationChoice, PreviewChoice } from './call-flows.ts';
 
 /**
  * The simulator's record of dial commands, by dial key. The voice port promises that a key seen
@@ -27,6 +29,24 @@ export interface DialResult {
   readonly messageLeft?: true;
 }
 
+/**
+ * One preview shown for a key: the agent, and their answer once given (undefined: the hold went
+ * first). `seq` and `answeredSeq` are the ledger's change counter at the offer and at the answer, so
+ * a test can order previews and holds of one callback (AgentHold) without a clock.
+ */
+export interface PreviewOffer {
+  readonly agentId: string;
+  readonly seq: number;
+  readonly answer?: PreviewChoice;
+  readonly answeredSeq?: number;
+}
+
+/** An agent newly held for a key (reserve_agent, or an agent-first dial that took a free agent), in order. */
+export interface AgentHold {
+  readonly agentId: string;
+  readonly seq: number;
+}
+
 /** The read side, as the simulator exposes it. */
 export interface ReadonlyDialLedger {
   get(dialKey: DialKey): DialLedgerEntry | undefined;
@@ -36,6 +56,14 @@ export interface ReadonlyDialLedger {
   /** What the agent of the key's connected call saw of the callback (agent-screen.ts), when the call came with a context. */
   screenOf(dialKey: DialKey): AgentScreen | undefined;
   screens(): IterableIterator<[DialKey, AgentScreen]>;
+  /** How the customer of the key answered confirm_customer (once decided). */
+  confirmations(): IterableIterator<[DialKey, ConfirmationChoice]>;
+  /** The previews of the key, in the order shown: who was offered the callback and what they answered. */
+  previews(): IterableIterator<[DialKey, readonly PreviewOffer[]]>;
+  /** The agents held for the key, in order (a repeated reservation answered with the same hold is not a new one). */
+  holds(): IterableIterator<[DialKey, readonly AgentHold[]]>;
+  /** The code the agent of the key's call chose in the disposition dialog (once sent). */
+  dispositions(): IterableIterator<[DialKey, AgentDispositionCode]>;
   /** Grows with every change (a key, a duplicate, a dial, a result), so a copy can tell it is stale. */
   readonly changes: number;
   /** Distinct keys that were dialed. */
@@ -58,6 +86,10 @@ export class DialLedger implements ReadonlyDialLedger {
   #entries = new Map<DialKey, MutableEntry>();
   #results = new Map<DialKey, DialResult>();
   #screens = new Map<DialKey, AgentScreen>();
+  #confirmations = new Map<DialKey, ConfirmationChoice>();
+  #previews = new Map<DialKey, { agentId: string; seq: number; answer?: PreviewChoice; answeredSeq?: number }[]>();
+  #holds = new Map<DialKey, AgentHold[]>();
+  #dispositions = new Map<DialKey, AgentDispositionCode>();
   #duplicates = 0;
   #replays = 0;
   #placed = 0;
@@ -105,6 +137,64 @@ export class DialLedger implements ReadonlyDialLedger {
 
   *screens(): IterableIterator<[DialKey, AgentScreen]> {
     yield* this.#screens;
+  }
+
+  /** Records the customer's answer to the confirmation prompt (the first: a repeat is told the same answer). */
+  recordConfirmation(dialKey: DialKey, choice: ConfirmationChoice): void {
+    if (this.#confirmations.has(dialKey)) return;
+    this.#confirmations.set(dialKey, choice);
+    this.#changes += 1;
+  }
+
+  /** Records that the agent was shown a preview of the key's callback. */
+  recordPreviewOffer(dialKey: DialKey, agentId: string): void {
+    const offers = this.#previews.get(dialKey) ?? [];
+    this.#changes += 1;
+    offers.push({ agentId, seq: this.#changes });
+    this.#previews.set(dialKey, offers);
+  }
+
+  /** Records the answer of the agent's latest preview of the key. */
+  recordPreviewAnswer(dialKey: DialKey, agentId: string, answer: PreviewChoice): void {
+    const offer = this.#previews
+      .get(dialKey)
+      ?.filter((o) => o.agentId === agentId)
+      .at(-1);
+    if (offer === undefined || offer.answer !== undefined) return;
+    this.#changes += 1;
+    offer.answer = answer;
+    offer.answeredSeq = this.#changes;
+  }
+
+  /** Records that the agent was newly held for the key. */
+  recordHold(dialKey: DialKey, agentId: string): void {
+    const holds = this.#holds.get(dialKey) ?? [];
+    this.#changes += 1;
+    holds.push({ agentId, seq: this.#changes });
+    this.#holds.set(dialKey, holds);
+  }
+
+  *holds(): IterableIterator<[DialKey, readonly AgentHold[]]> {
+    for (const [key, holds] of this.#holds) yield [key, [...holds]];
+  }
+
+  /** Records the agent's disposition of the key's call (the first: a dialog is answered once). */
+  recordDisposition(dialKey: DialKey, code: AgentDispositionCode): void {
+    if (this.#dispositions.has(dialKey)) return;
+    this.#dispositions.set(dialKey, code);
+    this.#changes += 1;
+  }
+
+  *confirmations(): IterableIterator<[DialKey, ConfirmationChoice]> {
+    yield* this.#confirmations;
+  }
+
+  *previews(): IterableIterator<[DialKey, readonly PreviewOffer[]]> {
+    for (const [key, offers] of this.#previews) yield [key, offers.map((o) => ({ ...o }))];
+  }
+
+  *dispositions(): IterableIterator<[DialKey, AgentDispositionCode]> {
+    yield* this.#dispositions;
   }
 
   /** Records that the machine on the key's call was left the message. */
