@@ -12,6 +12,7 @@ import { createLogger } from '../src/logging/logger.ts';
 import { findTenantByName } from '../src/store/tenant-store.ts';
 import * as store from '../src/store/callback-history.ts';
 import type { Queryable } from '../src/store/db.ts';
+import { RecordingPort } from './support/recording-voice-port.ts';
 
 /**
  * Rules of an attempt that involve the clock and the platform together, on Postgres, the engine
@@ -20,50 +21,6 @@ import type { Queryable } from '../src/store/db.ts';
  */
 
 /** The simulator behind a port that records the commands and lets a test answer in the platform's place. */
-class RecordingPort implements VoicePort {
-  readonly sent: VoiceCommand[] = [];
-  /** Events of the simulator as they reached the engine (not those a test emits). */
-  readonly heard: VoiceEvent[] = [];
-  /** Commands of these types are recorded but not passed on: the test answers them. */
-  readonly withheld: Set<VoiceCommand['type']>;
-  readonly #handlers = new Set<VoiceEventHandler>();
-  /** Free agents reported by presence, when the test overrides the simulator's. */
-  presence: number | undefined;
-  constructor(
-    readonly sim: ContactCenterSimulator,
-    withheld: VoiceCommand['type'][] = [],
-  ) {
-    this.withheld = new Set(withheld);
-  }
-  send(command: VoiceCommand): Promise<void> {
-    this.sent.push(command);
-    return this.withheld.has(command.type) ? Promise.resolve() : this.sim.send(command);
-  }
-  onEvent(handler: VoiceEventHandler): () => void {
-    this.#handlers.add(handler);
-    const off = this.sim.onEvent((event) => {
-      this.heard.push(event);
-      return handler(event);
-    });
-    return () => {
-      this.#handlers.delete(handler);
-      off();
-    };
-  }
-  /** Delivers an event as if the platform had sent it. */
-  async emit(event: VoiceEvent): Promise<void> {
-    for (const h of this.#handlers) await h(event);
-  }
-  availableAgents(tenant: string, queue: string): number {
-    return this.presence ?? this.sim.availableAgents(tenant, queue);
-  }
-  start(): Promise<void> {
-    return this.sim.start();
-  }
-  stop(): Promise<void> {
-    return this.sim.stop();
-  }
-}
 
 interface Setup {
   first?: 'CUSTOMER' | 'AGENT';

@@ -5,13 +5,14 @@ import { startSimulatedEngine } from './support/simulated-engine.ts';
 import { SimClock } from '../src/voice/simulator/sim-clock.ts';
 import { ContactCenterSimulator, type ContactCenterSimulatorConfig } from '../src/voice/simulator/contact-center-simulator.ts';
 import type { CustomerOutcomes } from '../src/voice/simulator/customer-outcomes.ts';
-import type { CallContext, VoiceCommand, VoiceEvent, VoiceEventHandler, VoicePort } from '../src/voice/voice-port.ts';
+import type { CallContext } from '../src/voice/voice-port.ts';
 import { findTenantByName } from '../src/store/tenant-store.ts';
 import { listEvents } from '../src/store/callback-history.ts';
 import { CALL_CONTEXT_LIMITS } from '../src/domain/call-context.ts';
 import type { ServiceOptions } from '../src/domain/service-options.ts';
 import { Writable } from 'node:stream';
 import { createLogger } from '../src/logging/logger.ts';
+import { RecordingPort } from './support/recording-voice-port.ts';
 
 /**
  * The engine on Postgres and the simulated contact center: what a call carries (its context, from
@@ -20,30 +21,6 @@ import { createLogger } from '../src/logging/logger.ts';
  */
 
 /** The simulator behind a port that records the commands the engine sent and the events it heard. */
-class RecordingPort implements VoicePort {
-  readonly sent: VoiceCommand[] = [];
-  readonly heard: VoiceEvent[] = [];
-  constructor(readonly sim: ContactCenterSimulator) {}
-  send(command: VoiceCommand): Promise<void> {
-    this.sent.push(structuredClone(command));
-    return this.sim.send(command);
-  }
-  onEvent(handler: VoiceEventHandler): () => void {
-    return this.sim.onEvent((event) => {
-      this.heard.push(event);
-      return handler(event);
-    });
-  }
-  availableAgents(tenant: string, queue: string): number {
-    return this.sim.availableAgents(tenant, queue);
-  }
-  start(): Promise<void> {
-    return this.sim.start();
-  }
-  stop(): Promise<void> {
-    return this.sim.stop();
-  }
-}
 
 const ONLY = (outcome: keyof CustomerOutcomes): CustomerOutcomes => ({ answer: 0, busy: 0, noAnswer: 0, machine: 0, invalid: 0, [outcome]: 1 });
 

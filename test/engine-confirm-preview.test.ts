@@ -4,7 +4,7 @@ import { createTestDb, createTestTenant } from './support/test-env.ts';
 import { startSimulatedEngine } from './support/simulated-engine.ts';
 import { SimClock } from '../src/voice/simulator/sim-clock.ts';
 import { ContactCenterSimulator, type ContactCenterSimulatorConfig } from '../src/voice/simulator/contact-center-simulator.ts';
-import type { VoiceCommand, VoiceEvent, VoiceEventHandler, VoicePort } from '../src/voice/voice-port.ts';
+import type { VoiceCommand, VoiceEvent } from '../src/voice/voice-port.ts';
 import { findTenantByName } from '../src/store/tenant-store.ts';
 import { engineRows } from '../src/store/engine-row.ts';
 import * as history from '../src/store/callback-history.ts';
@@ -13,6 +13,7 @@ import { CallbackEngine } from '../src/engine/callback-engine.ts';
 import { simulatedEngineClock } from '../src/engine/engine-clock.ts';
 import { MemoryHotState } from '../src/hot/memory-hot-state.ts';
 import { createLogger } from '../src/logging/logger.ts';
+import { RecordingPort } from './support/recording-voice-port.ts';
 
 /**
  * Customer confirmation and agent preview carried out by the engine on Postgres and the simulated
@@ -21,30 +22,6 @@ import { createLogger } from '../src/logging/logger.ts';
  */
 
 /** The simulator, with every command sent and every event heard kept. */
-class RecordingPort implements VoicePort {
-  readonly sent: VoiceCommand[] = [];
-  readonly heard: VoiceEvent[] = [];
-  constructor(readonly sim: ContactCenterSimulator) {}
-  send(command: VoiceCommand): Promise<void> {
-    this.sent.push(command);
-    return this.sim.send(command);
-  }
-  onEvent(handler: VoiceEventHandler): () => void {
-    return this.sim.onEvent((event) => {
-      this.heard.push(event);
-      return handler(event);
-    });
-  }
-  availableAgents(tenant: string, queue: string): number {
-    return this.sim.availableAgents(tenant, queue);
-  }
-  start(): Promise<void> {
-    return this.sim.start();
-  }
-  stop(): Promise<void> {
-    return this.sim.stop();
-  }
-}
 
 interface Setup {
   first?: 'CUSTOMER' | 'AGENT';

@@ -4,11 +4,11 @@ import { startSimulatedEngine } from './support/simulated-engine.ts';
 import { createTestDb, createTestTenant } from './support/test-env.ts';
 import { SimClock } from '../src/voice/simulator/sim-clock.ts';
 import { ContactCenterSimulator, type DispositionChoice } from '../src/voice/simulator/contact-center-simulator.ts';
-import type { VoiceCommand, VoiceEvent, VoiceEventHandler, VoicePort } from '../src/voice/voice-port.ts';
 import type { ServiceOptions } from '../src/domain/service-options.ts';
 import type { DispositionCode } from '../src/domain/disposition.ts';
 import { listEvents } from '../src/store/callback-history.ts';
 import { buildConsoleApp, createRoleUsers, get, signIn } from './support/console-env.ts';
+import { RecordingPort } from './support/recording-voice-port.ts';
 
 /**
  * The disposition flow on Postgres, the engine and the simulated contact center (docs/ENGINE.md,
@@ -18,47 +18,6 @@ import { buildConsoleApp, createRoleUsers, get, signIn } from './support/console
  */
 
 /** The simulator behind a port that records commands and events, and re-delivers events as a stream redelivery would. */
-class RecordingPort implements VoicePort {
-  readonly sent: VoiceCommand[] = [];
-  readonly heard: VoiceEvent[] = [];
-  readonly #handlers = new Set<VoiceEventHandler>();
-  /** Disposition events the simulator sent and the engine has not been given yet (while `holdDispositions`). */
-  readonly held: VoiceEvent[] = [];
-  holdDispositions = false;
-  constructor(readonly sim: ContactCenterSimulator) {}
-  send(command: VoiceCommand): Promise<void> {
-    this.sent.push(command);
-    return this.sim.send(command);
-  }
-  onEvent(handler: VoiceEventHandler): () => void {
-    this.#handlers.add(handler);
-    const off = this.sim.onEvent((event) => {
-      this.heard.push(event);
-      if (this.holdDispositions && event.type === 'disposition') {
-        this.held.push(event);
-        return;
-      }
-      return handler(event);
-    });
-    return () => {
-      this.#handlers.delete(handler);
-      off();
-    };
-  }
-  /** Delivers an event again, as the platform (or a redelivery to another node) would. */
-  async emit(event: VoiceEvent): Promise<void> {
-    for (const h of this.#handlers) await h(event);
-  }
-  availableAgents(tenant: string, queue: string): number {
-    return this.sim.availableAgents(tenant, queue);
-  }
-  start(): Promise<void> {
-    return this.sim.start();
-  }
-  stop(): Promise<void> {
-    return this.sim.stop();
-  }
-}
 
 async function served(t: TestContext, service: Partial<ServiceOptions>, perNumber: Record<string, DispositionChoice>) {
   const db = await createTestDb();
@@ -113,7 +72,7 @@ test('call me back later: one new scheduled callback at the agent’s time, link
   const phone = '+14155553001';
   const cc = await served(t, DIALOG, { [phone]: { code: 'CALL_BACK_LATER', desiredInSec: 3 * 3600, afterSec: 5, note: 'after the meeting' } });
   const { id } = await cc.callbacks.create(cc.who, { serviceName: 'sales', phoneNumber: phone, userData: { orderId: 'A-17' } });
-  cc.voice.holdDispositions = true;
+  cc.voice.holding = (e) => e.type === 'disposition';
   await cc.until(() => cc.voice.held.length > 0);
   // Delivered twice at once (two nodes, or a redelivery racing the first), then once more after.
   const event = cc.voice.held[0]!;

@@ -8,12 +8,12 @@ import { simulatedEngineClock } from '../src/engine/engine-clock.ts';
 import { MemoryHotState } from '../src/hot/memory-hot-state.ts';
 import { SimClock } from '../src/voice/simulator/sim-clock.ts';
 import { ContactCenterSimulator } from '../src/voice/simulator/contact-center-simulator.ts';
-import type { VoiceCommand, VoiceEventHandler, VoicePort } from '../src/voice/voice-port.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { findTenantByName } from '../src/store/tenant-store.ts';
 import { parseServiceOptions } from '../src/domain/service-options.ts';
 import { advanceAttempt, pauseForRetry, startAttempt } from '../src/store/engine-transition-store.ts';
 import { takeForgottenAgents, takeHeldAgent } from '../src/store/held-agent-store.ts';
+import { RecordingPort } from './support/recording-voice-port.ts';
 
 /**
  * The engine keeps its side of "Holding agents" (docs/VOICE-CONTRACT.md): every agent it reserved
@@ -25,27 +25,6 @@ import { takeForgottenAgents, takeHeldAgent } from '../src/store/held-agent-stor
  * The busy-customer test needs the engine to send release_agent (issue 12, D1); before that
  * change it fails on `holdsExpired`/`agentsHeld`, which is what it exists to catch.
  */
-
-class RecordingPort implements VoicePort {
-  readonly sent: VoiceCommand[] = [];
-  constructor(private readonly sim: ContactCenterSimulator) {}
-  send(command: VoiceCommand): Promise<void> {
-    this.sent.push(command);
-    return this.sim.send(command);
-  }
-  onEvent(handler: VoiceEventHandler): () => void {
-    return this.sim.onEvent(handler);
-  }
-  availableAgents(tenant: string, queue: string): number {
-    return this.sim.availableAgents(tenant, queue);
-  }
-  start(): Promise<void> {
-    return this.sim.start();
-  }
-  stop(): Promise<void> {
-    return this.sim.stop();
-  }
-}
 
 const ALWAYS = (outcome: 'busy' | 'noAnswer') => ({ answer: 0, busy: 0, noAnswer: 0, machine: 0, invalid: 0, [outcome]: 1 });
 
