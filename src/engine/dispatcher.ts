@@ -1,4 +1,5 @@
 import * as store from '../store/engine-transition-store.ts';
+import * as pushStore from '../store/push-transition-store.ts';
 import { dialWindow } from '../domain/calendar/dial-window.ts';
 import type { EngineContext } from './engine-context.ts';
 import type { EngineRow } from '../store/engine-transition-store.ts';
@@ -86,7 +87,7 @@ export class Dispatcher {
           continue;
         }
         const row = push
-          ? await store.startPush(ctx.db, id, watchdog, service.options.ttlSec, ctx.clock.sqlNow())
+          ? await pushStore.startPush(ctx.db, id, watchdog, service.options.ttlSec, ctx.clock.sqlNow())
           : await store.startAttempt(ctx.db, id, first, watchdog, service.options.ttlSec, ctx.clock.sqlNow());
         if (!row) {
           await this.#notStarted(id, tenantId, serviceId);

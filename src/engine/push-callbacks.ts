@@ -1,4 +1,5 @@
 import * as store from '../store/engine-transition-store.ts';
+import * as pushStore from '../store/push-transition-store.ts';
 import type { EngineRow } from '../store/engine-transition-store.ts';
 import { dialKeyOf } from '../voice/voice-port.ts';
 import { GesError } from '../domain/errors.ts';
@@ -46,7 +47,7 @@ export class PushCallbacks {
   async pushed(row: EngineRow, service: EngineService): Promise<void> {
     const ctx = this.#ctx;
     const o = service.options;
-    const pushes = (await store.pushCount(ctx.db, row.id)) + 1;
+    const pushes = (await pushStore.pushCount(ctx.db, row.id)) + 1;
     const expiresAt = row.dueAt ?? new Date(ctx.clock.nowMs() + o.pushedCallbackExpiryTimeSec * 1000);
     let callIn: GivenCallIn | undefined;
     if (!o.waitForUserConfirm && o.pushCallInGroup !== '') {
@@ -68,7 +69,7 @@ export class PushCallbacks {
       await this.#undelivered(row, results);
       return;
     }
-    await store.recordPushOutcome(ctx.db, row.id, row.attempt, `PUSH_SENT ${sent}/${results.length}`, ctx.clock.sqlNow());
+    await pushStore.recordPushOutcome(ctx.db, row.id, row.attempt, `PUSH_SENT ${sent}/${results.length}`, ctx.clock.sqlNow());
     if (o.waitForUserConfirm) return;
     // Informational push: GES proceeds as on a confirmation.
     if (callIn) await this.#completeCallIn(row, callIn);
@@ -88,7 +89,7 @@ export class PushCallbacks {
     const step = decidePushStep(
       {
         phase: row.state === 'COMPLETED' ? 'WAITING' : row.phase,
-        pushes: await store.pushCount(ctx.db, row.id),
+        pushes: await pushStore.pushCount(ctx.db, row.id),
         maxPushes: o.maxNumberOfUserAvailabilityConfirmationAttempts,
         callIn: o.pushCallInGroup !== '',
       },
@@ -109,7 +110,7 @@ export class PushCallbacks {
         return { action: 'CALL_IN', callIn };
       }
       case 'snooze': {
-        const paused = await store.snoozePush(ctx.db, row.id, row.attempt, o.snoozeDurationSec, ctx.clock.sqlNow());
+        const paused = await pushStore.snoozePush(ctx.db, row.id, row.attempt, o.snoozeDurationSec, ctx.clock.sqlNow());
         if (!paused) throw raced();
         await this.#pause(paused);
         return { action: 'SNOOZE', until: paused.dueAt! };
@@ -129,7 +130,7 @@ export class PushCallbacks {
   }
 
   async #sendAll(row: EngineRow, content: PushContent): Promise<PushResult[]> {
-    const targets = (await store.pushTargetsOf(this.#ctx.db, row.id)).filter((t) => t.channel === 'FCM' && typeof t.target === 'string');
+    const targets = (await pushStore.pushTargetsOf(this.#ctx.db, row.id)).filter((t) => t.channel === 'FCM' && typeof t.target === 'string');
     if (!this.#sender) return targets.map(() => 'unconfigured');
     const results: PushResult[] = [];
     for (const t of targets) {
@@ -151,7 +152,7 @@ export class PushCallbacks {
   async #undelivered(row: EngineRow, results: readonly PushResult[]): Promise<void> {
     const ctx = this.#ctx;
     if (results.includes('failed')) {
-      const paused = await store.snoozePush(ctx.db, row.id, row.attempt, PUSH_FAILED_PAUSE_SEC, ctx.clock.sqlNow(), 'PUSH_FAILED: FCM unavailable');
+      const paused = await pushStore.snoozePush(ctx.db, row.id, row.attempt, PUSH_FAILED_PAUSE_SEC, ctx.clock.sqlNow(), 'PUSH_FAILED: FCM unavailable');
       if (paused) await this.#pause(paused);
       return;
     }
@@ -168,7 +169,7 @@ export class PushCallbacks {
     const ctx = this.#ctx;
     const first = service.options.firstConnectParty;
     const phase = first === 'AGENT' ? 'RESERVING' : 'DIALING';
-    const next = await store.confirmPushToDial(ctx.db, row.id, row.attempt, first, ctx.watchdogSec(phase), ctx.clock.sqlNow());
+    const next = await pushStore.confirmPushToDial(ctx.db, row.id, row.attempt, first, ctx.watchdogSec(phase), ctx.clock.sqlNow());
     if (!next) return false;
     await ctx.hot.moveDue(row.tenantId, [{ id: row.id, atMs: next.dueAt!.getTime() }]);
     const dialKey = dialKeyOf(next.id, next.attempt);
