@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { EDGE_SETTINGS } from './edge-settings.ts';
+import { SIP_SETTINGS } from './sip-settings.ts';
 
 /**
  * Every setting GES reads, with its default. The same schema validates, types and documents the
@@ -102,9 +103,10 @@ export const ConfigSchema = Type.Object({
     description:
       'Caps how long an attempt may go without news from the voice platform before the engine re-sends its command or gives it up (0: the built-in 120-180 s per phase, 4 h while talking); lower it only for a platform that answers in seconds (tests, a sped-up simulator)',
   }),
-  VOICE_PLATFORM: Type.Enum(['simulator', 'redis-stream'], {
+  VOICE_PLATFORM: Type.Enum(['simulator', 'redis-stream', 'sip'], {
     default: 'simulator',
-    description: 'Voice platform adapter: the built-in contact-center simulator, or a real platform over Redis streams (docs/VOICE-CONTRACT.md)',
+    description:
+      'Voice platform adapter: the built-in contact-center simulator, a real platform over Redis streams (docs/VOICE-CONTRACT.md), or SIP: GES calls phones itself (docs/VOICE-SIP.md)',
   }),
   VOICE_CLAIM_IDLE_MS: Type.Integer({
     minimum: 1000,
@@ -139,6 +141,7 @@ export const ConfigSchema = Type.Object({
       'Secure flag of the console session cookie: auto (when the request came over TLS), true (always: set it behind a TLS-terminating ingress), false',
   }),
   ...EDGE_SETTINGS,
+  ...SIP_SETTINGS,
 });
 
 /** Settings whose values never appear in an error message. */
