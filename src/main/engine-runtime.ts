@@ -14,6 +14,8 @@ import { CallbackEngine, type CallInIssuer, type EngineObserver, type PushSender
 import { databaseEngineClock } from '../engine/engine-clock.ts';
 import { CallInRouter } from '../app/call-in-router.ts';
 import { RedisStreamVoicePort } from '../voice/redis-stream/redis-stream-voice-port.ts';
+import type { SipMetrics } from '../metrics/sip-metrics.ts';
+import { sipVoicePort } from './sip-voice-wiring.ts';
 
 export interface EngineRuntime {
   engine: CallbackEngine;
@@ -71,6 +73,8 @@ export async function startEngineRuntime(
   observer?: EngineObserver,
   /** USERORIGINATED callbacks: the FCM sender and the call-in requests of confirmed pushes. */
   push?: { sender: PushSender; callIn: CallInIssuer },
+  /** VOICE_PLATFORM=sip: the observer of its calls, media and refused requests. */
+  sipMetrics?: SipMetrics,
 ): Promise<EngineRuntime> {
   const redis = connectRedisFromConfig(config);
   const hot: HotState = redis ? new RedisHotState(redis, config.REDIS_KEY_PREFIX) : new MemoryHotState();
@@ -84,6 +88,8 @@ export async function startEngineRuntime(
       claimIdleMs: config.VOICE_CLAIM_IDLE_MS,
       claimIntervalMs: config.VOICE_CLAIM_INTERVAL_MS,
     });
+  } else if (config.VOICE_PLATFORM === 'sip') {
+    voice = sipVoicePort(config, pool, logger, sipMetrics);
   } else {
     simClock = new SimClock(Date.now());
     const queues = Object.fromEntries(

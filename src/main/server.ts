@@ -103,7 +103,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
       metrics,
     );
     const callIn = new CallInService(pool, metrics);
-    runtime = await startEngineRuntime(config, pool, clock, logger, metrics.engine, { sender: pushSender, callIn: pushCallInIssuer(pool, callIn) });
+    runtime = await startEngineRuntime(config, pool, clock, logger, metrics.engine, { sender: pushSender, callIn: pushCallInIssuer(pool, callIn) }, metrics.sip);
     const redisUp = runtime.redis ? runtime.redisUp : undefined;
     if (redisUp) metrics.watchRedis(redisUp);
     // With Redis, a request waits for the engine hook at most two command timeouts (it goes on in

@@ -8,6 +8,7 @@ import { healthMetrics, type DatabaseHealthSource } from './health-metrics.ts';
 import { maintenanceMetrics, type RetentionFigures } from './maintenance-metrics.ts';
 import { engineMetrics } from './engine-metrics.ts';
 import { pushMetrics } from './push-metrics.ts';
+import { sipMetrics, type SipMetrics } from './sip-metrics.ts';
 import { queueSizeMetric, type QueueSizeSource } from './queue-size-metric.ts';
 import { createEdgeMetrics, type EdgeMetrics } from './edge-metrics.ts';
 import { captchaMetrics, type CaptchaCheckResult } from './captcha-metrics.ts';
@@ -72,6 +73,8 @@ export interface Metrics {
   pushSent(event: { tenant: string; result: string }): void;
   /** Counts a CAPTCHA check by result (`ges_captcha_checks_total`). */
   captchaChecked(event: { result: CaptchaCheckResult }): void;
+  /** The SIP adapter's observer of calls, media and refused requests (src/metrics/sip-metrics.ts). */
+  readonly sip: SipMetrics;
 }
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
@@ -91,6 +94,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const edge = createEdgeMetrics([registry]);
   const push = pushMetrics(registry);
   const captcha = captchaMetrics(registry);
+  const sip = sipMetrics(registry);
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'ges_' });
   return {
     registry,
@@ -109,6 +113,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     maintenanceFailed: maintenance.maintenanceFailed,
     pushSent: push.pushSent,
     captchaChecked: captcha.captchaChecked,
+    sip,
   };
 }
 
