@@ -279,10 +279,10 @@ export async function sipAgentHeldFor(db: Queryable, dialKey: string): Promise<S
  * lease ran out, after another attempt took the agent, changes nothing. True when it let go.
  */
 export async function releaseSipAgent(db: Queryable, dialKey: string, login: string): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `UPDATE sip_agent SET held_by = NULL, held_until = NULL, last_released_at = now() WHERE held_by = $1 AND login = $2`,
-    [dialKey, login],
-  );
+  const { rowCount } = await db.query(`UPDATE sip_agent SET held_by = NULL, held_until = NULL, last_released_at = now() WHERE held_by = $1 AND login = $2`, [
+    dialKey,
+    login,
+  ]);
   return (rowCount ?? 0) > 0;
 }
 
