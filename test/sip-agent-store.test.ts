@@ -210,6 +210,24 @@ test('registrations: bind, latest contact first, expiry on the database clock, u
   );
 });
 
+test('an agent reached at its softphone is available and reserved only while it is registered', async () => {
+  const t = await createTestTenant(db);
+  const admin = new AgentAdmin(db.pool);
+  await admin.create(t.name, 'ann', { queues: ['sales'], password: 'correct horse battery' });
+  await admin.setReady(t.name, 'ann');
+  const counts = async () => (await sipQueueCounts(db.pool, t.id))[0];
+  assert.deepEqual(await counts(), { tenant: t.name, queue: 'sales', available: 0, signedIn: 1 });
+  assert.equal(await reserveSipAgent(db.pool, t.name, 'sales', key(), [], LONG), undefined);
+  assert.equal(await holdSipAgent(db.pool, t.name, 'ann', key(), LONG), undefined);
+  await bindSipContact(db.pool, t.name, 'ann', 'sip:ann@127.0.0.4:5070', 1);
+  assert.equal((await counts())?.available, 1);
+  const k = key();
+  assert.equal(login(await holdSipAgent(db.pool, t.name, 'ann', k, LONG)), 'ann');
+  await releaseSipAgent(db.pool, k, 'ann');
+  await waitFor(async () => (await counts())?.available === 0, 'the registration to expire', 5000);
+  assert.equal(await reserveSipAgent(db.pool, t.name, 'sales', key(), [], LONG), undefined);
+});
+
 test('only digest hashes of a password are kept: HA1 = H(login:realm:password), no password column', async () => {
   const t = await createTestTenant(db, `Acme-${randomBytes(3).toString('hex')}`);
   const password = `pw-${randomBytes(8).toString('hex')}`;
@@ -323,6 +341,8 @@ test('ges agent create, password, ready, not-ready, list, remove from the comman
   assert.equal(list.stdout, `ann "Ann Smith"  sales,support  registers  ready\nbob  sales  sip:2002@127.0.0.3  not ready (lunch)\n`);
   const { rows } = await db.pool.query('SELECT ha1_md5, ha1_sha256 FROM sip_agent WHERE tenant_id = $1', [t.id]);
   for (const r of rows) for (const secret of [r.ha1_md5, r.ha1_sha256].filter(Boolean)) assert.ok(!list.stdout.includes(secret));
+  assert.equal(await reserveSipAgent(db.pool, t.name, 'support', key(), [], LONG), undefined, 'ann is ready but her softphone has not registered');
+  await bindSipContact(db.pool, t.name, 'ann', 'sip:ann@127.0.0.8:5070', 60);
   assert.equal(login(await reserveSipAgent(db.pool, t.name, 'support', key(), [], LONG)), 'ann', 'the CLI is the presence source');
 
   assert.equal((await ges(['agent', 'update', t.name, 'bob', '--queues', 'support', '--no-uri'])).code, 0);

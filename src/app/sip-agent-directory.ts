@@ -111,7 +111,15 @@ export class PgSipAgentDirectory implements SipAgentDirectory, SipRegistrationBo
     const changes: SipPresenceChange[] = [];
     for (const [k, r] of next) if ((before.get(k)?.available ?? false) !== r.available) changes.push({ ...pick(r), ready: r.available });
     for (const [k, r] of before) if (!next.has(k) && r.available) changes.push({ ...pick(r), ready: false }); // removed, or the queue taken away
-    for (const change of changes) for (const l of this.#listeners) l(change);
+    // A listener that throws must not keep the others from hearing, nor the next refresh from running.
+    for (const change of changes)
+      for (const l of this.#listeners) {
+        try {
+          l(change);
+        } catch (err) {
+          this.#onRefreshError(err);
+        }
+      }
   }
 
   /** Counts the agent out of its queues' available agents until the next refresh says otherwise. */

@@ -52,7 +52,7 @@ export interface SipAgentPresenceRow {
   tenant: string;
   queue: string;
   login: string;
-  /** Ready and not held (a hold whose lease ran out is no hold). */
+  /** Ready, not held (a hold whose lease ran out is no hold) and reachable (a fixed phone or a registration). */
   available: boolean;
   /** Ready, held, or not ready with a reason (on a break rather than signed out). */
   signedIn: boolean;
@@ -74,6 +74,13 @@ const TENANT_BY_NAME = (param: string) => `(SELECT id FROM tenant WHERE lower(na
 
 /** A hold still in force; one whose lease ran out frees the agent without anybody clearing it. */
 const HELD = `(a.held_by IS NOT NULL AND a.held_until > now())`;
+
+/**
+ * The agent can be called: it has a fixed phone, or its softphone holds an unexpired registration.
+ * A ready agent whose softphone went away is neither available nor reserved, so no customer is
+ * called for an agent nobody can reach.
+ */
+const REACHABLE = `(a.uri IS NOT NULL OR EXISTS (SELECT 1 FROM sip_registration r WHERE r.tenant_id = a.tenant_id AND r.login = a.login AND r.expires_at > now()))`;
 
 const AGENT_COLUMNS = `t.name AS tenant, a.login, a.queues, a.uri, a.display_name AS "displayName"`;
 
@@ -209,7 +216,7 @@ export async function listSipAgents(db: Queryable, tenantId: number): Promise<Si
 /**
  * Holds an agent of `queue` for `dialKey` for `leaseMs`. An agent the key already holds (and is
  * not excluded) comes back with its lease extended: a repeated reserve after a lost answer takes
- * no second agent. Otherwise the ready, free agent idle longest (since it became ready, its last
+ * no second agent. Otherwise the ready, free, reachable agent idle longest (since it became ready, its last
  * hold ended, or a dead node's lease ran out), never one of `exclude`. Rows another node is
  * locking are skipped, not waited for: that node is taking that agent.
  */
@@ -232,7 +239,7 @@ export async function reserveSipAgent(
      pick AS (
        SELECT a.tenant_id, a.login FROM sip_agent a, t
         WHERE NOT EXISTS (SELECT 1 FROM mine) AND a.tenant_id = t.id AND a.ready AND NOT ${HELD}
-          AND $2 = ANY(a.queues) AND NOT (a.login = ANY($4::text[]))
+          AND $2 = ANY(a.queues) AND NOT (a.login = ANY($4::text[])) AND ${REACHABLE}
         ORDER BY greatest(a.state_changed_at, a.last_released_at, a.held_until), a.login
         LIMIT 1
         FOR UPDATE OF a SKIP LOCKED
@@ -250,14 +257,14 @@ export async function reserveSipAgent(
   return rows[0] && agentOf(rows[0]);
 }
 
-/** Holds the named agent for `dialKey` if it is ready and free, or extends the hold the key already has on it. */
+/** Holds the named agent for `dialKey` if it is ready, free and reachable, or extends the hold the key already has on it. */
 export async function holdSipAgent(db: Queryable, tenant: string, login: string, dialKey: string, leaseMs: number): Promise<SipAgentRow | undefined> {
   const { rows } = await db.query<AgentDbRow>(
     `UPDATE sip_agent a SET held_by = $3, held_until = CASE WHEN ${HELD} THEN greatest(a.held_until, now() + $4 * interval '1 millisecond')
                                                            ELSE now() + $4 * interval '1 millisecond' END
        FROM tenant t
       WHERE t.id = a.tenant_id AND a.tenant_id = ${TENANT_BY_NAME('$1')} AND a.login = $2
-        AND (a.held_by = $3 OR (a.ready AND NOT ${HELD}))
+        AND (a.held_by = $3 OR (a.ready AND NOT ${HELD} AND ${REACHABLE}))
      RETURNING ${AGENT_COLUMNS}`,
     [tenant, login, dialKey, leaseParam(leaseMs)],
   );
@@ -313,7 +320,7 @@ export async function setSipAgentNotReadyByName(db: Queryable, tenant: string, l
 export async function sipAgentPresence(db: Queryable): Promise<SipAgentPresenceRow[]> {
   const { rows } = await db.query<SipAgentPresenceRow>(
     `SELECT t.name AS tenant, q.queue, a.login,
-            a.ready AND NOT ${HELD} AS available,
+            a.ready AND NOT ${HELD} AND ${REACHABLE} AS available,
             a.ready OR ${HELD} OR a.not_ready_reason IS NOT NULL AS "signedIn"
        FROM sip_agent a JOIN tenant t ON t.id = a.tenant_id CROSS JOIN LATERAL unnest(a.queues) AS q(queue)
       ORDER BY 1, 2, 3`,
@@ -325,7 +332,7 @@ export async function sipAgentPresence(db: Queryable): Promise<SipAgentPresenceR
 export async function sipQueueCounts(db: Queryable, tenantId: number): Promise<SipQueueCounts[]> {
   const { rows } = await db.query<SipQueueCounts>(
     `SELECT t.name AS tenant, q.queue,
-            count(*) FILTER (WHERE a.ready AND NOT ${HELD})::int AS available,
+            count(*) FILTER (WHERE a.ready AND NOT ${HELD} AND ${REACHABLE})::int AS available,
             count(*) FILTER (WHERE a.ready OR ${HELD} OR a.not_ready_reason IS NOT NULL)::int AS "signedIn"
        FROM sip_agent a JOIN tenant t ON t.id = a.tenant_id CROSS JOIN LATERAL unnest(a.queues) AS q(queue)
       WHERE a.tenant_id = $1
