@@ -15,6 +15,7 @@ import { TenantSecrets } from '../app/tenant-secrets.ts';
 import { secretBoxFor } from '../main/tenant-secret-key.ts';
 import { ConfigFileError, describeApplyReport, formatConfig, readConfigFile, type ConfigFormat } from './config-file.ts';
 import { addUserCommands } from './user-commands.ts';
+import { addAgentCommands } from './agent-commands.ts';
 import { addPurgeCommand } from './purge-command.ts';
 import { addRecoverCommand } from './recover-command.ts';
 import { addSizingCommand } from './sizing-command.ts';
@@ -120,6 +121,7 @@ export function buildCli(config: () => Config): Command {
     });
 
   addUserCommands(program, config);
+  addAgentCommands(program, config);
 
   const service = program.command('service').description('manage callback services (virtual queues)');
   service

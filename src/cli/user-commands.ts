@@ -4,18 +4,12 @@ import { ConsoleUserService } from '../app/console-users.ts';
 import { ROLES, parseRole, type Role } from '../domain/roles.ts';
 import { ROLE_LABELS } from '../console/permissions.ts';
 import { withDatabase } from './database-session.ts';
+import { passwordFromStdin } from './stdin-password.ts';
 
 function role(value: string): Role {
   const r = parseRole(value);
   if (!r) throw new InvalidArgumentError(`the role is one of ${ROLES.map((x) => x.toLowerCase()).join(', ')}`);
   return r;
-}
-
-/** The password on standard input: its first line, as typed (a trailing newline is not part of it). */
-async function passwordFromStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
 }
 
 /**
