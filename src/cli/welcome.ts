@@ -24,6 +24,12 @@ export function printWelcome(ges: RunningGes): void {
       lines.push(`    ${ges.demo.consolePassword ?? '<the password printed at first start>'}`);
     }
   }
+  if (ges.demoSipAgent && ges.demo) {
+    const a = ges.demoSipAgent;
+    lines.push('', `  SIP (docs/VOICE-SIP.md): register a softphone as agent "${a.login}", domain "${ges.demo.tenant}", via ${a.registrar}, password:`);
+    lines.push(`    ${a.password ?? '<the password printed at first start>'}`);
+    lines.push(`  Customers are called at SIP_CUSTOMER_URI: let a second softphone listen there (by default 127.0.0.1:5080).`);
+  }
   lines.push('');
   process.stdout.write(lines.join('\n') + '\n');
 }

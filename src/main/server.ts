@@ -23,6 +23,7 @@ import { PushCallbackService } from '../app/push-callback-service.ts';
 import { CaptchaGate } from '../app/captcha-gate.ts';
 import { secretBoxFor } from './tenant-secret-key.ts';
 import { ensureDemoTenant, type DemoCredentials } from '../app/demo-seed.ts';
+import { ensureDemoSipAgent, type DemoSipAgent } from '../app/demo-sip-agent.ts';
 import { buildApiApp } from './api-app-assembly.ts';
 import { buildInternalApp } from '../http/internal-app.ts';
 import { createMetrics } from '../metrics/metrics.ts';
@@ -36,6 +37,8 @@ export interface RunningGes {
   internalUrl: string;
   embedded: boolean;
   demo: DemoCredentials | undefined;
+  /** VOICE_PLATFORM=sip with the demo: the demo agent's softphone account, and where to register it. */
+  demoSipAgent: (DemoSipAgent & { registrar: string }) | undefined;
   logger: Logger;
   pool: pg.Pool;
   /** Tenants' sealed secrets (CAPTCHA secret, push credentials), opened with this node's TENANT_SECRET_KEY. */
@@ -94,6 +97,10 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
 
     const seed = config.DEMO_SEED === 'true' || (config.DEMO_SEED === 'auto' && embedded !== undefined);
     const demo = seed ? await ensureDemoTenant(pool, config.DATA_DIR) : undefined;
+    const demoSipAgent =
+      demo && config.VOICE_PLATFORM === 'sip'
+        ? { ...(await ensureDemoSipAgent(pool, config.DATA_DIR, demo.tenant, demo.service)), registrar: `${config.SIP_PUBLIC_ADDRESS || config.SIP_LISTEN_ADDRESS}:${config.SIP_PORT}` }
+        : undefined;
 
     // Pushes of USERORIGINATED callbacks, with each tenant's service account opened from its sealed secret.
     const pushSender = new FcmPushSender(
@@ -170,6 +177,7 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
       internalUrl,
       embedded: embedded !== undefined,
       demo,
+      demoSipAgent,
       logger,
       pool,
       tenantSecrets,
