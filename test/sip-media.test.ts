@@ -240,6 +240,10 @@ test('port pool: even ports of the range, counted while in use, released on clos
   assert.equal(p.inUse(), 1);
   const c = await p.open();
   assert.equal(c.port, a.port);
+  assert.throws(() => b.setRemote({ address: '127.0.0.3', port: 0, codec: 'PCMU', payloadType: 0 }), /bad RTP port 0/);
+  assert.throws(() => b.setRemote({ address: '127.0.0.3', port: 4000, codec: 'PCMU', payloadType: 0, eventPayloadType: 128 }), /bad payload type 128/);
+  assert.throws(() => b.bridgeTo(b), /itself/);
+  assert.throws(() => b.bridgeTo(a), /closed endpoint/);
   await Promise.all([b.close(), c.close()]);
   assert.equal(p.inUse(), 0);
   assert.throws(() => new RtpPortPool({ address: '127.0.0.2', minPort: 20001, maxPort: 20001, allowed: () => true }), /no even port/);
@@ -399,4 +403,21 @@ test('bridge: audio both ways with PCMU<->PCMA transcoding, digits heard and for
   await waitFor(() => digits.length === 2, 'the digit after unbridging', 5000);
   assert.deepEqual(digits, ['5', '#']);
   assert.equal(agent.received.length, before.agentPackets + 1);
+});
+
+test('a remote outside the network allowlist is never heard, even when the SDP names it', async (t) => {
+  const leg = await pool('127.0.0.3').open();
+  const outsider = await phone('127.0.0.9');
+  t.after(async () => {
+    outsider.socket.close();
+    await leg.close();
+  });
+  leg.setRemote({ address: outsider.address, port: outsider.port, codec: 'PCMU', payloadType: 0, eventPayloadType: 101 });
+  const digits: string[] = [];
+  leg.onDigit((d) => digits.push(d));
+  outsider.send(buildRtp({ payloadType: 0, sequenceNumber: 1, timestamp: 0, ssrc: 9, payload: new Uint8Array(160) }), leg);
+  outsider.send(buildRtp({ payloadType: 101, sequenceNumber: 2, timestamp: 0, ssrc: 9, payload: buildTelephoneEvent('1', { end: true, duration: 160 }) }), leg);
+  await waitFor(() => leg.stats().refusedPackets === 2, 'both packets refused', 5000);
+  assert.equal(leg.stats().packetsReceived, 0);
+  assert.deepEqual(digits, []);
 });

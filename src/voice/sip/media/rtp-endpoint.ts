@@ -104,6 +104,7 @@ class UdpRtpEndpoint implements RtpEndpoint {
   #remote: RtpRemote | undefined;
   /** The port the remote really sends from (symmetric RTP), once its first packet arrived. */
   #latchedPort: number | undefined;
+  #remoteAllowed = false;
   #peer: UdpRtpEndpoint | undefined;
   #playing: Playing | undefined;
   #closed: Promise<void> | undefined;
@@ -126,9 +127,16 @@ class UdpRtpEndpoint implements RtpEndpoint {
   }
 
   setRemote(remote: RtpRemote): void {
+    // An SDP port 0 (a refused stream) or a payload type out of range would only fail later, on
+    // a send inside the socket's message handler; a caller is better told now.
+    if (!Number.isInteger(remote.port) || remote.port < 1 || remote.port > 65535) throw new Error(`setRemote: bad RTP port ${remote.port}`);
+    for (const pt of [remote.payloadType, remote.eventPayloadType ?? 0])
+      if (!Number.isInteger(pt) || pt < 0 || pt > 127) throw new Error(`setRemote: bad payload type ${pt}`);
     const current = this.#remote;
     if (current === undefined || current.address !== remote.address || current.port !== remote.port) this.#latchedPort = undefined;
     this.#remote = { ...remote };
+    // The only source ever accepted is this host, so the allowlist is asked once, not per packet.
+    this.#remoteAllowed = this.#allowed(remote.address);
   }
 
   play(prompt: Prompt, opts: { loop?: boolean } = {}): Promise<void> {
@@ -193,6 +201,7 @@ class UdpRtpEndpoint implements RtpEndpoint {
   bridgeTo(other: RtpEndpoint): void {
     if (!(other instanceof UdpRtpEndpoint)) throw new Error('bridgeTo: the other leg is not an RtpEndpoint of this pool');
     if (other === this) throw new Error('bridgeTo: an endpoint cannot be bridged to itself');
+    if (this.#closed !== undefined || other.#closed !== undefined) throw new Error('bridgeTo: a closed endpoint cannot be bridged');
     this.unbridge();
     other.unbridge();
     this.stopPlaying();
@@ -226,13 +235,19 @@ class UdpRtpEndpoint implements RtpEndpoint {
   }
 
   #send(packet: Uint8Array, remote: RtpRemote): void {
-    this.#socket.send(packet, this.#latchedPort ?? remote.port, remote.address);
-    this.#stats.packetsSent += 1;
+    if (this.#closed !== undefined) return;
+    try {
+      this.#socket.send(packet, this.#latchedPort ?? remote.port, remote.address);
+      this.#stats.packetsSent += 1;
+    } catch {
+      // A send that throws (an address the socket family cannot reach) loses one packet; thrown
+      // from a message handler it would take the whole node down with every other call.
+    }
   }
 
   #receive(msg: Buffer, rinfo: RemoteInfo): void {
     const remote = this.#remote;
-    if (remote === undefined || rinfo.address !== remote.address || !this.#allowed(rinfo.address)) {
+    if (remote === undefined || rinfo.address !== remote.address || !this.#remoteAllowed) {
       this.#stats.refusedPackets += 1;
       return;
     }
