@@ -3,7 +3,7 @@
 #
 # Two stages on the official Node 24 image. The build stage installs every dependency and compiles
 # src/ to dist/ with tsc; the runtime stage holds only the production dependencies, dist/,
-# migrations/, bin/ and package.json. bin/ges.mjs runs dist/ when tsx is absent, as it is here.
+# migrations/, assets/ (the SIP adapter's prompts), bin/ and package.json. bin/ges.mjs runs dist/ when tsx is absent, as it is here.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build -------------------------------------------------------------------------------------
@@ -25,6 +25,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations
+# dist/voice/sip/media/prompt.js finds its WAV prompts at ../../../../assets/prompts, as src/ does.
+COPY assets ./assets
 COPY bin ./bin
 # The embedded database (DATA_DIR=./data, used only when DATABASE_URL is empty) must be writable
 # by the unprivileged user for a quick `docker run`; in Kubernetes DATABASE_URL is always set.

@@ -27,10 +27,22 @@ test('the built image layout starts on Postgres and Redis and serves the API, th
   await run(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', join(image, 'dist')], { cwd: ROOT });
   await run(process.execPath, ['scripts/copy-build-assets.mjs', relative(ROOT, join(image, 'dist'))], { cwd: ROOT });
   symlinkSync(join(ROOT, 'migrations'), join(image, 'migrations'));
+  symlinkSync(join(ROOT, 'assets'), join(image, 'assets'));
   mkdirSync(join(image, 'bin'));
   cpSync(join(ROOT, 'bin/ges.mjs'), join(image, 'bin/ges.mjs'));
   cpSync(join(ROOT, 'package.json'), join(image, 'package.json'));
   assert.ok(!existsSync(join(image, 'src')), 'no sources: bin/ges.mjs must run dist/');
+  // The SIP prompts are found from dist/ the way the Dockerfile lays them out (assets/ beside dist/).
+  const prompts = await run(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      "const m = await import('./dist/voice/sip/media/prompt.js'); for (const n of ['confirm', 'preview', 'message']) console.log((await m.loadPrompt(m.DEFAULT_PROMPT_DIR + n + '.wav')).frames('PCMA').length);",
+    ],
+    { cwd: image },
+  );
+  assert.ok(prompts.stdout.trim().split('\n').length === 3 && !/^0$/m.test(prompts.stdout), `prompts load from dist/: ${prompts.stdout}`);
 
   const db = await createTestDb(); // a schema of its own; the node migrates it again (nothing to do)
   const redis = await connectRedis();

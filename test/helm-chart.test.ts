@@ -469,7 +469,7 @@ test('Dockerfile: two stages on Node 24, production dependencies only, non-root,
     'runtime: production dependencies only',
   );
   assert.ok(runtime.includes('COPY --from=build /app/dist ./dist'));
-  for (const folder of ['migrations', 'bin']) assert.ok(runtime.includes(`COPY ${folder} ./${folder}`), folder);
+  for (const folder of ['migrations', 'assets', 'bin']) assert.ok(runtime.includes(`COPY ${folder} ./${folder}`), folder);
   assert.ok(!runtime.some((l) => /^COPY (src|test|bench)\b/.test(l)), 'no sources in the runtime image');
   const users = runtime.filter((l) => /^USER /.test(l));
   assert.ok(users.length > 0 && !/^USER (root|0)(:|$)/.test(users.at(-1)!), 'runs as a non-root user');
