@@ -84,7 +84,7 @@ export class AttemptDriver {
         },
         attemptEvent,
       );
-      await this.#carryOut(row, service, step);
+      await this.#carryOut(row, service, step, 'cause' in event ? event.cause : undefined);
     } catch (err) {
       this.#ctx.logger.error({ err, event: event.type }, 'voice event handling failed');
       throw err;
@@ -104,8 +104,10 @@ export class AttemptDriver {
       await this.#hooks.dispatch(service.tenantId, service.id);
   }
 
-  async #carryOut(row: EngineRow, service: EngineService, step: AttemptStep): Promise<void> {
+  /** `cause`: what the platform said of the event (a SIP status...), added to the step's history detail. */
+  async #carryOut(row: EngineRow, service: EngineService, step: AttemptStep, cause?: string): Promise<void> {
     const ctx = this.#ctx;
+    const told = (detail: string) => withCause(detail, cause);
     const first = service.options.firstConnectParty;
     const key = dialKeyOf(row.id, row.attempt);
     const report = (outcome: string | undefined) => {
@@ -127,7 +129,7 @@ export class AttemptDriver {
           step.from,
           step.to,
           step.history,
-          step.detail,
+          told(step.detail),
           first,
           step.holds === undefined ? undefined : { holds: step.holds },
         );
@@ -166,7 +168,7 @@ export class AttemptDriver {
           row.attempt,
           step.from,
           'AGENT_CONNECTED',
-          `talk ${Math.round(step.talkSeconds)} s`,
+          told(`talk ${Math.round(step.talkSeconds)} s`),
           ctx.clock.sqlNow(),
         );
         if (!done) return;
@@ -181,12 +183,12 @@ export class AttemptDriver {
       }
       case 'fail':
         report(step.reported);
-        await this.failAttempt(row, step.outcome, step.from);
+        await this.failAttempt(row, step.outcome, step.from, cause);
         if (step.releaseAgent) await this.#held.release(key);
         return;
       case 'requeue': {
         report(step.reported);
-        const back = await store.returnToQueue(ctx.db, row.id, row.attempt, step.from, step.detail, ctx.clock.sqlNow());
+        const back = await store.returnToQueue(ctx.db, row.id, row.attempt, step.from, told(step.detail), ctx.clock.sqlNow());
         if (!back) return;
         if (step.releaseAgent) await this.#held.release(key);
         await ctx.hot.requeue(row.tenantId, row.serviceId, row.id, await ctx.services.queueScore(row));
@@ -200,7 +202,7 @@ export class AttemptDriver {
           row.attempt,
           step.from,
           step.reason,
-          step.detail,
+          told(step.detail),
           ctx.clock.sqlNow(),
           step.rejectedBy?.agentId,
         );
@@ -339,7 +341,7 @@ export class AttemptDriver {
   }
 
   /** A dial (or the connection after it) failed: retry by the outcome's policy, inside business hours, or complete. */
-  async failAttempt(row: EngineRow, outcome: FailedDialOutcome, from: readonly AttemptPhase[]): Promise<void> {
+  async failAttempt(row: EngineRow, outcome: FailedDialOutcome, from: readonly AttemptPhase[], cause?: string): Promise<void> {
     const ctx = this.#ctx;
     const service = await ctx.services.byId(row.serviceId);
     if (!service) return;
@@ -347,16 +349,24 @@ export class AttemptDriver {
     const now = ctx.clock.nowMs();
     const decision = decideRetry(outcome, Math.max(1, dials), service.options, service.hours, now, row.desiredAt.getTime() + service.options.ttlSec * 1000);
     if (decision.retry) {
-      const paused = await store.pauseForRetry(ctx.db, row.id, row.attempt, from, new Date(decision.atMs), outcome, ctx.clock.sqlNow());
+      const paused = await store.pauseForRetry(ctx.db, row.id, row.attempt, from, new Date(decision.atMs), withCause(outcome, cause), ctx.clock.sqlNow());
       if (paused) {
         await ctx.hot.pause(row.tenantId, row.serviceId, row.id, decision.atMs);
         this.#hooks.wake(decision.atMs);
       }
       return;
     }
-    const done = await store.completeAttempt(ctx.db, row.id, row.attempt, from, decision.reason, outcome, ctx.clock.sqlNow());
+    const done = await store.completeAttempt(ctx.db, row.id, row.attempt, from, decision.reason, withCause(outcome, cause), ctx.clock.sqlNow());
     if (done) await ctx.finished(row, decision.reason);
   }
+}
+
+/**
+ * A history detail with what the platform said beside it: "busy (SIP 486)". The dial step's own
+ * detail stays exactly 'dial' (dials are counted by it).
+ */
+function withCause(detail: string, cause: string | undefined): string {
+  return cause === undefined || detail === 'dial' ? detail : `${detail} (${cause})`;
 }
 
 /** The part of a platform event the decision table reads; undefined for events that are not an attempt's. */

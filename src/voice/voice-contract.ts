@@ -38,6 +38,15 @@ const AgentId = Id('Platform agent id.');
 const CallId = Id('Platform id of an inbound call, unique per platform.');
 const At = Type.Integer({ minimum: 0, description: 'When it happened on the platform, epoch milliseconds.' });
 const closed = { additionalProperties: false } as const;
+const Cause = Type.Optional(
+  Type.String({
+    minLength: 1,
+    maxLength: 80,
+    pattern: '^[A-Za-z0-9 ,.:;()/_+-]*$',
+    description:
+      'Optional: what the network said, in a few words (e.g. "SIP 486", "ring timeout, CANCEL sent", "customer hung up"); GES keeps it in the callback history beside the step. Never customer data.',
+  }),
+);
 
 // ---- Context on the call (contract 2) ------------------------------------------------------------
 
@@ -304,7 +313,7 @@ export const COMMAND_SCHEMAS = Object.freeze({
 // ---- Events (platform → GES) ----------------------------------------------------------------------
 
 export const AnsweredEventSchema = Type.Object(
-  { type: Type.Literal('answered'), dialKey: DialKey, at: At },
+  { type: Type.Literal('answered'), dialKey: DialKey, at: At, cause: Cause },
   { ...closed, title: 'answered', description: 'The customer picked up; the platform waits for connect.' },
 );
 
@@ -323,7 +332,7 @@ const FAILURE_MEANING: Readonly<Record<DialFailure, string>> = {
 
 function failureEventSchema<T extends Exclude<DialFailure, 'failed'>>(type: T) {
   return Type.Object(
-    { type: Type.Literal(type), dialKey: DialKey, at: At },
+    { type: Type.Literal(type), dialKey: DialKey, at: At, cause: Cause },
     { ...closed, title: type, description: type === 'machine' ? FAILURE_MEANING[type] : `${FAILURE_MEANING[type]} Ends the attempt.` },
   );
 }
@@ -350,6 +359,7 @@ export const FailedEventSchema = Type.Object(
           'Set when the cause is the platform, not the command: platform_restart for a call it had in flight when it went down (reported once it is back), ledger_lost for a dial it refused because it cannot tell whether it placed that call already.',
       }),
     ),
+    cause: Cause,
   },
   { ...closed, title: 'failed', description: `${FAILURE_MEANING.failed} Ends the attempt.` },
 );
@@ -360,12 +370,12 @@ export const AgentReservedEventSchema = Type.Object(
 );
 
 export const NoAgentEventSchema = Type.Object(
-  { type: Type.Literal('no_agent'), dialKey: DialKey, at: At },
+  { type: Type.Literal('no_agent'), dialKey: DialKey, at: At, cause: Cause },
   { ...closed, title: 'no_agent', description: 'No agent could be held (reserve_agent) or used (connect).' },
 );
 
 export const ConnectedEventSchema = Type.Object(
-  { type: Type.Literal('connected'), dialKey: DialKey, agentId: AgentId, at: At },
+  { type: Type.Literal('connected'), dialKey: DialKey, agentId: AgentId, at: At, cause: Cause },
   { ...closed, title: 'connected', description: 'Customer and agent are talking.' },
 );
 
@@ -375,6 +385,7 @@ export const CallEndedEventSchema = Type.Object(
     dialKey: DialKey,
     at: At,
     talkSeconds: Type.Number({ minimum: 0, description: 'Seconds customer and agent talked (0 when never connected).' }),
+    cause: Cause,
   },
   { ...closed, title: 'call_ended', description: 'The call of the attempt is over.' },
 );

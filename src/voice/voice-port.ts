@@ -78,14 +78,18 @@ export type FailedReason = 'platform_restart' | 'ledger_lost';
 /** What dial, reserve_agent and connect tell of the callback (contract 2), and how a dial handles machines. */
 export type { CallContext, CallProgress, MachineMessage } from '../domain/call-context.ts';
 
+/**
+ * `cause` on call events: what the network said, in a few words ("SIP 486", "ring timeout, CANCEL
+ * sent", "customer hung up"), kept in the callback's history beside the step. Never user data.
+ */
 export type VoiceEvent =
-  | { type: 'answered'; dialKey: DialKey; at: number }
-  | { type: Exclude<DialFailure, 'failed'>; dialKey: DialKey; at: number }
-  | { type: 'failed'; dialKey: DialKey; at: number; reason?: FailedReason }
+  | { type: 'answered'; dialKey: DialKey; at: number; cause?: string }
+  | { type: Exclude<DialFailure, 'failed'>; dialKey: DialKey; at: number; cause?: string }
+  | { type: 'failed'; dialKey: DialKey; at: number; reason?: FailedReason; cause?: string }
   | { type: 'agent_reserved'; dialKey: DialKey; agentId: string; at: number }
-  | { type: 'no_agent'; dialKey: DialKey; at: number }
-  | { type: 'connected'; dialKey: DialKey; agentId: string; at: number }
-  | { type: 'call_ended'; dialKey: DialKey; at: number; talkSeconds: number }
+  | { type: 'no_agent'; dialKey: DialKey; at: number; cause?: string }
+  | { type: 'connected'; dialKey: DialKey; agentId: string; at: number; cause?: string }
+  | { type: 'call_ended'; dialKey: DialKey; at: number; talkSeconds: number; cause?: string }
   | { type: 'agent_ready' | 'agent_not_ready'; tenant: string; queue: string; agentId: string; at: number }
   | { type: 'inbound_call'; callId: string; tenant: string; toNumber: string; fromNumber: string; digits?: string; at: number }
   /** The message of a leave_message was played to the machine and the call hung up: the attempt is over. */

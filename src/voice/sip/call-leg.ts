@@ -8,9 +8,10 @@
  * call is over from either side; hanging up twice, or after the far end did, is harmless.
  */
 import type { RtpEndpoint, RtpStats } from './media/rtp-endpoint.ts';
-import type { Codec } from './media/g711.ts';
+import type { Codec } from './media/codec.ts';
 import { buildSdp, negotiate } from './signalling/sdp.ts';
-import type { OutboundCall, SipCallFailure, SipUserAgent } from './signalling/sip-user-agent.ts';
+import type { CallFailure, OutboundCall } from './signalling/outbound-call.ts';
+import type { SipUserAgent } from './signalling/sip-user-agent.ts';
 
 /** The codecs GES offers, in its order of preference, and the payload type of its telephone-events. */
 export const OFFERED_CODECS: readonly Codec[] = ['PCMU', 'PCMA'];
@@ -18,7 +19,7 @@ export const TELEPHONE_EVENT_PT = 101;
 
 export type LegRole = 'customer' | 'agent';
 
-export type RingOutcome = { answered: true } | { answered: false; failure: SipCallFailure | { kind: 'no_media' } | { kind: 'cancelled' } };
+export type RingOutcome = { answered: true } | { answered: false; failure: CallFailure | { kind: 'no_media' } | { kind: 'cancelled' } };
 
 export interface PlaceLeg {
   readonly role: LegRole;
@@ -155,6 +156,6 @@ export class CallLeg {
 }
 
 /** How a failure is named in logs and metrics: the SIP status, or the kind of failure without one. */
-export function causeOf(why: SipCallFailure | { kind: 'no_media' } | { kind: 'cancelled' }): string {
+export function causeOf(why: CallFailure | { kind: 'no_media' } | { kind: 'cancelled' }): string {
   return why.kind === 'final' ? String(why.status) : why.kind;
 }

@@ -20,7 +20,8 @@ import type { SipAgent, SipAgentDirectory, SipRegistrationBook } from './sip-age
 import type { RtpEndpoint } from './media/rtp-endpoint.ts';
 import type { PromptBook } from './prompt-book.ts';
 import type { SipUserAgent } from './signalling/sip-user-agent.ts';
-import { customerUri, maskedUri } from './customer-uri.ts';
+import { customerUri } from './customer-uri.ts';
+import { maskUri } from './signalling/outbound-call.ts';
 
 /** How long a hold lasts without renewal, and how often this node renews the holds of its calls. */
 const HOLD_LEASE_MS = 60_000;
@@ -164,12 +165,12 @@ export class SipVoicePort implements VoicePort {
     this.#attempts.set(key, attempt);
     if (this.#o.numberAllowed !== undefined && !(await this.#o.numberAllowed(tenant, queue, phone))) {
       this.#o.logger.warn({ dialKey: key }, 'number refused by the number rules at dial time: not called');
-      return this.#tell(key, { type: 'invalid_number', dialKey: key, at: this.#now() });
+      return this.#tell(key, { type: 'invalid_number', dialKey: key, at: this.#now(), cause: 'refused by the number rules, not dialed' });
     }
     if (agentLogin !== undefined) {
       // Agent first: the agent's phone rings first; the customer is called once the agent is on the line.
       const ready = await this.#agentOnLine(attempt, agentLogin, () => this.#o.agents.hold(tenant, agentLogin, key, HOLD_LEASE_MS));
-      if (!ready) return this.#tell(key, { type: 'failed', dialKey: key, at: this.#now() });
+      if (!ready) return this.#tell(key, { type: 'failed', dialKey: key, at: this.#now(), cause: "agent's phone not reached" });
       if (attempt.over) return;
     }
     const leg = await CallLeg.place(
@@ -193,12 +194,12 @@ export class SipVoicePort implements VoicePort {
     if (attempt.over) return leg.hangUp();
     if (!outcome.answered) {
       attempt.hangUpAll();
-      return this.#tell(key, { type: failureOf(outcome), dialKey: key, at: this.#now() });
+      return this.#tell(key, { type: failureOf(outcome), dialKey: key, at: this.#now(), cause: sipCause(outcome.failure) });
     }
     attempt.stage = 'answered';
-    this.#o.logger.info({ dialKey: key, leg: maskedUri(customerUri(this.#o.customerUriTemplate, phone, context?.dialPrefix)) }, 'customer answered');
+    this.#o.logger.info({ dialKey: key, leg: maskUri(customerUri(this.#o.customerUriTemplate, phone, context?.dialPrefix)) }, 'customer answered');
     void leg.ended.then((by) => this.#legEnded(attempt, 'customer', by));
-    this.#tell(key, { type: 'answered', dialKey: key, at: this.#now() });
+    this.#tell(key, { type: 'answered', dialKey: key, at: this.#now(), cause: 'SIP 200' });
   }
 
   // ---- agents -----------------------------------------------------------------------------------
@@ -316,13 +317,13 @@ export class SipVoicePort implements VoicePort {
       return this.#o.agents.hold(attempt.tenant, login, key, HOLD_LEASE_MS);
     });
     if (attempt.over || attempt.stage !== 'answered') return;
-    if (!onLine) return this.#emit({ type: 'no_agent', dialKey: key, at: this.#now() });
+    if (!onLine) return this.#emit({ type: 'no_agent', dialKey: key, at: this.#now(), cause: "agent's phone not reached" });
     const agent = attempt.agent!;
     agent.rtp.stopPlaying();
     customer.rtp.bridgeTo(agent.rtp);
     attempt.stage = 'connected';
     attempt.connectedAt = this.#now();
-    this.#tell(key, { type: 'connected', dialKey: key, agentId: login, at: attempt.connectedAt });
+    this.#tell(key, { type: 'connected', dialKey: key, agentId: login, at: attempt.connectedAt, cause: 'agent answered, media relayed' });
   }
 
   // ---- prompts and key presses --------------------------------------------------------------------
@@ -389,7 +390,7 @@ export class SipVoicePort implements VoicePort {
     const talkSeconds = connectedAt === undefined ? 0 : Math.max(0, Math.round((this.#now() - connectedAt) / 1000));
     // After a connection the agent is the platform's to free (GES sends no release for a connected agent).
     if (connectedAt !== undefined && login !== undefined) await this.#o.agents.release(attempt.key, login);
-    this.#tell(attempt.key, { type: 'call_ended', dialKey: attempt.key, at: this.#now(), talkSeconds });
+    this.#tell(attempt.key, { type: 'call_ended', dialKey: attempt.key, at: this.#now(), talkSeconds, cause: `${role} hung up` });
   }
 
   async #releaseHeld(key: DialKey): Promise<void> {
@@ -444,6 +445,22 @@ function failureOf(outcome: Extract<RingOutcome, { answered: false }>): DialFail
   if (why.kind === 'no_media') return 'network_failure';
   if (why.kind === 'cancelled') return 'failed';
   return dialFailureOfSip(why);
+}
+
+/** The failure as the history tells it: the SIP status, or what happened instead of one. */
+function sipCause(why: Extract<RingOutcome, { answered: false }>['failure']): string {
+  switch (why.kind) {
+    case 'final':
+      return `SIP ${why.status}`;
+    case 'ring_timeout':
+      return 'ring timeout, CANCEL sent';
+    case 'transport':
+      return 'SIP transport failure';
+    case 'no_media':
+      return 'answered without G.711, hung up';
+    case 'cancelled':
+      return 'cancelled';
+  }
 }
 
 function callerIdOf(context: CallContext | undefined, fallback: string): { user: string; displayName?: string } {
