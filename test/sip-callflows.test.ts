@@ -62,9 +62,9 @@ test('customer first: the phone rings, the customer presses 1, the agent answers
   const { id } = await cc.callbacks.create(cc.tenant, { serviceName: 'sales', phoneNumber: '+14155550123' });
 
   // The customer's phone rings and answers; GES plays the prompt; the customer presses 1.
-  await cc.customer.control!.waitForEvent('CALL_ESTABLISHED', 'customer answered', 20_000);
+  await cc.customer!.control!.waitForEvent('CALL_ESTABLISHED', 'customer answered', 20_000);
   await waitFor(() => cc.heard.some((e) => e.type === 'answered'), 'answered heard');
-  await cc.customer.control!.command('sndcode', '1');
+  await cc.customer!.control!.command('sndcode', '1');
   await waitFor(() => cc.heard.some((e) => e.type === 'customer_confirmed'), 'customer_confirmed', 15_000);
 
   // The agent's phone rings and answers: customer and agent are connected.
@@ -73,7 +73,7 @@ test('customer first: the phone rings, the customer presses 1, the agent answers
 
   // Let audio run, then the customer hangs up.
   await waitFor(async () => (await audibleSeconds(alice.sink)) >= 1.5 && (await audibleSeconds(cc.customerSink)) >= 1.5, 'audio both ways', 20_000);
-  await cc.customer.control!.command('hangup');
+  await cc.customer!.control!.command('hangup');
   const done = await cc.waitState(id, 'COMPLETED', 20_000);
   assert.equal(done.reason, 'AGENT_CONNECTED');
 
@@ -89,6 +89,12 @@ test('customer first: the phone rings, the customer presses 1, the agent answers
 
   // The history tells each step.
   const details = await cc.details(id);
-  assert.ok(details.some((d) => /confirm/i.test(d)), details.join(' | '));
-  assert.ok(details.some((d) => /talk \d+ s/.test(d)), details.join(' | '));
+  assert.ok(
+    details.some((d) => /confirm/i.test(d)),
+    details.join(' | '),
+  );
+  assert.ok(
+    details.some((d) => /talk \d+ s/.test(d)),
+    details.join(' | '),
+  );
 });

@@ -43,7 +43,8 @@ export interface SipCenter {
   /** RTP figures of every leg GES closed, by role. */
   legs: { role: string; stats: RtpStats }[];
   sipFailures: { role: string; cause: string }[];
-  customer: Baresip;
+  /** The customer's softphone (none when a SIPp trunk plays the customer). */
+  customer: Baresip | undefined;
   customerSink: string;
   agent(login: string): Promise<Baresip & { sink: string }>;
   details(id: string): Promise<string[]>;
@@ -52,7 +53,15 @@ export interface SipCenter {
 
 export async function startSipCenter(
   t: TestContext,
-  opts: { service?: Partial<ServiceOptions>; customerAutoAnswer?: boolean; customerTone?: string; agentTone?: string; ringTimeoutSec?: number } = {},
+  opts: {
+    service?: Partial<ServiceOptions>;
+    customerAutoAnswer?: boolean;
+    customerTone?: string;
+    agentTone?: string;
+    ringTimeoutSec?: number;
+    /** Customers reached at this address and port instead of a baresip (a SIPp scenario playing the trunk). */
+    trunk?: { address: string; port: number; auth?: { username: string; password: string } };
+  } = {},
 ): Promise<SipCenter> {
   const db = await createTestDb();
   t.after(() => db.close());
@@ -74,7 +83,8 @@ export async function startSipCenter(
   });
   const rtpBase = 30000 + Math.floor(Math.random() * 15000) * 2;
   const rtp = new RtpPortPool({ address: '127.0.0.1', minPort: rtpBase, maxPort: rtpBase + 40, allowed });
-  const customerPort = await freeSipPort('127.0.0.2');
+  const customerPort = opts.trunk?.port ?? (await freeSipPort('127.0.0.2'));
+  const customerHost = opts.trunk?.address ?? '127.0.0.2';
   const heard: VoiceEvent[] = [];
   const legs: { role: string; stats: RtpStats }[] = [];
   const sipFailures: { role: string; cause: string }[] = [];
@@ -84,7 +94,8 @@ export async function startSipCenter(
     agents: directory,
     registrations: directory,
     prompts: new FilePromptBook(''),
-    customerUriTemplate: `sip:{number}@127.0.0.2:${customerPort}`,
+    customerUriTemplate: `sip:{number}@${customerHost}:${customerPort}`,
+    ...(opts.trunk?.auth ? { trunkAuth: opts.trunk.auth } : {}),
     defaultCallerId: '18005550100',
     ringTimeoutMs: (opts.ringTimeoutSec ?? 20) * 1000,
     agentRingTimeoutMs: 15_000,
@@ -113,21 +124,23 @@ export async function startSipCenter(
   });
   const files = await tempDir('ges-sip-center-');
   const customerSink = `${files.path}/customer-heard.wav`;
-  const customer = await startBaresip({
-    address: '127.0.0.2',
-    sipPort: customerPort,
-    accounts: [`<sip:customer@127.0.0.2:${customerPort}>;regint=0${opts.customerAutoAnswer === false ? '' : ';answermode=auto'}`],
-    audioSource: opts.customerTone,
-    audioSink: customerSink,
-    ctrlPort: await freePort('127.0.0.2', 'tcp'),
-  });
+  const customer = opts.trunk
+    ? undefined
+    : await startBaresip({
+        address: '127.0.0.2',
+        sipPort: customerPort,
+        accounts: [`<sip:customer@127.0.0.2:${customerPort}>;regint=0${opts.customerAutoAnswer === false ? '' : ';answermode=auto'}`],
+        audioSource: opts.customerTone,
+        audioSink: customerSink,
+        ctrlPort: await freePort('127.0.0.2', 'tcp'),
+      });
   const agents: Baresip[] = [];
   await voice.start();
   await engine.start();
   t.after(async () => {
     await engine.stop();
     await voice.stop();
-    await Promise.all([customer.shutdown(), ...agents.map((a) => a.shutdown())]);
+    await Promise.all([customer?.shutdown(), ...agents.map((a) => a.shutdown())]);
     await files.remove();
   });
   const admin = new AgentAdmin(db.pool);
