@@ -14,9 +14,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_PROMPT_DIR, loadPrompt, wavOfPcm } from '../src/voice/sip/media/prompt.ts';
+import { DEFAULT_PROMPT_DIR, loadPrompt, type PromptName, wavOfPcm } from '../src/voice/sip/media/prompt.ts';
 
-const PROMPTS: Record<string, string> = {
+const PROMPTS: Record<PromptName, string> = {
   confirm: 'Press 1 to speak to an agent now, or any other key if this is not a good time.',
   preview: 'A callback for you. Press 1 to take it, or 2 to refuse.',
   message: 'We called you back, and will try again.',

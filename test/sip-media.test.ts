@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { decodeALaw, decodeMuLaw, encodeALaw, encodeMuLaw, transcode } from '../src/voice/sip/media/g711.ts';
 import { buildRtp, parseRtp, type RtpPacket } from '../src/voice/sip/media/rtp-packet.ts';
 import { buildTelephoneEvent, TelephoneEventDecoder } from '../src/voice/sip/media/telephone-event.ts';
-import { DEFAULT_PROMPT_DIR, loadPrompt, parseWav, promptOfPcm, wavOfPcm } from '../src/voice/sip/media/prompt.ts';
+import { DEFAULT_PROMPT_DIR, loadPrompt, loadPrompts, parseWav, PROMPT_NAMES, promptOfPcm, wavOfPcm } from '../src/voice/sip/media/prompt.ts';
 import { RtpSequenceTracker } from '../src/voice/sip/media/rtp-sequence-tracker.ts';
 import { RtpPortPool } from '../src/voice/sip/media/rtp-port-pool.ts';
 import type { RtpEndpoint } from '../src/voice/sip/media/rtp-endpoint.ts';
@@ -133,8 +133,11 @@ test('RFC 4733: one digit per event, whatever the repeats, the redundant ends an
 // --- WAV prompts ------------------------------------------------------------------------------------
 
 test('prompts: the shipped WAVs load as 8 kHz audio cut into 160-byte frames per codec, cached', async () => {
-  for (const name of ['confirm', 'preview', 'message']) {
-    const prompt = await loadPrompt(join(DEFAULT_PROMPT_DIR, `${name}.wav`));
+  const prompts = await loadPrompts();
+  assert.deepEqual(Object.keys(prompts), ['confirm', 'preview', 'message']);
+  for (const name of PROMPT_NAMES) {
+    const prompt = prompts[name];
+    assert.equal(prompt.durationMs, (await loadPrompt(join(DEFAULT_PROMPT_DIR, `${name}.wav`))).durationMs);
     assert.ok(prompt.durationMs > 1500 && prompt.durationMs < 10_000, `${name}: ${prompt.durationMs} ms`);
     const frames = prompt.frames('PCMU');
     assert.equal(frames.length, Math.ceil(prompt.durationMs / 20), name);

@@ -6,6 +6,8 @@
  */
 import type { Codec } from './codec.ts';
 
+export type { Codec } from './codec.ts';
+
 const MULAW_BIAS = 0x84;
 const MULAW_CLIP = 32635;
 

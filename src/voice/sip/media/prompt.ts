@@ -6,6 +6,7 @@
  * The 20 ms frames are cut once per codec and kept, since every call plays the same few prompts.
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Codec, SAMPLE_RATE, SAMPLES_PER_FRAME } from './codec.ts';
 import { encode, SILENCE, transcode } from './g711.ts';
@@ -73,6 +74,16 @@ export function promptOfPcm(pcm: Int16Array): Prompt {
 
 export async function loadPrompt(path: string): Promise<Prompt> {
   return parseWav(await readFile(path), path);
+}
+
+/** The announcements the SIP call flows play, one WAV each in the prompt directory. */
+export const PROMPT_NAMES = ['confirm', 'preview', 'message'] as const;
+export type PromptName = (typeof PROMPT_NAMES)[number];
+
+/** Loads every prompt of PROMPT_NAMES from `dir` (`<name>.wav`), at start, so a missing or bad file stops the node there. */
+export async function loadPrompts(dir: string = DEFAULT_PROMPT_DIR): Promise<Record<PromptName, Prompt>> {
+  const loaded = await Promise.all(PROMPT_NAMES.map((name) => loadPrompt(join(dir, `${name}.wav`))));
+  return Object.fromEntries(PROMPT_NAMES.map((name, i) => [name, loaded[i]!])) as Record<PromptName, Prompt>;
 }
 
 /** Parses a WAV file's bytes; `name` only goes into error messages. */

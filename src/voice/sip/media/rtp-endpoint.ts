@@ -153,7 +153,8 @@ class UdpRtpEndpoint implements RtpEndpoint {
       };
       this.#playing = playing;
       // The RTP clock runs on while nothing is sent, so a new talkspurt starts where wall time is.
-      if (this.#lastSentAt !== undefined) this.#timestamp += Math.max(0, Math.round(((performance.now() - this.#lastSentAt) * SAMPLES_PER_FRAME) / FRAME_MS));
+      if (this.#lastSentAt !== undefined)
+        this.#timestamp = (this.#timestamp + Math.max(0, Math.round(((performance.now() - this.#lastSentAt) * SAMPLES_PER_FRAME) / FRAME_MS))) >>> 0;
       let start = performance.now();
       let frame = 0;
       let marker = true;
