@@ -47,6 +47,7 @@ export interface SipCenter {
   customer: Baresip | undefined;
   customerSink: string;
   agent(login: string): Promise<Baresip & { sink: string }>;
+  standbyAgent(login?: string): Promise<void>;
   details(id: string): Promise<string[]>;
   waitState(id: string, state: CallbackState, ms?: number): Promise<Awaited<ReturnType<CallbackService['retrieve']>>>;
 }
@@ -177,6 +178,12 @@ export async function startSipCenter(
       await admin.setReady(tenant.name, login);
       await waitFor(() => directory.available(tenant.name, 'sales') > 0, `${login} available`, 5_000);
       return Object.assign(phone, { sink });
+    },
+    /** An agent at a fixed URI nobody answers: the queue has an agent, so the engine dials customers. */
+    async standbyAgent(login = 'standby') {
+      await admin.create(tenant.name, login, { queues: ['sales'], uri: 'sip:standby@127.0.0.250:5999' });
+      await admin.setReady(tenant.name, login);
+      await waitFor(() => directory.available(tenant.name, 'sales') > 0, `${login} available`, 5_000);
     },
     details: async (id: string) => (await history.listEvents(db.pool, tenant.id, id)).map((e) => e.detail ?? ''),
     async waitState(id: string, state: CallbackState, ms = 30_000) {
