@@ -35,12 +35,12 @@ export const SIP_SETTINGS = {
   SIP_FLOOD_BURST: Type.Integer({ minimum: 1, maximum: 100000, default: 40, description: 'sip: burst allowance of SIP_FLOOD_REQUESTS_PER_SEC' }),
   SIP_OUTBOUND_PROXY: Type.String({
     default: '',
-    description: 'sip: trunk or outbound proxy every customer call is sent to (a SIP URI, e.g. sip:trunk.example.net:5060;transport=tcp); empty: the host of the customer URI',
+    description:
+      'sip: trunk or outbound proxy every customer call is sent to (a SIP URI, e.g. sip:trunk.example.net:5060;transport=tcp); empty: the host of the customer URI',
   }),
   SIP_CUSTOMER_URI: Type.String({
     default: 'sip:{prefix}{number}@127.0.0.1:5080',
-    description:
-      "sip: request URI of a customer call; {number} is the E.164 number without '+', {e164} with it, {prefix} the service's dial-out prefix",
+    description: "sip: request URI of a customer call; {number} is the E.164 number without '+', {e164} with it, {prefix} the service's dial-out prefix",
   }),
   SIP_TRUNK_USERNAME: Type.String({ default: '', description: 'sip: digest user name GES answers a trunk challenge (401/407) with; empty: no authentication' }),
   SIP_TRUNK_PASSWORD: Type.String({ default: '', description: 'sip: digest password towards the trunk (a secret: prefer a file in SECRETS_DIRS)' }),
@@ -70,7 +70,12 @@ export const SIP_SETTINGS = {
     default: 30,
     description: 'sip: a call not answered after this many seconds is cancelled (CANCEL) and counts as no answer',
   }),
-  SIP_AGENT_RING_TIMEOUT_SEC: Type.Integer({ minimum: 5, maximum: 300, default: 20, description: "sip: how long an agent's phone rings before GES gives up on it" }),
+  SIP_AGENT_RING_TIMEOUT_SEC: Type.Integer({
+    minimum: 5,
+    maximum: 300,
+    default: 20,
+    description: "sip: how long an agent's phone rings before GES gives up on it",
+  }),
   SIP_PROMPT_DIR: Type.String({
     default: '',
     description:
