@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { after, describe, test } from 'node:test';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { dialFailureOfSip, SIP_OUTCOME_TABLE } from '../src/domain/sip-final-response.ts';
 import type { DialFailure } from '../src/voice/voice-port.ts';
 import type { SipAgentCredentials, SipRegistrationBook } from '../src/voice/sip/sip-agent-directory.ts';
@@ -30,9 +30,9 @@ interface LogLine {
   [k: string]: unknown;
 }
 
-function testLogger(): { logger: ReturnType<typeof pino>; lines: LogLine[] } {
+function testLogger(): { logger: Logger; lines: LogLine[] } {
   const lines: LogLine[] = [];
-  const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) });
+  const logger: Logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) });
   return { logger, lines };
 }
 
@@ -237,6 +237,96 @@ describe('SIP signalling against SIPp', () => {
       await waitFor(() => e.failed.length === 1, 'failed');
       assert.equal(e.failed[0]?.kind, 'transport');
       assert.equal(dialFailureOfSip(e.failed[0]!), 'network_failure');
+    } finally {
+      await t.run();
+    }
+  });
+});
+
+/** The registrar's book, in memory: what the PostgreSQL one does, bindings with an expiry. */
+class MemoryBook implements SipRegistrationBook {
+  readonly #creds = new Map<string, SipAgentCredentials>();
+  readonly bindings = new Map<string, { contact: string; expiresSec: number; at: number }[]>();
+  readonly binds: { tenant: string; login: string; contact: string; expiresSec: number }[] = [];
+  lookups = 0;
+
+  constructor(
+    readonly tenants: string[],
+    agents: { tenant: string; login: string; password: string }[],
+  ) {
+    for (const a of agents) {
+      this.#creds.set(`${a.tenant}/${a.login}`, { ha1Md5: ha1('MD5', a.login, a.tenant, a.password), ha1Sha256: ha1('SHA-256', a.login, a.tenant, a.password) });
+    }
+  }
+
+  async credentials(tenant: string, login: string): Promise<SipAgentCredentials | undefined> {
+    this.lookups += 1;
+    return this.#creds.get(`${tenant}/${login}`);
+  }
+
+  async bind(tenant: string, login: string, contact: string, expiresSec: number): Promise<void> {
+    this.binds.push({ tenant, login, contact, expiresSec });
+    const key = `${tenant}/${login}`;
+    const list = (this.bindings.get(key) ?? []).filter((b) => b.contact !== contact);
+    if (expiresSec > 0) list.unshift({ contact, expiresSec, at: Date.now() });
+    this.bindings.set(key, list);
+  }
+
+  async contactOf(tenant: string, login: string): Promise<string | undefined> {
+    return this.bindings.get(`${tenant}/${login}`)?.find((b) => b.at + b.expiresSec * 1000 > Date.now())?.contact;
+  }
+
+  async isTenant(name: string): Promise<boolean> {
+    return this.tenants.includes(name.toLowerCase());
+  }
+}
+
+describe('SIP registrar against baresip', () => {
+  // baresip 1.0 (libre) refuses a 401 that holds any SHA-256 challenge: MD5 only for it.
+  const registrar = (book: SipRegistrationBook) => ({ book, domain: '', defaultTenant: '', minExpiresSec: 30, maxExpiresSec: 3600, algorithms: ['MD5'] as const });
+
+  test('baresip registers alice@acme with digest: bound with its contact and expiry', async () => {
+    const t = new Cleanup();
+    try {
+      const book = new MemoryBook(['acme'], [{ tenant: 'acme', login: 'alice', password: 'secret' }]);
+      const { port } = await startUa(t, { registrar: registrar(book) });
+      const phonePort = await freeSipPort('127.0.0.2');
+      const phone = await startBaresip({
+        address: '127.0.0.2',
+        sipPort: phonePort,
+        sipTrace: true,
+        accounts: [`<sip:alice@acme>;auth_pass=secret;outbound="sip:${GES}:${port};transport=udp";regint=60`],
+      });
+      t.add(() => phone.shutdown(), undefined);
+      const binding = await waitFor(() => book.bindings.get('acme/alice')?.[0] ?? phone.exitCode() !== undefined, 'alice bound', 15_000).catch((e: Error) => {
+        throw new Error(`${e.message}\n${phone.text().slice(-3000)}`);
+      });
+      assert.ok(binding !== true, `baresip exited: ${phone.text().slice(-3000)}`);
+      // baresip makes its contact user unique (alice-0x...): the host and port are what GES dials.
+      assert.match(binding.contact, new RegExp(`^sip:alice[^@]*@127\\.0\\.0\\.2:${phonePort}\\b`));
+      assert.equal(binding.expiresSec, 60);
+      assert.equal(await book.contactOf('acme', 'alice'), binding.contact);
+      await phone.waitForOutput(/200 OK|REGISTER_OK|registered/i, 'baresip registered');
+    } finally {
+      await t.run();
+    }
+  });
+
+  test('a wrong password gets 403 and no binding', async () => {
+    const t = new Cleanup();
+    try {
+      const book = new MemoryBook(['acme'], [{ tenant: 'acme', login: 'alice', password: 'secret' }]);
+      const { port, refused } = await startUa(t, { registrar: registrar(book) });
+      const phone = await startBaresip({
+        address: '127.0.0.2',
+        sipPort: await freeSipPort('127.0.0.2'),
+        accounts: [`<sip:alice@acme>;auth_pass=wrong;outbound="sip:${GES}:${port};transport=udp";regint=60`],
+      });
+      t.add(() => phone.shutdown(), undefined);
+      await waitFor(() => refused.includes('auth'), 'the REGISTER refused', 15_000);
+      await phone.waitForOutput(/403/, 'baresip told 403');
+      assert.equal(book.binds.length, 0);
+      assert.equal(await book.contactOf('acme', 'alice'), undefined);
     } finally {
       await t.run();
     }

@@ -239,6 +239,8 @@ export interface BaresipOptions {
   rtpPortRange?: [number, number];
   extraConfig?: string[];
   extraModules?: string[];
+  /** -s: every SIP message in its output (for a failing test's message). */
+  sipTrace?: boolean;
 }
 
 export interface Baresip extends PeerProcess {
@@ -258,7 +260,7 @@ export async function startBaresip(o: BaresipOptions): Promise<Baresip> {
   const config = [
     'poll_method\t\tepoll',
     `sip_listen\t\t${o.address}:${o.sipPort}`,
-    `net_interface\t\tlo`,
+    `net_interface\t\t${o.address}`,
     `net_prefer_ipv6\t\tno`,
     `audio_player\t\taufile,${o.audioSink ?? '/dev/null'}`,
     `audio_source\t\taufile,${o.audioSource ?? '/dev/zero'}`,
@@ -276,7 +278,7 @@ export async function startBaresip(o: BaresipOptions): Promise<Baresip> {
   await writeFile(join(dir.path, 'config'), config.join('\n') + '\n');
   await writeFile(join(dir.path, 'accounts'), accounts.join('\n') + '\n');
   await writeFile(join(dir.path, 'contacts'), '');
-  const peer = new PeerProcess('baresip', 'baresip', ['-f', dir.path, '-v'], { cwd: dir.path });
+  const peer = new PeerProcess('baresip', 'baresip', ['-f', dir.path, ...(o.sipTrace ? ['-s'] : [])], { cwd: dir.path });
   let control: BaresipControl | undefined;
   if (o.ctrlPort !== undefined) {
     const port = o.ctrlPort;

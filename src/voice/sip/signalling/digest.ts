@@ -47,16 +47,25 @@ export class DigestServer {
   readonly #key: Buffer;
   readonly #now: () => number;
 
-  /** `key`: the HMAC key nonces are signed with; every node of a cluster must share it for cross-node nonces (random: this node only). */
-  constructor(opts: { key?: Buffer; now?: () => number } = {}) {
+  readonly #order: readonly DigestAlgorithm[];
+
+  /**
+   * `key`: the HMAC key nonces are signed with; every node of a cluster must share it for
+   * cross-node nonces (random: this node only). `algorithms`: the challenges offered, most
+   * preferred first (RFC 8760 2.4: SHA-256, then MD5 for older phones). Softphones built on libre
+   * (baresip 1.0 and its kin) give up (ENOSYS) on a 401 holding any challenge that is not MD5,
+   * even next to an MD5 one: a deployment with such phones offers ['MD5'] only.
+   */
+  constructor(opts: { key?: Buffer; now?: () => number; algorithms?: readonly DigestAlgorithm[] } = {}) {
     this.#key = opts.key ?? randomBytes(32);
     this.#now = opts.now ?? Date.now;
+    this.#order = opts.algorithms && opts.algorithms.length > 0 ? opts.algorithms : ['SHA-256', 'MD5'];
   }
 
-  /** WWW-Authenticate (or Proxy-Authenticate) values: SHA-256 first, the one a client should prefer (RFC 8760 2.4), MD5 for older phones. */
+  /** WWW-Authenticate (or Proxy-Authenticate) values, one per algorithm, same nonce. */
   challenge(realm: string, stale = false): AuthHeader[] {
     const nonce = this.#nonce(realm);
-    return (['SHA-256', 'MD5'] as const).map((algorithm) => {
+    return this.#order.map((algorithm) => {
       const h: AuthHeader = { scheme: 'Digest', realm: quote(realm), nonce: quote(nonce), qop: '"auth"', algorithm };
       if (stale) h.stale = 'true';
       return h;

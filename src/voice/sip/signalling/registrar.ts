@@ -1,7 +1,7 @@
 import * as sip from 'sip';
 import type { Logger } from 'pino';
 import type { SipRegistrationBook } from '../sip-agent-directory.ts';
-import { DigestServer, unquote, type AuthHeader } from './digest.ts';
+import { DigestServer, unquote, type AuthHeader, type DigestAlgorithm } from './digest.ts';
 
 /**
  * GES's registrar (RFC 3261 10.3): agents' softphones REGISTER as login@tenant, with digest
@@ -17,6 +17,8 @@ export interface RegistrarOptions {
   maxExpiresSec: number;
   logger: Logger;
   digest?: DigestServer;
+  /** Challenges offered when no `digest` is given (see DigestServer: libre-based phones need ['MD5']). */
+  algorithms?: readonly DigestAlgorithm[];
   onRefusedAuth?: () => void;
 }
 
@@ -33,7 +35,7 @@ export class Registrar {
 
   constructor(opts: RegistrarOptions) {
     this.#o = opts;
-    this.#digest = opts.digest ?? new DigestServer();
+    this.#digest = opts.digest ?? new DigestServer(opts.algorithms ? { algorithms: opts.algorithms } : {});
   }
 
   async handle(rq: sip.SipMessage, reply: Reply): Promise<void> {

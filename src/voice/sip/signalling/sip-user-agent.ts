@@ -5,7 +5,7 @@ import { FloodGuard } from './flood-guard.ts';
 import { OutboundCall, type InviteRequest } from './outbound-call.ts';
 import { Registrar } from './registrar.ts';
 import { SipStack, type SipRemote } from './sip-stack.ts';
-import type { DigestServer } from './digest.ts';
+import type { DigestAlgorithm, DigestServer } from './digest.ts';
 
 /**
  * GES's SIP user agent: the listeners, the request router, and the calls it places. GES only
@@ -23,7 +23,7 @@ export interface SipUserAgentOptions {
   tls?: { key: string; cert: string };
   allowed: (address: string) => boolean;
   flood: { perSecond: number; burst: number };
-  registrar?: { book: SipRegistrationBook; domain: string; defaultTenant: string; minExpiresSec: number; maxExpiresSec: number; digest?: DigestServer };
+  registrar?: { book: SipRegistrationBook; domain: string; defaultTenant: string; minExpiresSec: number; maxExpiresSec: number; digest?: DigestServer; algorithms?: readonly DigestAlgorithm[] };
   logger: Logger;
   metrics?: { refused(reason: 'network' | 'flood' | 'auth'): void };
 }
