@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
-import { startSipCenter } from './support/sip-contact-center.ts';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CUSTOMER_NUMBER, startSipCenter } from './support/sip-contact-center.ts';
 import { waitFor } from './support/wait-for.ts';
 import { tempDir } from './support/sip-peers.ts';
 
@@ -35,9 +36,15 @@ async function toneWav(path: string, hz: number, seconds: number): Promise<strin
   return path;
 }
 
-/** Seconds of audible sound in a recorded WAV (frames of 20 ms whose mean level is above silence). */
-async function audibleSeconds(path: string): Promise<number> {
-  const wav = await readFile(path).catch(() => Buffer.alloc(0));
+/** Seconds of audible sound a phone recorded (its sndfile *-dec.wav files in `dir`: frames of 20 ms above silence). */
+async function audibleSeconds(dir: string): Promise<number> {
+  const decoded = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('-dec.wav'));
+  let seconds = 0;
+  for (const f of decoded) seconds += audibleInWav(await readFile(join(dir, f)).catch(() => Buffer.alloc(0)));
+  return seconds;
+}
+
+function audibleInWav(wav: Buffer): number {
   const start = wav.indexOf('data') + 8;
   if (start < 8) return 0;
   let loud = 0;
@@ -59,11 +66,17 @@ test('customer first: the phone rings, the customer presses 1, the agent answers
   const agentTone = await toneWav(`${tones.path}/agent.wav`, 1000, 20);
   const cc = await startSipCenter(t, { service: CONFIRM, customerTone, agentTone });
   const alice = await cc.agent('alice');
-  const { id } = await cc.callbacks.create(cc.tenant, { serviceName: 'sales', phoneNumber: '+14155550123' });
+  const { id } = await cc.callbacks.create(cc.tenant, { serviceName: 'sales', phoneNumber: CUSTOMER_NUMBER });
 
   // The customer's phone rings and answers; GES plays the prompt; the customer presses 1.
-  await cc.customer!.control!.waitForEvent('CALL_ESTABLISHED', 'customer answered', 20_000);
+  await cc.customer!.control!.waitForEvent('CALL_ESTABLISHED', 'customer answered', 20_000).catch((err: Error) => {
+    throw new Error(`${err.message}; GES heard ${JSON.stringify(cc.heard)}, failures ${JSON.stringify(cc.sipFailures)}; phone: ${cc.customer!.text().slice(-2000)}`);
+  });
   await waitFor(() => cc.heard.some((e) => e.type === 'answered'), 'answered heard');
+  // Pressed once the prompt is heard, as a person would.
+  await waitFor(async () => (await audibleSeconds(cc.customerSink)) >= 1, 'the prompt heard by the customer', 15_000).catch((err: Error) => {
+    throw new Error(`${err.message}; phone: ${cc.customer!.text().slice(-3000)}`);
+  });
   await cc.customer!.control!.command('sndcode', '1');
   await waitFor(() => cc.heard.some((e) => e.type === 'customer_confirmed'), 'customer_confirmed', 15_000);
 

@@ -54,6 +54,12 @@ export const SIP_SETTINGS = {
       "sip: the registrar's domain when agents register to an address rather than a tenant name (empty: the To host names the tenant); agents' softphones register as login@tenant",
   }),
   SIP_DEFAULT_TENANT: Type.String({ default: '', description: 'sip: tenant of a REGISTER whose domain names no tenant (single-tenant deployments)' }),
+  SIP_DIGEST_ALGORITHMS: Type.String({
+    default: 'MD5',
+    pattern: '^(MD5|SHA-256)(,(MD5|SHA-256))*$',
+    description:
+      "sip: digest algorithms the registrar challenges softphones with, in order (RFC 8760). MD5 alone by default: some softphones (baresip's libre among them) refuse a challenge that offers SHA-256 at all; list SHA-256,MD5 when every phone copes",
+  }),
   SIP_REGISTER_MAX_EXPIRES_SEC: Type.Integer({
     minimum: 60,
     maximum: 86400,

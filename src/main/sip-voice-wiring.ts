@@ -36,6 +36,7 @@ export function sipVoicePort(config: Config, pool: pg.Pool, logger: Logger, metr
       defaultTenant: config.SIP_DEFAULT_TENANT,
       minExpiresSec: config.SIP_REGISTER_MIN_EXPIRES_SEC,
       maxExpiresSec: config.SIP_REGISTER_MAX_EXPIRES_SEC,
+      algorithms: config.SIP_DIGEST_ALGORITHMS.split(',') as ('MD5' | 'SHA-256')[],
     },
     logger: log,
     ...(metrics ? { metrics: { refused: metrics.refused } } : {}),

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import type { TestContext } from 'node:test';
 import { CallbackService } from '../../src/app/callback-service.ts';
 import { AgentAdmin } from '../../src/app/agent-admin.ts';
@@ -30,6 +31,8 @@ import { waitFor } from './wait-for.ts';
  */
 
 export const AGENT_PASSWORD = 'agent-password-1234';
+/** The customer's number: baresip answers only calls to its own user, so its account is this number. */
+export const CUSTOMER_NUMBER = '+14155550123';
 
 export interface SipCenter {
   db: TestDb;
@@ -45,6 +48,7 @@ export interface SipCenter {
   sipFailures: { role: string; cause: string }[];
   /** The customer's softphone (none when a SIPp trunk plays the customer). */
   customer: Baresip | undefined;
+  /** Folder where the customer's phone records what it hears (sndfile: *-dec.wav). */
   customerSink: string;
   agent(login: string): Promise<Baresip & { sink: string }>;
   standbyAgent(login?: string): Promise<void>;
@@ -64,11 +68,17 @@ export async function startSipCenter(
     trunk?: { address: string; port: number; auth?: { username: string; password: string } };
   } = {},
 ): Promise<SipCenter> {
+  // One teardown, last started first: node:test runs after-hooks in the order they were added,
+  // and the port must let go of its agents while the database is still there.
+  const cleanups: (() => Promise<unknown>)[] = [];
+  t.after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
   const db = await createTestDb();
-  t.after(() => db.close());
+  cleanups.push(() => db.close());
   const t0 = await createTestTenant(db, undefined, { sales: { ...opts.service } });
   const tenant = (await findTenantByName(db.pool, t0.name))!;
-  const logger = createLogger('silent');
+  const logger = createLogger(process.env.SIP_TEST_DEBUG ? 'debug' : 'silent');
   const gesPort = await freeSipPort('127.0.0.1');
   const allowed = parseNetworks('127.0.0.0/8');
   const directory = new PgSipAgentDirectory(db.pool, { refreshMs: 200 });
@@ -79,7 +89,7 @@ export async function startSipCenter(
     transports: ['udp', 'tcp'],
     allowed,
     flood: { perSecond: 100, burst: 200 },
-    registrar: { book: directory, domain: '', defaultTenant: '', minExpiresSec: 10, maxExpiresSec: 3600 },
+    registrar: { book: directory, domain: '', defaultTenant: '', minExpiresSec: 10, maxExpiresSec: 3600, algorithms: ['MD5'] },
     logger,
   });
   const rtpBase = 30000 + Math.floor(Math.random() * 15000) * 2;
@@ -124,25 +134,36 @@ export async function startSipCenter(
     throw err;
   });
   const files = await tempDir('ges-sip-center-');
-  const customerSink = `${files.path}/customer-heard.wav`;
+  const customerSink = `${files.path}/customer-heard`;
+  await mkdir(customerSink);
   const customer = opts.trunk
     ? undefined
     : await startBaresip({
         address: '127.0.0.2',
         sipPort: customerPort,
-        accounts: [`<sip:customer@127.0.0.2:${customerPort}>;regint=0${opts.customerAutoAnswer === false ? '' : ';answermode=auto'}`],
+        accounts: [`<sip:${CUSTOMER_NUMBER.slice(1)}@127.0.0.2:${customerPort}>;regint=0${opts.customerAutoAnswer === false ? '' : ';answermode=auto'}`],
         audioSource: opts.customerTone,
-        audioSink: customerSink,
+        // baresip 1.0's aufile has no player: the sndfile filter records what the phone decodes.
+        extraModules: ['sndfile.so'],
+        extraConfig: [`snd_path		${customerSink}`],
         ctrlPort: await freePort('127.0.0.2', 'tcp'),
       });
   const agents: Baresip[] = [];
   await voice.start();
   await engine.start();
-  t.after(async () => {
+  cleanups.push(async () => {
+    const step = (what: string) => process.env.SIP_TEST_DEBUG && process.stderr.write(`teardown: ${what}\n`);
+    step('engine');
     await engine.stop();
+    step('voice');
+    const dump = process.env.SIP_TEST_DEBUG ? setTimeout(() => step(`stuck; handles ${process.getActiveResourcesInfo().join(',')}`), 5000) : undefined;
     await voice.stop();
+    clearTimeout(dump);
+    step('phones');
     await Promise.all([customer?.shutdown(), ...agents.map((a) => a.shutdown())]);
+    step('files');
     await files.remove();
+    step('done');
   });
   const admin = new AgentAdmin(db.pool);
   let nextAddress = 3;
@@ -162,13 +183,15 @@ export async function startSipCenter(
     async agent(login: string) {
       const address = `127.0.0.${nextAddress++}`;
       await admin.create(tenant.name, login, { queues: ['sales'], password: AGENT_PASSWORD });
-      const sink = `${files.path}/${login}-heard.wav`;
+      const sink = `${files.path}/${login}-heard`;
+      await mkdir(sink);
       const phone = await startBaresip({
         address,
         sipPort: await freeSipPort(address),
         accounts: [`<sip:${login}@${tenant.name}>;auth_pass=${AGENT_PASSWORD};outbound="sip:127.0.0.1:${gesPort}";regint=600;answermode=auto`],
         audioSource: opts.agentTone,
-        audioSink: sink,
+        extraModules: ['sndfile.so'],
+        extraConfig: [`snd_path\t\t${sink}`],
         ctrlPort: await freePort(address, 'tcp'),
       });
       agents.push(phone);

@@ -102,8 +102,11 @@ export class SipVoicePort implements VoicePort {
       attempt.hangUpAll();
       await this.#releaseHeld(attempt.key);
     }
+    this.#o.logger.debug('SIP port stopping: user agent');
     await this.#o.ua.stop();
+    this.#o.logger.debug('SIP port stopping: agents');
     await this.#o.agents.stop();
+    this.#o.logger.debug('SIP port stopped');
   }
 
   async send(command: VoiceCommand): Promise<void> {
@@ -335,6 +338,7 @@ export class SipVoicePort implements VoicePort {
     const customer = attempt?.customer;
     if (attempt === undefined || customer === undefined || attempt.stage !== 'answered') return this.#emit(attempt?.latest ?? this.#failed(key));
     attempt.confirming = true;
+    this.#o.logger.debug({ dialKey: key }, 'confirmation prompt');
     const prompt = await this.#o.prompts.prompt('confirm', promptId);
     // The timeout runs from the end of the prompt; a key pressed while it plays counts (and stops it).
     const digitWhilePlaying = customer.nextDigit(prompt.durationMs + timeoutSec * 1000, attempt.abort.signal);
