@@ -35,12 +35,12 @@ export interface CallHost {
 
 type State = 'calling' | 'early' | 'cancelling' | 'answered' | 'ended' | 'failed';
 
-export interface OutboundCall {
-  on(e: 'progress', l: (status: number) => void): this;
-  on(e: 'answered', l: (sdpAnswer: string) => void): this;
-  on(e: 'failed', l: (why: CallFailure) => void): this;
-  on(e: 'ended', l: (by: 'remote' | 'local') => void): this;
-  on(e: 'dtmf', l: (digit: string) => void): this;
+export interface CallEvents {
+  progress: (status: number) => void;
+  answered: (sdpAnswer: string) => void;
+  failed: (why: CallFailure) => void;
+  ended: (by: 'remote' | 'local') => void;
+  dtmf: (digit: string) => void;
 }
 
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
@@ -48,7 +48,10 @@ const DTMF_SIGNALS = '0123456789*#ABCD';
 
 /** A customer URI masked for logs: the user part (a phone number) keeps its last 2 characters. */
 export function maskUri(uri: string): string {
-  return uri.replace(/^(sips?:)([^@;>]*)@/i, (_all, scheme: string, user: string) => `${scheme}${user.length > 2 ? '*'.repeat(user.length - 2) + user.slice(-2) : '**'}@`);
+  return uri.replace(
+    /^(sips?:)([^@;>]*)@/i,
+    (_all, scheme: string, user: string) => `${scheme}${user.length > 2 ? '*'.repeat(user.length - 2) + user.slice(-2) : '**'}@`,
+  );
 }
 
 export class OutboundCall extends EventEmitter {
@@ -71,6 +74,14 @@ export class OutboundCall extends EventEmitter {
   #ack: sip.SipMessage | undefined;
   #remoteSeq = -1;
   answeredAt?: number;
+
+  override on<K extends keyof CallEvents>(event: K, listener: CallEvents[K]): this {
+    return super.on(event, listener);
+  }
+
+  override once<K extends keyof CallEvents>(event: K, listener: CallEvents[K]): this {
+    return super.once(event, listener);
+  }
 
   constructor(host: CallHost, req: InviteRequest) {
     super();
@@ -230,7 +241,10 @@ export class OutboundCall extends EventEmitter {
           rq,
           200,
           'OK',
-          { contact: [{ uri: this.#host.contactFor(this.#remoteTarget ?? this.#req.uri), params: {} }], ...(withSdp ? { 'content-type': 'application/sdp' } : {}) },
+          {
+            contact: [{ uri: this.#host.contactFor(this.#remoteTarget ?? this.#req.uri), params: {} }],
+            ...(withSdp ? { 'content-type': 'application/sdp' } : {}),
+          },
           withSdp ? this.#req.sdpOffer : undefined,
         );
         return;

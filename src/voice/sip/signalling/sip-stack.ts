@@ -43,6 +43,7 @@ export interface SipStackHandlers {
 /** Bounds of a stream message, as the package's stream parser applies them: a peer sending more is disconnected. */
 const MAX_HEADER_BYTES = 16_384;
 const MAX_CONTENT_BYTES = 65_536;
+const UDP_RECEIVE_BUFFER = 4 * 1024 * 1024;
 
 export class SipStack {
   readonly #opts: SipStackOptions;
@@ -89,15 +90,31 @@ export class SipStack {
           resolve();
         });
       });
+      try {
+        // A burst (a flood, a trunk's retransmissions after an outage) queues in the kernel instead of being lost before we drop it ourselves; capped by net.core.rmem_max.
+        socket.setRecvBufferSize(UDP_RECEIVE_BUFFER);
+      } catch {
+        // The system's limit stays.
+      }
       this.#udp = socket;
     }
     if (transports.includes('tcp')) {
-      this.#servers.push(await this.#listen(createTcpServer((s) => this.#accept(s, 'TCP')), port));
+      this.#servers.push(
+        await this.#listen(
+          createTcpServer((s) => this.#accept(s, 'TCP')),
+          port,
+        ),
+      );
     }
     if (transports.includes('tls')) {
       const tls = this.#opts.tls;
       if (tls === undefined) throw new Error('sip: tls transport needs a key and a certificate');
-      this.#servers.push(await this.#listen(createTlsServer({ key: tls.key, cert: tls.cert }, (s) => this.#accept(s, 'TLS')), this.#opts.tlsPort ?? 5061));
+      this.#servers.push(
+        await this.#listen(
+          createTlsServer({ key: tls.key, cert: tls.cert }, (s) => this.#accept(s, 'TLS')),
+          this.#opts.tlsPort ?? 5061,
+        ),
+      );
     }
   }
 
@@ -133,14 +150,15 @@ export class SipStack {
         }
         // CANCEL reuses the INVITE's Via (same branch, RFC 3261 9.1); every other request gets a fresh one, branch set by the layer.
         if (rq.method !== 'CANCEL') rq.headers.via = [{ params: {} }, ...(rq.headers.via ?? [])];
-        let transaction: sip.SipClientTransaction | undefined;
+        // The connection's error reaches the transaction created just after it (a TCP connect fails asynchronously).
+        const ref: { transaction?: sip.SipClientTransaction } = {};
         const fail = (detail: string) => {
           const rs = sip.makeResponse(rq, 503, detail);
           this.#synthetic.add(rs);
-          transaction?.message(rs);
+          ref.transaction?.message(rs);
         };
         const cn = this.#open(target, (e) => fail(e.message));
-        transaction = this.#layer.createClientTransaction(cn, rq, onResponse);
+        ref.transaction = this.#layer.createClientTransaction(cn, rq, onResponse);
       },
       (e: Error) => {
         const rs = sip.makeResponse(rq, 503, `unresolved: ${e.message}`);
@@ -155,7 +173,8 @@ export class SipStack {
     const hop = sip.parseUri(route !== undefined ? route.uri : (rq.uri ?? ''));
     if (hop === undefined) throw new Error('no next hop');
     const protocol = (hop.params.transport ?? (hop.schema === 'sips' ? 'tls' : 'udp')).toUpperCase() as SipProtocol;
-    if (!['UDP', 'TCP', 'TLS'].includes(protocol) || !this.#opts.transports.includes(protocol.toLowerCase() as 'udp')) throw new Error(`transport ${protocol} not enabled`);
+    if (!['UDP', 'TCP', 'TLS'].includes(protocol) || !this.#opts.transports.includes(protocol.toLowerCase() as 'udp'))
+      throw new Error(`transport ${protocol} not enabled`);
     const address = isIP(hop.host) !== 0 ? hop.host : (await lookup(hop.host)).address;
     const port = hop.port !== undefined && hop.port > 0 && Number.isFinite(hop.port) ? hop.port : protocol === 'TLS' ? 5061 : 5060;
     return { protocol, address, port };
@@ -232,7 +251,10 @@ export class SipStack {
       }
       if (m.method !== 'ACK') {
         if (!this.#handlers.admit(m, remote)) return;
-        this.#layer.createServerTransaction(m, this.#open(remote, () => {}));
+        this.#layer.createServerTransaction(
+          m,
+          this.#open(remote, () => {}),
+        );
       }
       this.#handlers.onRequest(m, remote);
     } catch (e) {

@@ -23,7 +23,15 @@ export interface SipUserAgentOptions {
   tls?: { key: string; cert: string };
   allowed: (address: string) => boolean;
   flood: { perSecond: number; burst: number };
-  registrar?: { book: SipRegistrationBook; domain: string; defaultTenant: string; minExpiresSec: number; maxExpiresSec: number; digest?: DigestServer; algorithms?: readonly DigestAlgorithm[] };
+  registrar?: {
+    book: SipRegistrationBook;
+    domain: string;
+    defaultTenant: string;
+    minExpiresSec: number;
+    maxExpiresSec: number;
+    digest?: DigestServer;
+    algorithms?: readonly DigestAlgorithm[];
+  };
   logger: Logger;
   metrics?: { refused(reason: 'network' | 'flood' | 'auth'): void };
 }
