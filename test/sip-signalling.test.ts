@@ -229,6 +229,58 @@ describe('SIP signalling against SIPp', () => {
     }
   });
 
+  test('over TCP: answered, then our BYE on the same connection', async () => {
+    const t = new Cleanup();
+    try {
+      const { ua } = await startUa(t);
+      const port = await freeSipPort('127.0.0.12');
+      const peer = await startSipp({ scenario: 'uas-answer.xml', address: '127.0.0.12', port, transport: 't1' });
+      t.add(() => peer.stop(), undefined);
+      const call = invite(ua, `sip:4155550123@127.0.0.12:${port};transport=tcp`);
+      const e = record(call);
+      await waitFor(() => e.answered.length === 1 || e.failed.length === 1, 'answered');
+      assert.deepEqual(e.failed, []);
+      call.hangUp();
+      assert.equal(await peer.waitForExit(), 0, peer.text().slice(-2000));
+    } finally {
+      await t.run();
+    }
+  });
+
+  test('through an outbound proxy: the INVITE goes to the proxy (Route ;lr) whatever the URI host', async () => {
+    const t = new Cleanup();
+    try {
+      const { ua } = await startUa(t);
+      const port = await freeSipPort('127.0.0.13');
+      const peer = await startSipp({ scenario: 'uas-486.xml', address: '127.0.0.13', port });
+      t.add(() => peer.stop(), undefined);
+      const e = record(invite(ua, 'sip:4155550123@trunk.invalid', { outboundProxy: `sip:127.0.0.13:${port}` }));
+      await waitFor(() => e.failed.length === 1, 'failed');
+      assert.deepEqual(e.failed, [{ kind: 'final', status: 486 }]);
+      assert.equal(await peer.waitForExit(), 0, peer.text().slice(-2000));
+      assert.match(await sippMessages(peer, 'uas-486.xml'), new RegExp(`Route:\\s+<sip:127\\.0\\.0\\.13:${port};lr>`));
+    } finally {
+      await t.run();
+    }
+  });
+
+  test('session refreshes (UPDATE, re-INVITE) answered 200, the re-INVITE with our SDP; the call goes on until the remote BYE', async () => {
+    const t = new Cleanup();
+    try {
+      const { ua } = await startUa(t);
+      const { peer, uri } = await sipp(t, '127.0.0.14', 'uas-refresh.xml');
+      const e = record(invite(ua, uri));
+      await waitFor(() => e.ended.length === 1, 'ended');
+      assert.deepEqual(e.ended, ['remote']);
+      assert.equal(e.answered.length, 1);
+      assert.equal(await peer.waitForExit(), 0, peer.text().slice(-2000));
+      const traced = await sippMessages(peer, 'uas-refresh.xml');
+      assert.ok(traced.includes('m=audio 40000 RTP/AVP 0 8 101'), 'our SDP in the 200 to the re-INVITE');
+    } finally {
+      await t.run();
+    }
+  });
+
   test('nobody listening: a transport failure (no SIP response) -> network_failure', async () => {
     const t = new Cleanup();
     try {
