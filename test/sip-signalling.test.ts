@@ -13,7 +13,17 @@ import { dtmfOfInfo, maskUri, type CallFailure, type OutboundCall } from '../src
 import { buildSdp, negotiate } from '../src/voice/sip/signalling/sdp.ts';
 import * as sip from 'sip';
 import { SipUserAgent, type SipUserAgentOptions } from '../src/voice/sip/signalling/sip-user-agent.ts';
-import { freePort, freeSipPort, startBaresip, sippMessages, startSipp, type PeerProcess } from './support/sip-peers.ts';
+import {
+  freePort,
+  freeSipPort,
+  sippMessages,
+  startBaresip,
+  startSipp,
+  tempDir,
+  writeToneWav,
+  parseRtcpSummaries,
+  type PeerProcess,
+} from './support/sip-peers.ts';
 import { waitFor } from './support/wait-for.ts';
 
 /**
@@ -371,6 +381,50 @@ describe('SIP registrar against baresip', () => {
       assert.equal(binding.expiresSec, 60);
       assert.equal(await book.contactOf('acme', 'alice'), binding.contact);
       await phone.waitForOutput(/200 OK|REGISTER_OK|registered/i, 'baresip registered');
+    } finally {
+      await t.run();
+    }
+  });
+
+  test('GES calls the registered softphone: baresip auto-answers, hangs up on a ctrl_tcp command: ended remote', async () => {
+    const t = new Cleanup();
+    try {
+      const book = new MemoryBook(['acme'], [{ tenant: 'acme', login: 'alice', password: 'secret' }]);
+      const { ua, port } = await startUa(t, { registrar: registrar(book) });
+      const dir = await tempDir();
+      t.add(() => dir.remove(), undefined);
+      const ctrlPort = await freePort('127.0.0.2', 'tcp');
+      const phone = await startBaresip({
+        address: '127.0.0.2',
+        sipPort: await freeSipPort('127.0.0.2'),
+        ctrlPort,
+        autoAnswer: true,
+        audioSource: await writeToneWav(`${dir.path}/tone.wav`, 3000),
+        accounts: [`<sip:alice@acme>;auth_pass=secret;outbound="sip:${GES}:${port};transport=udp";regint=60`],
+      });
+      t.add(() => phone.shutdown(), undefined);
+      const contact = await waitFor(() => book.contactOf('acme', 'alice'), 'alice registered');
+      const call = invite(ua, contact);
+      const e = record(call);
+      await waitFor(() => e.answered.length === 1 || e.failed.length === 1, 'answered', 10_000);
+      assert.deepEqual(e.failed, [], phone.text().slice(-2000));
+      const remote = negotiate(e.answered[0] ?? '', ['PCMU', 'PCMA']);
+      assert.equal(remote?.address, '127.0.0.2');
+      assert.equal(remote?.eventPayloadType, 101, 'baresip takes our telephone-event');
+      await phone.control?.waitForEvent('CALL_ESTABLISHED');
+      const stat = await phone.control?.command('callstat');
+      assert.match(stat?.data ?? '', /telephone-event/, 'callstat shows the negotiated SDP');
+      const r = await phone.control?.command('hangup');
+      assert.equal(r?.ok, true, JSON.stringify(r));
+      await waitFor(() => e.ended.length === 1, 'ended');
+      assert.deepEqual(e.ended, ['remote']);
+      await phone.control?.waitForEvent('CALL_CLOSED');
+      // rtcpsummary reports at the end of each call; its figures need RTCP from the far end, which
+      // nobody sends in this test (no media on GES's side), hence its error line instead.
+      await phone.waitForOutput(/EX=BareSip;/, 'rtcpsummary line');
+      assert.match(phone.text(), /EX=BareSip;ERROR=No RTCP stats collected/);
+      assert.deepEqual(parseRtcpSummaries(phone.text()), []);
+      assert.equal(parseRtcpSummaries('EX=BareSip;CS=1;CD=3;PR=150;PS=149;PL=0,1;PD=0,0;JI=0.5,1.5;DL=0.0;IP=a,b;')[0]?.packetsReceived, 150);
     } finally {
       await t.run();
     }
