@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { readFile } from 'node:fs/promises';
 import { after, describe, test } from 'node:test';
 import { pino, type Logger } from 'pino';
-import { dialFailureOfSip, SIP_OUTCOME_TABLE } from '../src/domain/sip-final-response.ts';
+import { dialFailureOfSip, SIP_OUTCOME_TABLE, sipOutcomeTableMarkdown } from '../src/domain/sip-final-response.ts';
 import type { DialFailure } from '../src/voice/voice-port.ts';
 import type { SipAgentCredentials, SipRegistrationBook } from '../src/voice/sip/sip-agent-directory.ts';
 import { answerChallenge, DigestServer, ha1, NONCE_LIFETIME_MS, type AuthHeader } from '../src/voice/sip/signalling/digest.ts';
@@ -13,17 +14,7 @@ import { dtmfOfInfo, maskUri, type CallFailure, type OutboundCall } from '../src
 import { buildSdp, negotiate } from '../src/voice/sip/signalling/sdp.ts';
 import * as sip from 'sip';
 import { SipUserAgent, type SipUserAgentOptions } from '../src/voice/sip/signalling/sip-user-agent.ts';
-import {
-  freePort,
-  freeSipPort,
-  sippMessages,
-  startBaresip,
-  startSipp,
-  tempDir,
-  writeToneWav,
-  parseRtcpSummaries,
-  type PeerProcess,
-} from './support/sip-peers.ts';
+import { freePort, freeSipPort, sippMessages, startBaresip, startSipp, tempDir, writeToneWav, parseRtcpSummaries, PeerProcess } from './support/sip-peers.ts';
 import { waitFor } from './support/wait-for.ts';
 
 /**
@@ -102,7 +93,7 @@ function invite(ua: SipUserAgent, uri: string, over: Partial<Parameters<SipUserA
   return ua.invite({ uri, from: { user: 'ges', displayName: 'Acme callback' }, sdpOffer: SDP_OFFER, ringTimeoutMs: 10_000, ...over });
 }
 
-describe('SIP signalling against SIPp', () => {
+describe('SIP calls: SIPp as the far end (and a second user agent for TLS)', () => {
   const c = new Cleanup();
   after(() => c.run());
 
@@ -286,6 +277,47 @@ describe('SIP signalling against SIPp', () => {
       assert.equal(await peer.waitForExit(), 0, peer.text().slice(-2000));
       const traced = await sippMessages(peer, 'uas-refresh.xml');
       assert.ok(traced.includes('m=audio 40000 RTP/AVP 0 8 101'), 'our SDP in the 200 to the re-INVITE');
+    } finally {
+      await t.run();
+    }
+  });
+
+  test('TLS: a call to another user agent over TLS (its certificate checked against our CA) gets its 480 back; an untrusted one is a transport failure', async () => {
+    const t = new Cleanup();
+    try {
+      const dir = await tempDir();
+      t.add(() => dir.remove(), undefined);
+      const openssl = new PeerProcess('openssl', 'openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-keyout',
+        `${dir.path}/key.pem`,
+        '-out',
+        `${dir.path}/cert.pem`,
+        '-subj',
+        '/CN=127.0.0.15',
+        '-addext',
+        'subjectAltName=IP:127.0.0.15',
+      ]);
+      assert.equal(await openssl.waitForExit(), 0, openssl.text());
+      const tls = { key: await readFile(`${dir.path}/key.pem`, 'utf8'), cert: await readFile(`${dir.path}/cert.pem`, 'utf8') };
+      const bTls = await freePort('127.0.0.15', 'tcp');
+      await startUa(t, { address: '127.0.0.15', publicAddress: '127.0.0.15', transports: ['udp', 'tls'], tlsPort: bTls, tls });
+      const { ua } = await startUa(t, { transports: ['udp', 'tls'], tlsPort: await freePort(GES, 'tcp'), tls: { ...tls, ca: tls.cert } });
+      const e = record(invite(ua, `sip:4155550123@127.0.0.15:${bTls};transport=tls`));
+      await waitFor(() => e.failed.length === 1, 'failed');
+      assert.deepEqual(e.failed, [{ kind: 'final', status: 480 }]);
+      const { ua: untrusting } = await startUa(t, { transports: ['udp', 'tls'], tlsPort: await freePort(GES, 'tcp'), tls });
+      const u = record(invite(untrusting, `sip:4155550123@127.0.0.15:${bTls};transport=tls`));
+      await waitFor(() => u.failed.length === 1, 'failed');
+      assert.equal(u.failed[0]?.kind, 'transport');
     } finally {
       await t.run();
     }
@@ -663,6 +695,9 @@ describe('SIP signalling units', () => {
     const outcomes: readonly DialFailure[] = SIP_OUTCOME_TABLE.map((r) => r.outcome);
     assert.ok(outcomes.length > 0);
     assert.equal(new Set(SIP_OUTCOME_TABLE.map((r) => r.when)).size, SIP_OUTCOME_TABLE.length, 'one row per status');
+    const markdown = sipOutcomeTableMarkdown();
+    assert.equal(markdown.split('\n').filter((l) => l.startsWith('| ')).length, SIP_OUTCOME_TABLE.length + 2, 'header, rule and a line per row');
+    assert.match(markdown, /\| ring timeout \| `no_answer` \|/);
   });
 
   test('INFO DTMF bodies and masked URIs', () => {

@@ -73,6 +73,7 @@ export class OutboundCall extends EventEmitter {
   #routeSet: sip.SipAddress[] = [];
   #ack: sip.SipMessage | undefined;
   #remoteSeq = -1;
+  #lastProgress = 0;
   answeredAt?: number;
 
   override on<K extends keyof CallEvents>(event: K, listener: CallEvents[K]): this {
@@ -157,7 +158,11 @@ export class OutboundCall extends EventEmitter {
         this.#cancelPending = false;
         this.#sendCancel();
       }
-      if (this.#state === 'early') this.emit('progress', status);
+      // A provisional retransmitted by the far end (UDP) is one event, a 183 after a 180 another.
+      if (this.#state === 'early' && status !== this.#lastProgress) {
+        this.#lastProgress = status;
+        this.emit('progress', status);
+      }
       return;
     }
     if (status < 300) {

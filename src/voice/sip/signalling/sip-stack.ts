@@ -27,7 +27,8 @@ export interface SipStackOptions {
   port: number;
   transports: readonly ('udp' | 'tcp' | 'tls')[];
   tlsPort?: number;
-  tls?: { key: string; cert: string };
+  /** `ca`: the certificates outbound TLS trusts instead of the system's (a private trunk CA); names and IPs are checked either way. */
+  tls?: { key: string; cert: string; ca?: string };
   allowed: (address: string) => boolean;
   logger: Logger;
   onRefusedNetwork?: () => void;
@@ -55,6 +56,7 @@ export class SipStack {
   readonly #servers: Server[] = [];
   /** Open stream connections by `protocol,address,port`: responses and in-dialog requests reuse the connection the peer opened. */
   readonly #streams = new Map<string, Socket>();
+  #stopped = false;
   /** Responses the transaction layer made up itself (Timer B/F 408, connection errors 503): no peer sent them. */
   readonly #synthetic = new WeakSet<object>();
 
@@ -119,6 +121,7 @@ export class SipStack {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     this.#layer.destroy();
     for (const s of this.#streams.values()) s.destroy();
     this.#streams.clear();
@@ -169,6 +172,7 @@ export class SipStack {
   }
 
   async #resolveHop(rq: sip.SipMessage): Promise<SipRemote> {
+    if (this.#stopped) throw new Error('stopped');
     const route = rq.headers.route?.[0];
     const hop = sip.parseUri(route !== undefined ? route.uri : (rq.uri ?? ''));
     if (hop === undefined) throw new Error('no next hop');
@@ -291,7 +295,12 @@ export class SipStack {
     if (socket === undefined || socket.destroyed) {
       const created: Socket =
         target.protocol === 'TLS'
-          ? tlsConnect({ port: target.port, host: target.address, servername: isIP(target.address) ? undefined : target.address })
+          ? tlsConnect({
+              port: target.port,
+              host: target.address,
+              ...(isIP(target.address) === 0 ? { servername: target.address } : {}),
+              ...(this.#opts.tls?.ca !== undefined ? { ca: this.#opts.tls.ca } : {}),
+            })
           : tcpConnect({ port: target.port, host: target.address, localAddress: this.#opts.address });
       this.#track(created, target);
       socket = created;

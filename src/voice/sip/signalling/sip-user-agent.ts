@@ -20,7 +20,7 @@ export interface SipUserAgentOptions {
   port: number;
   transports: ('udp' | 'tcp' | 'tls')[];
   tlsPort?: number;
-  tls?: { key: string; cert: string };
+  tls?: { key: string; cert: string; ca?: string };
   allowed: (address: string) => boolean;
   flood: { perSecond: number; burst: number };
   registrar?: {
@@ -66,6 +66,8 @@ export class SipUserAgent {
   async stop(): Promise<void> {
     for (const call of [...this.#dialogs.values()]) call.hangUp();
     this.#dialogs.clear();
+    // The BYEs above leave after their next hop is resolved (a promise): let them out before the sockets close.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     await this.stack.stop();
   }
 
