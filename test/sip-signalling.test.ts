@@ -259,7 +259,10 @@ describe('SIP calls: SIPp as the far end (and a second user agent for TLS)', () 
       await waitFor(() => e.failed.length === 1, 'failed');
       assert.deepEqual(e.failed, [{ kind: 'final', status: 486 }]);
       assert.equal(await peer.waitForExit(), 0, peer.text().slice(-2000));
-      assert.match(await sippMessages(peer, 'uas-486.xml'), new RegExp(`Route:\\s+<sip:127\\.0\\.0\\.13:${port};lr>`));
+      const traced = await sippMessages(peer, 'uas-486.xml');
+      const route = new RegExp(`Route:\\s+<sip:127\\.0\\.0\\.13:${port};lr>`);
+      assert.match(/INVITE sip[^]*?\r\n\r\n/.exec(traced)?.[0] ?? '', route);
+      assert.match(/ACK sip[^]*?\r\n\r\n/.exec(traced)?.[0] ?? '', route, 'the ACK of the 486 carries the Route too');
     } finally {
       await t.run();
     }

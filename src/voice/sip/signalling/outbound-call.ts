@@ -74,7 +74,7 @@ export class OutboundCall extends EventEmitter {
   #ack: sip.SipMessage | undefined;
   #remoteSeq = -1;
   #lastProgress = 0;
-  answeredAt?: number;
+  #answeredAt: number | undefined;
 
   override on<K extends keyof CallEvents>(event: K, listener: CallEvents[K]): this {
     return super.on(event, listener);
@@ -91,6 +91,11 @@ export class OutboundCall extends EventEmitter {
     // Emitted after the caller had a chance to subscribe.
     process.nextTick(() => this.#sendInvite(undefined));
     this.#ringTimer = setTimeout(() => this.#onRingTimeout(), req.ringTimeoutMs);
+  }
+
+  /** When the 2xx arrived (ms since the epoch), undefined before. */
+  get answeredAt(): number | undefined {
+    return this.#answeredAt;
   }
 
   get state(): State {
@@ -210,7 +215,7 @@ export class OutboundCall extends EventEmitter {
     }
     this.#clearRing();
     this.#state = 'answered';
-    this.answeredAt = Date.now();
+    this.#answeredAt = Date.now();
     this.#host.addDialog(this.#dialogKey, this);
     this.#armSessionTimer(rs.headers['session-expires']);
     this.emit('answered', rs.content ?? '');

@@ -160,7 +160,16 @@ export class SipStack {
           this.#synthetic.add(rs);
           ref.transaction?.message(rs);
         };
-        const cn = this.#open(target, (e) => fail(e.message));
+        const opened = this.#open(target, (e) => fail(e.message));
+        // The layer builds the ACK of a failure without the INVITE's Route; RFC 3261 17.1.1.3 wants it there (a trunk behind a proxy checks).
+        const cn: sip.SipConnection = {
+          protocol: opened.protocol,
+          release: () => opened.release(),
+          send: (m) => {
+            if (m.method === 'ACK' && m.headers.route === undefined && rq.headers.route !== undefined) m.headers.route = rq.headers.route;
+            opened.send(m);
+          },
+        };
         ref.transaction = this.#layer.createClientTransaction(cn, rq, onResponse);
       },
       (e: Error) => {
