@@ -10,7 +10,9 @@ import type { SipAgentCredentials, SipRegistrationBook } from '../src/voice/sip/
 import { answerChallenge, DigestServer, ha1, NONCE_LIFETIME_MS, type AuthHeader } from '../src/voice/sip/signalling/digest.ts';
 import { FloodGuard } from '../src/voice/sip/signalling/flood-guard.ts';
 import { parseNetworks } from '../src/voice/sip/signalling/network-allowlist.ts';
-import { dtmfOfInfo, maskUri, type CallFailure, type OutboundCall } from '../src/voice/sip/signalling/outbound-call.ts';
+import { dtmfOfInfo } from '../src/voice/sip/signalling/info-dtmf.ts';
+import { maskUri } from '../src/voice/sip/signalling/mask-uri.ts';
+import type { CallFailure, OutboundCall } from '../src/voice/sip/signalling/outbound-call.ts';
 import { buildSdp, negotiate } from '../src/voice/sip/signalling/sdp.ts';
 import * as sip from 'sip';
 import { SipUserAgent, type SipUserAgentOptions } from '../src/voice/sip/signalling/sip-user-agent.ts';
@@ -711,6 +713,7 @@ describe('SIP signalling units', () => {
     assert.equal(dtmfOfInfo('application/dtmf', 'X'), undefined);
     assert.equal(dtmfOfInfo('text/plain', 'Signal=5'), undefined);
     assert.equal(maskUri('sip:4155550123@trunk.example:5060'), 'sip:********23@trunk.example:5060');
+    assert.equal(maskUri('"x" <sips:+4155550123:pw@h>;tag=1'), '"x" <sips:*********23@h>;tag=1', 'inside a header, password dropped');
   });
 });
 

@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import * as sip from 'sip';
 import type { Logger } from 'pino';
 import { answerChallenge, type AuthHeader } from './digest.ts';
+import { dtmfOfInfo } from './info-dtmf.ts';
 import type { SipStack } from './sip-stack.ts';
+import { maskUri } from './mask-uri.ts';
 
 /**
  * One call GES places (a customer or an agent leg), UAC side of RFC 3261: the INVITE, its
@@ -44,15 +46,6 @@ export interface CallEvents {
 }
 
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
-const DTMF_SIGNALS = '0123456789*#ABCD';
-
-/** A customer URI masked for logs: the user part (a phone number) keeps its last 2 characters. */
-export function maskUri(uri: string): string {
-  return uri.replace(
-    /^(sips?:)([^@;>]*)@/i,
-    (_all, scheme: string, user: string) => `${scheme}${user.length > 2 ? '*'.repeat(user.length - 2) + user.slice(-2) : '**'}@`,
-  );
-}
 
 export class OutboundCall extends EventEmitter {
   readonly callId = `${randomBytes(12).toString('hex')}@ges`;
@@ -381,17 +374,4 @@ export class OutboundCall extends EventEmitter {
 
 function withLr(uri: string): string {
   return /;lr\b/.test(uri) ? uri : `${uri};lr`;
-}
-
-/** The key of an INFO: application/dtmf-relay (`Signal=5`, `Signal=10` for *, 11 for #) or application/dtmf (the key itself). */
-export function dtmfOfInfo(contentType: string, body: string): string | undefined {
-  const type = contentType.split(';')[0]?.trim().toLowerCase();
-  let signal: string | undefined;
-  if (type === 'application/dtmf-relay') signal = /^\s*signal\s*=\s*(\S+)/im.exec(body)?.[1];
-  else if (type === 'application/dtmf') signal = body.trim();
-  if (signal === undefined) return undefined;
-  const s = signal.toUpperCase();
-  if (s === '10') return '*';
-  if (s === '11') return '#';
-  return s.length === 1 && DTMF_SIGNALS.includes(s) ? s : undefined;
 }
