@@ -423,7 +423,7 @@ describe('SIP registrar against baresip', () => {
     }
   });
 
-  test('GES calls the registered softphone: baresip auto-answers, hangs up on a ctrl_tcp command: ended remote', async () => {
+  test('GES calls the registered softphone: baresip auto-answers, hangs up on a ctrl_tcp command: ended remote; its own call to GES gets 480', async () => {
     const t = new Cleanup();
     try {
       const book = new MemoryBook(['acme'], [{ tenant: 'acme', login: 'alice', password: 'secret' }]);
@@ -451,11 +451,17 @@ describe('SIP registrar against baresip', () => {
       await phone.control?.waitForEvent('CALL_ESTABLISHED');
       const stat = await phone.control?.command('callstat');
       assert.match(stat?.data ?? '', /telephone-event/, 'callstat shows the negotiated SDP');
-      const r = await phone.control?.command('hangup');
+      assert.equal((await phone.control?.sendDtmf('5#'))?.ok, true, 'sndcode accepted (RFC 4733: the media layer hears it)');
+      const r = await phone.control?.hangup();
       assert.equal(r?.ok, true, JSON.stringify(r));
       await waitFor(() => e.ended.length === 1, 'ended');
       assert.deepEqual(e.ended, ['remote']);
       await phone.control?.waitForEvent('CALL_CLOSED');
+      // The other way: GES takes no calls over SIP, baresip's INVITE gets 480.
+      const before = phone.control?.events.length ?? 0;
+      assert.equal((await phone.control?.dial(`sip:ges@${GES}:${port};transport=udp`))?.ok, true);
+      const closed = await phone.control?.waitForEvent('CALL_CLOSED', 'the call to GES refused', 10_000, before);
+      assert.match(String(closed?.param ?? ''), /480/, JSON.stringify(closed));
       // rtcpsummary reports at the end of each call; its figures need RTCP from the far end, which
       // nobody sends in this test (no media on GES's side), hence its error line instead.
       await phone.waitForOutput(/EX=BareSip;/, 'rtcpsummary line');

@@ -389,6 +389,24 @@ export class BaresipControl {
     });
   }
 
+  /** Calls `uri` (the menu's dial); CALL_ESTABLISHED / CALL_CLOSED follow as events. */
+  dial(uri: string): Promise<{ ok: boolean; data: string }> {
+    return this.command('dial', uri);
+  }
+
+  hangup(): Promise<{ ok: boolean; data: string }> {
+    return this.command('hangup');
+  }
+
+  accept(): Promise<{ ok: boolean; data: string }> {
+    return this.command('accept');
+  }
+
+  /** Keys sent in the call in progress as RFC 4733 telephone-events (not SIP INFO). */
+  sendDtmf(digits: string): Promise<{ ok: boolean; data: string }> {
+    return this.command('sndcode', digits);
+  }
+
   waitForEvent(type: string, what = type, ms = 10_000, from = 0): Promise<BaresipEvent> {
     return waitFor(() => this.events.slice(from).find((e) => e.type === type), `baresip event ${what}`, ms);
   }
