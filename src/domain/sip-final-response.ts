@@ -57,3 +57,9 @@ export function dialFailureOfSip(why: SipCallFailure): SipDialOutcome {
   }
   return 'failed';
 }
+
+/** The table as docs/VOICE-SIP.md prints it (a docs test can compare the two). */
+export function sipOutcomeTableMarkdown(): string {
+  const rows = SIP_OUTCOME_TABLE.map((r) => `| ${r.when.replace('_', ' ')} | \`${r.outcome}\` | ${r.note} |`);
+  return ['| SIP final response | outcome | why |', '| --- | --- | --- |', ...rows].join('\n') + '\n';
+}

@@ -79,6 +79,28 @@ export async function tempDir(prefix = 'ges-sip-'): Promise<{ path: string; remo
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
+/** A WAV file baresip's aufile can play: 8 kHz mono 16-bit PCM, a sine of `hz` for `ms`. */
+export async function writeToneWav(path: string, ms = 1000, hz = 440): Promise<string> {
+  const samples = Math.round((8000 * ms) / 1000);
+  const data = Buffer.alloc(samples * 2);
+  for (let i = 0; i < samples; i++) data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / 8000)), i * 2);
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(8000, 24);
+  header.writeUInt32LE(16000, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(data.length, 40);
+  await writeFile(path, Buffer.concat([header, data]));
+  return path;
+}
+
 export class PeerProcess {
   readonly output: string[] = [];
   readonly exited: Promise<number | null>;
@@ -256,7 +278,14 @@ export async function startBaresip(o: BaresipOptions): Promise<Baresip> {
   const dir = await tempDir('ges-baresip-');
   const rtp = o.rtpPortRange ?? [await freePort(o.address), 0];
   const rtpRange = rtp[1] === 0 ? `${rtp[0] - (rtp[0] % 2)}-${rtp[0] - (rtp[0] % 2) + 10}` : `${rtp[0]}-${rtp[1]}`;
-  const modules = ['g711.so', 'aufile.so', 'account.so', ...(o.ctrlPort !== undefined ? ['ctrl_tcp.so'] : []), 'rtcpsummary.so', ...(o.extraModules ?? [])];
+  const modules = [
+    'g711.so',
+    'aufile.so',
+    'account.so',
+    ...(o.ctrlPort !== undefined ? ['menu.so', 'ctrl_tcp.so'] : []),
+    'rtcpsummary.so',
+    ...(o.extraModules ?? []),
+  ];
   const config = [
     'poll_method\t\tepoll',
     `sip_listen\t\t${o.address}:${o.sipPort}`,
@@ -294,6 +323,25 @@ export async function startBaresip(o: BaresipOptions): Promise<Baresip> {
       await dir.remove();
     },
   });
+}
+
+/** What rtcpsummary prints when a call closes (`EX=BareSip;CS=..;PR=..;PS=..;PL=rx,tx;...`): RTP packets received, sent, lost. */
+export interface BaresipRtpSummary {
+  packetsReceived: number;
+  packetsSent: number;
+  lostReceived: number;
+  lostSent: number;
+  jitterMs: [number, number];
+}
+
+export function parseRtcpSummaries(output: string): BaresipRtpSummary[] {
+  return [...output.matchAll(/EX=BareSip;CS=\d+;CD=\d+;PR=(\d+);PS=(\d+);PL=(-?\d+),(-?\d+);PD=[^;]*;JI=([\d.]+),([\d.]+);/g)].map((m) => ({
+    packetsReceived: Number(m[1]),
+    packetsSent: Number(m[2]),
+    lostReceived: Number(m[3]),
+    lostSent: Number(m[4]),
+    jitterMs: [Number(m[5]), Number(m[6])],
+  }));
 }
 
 export interface BaresipEvent {
@@ -339,6 +387,24 @@ export class BaresipControl {
       this.#pending.set(token, resolve);
       this.#socket.write(`${Buffer.byteLength(body)}:${body},`);
     });
+  }
+
+  /** Calls `uri` (the menu's dial); CALL_ESTABLISHED / CALL_CLOSED follow as events. */
+  dial(uri: string): Promise<{ ok: boolean; data: string }> {
+    return this.command('dial', uri);
+  }
+
+  hangup(): Promise<{ ok: boolean; data: string }> {
+    return this.command('hangup');
+  }
+
+  accept(): Promise<{ ok: boolean; data: string }> {
+    return this.command('accept');
+  }
+
+  /** Keys sent in the call in progress as RFC 4733 telephone-events (not SIP INFO). */
+  sendDtmf(digits: string): Promise<{ ok: boolean; data: string }> {
+    return this.command('sndcode', digits);
   }
 
   waitForEvent(type: string, what = type, ms = 10_000, from = 0): Promise<BaresipEvent> {

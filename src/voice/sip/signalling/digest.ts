@@ -76,7 +76,12 @@ export class DigestServer {
    * Checks an Authorization header for `method` against the secrets `ha1Of` gives for its user
    * (undefined: no such user). The nonce must be ours, for this realm and unexpired.
    */
-  async verify(header: AuthHeader, method: string, realm: string, ha1Of: (user: string) => Promise<{ ha1Md5: string; ha1Sha256: string } | undefined>): Promise<DigestVerdict> {
+  async verify(
+    header: AuthHeader,
+    method: string,
+    realm: string,
+    ha1Of: (user: string) => Promise<{ ha1Md5: string; ha1Sha256: string } | undefined>,
+  ): Promise<DigestVerdict> {
     if (header.scheme.toLowerCase() !== 'digest') return { ok: false, stale: false };
     const user = unquote(header.username);
     const nonce = unquote(header.nonce);

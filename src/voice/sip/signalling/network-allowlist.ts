@@ -33,7 +33,8 @@ function parseNetwork(entry: string): Network {
   if (parsed === undefined) throw new Error(`not a network: ${entry}`);
   const width = parsed.v6 ? 128 : 32;
   const prefix = prefixText === undefined ? width : Number(prefixText);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > width || (prefixText !== undefined && !/^\d+$/.test(prefixText))) throw new Error(`bad prefix length: ${entry}`);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > width || (prefixText !== undefined && !/^\d+$/.test(prefixText)))
+    throw new Error(`bad prefix length: ${entry}`);
   const all = (1n << BigInt(width)) - 1n;
   const mask = prefix === 0 ? 0n : (all << BigInt(width - prefix)) & all;
   return { bits: parsed.bits & mask, mask, v6: parsed.v6 };

@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import * as sip from 'sip';
 import type { Logger } from 'pino';
 import { answerChallenge, type AuthHeader } from './digest.ts';
+import { dtmfOfInfo } from './info-dtmf.ts';
 import type { SipStack } from './sip-stack.ts';
+import { maskUri } from './mask-uri.ts';
 
 /**
  * One call GES places (a customer or an agent leg), UAC side of RFC 3261: the INVITE, its
@@ -35,21 +37,15 @@ export interface CallHost {
 
 type State = 'calling' | 'early' | 'cancelling' | 'answered' | 'ended' | 'failed';
 
-export interface OutboundCall {
-  on(e: 'progress', l: (status: number) => void): this;
-  on(e: 'answered', l: (sdpAnswer: string) => void): this;
-  on(e: 'failed', l: (why: CallFailure) => void): this;
-  on(e: 'ended', l: (by: 'remote' | 'local') => void): this;
-  on(e: 'dtmf', l: (digit: string) => void): this;
+export interface CallEvents {
+  progress: (status: number) => void;
+  answered: (sdpAnswer: string) => void;
+  failed: (why: CallFailure) => void;
+  ended: (by: 'remote' | 'local') => void;
+  dtmf: (digit: string) => void;
 }
 
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE';
-const DTMF_SIGNALS = '0123456789*#ABCD';
-
-/** A customer URI masked for logs: the user part (a phone number) keeps its last 2 characters. */
-export function maskUri(uri: string): string {
-  return uri.replace(/^(sips?:)([^@;>]*)@/i, (_all, scheme: string, user: string) => `${scheme}${user.length > 2 ? '*'.repeat(user.length - 2) + user.slice(-2) : '**'}@`);
-}
 
 export class OutboundCall extends EventEmitter {
   readonly callId = `${randomBytes(12).toString('hex')}@ges`;
@@ -70,7 +66,16 @@ export class OutboundCall extends EventEmitter {
   #routeSet: sip.SipAddress[] = [];
   #ack: sip.SipMessage | undefined;
   #remoteSeq = -1;
-  answeredAt?: number;
+  #lastProgress = 0;
+  #answeredAt: number | undefined;
+
+  override on<K extends keyof CallEvents>(event: K, listener: CallEvents[K]): this {
+    return super.on(event, listener);
+  }
+
+  override once<K extends keyof CallEvents>(event: K, listener: CallEvents[K]): this {
+    return super.once(event, listener);
+  }
 
   constructor(host: CallHost, req: InviteRequest) {
     super();
@@ -79,6 +84,11 @@ export class OutboundCall extends EventEmitter {
     // Emitted after the caller had a chance to subscribe.
     process.nextTick(() => this.#sendInvite(undefined));
     this.#ringTimer = setTimeout(() => this.#onRingTimeout(), req.ringTimeoutMs);
+  }
+
+  /** When the 2xx arrived (ms since the epoch), undefined before. */
+  get answeredAt(): number | undefined {
+    return this.#answeredAt;
   }
 
   get state(): State {
@@ -146,7 +156,11 @@ export class OutboundCall extends EventEmitter {
         this.#cancelPending = false;
         this.#sendCancel();
       }
-      if (this.#state === 'early') this.emit('progress', status);
+      // A provisional retransmitted by the far end (UDP) is one event, a 183 after a 180 another.
+      if (this.#state === 'early' && status !== this.#lastProgress) {
+        this.#lastProgress = status;
+        this.emit('progress', status);
+      }
       return;
     }
     if (status < 300) {
@@ -194,7 +208,7 @@ export class OutboundCall extends EventEmitter {
     }
     this.#clearRing();
     this.#state = 'answered';
-    this.answeredAt = Date.now();
+    this.#answeredAt = Date.now();
     this.#host.addDialog(this.#dialogKey, this);
     this.#armSessionTimer(rs.headers['session-expires']);
     this.emit('answered', rs.content ?? '');
@@ -230,7 +244,10 @@ export class OutboundCall extends EventEmitter {
           rq,
           200,
           'OK',
-          { contact: [{ uri: this.#host.contactFor(this.#remoteTarget ?? this.#req.uri), params: {} }], ...(withSdp ? { 'content-type': 'application/sdp' } : {}) },
+          {
+            contact: [{ uri: this.#host.contactFor(this.#remoteTarget ?? this.#req.uri), params: {} }],
+            ...(withSdp ? { 'content-type': 'application/sdp' } : {}),
+          },
           withSdp ? this.#req.sdpOffer : undefined,
         );
         return;
@@ -357,17 +374,4 @@ export class OutboundCall extends EventEmitter {
 
 function withLr(uri: string): string {
   return /;lr\b/.test(uri) ? uri : `${uri};lr`;
-}
-
-/** The key of an INFO: application/dtmf-relay (`Signal=5`, `Signal=10` for *, 11 for #) or application/dtmf (the key itself). */
-export function dtmfOfInfo(contentType: string, body: string): string | undefined {
-  const type = contentType.split(';')[0]?.trim().toLowerCase();
-  let signal: string | undefined;
-  if (type === 'application/dtmf-relay') signal = /^\s*signal\s*=\s*(\S+)/im.exec(body)?.[1];
-  else if (type === 'application/dtmf') signal = body.trim();
-  if (signal === undefined) return undefined;
-  const s = signal.toUpperCase();
-  if (s === '10') return '*';
-  if (s === '11') return '#';
-  return s.length === 1 && DTMF_SIGNALS.includes(s) ? s : undefined;
 }

@@ -61,7 +61,10 @@ export class Registrar {
 
     const contacts = rq.headers.contact;
     const headerExpires = parseExpires(rq.headers.expires);
-    if (contacts === '*') {
+    // The package's parser never yields the bare '*' it tests for: `Contact: *` arrives as one address whose URI is '*'.
+    const wildcard = contacts === '*' || (Array.isArray(contacts) && contacts.some((c) => c.uri === '*'));
+    if (wildcard) {
+      if (Array.isArray(contacts) && contacts.length > 1) return reply(400, 'Bad Request');
       if (headerExpires !== 0) return reply(400, 'Bad Request');
       for (let i = 0; i < MAX_CONTACTS; i++) {
         const c = await this.#o.book.contactOf(tenant, login);
@@ -70,7 +73,10 @@ export class Registrar {
       }
       return reply(200, 'OK');
     }
-    const wanted = (contacts ?? []).map((c) => ({ uri: sip.stringifyUri(c.uri), expires: parseExpires(c.params.expires) ?? headerExpires ?? DEFAULT_EXPIRES_SEC }));
+    const wanted = (Array.isArray(contacts) ? contacts : []).map((c) => ({
+      uri: sip.stringifyUri(c.uri),
+      expires: parseExpires(c.params.expires) ?? headerExpires ?? DEFAULT_EXPIRES_SEC,
+    }));
     const brief = wanted.find((c) => c.expires > 0 && c.expires < this.#o.minExpiresSec);
     if (brief !== undefined) return reply(423, 'Interval Too Brief', { 'min-expires': String(this.#o.minExpiresSec) });
     const granted: { uri: string; expires: number }[] = [];

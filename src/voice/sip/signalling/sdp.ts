@@ -59,7 +59,8 @@ export function negotiate(remoteSdp: string, ours: readonly Codec[]): SdpRemote 
     if (line.startsWith('m=')) {
       if (found === undefined && media !== undefined) found = media;
       const m = /^m=(\w+) (\d+)(?:\/\d+)? (\S+) ([\d ]+)$/.exec(line);
-      media = m && m[1] === 'audio' && Number(m[2]) > 0 ? { port: Number(m[2]), pts: (m[4] ?? '').trim().split(/\s+/).map(Number), rtpmap: new Map() } : undefined;
+      media =
+        m && m[1] === 'audio' && Number(m[2]) > 0 ? { port: Number(m[2]), pts: (m[4] ?? '').trim().split(/\s+/).map(Number), rtpmap: new Map() } : undefined;
       continue;
     }
     const c = /^c=IN IP[46] ([^\s/]+)/.exec(line);

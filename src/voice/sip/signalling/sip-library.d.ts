@@ -85,8 +85,22 @@ declare module 'sip' {
   export function stringify(m: SipMessage): string;
   export function parseUri(s: string | SipUri): SipUri | undefined;
   export function stringifyUri(u: string | SipUri): string;
-  export function makeResponse(rq: SipMessage, status: number, reason?: string, extension?: { headers?: Record<string, unknown>; content?: string }): SipMessage;
-  export function makeTransactionLayer(options: { 'max-forwards'?: number }, open: (target: unknown, onError?: (e: Error) => void) => SipConnection): SipTransactionLayer;
-  export function makeStreamParser(onMessage: (m: SipMessage) => void, onFlood?: () => void, maxBytesHeaders?: number, maxContentLength?: number): (data: string) => void;
+  export function makeResponse(
+    rq: SipMessage,
+    status: number,
+    reason?: string,
+    extension?: { headers?: Record<string, unknown>; content?: string },
+  ): SipMessage;
+  export function makeTransactionLayer(
+    options: { 'max-forwards'?: number },
+    open: (target: unknown, onError?: (e: Error) => void) => SipConnection,
+  ): SipTransactionLayer;
+  export function makeStreamParser(
+    onMessage: (m: SipMessage) => void,
+    onFlood?: () => void,
+    maxBytesHeaders?: number,
+    maxContentLength?: number,
+  ): (data: string) => void;
   export function generateBranch(): string;
+  export function stringifyAuthHeader(a: SipAuthHeader): string;
 }

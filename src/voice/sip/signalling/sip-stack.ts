@@ -27,7 +27,8 @@ export interface SipStackOptions {
   port: number;
   transports: readonly ('udp' | 'tcp' | 'tls')[];
   tlsPort?: number;
-  tls?: { key: string; cert: string };
+  /** `ca`: the certificates outbound TLS trusts instead of the system's (a private trunk CA); names and IPs are checked either way. */
+  tls?: { key: string; cert: string; ca?: string };
   allowed: (address: string) => boolean;
   logger: Logger;
   onRefusedNetwork?: () => void;
@@ -43,6 +44,7 @@ export interface SipStackHandlers {
 /** Bounds of a stream message, as the package's stream parser applies them: a peer sending more is disconnected. */
 const MAX_HEADER_BYTES = 16_384;
 const MAX_CONTENT_BYTES = 65_536;
+const UDP_RECEIVE_BUFFER = 4 * 1024 * 1024;
 
 export class SipStack {
   readonly #opts: SipStackOptions;
@@ -54,6 +56,7 @@ export class SipStack {
   readonly #servers: Server[] = [];
   /** Open stream connections by `protocol,address,port`: responses and in-dialog requests reuse the connection the peer opened. */
   readonly #streams = new Map<string, Socket>();
+  #stopped = false;
   /** Responses the transaction layer made up itself (Timer B/F 408, connection errors 503): no peer sent them. */
   readonly #synthetic = new WeakSet<object>();
 
@@ -89,19 +92,36 @@ export class SipStack {
           resolve();
         });
       });
+      try {
+        // A burst (a flood, a trunk's retransmissions after an outage) queues in the kernel instead of being lost before we drop it ourselves; capped by net.core.rmem_max.
+        socket.setRecvBufferSize(UDP_RECEIVE_BUFFER);
+      } catch {
+        // The system's limit stays.
+      }
       this.#udp = socket;
     }
     if (transports.includes('tcp')) {
-      this.#servers.push(await this.#listen(createTcpServer((s) => this.#accept(s, 'TCP')), port));
+      this.#servers.push(
+        await this.#listen(
+          createTcpServer((s) => this.#accept(s, 'TCP')),
+          port,
+        ),
+      );
     }
     if (transports.includes('tls')) {
       const tls = this.#opts.tls;
       if (tls === undefined) throw new Error('sip: tls transport needs a key and a certificate');
-      this.#servers.push(await this.#listen(createTlsServer({ key: tls.key, cert: tls.cert }, (s) => this.#accept(s, 'TLS')), this.#opts.tlsPort ?? 5061));
+      this.#servers.push(
+        await this.#listen(
+          createTlsServer({ key: tls.key, cert: tls.cert }, (s) => this.#accept(s, 'TLS')),
+          this.#opts.tlsPort ?? 5061,
+        ),
+      );
     }
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     this.#layer.destroy();
     for (const s of this.#streams.values()) s.destroy();
     this.#streams.clear();
@@ -133,14 +153,24 @@ export class SipStack {
         }
         // CANCEL reuses the INVITE's Via (same branch, RFC 3261 9.1); every other request gets a fresh one, branch set by the layer.
         if (rq.method !== 'CANCEL') rq.headers.via = [{ params: {} }, ...(rq.headers.via ?? [])];
-        let transaction: sip.SipClientTransaction | undefined;
+        // The connection's error reaches the transaction created just after it (a TCP connect fails asynchronously).
+        const ref: { transaction?: sip.SipClientTransaction } = {};
         const fail = (detail: string) => {
           const rs = sip.makeResponse(rq, 503, detail);
           this.#synthetic.add(rs);
-          transaction?.message(rs);
+          ref.transaction?.message(rs);
         };
-        const cn = this.#open(target, (e) => fail(e.message));
-        transaction = this.#layer.createClientTransaction(cn, rq, onResponse);
+        const opened = this.#open(target, (e) => fail(e.message));
+        // The layer builds the ACK of a failure without the INVITE's Route; RFC 3261 17.1.1.3 wants it there (a trunk behind a proxy checks).
+        const cn: sip.SipConnection = {
+          protocol: opened.protocol,
+          release: () => opened.release(),
+          send: (m) => {
+            if (m.method === 'ACK' && m.headers.route === undefined && rq.headers.route !== undefined) m.headers.route = rq.headers.route;
+            opened.send(m);
+          },
+        };
+        ref.transaction = this.#layer.createClientTransaction(cn, rq, onResponse);
       },
       (e: Error) => {
         const rs = sip.makeResponse(rq, 503, `unresolved: ${e.message}`);
@@ -151,11 +181,13 @@ export class SipStack {
   }
 
   async #resolveHop(rq: sip.SipMessage): Promise<SipRemote> {
+    if (this.#stopped) throw new Error('stopped');
     const route = rq.headers.route?.[0];
     const hop = sip.parseUri(route !== undefined ? route.uri : (rq.uri ?? ''));
     if (hop === undefined) throw new Error('no next hop');
     const protocol = (hop.params.transport ?? (hop.schema === 'sips' ? 'tls' : 'udp')).toUpperCase() as SipProtocol;
-    if (!['UDP', 'TCP', 'TLS'].includes(protocol) || !this.#opts.transports.includes(protocol.toLowerCase() as 'udp')) throw new Error(`transport ${protocol} not enabled`);
+    if (!['UDP', 'TCP', 'TLS'].includes(protocol) || !this.#opts.transports.includes(protocol.toLowerCase() as 'udp'))
+      throw new Error(`transport ${protocol} not enabled`);
     const address = isIP(hop.host) !== 0 ? hop.host : (await lookup(hop.host)).address;
     const port = hop.port !== undefined && hop.port > 0 && Number.isFinite(hop.port) ? hop.port : protocol === 'TLS' ? 5061 : 5060;
     return { protocol, address, port };
@@ -232,7 +264,10 @@ export class SipStack {
       }
       if (m.method !== 'ACK') {
         if (!this.#handlers.admit(m, remote)) return;
-        this.#layer.createServerTransaction(m, this.#open(remote, () => {}));
+        this.#layer.createServerTransaction(
+          m,
+          this.#open(remote, () => {}),
+        );
       }
       this.#handlers.onRequest(m, remote);
     } catch (e) {
@@ -269,7 +304,12 @@ export class SipStack {
     if (socket === undefined || socket.destroyed) {
       const created: Socket =
         target.protocol === 'TLS'
-          ? tlsConnect({ port: target.port, host: target.address, servername: isIP(target.address) ? undefined : target.address })
+          ? tlsConnect({
+              port: target.port,
+              host: target.address,
+              ...(isIP(target.address) === 0 ? { servername: target.address } : {}),
+              ...(this.#opts.tls?.ca !== undefined ? { ca: this.#opts.tls.ca } : {}),
+            })
           : tcpConnect({ port: target.port, host: target.address, localAddress: this.#opts.address });
       this.#track(created, target);
       socket = created;

@@ -20,10 +20,18 @@ export interface SipUserAgentOptions {
   port: number;
   transports: ('udp' | 'tcp' | 'tls')[];
   tlsPort?: number;
-  tls?: { key: string; cert: string };
+  tls?: { key: string; cert: string; ca?: string };
   allowed: (address: string) => boolean;
   flood: { perSecond: number; burst: number };
-  registrar?: { book: SipRegistrationBook; domain: string; defaultTenant: string; minExpiresSec: number; maxExpiresSec: number; digest?: DigestServer; algorithms?: readonly DigestAlgorithm[] };
+  registrar?: {
+    book: SipRegistrationBook;
+    domain: string;
+    defaultTenant: string;
+    minExpiresSec: number;
+    maxExpiresSec: number;
+    digest?: DigestServer;
+    algorithms?: readonly DigestAlgorithm[];
+  };
   logger: Logger;
   metrics?: { refused(reason: 'network' | 'flood' | 'auth'): void };
 }
@@ -58,6 +66,8 @@ export class SipUserAgent {
   async stop(): Promise<void> {
     for (const call of [...this.#dialogs.values()]) call.hangUp();
     this.#dialogs.clear();
+    // The BYEs above leave after their next hop is resolved (a promise): let them out before the sockets close.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     await this.stack.stop();
   }
 
