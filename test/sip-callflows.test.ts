@@ -77,8 +77,11 @@ test('customer first: the phone rings, the customer presses 1, the agent answers
   await waitFor(async () => (await audibleSeconds(cc.customerSink)) >= 1, 'the prompt heard by the customer', 15_000).catch((err: Error) => {
     throw new Error(`${err.message}; phone: ${cc.customer!.text().slice(-3000)}`);
   });
-  await cc.customer!.control!.command('sndcode', '1');
-  await waitFor(() => cc.heard.some((e) => e.type === 'customer_confirmed'), 'customer_confirmed', 15_000);
+  const pressed = await cc.customer!.control!.command('sndcode', '1');
+  if (process.env.SIP_TEST_DEBUG) console.error('SNDCODE', JSON.stringify(pressed));
+  await waitFor(() => cc.heard.some((e) => e.type === 'customer_confirmed'), 'customer_confirmed', 15_000).catch((err: Error) => {
+    throw new Error(`${err.message}; phone: ${cc.customer!.text().replace(/\[0:00:\d\d\] audio=[0-9/]+ \(bit\/s\)\s*/g, '').slice(-3000)}`);
+  });
 
   // The agent's phone rings and answers: customer and agent are connected.
   await alice.control!.waitForEvent('CALL_ESTABLISHED', 'agent answered', 20_000);

@@ -66,7 +66,6 @@ export class CallLeg {
           this.hangUp();
           return;
         }
-        if (process.env.SIP_TEST_DEBUG) console.error("REMOTE", JSON.stringify(remote), sdpAnswer);
         rtp.setRemote(remote);
         this.#answeredAt = now();
         observer?.answered(role);
@@ -79,8 +78,8 @@ export class CallLeg {
       });
     });
     call.on('ended', (by) => void this.#close(by));
-    call.on("dtmf", (digit) => { if (process.env.SIP_TEST_DEBUG) console.error("INFO DIGIT", digit); this.#digit(digit); });
-    rtp.onDigit((digit) => { if (process.env.SIP_TEST_DEBUG) console.error("RTP DIGIT", digit); this.#digit(digit); });
+    call.on('dtmf', (digit) => this.#digit(digit));
+    rtp.onDigit((digit) => this.#digit(digit));
   }
 
   /** Opens the leg's RTP socket and sends the INVITE with GES's offer. */

@@ -21,7 +21,7 @@ import type { RtpEndpoint } from './media/rtp-endpoint.ts';
 import type { PromptBook } from './prompt-book.ts';
 import type { SipUserAgent } from './signalling/sip-user-agent.ts';
 import { customerUri } from './customer-uri.ts';
-import { maskUri } from './signalling/outbound-call.ts';
+import { maskUri } from './signalling/mask-uri.ts';
 
 /** How long a hold lasts without renewal, and how often this node renews the holds of its calls. */
 const HOLD_LEASE_MS = 60_000;
@@ -102,11 +102,8 @@ export class SipVoicePort implements VoicePort {
       attempt.hangUpAll();
       await this.#releaseHeld(attempt.key);
     }
-    this.#o.logger.debug('SIP port stopping: user agent');
     await this.#o.ua.stop();
-    this.#o.logger.debug('SIP port stopping: agents');
     await this.#o.agents.stop();
-    this.#o.logger.debug('SIP port stopped');
   }
 
   async send(command: VoiceCommand): Promise<void> {
