@@ -1,10 +1,11 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CUSTOMER_NUMBER, startSipCenter } from './support/sip-contact-center.ts';
+import { CUSTOMER_NUMBER, startSipCenter, toneWav, type SipCenter } from './support/sip-contact-center.ts';
 import { waitFor } from './support/wait-for.ts';
-import { tempDir } from './support/sip-peers.ts';
+import { freeSipPort, startSipp, tempDir } from './support/sip-peers.ts';
+import type { VoiceEvent } from '../src/voice/voice-port.ts';
 
 /**
  * The call flows over SIP, end to end: the engine on PostgreSQL, GES's SIP adapter, and real
@@ -13,28 +14,6 @@ import { tempDir } from './support/sip-peers.ts';
  * rings, audio crosses both ways (each phone records what it hears; GES counts every leg's RTP),
  * a hang-up ends the callback with the reason the policy gives.
  */
-
-/** An 8 kHz mono 16-bit WAV of a sine tone: what a phone "says", told apart by its frequency. */
-async function toneWav(path: string, hz: number, seconds: number): Promise<string> {
-  const samples = 8000 * seconds;
-  const data = Buffer.alloc(samples * 2);
-  for (let i = 0; i < samples; i++) data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / 8000)), i * 2);
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(8000, 24);
-  header.writeUInt32LE(16000, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(data.length, 40);
-  await writeFile(path, Buffer.concat([header, data]));
-  return path;
-}
 
 /** Seconds of audible sound a phone recorded (its sndfile *-dec.wav files in `dir`: frames of 20 ms above silence). */
 async function audibleSeconds(dir: string): Promise<number> {
@@ -57,60 +36,183 @@ function audibleInWav(wav: Buffer): number {
   return loud * 0.02;
 }
 
-const CONFIRM = { userConfirm: true, userConfirmTimeoutSec: 10, onUserConfirmTimeout: 'END' as const };
+/** Both phones' tones, for the tests that check audio end to end. */
+async function tones(t: TestContext): Promise<{ customerTone: string; agentTone: string }> {
+  const dir = await tempDir('ges-tones-');
+  t.after(() => dir.remove());
+  return { customerTone: await toneWav(`${dir.path}/customer.wav`, 440, 30), agentTone: await toneWav(`${dir.path}/agent.wav`, 1000, 30) };
+}
 
-test('customer first: the phone rings, the customer presses 1, the agent answers, audio flows both ways, the customer hangs up: COMPLETED', async (t) => {
-  const tones = await tempDir('ges-tones-');
-  t.after(() => tones.remove());
-  const customerTone = await toneWav(`${tones.path}/customer.wav`, 440, 20);
-  const agentTone = await toneWav(`${tones.path}/agent.wav`, 1000, 20);
-  const cc = await startSipCenter(t, { service: CONFIRM, customerTone, agentTone });
-  const alice = await cc.agent('alice');
-  const { id } = await cc.callbacks.create(cc.tenant, { serviceName: 'sales', phoneNumber: CUSTOMER_NUMBER });
+/** Each phone hears the other's tone through GES's relay (1.5 s of it). */
+async function bothHear(cc: SipCenter, agent: { sink: string; text(): string }): Promise<void> {
+  await waitFor(async () => (await audibleSeconds(agent.sink)) >= 1.5 && (await audibleSeconds(cc.customerSink)) >= 1.5, 'audio both ways', 20_000).catch(
+    async (err: Error) => {
+      throw new Error(
+        `${err.message}: agent heard ${await audibleSeconds(agent.sink)} s, customer ${await audibleSeconds(cc.customerSink)} s; events ${JSON.stringify(cc.heard.map((e) => e.type))}; agent phone: ${agent.text().slice(-1500)}`,
+      );
+    },
+  );
+}
 
-  // The customer's phone rings and answers; GES plays the prompt; the customer presses 1.
-  await cc.customer!.control!.waitForEvent('CALL_ESTABLISHED', 'customer answered', 20_000).catch((err: Error) => {
-    throw new Error(`${err.message}; GES heard ${JSON.stringify(cc.heard)}, failures ${JSON.stringify(cc.sipFailures)}; phone: ${cc.customer!.text().slice(-2000)}`);
+function heard(cc: SipCenter, type: VoiceEvent['type'], ms = 20_000) {
+  return waitFor(() => cc.heard.find((e) => e.type === type), `${type} heard`, ms).catch((err: Error) => {
+    throw new Error(`${err.message}; ${cc.story()}`);
   });
-  await waitFor(() => cc.heard.some((e) => e.type === 'answered'), 'answered heard');
-  // Pressed once the prompt is heard, as a person would.
-  await waitFor(async () => (await audibleSeconds(cc.customerSink)) >= 1, 'the prompt heard by the customer', 15_000).catch((err: Error) => {
-    throw new Error(`${err.message}; phone: ${cc.customer!.text().slice(-3000)}`);
+}
+
+/** A phone's call is up (ctrl_tcp CALL_ESTABLISHED), or the test fails telling what GES did. */
+async function established(
+  cc: SipCenter,
+  phone: { control: { waitForEvent(type: string, what: string, ms: number): Promise<unknown> } | undefined; text(): string },
+  who: string,
+) {
+  await phone.control!.waitForEvent('CALL_ESTABLISHED', `${who} answered`, 20_000).catch((err: Error) => {
+    throw new Error(
+      `${err.message}; ${cc.story()}; ${who}'s phone: ${phone
+        .text()
+        .replace(/\[0:00:\d+\] audio=[0-9/]+ \(bit\/s\)\s*/g, '')
+        .slice(-1500)}`,
+    );
   });
-  const pressed = await cc.customer!.control!.command('sndcode', '1');
-  if (process.env.SIP_TEST_DEBUG) console.error('SNDCODE', JSON.stringify(pressed));
-  await waitFor(() => cc.heard.some((e) => e.type === 'customer_confirmed'), 'customer_confirmed', 15_000).catch((err: Error) => {
-    throw new Error(`${err.message}; phone: ${cc.customer!.text().replace(/\[0:00:\d\d\] audio=[0-9/]+ \(bit\/s\)\s*/g, '').slice(-3000)}`);
-  });
+}
 
-  // The agent's phone rings and answers: customer and agent are connected.
-  await alice.control!.waitForEvent('CALL_ESTABLISHED', 'agent answered', 20_000);
-  await waitFor(() => cc.heard.some((e) => e.type === 'connected'), 'connected', 20_000);
-
-  // Let audio run, then the customer hangs up.
-  await waitFor(async () => (await audibleSeconds(alice.sink)) >= 1.5 && (await audibleSeconds(cc.customerSink)) >= 1.5, 'audio both ways', 20_000);
-  await cc.customer!.control!.command('hangup');
-  const done = await cc.waitState(id, 'COMPLETED', 20_000);
-  assert.equal(done.reason, 'AGENT_CONNECTED');
-
-  // GES relayed RTP both ways, in G.711.
-  await waitFor(() => cc.legs.length >= 2, 'both legs closed');
+async function assertRelayedBothWays(cc: SipCenter): Promise<void> {
+  await waitFor(() => cc.legs.filter((l) => l.role === 'customer').length >= 1 && cc.legs.filter((l) => l.role === 'agent').length >= 1, 'both legs closed');
   const customerLeg = cc.legs.find((l) => l.role === 'customer')!;
-  const agentLeg = cc.legs.find((l) => l.role === 'agent')!;
+  const agentLeg = cc.legs.findLast((l) => l.role === 'agent')!;
   assert.ok(customerLeg.stats.packetsRelayed > 50, `customer → agent relayed ${customerLeg.stats.packetsRelayed}`);
   assert.ok(agentLeg.stats.packetsRelayed > 50, `agent → customer relayed ${agentLeg.stats.packetsRelayed}`);
   assert.equal(customerLeg.stats.lastCodecReceived, 'PCMU');
   assert.equal(agentLeg.stats.lastCodecReceived, 'PCMU');
   assert.ok(customerLeg.stats.packetsLost <= customerLeg.stats.packetsReceived / 100, 'under 1 % lost on loopback');
+}
 
-  // The history tells each step.
+test("customer first: the customer's phone rings, it presses 1 at the prompt, the agent's phone rings, both answer, audio flows both ways, the customer hangs up: COMPLETED", async (t) => {
+  const cc = await startSipCenter(t, { ...(await tones(t)), service: { userConfirm: true, userConfirmTimeoutSec: 10, onUserConfirmTimeout: 'END' } });
+  const alice = await cc.agent('alice');
+  const { id } = await cc.callbacks.create(cc.tenant, { serviceName: 'sales', phoneNumber: CUSTOMER_NUMBER });
+  await established(cc, cc.customer!, 'customer');
+  // Pressed once the prompt is heard, as a person would (an RFC 4733 telephone-event from the softphone).
+  await waitFor(async () => (await audibleSeconds(cc.customerSink)) >= 1, 'the prompt heard by the customer', 15_000);
+  await cc.customer!.control!.command('sndcode', '1');
+  await heard(cc, 'customer_confirmed');
+  await established(cc, alice, 'agent');
+  await heard(cc, 'connected');
+  await bothHear(cc, alice);
+  await cc.customer!.control!.command('hangup');
+  const done = await cc.waitState(id, 'COMPLETED', 20_000);
+  assert.equal(done.reason, 'AGENT_CONNECTED');
+  await assertRelayedBothWays(cc);
+  // The history tells each step, with what SIP said.
+  const details = await cc.details(id);
+  assert.ok(details.includes('dial'), details.join(' | '));
+  assert.ok(
+    details.some((d) => /\(SIP 200\)/.test(d)),
+    `the answer's SIP status in the history: ${details.join(' | ')}`,
+  );
+  assert.ok(
+    details.some((d) => /confirm/i.test(d)),
+    details.join(' | '),
+  );
+  assert.ok(
+    details.some((d) => /^talk \d+ s \(customer hung up\)$/.test(d)),
+    details.join(' | '),
+  );
+});
+
+test('customer first with confirmation through a trunk (SIPp): the customer presses 1 (RFC 4733), then the agent is rung and connected; the agent hangs up: COMPLETED', async (t) => {
+  const port = await freeSipPort('127.0.0.2');
+  const trunk = await startSipp({
+    scenario: 'trunk-press-key.xml',
+    address: '127.0.0.2',
+    port,
+    keys: { dtmf_pcap: '/usr/share/sip-tester/dtmf_2833_1.pcap' },
+    timeoutSec: 60,
+  });
+  t.after(() => trunk.stop());
+  const cc = await startSipCenter(t, {
+    service: { userConfirm: true, userConfirmTimeoutSec: 10, onUserConfirmTimeout: 'END' },
+    trunk: { address: '127.0.0.2', port },
+  });
+  const alice = await cc.agent('alice');
+  const { id } = await cc.callbacks.create(cc.tenant, { serviceName: 'sales', phoneNumber: CUSTOMER_NUMBER });
+  await heard(cc, 'customer_confirmed');
+  await established(cc, alice, 'agent');
+  await heard(cc, 'connected');
+  await alice.control!.command('hangup');
+  const done = await cc.waitState(id, 'COMPLETED', 20_000);
+  assert.equal(done.reason, 'AGENT_CONNECTED');
+  // GES hung up the customer's leg when the agent left: the trunk's scenario ends on that BYE.
+  assert.equal(await trunk.waitForExit(10_000), 0, trunk.text().slice(-1500));
   const details = await cc.details(id);
   assert.ok(
     details.some((d) => /confirm/i.test(d)),
     details.join(' | '),
   );
   assert.ok(
-    details.some((d) => /talk \d+ s/.test(d)),
+    details.some((d) => /\(agent hung up\)$/.test(d)),
+    details.join(' | '),
+  );
+});
+
+test("agent first: the agent's phone rings first, then the customer's; audio both ways; the agent hangs up: COMPLETED", async (t) => {
+  const cc = await startSipCenter(t, { ...(await tones(t)), service: { firstConnectParty: 'AGENT' } });
+  const alice = await cc.agent('alice');
+  const { id } = await cc.callbacks.create(cc.tenant, { serviceName: 'sales', phoneNumber: CUSTOMER_NUMBER });
+  await established(cc, alice, 'agent');
+  await established(cc, cc.customer!, 'customer');
+  await heard(cc, 'connected');
+  await bothHear(cc, alice);
+  await alice.control!.command('hangup');
+  const done = await cc.waitState(id, 'COMPLETED', 20_000);
+  assert.equal(done.reason, 'AGENT_CONNECTED');
+  await assertRelayedBothWays(cc);
+  // The agent was on the line before the customer's phone rang.
+  assert.deepEqual(cc.placed, ['agent', 'customer']);
+});
+
+test("agent preview on the agent's phone: the first agent presses 2 and is not offered the callback again, the second presses 1 and is connected", async (t) => {
+  const annPort = await freeSipPort('127.0.0.6');
+  const bobPort = await freeSipPort('127.0.0.7');
+  const ann = await startSipp({
+    scenario: 'trunk-press-key.xml',
+    address: '127.0.0.6',
+    port: annPort,
+    keys: { dtmf_pcap: '/usr/share/sip-tester/dtmf_2833_2.pcap' },
+    timeoutSec: 60,
+  });
+  const bob = await startSipp({
+    scenario: 'trunk-press-key.xml',
+    address: '127.0.0.7',
+    port: bobPort,
+    keys: { dtmf_pcap: '/usr/share/sip-tester/dtmf_2833_1.pcap' },
+    timeoutSec: 60,
+  });
+  t.after(() => Promise.all([ann.stop(), bob.stop()]));
+  const cc = await startSipCenter(t, {
+    service: { agentPreview: true, agentPreviewAllowReject: true, agentPreviewTimeoutSec: 15, agentRejectRetryTimeoutSec: 1 },
+  });
+  // Agents behind a PBX, at fixed addresses; only Ann is ready at first, so she is offered it first.
+  await cc.admin.create(cc.tenant.name, 'ann', { queues: ['sales'], uri: `sip:ann@127.0.0.6:${annPort}` });
+  await cc.admin.create(cc.tenant.name, 'bob', { queues: ['sales'], uri: `sip:bob@127.0.0.7:${bobPort}` });
+  await cc.admin.setReady(cc.tenant.name, 'ann');
+  await waitFor(() => cc.directory.available(cc.tenant.name, 'sales') > 0, 'ann available');
+  const { id } = await cc.callbacks.create(cc.tenant, { serviceName: 'sales', phoneNumber: CUSTOMER_NUMBER });
+  await established(cc, cc.customer!, 'customer');
+  const rejected = await heard(cc, 'preview_rejected', 25_000);
+  assert.equal(rejected.type === 'preview_rejected' && rejected.agentId, 'ann');
+  assert.equal(await ann.waitForExit(10_000), 0, 'GES hung up on Ann after her 2');
+  await cc.admin.setReady(cc.tenant.name, 'bob');
+  const accepted = await heard(cc, 'preview_accepted', 25_000);
+  assert.equal(accepted.type === 'preview_accepted' && accepted.agentId, 'bob');
+  await heard(cc, 'connected');
+  await cc.customer!.control!.command('hangup');
+  const done = await cc.waitState(id, 'COMPLETED', 20_000);
+  assert.equal(done.reason, 'AGENT_CONNECTED');
+  assert.equal(await bob.waitForExit(10_000), 0, bob.text().slice(-1500));
+  const details = await cc.details(id);
+  assert.ok(
+    details.some((d) => /preview rejected/.test(d)),
     details.join(' | '),
   );
 });

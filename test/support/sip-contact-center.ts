@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import type { TestContext } from 'node:test';
 import { CallbackService } from '../../src/app/callback-service.ts';
 import { AgentAdmin } from '../../src/app/agent-admin.ts';
@@ -46,6 +46,10 @@ export interface SipCenter {
   /** RTP figures of every leg GES closed, by role. */
   legs: { role: string; stats: RtpStats }[];
   sipFailures: { role: string; cause: string }[];
+  /** The role of every leg GES placed, in order. */
+  placed: string[];
+  /** What happened so far, for a failing test's message. */
+  story(): string;
   /** The customer's softphone (none when a SIPp trunk plays the customer). */
   customer: Baresip | undefined;
   /** Folder where the customer's phone records what it hears (sndfile: *-dec.wav). */
@@ -99,6 +103,7 @@ export async function startSipCenter(
   const heard: VoiceEvent[] = [];
   const legs: { role: string; stats: RtpStats }[] = [];
   const sipFailures: { role: string; cause: string }[] = [];
+  const placed: string[] = [];
   const voice = new SipVoicePort({
     ua,
     openRtp: () => rtp.open(),
@@ -112,7 +117,7 @@ export async function startSipCenter(
     agentRingTimeoutMs: 15_000,
     numberAllowed: dialNumberCheck(db.pool),
     observer: {
-      placed: () => undefined,
+      placed: (role) => void placed.push(role),
       answered: () => undefined,
       failed: (role, cause) => sipFailures.push({ role, cause }),
       closed: (role, stats) => legs.push({ role, stats }),
@@ -134,6 +139,9 @@ export async function startSipCenter(
     throw err;
   });
   const files = await tempDir('ges-sip-center-');
+  // Every phone needs a microphone: baresip 1.0 drops a call whose audio source fails to open.
+  const customerTone = opts.customerTone ?? (await toneWav(`${files.path}/customer-tone.wav`, 440, 60));
+  const agentTone = opts.agentTone ?? (await toneWav(`${files.path}/agent-tone.wav`, 1000, 60));
   const customerSink = `${files.path}/customer-heard`;
   await mkdir(customerSink);
   const customer = opts.trunk
@@ -142,7 +150,7 @@ export async function startSipCenter(
         address: '127.0.0.2',
         sipPort: customerPort,
         accounts: [`<sip:${CUSTOMER_NUMBER.slice(1)}@127.0.0.2:${customerPort}>;regint=0${opts.customerAutoAnswer === false ? '' : ';answermode=auto'}`],
-        audioSource: opts.customerTone,
+        audioSource: customerTone,
         // baresip 1.0's aufile has no player: the sndfile filter records what the phone decodes.
         extraModules: ['sndfile.so'],
         extraConfig: [`snd_path		${customerSink}`],
@@ -177,6 +185,7 @@ export async function startSipCenter(
     heard,
     legs,
     sipFailures,
+    placed,
     customer,
     customerSink,
     /** Creates the agent (ready for sales) and its softphone, registered with GES: auto-answering. */
@@ -189,7 +198,7 @@ export async function startSipCenter(
         address,
         sipPort: await freeSipPort(address),
         accounts: [`<sip:${login}@${tenant.name}>;auth_pass=${AGENT_PASSWORD};outbound="sip:127.0.0.1:${gesPort}";regint=600;answermode=auto`],
-        audioSource: opts.agentTone,
+        audioSource: agentTone,
         extraModules: ['sndfile.so'],
         extraConfig: [`snd_path\t\t${sink}`],
         ctrlPort: await freePort(address, 'tcp'),
@@ -208,6 +217,7 @@ export async function startSipCenter(
       await admin.setReady(tenant.name, login);
       await waitFor(() => directory.available(tenant.name, 'sales') > 0, `${login} available`, 5_000);
     },
+    story: () => `events ${cc_events(heard)}; legs placed ${placed.join(',')}; SIP failures ${JSON.stringify(sipFailures)}`,
     details: async (id: string) => (await history.listEvents(db.pool, tenant.id, id)).map((e) => e.detail ?? ''),
     async waitState(id: string, state: CallbackState, ms = 30_000) {
       return waitFor(
@@ -217,7 +227,36 @@ export async function startSipCenter(
         },
         `callback ${state}`,
         ms,
-      );
+      ).catch(async (err: Error) => {
+        throw new Error(`${err.message} (now ${(await callbacks.retrieve(tenant, id)).state}); ${cc_events(heard)}; history ${(await history.listEvents(db.pool, tenant.id, id)).map((e) => e.detail).join(' | ')}`);
+      });
     },
   };
 }
+
+function cc_events(heard: VoiceEvent[]): string {
+  return heard.map((e) => ('agentId' in e ? `${e.type}(${e.agentId})` : e.type)).join(',');
+}
+
+/** An 8 kHz mono 16-bit WAV of a sine tone: what a phone "says", told apart by its frequency. */
+export async function toneWav(path: string, hz: number, seconds: number): Promise<string> {
+  const samples = 8000 * seconds;
+  const data = Buffer.alloc(samples * 2);
+  for (let i = 0; i < samples; i++) data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / 8000)), i * 2);
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(8000, 24);
+  header.writeUInt32LE(16000, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(data.length, 40);
+  await writeFile(path, Buffer.concat([header, data]));
+  return path;
+}
+

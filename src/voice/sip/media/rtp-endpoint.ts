@@ -103,8 +103,14 @@ class UdpRtpEndpoint implements RtpEndpoint {
   #lastCodec: Codec | undefined;
   #remote: RtpRemote | undefined;
   /** The port the remote really sends from (symmetric RTP), once its first packet arrived. */
-  #latchedPort: number | undefined;
-  #remoteAllowed = false;
+  /**
+   * Where the remote's media really comes from (symmetric RTP, "comedia"): the first packet from an
+   * allowed address fixes it, and from then on only that address and port are heard and sent to.
+   * A phone's packets need not come from the address its SDP names: a softphone whose socket is
+   * bound to every interface sends to 127.0.0.1 from 127.0.0.1, and one behind NAT from its
+   * router's public address. Before the first packet, media goes to the SDP's address.
+   */
+  #latched: { address: string; port: number } | undefined;
   #peer: UdpRtpEndpoint | undefined;
   #playing: Playing | undefined;
   #closed: Promise<void> | undefined;
@@ -133,10 +139,8 @@ class UdpRtpEndpoint implements RtpEndpoint {
     for (const pt of [remote.payloadType, remote.eventPayloadType ?? 0])
       if (!Number.isInteger(pt) || pt < 0 || pt > 127) throw new Error(`setRemote: bad payload type ${pt}`);
     const current = this.#remote;
-    if (current === undefined || current.address !== remote.address || current.port !== remote.port) this.#latchedPort = undefined;
+    if (current === undefined || current.address !== remote.address || current.port !== remote.port) this.#latched = undefined;
     this.#remote = { ...remote };
-    // The only source ever accepted is this host, so the allowlist is asked once, not per packet.
-    this.#remoteAllowed = this.#allowed(remote.address);
   }
 
   play(prompt: Prompt, opts: { loop?: boolean } = {}): Promise<void> {
@@ -238,7 +242,7 @@ class UdpRtpEndpoint implements RtpEndpoint {
   #send(packet: Uint8Array, remote: RtpRemote): void {
     if (this.#closed !== undefined) return;
     try {
-      this.#socket.send(packet, this.#latchedPort ?? remote.port, remote.address);
+      this.#socket.send(packet, this.#latched?.port ?? remote.port, this.#latched?.address ?? remote.address);
       this.#stats.packetsSent += 1;
     } catch {
       // A send that throws (an address the socket family cannot reach) loses one packet; thrown
@@ -248,12 +252,19 @@ class UdpRtpEndpoint implements RtpEndpoint {
 
   #receive(msg: Buffer, rinfo: RemoteInfo): void {
     const remote = this.#remote;
-    if (remote === undefined || rinfo.address !== remote.address || !this.#remoteAllowed) {
+    if (remote === undefined) {
       this.#stats.refusedPackets += 1;
       return;
     }
-    if (this.#latchedPort === undefined) this.#latchedPort = rinfo.port;
-    else if (rinfo.port !== this.#latchedPort) {
+    const latched = this.#latched;
+    if (latched === undefined) {
+      // The allowlist is asked once per call, for the packet that fixes the source.
+      if (!this.#allowed(rinfo.address)) {
+        this.#stats.refusedPackets += 1;
+        return;
+      }
+      this.#latched = { address: rinfo.address, port: rinfo.port };
+    } else if (rinfo.address !== latched.address || rinfo.port !== latched.port) {
       this.#stats.refusedPackets += 1;
       return;
     }
