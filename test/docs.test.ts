@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { ERRORS } from '../src/domain/errors.ts';
 import { ConfigSchema } from '../src/config/config.ts';
 import { configurationMarkdown } from '../src/config/config-doc.ts';
+import { sipOutcomeTableMarkdown } from '../src/domain/sip-final-response.ts';
 
 test('docs/ERRORS.md lists every error code with its HTTP status', () => {
   const doc = readFileSync(new URL('../docs/ERRORS.md', import.meta.url), 'utf8');
@@ -21,4 +22,10 @@ test('the README configuration table lists every setting', () => {
 test('docs/CONFIGURATION.md is the table generated from the configuration schema', () => {
   const doc = readFileSync(new URL('../docs/CONFIGURATION.md', import.meta.url), 'utf8');
   assert.equal(doc, configurationMarkdown(), 'run npm run docs:config');
+});
+
+test('docs/VOICE-SIP.md maps SIP answers to outcomes with the very table the adapter uses', () => {
+  const doc = readFileSync(new URL('../docs/VOICE-SIP.md', import.meta.url), 'utf8');
+  const table = /<!-- sip-outcome-table:start -->\n([\s\S]*?)\n<!-- sip-outcome-table:end -->/.exec(doc)?.[1];
+  assert.equal(table?.trim(), sipOutcomeTableMarkdown().trim(), 'copy sipOutcomeTableMarkdown() into docs/VOICE-SIP.md');
 });

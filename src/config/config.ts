@@ -145,7 +145,13 @@ export const ConfigSchema = Type.Object({
 });
 
 /** Settings whose values never appear in an error message. */
-const SECRET_SETTINGS: ReadonlySet<string> = new Set(['ADMIN_TOKEN', 'TENANT_SECRET_KEY', 'TENANT_SECRET_KEY_PREVIOUS']);
+const SECRET_SETTINGS: ReadonlySet<string> = new Set([
+  'ADMIN_TOKEN',
+  'TENANT_SECRET_KEY',
+  'TENANT_SECRET_KEY_PREVIOUS',
+  'SIP_TRUNK_PASSWORD',
+  'SIP_NONCE_SECRET',
+]);
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
 

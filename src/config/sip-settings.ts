@@ -60,6 +60,11 @@ export const SIP_SETTINGS = {
     description:
       "sip: digest algorithms the registrar challenges softphones with, in order (RFC 8760). MD5 alone by default: some softphones (baresip's libre among them) refuse a challenge that offers SHA-256 at all; list SHA-256,MD5 when every phone copes",
   }),
+  SIP_NONCE_SECRET: Type.String({
+    default: '',
+    description:
+      'sip: secret the registrar signs its digest nonces with (a secret: prefer a file in SECRETS_DIRS). Give every node the same one, so a phone challenged by one node may answer at another; empty: a random key per node, fine for one node',
+  }),
   SIP_REGISTER_MAX_EXPIRES_SEC: Type.Integer({
     minimum: 60,
     maximum: 86400,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -7,6 +8,7 @@ import { dialNumberCheck } from '../app/dial-number-check.ts';
 import type { SipMetrics } from '../metrics/sip-metrics.ts';
 import { RtpPortPool } from '../voice/sip/media/rtp-port-pool.ts';
 import { FilePromptBook } from '../voice/sip/prompt-book.ts';
+import { DigestServer, type DigestAlgorithm } from '../voice/sip/signalling/digest.ts';
 import { parseNetworks } from '../voice/sip/signalling/network-allowlist.ts';
 import { SipUserAgent } from '../voice/sip/signalling/sip-user-agent.ts';
 import { SipVoicePort } from '../voice/sip/sip-voice-port.ts';
@@ -27,7 +29,9 @@ export function sipVoicePort(config: Config, pool: pg.Pool, logger: Logger, metr
     port: config.SIP_PORT,
     transports,
     tlsPort: config.SIP_TLS_PORT,
-    ...(transports.includes('tls') ? { tls: { key: readFileSync(config.SIP_TLS_KEY_FILE, 'utf8'), cert: readFileSync(config.SIP_TLS_CERT_FILE, 'utf8') } } : {}),
+    ...(transports.includes('tls')
+      ? { tls: { key: readFileSync(config.SIP_TLS_KEY_FILE, 'utf8'), cert: readFileSync(config.SIP_TLS_CERT_FILE, 'utf8') } }
+      : {}),
     allowed,
     flood: { perSecond: config.SIP_FLOOD_REQUESTS_PER_SEC, burst: config.SIP_FLOOD_BURST },
     registrar: {
@@ -36,7 +40,11 @@ export function sipVoicePort(config: Config, pool: pg.Pool, logger: Logger, metr
       defaultTenant: config.SIP_DEFAULT_TENANT,
       minExpiresSec: config.SIP_REGISTER_MIN_EXPIRES_SEC,
       maxExpiresSec: config.SIP_REGISTER_MAX_EXPIRES_SEC,
-      algorithms: config.SIP_DIGEST_ALGORITHMS.split(',') as ('MD5' | 'SHA-256')[],
+      // One nonce key on every node (SIP_NONCE_SECRET), or each node's own: a nonce is only good where it can be checked.
+      digest: new DigestServer({
+        algorithms: config.SIP_DIGEST_ALGORITHMS.split(',') as DigestAlgorithm[],
+        ...(config.SIP_NONCE_SECRET ? { key: createHash('sha256').update(`ges-sip-nonce:${config.SIP_NONCE_SECRET}`).digest() } : {}),
+      }),
     },
     logger: log,
     ...(metrics ? { metrics: { refused: metrics.refused } } : {}),

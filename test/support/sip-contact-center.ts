@@ -228,7 +228,9 @@ export async function startSipCenter(
         `callback ${state}`,
         ms,
       ).catch(async (err: Error) => {
-        throw new Error(`${err.message} (now ${(await callbacks.retrieve(tenant, id)).state}); ${cc_events(heard)}; history ${(await history.listEvents(db.pool, tenant.id, id)).map((e) => e.detail).join(' | ')}`);
+        throw new Error(
+          `${err.message} (now ${(await callbacks.retrieve(tenant, id)).state}); ${cc_events(heard)}; history ${(await history.listEvents(db.pool, tenant.id, id)).map((e) => e.detail).join(' | ')}`,
+        );
       });
     },
   };
@@ -259,4 +261,3 @@ export async function toneWav(path: string, hz: number, seconds: number): Promis
   await writeFile(path, Buffer.concat([header, data]));
   return path;
 }
-
