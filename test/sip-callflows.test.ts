@@ -4,7 +4,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CUSTOMER_NUMBER, startSipCenter, toneWav, type SipCenter } from './support/sip-contact-center.ts';
 import { waitFor } from './support/wait-for.ts';
-import { freeSipPort, startSipp, tempDir } from './support/sip-peers.ts';
+import { freeSipPort, sippMessages, startSipp, tempDir } from './support/sip-peers.ts';
 import type { VoiceEvent } from '../src/voice/voice-port.ts';
 
 /**
@@ -131,7 +131,14 @@ test('customer first with confirmation through a trunk (SIPp): the customer pres
   });
   t.after(() => trunk.stop());
   const cc = await startSipCenter(t, {
-    service: { userConfirm: true, userConfirmTimeoutSec: 10, onUserConfirmTimeout: 'END' },
+    service: {
+      userConfirm: true,
+      userConfirmTimeoutSec: 10,
+      onUserConfirmTimeout: 'END',
+      callerIdNumber: '18005550199',
+      callerIdName: 'Acme Care',
+      dialPrefix: '9',
+    },
     trunk: { address: '127.0.0.2', port },
   });
   const alice = await cc.agent('alice');
@@ -144,6 +151,10 @@ test('customer first with confirmation through a trunk (SIPp): the customer pres
   assert.equal(done.reason, 'AGENT_CONNECTED');
   // GES hung up the customer's leg when the agent left: the trunk's scenario ends on that BYE.
   assert.equal(await trunk.waitForExit(10_000), 0, trunk.text().slice(-1500));
+  // The trunk was asked for the number behind the service's dial-out prefix, with its caller id.
+  const invite = (await sippMessages(trunk, 'trunk-press-key.xml')).split(/\n(?=INVITE )/).find((m) => m.startsWith('INVITE '));
+  assert.match(invite ?? '', /^INVITE sip:914155550123@127\.0\.0\.2/, 'the dial-out prefix before the number');
+  assert.match(invite ?? '', /\nFrom: "Acme Care" <sip:18005550199@/i, 'caller id and display name');
   const details = await cc.details(id);
   assert.ok(
     details.some((d) => /confirm/i.test(d)),
@@ -215,4 +226,17 @@ test("agent preview on the agent's phone: the first agent presses 2 and is not o
     details.some((d) => /preview rejected/.test(d)),
     details.join(' | '),
   );
+});
+
+test('a call that outlives the talk watchdog is ended: GES hangs up both phones; the customer was served, so it completes', async (t) => {
+  const cc = await startSipCenter(t, { watchdogCapSec: 4 });
+  const alice = await cc.agent('alice');
+  const { id } = await cc.callbacks.create(cc.tenant, { serviceName: 'sales', phoneNumber: CUSTOMER_NUMBER });
+  await heard(cc, 'connected');
+  // Nobody hangs up: the watchdog does, on both legs.
+  await cc.customer!.control!.waitForEvent('CALL_CLOSED', 'the customer hung up on by GES', 20_000);
+  await alice.control!.waitForEvent('CALL_CLOSED', 'the agent hung up on by GES', 20_000);
+  const done = await cc.waitState(id, 'COMPLETED', 20_000);
+  assert.equal(done.reason, 'AGENT_CONNECTED');
+  assert.ok((await cc.details(id)).includes('call end not reported'));
 });

@@ -49,7 +49,12 @@ export class AttemptWatchdog {
       // is never reported (call_ended lost with the Redis that carried it) completes, instead of
       // staying PROCESSING; retrying it would call back a customer who was served.
       const done = await store.completeAttempt(ctx.db, row.id, row.attempt, ['TALKING'], 'AGENT_CONNECTED', 'call end not reported', ctx.clock.sqlNow());
-      if (done) await ctx.finished(row, 'AGENT_CONNECTED');
+      if (done) {
+        // A call still going past the talk watchdog is ended (a platform whose call is already
+        // over hangs up nothing): over SIP, GES's own legs would otherwise stay up for ever.
+        await ctx.send({ type: 'cancel', dialKey: key });
+        await ctx.finished(row, 'AGENT_CONNECTED');
+      }
       return;
     }
     const stalls = (this.#stalls.get(key) ?? 0) + 1;

@@ -68,6 +68,8 @@ export async function startSipCenter(
     customerTone?: string;
     agentTone?: string;
     ringTimeoutSec?: number;
+    /** The engine's cap on every watchdog, the talk watchdog included (ENGINE_WATCHDOG_SEC). */
+    watchdogCapSec?: number;
     /** Customers reached at this address and port instead of a baresip (a SIPp scenario playing the trunk). */
     trunk?: { address: string; port: number; auth?: { username: string; password: string } };
   } = {},
@@ -110,7 +112,7 @@ export async function startSipCenter(
     agents: directory,
     registrations: directory,
     prompts: new FilePromptBook(''),
-    customerUriTemplate: `sip:{number}@${customerHost}:${customerPort}`,
+    customerUriTemplate: `sip:{prefix}{number}@${customerHost}:${customerPort}`,
     ...(opts.trunk?.auth ? { trunkAuth: opts.trunk.auth } : {}),
     defaultCallerId: '18005550100',
     ringTimeoutMs: (opts.ringTimeoutSec ?? 20) * 1000,
@@ -132,7 +134,7 @@ export async function startSipCenter(
     clock: databaseEngineClock(db.clock),
     logger,
     pollMs: 200,
-    watchdogCapSec: 120,
+    watchdogCapSec: opts.watchdogCapSec ?? 120,
   });
   const callbacks = new CallbackService(db.pool, db.clock);
   callbacks.attach(engine, (err) => {
