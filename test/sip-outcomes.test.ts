@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSipCenter } from './support/sip-contact-center.ts';
-import { freeSipPort, startSipp } from './support/sip-peers.ts';
+import { freeSipPort, sippMessages, startSipp } from './support/sip-peers.ts';
+import { applyTenantConfig } from '../src/app/tenant-config.ts';
 import { waitFor } from './support/wait-for.ts';
 import type { ServiceOptions } from '../src/domain/service-options.ts';
 import type { CompletionReason } from '../src/domain/callback-state.ts';
@@ -128,3 +129,23 @@ for (const c of CASES) {
     await waitFor(() => cc.legs.length >= c.calls, 'every leg closed');
   });
 }
+
+test('SIP: a number the number rules block after the callback was created is never dialed (invalid_number, no INVITE)', async (t) => {
+  const port = await freeSipPort('127.0.0.2');
+  const sipp = await startSipp({ scenario: 'uas-answer.xml', address: '127.0.0.2', port, calls: 1, timeoutSec: 60 });
+  t.after(() => sipp.stop());
+  const cc = await startSipCenter(t, { trunk: { address: '127.0.0.2', port } });
+  // No agent yet: the engine does not dial, so the rule can change under the waiting callback.
+  const { id } = await cc.callbacks.create(cc.tenant, { serviceName: 'sales', phoneNumber: '+14155550142' });
+  await applyTenantConfig(cc.db.pool, {
+    tenant: cc.tenant.name,
+    numberRules: [{ name: 'NoSanFrancisco', blocked: ['+1415*'] }],
+    services: [{ name: 'sales', numberRule: 'NoSanFrancisco', options: {} }],
+  });
+  await cc.standbyAgent();
+  const done = await cc.waitState(id, 'COMPLETED', 30_000);
+  assert.equal(done.reason, 'FAIL_CALL_TO_CUSTOMER');
+  assert.ok((await cc.details(id)).some((d) => /^invalid_number \(refused by the number rules, not dialed\)$/.test(d)));
+  assert.deepEqual(cc.placed, [], 'no leg placed');
+  assert.doesNotMatch(await sippMessages(sipp, 'uas-answer.xml'), /INVITE sip:/, 'the trunk never saw an INVITE');
+});
