@@ -2,9 +2,9 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CUSTOMER_NUMBER, startSipCenter, toneWav, type SipCenter } from './support/sip-contact-center.ts';
+import { CUSTOMER_NUMBER, startSipCenter, type SipCenter } from './support/sip-contact-center.ts';
 import { waitFor } from './support/wait-for.ts';
-import { freeSipPort, sippMessages, startSipp, tempDir } from './support/sip-peers.ts';
+import { freeSipPort, sippMessages, startSipp, tempDir, writeToneWav } from './support/sip-peers.ts';
 import type { VoiceEvent } from '../src/voice/voice-port.ts';
 
 /**
@@ -40,7 +40,7 @@ function audibleInWav(wav: Buffer): number {
 async function tones(t: TestContext): Promise<{ customerTone: string; agentTone: string }> {
   const dir = await tempDir('ges-tones-');
   t.after(() => dir.remove());
-  return { customerTone: await toneWav(`${dir.path}/customer.wav`, 440, 30), agentTone: await toneWav(`${dir.path}/agent.wav`, 1000, 30) };
+  return { customerTone: await writeToneWav(`${dir.path}/customer.wav`, 30000, 440), agentTone: await writeToneWav(`${dir.path}/agent.wav`, 30000, 1000) };
 }
 
 /** Each phone hears the other's tone through GES's relay (1.5 s of it). */
@@ -52,6 +52,11 @@ async function bothHear(cc: SipCenter, agent: { sink: string; text(): string }):
       );
     },
   );
+}
+
+/** A SIPp phone that answers, presses `key` (RFC 4733, from sip-tester's pcaps) a second later, and waits for GES's BYE. */
+function keyPressingPhone(address: string, port: number, key: '1' | '2') {
+  return startSipp({ scenario: 'trunk-press-key.xml', address, port, keys: { dtmf_pcap: `/usr/share/sip-tester/dtmf_2833_${key}.pcap` }, timeoutSec: 60 });
 }
 
 function heard(cc: SipCenter, type: VoiceEvent['type'], ms = 20_000) {
@@ -122,13 +127,7 @@ test("customer first: the customer's phone rings, it presses 1 at the prompt, th
 
 test('customer first with confirmation through a trunk (SIPp): the customer presses 1 (RFC 4733), then the agent is rung and connected; the agent hangs up: COMPLETED', async (t) => {
   const port = await freeSipPort('127.0.0.2');
-  const trunk = await startSipp({
-    scenario: 'trunk-press-key.xml',
-    address: '127.0.0.2',
-    port,
-    keys: { dtmf_pcap: '/usr/share/sip-tester/dtmf_2833_1.pcap' },
-    timeoutSec: 60,
-  });
+  const trunk = await keyPressingPhone('127.0.0.2', port, '1');
   t.after(() => trunk.stop());
   const cc = await startSipCenter(t, {
     service: {
@@ -185,20 +184,8 @@ test("agent first: the agent's phone rings first, then the customer's; audio bot
 test("agent preview on the agent's phone: the first agent presses 2 and is not offered the callback again, the second presses 1 and is connected", async (t) => {
   const annPort = await freeSipPort('127.0.0.6');
   const bobPort = await freeSipPort('127.0.0.7');
-  const ann = await startSipp({
-    scenario: 'trunk-press-key.xml',
-    address: '127.0.0.6',
-    port: annPort,
-    keys: { dtmf_pcap: '/usr/share/sip-tester/dtmf_2833_2.pcap' },
-    timeoutSec: 60,
-  });
-  const bob = await startSipp({
-    scenario: 'trunk-press-key.xml',
-    address: '127.0.0.7',
-    port: bobPort,
-    keys: { dtmf_pcap: '/usr/share/sip-tester/dtmf_2833_1.pcap' },
-    timeoutSec: 60,
-  });
+  const ann = await keyPressingPhone('127.0.0.6', annPort, '2');
+  const bob = await keyPressingPhone('127.0.0.7', bobPort, '1');
   t.after(() => Promise.all([ann.stop(), bob.stop()]));
   const cc = await startSipCenter(t, {
     service: { agentPreview: true, agentPreviewAllowReject: true, agentPreviewTimeoutSec: 15, agentRejectRetryTimeoutSec: 1 },

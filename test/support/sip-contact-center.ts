@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import type { TestContext } from 'node:test';
 import { CallbackService } from '../../src/app/callback-service.ts';
 import { AgentAdmin } from '../../src/app/agent-admin.ts';
@@ -20,7 +20,7 @@ import { SipVoicePort } from '../../src/voice/sip/sip-voice-port.ts';
 import type { RtpStats } from '../../src/voice/sip/media/rtp-endpoint.ts';
 import type { VoiceEvent } from '../../src/voice/voice-port.ts';
 import { createTestDb, createTestTenant, type TestDb } from './test-env.ts';
-import { freePort, freeSipPort, startBaresip, tempDir, type Baresip } from './sip-peers.ts';
+import { freePort, freeSipPort, startBaresip, tempDir, writeToneWav, type Baresip } from './sip-peers.ts';
 import { waitFor } from './wait-for.ts';
 
 /**
@@ -142,8 +142,8 @@ export async function startSipCenter(
   });
   const files = await tempDir('ges-sip-center-');
   // Every phone needs a microphone: baresip 1.0 drops a call whose audio source fails to open.
-  const customerTone = opts.customerTone ?? (await toneWav(`${files.path}/customer-tone.wav`, 440, 60));
-  const agentTone = opts.agentTone ?? (await toneWav(`${files.path}/agent-tone.wav`, 1000, 60));
+  const customerTone = opts.customerTone ?? (await writeToneWav(`${files.path}/customer-tone.wav`, 60000, 440));
+  const agentTone = opts.agentTone ?? (await writeToneWav(`${files.path}/agent-tone.wav`, 60000, 1000));
   const customerSink = `${files.path}/customer-heard`;
   await mkdir(customerSink);
   const customer = opts.trunk
@@ -240,26 +240,4 @@ export async function startSipCenter(
 
 function cc_events(heard: VoiceEvent[]): string {
   return heard.map((e) => ('agentId' in e ? `${e.type}(${e.agentId})` : e.type)).join(',');
-}
-
-/** An 8 kHz mono 16-bit WAV of a sine tone: what a phone "says", told apart by its frequency. */
-export async function toneWav(path: string, hz: number, seconds: number): Promise<string> {
-  const samples = 8000 * seconds;
-  const data = Buffer.alloc(samples * 2);
-  for (let i = 0; i < samples; i++) data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / 8000)), i * 2);
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(8000, 24);
-  header.writeUInt32LE(16000, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(data.length, 40);
-  await writeFile(path, Buffer.concat([header, data]));
-  return path;
 }
