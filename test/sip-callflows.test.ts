@@ -70,7 +70,9 @@ test('customer first: the phone rings, the customer presses 1, the agent answers
 
   // The customer's phone rings and answers; GES plays the prompt; the customer presses 1.
   await cc.customer!.control!.waitForEvent('CALL_ESTABLISHED', 'customer answered', 20_000).catch((err: Error) => {
-    throw new Error(`${err.message}; GES heard ${JSON.stringify(cc.heard)}, failures ${JSON.stringify(cc.sipFailures)}; phone: ${cc.customer!.text().slice(-2000)}`);
+    throw new Error(
+      `${err.message}; GES heard ${JSON.stringify(cc.heard)}, failures ${JSON.stringify(cc.sipFailures)}; phone: ${cc.customer!.text().slice(-2000)}`,
+    );
   });
   await waitFor(() => cc.heard.some((e) => e.type === 'answered'), 'answered heard');
   // Pressed once the prompt is heard, as a person would.
@@ -80,7 +82,12 @@ test('customer first: the phone rings, the customer presses 1, the agent answers
   const pressed = await cc.customer!.control!.command('sndcode', '1');
   if (process.env.SIP_TEST_DEBUG) console.error('SNDCODE', JSON.stringify(pressed));
   await waitFor(() => cc.heard.some((e) => e.type === 'customer_confirmed'), 'customer_confirmed', 15_000).catch((err: Error) => {
-    throw new Error(`${err.message}; phone: ${cc.customer!.text().replace(/\[0:00:\d\d\] audio=[0-9/]+ \(bit\/s\)\s*/g, '').slice(-3000)}`);
+    throw new Error(
+      `${err.message}; phone: ${cc
+        .customer!.text()
+        .replace(/\[0:00:\d\d\] audio=[0-9/]+ \(bit\/s\)\s*/g, '')
+        .slice(-3000)}`,
+    );
   });
 
   // The agent's phone rings and answers: customer and agent are connected.

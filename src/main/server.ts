@@ -99,7 +99,10 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
     const demo = seed ? await ensureDemoTenant(pool, config.DATA_DIR) : undefined;
     const demoSipAgent =
       demo && config.VOICE_PLATFORM === 'sip'
-        ? { ...(await ensureDemoSipAgent(pool, config.DATA_DIR, demo.tenant, demo.service)), registrar: `${config.SIP_PUBLIC_ADDRESS || config.SIP_LISTEN_ADDRESS}:${config.SIP_PORT}` }
+        ? {
+            ...(await ensureDemoSipAgent(pool, config.DATA_DIR, demo.tenant, demo.service)),
+            registrar: `${config.SIP_PUBLIC_ADDRESS || config.SIP_LISTEN_ADDRESS}:${config.SIP_PORT}`,
+          }
         : undefined;
 
     // Pushes of USERORIGINATED callbacks, with each tenant's service account opened from its sealed secret.
@@ -110,7 +113,15 @@ export async function startGes(config: Config, logger: Logger = createLogger(con
       metrics,
     );
     const callIn = new CallInService(pool, metrics);
-    runtime = await startEngineRuntime(config, pool, clock, logger, metrics.engine, { sender: pushSender, callIn: pushCallInIssuer(pool, callIn) }, metrics.sip);
+    runtime = await startEngineRuntime(
+      config,
+      pool,
+      clock,
+      logger,
+      metrics.engine,
+      { sender: pushSender, callIn: pushCallInIssuer(pool, callIn) },
+      metrics.sip,
+    );
     const redisUp = runtime.redis ? runtime.redisUp : undefined;
     if (redisUp) metrics.watchRedis(redisUp);
     // With Redis, a request waits for the engine hook at most two command timeouts (it goes on in

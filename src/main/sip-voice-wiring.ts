@@ -27,7 +27,9 @@ export function sipVoicePort(config: Config, pool: pg.Pool, logger: Logger, metr
     port: config.SIP_PORT,
     transports,
     tlsPort: config.SIP_TLS_PORT,
-    ...(transports.includes('tls') ? { tls: { key: readFileSync(config.SIP_TLS_KEY_FILE, 'utf8'), cert: readFileSync(config.SIP_TLS_CERT_FILE, 'utf8') } } : {}),
+    ...(transports.includes('tls')
+      ? { tls: { key: readFileSync(config.SIP_TLS_KEY_FILE, 'utf8'), cert: readFileSync(config.SIP_TLS_CERT_FILE, 'utf8') } }
+      : {}),
     allowed,
     flood: { perSecond: config.SIP_FLOOD_REQUESTS_PER_SEC, burst: config.SIP_FLOOD_BURST },
     registrar: {

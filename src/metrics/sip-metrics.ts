@@ -10,7 +10,12 @@ import { Counter, type Registry } from 'prom-client';
  */
 export function sipMetrics(registry: Registry) {
   const placed = new Counter({ name: 'ges_sip_calls_placed_total', help: 'SIP calls placed, by leg', labelNames: ['leg'] as const, registers: [registry] });
-  const answered = new Counter({ name: 'ges_sip_calls_answered_total', help: 'SIP calls answered, by leg', labelNames: ['leg'] as const, registers: [registry] });
+  const answered = new Counter({
+    name: 'ges_sip_calls_answered_total',
+    help: 'SIP calls answered, by leg',
+    labelNames: ['leg'] as const,
+    registers: [registry],
+  });
   const failed = new Counter({
     name: 'ges_sip_calls_failed_total',
     help: 'SIP calls that failed before an answer, by leg and SIP status (or ring_timeout, transport, no_media, cancelled)',

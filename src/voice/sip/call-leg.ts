@@ -83,9 +83,21 @@ export class CallLeg {
   }
 
   /** Opens the leg's RTP socket and sends the INVITE with GES's offer. */
-  static async place(ua: Pick<SipUserAgent, 'invite'>, openRtp: () => Promise<RtpEndpoint>, req: PlaceLeg, observer?: LegObserver, now = Date.now): Promise<CallLeg> {
+  static async place(
+    ua: Pick<SipUserAgent, 'invite'>,
+    openRtp: () => Promise<RtpEndpoint>,
+    req: PlaceLeg,
+    observer?: LegObserver,
+    now = Date.now,
+  ): Promise<CallLeg> {
     const rtp = await openRtp();
-    const sdpOffer = buildSdp({ address: rtp.address, port: rtp.port, codecs: [...OFFERED_CODECS], telephoneEvent: TELEPHONE_EVENT_PT, sessionId: String(now()) });
+    const sdpOffer = buildSdp({
+      address: rtp.address,
+      port: rtp.port,
+      codecs: [...OFFERED_CODECS],
+      telephoneEvent: TELEPHONE_EVENT_PT,
+      sessionId: String(now()),
+    });
     const call = ua.invite({
       uri: req.uri,
       from: req.from,

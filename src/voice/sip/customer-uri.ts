@@ -11,4 +11,3 @@ export function customerUri(template: string, phone: string, prefix: string | un
     .replaceAll('{number}', digits)
     .replaceAll('{e164}', `+${digits}`);
 }
-
