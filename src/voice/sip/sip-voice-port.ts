@@ -52,6 +52,8 @@ export interface SipVoicePortOptions {
 }
 
 export class SipVoicePort implements VoicePort {
+  /** Calls live in this process: another node's watchdog must not re-send a dial here (voice-port.ts). */
+  readonly callsLiveInNode = true;
   readonly #o: SipVoicePortOptions;
   readonly #now: () => number;
   readonly #handlers = new Set<VoiceEventHandler>();
@@ -230,7 +232,12 @@ export class SipVoicePort implements VoicePort {
    * first. An agent who does not answer their phone is set not ready, so GES does not ring them
    * again and again ("redirect on no answer").
    */
-  async #agentOnLine(attempt: SipAttempt, login: string, hold: () => Promise<SipAgent | undefined>, ringTimeoutMs = this.#o.agentRingTimeoutMs): Promise<boolean> {
+  async #agentOnLine(
+    attempt: SipAttempt,
+    login: string,
+    hold: () => Promise<SipAgent | undefined>,
+    ringTimeoutMs = this.#o.agentRingTimeoutMs,
+  ): Promise<boolean> {
     if (attempt.agent !== undefined && attempt.agentLogin === login && !attempt.agent.over) return true;
     const agent = await hold();
     if (agent === undefined) return false;
@@ -252,7 +259,8 @@ export class SipVoicePort implements VoicePort {
     if (!outcome.answered) {
       attempt.agent = undefined;
       attempt.agentLogin = undefined;
-      if (outcome.failure.kind !== 'cancelled' && !attempt.over) await this.#o.agents.setNotReady(agent.tenant, agent.login, `phone did not answer (${causeOf(outcome.failure)})`);
+      if (outcome.failure.kind !== 'cancelled' && !attempt.over)
+        await this.#o.agents.setNotReady(agent.tenant, agent.login, `phone did not answer (${causeOf(outcome.failure)})`);
       return false;
     }
     if (attempt.over) {
@@ -279,7 +287,9 @@ export class SipVoicePort implements VoicePort {
       if (attempt.preview !== entry || entry.outcome !== undefined) return;
       const at = this.#now();
       entry.outcome =
-        why === 'accepted' ? { type: 'preview_accepted', dialKey: key, agentId: login, at } : { type: 'preview_rejected', dialKey: key, agentId: login, why, at };
+        why === 'accepted'
+          ? { type: 'preview_accepted', dialKey: key, agentId: login, at }
+          : { type: 'preview_rejected', dialKey: key, agentId: login, why, at };
       if (why !== 'accepted') attempt.agent?.hangUp();
       if (why === 'timeout' && timeoutSetsNotReady) {
         await this.#o.agents.setNotReady(held.tenant, login, 'preview timed out');
