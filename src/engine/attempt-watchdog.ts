@@ -57,6 +57,19 @@ export class AttemptWatchdog {
       }
       return;
     }
+    if (row.phase === 'DIALING' && ctx.voice.callsLiveInNode === true) {
+      // Over SIP a stalled dial means the node that placed the call died (its port loses no events
+      // in process) or it rang past the watchdog. Re-sending the dial would make this node's port,
+      // which never saw the key, call the customer a second time under the same key while the dead
+      // node's INVITE may still ring their phone. The attempt is given up instead, fenced in
+      // Postgres, and retried as the policy says (cancel hangs up a call this node does carry).
+      this.#stalls.delete(key);
+      ctx.logger.warn({ callbackId: row.id, attempt: row.attempt }, 'dial stalled on a platform whose calls live in their node: given up, not re-sent');
+      await ctx.send({ type: 'cancel', dialKey: key });
+      await this.#driver.failAttempt(row, 'failed', ['DIALING'], 'no news of the call: its node is gone or it rang past the watchdog');
+      await this.#held.release(key);
+      return;
+    }
     const stalls = (this.#stalls.get(key) ?? 0) + 1;
     this.#stalls.set(key, stalls);
     ctx.logger.warn({ callbackId: row.id, attempt: row.attempt, phase: row.phase, stalls }, 'attempt stalled');

@@ -117,6 +117,13 @@ export interface VoicePort {
   availableAgents(tenant: string, queue: string): number;
   /** Agents of a queue logged in (free, busy or not ready), when the platform reports it; wait estimates use it. */
   agentsLoggedIn?(tenant: string, queue: string): number;
+  /**
+   * True when each node's adapter carries the calls it placed itself (SIP: the call and its media
+   * live in that node's process) and knows nothing of another node's: a `dial` re-sent by another
+   * node's watchdog would place a second call for the key, since no shared ledger answers the
+   * repeat. The watchdog then gives a stalled dial up instead of re-sending it.
+   */
+  readonly callsLiveInNode?: boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
 }

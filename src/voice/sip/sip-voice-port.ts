@@ -52,6 +52,8 @@ export interface SipVoicePortOptions {
 }
 
 export class SipVoicePort implements VoicePort {
+  /** Calls live in this process: another node's watchdog must not re-send a dial here (voice-port.ts). */
+  readonly callsLiveInNode = true;
   readonly #o: SipVoicePortOptions;
   readonly #now: () => number;
   readonly #handlers = new Set<VoiceEventHandler>();
