@@ -227,3 +227,18 @@ test('a call that outlives the talk watchdog is ended: GES hangs up both phones;
   assert.equal(done.reason, 'AGENT_CONNECTED');
   assert.ok((await cc.details(id)).includes('call end not reported'));
 });
+
+test('a node that stops (SIGTERM) hangs up its calls and tells the engine first: the served callback completes with its talk time', async (t) => {
+  const cc = await startSipCenter(t);
+  const alice = await cc.agent('alice');
+  const { id } = await cc.callbacks.create(cc.tenant, { serviceName: 'sales', phoneNumber: CUSTOMER_NUMBER });
+  await heard(cc, 'connected');
+  await cc.stopNode();
+  // Both phones were hung up on (BYE), and the callback did not wait for another node's watchdog.
+  await cc.customer!.control!.waitForEvent('CALL_CLOSED', 'the customer hung up on by GES', 10_000);
+  await alice.control!.waitForEvent('CALL_CLOSED', 'the agent hung up on by GES', 10_000);
+  const done = await cc.callbacks.retrieve(cc.tenant, id);
+  assert.equal(done.state, 'COMPLETED');
+  assert.equal(done.reason, 'AGENT_CONNECTED');
+  assert.ok((await cc.details(id)).some((d) => /^talk \d+ s \(GES node stopping\)$/.test(d)));
+});

@@ -46,6 +46,8 @@ export interface SipCenter {
   /** RTP figures of every leg GES closed, by role. */
   legs: { role: string; stats: RtpStats }[];
   sipFailures: { role: string; cause: string }[];
+  /** Stops the node as SIGTERM does (quiesce the engine, stop the voice port, stop the engine). */
+  stopNode(): Promise<void>;
   /** The role of every leg GES placed, in order. */
   placed: string[];
   /** What happened so far, for a failing test's message. */
@@ -161,19 +163,19 @@ export async function startSipCenter(
   const agents: Baresip[] = [];
   await voice.start();
   await engine.start();
+  // The node's stop order (src/main/engine-runtime.ts): the engine stops taking work but still hears
+  // events, the voice port hangs up and tells what it cut off, then the engine stops.
+  let nodeStopped: Promise<void> | undefined;
+  const stopNode = () =>
+    (nodeStopped ??= (async () => {
+      await engine.quiesce();
+      await voice.stop();
+      await engine.stop();
+    })());
   cleanups.push(async () => {
-    const step = (what: string) => process.env.SIP_TEST_DEBUG && process.stderr.write(`teardown: ${what}\n`);
-    step('engine');
-    await engine.stop();
-    step('voice');
-    const dump = process.env.SIP_TEST_DEBUG ? setTimeout(() => step(`stuck; handles ${process.getActiveResourcesInfo().join(',')}`), 5000) : undefined;
-    await voice.stop();
-    clearTimeout(dump);
-    step('phones');
+    await stopNode();
     await Promise.all([customer?.shutdown(), ...agents.map((a) => a.shutdown())]);
-    step('files');
     await files.remove();
-    step('done');
   });
   const admin = new AgentAdmin(db.pool);
   let nextAddress = 3;
@@ -188,6 +190,7 @@ export async function startSipCenter(
     legs,
     sipFailures,
     placed,
+    stopNode,
     customer,
     customerSink,
     /** Creates the agent (ready for sales) and its softphone, registered with GES: auto-answering. */

@@ -101,8 +101,20 @@ export class SipVoicePort implements VoicePort {
     this.#offPresence?.();
     for (const attempt of this.#attempts.values()) {
       if (attempt.over) continue;
+      const connectedAt = attempt.stage === 'connected' ? attempt.connectedAt : undefined;
       attempt.hangUpAll();
       await this.#releaseHeld(attempt.key);
+      if (!attempt.dialed && attempt.agent === undefined) continue;
+      // Told now, while the engine still listens (it stops after the voice port), so a node that
+      // stops leaves no attempt to the watchdogs of others: a served call completes with its talk
+      // time, any other is a platform failure the policy retries, as after a platform restart.
+      const at = this.#now();
+      const cause = 'GES node stopping';
+      await this.#emitSettled(
+        connectedAt !== undefined
+          ? { type: 'call_ended', dialKey: attempt.key, at, talkSeconds: Math.max(0, Math.round((at - connectedAt) / 1000)), cause }
+          : { type: 'failed', dialKey: attempt.key, at, reason: 'platform_restart', cause },
+      );
     }
     await this.#o.ua.stop();
     await this.#o.agents.stop();
@@ -437,6 +449,11 @@ export class SipVoicePort implements VoicePort {
     const attempt = this.#attempts.get(key);
     if (attempt !== undefined) attempt.latest = event;
     this.#emit(event);
+  }
+
+  /** Emits and waits until every handler has settled (what stop tells must be handled before it returns). */
+  async #emitSettled(event: VoiceEvent): Promise<void> {
+    await Promise.allSettled([...this.#handlers].map(async (handler) => handler(event)));
   }
 
   #emit(event: VoiceEvent): void {
