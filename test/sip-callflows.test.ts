@@ -108,6 +108,14 @@ test("customer first: the customer's phone rings, it presses 1 at the prompt, th
   const done = await cc.waitState(id, 'COMPLETED', 20_000);
   assert.equal(done.reason, 'AGENT_CONNECTED');
   await assertRelayedBothWays(cc);
+  // Each phone's own count of the packets it received on the call (baresip prints it at the end).
+  for (const [who, phone] of [
+    ['customer', cc.customer!],
+    ['agent', alice],
+  ] as const) {
+    const received = await waitFor(() => /packets:\s+\d+\s+(\d+)/.exec(phone.text())?.[1], `${who}'s RTP summary`, 10_000);
+    assert.ok(Number(received) > 50, `${who} received ${received} RTP packets`);
+  }
   // The history tells each step, with what SIP said.
   const details = await cc.details(id);
   assert.ok(details.includes('dial'), details.join(' | '));
