@@ -1,6 +1,7 @@
 // The operations commands against the real PostgreSQL and Redis: `ges recover` rebuilds the hot
 // state after Redis lost it, `ges purge` reports what the retention removed, the progress bar is
 // drawn only on a terminal, and `ges sizing` gives GES's figures beside the seed's formulas.
+import { MAINTENANCE_STEPS } from '../src/app/maintenance.ts';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -144,10 +145,10 @@ test('purge reports what the retention removed, step by step on a terminal', asy
   assert.equal(report.failedRequestsPurged, 1);
   assert.match(
     describePurge(report),
-    /^dropped 10 expired day\(s\); removed 1 idempotency key\(s\), 1 slot counter\(s\), 0 call-in request\(s\) and 1 failed-request record\(s\); marked 0 call-in request\(s\) expired; prepared \d+ new day\(s\); forgot 0 spent CAPTCHA token\(s\)$/,
+    /^dropped 10 expired day\(s\); removed 1 idempotency key\(s\), 1 slot counter\(s\), 0 call-in request\(s\) and 1 failed-request record\(s\); marked 0 call-in request\(s\) expired; prepared \d+ new day\(s\); forgot 0 spent CAPTCHA token\(s\); analyzed \d+ partition\(s\)$/,
   );
   assert.ok(
-    bar.written.some((w) => w.includes('purge [') && w.includes('8/8')),
+    bar.written.some((w) => w.includes('purge [') && w.includes(`${MAINTENANCE_STEPS}/${MAINTENANCE_STEPS}`)),
     'every step was shown',
   );
   assert.equal((await runPurge(loadConfig({}, settings('unused:')), terminal(false))).partitionsDropped, 0, 'nothing left to drop');

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { ensurePartitions, dropExpiredPartitions } from '../store/partition-store.ts';
+import { analyzeStalePartitions, ensurePartitions, dropExpiredPartitions } from '../store/partition-store.ts';
 import { purgeIdempotencyKeys } from '../store/idempotency-key-store.ts';
 import { purgeSlotBookings } from '../store/slot-booking-store.ts';
 import { purgeCallInRequests } from '../store/call-in-store.ts';
@@ -22,6 +22,8 @@ export interface MaintenanceReport {
   clockOffsetMs: number;
   /** Digests of spent CAPTCHA tokens past their keeping time (a day). */
   captchaTokensPurged: number;
+  /** Daily partitions whose statistics were stale, analyzed this round (analyzeStalePartitions). */
+  partitionsAnalyzed: number;
 }
 
 /**
@@ -32,7 +34,9 @@ export interface MaintenanceReport {
  * skew, forget spent CAPTCHA tokens after a day.
  */
 /** Steps of one round, for progress reports. */
-export const MAINTENANCE_STEPS = 8;
+export const MAINTENANCE_STEPS = 9;
+/** Partitions analyzed at most per round: a backlog (a restore, autovacuum off for days) is worked off over a few rounds, not in one long one. */
+const ANALYZE_PER_ROUND = 8;
 export type MaintenanceProgress = (done: number, total: number, step: string) => void;
 
 /** Told about every round, e.g. to move metrics. */
@@ -80,6 +84,7 @@ export class Maintenance {
     const failedRequestsPurged = await step('failed requests purged', purgeFailedRequests(this.pool, this.retentionDays));
     const clockOffsetMs = await step('clock skew measured', this.clock.sync(this.pool));
     const captchaTokensPurged = await step('captcha tokens purged', purgeCaptchaTokens(this.pool));
+    const partitionsAnalyzed = await step('partition statistics refreshed', analyzeStalePartitions(this.pool, ANALYZE_PER_ROUND));
     return {
       partitionsCreated,
       partitionsDropped,
@@ -90,6 +95,7 @@ export class Maintenance {
       failedRequestsPurged,
       clockOffsetMs,
       captchaTokensPurged,
+      partitionsAnalyzed,
     };
   }
 

@@ -25,7 +25,7 @@ export function describePurge(r: MaintenanceReport): string {
     `dropped ${r.partitionsDropped} expired day(s); removed ${r.idempotencyKeysPurged} idempotency key(s), ` +
     `${r.slotCountersPurged} slot counter(s), ${r.callInPurged} call-in request(s) and ${r.failedRequestsPurged} failed-request record(s); ` +
     `marked ${r.callInExpired} call-in request(s) expired; prepared ${r.partitionsCreated} new day(s); ` +
-    `forgot ${r.captchaTokensPurged} spent CAPTCHA token(s)`
+    `forgot ${r.captchaTokensPurged} spent CAPTCHA token(s); analyzed ${r.partitionsAnalyzed} partition(s)`
   );
 }
 
