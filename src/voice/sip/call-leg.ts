@@ -45,13 +45,12 @@ export class CallLeg {
   /** Resolves when the call is over, with who ended it. */
   readonly ended: Promise<'remote' | 'local'>;
   #call: OutboundCall;
-  #answeredAt: number | undefined;
   #over = false;
   #endedBy: ((by: 'remote' | 'local') => void) | undefined;
   #digitListeners = new Set<(digit: string) => void>();
   readonly #observer: LegObserver | undefined;
 
-  private constructor(role: LegRole, rtp: RtpEndpoint, call: OutboundCall, observer: LegObserver | undefined, now: () => number) {
+  private constructor(role: LegRole, rtp: RtpEndpoint, call: OutboundCall, observer: LegObserver | undefined) {
     this.role = role;
     this.rtp = rtp;
     this.#call = call;
@@ -67,7 +66,6 @@ export class CallLeg {
           return;
         }
         rtp.setRemote(remote);
-        this.#answeredAt = now();
         observer?.answered(role);
         resolve({ answered: true });
       });
@@ -108,11 +106,7 @@ export class CallLeg {
       ...(req.headers ? { headers: req.headers } : {}),
     });
     observer?.placed(req.role);
-    return new CallLeg(req.role, rtp, call, observer, now);
-  }
-
-  get answeredAt(): number | undefined {
-    return this.#answeredAt;
+    return new CallLeg(req.role, rtp, call, observer);
   }
 
   get over(): boolean {

@@ -19,9 +19,8 @@ export type AttemptStage =
 
 export class SipAttempt {
   readonly key: DialKey;
-  /** Known from the dial; an attempt first seen by a preview (agent first) learns them then. */
+  /** Known from the dial; an attempt first seen by a preview (agent first) learns it then. */
   tenant = '';
-  queue = '';
   /** The dial of the key was taken (its call placed, or refused): a repeat never dials again. */
   dialed = false;
   stage: AttemptStage = 'dialing';

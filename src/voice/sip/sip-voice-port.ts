@@ -175,7 +175,6 @@ export class SipVoicePort implements VoicePort {
     const attempt = known ?? new SipAttempt(key);
     attempt.dialed = true;
     attempt.tenant = tenant;
-    attempt.queue = queue;
     this.#attempts.set(key, attempt);
     if (this.#o.numberAllowed !== undefined && !(await this.#o.numberAllowed(tenant, queue, phone))) {
       this.#o.logger.warn({ dialKey: key }, 'number refused by the number rules at dial time: not called');
